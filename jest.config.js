@@ -1,0 +1,19 @@
+// One project per test layer (DESIGN.md "Tests"); `npm test` selects all but e2e.
+// Type checking is done once by `npm run lint` (tsc --noEmit), so ts-jest only transpiles.
+const layer = (name, extra = {}) => ({
+	displayName: name,
+	testEnvironment: 'node',
+	transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
+	testMatch: [`<rootDir>/test/${name}/**/*.test.ts`],
+	...extra,
+});
+
+module.exports = {
+	projects: [
+		layer('core'),
+		layer('platforms'),
+		layer('nodes'),
+		// A real n8n takes tens of seconds to start and to install the package.
+		layer('e2e', { setupFilesAfterEnv: ['<rootDir>/test/e2e/setup.ts'] }),
+	],
+};

@@ -1,0 +1,189 @@
+// Runs a real n8n with this package installed the way n8n's Community nodes screen installs
+// it. Shared by `npm start` and the end-to-end tests, so what is tested is what users run.
+const { spawn, spawnSync } = require('node:child_process');
+const { randomBytes } = require('node:crypto');
+const { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } = require('node:fs');
+const { createServer } = require('node:net');
+const { dirname, join, resolve } = require('node:path');
+
+const { n8nBin, node24Bin } = require('./n8n-install');
+
+const REPO_ROOT = resolve(__dirname, '..');
+const PACKAGE_NAME = 'n8n-nodes-clawgate';
+
+function runSync(command, args, options = {}) {
+	const result = spawnSync(command, args, { encoding: 'utf8', ...options });
+	if (result.status !== 0) {
+		const output = `${result.stdout ?? ''}${result.stderr ?? ''}`.trim().split('\n').slice(-20).join('\n');
+		throw new Error(`${command} ${args.join(' ')} failed (exit ${result.status}):\n${output}`);
+	}
+	return result.stdout;
+}
+
+/** Builds `dist/` and packs it with `npm pack`, exactly what npm would publish. */
+function buildAndPack(destination, { build = true } = {}) {
+	mkdirSync(destination, { recursive: true });
+	const env = { ...process.env, PATH: `${dirname(node24Bin())}:${process.env.PATH}` };
+	if (build) runSync('npm', ['run', '--silent', 'build'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+	const output = runSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', destination], { cwd: REPO_ROOT, env });
+	const [{ filename }] = JSON.parse(output.slice(output.indexOf('[')));
+	return join(destination, filename);
+}
+
+/** n8n keeps its data in `<N8N_USER_FOLDER>/.n8n`; community packages live in its `nodes` folder. */
+function n8nDataDir(userFolder) {
+	return join(userFolder, '.n8n');
+}
+
+/**
+ * Installs the tarball into `<n8n folder>/nodes` exactly as n8n 2.40's Community nodes screen
+ * does (CommunityPackagesService.downloadPackage): unpack into `nodes/node_modules/<name>`, drop
+ * dev, peer and optional dependencies from its package.json, then `npm install` inside it with
+ * install scripts off. n8n-workflow comes from n8n itself, as it will for users.
+ */
+function installCommunityPackage(userFolder, tarball) {
+	const nodesDir = join(n8nDataDir(userFolder), 'nodes');
+	const packageDir = join(nodesDir, 'node_modules', PACKAGE_NAME);
+	rmSync(packageDir, { recursive: true, force: true });
+	mkdirSync(packageDir, { recursive: true });
+	runSync('tar', ['-xzf', tarball, '-C', packageDir, '--strip-components=1']);
+
+	const manifestPath = join(packageDir, 'package.json');
+	const { devDependencies, peerDependencies, optionalDependencies, ...manifest } = JSON.parse(readFileSync(manifestPath, 'utf8'));
+	writeFileSync(manifestPath, JSON.stringify(manifest, null, 2));
+	const env = { ...process.env, PATH: `${dirname(node24Bin())}:${process.env.PATH}` };
+	runSync(
+		'npm',
+		['install', '--audit=false', '--fund=false', '--bin-links=false', '--install-strategy=shallow', '--ignore-scripts=true', '--package-lock=false', '--loglevel=error'],
+		{ cwd: packageDir, env },
+	);
+
+	const nodesManifestPath = join(nodesDir, 'package.json');
+	const nodesManifest = existsSync(nodesManifestPath) ? JSON.parse(readFileSync(nodesManifestPath, 'utf8')) : { name: 'installed-nodes', private: true };
+	nodesManifest.dependencies = { ...nodesManifest.dependencies, [PACKAGE_NAME]: manifest.version };
+	writeFileSync(nodesManifestPath, JSON.stringify(nodesManifest, null, 2));
+	return packageDir;
+}
+
+function freePort() {
+	return new Promise((resolvePort, reject) => {
+		const server = createServer();
+		server.unref();
+		server.on('error', reject);
+		server.listen(0, '127.0.0.1', () => {
+			const { port } = server.address();
+			server.close(() => resolvePort(port));
+		});
+	});
+}
+
+/** The environment n8n needs here: loopback only, no calls to the internet it cannot reach. */
+function n8nEnvironment({ userFolder, port, brokerPort, encryptionKey, extra = {} }) {
+	// Test runners set NODE_ENV=test and their own variables; n8n must run as it does for users.
+	const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== 'NODE_ENV' && !name.startsWith('JEST_')));
+	return {
+		...inherited,
+		PATH: `${dirname(node24Bin())}:${process.env.PATH}`,
+		N8N_USER_FOLDER: userFolder,
+		N8N_PORT: String(port),
+		N8N_LISTEN_ADDRESS: '127.0.0.1',
+		N8N_HOST: '127.0.0.1',
+		N8N_PROTOCOL: 'http',
+		N8N_RUNNERS_BROKER_PORT: String(brokerPort),
+		N8N_ENCRYPTION_KEY: encryptionKey,
+		N8N_SECURE_COOKIE: 'false',
+		N8N_DIAGNOSTICS_ENABLED: 'false',
+		N8N_VERSION_NOTIFICATIONS_ENABLED: 'false',
+		N8N_TEMPLATES_ENABLED: 'false',
+		N8N_PERSONALIZATION_ENABLED: 'false',
+		N8N_ENFORCE_SETTINGS_FILE_PERMISSIONS: 'false',
+		N8N_LOG_OUTPUT: 'console',
+		DB_SQLITE_POOL_SIZE: '2',
+		...extra,
+	};
+}
+
+/** Runs an n8n CLI command (import:workflow, publish:workflow, ...) against a stopped n8n. */
+function n8nCli(args, env) {
+	return runSync(node24Bin(), [n8nBin(), ...args], { env, cwd: env.N8N_USER_FOLDER });
+}
+
+function startN8nProcess(env, { onOutput } = {}) {
+	const child = spawn(node24Bin(), [n8nBin(), 'start'], { env, cwd: env.N8N_USER_FOLDER, stdio: ['ignore', 'pipe', 'pipe'] });
+	if (onOutput) {
+		child.stdout.on('data', (chunk) => onOutput(chunk.toString()));
+		child.stderr.on('data', (chunk) => onOutput(chunk.toString()));
+	}
+	return child;
+}
+
+async function waitForReadiness(baseUrl, child, { timeoutMs = 180_000 } = {}) {
+	const deadline = Date.now() + timeoutMs;
+	while (Date.now() < deadline) {
+		if (child.exitCode !== null) throw new Error(`n8n exited (code ${child.exitCode}) before it was ready.`);
+		try {
+			const response = await fetch(`${baseUrl}/healthz/readiness`);
+			if (response.ok) return;
+		} catch {
+			// not listening yet
+		}
+		await new Promise((r) => setTimeout(r, 250));
+	}
+	throw new Error(`n8n at ${baseUrl} was not ready within ${timeoutMs / 1000} s.`);
+}
+
+function authCookieFrom(response) {
+	const cookies = response.headers.getSetCookie();
+	const auth = cookies.find((cookie) => cookie.startsWith('n8n-auth='));
+	return auth ? auth.split(';')[0] : null;
+}
+
+/** Creates the instance owner on first start; returns the auth cookie, or null if an owner exists. */
+async function setupOwner(baseUrl, owner) {
+	const response = await fetch(`${baseUrl}/rest/owner/setup`, {
+		method: 'POST',
+		headers: { 'content-type': 'application/json' },
+		body: JSON.stringify(owner),
+	});
+	if (response.status === 400) return null;
+	if (!response.ok) throw new Error(`Creating the n8n owner failed: ${response.status} ${await response.text()}`);
+	return authCookieFrom(response);
+}
+
+async function login(baseUrl, { email, password }) {
+	const response = await fetch(`${baseUrl}/rest/login`, {
+		method: 'POST',
+		headers: { 'content-type': 'application/json' },
+		body: JSON.stringify({ emailOrLdapLoginId: email, password }),
+	});
+	if (!response.ok) throw new Error(`Logging in to n8n failed: ${response.status} ${await response.text()}`);
+	return authCookieFrom(response);
+}
+
+function newEncryptionKey() {
+	return randomBytes(24).toString('base64url');
+}
+
+function listExampleWorkflows() {
+	const dir = join(REPO_ROOT, 'examples');
+	return readdirSync(dir)
+		.filter((name) => name.endsWith('.json'))
+		.map((name) => join(dir, name));
+}
+
+module.exports = {
+	PACKAGE_NAME,
+	REPO_ROOT,
+	buildAndPack,
+	freePort,
+	installCommunityPackage,
+	listExampleWorkflows,
+	login,
+	n8nCli,
+	n8nDataDir,
+	n8nEnvironment,
+	newEncryptionKey,
+	setupOwner,
+	startN8nProcess,
+	waitForReadiness,
+};

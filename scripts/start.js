@@ -1,0 +1,137 @@
+// `npm start`: builds and packs Clawgate, installs the pinned n8n once (cached outside the
+// repository), installs the tarball into n8n the way the Community nodes screen does, imports
+// the example workflows and any credentials given by environment variables, creates the owner
+// account on first run, and runs n8n on http://127.0.0.1:5678 until Ctrl+C.
+const { randomBytes } = require('node:crypto');
+const { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } = require('node:fs');
+const { join, resolve } = require('node:path');
+
+const { N8N_VERSION, ensureN8n } = require('./n8n-install');
+const runtime = require('./n8n-runtime');
+
+const USER_FOLDER = resolve(process.env.N8N_USER_FOLDER || join(runtime.REPO_ROOT, '.n8n-dev'));
+const PORT = Number(process.env.N8N_PORT || 5678);
+const STATE_FILE = join(USER_FOLDER, 'clawgate-start.json');
+
+const log = (line) => console.log(`[clawgate] ${line}`);
+
+/** Credentials that environment variables can create; ids match the ones the examples reference. */
+function credentialsFromEnvironment() {
+	const credentials = [];
+	if (process.env.TELEGRAM_BOT_TOKEN) {
+		credentials.push({
+			id: 'ClawgateTgCred01',
+			name: 'Clawgate Telegram bot',
+			type: 'clawgateTelegramApi',
+			data: { accessToken: process.env.TELEGRAM_BOT_TOKEN, baseUrl: process.env.TELEGRAM_API_BASE_URL || '' },
+		});
+	}
+	return credentials;
+}
+
+function readState() {
+	try {
+		return JSON.parse(readFileSync(STATE_FILE, 'utf8'));
+	} catch {
+		return { importedExamples: [], owner: null };
+	}
+}
+
+function writeState(state) {
+	writeFileSync(STATE_FILE, JSON.stringify(state, null, 2), { mode: 0o600 });
+}
+
+/** Webhook triggers need a URL Telegram can reach: public HTTPS, given as WEBHOOK_URL. */
+function canReceiveTelegramWebhooks() {
+	return /^https:\/\//.test(process.env.WEBHOOK_URL || '');
+}
+
+async function main() {
+	const started = Date.now();
+	await ensureN8n({ log });
+	mkdirSync(USER_FOLDER, { recursive: true });
+
+	log('Building and packing n8n-nodes-clawgate...');
+	const packDir = join(USER_FOLDER, 'packed');
+	rmSync(packDir, { recursive: true, force: true });
+	const tarball = runtime.buildAndPack(packDir);
+	log(`Installing ${tarball.split('/').pop()} into ${join(runtime.n8nDataDir(USER_FOLDER), 'nodes')} (as the Community nodes screen does)...`);
+	runtime.installCommunityPackage(USER_FOLDER, tarball);
+
+	const brokerPort = Number(process.env.N8N_RUNNERS_BROKER_PORT || (await runtime.freePort()));
+	const env = runtime.n8nEnvironment({
+		userFolder: USER_FOLDER,
+		port: PORT,
+		brokerPort,
+		// n8n keeps its own key in the user folder; only pass one the user chose.
+		encryptionKey: process.env.N8N_ENCRYPTION_KEY,
+		extra: {},
+	});
+	if (!process.env.N8N_ENCRYPTION_KEY) delete env.N8N_ENCRYPTION_KEY;
+
+	const state = readState();
+	const credentials = credentialsFromEnvironment();
+	if (credentials.length > 0) {
+		const file = join(USER_FOLDER, 'credentials.import.json');
+		writeFileSync(file, JSON.stringify(credentials), { mode: 0o600 });
+		try {
+			runtime.n8nCli(['import:credentials', `--input=${file}`], env);
+		} finally {
+			rmSync(file, { force: true });
+		}
+		log(`Credentials from the environment: ${credentials.map((credential) => credential.name).join(', ')}.`);
+	}
+
+	// Examples are imported once, so later edits made in the editor are not overwritten.
+	for (const file of runtime.listExampleWorkflows()) {
+		const workflow = JSON.parse(readFileSync(file, 'utf8'));
+		if (state.importedExamples.includes(workflow.id)) continue;
+		runtime.n8nCli(['import:workflow', `--input=${file}`], env);
+		state.importedExamples.push(workflow.id);
+		log(`Imported example "${workflow.name}".`);
+	}
+	writeState(state);
+
+	if (process.env.TELEGRAM_BOT_TOKEN) {
+		if (canReceiveTelegramWebhooks()) {
+			runtime.n8nCli(['publish:workflow', '--id=ClawgateTgEcho01'], env);
+			log('Activated "Clawgate: Telegram echo": message your bot and it answers with your words.');
+		} else {
+			log('TELEGRAM_BOT_TOKEN is set, but Telegram can only deliver to a public HTTPS URL. Set WEBHOOK_URL=https://... (for example a tunnel to port 5678) and run npm start again to activate the Telegram echo example.');
+		}
+	}
+
+	log(`Starting n8n ${N8N_VERSION} on http://127.0.0.1:${PORT} ...`);
+	const child = runtime.startN8nProcess(env, { onOutput: (text) => process.stdout.write(text) });
+	const stop = (signal) => child.kill(signal);
+	process.on('SIGINT', stop);
+	process.on('SIGTERM', stop);
+	child.on('exit', (code) => process.exit(code ?? 0));
+
+	const baseUrl = `http://127.0.0.1:${PORT}`;
+	await runtime.waitForReadiness(baseUrl, child, { timeoutMs: 300_000 });
+	if (!state.owner) {
+		const owner = {
+			email: process.env.N8N_OWNER_EMAIL || 'owner@clawgate.local',
+			firstName: 'Clawgate',
+			lastName: 'Owner',
+			password: process.env.N8N_OWNER_PASSWORD || `Cg-${randomBytes(9).toString('base64url')}1`,
+		};
+		if (await runtime.setupOwner(baseUrl, owner)) {
+			state.owner = { email: owner.email, password: owner.password };
+			writeState(state);
+		}
+	}
+	log(`n8n is ready after ${Math.round((Date.now() - started) / 1000)} s: open ${baseUrl}`);
+	if (state.owner) log(`Log in as ${state.owner.email} with password ${state.owner.password} (kept in ${STATE_FILE}).`);
+	log('Press Ctrl+C to stop.');
+}
+
+if (!existsSync(join(runtime.REPO_ROOT, 'node_modules'))) {
+	console.error('Run npm install first.');
+	process.exit(1);
+}
+main().catch((error) => {
+	console.error(`[clawgate] ${error.message}`);
+	process.exit(1);
+});

@@ -1,0 +1,191 @@
+/**
+ * A real n8n 2.40.7 for end-to-end tests: fresh user folder, free loopback ports, the freshly
+ * packed tarball installed the community way, owner created, credentials and workflows
+ * imported and published. `stop()` always cleans up, so a failing test leaves nothing behind.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+// Shared with `npm start`, so the tests run n8n exactly the way users do.
+const runtime = require('../../scripts/n8n-runtime.js');
+const installer = require('../../scripts/n8n-install.js');
+
+export interface CredentialFixture {
+	id: string;
+	name: string;
+	type: string;
+	data: Record<string, unknown>;
+}
+
+export interface WorkflowFixture {
+	id: string;
+	name: string;
+	nodes: Array<Record<string, unknown>>;
+	connections: Record<string, unknown>;
+	settings?: Record<string, unknown>;
+	[key: string]: unknown;
+}
+
+export interface N8nOptions {
+	credentials?: CredentialFixture[];
+	workflows?: WorkflowFixture[];
+	/** Workflows to publish (activate); by default all of them. */
+	activate?: string[];
+	env?: Record<string, string>;
+}
+
+export const OWNER = { email: 'owner@clawgate.test', firstName: 'Clawgate', lastName: 'Tester', password: 'Clawgate-e2e-1' };
+
+let packedTarball: string | null = null;
+
+/** Packs the package once per test process; `npm run test:e2e` has just built `dist/`. */
+function tarball(): string {
+	if (!packedTarball) packedTarball = runtime.buildAndPack(mkdtempSync(join(tmpdir(), 'clawgate-pack-')), { build: false });
+	return packedTarball as string;
+}
+
+export function loadExampleWorkflow(name: string): WorkflowFixture {
+	return JSON.parse(readFileSync(join(runtime.REPO_ROOT, 'examples', name), 'utf8'));
+}
+
+export class N8nInstance {
+	private child: ChildProcess | null = null;
+	private output: string[] = [];
+	cookie: string | null = null;
+
+	private constructor(
+		readonly userFolder: string,
+		readonly port: number,
+		private readonly env: NodeJS.ProcessEnv,
+	) {}
+
+	get baseUrl(): string {
+		return `http://127.0.0.1:${this.port}`;
+	}
+
+	/** Production webhook URL of a trigger node, as n8n registers it. */
+	webhookUrl(webhookId: string, path = 'webhook'): string {
+		return `${this.baseUrl}/webhook/${webhookId}/${path}`;
+	}
+
+	/** Everything n8n printed so far. */
+	get log(): string {
+		return this.output.join('');
+	}
+
+	static async start(options: N8nOptions = {}): Promise<N8nInstance> {
+		await installer.ensureN8n({ log: (line: string) => process.stderr.write(`${line}\n`) });
+		const userFolder = mkdtempSync(join(tmpdir(), 'clawgate-n8n-'));
+		const [port, brokerPort] = [await runtime.freePort(), await runtime.freePort()];
+		const env = runtime.n8nEnvironment({
+			userFolder,
+			port,
+			brokerPort,
+			encryptionKey: runtime.newEncryptionKey(),
+			extra: { N8N_LOG_LEVEL: 'info', ...options.env },
+		});
+		const instance = new N8nInstance(userFolder, port, env);
+		try {
+			runtime.installCommunityPackage(userFolder, tarball());
+			instance.importFixtures(options);
+			await instance.boot();
+			instance.cookie = await runtime.setupOwner(instance.baseUrl, OWNER);
+		} catch (error) {
+			await instance.stop();
+			throw error;
+		}
+		return instance;
+	}
+
+	private importFixtures({ credentials = [], workflows = [], activate }: N8nOptions): void {
+		if (credentials.length > 0) {
+			const file = join(this.userFolder, 'credentials.json');
+			writeFileSync(file, JSON.stringify(credentials));
+			runtime.n8nCli(['import:credentials', `--input=${file}`], this.env);
+			rmSync(file);
+		}
+		if (workflows.length > 0) {
+			const file = join(this.userFolder, 'workflows.json');
+			writeFileSync(file, JSON.stringify(workflows));
+			runtime.n8nCli(['import:workflow', `--input=${file}`], this.env);
+			rmSync(file);
+		}
+		for (const id of activate ?? workflows.map((workflow) => workflow.id)) {
+			runtime.n8nCli(['publish:workflow', `--id=${id}`], this.env);
+		}
+	}
+
+	private async boot(): Promise<void> {
+		this.child = runtime.startN8nProcess(this.env, { onOutput: (text: string) => this.output.push(text) });
+		try {
+			await runtime.waitForReadiness(this.baseUrl, this.child);
+		} catch (error) {
+			throw new Error(`${(error as Error).message}\n--- n8n output (last lines) ---\n${this.log.split('\n').slice(-40).join('\n')}`);
+		}
+	}
+
+	/** Stops n8n gracefully (SIGTERM, then SIGKILL after a grace period). */
+	async halt(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+		const child = this.child;
+		this.child = null;
+		if (!child || child.exitCode !== null) return;
+		const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+		child.kill(signal);
+		const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+		await exited;
+		clearTimeout(timer);
+	}
+
+	/** Restarts n8n on the same user folder (same database, same webhooks). */
+	async restart(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+		await this.halt(signal);
+		await this.boot();
+		this.cookie = await runtime.login(this.baseUrl, OWNER);
+	}
+
+	async stop(): Promise<void> {
+		await this.halt();
+		rmSync(this.userFolder, { recursive: true, force: true });
+	}
+
+	async api<T = unknown>(path: string, init: RequestInit = {}): Promise<T> {
+		const response = await fetch(`${this.baseUrl}${path}`, {
+			...init,
+			headers: { 'content-type': 'application/json', 'browser-id': 'clawgate-e2e', ...(this.cookie ? { cookie: this.cookie } : {}), ...init.headers },
+		});
+		const text = await response.text();
+		if (!response.ok) throw new Error(`n8n ${init.method ?? 'GET'} ${path} answered ${response.status}: ${text.slice(0, 500)}`);
+		return JSON.parse(text) as T;
+	}
+
+	/** All executions n8n has saved (webhook executions are saved by default). */
+	async executions(): Promise<Array<{ id: string; workflowId: string; status: string; mode: string }>> {
+		const body = await this.api<{ data: { results: Array<{ id: string; workflowId: string; status: string; mode: string }> } }>(
+			'/rest/executions?limit=250',
+		);
+		return body.data.results;
+	}
+
+	async execution(id: string): Promise<{ data: string; status: string }> {
+		const body = await this.api<{ data: { data: string; status: string } }>(`/rest/executions/${id}`);
+		return body.data;
+	}
+}
+
+/** Polls until `check` returns a value other than undefined, or fails with the description. */
+export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, description: string, timeoutMs = 20_000): Promise<T> {
+	const deadline = Date.now() + timeoutMs;
+	let lastError: unknown = null;
+	while (Date.now() < deadline) {
+		try {
+			const value = await check();
+			if (value !== undefined) return value;
+		} catch (error) {
+			lastError = error;
+		}
+		await new Promise((resolve) => setTimeout(resolve, 200));
+	}
+	throw new Error(`Timed out after ${timeoutMs} ms waiting for ${description}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`);
+}

@@ -1,0 +1,288 @@
+/**
+ * Runs a workflow in-process with n8n-core's own engine (`WorkflowExecute`), so node classes
+ * meet real parameter resolution, expressions, credentials, continue-on-fail and pairedItem
+ * handling. Only what n8n's server would supply is stubbed: the node type registry, the
+ * credential store and the execution's additional data.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { GlobalConfig } from '@n8n/config';
+import { Container } from '@n8n/di';
+import { ExpressionEvaluator, IsolatedVmBridge } from '@n8n/expression-runtime';
+import { ExecutionLifecycleHooks, WorkflowExecute } from 'n8n-core';
+import {
+	createRunExecutionData,
+	Expression,
+	ICredentialsHelper,
+	LoggerProxy,
+	NodeConnectionTypes,
+	NodeHelpers,
+	Workflow,
+	type ExecutionError,
+	type ICredentialDataDecryptedObject,
+	type ICredentials,
+	type ICredentialType,
+	type IConnections,
+	type IDataObject,
+	type IExecuteFunctions,
+	type IHttpRequestOptions,
+	type INode,
+	type INodeExecutionData,
+	type INodeParameters,
+	type INodeProperties,
+	type INodeType,
+	type INodeTypes,
+	type IRun,
+	type IRunData,
+	type IVersionedNodeType,
+	type IWorkflowExecuteAdditionalData,
+} from 'n8n-workflow';
+import { expressionSandboxHooks } from 'n8n-workflow/dist/cjs/expression-sandboxing';
+
+import { ClawgateTelegramApi } from '../../credentials/ClawgateTelegramApi.credentials';
+import { TelegramSend } from '../../nodes/Telegram/TelegramSend.node';
+
+// Every node execution makes n8n-core load its instance settings, which creates
+// <N8N_USER_FOLDER>/.n8n/config on first use (not at import). A throwaway folder per test file
+// keeps runs away from a developer's real ~/.n8n and from each other.
+const n8nUserFolder = mkdtempSync(join(tmpdir(), 'clawgate-n8n-'));
+process.env.N8N_USER_FOLDER = n8nUserFolder;
+afterAll(() => rmSync(n8nUserFolder, { recursive: true, force: true }));
+// n8n's server logs every node error; the run result carries it already. N8N_LOG_LEVEL=debug shows them.
+process.env.N8N_LOG_LEVEL ??= 'silent';
+
+let expressionEngineReady: Promise<void> | undefined;
+
+/**
+ * Starts the expression engine as n8n's CLI does at startup: n8n 2.x evaluates `{{ }}` in
+ * isolated-vm by default, and without this expressions would quietly use the legacy in-process
+ * evaluator. `Expression.initExpressionEngine` loads the runtime with a dynamic `import()`, which
+ * jest's sandbox refuses without --experimental-vm-modules, so the same evaluator is built here
+ * with a static import instead. Each execution uses up one fresh isolate (~100 ms to build when
+ * the pool is empty); N8N_EXPRESSION_ENGINE=legacy trades that fidelity for ~10 ms runs.
+ */
+function startExpressionEngine(): Promise<void> {
+	expressionEngineReady ??= (async () => {
+		const config = Container.get(GlobalConfig).expressionEngine;
+		if (config.engine === 'legacy') return;
+		if (config.engine !== 'vm') throw new Error(`The node test harness runs the "vm" or "legacy" expression engine, not "${config.engine}".`);
+		const evaluator = new ExpressionEvaluator({
+			createBridge: () => new IsolatedVmBridge({ timeout: config.bridgeTimeout, memoryLimit: config.bridgeMemoryLimit, compileCache: config.compileCache, logger: LoggerProxy }),
+			maxCodeCacheSize: config.maxCodeCacheSize,
+			poolSize: config.poolSize,
+			hooks: expressionSandboxHooks,
+			logger: LoggerProxy,
+		});
+		await evaluator.initialize();
+		Object.assign(Expression, { vmEvaluator: evaluator });
+		Expression.setExpressionEngine('vm');
+		if (Expression.getActiveImplementation() !== 'vm') throw new Error('n8n-workflow no longer accepts the harness\'s expression evaluator; see startExpressionEngine.');
+	})();
+	return expressionEngineReady;
+}
+// The isolate pool would keep jest from exiting.
+afterAll(() => Expression.disposeExpressionEngine());
+
+/** The package prefix n8n gives our node types once the package is installed. */
+export const PACKAGE = 'n8n-nodes-clawgate';
+
+/** The node every harness workflow starts from; it emits the `input` items. */
+export const INPUT_NODE_NAME = 'Input';
+const INPUT_NODE_TYPE = 'clawgate-test.input';
+
+/** Emits whatever the harness feeds it, standing in for a trigger without a trigger's lifecycle. */
+class HarnessInput implements INodeType {
+	description: INodeType['description'] = {
+		displayName: 'Harness Input',
+		name: 'input',
+		group: ['input'],
+		version: 1,
+		description: 'Feeds the test items into the workflow',
+		defaults: { name: INPUT_NODE_NAME },
+		inputs: [],
+		outputs: [NodeConnectionTypes.Main],
+		properties: [],
+	};
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		return [this.getInputData()];
+	}
+}
+
+/** Node types by their full type name; add a line here when the package gains a node. */
+export const nodeTypes: Record<string, INodeType | IVersionedNodeType> = {
+	[INPUT_NODE_TYPE]: new HarnessInput(),
+	[`${PACKAGE}.telegramSend`]: new TelegramSend(),
+};
+
+const nodeTypeRegistry: INodeTypes = {
+	getByName(type) {
+		const nodeType = nodeTypes[type];
+		if (!nodeType) throw new Error(`The harness does not know the node type "${type}". Add it to nodeTypes in test/nodes/harness.ts.`);
+		return nodeType;
+	},
+	getByNameAndVersion(type, version) {
+		const nodeType = this.getByName(type);
+		return 'nodeVersions' in nodeType ? nodeType.getNodeType(version) : nodeType;
+	},
+	getKnownTypes: () => ({}),
+};
+
+/** Credential types by name; their property defaults are applied as n8n does. */
+export const credentialTypes: Record<string, ICredentialType> = {
+	clawgateTelegramApi: new ClawgateTelegramApi(),
+};
+
+/**
+ * Hands out the plain credential data a test gives, by credential type, with the type's
+ * defaults filled in like n8n's own helper. n8n decrypts from its database here; everything a
+ * node sees from `getCredentials()` onwards stays real.
+ */
+class PlainCredentialsHelper extends ICredentialsHelper {
+	constructor(private readonly byType: Record<string, ICredentialDataDecryptedObject>) {
+		super();
+	}
+
+	async getDecrypted(_additionalData: unknown, _nodeCredentials: unknown, type: string): Promise<ICredentialDataDecryptedObject> {
+		const data = this.byType[type];
+		if (!data) throw new Error(`The test gave no credential of type "${type}".`);
+		const withDefaults = NodeHelpers.getNodeParameters(this.getCredentialsProperties(type), structuredClone(data) as INodeParameters, true, false, null, null);
+		return withDefaults as ICredentialDataDecryptedObject;
+	}
+
+	getCredentialsProperties(type: string): INodeProperties[] {
+		const credentialType = credentialTypes[type];
+		if (!credentialType) throw new Error(`The harness does not know the credential type "${type}". Add it to credentialTypes in test/nodes/harness.ts.`);
+		return credentialType.properties;
+	}
+
+	getParentTypes(): string[] {
+		return [];
+	}
+
+	isCredentialUsableByNode(): boolean {
+		return true;
+	}
+
+	// n8n's server implements this (generic header/query auth); no Clawgate node uses it yet, and
+	// passing requests through unauthenticated would hide that.
+	authenticate(): Promise<IHttpRequestOptions> {
+		throw new Error('The node test harness does not implement httpRequestWithAuthentication.');
+	}
+
+	async preAuthentication(): Promise<undefined> {
+		return undefined;
+	}
+
+	async runPreAuthentication(): Promise<undefined> {
+		return undefined;
+	}
+
+	getCredentials(): Promise<ICredentials> {
+		throw new Error('The harness stores no encrypted credentials; nodes read them through getCredentials().');
+	}
+
+	async updateCredentials(): Promise<void> {}
+
+	async updateCredentialsOauthTokenData(): Promise<void> {}
+}
+
+function unsupported(what: string): () => never {
+	return () => {
+		throw new Error(`The node test harness does not support ${what}.`);
+	};
+}
+
+export interface RunWorkflowOptions {
+	/** The nodes under test; the harness adds its own "Input" node, which they connect from. */
+	nodes: INode[];
+	connections: IConnections;
+	/** Plain credential data by credential type, e.g. `{ clawgateTelegramApi: { accessToken, baseUrl } }`. */
+	credentials?: Record<string, ICredentialDataDecryptedObject>;
+	/** The `json` of the items the "Input" node emits. */
+	input?: IDataObject[];
+}
+
+export interface WorkflowRun {
+	run: IRun;
+	runData: IRunData;
+	/** Set when the execution failed (a node threw and did not continue on fail). */
+	error?: ExecutionError;
+	/** The items a node emitted on one output in its first run; throws if the node did not run. */
+	outputOf(nodeName: string, outputIndex?: number): INodeExecutionData[];
+}
+
+let executionCounter = 0;
+
+export async function runWorkflow({ nodes, connections, credentials = {}, input = [{}] }: RunWorkflowOptions): Promise<WorkflowRun> {
+	const inputNode: INode = {
+		id: 'harness-input',
+		name: INPUT_NODE_NAME,
+		type: INPUT_NODE_TYPE,
+		typeVersion: 1,
+		position: [0, 0],
+		parameters: {},
+	};
+	const workflowData = {
+		id: 'harness-workflow',
+		name: 'Harness workflow',
+		nodes: [inputNode, ...nodes],
+		connections,
+		active: false,
+		settings: { executionOrder: 'v1' as const },
+	};
+	const workflow = new Workflow({ ...workflowData, nodeTypes: nodeTypeRegistry });
+
+	const executionId = String(++executionCounter);
+	const hooks = new ExecutionLifecycleHooks('trigger', executionId, {
+		...workflowData,
+		activeVersionId: null,
+		isArchived: false,
+		createdAt: new Date(),
+		updatedAt: new Date(),
+	});
+	const additionalData = {
+		credentialsHelper: new PlainCredentialsHelper(credentials),
+		hooks,
+		executionId,
+		currentNodeExecutionIndex: 0,
+		variables: {},
+		restApiUrl: 'http://127.0.0.1/rest',
+		instanceBaseUrl: 'http://127.0.0.1/',
+		formBaseUrl: 'http://127.0.0.1/form',
+		formWaitingBaseUrl: 'http://127.0.0.1/form-waiting',
+		formTestBaseUrl: 'http://127.0.0.1/form-test',
+		webhookBaseUrl: 'http://127.0.0.1/webhook',
+		webhookWaitingBaseUrl: 'http://127.0.0.1/webhook-waiting',
+		webhookTestBaseUrl: 'http://127.0.0.1/webhook-test',
+		mcpBaseUrl: 'http://127.0.0.1/mcp',
+		mcpTestBaseUrl: 'http://127.0.0.1/mcp-test',
+		executeWorkflow: unsupported('sub-workflows'),
+		getRunExecutionData: unsupported('reading other executions'),
+		getRuntimeCredential: unsupported('runtime credentials'),
+		startRunnerTask: unsupported('the Code node task runner'),
+		logAiEvent: () => {},
+	} as unknown as IWorkflowExecuteAdditionalData;
+
+	const runExecutionData = createRunExecutionData({
+		executionData: {
+			nodeExecutionStack: [{ node: inputNode, data: { main: [input.map((json) => ({ json }))] }, source: null }],
+		},
+	});
+	await startExpressionEngine();
+	const run = await new WorkflowExecute(additionalData, 'trigger', runExecutionData).processRunExecutionData(workflow);
+	const runData = run.data.resultData.runData;
+
+	return {
+		run,
+		runData,
+		error: run.data.resultData.error,
+		outputOf(nodeName, outputIndex = 0) {
+			const task = runData[nodeName]?.[0];
+			if (!task) throw new Error(`The node "${nodeName}" did not run. Ran: ${Object.keys(runData).join(', ') || 'nothing'}.`);
+			return task.data?.main?.[outputIndex] ?? [];
+		},
+	};
+}
