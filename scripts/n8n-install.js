@@ -29,15 +29,14 @@ function node24Bin() {
 }
 
 /**
- * The folder holding the running Node's headers (include/node), so native addons are built for
- * its ABI without downloading headers (the machine's npmrc may point at another Node's).
+ * The folder holding the running Node's headers (include/node), when the `node` package left
+ * them beside its binary. sqlite3 is an N-API addon, so headers of another Node (the npm
+ * config's `nodedir`, or node-gyp's default) build a binary that loads on Node 24 too.
  */
 function nodeHeadersDir(nodeBin) {
 	const binDir = dirname(realpathSync(nodeBin));
 	const candidates = [dirname(binDir), join(dirname(binDir), 'node_modules', `node-${process.platform}-${process.arch}`)];
-	const found = candidates.find((candidate) => existsSync(join(candidate, 'include', 'node', 'common.gypi')));
-	if (!found) throw new Error(`Cannot find the headers of Node ${process.versions.node} next to ${nodeBin}; reinstall the project's dependencies (npm install).`);
-	return found;
+	return candidates.find((candidate) => existsSync(join(candidate, 'include', 'node', 'common.gypi'))) ?? null;
 }
 
 function run(command, args, options) {
@@ -75,14 +74,14 @@ async function ensureN8n({ log = (line) => console.log(line) } = {}) {
 		const seconds = Math.round((Date.now() - started) / 1000);
 		log(`  ... ${seconds}s, ${countPackages(staging)} top-level packages so far`);
 	}, 15_000);
-	const env = { ...process.env, PATH: `${dirname(nodeBin)}:${process.env.PATH}`, npm_config_nodedir: nodeDir };
+	const env = { ...process.env, PATH: `${dirname(nodeBin)}:${process.env.PATH}`, ...(nodeDir ? { npm_config_nodedir: nodeDir } : {}) };
 	try {
 		if (!existsSync(join(staging, INSTALLED_MARKER))) {
 			await run('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error', `n8n@${N8N_VERSION}`], { cwd: staging, env });
 			writeFileSync(join(staging, INSTALLED_MARKER), `${new Date().toISOString()}\n`);
 		}
 		log('  building the native addons n8n needs (sqlite3, isolated-vm) for Node 24 from source...');
-		await run('npm', ['rebuild', 'sqlite3', 'isolated-vm', `--nodedir=${nodeDir}`, '--loglevel=error'], { cwd: staging, env });
+		await run('npm', ['rebuild', 'sqlite3', 'isolated-vm', ...(nodeDir ? [`--nodedir=${nodeDir}`] : []), '--loglevel=error'], { cwd: staging, env });
 	} finally {
 		clearInterval(heartbeat);
 	}

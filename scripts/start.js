@@ -26,6 +26,14 @@ function credentialsFromEnvironment() {
 			data: { accessToken: process.env.TELEGRAM_BOT_TOKEN, baseUrl: process.env.TELEGRAM_API_BASE_URL || '' },
 		});
 	}
+	if (process.env.OPENAI_API_KEY) {
+		credentials.push({
+			id: 'ClawgateOpenAi01',
+			name: 'Clawgate OpenAI',
+			type: 'openAiApi',
+			data: { apiKey: process.env.OPENAI_API_KEY, url: process.env.OPENAI_BASE_URL || 'https://api.openai.com/v1' },
+		});
+	}
 	return credentials;
 }
 
@@ -93,11 +101,15 @@ async function main() {
 	writeState(state);
 
 	if (process.env.TELEGRAM_BOT_TOKEN) {
+		// One bot can have one webhook: the AI bot when there is a model key, else the echo bot.
+		const [id, name, behaviour] = process.env.OPENAI_API_KEY
+			? ['ClawgateTgAiBot1', 'Clawgate: Telegram AI bot', 'the AI answers and remembers the conversation']
+			: ['ClawgateTgEcho01', 'Clawgate: Telegram echo', 'it answers with your words'];
 		if (canReceiveTelegramWebhooks()) {
-			runtime.n8nCli(['publish:workflow', '--id=ClawgateTgEcho01'], env);
-			log('Activated "Clawgate: Telegram echo": message your bot and it answers with your words.');
+			runtime.n8nCli(['publish:workflow', `--id=${id}`], env);
+			log(`Activated "${name}": message your bot and ${behaviour}.`);
 		} else {
-			log('TELEGRAM_BOT_TOKEN is set, but Telegram can only deliver to a public HTTPS URL. Set WEBHOOK_URL=https://... (for example a tunnel to port 5678) and run npm start again to activate the Telegram echo example.');
+			log('TELEGRAM_BOT_TOKEN is set, but Telegram can only deliver to a public HTTPS URL. Set WEBHOOK_URL=https://... (for example a tunnel to port 5678) and run npm start again to activate the Telegram example.');
 		}
 	}
 

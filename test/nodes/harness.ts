@@ -42,6 +42,7 @@ import {
 import { expressionSandboxHooks } from 'n8n-workflow/dist/cjs/expression-sandboxing';
 
 import { ClawgateTelegramApi } from '../../credentials/ClawgateTelegramApi.credentials';
+import { AiSession } from '../../nodes/AiSession/AiSession.node';
 import { TelegramSend } from '../../nodes/Telegram/TelegramSend.node';
 
 // Every node execution makes n8n-core load its instance settings, which creates
@@ -115,6 +116,18 @@ class HarnessInput implements INodeType {
 export const nodeTypes: Record<string, INodeType | IVersionedNodeType> = {
 	[INPUT_NODE_TYPE]: new HarnessInput(),
 	[`${PACKAGE}.telegramSend`]: new TelegramSend(),
+	[`${PACKAGE}.aiSession`]: new AiSession(),
+};
+
+/** n8n's built-in credential types our nodes use, with the fields n8n 2.40.7 gives them. */
+const n8nOpenAiApi: ICredentialType = {
+	name: 'openAiApi',
+	displayName: 'OpenAI',
+	properties: [
+		{ displayName: 'API Key', name: 'apiKey', type: 'string', typeOptions: { password: true }, default: '' },
+		{ displayName: 'Organization ID', name: 'organizationId', type: 'string', default: '' },
+		{ displayName: 'Base URL', name: 'url', type: 'string', default: 'https://api.openai.com/v1' },
+	],
 };
 
 const nodeTypeRegistry: INodeTypes = {
@@ -133,6 +146,7 @@ const nodeTypeRegistry: INodeTypes = {
 /** Credential types by name; their property defaults are applied as n8n does. */
 export const credentialTypes: Record<string, ICredentialType> = {
 	clawgateTelegramApi: new ClawgateTelegramApi(),
+	openAiApi: n8nOpenAiApi,
 };
 
 /**

@@ -1,0 +1,127 @@
+import {
+	NodeConnectionTypes,
+	NodeOperationError,
+	type IDataObject,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+	type INodeType,
+	type INodeTypeDescription,
+} from 'n8n-workflow';
+
+import { SessionEngine, type CommandName, type SessionEngineConfig } from '../core/session/engine';
+import { inboundFromItem } from '../core/session/inbound';
+import { OpenAiChatModel } from './openai.model';
+import { aiSessionProperties } from './AiSession.properties';
+import { sessionStoreFor, type N8nPostgresCredential, type N8nRedisCredential, type StoreKind } from './session-stores';
+
+interface OpenAiCredential {
+	apiKey: string;
+	organizationId?: string;
+	url?: string;
+}
+
+export class AiSession implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Clawgate AI Session',
+		name: 'aiSession',
+		icon: 'file:aiSession.svg',
+		group: ['transform'],
+		version: 1,
+		subtitle: '={{ $parameter["model"] }}',
+		description: 'Answers each message with an AI model, remembering the conversation within a token budget',
+		defaults: { name: 'AI Session' },
+		inputs: [NodeConnectionTypes.Main],
+		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main],
+		outputNames: ['Reply', 'Ignored'],
+		usableAsTool: true,
+		credentials: [
+			// n8n's own credentials, so users reuse the OpenAI, Redis and Postgres accounts they already have (DESIGN.md "Names").
+			// eslint-disable-next-line @n8n/community-nodes/no-credential-reuse, @n8n/community-nodes/valid-credential-references
+			{ name: 'openAiApi', required: true },
+			// eslint-disable-next-line @n8n/community-nodes/no-credential-reuse, @n8n/community-nodes/valid-credential-references
+			{ name: 'redis', required: true, displayOptions: { show: { store: ['redis'] } } },
+			// eslint-disable-next-line @n8n/community-nodes/no-credential-reuse, @n8n/community-nodes/valid-credential-references
+			{ name: 'postgres', required: true, displayOptions: { show: { store: ['postgres'] } } },
+		],
+		properties: aiSessionProperties,
+	};
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		const items = this.getInputData();
+		const replies: INodeExecutionData[] = [];
+		const ignored: INodeExecutionData[] = [];
+		const credential = (await this.getCredentials('openAiApi')) as unknown as OpenAiCredential;
+		const storeKind = this.getNodeParameter('store', 0) as StoreKind;
+		const store = sessionStoreFor({
+			kind: storeKind,
+			sqliteFile: (this.getNodeParameter('options.sqliteFile', 0, '') as string) || undefined,
+			redis: storeKind === 'redis' ? ((await this.getCredentials('redis')) as unknown as N8nRedisCredential) : undefined,
+			postgres: storeKind === 'postgres' ? ((await this.getCredentials('postgres')) as unknown as N8nPostgresCredential) : undefined,
+		});
+
+		for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
+			const item = items[itemIndex];
+			try {
+				const config = readEngineConfig(this, itemIndex);
+				const model = new OpenAiChatModel({
+					apiKey: credential.apiKey,
+					baseUrl: credential.url,
+					organizationId: credential.organizationId,
+					timeoutMs: config.timeoutMs,
+				});
+				const engine = new SessionEngine(store, model, config);
+				const inbound = inboundFromItem(item.json, {
+					sessionId: this.getNodeParameter('sessionKey', itemIndex),
+					text: this.getNodeParameter('text', itemIndex),
+				});
+				const outcome = await engine.handle(inbound);
+				if (outcome.kind === 'ignored') {
+					ignored.push({ json: { ...item.json, ignored: outcome.reason }, pairedItem: { item: itemIndex } });
+				} else {
+					replies.push({ json: { ...item.json, reply: outcome.reply as unknown as IDataObject }, pairedItem: { item: itemIndex } });
+				}
+			} catch (error) {
+				const nodeError = new NodeOperationError(this.getNode(), (error as Error).message, { itemIndex });
+				if (!this.continueOnFail()) throw nodeError;
+				replies.push({ json: { ...item.json, error: (error as Error).message }, error: nodeError, pairedItem: { item: itemIndex } });
+			}
+		}
+		return [replies, ignored];
+	}
+}
+
+function readEngineConfig(context: IExecuteFunctions, itemIndex: number): SessionEngineConfig {
+	const parameter = <T>(name: string, fallback: T): T => context.getNodeParameter(name, itemIndex, fallback) as T;
+	const fallbackModels = parameter('fallbackModels', '')
+		.split(',')
+		.map((model) => model.trim())
+		.filter(Boolean);
+	const options = parameter<IDataObject>('options', {});
+	const enabledCommands = parameter<string[]>('commands', ['new', 'reset', 'usage', 'help']);
+	const commandNames: CommandName[] = ['new', 'reset', 'usage', 'help'];
+	const compaction = parameter<IDataObject>('compaction', {});
+	const limits = parameter<IDataObject>('limits', {});
+	return {
+		models: [parameter('model', 'gpt-4o-mini').trim(), ...fallbackModels],
+		systemPrompt: parameter('systemPrompt', ''),
+		contextWindow: Number(options.contextWindow ?? 0) || undefined,
+		maxOutputTokens: Number(options.maxOutputTokens ?? 1024),
+		safetyMargin: Number(options.safetyMargin ?? 256),
+		temperature: options.temperature === undefined ? undefined : Number(options.temperature),
+		commands: Object.fromEntries(commandNames.map((name) => [name, enabledCommands.includes(name)])) as Record<CommandName, boolean>,
+		limits: {
+			messagesPerMinute: Number(limits.messagesPerMinute ?? 0),
+			tokensPerDay: Number(limits.tokensPerDay ?? 0),
+			limitReply: String(limits.limitReply ?? 'You are sending messages faster than I can answer. Please wait a moment.'),
+		},
+		compaction: {
+			enabled: Boolean(compaction.enabled ?? false),
+			thresholdTokens: Number(compaction.thresholdTokens ?? 6000),
+			keepRecentTokens: Number(compaction.keepRecentTokens ?? 2000),
+		},
+		retries: Number(options.retries ?? 2),
+		timeoutMs: Number(options.timeoutSeconds ?? 60) * 1000,
+		// The lease only matters when a holder crashes; a live holder renews it.
+		lock: { waitMs: Number(options.waitSeconds ?? 120) * 1000, leaseMs: 30_000 },
+	};
+}

@@ -1,0 +1,242 @@
+/**
+ * The `ChatModel` for OpenAI-compatible servers (OpenAI, Ollama, vLLM, LM Studio, OpenRouter…),
+ * built from n8n's `openAiApi` credential. It makes exactly one HTTP attempt per call and turns
+ * every failure into a `ModelCallError`, so retries and fallbacks live once, in core.
+ */
+import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
+
+import { ModelCallError, type ChatCompletion, type ChatModel, type ChatRequest } from '../core/session/model';
+
+export const OPENAI_DEFAULT_BASE_URL = 'https://api.openai.com/v1';
+
+export interface OpenAiChatModelOptions {
+	apiKey: string;
+	/** The credential's `url`; empty means OpenAI itself. */
+	baseUrl?: string;
+	organizationId?: string;
+	/** Per attempt; core also aborts through `ChatRequest.signal`. */
+	timeoutMs: number;
+}
+
+type OutputLimitParameter = 'max_tokens' | 'max_completion_tokens';
+
+/**
+ * OpenAI's reasoning models refuse `max_tokens`, while Ollama and other OpenAI-compatible servers
+ * only know `max_tokens` (and silently ignore `max_completion_tokens`). So OpenAI gets the new name,
+ * everyone else the old one, and a 400 naming the parameter switches to the other for that model.
+ */
+export function outputLimitParameterFor(baseUrl: string): OutputLimitParameter {
+	return new URL(baseUrl).hostname === 'api.openai.com' ? 'max_completion_tokens' : 'max_tokens';
+}
+
+export class OpenAiChatModel implements ChatModel {
+	private readonly client: OpenAI;
+	private readonly apiKey: string;
+	private readonly timeoutMs: number;
+	readonly baseUrl: string;
+	private readonly defaultLimitParameter: OutputLimitParameter;
+	/** Models that refused the default output-limit parameter, learned once per instance. */
+	private readonly limitParameterByModel = new Map<string, OutputLimitParameter>();
+
+	constructor({ apiKey, baseUrl, organizationId, timeoutMs }: OpenAiChatModelOptions) {
+		if (!apiKey?.trim()) {
+			throw new ModelCallError(
+				"The OpenAI credential has no API key. Enter one (servers that need none, such as Ollama, accept any text).",
+				'auth',
+			);
+		}
+		this.apiKey = apiKey;
+		this.timeoutMs = Math.max(1, Math.round(timeoutMs));
+		this.baseUrl = (baseUrl?.trim() || OPENAI_DEFAULT_BASE_URL).replace(/\/+$/, '');
+		if (!/^https?:\/\/[^/]/i.test(this.baseUrl)) {
+			throw new ModelCallError(
+				`The base URL "${describeUrl(this.baseUrl)}" in the OpenAI credential is not a web address. Use e.g. ${OPENAI_DEFAULT_BASE_URL} or http://localhost:11434/v1.`,
+				'bad_request',
+			);
+		}
+		this.defaultLimitParameter = outputLimitParameterFor(this.baseUrl);
+		this.client = new OpenAI({
+			apiKey,
+			baseURL: this.baseUrl,
+			// Explicit nulls keep OPENAI_ORG_ID / OPENAI_PROJECT_ID of the n8n process out of the request.
+			organization: organizationId?.trim() || null,
+			project: null,
+			adminAPIKey: null,
+			webhookSecret: null,
+			timeout: this.timeoutMs,
+			// Core retries (honouring retry-after the same way for every ChatModel) and falls back.
+			maxRetries: 0,
+		});
+	}
+
+	async complete(request: ChatRequest): Promise<ChatCompletion> {
+		const parameter = this.limitParameterByModel.get(request.model) ?? this.defaultLimitParameter;
+		try {
+			return await this.send(request, parameter);
+		} catch (error) {
+			const other: OutputLimitParameter = parameter === 'max_tokens' ? 'max_completion_tokens' : 'max_tokens';
+			if (!refusesParameter(error, parameter) || request.signal?.aborted) throw this.toModelCallError(error, request);
+			this.limitParameterByModel.set(request.model, other);
+			try {
+				return await this.send(request, other);
+			} catch (retryError) {
+				throw this.toModelCallError(retryError, request);
+			}
+		}
+	}
+
+	private async send(request: ChatRequest, limitParameter: OutputLimitParameter): Promise<ChatCompletion> {
+		const response = await this.client.chat.completions.create(
+			{
+				model: request.model,
+				messages: request.messages.map(({ role, content }) => ({ role, content })),
+				[limitParameter]: request.maxOutputTokens,
+				...(request.temperature === undefined ? {} : { temperature: request.temperature }),
+			},
+			{ signal: request.signal },
+		);
+		const choice = response?.choices?.[0];
+		if (!choice?.message) {
+			throw new ModelCallError(
+				`The model provider at ${describeUrl(this.baseUrl)} answered without a message for model "${request.model}". Check that the base URL points to an OpenAI-compatible API.`,
+				'bad_response',
+				{ model: request.model },
+			);
+		}
+		const usage = response.usage;
+		return {
+			text: typeof choice.message.content === 'string' ? choice.message.content : '',
+			model: response.model || request.model,
+			finishReason: choice.finish_reason ?? 'unknown',
+			usage: {
+				promptTokens: usage?.prompt_tokens ?? 0,
+				completionTokens: usage?.completion_tokens ?? 0,
+				totalTokens: usage?.total_tokens ?? (usage?.prompt_tokens ?? 0) + (usage?.completion_tokens ?? 0),
+			},
+		};
+	}
+
+	/** A fresh error (the SDK's carry request headers) whose message says what to change. */
+	private toModelCallError(error: unknown, request: ChatRequest): ModelCallError {
+		const model = request.model;
+		const where = describeUrl(this.baseUrl);
+		const host = hostOf(this.baseUrl);
+		if (error instanceof ModelCallError) return error;
+		if (error instanceof APIUserAbortError || request.signal?.aborted) {
+			return new ModelCallError(`The model "${model}" at ${host} did not answer in time.`, 'timeout', { model });
+		}
+		if (error instanceof APIConnectionTimeoutError) {
+			return new ModelCallError(`The model "${model}" at ${host} did not answer within ${formatDuration(this.timeoutMs)}.`, 'timeout', { model });
+		}
+		if (error instanceof APIConnectionError) {
+			return new ModelCallError(
+				`Could not reach the model provider at ${where}. Check the base URL in the OpenAI credential and that the server is running.`,
+				'network',
+				{ model },
+			);
+		}
+		if (error instanceof APIError && typeof error.status === 'number') {
+			const status = error.status;
+			const reason = this.scrub(providerMessage(error));
+			if (status === 401 || status === 403) {
+				const detail = status === 403 && reason ? ` (${reason})` : '';
+				return new ModelCallError(
+					`The model provider rejected the API key (${status})${detail}. Check the OpenAI credential's API key.`,
+					'auth',
+					{ status, model },
+				);
+			}
+			if (status === 404) {
+				return new ModelCallError(
+					`The model "${model}" does not exist at ${host} (404). Check the model name, and that the credential's base URL (${where}) is the API root, usually ending in /v1.`,
+					'not_found',
+					{ status, model },
+				);
+			}
+			if (status === 429) {
+				// An empty balance fails the same way for every model and every retry: treat it like a key problem.
+				if (error.code === 'insufficient_quota') {
+					return new ModelCallError(
+						`The model provider at ${host} says the account has no quota left (429 insufficient_quota). Check the plan and billing of the account the API key belongs to.`,
+						'auth',
+						{ status, model },
+					);
+				}
+				return new ModelCallError(`The model "${model}" at ${host} is rate limited (429)${reason ? `: ${reason}` : ''}.`, 'rate_limit', {
+					status,
+					model,
+					retryAfterMs: retryAfterMsFrom(error.headers),
+				});
+			}
+			if (status === 408) return new ModelCallError(`The model "${model}" at ${host} did not answer in time (408).`, 'timeout', { status, model });
+			if (status >= 500 || status === 409) {
+				return new ModelCallError(`The model provider at ${host} had a server error (${status})${reason ? `: ${reason}` : ''}.`, 'server', {
+					status,
+					model,
+					retryAfterMs: retryAfterMsFrom(error.headers),
+				});
+			}
+			return new ModelCallError(
+				`The model provider at ${host} refused the request for model "${model}" (${status})${reason ? `: ${reason}` : ''}.`,
+				'bad_request',
+				{ status, model },
+			);
+		}
+		// JSON that does not parse, an empty body, or a shape without choices.
+		return new ModelCallError(
+			`The model provider at ${where} sent a response that is not an OpenAI Chat Completions answer for model "${model}". Check that the base URL points to an OpenAI-compatible API.`,
+			'bad_response',
+			{ model },
+		);
+	}
+
+	/** Provider messages may echo the key (OpenAI masks it, proxies may not). */
+	private scrub(text: string): string {
+		return this.apiKey ? text.split(this.apiKey).join('***') : text;
+	}
+}
+
+function providerMessage(error: APIError): string {
+	const body = error.error as { message?: unknown } | undefined;
+	const message = typeof body?.message === 'string' ? body.message : '';
+	return message.length > 300 ? `${message.slice(0, 300)}…` : message;
+}
+
+/** Whether a 400 says the output-limit parameter we sent is not supported by this model or server. */
+function refusesParameter(error: unknown, parameter: OutputLimitParameter): boolean {
+	if (!(error instanceof APIError) || (error.status !== 400 && error.status !== 422)) return false;
+	return error.param === parameter || (/unsupported|unrecognized|unknown|not supported|extra/i.test(providerMessage(error)) && providerMessage(error).includes(parameter));
+}
+
+/** `retry-after-ms` (OpenAI's), else `retry-after` in seconds or as an HTTP date. */
+export function retryAfterMsFrom(headers: Headers | undefined, now = Date.now()): number | null {
+	const milliseconds = Number.parseFloat(headers?.get('retry-after-ms') ?? '');
+	if (Number.isFinite(milliseconds) && milliseconds >= 0) return Math.round(milliseconds);
+	const value = headers?.get('retry-after')?.trim();
+	if (!value) return null;
+	if (/^\d+(\.\d+)?$/.test(value)) return Math.round(Number.parseFloat(value) * 1000);
+	const date = Date.parse(value);
+	return Number.isNaN(date) ? null : Math.max(date - now, 0);
+}
+
+function formatDuration(ms: number): string {
+	return ms < 1000 ? `${ms} ms` : `${Math.round(ms / 100) / 10} s`;
+}
+
+/** The URL without user info, query or fragment: safe to show in an error. */
+function describeUrl(url: string): string {
+	try {
+		const parsed = new URL(url);
+		return `${parsed.origin}${parsed.pathname.replace(/\/+$/, '')}`;
+	} catch {
+		return url.replace(/\/\/[^@/]*@/, '//').split(/[?#]/)[0];
+	}
+}
+
+function hostOf(url: string): string {
+	try {
+		return new URL(url).host;
+	} catch {
+		return describeUrl(url);
+	}
+}

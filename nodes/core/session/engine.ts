@@ -1,0 +1,314 @@
+/**
+ * The session engine: one inbound message in, one answer (or "ignored") out. Plain TypeScript,
+ * so every rule here (idempotency, commands, limits, context, compaction, ordering) is tested
+ * without n8n; the AI Session node only maps parameters and items onto it.
+ */
+import { contextBudget, fitTurnsToBudget, truncateMiddle } from '../budget';
+import { contextWindowFor, createTokenCounter, type TokenCounter } from '../tokens';
+import { callModelWithFallback } from './model-call';
+import type { ChatMessage, ChatModel, ChatUsage } from './model';
+import type { NewTurn, SessionStore, SessionWindow, StoredTurn } from './store';
+
+export type CommandName = 'new' | 'reset' | 'usage' | 'help';
+
+export interface SessionEngineConfig {
+	/** The primary model first, then the fallbacks in order. */
+	models: string[];
+	systemPrompt: string;
+	/** Overrides the built-in context window table for the primary model. */
+	contextWindow?: number;
+	maxOutputTokens: number;
+	safetyMargin: number;
+	temperature?: number;
+	commands: Record<CommandName, boolean>;
+	limits: {
+		/** Per sender; 0 switches the limit off. */
+		messagesPerMinute: number;
+		tokensPerDay: number;
+		limitReply: string;
+	};
+	compaction: {
+		enabled: boolean;
+		/** Compact once the history in context passes this many tokens. */
+		thresholdTokens: number;
+		/** The newest turns that stay verbatim. */
+		keepRecentTokens: number;
+	};
+	retries: number;
+	timeoutMs: number;
+	lock: { waitMs: number; leaseMs: number };
+}
+
+export interface InboundMessage {
+	sessionId: string;
+	text: string;
+	/** `channel:accountId:message.id`; null when the source cannot redeliver (n8n Chat Trigger). */
+	messageKey: string | null;
+	/** Whose limits apply; null switches limits off for this message. */
+	senderKey: string | null;
+	/** The command word the trigger recognised ("new"), if any. */
+	command: string | null;
+}
+
+export interface SessionReply {
+	text: string;
+	model: string | null;
+	finishReason: string;
+	usage: ChatUsage;
+	/** Set when a command answered instead of the model. */
+	command?: CommandName;
+	/** Set when a limit answered instead of the model. */
+	limited?: 'rate' | 'quota';
+	/** The models tried before the answer, when a fallback was needed. */
+	attempts?: Array<{ model: string; error?: string }>;
+	session: { id: string; turns: number; historyTokens: number; compacted: boolean; compactionError?: string };
+}
+
+export type SessionOutcome = { kind: 'reply'; reply: SessionReply } | { kind: 'ignored'; reason: 'duplicate' | 'empty' };
+
+const ZERO_USAGE: ChatUsage = { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
+const MINUTE_MS = 60_000;
+const DAY_MS = 86_400_000;
+
+const SUMMARY_INSTRUCTIONS =
+	'Summarise the conversation below for your own later reference. Keep names, facts, numbers, decisions, preferences and open questions; drop pleasantries. Write plain prose, at most 250 words.';
+
+const HELP_LINES: Record<CommandName, string> = {
+	new: '/new: start a new conversation',
+	reset: '/reset: forget the conversation so far',
+	usage: '/usage: tokens used in this conversation',
+	help: '/help: this list',
+};
+
+export class SessionEngine {
+	private readonly counter: TokenCounter;
+	private readonly contextWindow: number;
+
+	constructor(
+		private readonly store: SessionStore,
+		private readonly model: ChatModel,
+		private readonly config: SessionEngineConfig,
+		private readonly now: () => number = Date.now,
+	) {
+		if (config.models.length === 0) throw new Error('Choose a model in the AI Session node.');
+		this.counter = createTokenCounter(config.models[0]);
+		this.contextWindow = config.contextWindow || contextWindowFor(config.models[0]).contextWindow;
+	}
+
+	async handle(message: InboundMessage): Promise<SessionOutcome> {
+		if (message.text.trim() === '') return { kind: 'ignored', reason: 'empty' };
+		const lock = await this.store.lock(message.sessionId, this.config.lock);
+		try {
+			if (message.messageKey && (await this.store.hasMessageKey(message.messageKey))) return { kind: 'ignored', reason: 'duplicate' };
+			const command = this.enabledCommand(message.command);
+			if (command) return await this.answerCommand(message, command);
+			const limited = await this.checkLimits(message);
+			if (limited) return await this.answerWithoutModel(message, this.config.limits.limitReply, { limited });
+			return await this.converse(message);
+		} finally {
+			await lock.release();
+		}
+	}
+
+	private enabledCommand(command: string | null): CommandName | null {
+		if (!command || !(command in this.config.commands)) return null;
+		return this.config.commands[command as CommandName] ? (command as CommandName) : null;
+	}
+
+	/** Commands and limit answers record the message key too, so a redelivery is not answered twice. */
+	private async answerWithoutModel(
+		message: InboundMessage,
+		text: string,
+		extra: Pick<SessionReply, 'command' | 'limited'>,
+	): Promise<SessionOutcome> {
+		if ((await this.store.appendTurns(message.sessionId, [], { messageKey: message.messageKey })) === 'duplicate') {
+			return { kind: 'ignored', reason: 'duplicate' };
+		}
+		const { state } = await this.store.readWindow(message.sessionId, 0);
+		return {
+			kind: 'reply',
+			reply: {
+				text,
+				model: null,
+				finishReason: extra.command ? 'command' : 'limited',
+				usage: ZERO_USAGE,
+				...extra,
+				session: { id: message.sessionId, turns: state.turnCount, historyTokens: 0, compacted: state.summary !== null },
+			},
+		};
+	}
+
+	private async answerCommand(message: InboundMessage, command: CommandName): Promise<SessionOutcome> {
+		switch (command) {
+			case 'new':
+			case 'reset':
+				await this.store.resetContext(message.sessionId);
+				return this.answerWithoutModel(
+					message,
+					command === 'new' ? 'Started a new conversation.' : 'Done: the conversation so far is forgotten.',
+					{ command },
+				);
+			case 'usage': {
+				const { state } = await this.store.readWindow(message.sessionId, 0);
+				const { promptTokens, completionTokens, totalTokens } = state.usage;
+				return this.answerWithoutModel(
+					message,
+					`This conversation: ${state.turnCount} turns, ${totalTokens} tokens (${promptTokens} prompt, ${completionTokens} completion).`,
+					{ command },
+				);
+			}
+			case 'help': {
+				const lines = (Object.keys(HELP_LINES) as CommandName[]).filter((name) => this.config.commands[name]).map((name) => HELP_LINES[name]);
+				return this.answerWithoutModel(message, ['Commands:', ...lines].join('\n'), { command });
+			}
+		}
+	}
+
+	private async checkLimits(message: InboundMessage): Promise<SessionReply['limited'] | null> {
+		const { messagesPerMinute, tokensPerDay } = this.config.limits;
+		if (!message.senderKey) return null;
+		const now = this.now();
+		if (tokensPerDay > 0 && (await this.store.readCounter(quotaKey(message.senderKey, now))) >= tokensPerDay) return 'quota';
+		if (messagesPerMinute > 0) {
+			const count = await this.store.incrementCounter(`rate:${message.senderKey}:${Math.floor(now / MINUTE_MS)}`, 1, 2 * MINUTE_MS);
+			if (count > messagesPerMinute) return 'rate';
+		}
+		return null;
+	}
+
+	private async converse(message: InboundMessage): Promise<SessionOutcome> {
+		const { config, counter } = this;
+		const systemTokens = counter.countMessage({ role: 'system', content: config.systemPrompt }) + counter.replyPriming;
+		const budget = contextBudget({
+			model: config.models[0],
+			contextWindow: this.contextWindow,
+			maxOutputTokens: config.maxOutputTokens,
+			systemTokens,
+			safetyMargin: config.safetyMargin,
+		});
+
+		// The summary comes first, then the user's new message; history gets what is left.
+		const peek = await this.store.readWindow(message.sessionId, 0);
+		const summaryMessage = peek.state.summary ? summaryAsMessage(peek.state.summary.content) : null;
+		const summaryTokens = summaryMessage ? counter.countMessage(summaryMessage) : 0;
+		const roomForMessage = Math.max(budget - summaryTokens, 1);
+		let userContent = message.text;
+		let userTokens = counter.countMessage({ role: 'user', content: userContent });
+		if (userTokens > roomForMessage) {
+			userContent = truncateMiddle(userContent, roomForMessage - (userTokens - counter.countText(userContent)), counter);
+			userTokens = counter.countMessage({ role: 'user', content: userContent });
+		}
+		const historyBudget = Math.max(budget - summaryTokens - userTokens, 0);
+		const window = await this.store.readWindow(message.sessionId, historyBudget);
+		const history = fitTurnsToBudget(window.turns, historyBudget);
+
+		const messages: ChatMessage[] = [
+			{ role: 'system', content: config.systemPrompt },
+			...(summaryMessage ? [summaryMessage] : []),
+			...history.map((turn) => ({ role: turn.role, content: turn.content })),
+			{ role: 'user', content: userContent },
+		];
+		const { completion, attempts } = await callModelWithFallback({
+			model: this.model,
+			models: config.models,
+			messages,
+			maxOutputTokens: config.maxOutputTokens,
+			temperature: config.temperature,
+			retries: config.retries,
+			timeoutMs: config.timeoutMs,
+		});
+
+		const newTurns: NewTurn[] = [
+			{ role: 'user', content: userContent, tokens: userTokens },
+			{ role: 'assistant', content: completion.text, tokens: counter.countMessage({ role: 'assistant', content: completion.text }) },
+		];
+		const outcome = await this.store.appendTurns(message.sessionId, newTurns, { messageKey: message.messageKey, usage: completion.usage });
+		if (outcome === 'duplicate') return { kind: 'ignored', reason: 'duplicate' };
+		if (message.senderKey && config.limits.tokensPerDay > 0) {
+			await this.store.incrementCounter(quotaKey(message.senderKey, this.now()), completion.usage.totalTokens, 2 * DAY_MS);
+		}
+
+		const historyTokens = history.reduce((sum, turn) => sum + turn.tokens, 0);
+		const compaction = await this.compactIfNeeded(message.sessionId, window, history, newTurns, budget);
+		return {
+			kind: 'reply',
+			reply: {
+				text: completion.text,
+				model: completion.model,
+				finishReason: completion.finishReason,
+				usage: completion.usage,
+				...(attempts.length > 1 ? { attempts } : {}),
+				session: {
+					id: message.sessionId,
+					turns: window.state.turnCount + newTurns.length,
+					historyTokens,
+					compacted: compaction.compacted || window.state.summary !== null,
+					...(compaction.error ? { compactionError: compaction.error } : {}),
+				},
+			},
+		};
+	}
+
+	/**
+	 * Summarises the oldest turns of the context into one summary once the history passes the
+	 * threshold; the newest `keepRecentTokens` stay verbatim. Works on the window already read
+	 * (O(window)). A failed summary changes nothing: the history stays as it was.
+	 */
+	private async compactIfNeeded(
+		sessionId: string,
+		window: SessionWindow,
+		history: StoredTurn[],
+		newTurns: NewTurn[],
+		budget: number,
+	): Promise<{ compacted: boolean; error?: string }> {
+		const { enabled, thresholdTokens, keepRecentTokens } = this.config.compaction;
+		if (!enabled) return { compacted: false };
+		const firstSeq = window.state.lastSeq + 1;
+		const turns = [
+			...history.map((turn) => ({ seq: turn.seq, role: turn.role, content: turn.content, tokens: turn.tokens })),
+			...newTurns.map((turn, index) => ({ ...turn, seq: firstSeq + index })),
+		];
+		const inContext = turns.reduce((sum, turn) => sum + turn.tokens, 0);
+		if (inContext <= Math.min(thresholdTokens, budget)) return { compacted: false };
+
+		let kept = 0;
+		let splitIndex = turns.length;
+		while (splitIndex > 0 && kept + turns[splitIndex - 1].tokens <= keepRecentTokens) kept += turns[--splitIndex].tokens;
+		const older = turns.slice(0, splitIndex);
+		if (older.length === 0) return { compacted: false };
+
+		const previous = window.state.summary?.content;
+		const transcript = older.map((turn) => `${turn.role === 'user' ? 'User' : 'Assistant'}: ${turn.content}`).join('\n\n');
+		try {
+			const { completion } = await callModelWithFallback({
+				model: this.model,
+				models: this.config.models,
+				messages: [
+					{ role: 'system', content: SUMMARY_INSTRUCTIONS },
+					{ role: 'user', content: previous ? `Earlier summary:\n${previous}\n\nConversation since:\n${transcript}` : transcript },
+				],
+				maxOutputTokens: Math.min(1024, Math.max(Math.floor(budget / 4), 64)),
+				retries: this.config.retries,
+				timeoutMs: this.config.timeoutMs,
+			});
+			if (completion.text.trim() === '') throw new Error('the model returned an empty summary');
+			const content = completion.text.trim();
+			await this.store.saveSummary(sessionId, {
+				content,
+				tokens: this.counter.countMessage(summaryAsMessage(content)),
+				throughSeq: older[older.length - 1].seq,
+			});
+			return { compacted: true };
+		} catch (error) {
+			return { compacted: false, error: `Compaction skipped, history kept as it was: ${(error as Error).message}` };
+		}
+	}
+}
+
+function summaryAsMessage(content: string): ChatMessage {
+	return { role: 'system', content: `Summary of the earlier conversation:\n${content}` };
+}
+
+function quotaKey(senderKey: string, now: number): string {
+	return `tokens:${senderKey}:${new Date(now).toISOString().slice(0, 10)}`;
+}

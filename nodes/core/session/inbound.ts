@@ -1,0 +1,37 @@
+import { buildMessageKey, parseCommand } from '../envelope';
+import type { InboundMessage } from './engine';
+
+interface ItemFields {
+	/** The resolved "Session Key" parameter. */
+	sessionId: unknown;
+	/** The resolved "Message Text" parameter. */
+	text: unknown;
+}
+
+/**
+ * Reads what the engine needs from an item: a Clawgate envelope gives idempotency and sender
+ * limits; n8n's Chat Trigger item (`sessionId`, `chatInput`) and any other item work through
+ * the resolved parameters alone.
+ */
+export function inboundFromItem(json: Record<string, unknown>, fields: ItemFields): InboundMessage {
+	const sessionId = typeof fields.sessionId === 'string' || typeof fields.sessionId === 'number' ? String(fields.sessionId).trim() : '';
+	if (!sessionId) {
+		throw new Error('The item has no session key. Connect a Clawgate trigger or n8n\'s Chat Trigger, or set "Session Key" (default {{ $json.sessionId }}).');
+	}
+	const text = typeof fields.text === 'string' ? fields.text : fields.text === undefined || fields.text === null ? '' : String(fields.text);
+
+	const envelope = json as { channel?: unknown; accountId?: unknown; sender?: { id?: unknown }; message?: { id?: unknown; command?: unknown } };
+	const isEnvelope =
+		typeof envelope.channel === 'string' && typeof envelope.accountId === 'string' && typeof envelope.message?.id === 'string';
+	if (isEnvelope) {
+		const senderId = typeof envelope.sender?.id === 'string' ? envelope.sender.id : null;
+		return {
+			sessionId,
+			text,
+			messageKey: buildMessageKey(json as Parameters<typeof buildMessageKey>[0]),
+			senderKey: senderId ? `${envelope.channel}:${envelope.accountId}:${senderId}` : sessionId,
+			command: typeof envelope.message?.command === 'string' ? envelope.message.command : null,
+		};
+	}
+	return { sessionId, text, messageKey: null, senderKey: sessionId, command: parseCommand(text)?.command ?? null };
+}

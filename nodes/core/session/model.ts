@@ -1,0 +1,65 @@
+/**
+ * The seam between the session engine and a language model (DESIGN.md "Layers"). The
+ * OpenAI-compatible implementation lives beside the AI Session node; tests and later bridges
+ * (n8n Chat Model sub-nodes) implement the same two members.
+ */
+
+export type ChatRole = 'system' | 'user' | 'assistant';
+
+export interface ChatMessage {
+	role: ChatRole;
+	content: string;
+}
+
+export interface ChatRequest {
+	model: string;
+	messages: ChatMessage[];
+	maxOutputTokens: number;
+	temperature?: number;
+	/** Aborts the call when the per-attempt timeout passes. */
+	signal?: AbortSignal;
+}
+
+export interface ChatUsage {
+	promptTokens: number;
+	completionTokens: number;
+	totalTokens: number;
+}
+
+export interface ChatCompletion {
+	text: string;
+	/** The model that actually answered, as the provider reports it. */
+	model: string;
+	finishReason: string;
+	usage: ChatUsage;
+}
+
+export interface ChatModel {
+	complete(request: ChatRequest): Promise<ChatCompletion>;
+}
+
+export type ModelErrorKind = 'auth' | 'rate_limit' | 'server' | 'timeout' | 'network' | 'bad_request' | 'not_found' | 'bad_response';
+
+/**
+ * A failed model call, classified so the retry policy in core can decide without knowing the
+ * SDK: `retryable` failures are tried again (honouring `retryAfterMs`), then the next model.
+ */
+export class ModelCallError extends Error {
+	constructor(
+		message: string,
+		readonly kind: ModelErrorKind,
+		readonly options: { status?: number; retryAfterMs?: number | null; model?: string } = {},
+	) {
+		super(message);
+		this.name = 'ModelCallError';
+	}
+
+	get retryable(): boolean {
+		return this.kind === 'rate_limit' || this.kind === 'server' || this.kind === 'timeout' || this.kind === 'network';
+	}
+
+	/** Whether the next model of the fallback list may succeed where this one failed. */
+	get worthFallback(): boolean {
+		return this.retryable || this.kind === 'not_found' || this.kind === 'bad_response';
+	}
+}

@@ -1,0 +1,114 @@
+/**
+ * Where conversations live. One small interface, four implementations (Memory, SQLite, Redis,
+ * Postgres) that pass one shared behaviour suite. History is append-only: turns are never
+ * rewritten, so concurrent writers cannot lose each other's messages.
+ */
+
+export type TurnRole = 'user' | 'assistant';
+
+export interface NewTurn {
+	role: TurnRole;
+	content: string;
+	/** Counted once, when the turn is stored, with the model's tokenizer and the per-message overhead. */
+	tokens: number;
+}
+
+export interface StoredTurn extends NewTurn {
+	/** Position in the session, increasing from 1; assigned by the store. */
+	seq: number;
+	/** Running total of `tokens` up to and including this turn: makes a window one range query. */
+	cumulativeTokens: number;
+	createdAt: number;
+}
+
+export interface SessionSummary {
+	content: string;
+	tokens: number;
+	/** The last turn the summary covers; the window starts after it. */
+	throughSeq: number;
+}
+
+export interface SessionUsage {
+	promptTokens: number;
+	completionTokens: number;
+	totalTokens: number;
+}
+
+export interface SessionState {
+	/** Turns stored in the session, including those before a reset. */
+	turnCount: number;
+	lastSeq: number;
+	lastCumulativeTokens: number;
+	/** Turns up to this seq are out of the context (/new or /reset); 0 when never reset. */
+	contextStartSeq: number;
+	summary: SessionSummary | null;
+	usage: SessionUsage;
+}
+
+export interface SessionWindow {
+	state: SessionState;
+	/** Oldest first: the newest turns after the context start and the summary whose tokens fit. */
+	turns: StoredTurn[];
+}
+
+export interface AppendOptions {
+	/** The idempotency key of the inbound message, recorded in the same transaction as the turns. */
+	messageKey?: string | null;
+	/** Added to the session's usage totals in the same transaction. */
+	usage?: SessionUsage;
+}
+
+export type AppendOutcome = 'appended' | 'duplicate';
+
+export interface LockOptions {
+	/** How long to wait for the session's earlier messages before giving up. */
+	waitMs: number;
+	/** How long the lock outlives a crashed holder. Held locks are renewed while in use. */
+	leaseMs: number;
+}
+
+export interface SessionLock {
+	release(): Promise<void>;
+}
+
+export class LockTimeoutError extends Error {
+	constructor(sessionId: string, waitMs: number) {
+		super(`Another message of this conversation (${sessionId}) was still being answered after ${Math.round(waitMs / 1000)} s. Try again, or raise "Wait For Earlier Messages" in the AI Session node.`);
+		this.name = 'LockTimeoutError';
+	}
+}
+
+export interface SessionStore {
+	/** The session's state and the newest turns whose tokens add up to at most `maxTokens`. Costs O(window), not O(history). */
+	readWindow(sessionId: string, maxTokens: number): Promise<SessionWindow>;
+
+	/** Turns after `afterSeq` up to the running total `throughCumulativeTokens`, oldest first (what compaction summarises). */
+	readTurns(sessionId: string, afterSeq: number, throughCumulativeTokens: number): Promise<StoredTurn[]>;
+
+	/**
+	 * Appends turns and records the message key atomically. 'duplicate' (nothing written) when the
+	 * key was recorded before, so a redelivered message can never be stored twice.
+	 */
+	appendTurns(sessionId: string, turns: NewTurn[], options?: AppendOptions): Promise<AppendOutcome>;
+
+	/** Whether a message key was recorded: a redelivery, to be ignored without a model call. */
+	hasMessageKey(messageKey: string): Promise<boolean>;
+
+	/** Starts a fresh context: later windows hold only turns appended after this call. Old turns stay stored. */
+	resetContext(sessionId: string): Promise<void>;
+
+	/** Replaces the summary; the window then starts after `summary.throughSeq`. */
+	saveSummary(sessionId: string, summary: SessionSummary): Promise<void>;
+
+	/** Adds to a counter that expires `ttlMs` after its first increment; returns the new value (rate limits, quotas). */
+	incrementCounter(key: string, amount: number, ttlMs: number): Promise<number>;
+
+	readCounter(key: string): Promise<number>;
+
+	/** Serialises the messages of one session in arrival order; throws LockTimeoutError after `waitMs`. */
+	lock(sessionId: string, options: LockOptions): Promise<SessionLock>;
+
+	close(): Promise<void>;
+}
+
+export const EMPTY_USAGE: SessionUsage = { promptTokens: 0, completionTokens: 0, totalTokens: 0 };

@@ -1,0 +1,135 @@
+import {
+	EMPTY_USAGE,
+	type AppendOptions,
+	type AppendOutcome,
+	type LockOptions,
+	type NewTurn,
+	type SessionLock,
+	type SessionState,
+	type SessionStore,
+	type SessionSummary,
+	type SessionWindow,
+	type StoredTurn,
+} from '../session/store';
+import { FifoMutex } from './fifo-mutex';
+
+interface MemorySession {
+	turns: StoredTurn[];
+	contextStartSeq: number;
+	summary: SessionSummary | null;
+	usage: SessionState['usage'];
+}
+
+/**
+ * Process memory. For trying things out: a restart forgets every conversation, and in queue
+ * mode each worker has its own memory, so sessions split between workers.
+ */
+export class MemorySessionStore implements SessionStore {
+	private sessions = new Map<string, MemorySession>();
+	private messageKeys = new Set<string>();
+	private counters = new Map<string, { value: number; expiresAt: number }>();
+	private mutex = new FifoMutex();
+
+	constructor(private readonly now: () => number = Date.now) {}
+
+	private session(sessionId: string): MemorySession {
+		let session = this.sessions.get(sessionId);
+		if (!session) {
+			session = { turns: [], contextStartSeq: 0, summary: null, usage: { ...EMPTY_USAGE } };
+			this.sessions.set(sessionId, session);
+		}
+		return session;
+	}
+
+	private state(session: MemorySession): SessionState {
+		const last = session.turns.at(-1);
+		return {
+			turnCount: session.turns.length,
+			lastSeq: last?.seq ?? 0,
+			lastCumulativeTokens: last?.cumulativeTokens ?? 0,
+			contextStartSeq: session.contextStartSeq,
+			summary: session.summary ? { ...session.summary } : null,
+			usage: { ...session.usage },
+		};
+	}
+
+	async readWindow(sessionId: string, maxTokens: number): Promise<SessionWindow> {
+		const session = this.session(sessionId);
+		const state = this.state(session);
+		const floorSeq = Math.max(state.contextStartSeq, state.summary?.throughSeq ?? 0);
+		const minCumulative = state.lastCumulativeTokens - maxTokens;
+		const turns: StoredTurn[] = [];
+		// Newest first, stopping at the first turn that no longer fits: O(window).
+		for (let index = session.turns.length - 1; index >= 0; index--) {
+			const turn = session.turns[index];
+			if (turn.seq <= floorSeq || turn.cumulativeTokens - turn.tokens < minCumulative) break;
+			turns.push({ ...turn });
+		}
+		return { state, turns: turns.reverse() };
+	}
+
+	async readTurns(sessionId: string, afterSeq: number, throughCumulativeTokens: number): Promise<StoredTurn[]> {
+		return this.session(sessionId)
+			.turns.filter((turn) => turn.seq > afterSeq && turn.cumulativeTokens <= throughCumulativeTokens)
+			.map((turn) => ({ ...turn }));
+	}
+
+	async appendTurns(sessionId: string, turns: NewTurn[], options: AppendOptions = {}): Promise<AppendOutcome> {
+		if (options.messageKey) {
+			if (this.messageKeys.has(options.messageKey)) return 'duplicate';
+			this.messageKeys.add(options.messageKey);
+		}
+		const session = this.session(sessionId);
+		const createdAt = this.now();
+		for (const turn of turns) {
+			const last = session.turns.at(-1);
+			session.turns.push({
+				...turn,
+				seq: (last?.seq ?? 0) + 1,
+				cumulativeTokens: (last?.cumulativeTokens ?? 0) + turn.tokens,
+				createdAt,
+			});
+		}
+		if (options.usage) {
+			session.usage.promptTokens += options.usage.promptTokens;
+			session.usage.completionTokens += options.usage.completionTokens;
+			session.usage.totalTokens += options.usage.totalTokens;
+		}
+		return 'appended';
+	}
+
+	async hasMessageKey(messageKey: string): Promise<boolean> {
+		return this.messageKeys.has(messageKey);
+	}
+
+	async resetContext(sessionId: string): Promise<void> {
+		const session = this.session(sessionId);
+		session.contextStartSeq = session.turns.at(-1)?.seq ?? 0;
+	}
+
+	async saveSummary(sessionId: string, summary: SessionSummary): Promise<void> {
+		this.session(sessionId).summary = { ...summary };
+	}
+
+	async incrementCounter(key: string, amount: number, ttlMs: number): Promise<number> {
+		const now = this.now();
+		const current = this.counters.get(key);
+		const counter = current && current.expiresAt > now ? current : { value: 0, expiresAt: now + ttlMs };
+		counter.value += amount;
+		this.counters.set(key, counter);
+		return counter.value;
+	}
+
+	async readCounter(key: string): Promise<number> {
+		const counter = this.counters.get(key);
+		return counter && counter.expiresAt > this.now() ? counter.value : 0;
+	}
+
+	lock(sessionId: string, options: LockOptions): Promise<SessionLock> {
+		return this.mutex.acquire(sessionId, options.waitMs);
+	}
+
+	async close(): Promise<void> {
+		this.sessions.clear();
+	}
+}

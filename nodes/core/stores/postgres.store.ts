@@ -1,0 +1,586 @@
+import type { ConnectionOptions } from 'node:tls';
+
+import { Pool, type PoolClient, type QueryResultRow } from 'pg';
+
+import {
+	EMPTY_USAGE,
+	LockTimeoutError,
+	type AppendOptions,
+	type AppendOutcome,
+	type LockOptions,
+	type NewTurn,
+	type SessionLock,
+	type SessionState,
+	type SessionStore,
+	type SessionSummary,
+	type SessionWindow,
+	type StoredTurn,
+} from '../session/store';
+import { FifoMutex } from './fifo-mutex';
+
+/**
+ * SSL as n8n's `postgres` credential says it ('disable' … 'verify-full'), or as `pg` takes it.
+ * 'allow', 'prefer' and 'require' encrypt without checking the certificate, as libpq does.
+ */
+export type PostgresSsl = boolean | 'disable' | 'allow' | 'prefer' | 'require' | 'verify' | 'verify-ca' | 'verify-full' | ConnectionOptions;
+
+interface PostgresNaming {
+	/** Table names start with this (letters, digits, underscores), so several setups can share a database. */
+	tablePrefix?: string;
+	/** An existing schema for the tables; the connection's search_path (usually `public`) when unset. */
+	schema?: string;
+}
+
+/** Connection settings, as n8n's built-in `postgres` credential holds them. */
+export interface PostgresConnectionOptions extends PostgresNaming {
+	host: string;
+	port: number;
+	database: string;
+	user: string;
+	password?: string;
+	ssl?: PostgresSsl;
+}
+
+/** A pool the caller made and keeps: the store uses it but never ends it. */
+export interface PostgresPoolOptions extends PostgresNaming {
+	pool: Pool;
+}
+
+export type PostgresStoreOptions = PostgresConnectionOptions | PostgresPoolOptions;
+
+export const DEFAULT_POSTGRES_TABLE_PREFIX = 'clawgate_';
+
+/** How often a waiter asks whether its turn has come. */
+const LOCK_POLL_MS = 20;
+/** Any fixed number: the advisory lock that keeps two processes from creating the tables at once. */
+const SCHEMA_LOCK_CLASS = 0x636c6177; // "claw"
+
+interface SessionRow {
+	last_seq: string;
+	last_cumulative_tokens: string;
+	context_start_seq: string;
+	summary: string | null;
+	summary_tokens: number | null;
+	summary_through_seq: string | null;
+	prompt_tokens: string;
+	completion_tokens: string;
+	total_tokens: string;
+}
+
+interface TurnRow {
+	seq: string;
+	role: StoredTurn['role'];
+	content: string;
+	tokens: number;
+	cumulative_tokens: string;
+	created_at_ms: number;
+}
+
+/** A failure already put in words a user can act on. */
+class PostgresStoreError extends Error {
+	constructor(message: string, options: { cause: unknown }) {
+		super(message, options);
+		this.name = 'PostgresStoreError';
+	}
+}
+
+/** At most 40 characters, so the longest table or index name stays within Postgres's 63. */
+const SAFE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,39}$/;
+
+function checkName(name: string, what: string): string {
+	if (!SAFE_NAME.test(name)) {
+		throw new Error(`The Postgres ${what} "${name}" may only hold letters, digits and underscores (at most 40, not starting with a digit).`);
+	}
+	return name;
+}
+
+function isPoolOptions(options: PostgresStoreOptions): options is PostgresPoolOptions {
+	return 'pool' in options && options.pool !== undefined;
+}
+
+function sslOption(ssl: PostgresSsl | undefined): boolean | ConnectionOptions {
+	if (typeof ssl === 'object') return ssl;
+	if (ssl === undefined || ssl === false || ssl === 'disable') return false;
+	if (ssl === 'allow' || ssl === 'prefer' || ssl === 'require') return { rejectUnauthorized: false };
+	return { rejectUnauthorized: true };
+}
+
+function stateFromRow(row: SessionRow | undefined): SessionState {
+	if (!row) {
+		return { turnCount: 0, lastSeq: 0, lastCumulativeTokens: 0, contextStartSeq: 0, summary: null, usage: { ...EMPTY_USAGE } };
+	}
+	// bigint columns arrive as strings (pg keeps them exact); every count here fits a JS number.
+	return {
+		turnCount: Number(row.last_seq),
+		lastSeq: Number(row.last_seq),
+		lastCumulativeTokens: Number(row.last_cumulative_tokens),
+		contextStartSeq: Number(row.context_start_seq),
+		summary:
+			row.summary === null
+				? null
+				: { content: row.summary, tokens: row.summary_tokens ?? 0, throughSeq: Number(row.summary_through_seq ?? 0) },
+		usage: {
+			promptTokens: Number(row.prompt_tokens),
+			completionTokens: Number(row.completion_tokens),
+			totalTokens: Number(row.total_tokens),
+		},
+	};
+}
+
+function turnFromRow(row: TurnRow): StoredTurn {
+	return {
+		seq: Number(row.seq),
+		role: row.role,
+		content: row.content,
+		tokens: row.tokens,
+		cumulativeTokens: Number(row.cumulative_tokens),
+		createdAt: row.created_at_ms,
+	};
+}
+
+/**
+ * PostgreSQL, for n8n queue mode when history should be durable and queryable: every worker sees
+ * the same sessions, and the per-session lock works across processes. Tables are created on first
+ * use. Message keys and turns are kept until you delete them.
+ */
+export class PostgresSessionStore implements SessionStore {
+	private readonly pool: Pool;
+	private readonly ownsPool: boolean;
+	private readonly where: string;
+	private readonly user: string;
+	private readonly tables: { sessions: string; turns: string; messageKeys: string; counters: string; lockQueue: string };
+	private readonly tablePrefix: string;
+	/** `"schema".` when a schema is set, so names are qualified; empty to follow the search_path. */
+	private readonly schemaPrefix: string;
+	private readonly mutex = new FifoMutex();
+	private readonly heldLocks = new Set<() => void>();
+	private readonly pendingSleeps = new Set<() => void>();
+	private schemaReady: Promise<void> | null = null;
+	private closed = false;
+
+	constructor(options: PostgresStoreOptions) {
+		const prefix = checkName(options.tablePrefix ?? DEFAULT_POSTGRES_TABLE_PREFIX, 'table prefix');
+		this.schemaPrefix = options.schema ? `"${checkName(options.schema, 'schema')}".` : '';
+		const qualify = (table: string) => `${this.schemaPrefix}"${prefix}${table}"`;
+		this.tables = {
+			sessions: qualify('sessions'),
+			turns: qualify('turns'),
+			messageKeys: qualify('message_keys'),
+			counters: qualify('counters'),
+			lockQueue: qualify('lock_queue'),
+		};
+		this.tablePrefix = prefix;
+		if (isPoolOptions(options)) {
+			this.pool = options.pool;
+			this.ownsPool = false;
+			this.where = `${options.pool.options.host ?? 'localhost'}:${options.pool.options.port ?? 5432}`;
+			this.user = options.pool.options.user ?? '';
+		} else {
+			this.pool = new Pool({
+				host: options.host,
+				port: options.port,
+				database: options.database,
+				user: options.user,
+				password: options.password || undefined,
+				ssl: sslOption(options.ssl),
+				connectionTimeoutMillis: 10_000,
+				// Idle connections close, so a quiet workflow holds no connections open.
+				idleTimeoutMillis: 30_000,
+				application_name: 'n8n-nodes-clawgate',
+			});
+			this.ownsPool = true;
+			this.where = `${options.host}:${options.port}`;
+			this.user = options.user;
+		}
+		// An idle connection that the server drops must not crash n8n; the next query reconnects.
+		if (this.ownsPool) this.pool.on('error', () => undefined);
+	}
+
+	async readWindow(sessionId: string, maxTokens: number): Promise<SessionWindow> {
+		const [row] = await this.query<SessionRow>(`SELECT * FROM ${this.tables.sessions} WHERE session_id = $1`, [sessionId]);
+		const state = stateFromRow(row);
+		if (state.lastSeq === 0) return { state, turns: [] };
+		const floorSeq = Math.max(state.contextStartSeq, state.summary?.throughSeq ?? 0);
+		const minStart = state.lastCumulativeTokens - maxTokens;
+		// One range of the (session_id, cumulative_tokens) index: the turns that fit plus at most one boundary
+		// turn. Conditions on seq stay out of SQL, or a planner without statistics scans the whole session by key.
+		const rows = await this.query<TurnRow>(
+			`SELECT ${this.turnColumns()} FROM ${this.tables.turns}
+			 WHERE session_id = $1 AND cumulative_tokens >= $2 ORDER BY cumulative_tokens, seq`,
+			[sessionId, minStart],
+		);
+		const turns = rows
+			.map(turnFromRow)
+			// Before the reset or summary, the boundary turn, and turns appended since the state was read.
+			.filter((turn) => turn.seq > floorSeq && turn.seq <= state.lastSeq && turn.cumulativeTokens - turn.tokens >= minStart);
+		return { state, turns };
+	}
+
+	async readTurns(sessionId: string, afterSeq: number, throughCumulativeTokens: number): Promise<StoredTurn[]> {
+		const rows = await this.query<TurnRow>(
+			`SELECT ${this.turnColumns()} FROM ${this.tables.turns}
+			 WHERE session_id = $1 AND seq > $2 AND cumulative_tokens <= $3 ORDER BY seq`,
+			[sessionId, afterSeq, throughCumulativeTokens],
+		);
+		return rows.map(turnFromRow);
+	}
+
+	async appendTurns(sessionId: string, turns: NewTurn[], options: AppendOptions = {}): Promise<AppendOutcome> {
+		const usage = options.usage ?? EMPTY_USAGE;
+		const createdAt = Date.now();
+		const outcome = await this.transaction(async (client) => {
+			if (options.messageKey) {
+				// A concurrent insert of the same key waits here for the other transaction, then finds it.
+				const inserted = await client.query(
+					`INSERT INTO ${this.tables.messageKeys} (message_key) VALUES ($1) ON CONFLICT DO NOTHING`,
+					[options.messageKey],
+				);
+				if (inserted.rowCount === 0) return 'rollback';
+			}
+			// Upsert and lock the session row: concurrent appends to one session queue here.
+			const {
+				rows: [session],
+			} = await client.query<{ last_seq: string; last_cumulative_tokens: string }>(
+				`INSERT INTO ${this.tables.sessions} (session_id) VALUES ($1)
+				 ON CONFLICT (session_id) DO UPDATE SET session_id = EXCLUDED.session_id
+				 RETURNING last_seq, last_cumulative_tokens`,
+				[sessionId],
+			);
+			let seq = Number(session.last_seq);
+			let cumulative = Number(session.last_cumulative_tokens);
+			const columns = { seq: [] as number[], role: [] as string[], content: [] as string[], tokens: [] as number[], cumulative: [] as number[] };
+			for (const turn of turns) {
+				seq += 1;
+				cumulative += turn.tokens;
+				columns.seq.push(seq);
+				columns.role.push(turn.role);
+				columns.content.push(turn.content);
+				columns.tokens.push(turn.tokens);
+				columns.cumulative.push(cumulative);
+			}
+			await client.query(
+				`WITH inserted AS (
+					INSERT INTO ${this.tables.turns} (session_id, seq, role, content, tokens, cumulative_tokens, created_at)
+					SELECT $1, t.seq, t.role, t.content, t.tokens, t.cumulative, to_timestamp($7::float8 / 1000)
+					FROM unnest($2::bigint[], $3::text[], $4::text[], $5::int[], $6::bigint[]) AS t (seq, role, content, tokens, cumulative)
+				)
+				UPDATE ${this.tables.sessions} SET last_seq = $8, last_cumulative_tokens = $9,
+					prompt_tokens = prompt_tokens + $10, completion_tokens = completion_tokens + $11, total_tokens = total_tokens + $12
+				WHERE session_id = $1`,
+				[
+					sessionId,
+					columns.seq,
+					columns.role,
+					columns.content,
+					columns.tokens,
+					columns.cumulative,
+					createdAt,
+					seq,
+					cumulative,
+					usage.promptTokens,
+					usage.completionTokens,
+					usage.totalTokens,
+				],
+			);
+			return 'commit';
+		});
+		return outcome === 'commit' ? 'appended' : 'duplicate';
+	}
+
+	async hasMessageKey(messageKey: string): Promise<boolean> {
+		const rows = await this.query(`SELECT 1 FROM ${this.tables.messageKeys} WHERE message_key = $1`, [messageKey]);
+		return rows.length > 0;
+	}
+
+	async resetContext(sessionId: string): Promise<void> {
+		await this.query(
+			`INSERT INTO ${this.tables.sessions} (session_id) VALUES ($1)
+			 ON CONFLICT (session_id) DO UPDATE SET context_start_seq = ${this.tables.sessions}.last_seq`,
+			[sessionId],
+		);
+	}
+
+	async saveSummary(sessionId: string, summary: SessionSummary): Promise<void> {
+		await this.query(
+			`INSERT INTO ${this.tables.sessions} (session_id, summary, summary_tokens, summary_through_seq) VALUES ($1, $2, $3, $4)
+			 ON CONFLICT (session_id) DO UPDATE SET summary = $2, summary_tokens = $3, summary_through_seq = $4`,
+			[sessionId, summary.content, summary.tokens, summary.throughSeq],
+		);
+	}
+
+	async incrementCounter(key: string, amount: number, ttlMs: number): Promise<number> {
+		// One statement: an expired counter starts again from `amount`; a live one keeps its first expiry.
+		const [row] = await this.query<{ value: string }>(
+			`INSERT INTO ${this.tables.counters} AS c (counter_key, value, expires_at)
+			 VALUES ($1, $2, clock_timestamp() + $3::float8 * interval '1 millisecond')
+			 ON CONFLICT (counter_key) DO UPDATE SET
+			   value = CASE WHEN c.expires_at <= clock_timestamp() THEN EXCLUDED.value ELSE c.value + EXCLUDED.value END,
+			   expires_at = CASE WHEN c.expires_at <= clock_timestamp() THEN EXCLUDED.expires_at ELSE c.expires_at END
+			 RETURNING value`,
+			[key, amount, ttlMs],
+		);
+		return Number(row.value);
+	}
+
+	async readCounter(key: string): Promise<number> {
+		const [row] = await this.query<{ value: string }>(
+			`SELECT value FROM ${this.tables.counters} WHERE counter_key = $1 AND expires_at > clock_timestamp()`,
+			[key],
+		);
+		return Number(row?.value ?? 0);
+	}
+
+	/**
+	 * First the in-process FIFO (so the database sees one waiter per process), then a queue table:
+	 * each waiter inserts a row whose bigserial ticket gives its place, and holds the lock while its
+	 * row is the session's lowest live ticket. Rows carry a lease (`expires_at`) that a heartbeat
+	 * renews while waiting and holding; a crashed process stops renewing, and its row is skipped
+	 * and deleted once the lease has run out.
+	 */
+	async lock(sessionId: string, { waitMs, leaseMs }: LockOptions): Promise<SessionLock> {
+		const deadline = Date.now() + waitMs;
+		const local = await this.mutex.acquire(sessionId, waitMs);
+		let heartbeat: NodeJS.Timeout | undefined;
+		let ticket: string | null = null;
+		const abandon = () => {
+			clearInterval(heartbeat);
+			this.heldLocks.delete(abandon);
+			void local.release();
+		};
+		this.heldLocks.add(abandon);
+		const leaveQueue = async () => {
+			if (ticket !== null) await this.query(`DELETE FROM ${this.tables.lockQueue} WHERE ticket = $1`, [ticket]);
+		};
+
+		let acquired = false;
+		try {
+			ticket = await this.enqueue(sessionId, leaseMs);
+			heartbeat = setInterval(() => {
+				// A failed heartbeat is not fatal: the next one, or the lease, settles it.
+				this.query(
+					`UPDATE ${this.tables.lockQueue} SET expires_at = clock_timestamp() + $2::float8 * interval '1 millisecond'
+					 WHERE ticket = $1`,
+					[ticket, leaseMs],
+				).catch(() => undefined);
+			}, Math.max(10, Math.floor(leaseMs / 3)));
+			for (;;) {
+				const [queue]: { head: string | null; queued: boolean }[] = await this.query(
+					`WITH expired AS (
+						DELETE FROM ${this.tables.lockQueue} WHERE session_id = $1 AND expires_at <= now() RETURNING ticket
+					)
+					SELECT min(ticket) FILTER (WHERE expires_at > now()) AS head,
+						coalesce(bool_or(ticket = $2 AND expires_at > now()), false) AS queued
+					FROM ${this.tables.lockQueue} WHERE session_id = $1`,
+					[sessionId, ticket],
+				);
+				if (queue.head === ticket) break;
+				if (!queue.queued) {
+					// Our row was taken for crashed (this process stalled for longer than the lease): queue again.
+					ticket = await this.enqueue(sessionId, leaseMs);
+					continue;
+				}
+				if (Date.now() >= deadline) throw new LockTimeoutError(sessionId, waitMs);
+				await this.sleep(Math.max(0, Math.min(LOCK_POLL_MS, deadline - Date.now())));
+			}
+			acquired = true;
+		} finally {
+			if (!acquired) {
+				abandon();
+				// Leaving the queue lets the next waiter in now rather than after our lease; if it fails, the lease does it.
+				await leaveQueue().catch(() => undefined);
+			}
+		}
+
+		let released = false;
+		return {
+			release: async () => {
+				if (released) return;
+				released = true;
+				const wasHeld = this.heldLocks.has(abandon);
+				abandon();
+				// After close() the pool is gone; the lease frees the lock.
+				if (wasHeld && !this.closed) await leaveQueue();
+			},
+		};
+	}
+
+	async close(): Promise<void> {
+		if (this.closed) return;
+		this.closed = true;
+		// Locks still held are not released here: like a crashed process, their leases run out.
+		for (const abandon of [...this.heldLocks]) abandon();
+		for (const wake of [...this.pendingSleeps]) wake();
+		if (this.ownsPool) await this.pool.end();
+	}
+
+	/**
+	 * Takes a ticket. The advisory lock, held until the insert commits, makes tickets of one session
+	 * commit in ticket order, so no waiter can see a later ticket before an earlier one.
+	 */
+	private async enqueue(sessionId: string, leaseMs: number): Promise<string> {
+		const [row] = await this.query<{ ticket: string }>(
+			`WITH locked AS (SELECT pg_advisory_xact_lock(hashtext($3), hashtext($1)))
+			 INSERT INTO ${this.tables.lockQueue} (session_id, expires_at)
+			 SELECT $1, clock_timestamp() + $2::float8 * interval '1 millisecond' FROM locked
+			 RETURNING ticket`,
+			[sessionId, leaseMs, this.tables.lockQueue],
+		);
+		return row.ticket;
+	}
+
+	private turnColumns(): string {
+		return `seq, role, content, tokens, cumulative_tokens, round(extract(epoch FROM created_at) * 1000)::float8 AS created_at_ms`;
+	}
+
+	private sleep(ms: number): Promise<void> {
+		return new Promise((resolve) => {
+			const wake = () => {
+				clearTimeout(timer);
+				this.pendingSleeps.delete(wake);
+				resolve();
+			};
+			const timer = setTimeout(wake, ms);
+			this.pendingSleeps.add(wake);
+		});
+	}
+
+	private async query<Row extends QueryResultRow = QueryResultRow>(text: string, values: unknown[]): Promise<Row[]> {
+		await this.ensureSchema();
+		try {
+			return (await this.pool.query<Row>(text, values)).rows;
+		} catch (error) {
+			throw this.explain(error);
+		}
+	}
+
+	/** Runs `work` in one transaction; it answers 'rollback' to undo everything it did. */
+	private async transaction(work: (client: PoolClient) => Promise<'commit' | 'rollback'>): Promise<'commit' | 'rollback'> {
+		await this.ensureSchema();
+		let client: PoolClient;
+		try {
+			client = await this.pool.connect();
+		} catch (error) {
+			throw this.explain(error);
+		}
+		let broken: Error | undefined;
+		try {
+			await client.query('BEGIN');
+			const outcome = await work(client);
+			await client.query(outcome === 'rollback' ? 'ROLLBACK' : 'COMMIT');
+			return outcome;
+		} catch (error) {
+			await client.query('ROLLBACK').catch((rollbackError: Error) => {
+				broken = rollbackError;
+			});
+			throw this.explain(error);
+		} finally {
+			// A connection that could not roll back is discarded rather than reused mid-transaction.
+			client.release(broken);
+		}
+	}
+
+	/** Creates the tables once per store; concurrent first uses in other processes wait on an advisory lock. */
+	private ensureSchema(): Promise<void> {
+		if (this.closed) return Promise.reject(new Error('The Postgres session store was closed; the AI Session node opens a new one on its next run.'));
+		this.schemaReady ??= this.createSchema().catch((error: unknown) => {
+			this.schemaReady = null;
+			throw this.explain(error);
+		});
+		return this.schemaReady;
+	}
+
+	private async createSchema(): Promise<void> {
+		const { sessions, turns, messageKeys, counters, lockQueue } = this.tables;
+		const indexes = ['turns_window', 'lock_queue_session'].map((name) => `${this.schemaPrefix}"${this.tablePrefix}${name}"`);
+		// Usually the tables exist: check without DDL, which would lock tables that other workers are writing.
+		const { rows } = await this.pool.query<{ missing: number }>(
+			'SELECT count(*)::int AS missing FROM unnest($1::text[]) AS name WHERE to_regclass(name) IS NULL',
+			[[sessions, turns, messageKeys, counters, lockQueue, ...indexes]],
+		);
+		if (rows[0].missing > 0) await this.createTables();
+		// Expired counters are only overwritten when their key comes back (and quota keys often carry a date);
+		// queue rows of crashed processes are only deleted when their session locks again.
+		await this.pool.query(`DELETE FROM ${counters} WHERE expires_at < now()`);
+		await this.pool.query(`DELETE FROM ${lockQueue} WHERE expires_at < now() - interval '1 hour'`);
+	}
+
+	private async createTables(): Promise<void> {
+		const { sessions, turns, messageKeys, counters, lockQueue } = this.tables;
+		// An index lives in its table's schema, so its name is never qualified.
+		const index = (name: string) => `"${this.tablePrefix}${name}"`;
+		const client = await this.pool.connect();
+		let committed = false;
+		try {
+			await client.query('BEGIN');
+			// CREATE TABLE IF NOT EXISTS is not safe against itself: two first uses at once can collide.
+			await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [SCHEMA_LOCK_CLASS, sessions]);
+			await client.query(`
+				CREATE TABLE IF NOT EXISTS ${sessions} (
+					session_id text PRIMARY KEY,
+					last_seq bigint NOT NULL DEFAULT 0,
+					last_cumulative_tokens bigint NOT NULL DEFAULT 0,
+					context_start_seq bigint NOT NULL DEFAULT 0,
+					summary text,
+					summary_tokens integer,
+					summary_through_seq bigint,
+					prompt_tokens bigint NOT NULL DEFAULT 0,
+					completion_tokens bigint NOT NULL DEFAULT 0,
+					total_tokens bigint NOT NULL DEFAULT 0
+				);
+				CREATE TABLE IF NOT EXISTS ${turns} (
+					session_id text NOT NULL,
+					seq bigint NOT NULL,
+					role text NOT NULL,
+					content text NOT NULL,
+					tokens integer NOT NULL,
+					cumulative_tokens bigint NOT NULL,
+					created_at timestamptz NOT NULL,
+					PRIMARY KEY (session_id, seq)
+				);
+				CREATE INDEX IF NOT EXISTS ${index('turns_window')} ON ${turns} (session_id, cumulative_tokens, seq);
+				CREATE TABLE IF NOT EXISTS ${messageKeys} (
+					message_key text PRIMARY KEY,
+					created_at timestamptz NOT NULL DEFAULT now()
+				);
+				CREATE TABLE IF NOT EXISTS ${counters} (
+					counter_key text PRIMARY KEY,
+					value bigint NOT NULL,
+					expires_at timestamptz NOT NULL
+				);
+				CREATE TABLE IF NOT EXISTS ${lockQueue} (
+					ticket bigserial PRIMARY KEY,
+					session_id text NOT NULL,
+					expires_at timestamptz NOT NULL
+				);
+				CREATE INDEX IF NOT EXISTS ${index('lock_queue_session')} ON ${lockQueue} (session_id, ticket);
+			`);
+			await client.query('COMMIT');
+			committed = true;
+		} finally {
+			if (!committed) await client.query('ROLLBACK').catch(() => undefined);
+			client.release();
+		}
+	}
+
+	private explain(error: unknown): Error {
+		if (error instanceof LockTimeoutError || error instanceof PostgresStoreError) return error;
+		// Duck-typed: socket errors come from Node's own realm, where `instanceof Error` can fail (jest, vm).
+		const { code, message: detail = String(error) } = (typeof error === 'object' && error !== null ? error : {}) as { code?: string; message?: string };
+		if (code === '28P01' || code === '28000') {
+			return new PostgresStoreError(`PostgreSQL at ${this.where} did not accept user "${this.user}" (${detail}). Check the Postgres credential's user and password.`, { cause: error });
+		}
+		if (code === '3D000') return new PostgresStoreError(`PostgreSQL at ${this.where}: ${detail}. Check the Postgres credential's database.`, { cause: error });
+		if (code === '3F000') return new PostgresStoreError(`PostgreSQL at ${this.where}: ${detail}. Create the schema, or leave the schema option empty.`, { cause: error });
+		if (code === '42501') {
+			return new PostgresStoreError(`PostgreSQL user "${this.user}" may not create or use the Clawgate tables (${detail}). Grant it CREATE and USAGE on the schema, or create the tables as an administrator.`, { cause: error });
+		}
+		if (/SSL/i.test(detail) || /certificate/i.test(detail)) {
+			return new PostgresStoreError(`Could not open a secure connection to PostgreSQL at ${this.where} (${detail}). Check the Postgres credential's SSL setting (and "Ignore SSL Issues" for self-signed certificates).`, { cause: error });
+		}
+		const network = /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ECONNRESET)$/.test(code ?? '');
+		if (network || /timeout expired|Connection terminated/i.test(detail)) {
+			return new PostgresStoreError(`Could not connect to PostgreSQL at ${this.where}${network ? ` (${code})` : ''}. Check the Postgres credential's host and port, and that the server is running.`, { cause: error });
+		}
+		return new PostgresStoreError(`PostgreSQL session store: ${detail}`, { cause: error });
+	}
+}

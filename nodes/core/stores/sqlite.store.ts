@@ -1,0 +1,284 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
+
+import {
+	LockTimeoutError,
+	type AppendOptions,
+	type AppendOutcome,
+	type LockOptions,
+	type NewTurn,
+	type SessionLock,
+	type SessionState,
+	type SessionStore,
+	type SessionSummary,
+	type SessionWindow,
+	type StoredTurn,
+} from '../session/store';
+import { FifoMutex } from './fifo-mutex';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS clawgate_sessions (
+	session_id TEXT PRIMARY KEY,
+	last_seq INTEGER NOT NULL DEFAULT 0,
+	last_cumulative_tokens INTEGER NOT NULL DEFAULT 0,
+	context_start_seq INTEGER NOT NULL DEFAULT 0,
+	summary TEXT,
+	summary_tokens INTEGER,
+	summary_through_seq INTEGER,
+	prompt_tokens INTEGER NOT NULL DEFAULT 0,
+	completion_tokens INTEGER NOT NULL DEFAULT 0,
+	total_tokens INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS clawgate_turns (
+	session_id TEXT NOT NULL,
+	seq INTEGER NOT NULL,
+	role TEXT NOT NULL,
+	content TEXT NOT NULL,
+	tokens INTEGER NOT NULL,
+	cumulative_tokens INTEGER NOT NULL,
+	created_at INTEGER NOT NULL,
+	PRIMARY KEY (session_id, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS clawgate_turns_window ON clawgate_turns (session_id, cumulative_tokens);
+CREATE TABLE IF NOT EXISTS clawgate_message_keys (message_key TEXT PRIMARY KEY, created_at INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS clawgate_counters (counter_key TEXT PRIMARY KEY, value INTEGER NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS clawgate_locks (session_id TEXT PRIMARY KEY, token TEXT NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID;
+`;
+
+interface SessionRow {
+	last_seq: number;
+	last_cumulative_tokens: number;
+	context_start_seq: number;
+	summary: string | null;
+	summary_tokens: number | null;
+	summary_through_seq: number | null;
+	prompt_tokens: number;
+	completion_tokens: number;
+	total_tokens: number;
+}
+
+interface TurnRow {
+	seq: number;
+	role: string;
+	content: string;
+	tokens: number;
+	cumulative_tokens: number;
+	created_at: number;
+}
+
+const LOCK_POLL_MS = 15;
+
+function toTurn(row: TurnRow): StoredTurn {
+	return {
+		seq: row.seq,
+		role: row.role as StoredTurn['role'],
+		content: row.content,
+		tokens: row.tokens,
+		cumulativeTokens: row.cumulative_tokens,
+		createdAt: row.created_at,
+	};
+}
+
+/**
+ * The default store: one SQLite file (WAL) in the n8n user folder, through Node's built-in
+ * `node:sqlite` (no native addon to install). Survives restarts; for one n8n instance.
+ */
+export class SqliteSessionStore implements SessionStore {
+	private readonly db: DatabaseSync;
+	private readonly mutex = new FifoMutex();
+	private readonly statements: Record<string, StatementSync>;
+	private readonly renewals = new Set<NodeJS.Timeout>();
+
+	constructor({ filename }: { filename: string }, private readonly now: () => number = Date.now) {
+		if (filename !== ':memory:') mkdirSync(dirname(filename), { recursive: true });
+		// Loaded on first use: node:sqlite prints an experimental warning when imported.
+		// eslint-disable-next-line @typescript-eslint/no-require-imports
+		const { DatabaseSync: Database } = require('node:sqlite') as typeof import('node:sqlite');
+		this.db = new Database(filename);
+		this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
+		this.db.exec(SCHEMA);
+		const prepare = (sql: string) => this.db.prepare(sql);
+		this.statements = {
+			session: prepare('SELECT * FROM clawgate_sessions WHERE session_id = ?'),
+			ensureSession: prepare('INSERT OR IGNORE INTO clawgate_sessions (session_id) VALUES (?)'),
+			window: prepare(
+				// `+seq` and ordering by the running total keep the planner on the (session_id, cumulative_tokens)
+				// index, a range scan of the window only; by the primary key it would scan the whole history.
+				// Every turn has tokens > 0, so the running total orders turns like seq.
+				'SELECT * FROM clawgate_turns WHERE session_id = ? AND +seq > ? AND cumulative_tokens > ? ORDER BY cumulative_tokens',
+			),
+			turnsThrough: prepare(
+				'SELECT * FROM clawgate_turns WHERE session_id = ? AND seq > ? AND cumulative_tokens <= ? ORDER BY seq',
+			),
+			insertKey: prepare('INSERT OR IGNORE INTO clawgate_message_keys (message_key, created_at) VALUES (?, ?)'),
+			hasKey: prepare('SELECT 1 FROM clawgate_message_keys WHERE message_key = ?'),
+			insertTurn: prepare(
+				'INSERT INTO clawgate_turns (session_id, seq, role, content, tokens, cumulative_tokens, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+			),
+			advanceSession: prepare(
+				`UPDATE clawgate_sessions SET last_seq = ?, last_cumulative_tokens = ?, prompt_tokens = prompt_tokens + ?,
+				 completion_tokens = completion_tokens + ?, total_tokens = total_tokens + ? WHERE session_id = ?`,
+			),
+			reset: prepare('UPDATE clawgate_sessions SET context_start_seq = last_seq WHERE session_id = ?'),
+			summary: prepare('UPDATE clawgate_sessions SET summary = ?, summary_tokens = ?, summary_through_seq = ? WHERE session_id = ?'),
+			bumpCounter: prepare(
+				`INSERT INTO clawgate_counters (counter_key, value, expires_at) VALUES (?, ?, ?)
+				 ON CONFLICT (counter_key) DO UPDATE SET
+				   value = CASE WHEN expires_at <= ? THEN excluded.value ELSE value + excluded.value END,
+				   expires_at = CASE WHEN expires_at <= ? THEN excluded.expires_at ELSE expires_at END
+				 RETURNING value`,
+			),
+			readCounter: prepare('SELECT value FROM clawgate_counters WHERE counter_key = ? AND expires_at > ?'),
+			takeLock: prepare(
+				`INSERT INTO clawgate_locks (session_id, token, expires_at) VALUES (?, ?, ?)
+				 ON CONFLICT (session_id) DO UPDATE SET token = excluded.token, expires_at = excluded.expires_at
+				 WHERE clawgate_locks.expires_at <= ?`,
+			),
+			renewLock: prepare('UPDATE clawgate_locks SET expires_at = ? WHERE session_id = ? AND token = ?'),
+			releaseLock: prepare('DELETE FROM clawgate_locks WHERE session_id = ? AND token = ?'),
+		};
+	}
+
+	private readState(sessionId: string): SessionState {
+		const row = this.statements.session.get(sessionId) as SessionRow | undefined;
+		if (!row) {
+			return {
+				turnCount: 0,
+				lastSeq: 0,
+				lastCumulativeTokens: 0,
+				contextStartSeq: 0,
+				summary: null,
+				usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 },
+			};
+		}
+		return {
+			turnCount: row.last_seq,
+			lastSeq: row.last_seq,
+			lastCumulativeTokens: row.last_cumulative_tokens,
+			contextStartSeq: row.context_start_seq,
+			summary:
+				row.summary === null
+					? null
+					: { content: row.summary, tokens: row.summary_tokens ?? 0, throughSeq: row.summary_through_seq ?? 0 },
+			usage: { promptTokens: row.prompt_tokens, completionTokens: row.completion_tokens, totalTokens: row.total_tokens },
+		};
+	}
+
+	private transaction<T>(work: () => T): T {
+		// IMMEDIATE takes the write lock up front, so two writers never interleave a read and a write.
+		this.db.exec('BEGIN IMMEDIATE');
+		try {
+			const result = work();
+			this.db.exec('COMMIT');
+			return result;
+		} catch (error) {
+			this.db.exec('ROLLBACK');
+			throw error;
+		}
+	}
+
+	async readWindow(sessionId: string, maxTokens: number): Promise<SessionWindow> {
+		const state = this.readState(sessionId);
+		const floorSeq = Math.max(state.contextStartSeq, state.summary?.throughSeq ?? 0);
+		const minStart = state.lastCumulativeTokens - maxTokens;
+		// The index range may include one turn that starts before the budget; it is dropped here.
+		const rows = this.statements.window.all(sessionId, floorSeq, minStart) as unknown as TurnRow[];
+		const turns = rows.map(toTurn).filter((turn) => turn.cumulativeTokens - turn.tokens >= minStart);
+		return { state, turns };
+	}
+
+	async readTurns(sessionId: string, afterSeq: number, throughCumulativeTokens: number): Promise<StoredTurn[]> {
+		return (this.statements.turnsThrough.all(sessionId, afterSeq, throughCumulativeTokens) as unknown as TurnRow[]).map(toTurn);
+	}
+
+	async appendTurns(sessionId: string, turns: NewTurn[], options: AppendOptions = {}): Promise<AppendOutcome> {
+		const createdAt = this.now();
+		return this.transaction(() => {
+			if (options.messageKey && this.statements.insertKey.run(options.messageKey, createdAt).changes === 0) return 'duplicate';
+			this.statements.ensureSession.run(sessionId);
+			const state = this.readState(sessionId);
+			let seq = state.lastSeq;
+			let cumulative = state.lastCumulativeTokens;
+			for (const turn of turns) {
+				seq += 1;
+				cumulative += turn.tokens;
+				this.statements.insertTurn.run(sessionId, seq, turn.role, turn.content, turn.tokens, cumulative, createdAt);
+			}
+			const usage = options.usage ?? { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
+			this.statements.advanceSession.run(seq, cumulative, usage.promptTokens, usage.completionTokens, usage.totalTokens, sessionId);
+			return 'appended';
+		});
+	}
+
+	async hasMessageKey(messageKey: string): Promise<boolean> {
+		return this.statements.hasKey.get(messageKey) !== undefined;
+	}
+
+	async resetContext(sessionId: string): Promise<void> {
+		this.transaction(() => {
+			this.statements.ensureSession.run(sessionId);
+			this.statements.reset.run(sessionId);
+		});
+	}
+
+	async saveSummary(sessionId: string, summary: SessionSummary): Promise<void> {
+		this.transaction(() => {
+			this.statements.ensureSession.run(sessionId);
+			this.statements.summary.run(summary.content, summary.tokens, summary.throughSeq, sessionId);
+		});
+	}
+
+	async incrementCounter(key: string, amount: number, ttlMs: number): Promise<number> {
+		const now = this.now();
+		const row = this.statements.bumpCounter.get(key, amount, now + ttlMs, now, now) as { value: number };
+		return row.value;
+	}
+
+	async readCounter(key: string): Promise<number> {
+		const row = this.statements.readCounter.get(key, this.now()) as { value: number } | undefined;
+		return row?.value ?? 0;
+	}
+
+	async lock(sessionId: string, { waitMs, leaseMs }: LockOptions): Promise<SessionLock> {
+		const deadline = Date.now() + waitMs;
+		const local = await this.mutex.acquire(sessionId, waitMs);
+		// A lease row guards against a second n8n process using the same file; it expires if that process dies.
+		const token = randomUUID();
+		while (this.statements.takeLock.run(sessionId, token, this.now() + leaseMs, this.now()).changes === 0) {
+			if (Date.now() >= deadline) {
+				await local.release();
+				throw new LockTimeoutError(sessionId, waitMs);
+			}
+			await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
+		}
+		const renewal = setInterval(() => {
+			// A timer must never throw: in n8n an uncaught error here would stop the whole process.
+			try {
+				this.statements.renewLock.run(this.now() + leaseMs, sessionId, token);
+			} catch {
+				clearInterval(renewal);
+			}
+		}, Math.max(leaseMs / 3, 50));
+		renewal.unref();
+		this.renewals.add(renewal);
+		let released = false;
+		return {
+			release: async () => {
+				if (released) return;
+				released = true;
+				clearInterval(renewal);
+				this.renewals.delete(renewal);
+				if (this.db.isOpen) this.statements.releaseLock.run(sessionId, token);
+				await local.release();
+			},
+		};
+	}
+
+	async close(): Promise<void> {
+		for (const renewal of this.renewals) clearInterval(renewal);
+		this.renewals.clear();
+		if (this.db.isOpen) this.db.close();
+	}
+}

@@ -1,0 +1,254 @@
+import { ModelCallError, type ChatCompletion, type ChatModel, type ChatRequest } from '../../nodes/core/session/model';
+import { SessionEngine, type InboundMessage, type SessionEngineConfig } from '../../nodes/core/session/engine';
+import { MemorySessionStore } from '../../nodes/core/stores/memory.store';
+import { createTokenCounter } from '../../nodes/core/tokens';
+
+/** A model that answers "reply N to: <text>" and records every request it got. */
+class ScriptedModel implements ChatModel {
+	requests: ChatRequest[] = [];
+	failures: Array<ModelCallError | null> = [];
+	answer: (request: ChatRequest) => string = (request) => `reply ${this.requests.length} to: ${request.messages.at(-1)!.content}`;
+
+	async complete(request: ChatRequest): Promise<ChatCompletion> {
+		this.requests.push(request);
+		const failure = this.failures.shift();
+		if (failure) throw failure;
+		await new Promise((resolve) => setTimeout(resolve, 1));
+		return { text: this.answer(request), model: request.model, finishReason: 'stop', usage: { promptTokens: 10, completionTokens: 5, totalTokens: 15 } };
+	}
+}
+
+const baseConfig: SessionEngineConfig = {
+	models: ['gpt-4o-mini'],
+	systemPrompt: 'You are terse.',
+	maxOutputTokens: 256,
+	safetyMargin: 64,
+	commands: { new: true, reset: true, usage: true, help: true },
+	limits: { messagesPerMinute: 0, tokensPerDay: 0, limitReply: 'Slow down.' },
+	compaction: { enabled: false, thresholdTokens: 6000, keepRecentTokens: 2000 },
+	retries: 0,
+	timeoutMs: 5000,
+	lock: { waitMs: 5000, leaseMs: 30_000 },
+};
+
+let messageId = 0;
+function inbound(text: string, extra: Partial<InboundMessage> = {}): InboundMessage {
+	messageId += 1;
+	return { sessionId: 'telegram:1:dm:42', text, messageKey: `telegram:1:${messageId}`, senderKey: 'telegram:1:42', command: null, ...extra };
+}
+
+function setup(config: Partial<SessionEngineConfig> = {}) {
+	const store = new MemorySessionStore();
+	const model = new ScriptedModel();
+	const engine = new SessionEngine(store, model, { ...baseConfig, ...config });
+	return { store, model, engine };
+}
+
+function replyText(outcome: Awaited<ReturnType<SessionEngine['handle']>>): string {
+	if (outcome.kind !== 'reply') throw new Error(`expected a reply, got ${outcome.kind}`);
+	return outcome.reply.text;
+}
+
+describe('conversation context', () => {
+	test('the third prompt holds the system prompt and the first two turns, in order', async () => {
+		const { engine, model } = setup();
+		await engine.handle(inbound('My name is Ada.'));
+		await engine.handle(inbound('I like tea.'));
+		await engine.handle(inbound('What do you know about me?'));
+		expect(model.requests[2].messages).toEqual([
+			{ role: 'system', content: 'You are terse.' },
+			{ role: 'user', content: 'My name is Ada.' },
+			{ role: 'assistant', content: 'reply 1 to: My name is Ada.' },
+			{ role: 'user', content: 'I like tea.' },
+			{ role: 'assistant', content: 'reply 2 to: I like tea.' },
+			{ role: 'user', content: 'What do you know about me?' },
+		]);
+	});
+
+	test('the reply carries the model, usage and session totals', async () => {
+		const { engine } = setup();
+		await engine.handle(inbound('one'));
+		const outcome = await engine.handle(inbound('two'));
+		expect(outcome).toEqual({
+			kind: 'reply',
+			reply: {
+				text: 'reply 2 to: two',
+				model: 'gpt-4o-mini',
+				finishReason: 'stop',
+				usage: { promptTokens: 10, completionTokens: 5, totalTokens: 15 },
+				session: { id: 'telegram:1:dm:42', turns: 4, historyTokens: expect.any(Number), compacted: false },
+			},
+		});
+	});
+
+	test('old turns fall out of a small context window; the newest turns stay, the prompt fits the budget', async () => {
+		const { engine, model } = setup({ contextWindow: 600, maxOutputTokens: 100, safetyMargin: 20 });
+		for (let index = 0; index < 30; index++) await engine.handle(inbound(`message number ${index} ${'word '.repeat(20)}`));
+		const last = model.requests.at(-1)!;
+		const counter = createTokenCounter('gpt-4o-mini');
+		const promptTokens = last.messages.reduce((sum, message) => sum + counter.countMessage(message), 0) + counter.replyPriming;
+		expect(promptTokens).toBeLessThanOrEqual(600 - 100 - 20);
+		expect(last.messages.length).toBeLessThan(30);
+		expect(last.messages[1].role).toBe('user');
+		expect(last.messages.at(-1)!.content).toContain('message number 29');
+		expect(last.messages.at(-3)!.content).toContain('message number 28');
+	});
+
+	test('a message larger than the whole budget is cut, keeping its head and tail', async () => {
+		const { engine, model } = setup({ contextWindow: 1000, maxOutputTokens: 100, safetyMargin: 20 });
+		const huge = `START ${'lorem ipsum dolor '.repeat(2000)} END`;
+		await engine.handle(inbound(huge));
+		const sent = model.requests[0].messages.at(-1)!.content;
+		expect(sent.startsWith('START')).toBe(true);
+		expect(sent.endsWith('END')).toBe(true);
+		expect(sent.length).toBeLessThan(huge.length);
+	});
+});
+
+describe('idempotency', () => {
+	test('a redelivered message is ignored as a duplicate, without a model call or a new turn', async () => {
+		const { engine, model, store } = setup();
+		const message = inbound('hello');
+		await engine.handle(message);
+		expect(await engine.handle({ ...message })).toEqual({ kind: 'ignored', reason: 'duplicate' });
+		expect(model.requests).toHaveLength(1);
+		expect((await store.readWindow(message.sessionId, 10_000)).state.turnCount).toBe(2);
+	});
+
+	test('the same message delivered twice at once is answered once', async () => {
+		const { engine, model } = setup();
+		const message = inbound('hello');
+		const outcomes = await Promise.all([engine.handle(message), engine.handle({ ...message })]);
+		expect(outcomes.map((outcome) => outcome.kind).sort()).toEqual(['ignored', 'reply']);
+		expect(model.requests).toHaveLength(1);
+	});
+
+	test('a failed model call stores nothing, so a redelivery is answered normally', async () => {
+		const { engine, model, store } = setup();
+		model.failures.push(new ModelCallError('The model provider rejected the API key (401).', 'auth', { status: 401 }));
+		const message = inbound('hello');
+		await expect(engine.handle(message)).rejects.toThrow(/rejected the API key/);
+		expect((await store.readWindow(message.sessionId, 10_000)).state.turnCount).toBe(0);
+		expect(replyText(await engine.handle({ ...message }))).toBe('reply 2 to: hello');
+	});
+
+	test('messages without a key (n8n Chat Trigger) are all answered', async () => {
+		const { engine, model } = setup();
+		await engine.handle(inbound('a', { messageKey: null }));
+		await engine.handle(inbound('a', { messageKey: null }));
+		expect(model.requests).toHaveLength(2);
+	});
+});
+
+describe('commands', () => {
+	test('/new starts a fresh context: the next prompt has no earlier turns, but the turns stay stored', async () => {
+		const { engine, model, store } = setup();
+		await engine.handle(inbound('remember 7'));
+		const answer = await engine.handle(inbound('/new', { command: 'new' }));
+		expect(answer).toMatchObject({ kind: 'reply', reply: { text: 'Started a new conversation.', command: 'new', model: null } });
+		await engine.handle(inbound('what number?'));
+		expect(model.requests).toHaveLength(2);
+		expect(model.requests[1].messages.map((message) => message.content)).toEqual(['You are terse.', 'what number?']);
+		expect((await store.readWindow('telegram:1:dm:42', 10_000)).state.turnCount).toBe(4);
+	});
+
+	test('/usage answers the session token totals without a model call', async () => {
+		const { engine, model } = setup();
+		await engine.handle(inbound('a'));
+		await engine.handle(inbound('b'));
+		const text = replyText(await engine.handle(inbound('/usage', { command: 'usage' })));
+		expect(text).toBe('This conversation: 4 turns, 30 tokens (20 prompt, 10 completion).');
+		expect(model.requests).toHaveLength(2);
+	});
+
+	test('/help lists only the enabled commands; a disabled command goes to the model as text', async () => {
+		const { engine, model } = setup({ commands: { new: true, reset: false, usage: true, help: true } });
+		const help = replyText(await engine.handle(inbound('/help', { command: 'help' })));
+		expect(help).toContain('/new');
+		expect(help).not.toContain('/reset');
+		await engine.handle(inbound('/reset', { command: 'reset' }));
+		expect(model.requests).toHaveLength(1);
+	});
+
+	test('a redelivered command is ignored', async () => {
+		const { engine } = setup();
+		const command = inbound('/usage', { command: 'usage' });
+		await engine.handle(command);
+		expect(await engine.handle({ ...command })).toEqual({ kind: 'ignored', reason: 'duplicate' });
+	});
+});
+
+describe('limits', () => {
+	test('over the per-sender rate the configured answer comes back and the model is not called', async () => {
+		const { engine, model } = setup({ limits: { messagesPerMinute: 2, tokensPerDay: 0, limitReply: 'Slow down.' } });
+		await engine.handle(inbound('1'));
+		await engine.handle(inbound('2'));
+		const third = await engine.handle(inbound('3'));
+		expect(third).toMatchObject({ kind: 'reply', reply: { text: 'Slow down.', limited: 'rate', finishReason: 'limited' } });
+		expect(model.requests).toHaveLength(2);
+		// Another sender is not affected.
+		expect(replyText(await engine.handle(inbound('4', { senderKey: 'telegram:1:99' })))).toContain('reply 3');
+	});
+
+	test('over the daily token quota the configured answer comes back', async () => {
+		const { engine, model } = setup({ limits: { messagesPerMinute: 0, tokensPerDay: 30, limitReply: 'Quota used up.' } });
+		await engine.handle(inbound('1'));
+		await engine.handle(inbound('2'));
+		expect(await engine.handle(inbound('3'))).toMatchObject({ reply: { text: 'Quota used up.', limited: 'quota' } });
+		expect(model.requests).toHaveLength(2);
+	});
+});
+
+describe('ordering', () => {
+	test('concurrent messages of one session are answered one at a time in arrival order, each seeing the previous reply', async () => {
+		const { engine, model, store } = setup();
+		const messages = Array.from({ length: 10 }, (_, index) => inbound(`m${index}`));
+		await Promise.all(messages.map((message) => engine.handle(message)));
+		expect(model.requests.map((request) => request.messages.at(-1)!.content)).toEqual(messages.map((message) => message.text));
+		model.requests.forEach((request, index) => {
+			if (index > 0) expect(request.messages.at(-2)).toEqual({ role: 'assistant', content: `reply ${index} to: m${index - 1}` });
+		});
+		const { turns } = await store.readWindow('telegram:1:dm:42', 100_000);
+		expect(turns.map((turn) => turn.content)).toEqual(messages.flatMap((message, index) => [message.text, `reply ${index + 1} to: ${message.text}`]));
+	});
+});
+
+describe('compaction', () => {
+	const compaction = { enabled: true, thresholdTokens: 300, keepRecentTokens: 120 };
+
+	test('past the threshold the oldest turns become one summary and the newest stay verbatim', async () => {
+		const { engine, model, store } = setup({ compaction });
+		model.answer = (request) =>
+			request.messages[0].content.startsWith('Summarise') ? 'SUMMARY: user is Ada, likes tea' : `ok ${'blah '.repeat(20)}`;
+		for (let index = 0; index < 6; index++) await engine.handle(inbound(`fact ${index} ${'detail '.repeat(20)}`));
+		const { state } = await store.readWindow('telegram:1:dm:42', 100_000);
+		expect(state.summary?.content).toBe('SUMMARY: user is Ada, likes tea');
+
+		await engine.handle(inbound('and now?'));
+		const prompt = model.requests.at(-1)!.messages;
+		expect(prompt[1]).toEqual({ role: 'system', content: 'Summary of the earlier conversation:\nSUMMARY: user is Ada, likes tea' });
+		expect(prompt.some((message) => message.content.includes('fact 0 '))).toBe(false);
+		expect(prompt.at(-1)!.content).toBe('and now?');
+	});
+
+	test('a failed summary leaves the history untouched and the reply still goes out', async () => {
+		const { engine, model, store } = setup();
+		model.answer = () => `ok ${'blah '.repeat(20)}`;
+		for (let index = 0; index < 3; index++) await engine.handle(inbound(`fact ${index} ${'detail '.repeat(20)}`));
+		const compacting = new SessionEngine(store, model, { ...baseConfig, compaction: { enabled: true, thresholdTokens: 150, keepRecentTokens: 60 } });
+		model.failures = [null, new ModelCallError('The model provider had a server error (500).', 'server', { status: 500 })];
+
+		const outcome = await compacting.handle(inbound(`fact 3 ${'detail '.repeat(20)}`));
+		expect(outcome).toMatchObject({ kind: 'reply', reply: { session: { compacted: false, compactionError: expect.stringContaining('server error') } } });
+		expect(model.requests.at(-1)!.messages[0].content).toMatch(/^Summarise/);
+		const { state, turns } = await store.readWindow('telegram:1:dm:42', 100_000);
+		expect(state.summary).toBeNull();
+		expect(turns).toHaveLength(8);
+	});
+});
+
+test('an empty message is ignored without a model call', async () => {
+	const { engine, model } = setup();
+	expect(await engine.handle(inbound('   '))).toEqual({ kind: 'ignored', reason: 'empty' });
+	expect(model.requests).toHaveLength(0);
+});

@@ -1,0 +1,405 @@
+/**
+ * OpenAI-compatible API emulator on loopback: `POST /v1/chat/completions` (JSON or SSE when
+ * `stream: true`) and `GET /v1/models`, with OpenAI's response and error shapes, Bearer key
+ * checks, token usage counted with tiktoken, and a queue of scripted faults (429 with
+ * `retry-after`, 5xx, hangs, malformed JSON, delays) consumed one per completion request.
+ */
+import { randomBytes } from 'node:crypto';
+
+import { get_encoding, type Tiktoken } from 'tiktoken';
+
+import { EmulatorServer, type EmulatorReply, type RecordedRequest } from './kit';
+
+export interface EmulatedMessage {
+	role: string;
+	content: unknown;
+	name?: string;
+}
+
+/** The Chat Completions request body as the emulator received it. */
+export interface ChatCompletionBody {
+	model: string;
+	messages: EmulatedMessage[];
+	max_tokens?: number | null;
+	max_completion_tokens?: number | null;
+	temperature?: number | null;
+	stream?: boolean | null;
+	stream_options?: { include_usage?: boolean } | null;
+	[key: string]: unknown;
+}
+
+/** Scripted reply text; `null` answers with `content: null` like a refusal or tool call does. */
+export type Responder = (request: ChatCompletionBody) => string | null;
+
+interface FaultTarget {
+	/** Only a request for this model consumes the fault; others pass it by. */
+	model?: string;
+}
+
+export type OpenAiFault = FaultTarget &
+	(
+		| { status: 429; retryAfterSeconds?: number; retryAfterMs?: number; code?: 'rate_limit_exceeded' | 'insufficient_quota' }
+		| { status: 400 | 403 | 404 | 408 | 409 | 413 | 422 | 500 | 502 | 503 | 504; message?: string }
+		| { hang: true }
+		| { malformedJson: true }
+		| { emptyBody: true }
+		| { delayMs: number }
+	);
+
+export interface OpenAiEmulatorOptions {
+	apiKey?: string;
+	/** Model IDs the server knows; any other gets OpenAI's 404 `model_not_found`. */
+	models?: string[];
+	/** The dated snapshot reported back for an alias, as OpenAI does (`gpt-4o` → `gpt-4o-2024-08-06`). */
+	snapshots?: Record<string, string>;
+	responder?: Responder;
+}
+
+const DEFAULT_MODELS = ['gpt-4o', 'gpt-4o-mini', 'o4-mini'];
+
+/** OpenAI's reasoning models refuse `max_tokens` with a 400 and ask for `max_completion_tokens`. */
+const REQUIRES_MAX_COMPLETION_TOKENS = /^(o\d|gpt-5)/;
+
+export const echoResponder: Responder = (request) => {
+	const lastUser = [...request.messages].reverse().find((message) => message.role === 'user');
+	return `echo:${contentText(lastUser?.content)}`;
+};
+
+export function makeOpenAiKey(): string {
+	return `sk-proj-${randomBytes(36).toString('base64url')}`;
+}
+
+let encoder: Tiktoken | null = null;
+function encoding(): Tiktoken {
+	// One WASM encoder per test process; freeing it per request would cost more than counting.
+	encoder ??= get_encoding('o200k_base');
+	return encoder;
+}
+
+export function countTokens(text: string): number {
+	return encoding().encode(text).length;
+}
+
+/** OpenAI's documented accounting: 3 tokens per message, its role and content, 3 to prime the reply. */
+export function countPromptTokens(messages: EmulatedMessage[]): number {
+	let total = 3;
+	for (const message of messages) {
+		total += 3 + countTokens(String(message.role)) + countTokens(contentText(message.content));
+		if (message.name) total += 1 + countTokens(message.name);
+	}
+	return total;
+}
+
+function truncateToTokens(text: string, limit: number): string {
+	const tokens = encoding().encode(text);
+	if (tokens.length <= limit) return text;
+	return new TextDecoder().decode(encoding().decode(tokens.slice(0, limit)));
+}
+
+function contentText(content: unknown): string {
+	if (typeof content === 'string') return content;
+	if (Array.isArray(content)) {
+		return content.map((part) => (part && typeof part === 'object' && 'text' in part ? String((part as { text: unknown }).text) : '')).join('');
+	}
+	return '';
+}
+
+const apiError = (status: number, message: string, type: string, code: string | null, param: string | null = null, headers?: Record<string, string>): EmulatorReply => ({
+	status,
+	headers,
+	body: { error: { message, type, param, code } },
+});
+
+export class OpenAiEmulator {
+	readonly server: EmulatorServer;
+	readonly apiKey: string;
+	readonly models: Set<string>;
+	responder: Responder;
+	private readonly snapshots: Record<string, string>;
+	private faults: OpenAiFault[] = [];
+	/** Requests held open (hangs, delays) and how to let go of each when the emulator stops. */
+	private held = new Set<() => void>();
+
+	constructor({ apiKey = makeOpenAiKey(), models = DEFAULT_MODELS, snapshots = {}, responder = echoResponder }: OpenAiEmulatorOptions = {}) {
+		this.apiKey = apiKey;
+		this.models = new Set(models);
+		this.snapshots = snapshots;
+		this.responder = responder;
+		this.server = new EmulatorServer('OpenAI', (request) => this.handle(request));
+	}
+
+	start(): Promise<string> {
+		return this.server.start();
+	}
+
+	async stop(): Promise<void> {
+		// Closing the server destroys the sockets; releasing the held handlers lets their promises end.
+		const stopping = this.server.stop();
+		for (const release of [...this.held]) release();
+		this.held.clear();
+		await stopping;
+	}
+
+	/** The value for the credential's base URL, as the openai SDK's `baseURL` takes it. */
+	get baseUrl(): string {
+		return `${this.server.url}/v1`;
+	}
+
+	/** Scripts the next completion requests to fail, one fault per request, in order. */
+	fail(...faults: OpenAiFault[]): this {
+		this.faults.push(...faults);
+		return this;
+	}
+
+	/** Faults scripted but not yet consumed by a request. */
+	pendingFaults(): OpenAiFault[] {
+		return [...this.faults];
+	}
+
+	reset(): void {
+		this.faults = [];
+		this.responder = echoResponder;
+	}
+
+	/** Chat Completions requests received, in order. */
+	requests(): RecordedRequest[] {
+		return this.server.matching(isChatCompletion);
+	}
+
+	/** The bodies of the Chat Completions requests received. */
+	bodies(): ChatCompletionBody[] {
+		return this.requests().map((request) => request.body as ChatCompletionBody);
+	}
+
+	/** The `messages` array of every Chat Completions request, in order. */
+	prompts(): EmulatedMessage[][] {
+		return this.bodies().map((body) => body.messages);
+	}
+
+	waitForCompletionRequest(predicate: (body: ChatCompletionBody) => boolean = () => true, timeoutMs?: number): Promise<RecordedRequest> {
+		return this.server.waitFor((request) => isChatCompletion(request) && predicate(request.body as ChatCompletionBody), {
+			timeoutMs,
+			description: 'a chat completion request',
+		});
+	}
+
+	private async handle(request: RecordedRequest): Promise<EmulatorReply> {
+		const auth = this.checkApiKey(request);
+		if (auth) return auth;
+		if (request.method === 'GET' && request.path === '/v1/models') {
+			return { status: 200, body: { object: 'list', data: [...this.models].map((id) => this.modelObject(id)) } };
+		}
+		const modelPath = /^\/v1\/models\/(.+)$/.exec(request.path);
+		if (request.method === 'GET' && modelPath) {
+			const id = decodeURIComponent(modelPath[1]);
+			return this.models.has(id) ? { status: 200, body: this.modelObject(id) } : this.modelNotFound(id);
+		}
+		if (isChatCompletion(request)) return this.chatCompletion(request);
+		return apiError(404, `Invalid URL (${request.method} ${request.path})`, 'invalid_request_error', null);
+	}
+
+	private checkApiKey(request: RecordedRequest): EmulatorReply | null {
+		const header = request.headers.authorization ?? '';
+		const match = /^Bearer (.+)$/.exec(header);
+		if (!match) {
+			return apiError(
+				401,
+				"You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+				'invalid_request_error',
+				'invalid_api_key',
+			);
+		}
+		if (match[1] === this.apiKey) return null;
+		// OpenAI echoes a masked key; the client must still never repeat the key it sent.
+		const masked = `${match[1].slice(0, 6)}${'*'.repeat(8)}${match[1].slice(-4)}`;
+		return apiError(
+			401,
+			`Incorrect API key provided: ${masked}. You can find your API key at https://platform.openai.com/account/api-keys.`,
+			'invalid_request_error',
+			'invalid_api_key',
+		);
+	}
+
+	private async chatCompletion(request: RecordedRequest): Promise<EmulatorReply> {
+		if (request.rawBody.length > 0 && Object.keys(request.body).length === 0) {
+			return apiError(400, 'We could not parse the JSON body of your request.', 'invalid_request_error', null);
+		}
+		const body = request.body as ChatCompletionBody;
+		if (typeof body.model !== 'string' || body.model === '') {
+			return apiError(400, 'you must provide a model parameter', 'invalid_request_error', null);
+		}
+		if (!Array.isArray(body.messages) || body.messages.length === 0) {
+			return apiError(400, "[] is too short - 'messages'", 'invalid_request_error', 'empty_array', 'messages');
+		}
+
+		const fault = this.takeFault(body.model);
+		if (fault) {
+			const faulted = await this.applyFault(fault);
+			if (faulted) return faulted;
+		}
+
+		if (!this.models.has(body.model)) return this.modelNotFound(body.model);
+		if (REQUIRES_MAX_COMPLETION_TOKENS.test(body.model) && body.max_tokens != null) {
+			return apiError(
+				400,
+				"Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
+				'invalid_request_error',
+				'unsupported_parameter',
+				'max_tokens',
+			);
+		}
+
+		const limit = body.max_completion_tokens ?? body.max_tokens ?? null;
+		const scripted = this.responder(body);
+		const content = scripted === null || limit === null ? scripted : truncateToTokens(scripted, limit);
+		const finishReason = scripted !== null && content !== scripted ? 'length' : 'stop';
+		const promptTokens = countPromptTokens(body.messages);
+		const completionTokens = content === null ? 0 : countTokens(content);
+		const usage = { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
+		const id = `chatcmpl-${randomBytes(15).toString('base64url')}`;
+		const created = Math.floor(Date.now() / 1000);
+		const model = this.snapshots[body.model] ?? body.model;
+		const headers = { 'x-request-id': `req_${randomBytes(16).toString('hex')}`, 'openai-processing-ms': '42' };
+
+		if (body.stream) {
+			return {
+				status: 200,
+				headers: { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' },
+				body: streamEvents({ id, created, model, content, finishReason, usage: body.stream_options?.include_usage ? usage : null }),
+			};
+		}
+		return {
+			status: 200,
+			headers,
+			body: {
+				id,
+				object: 'chat.completion',
+				created,
+				model,
+				choices: [{ index: 0, message: { role: 'assistant', content, refusal: null, annotations: [] }, logprobs: null, finish_reason: finishReason }],
+				usage: {
+					...usage,
+					prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
+					completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+				},
+				service_tier: 'default',
+				system_fingerprint: 'fp_emulator',
+			},
+		};
+	}
+
+	private takeFault(model: string): OpenAiFault | null {
+		const index = this.faults.findIndex((fault) => fault.model === undefined || fault.model === model);
+		if (index === -1) return null;
+		return this.faults.splice(index, 1)[0];
+	}
+
+	/** The reply a fault produces, or null when the request should then be answered normally. */
+	private async applyFault(fault: OpenAiFault): Promise<EmulatorReply | null> {
+		if ('hang' in fault) {
+			// Never answers; the socket closes when the client aborts, the handler ends on stop().
+			return this.hold(() => apiError(503, 'The emulator stopped.', 'server_error', null));
+		}
+		if ('delayMs' in fault) {
+			await this.hold(() => null, fault.delayMs);
+			return null;
+		}
+		if ('malformedJson' in fault) {
+			return { status: 200, headers: { 'content-type': 'application/json' }, body: '{"id":"chatcmpl-broken","object":"chat.completion","choices":[{"index":0,' };
+		}
+		if ('emptyBody' in fault) return { status: 200, headers: { 'content-type': 'application/json' }, body: '' };
+		switch (fault.status) {
+			case 429: {
+				const headers: Record<string, string> = {};
+				if (fault.retryAfterSeconds !== undefined) headers['retry-after'] = String(fault.retryAfterSeconds);
+				if (fault.retryAfterMs !== undefined) headers['retry-after-ms'] = String(fault.retryAfterMs);
+				if (fault.code === 'insufficient_quota') {
+					return apiError(
+						429,
+						'You exceeded your current quota, please check your plan and billing details. For more information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.',
+						'insufficient_quota',
+						'insufficient_quota',
+						null,
+						headers,
+					);
+				}
+				return apiError(
+					429,
+					'Rate limit reached for requests per min (RPM): Limit 3, Used 3, Requested 1. Please try again in 20s.',
+					'requests',
+					'rate_limit_exceeded',
+					null,
+					headers,
+				);
+			}
+			case 500:
+				return apiError(500, fault.message ?? 'The server had an error while processing your request. Sorry about that!', 'server_error', null);
+			case 503:
+				return apiError(503, fault.message ?? 'The engine is currently overloaded, please try again later.', 'server_error', null);
+			default:
+				return apiError(fault.status, fault.message ?? `Emulated ${fault.status} error.`, fault.status >= 500 ? 'server_error' : 'invalid_request_error', null);
+		}
+	}
+
+	/** Keeps a request open for `ms` (or until stop() when no time is given). */
+	private hold<T>(onRelease: () => T, ms?: number): Promise<T> {
+		return new Promise((resolve) => {
+			let timer: NodeJS.Timeout | undefined;
+			const release = () => {
+				clearTimeout(timer);
+				this.held.delete(release);
+				resolve(onRelease());
+			};
+			this.held.add(release);
+			if (ms !== undefined) timer = setTimeout(release, ms);
+		});
+	}
+
+	private modelObject(id: string) {
+		return { id, object: 'model', created: 1_715_367_049, owned_by: 'system' };
+	}
+
+	private modelNotFound(model: string): EmulatorReply {
+		return apiError(404, `The model \`${model}\` does not exist or you do not have access to it.`, 'invalid_request_error', 'model_not_found');
+	}
+}
+
+function isChatCompletion(request: RecordedRequest): boolean {
+	return request.method === 'POST' && request.path === '/v1/chat/completions';
+}
+
+/** The SSE body OpenAI streams: a role chunk, content deltas, a finish chunk, optional usage, [DONE]. */
+function streamEvents({
+	id,
+	created,
+	model,
+	content,
+	finishReason,
+	usage,
+}: {
+	id: string;
+	created: number;
+	model: string;
+	content: string | null;
+	finishReason: string;
+	usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number } | null;
+}): string {
+	const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) => ({
+		id,
+		object: 'chat.completion.chunk',
+		created,
+		model,
+		service_tier: 'default',
+		system_fingerprint: 'fp_emulator',
+		choices,
+		...(usage ? { usage: null } : {}),
+		...extra,
+	});
+	const events: unknown[] = [chunk([{ index: 0, delta: { role: 'assistant', content: '', refusal: null }, logprobs: null, finish_reason: null }])];
+	for (const piece of (content ?? '').match(/\S+\s*|\s+/g) ?? []) {
+		events.push(chunk([{ index: 0, delta: { content: piece }, logprobs: null, finish_reason: null }]));
+	}
+	events.push(chunk([{ index: 0, delta: {}, logprobs: null, finish_reason: finishReason }]));
+	if (usage) events.push(chunk([], { usage }));
+	return `${events.map((event) => `data: ${JSON.stringify(event)}\n\n`).join('')}data: [DONE]\n\n`;
+}

@@ -1,0 +1,134 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import type { IDataObject, INode } from 'n8n-workflow';
+
+import { closeSessionStores } from '../../nodes/AiSession/session-stores';
+import { makeOpenAiKey, OpenAiEmulator } from '../emulators/openai';
+import { INPUT_NODE_NAME, PACKAGE, runWorkflow } from './harness';
+
+const model = new OpenAiEmulator({ responder: (request) => `answer to: ${String(request.messages.at(-1)?.content)}` });
+const folder = mkdtempSync(join(tmpdir(), 'clawgate-ai-session-'));
+beforeAll(() => model.start());
+afterAll(async () => {
+	await closeSessionStores();
+	await model.stop();
+	rmSync(folder, { recursive: true, force: true });
+});
+
+let nextMessageId = 1;
+function envelope(text: string, chatId = '42'): IDataObject {
+	const id = String(nextMessageId++);
+	return {
+		sessionId: `telegram:777:dm:${chatId}`,
+		channel: 'telegram',
+		accountId: '777',
+		chat: { id: chatId, type: 'dm', threadId: null, title: null },
+		sender: { id: chatId, name: 'Ada', username: null, isBot: false },
+		message: { id, text, replyToId: null, mentionsBot: false, command: null, attachments: [], timestamp: new Date().toISOString() },
+		raw: {},
+	};
+}
+
+function aiSessionNode(parameters: IDataObject = {}, settings: Partial<INode> = {}): INode {
+	return {
+		id: 'ai-session',
+		name: 'AI Session',
+		type: `${PACKAGE}.aiSession`,
+		typeVersion: 1,
+		position: [200, 0],
+		parameters: { options: { sqliteFile: join(folder, 'sessions.sqlite') }, ...parameters },
+		credentials: { openAiApi: { id: '1', name: 'OpenAI' } },
+		...settings,
+	};
+}
+
+function run(input: IDataObject[], { node = aiSessionNode(), apiKey = model.apiKey } = {}) {
+	return runWorkflow({
+		nodes: [node],
+		connections: { [INPUT_NODE_NAME]: { main: [[{ node: node.name, type: 'main', index: 0 }]] } },
+		credentials: { openAiApi: { apiKey, url: model.baseUrl } },
+		input,
+	});
+}
+
+test('an envelope gets a reply with zero parameter changes; the envelope is kept and the reply added', async () => {
+	const item = envelope('hello there');
+	const { error, outputOf } = await run([item]);
+	expect(error).toBeUndefined();
+	const [out] = outputOf('AI Session', 0);
+	expect(out.json).toMatchObject({
+		...item,
+		reply: {
+			text: 'answer to: hello there',
+			model: 'gpt-4o-mini',
+			finishReason: 'stop',
+			usage: { promptTokens: expect.any(Number), completionTokens: expect.any(Number), totalTokens: expect.any(Number) },
+			session: { id: item.sessionId, turns: 2, compacted: false },
+		},
+	});
+	expect(out.pairedItem).toMatchObject({ item: 0 });
+});
+
+test('items of one run share the conversation, and a redelivered message leaves on the Ignored output', async () => {
+	const first = envelope('first', '43');
+	const second = envelope('second', '43');
+	const { outputOf } = await run([first, second, { ...first }]);
+	expect(outputOf('AI Session', 0).map((item) => (item.json.reply as IDataObject).text)).toEqual(['answer to: first', 'answer to: second']);
+	const ignored = outputOf('AI Session', 1);
+	expect(ignored).toHaveLength(1);
+	expect(ignored[0].json).toMatchObject({ ignored: 'duplicate', message: { id: (first.message as IDataObject).id } });
+	expect(ignored[0].pairedItem).toMatchObject({ item: 2 });
+	expect(model.prompts().at(-1)!.map((message) => message.content)).toEqual([
+		'You are a helpful assistant. Answer briefly and clearly.',
+		'first',
+		'answer to: first',
+		'second',
+	]);
+});
+
+test('n8n Chat Trigger items (sessionId, chatInput) are answered as they are', async () => {
+	const { outputOf } = await run([{ sessionId: 'chat-abc', action: 'sendMessage', chatInput: 'hi from the chat' }]);
+	expect(outputOf('AI Session', 0)[0].json.reply).toMatchObject({ text: 'answer to: hi from the chat', session: { id: 'chat-abc' } });
+});
+
+test('the system prompt is an expression, so it can differ per channel', async () => {
+	await run([envelope('ping', '44')], { node: aiSessionNode({ systemPrompt: '={{ "You answer on " + $json.channel + "." }}' }) });
+	expect(model.prompts().at(-1)![0]).toEqual({ role: 'system', content: 'You answer on telegram.' });
+});
+
+test('a rate-limited model (429 with retry-after) is retried and the user still gets the answer', async () => {
+	model.fail({ status: 429, retryAfterSeconds: 1 });
+	const started = Date.now();
+	const { outputOf } = await run([envelope('are you there?', '45')]);
+	expect(outputOf('AI Session', 0)[0].json.reply).toMatchObject({ text: 'answer to: are you there?' });
+	expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+});
+
+test('a model that keeps failing falls back to the next model, and the reply says which model answered', async () => {
+	model.fail({ status: 500, model: 'gpt-4o-mini' }, { status: 500, model: 'gpt-4o-mini' }, { status: 500, model: 'gpt-4o-mini' });
+	const node = aiSessionNode({ fallbackModels: 'gpt-4o', options: { sqliteFile: join(folder, 'sessions.sqlite'), retries: 2 } });
+	const { outputOf } = await run([envelope('fallback please', '46')], { node });
+	expect(outputOf('AI Session', 0)[0].json.reply).toMatchObject({ text: 'answer to: fallback please', model: expect.stringMatching(/^gpt-4o/) });
+	expect((outputOf('AI Session', 0)[0].json.reply as IDataObject).model).not.toBe('gpt-4o-mini');
+});
+
+test('with Continue On Fail, a rejected API key becomes an error on the item that never shows the key', async () => {
+	const wrongKey = makeOpenAiKey();
+	const { error, outputOf } = await run([envelope('hello', '47')], {
+		node: aiSessionNode({}, { onError: 'continueRegularOutput' }),
+		apiKey: wrongKey,
+	});
+	expect(error).toBeUndefined();
+	const [item] = outputOf('AI Session', 0);
+	expect(item.json.error).toEqual(expect.stringContaining('rejected the API key (401)'));
+	expect(JSON.stringify(item)).not.toContain(wrongKey);
+});
+
+test('without Continue On Fail, a rejected API key fails the execution with an actionable message', async () => {
+	const wrongKey = makeOpenAiKey();
+	const { error, run: result } = await run([envelope('hello', '48')], { apiKey: wrongKey });
+	expect(error?.message).toContain('rejected the API key (401)');
+	expect(JSON.stringify(result)).not.toContain(wrongKey);
+});
