@@ -45,25 +45,27 @@ export class OpenAiChatModel implements ChatModel {
 				'auth',
 			);
 		}
-		this.apiKey = apiKey;
+		// A key pasted with a trailing newline would otherwise be rejected as wrong.
+		this.apiKey = apiKey.trim();
 		this.timeoutMs = Math.max(1, Math.round(timeoutMs));
 		this.baseUrl = (baseUrl?.trim() || OPENAI_DEFAULT_BASE_URL).replace(/\/+$/, '');
 		if (!/^https?:\/\/[^/]/i.test(this.baseUrl)) {
 			throw new ModelCallError(
-				`The base URL "${describeUrl(this.baseUrl)}" in the OpenAI credential is not a web address. Use e.g. ${OPENAI_DEFAULT_BASE_URL} or http://localhost:11434/v1.`,
+				`The base URL "${this.scrub(describeUrl(this.baseUrl))}" in the OpenAI credential is not a web address. Use e.g. ${OPENAI_DEFAULT_BASE_URL} or http://localhost:11434/v1.`,
 				'bad_request',
 			);
 		}
 		this.defaultLimitParameter = outputLimitParameterFor(this.baseUrl);
 		this.client = new OpenAI({
-			apiKey,
+			apiKey: this.apiKey,
 			baseURL: this.baseUrl,
 			// Explicit nulls keep OPENAI_ORG_ID / OPENAI_PROJECT_ID of the n8n process out of the request.
 			organization: organizationId?.trim() || null,
 			project: null,
 			adminAPIKey: null,
 			webhookSecret: null,
-			timeout: this.timeoutMs,
+			// Our own deadline (see send) fires first; this is only a backstop.
+			timeout: this.timeoutMs + 5_000,
 			// Core retries (honouring retry-after the same way for every ChatModel) and falls back.
 			maxRetries: 0,
 		});
@@ -85,16 +87,37 @@ export class OpenAiChatModel implements ChatModel {
 		}
 	}
 
+	/**
+	 * One HTTP request under this model's own deadline. The deadline is ours, not the SDK's: the
+	 * SDK's timer stops at the response headers, ours also covers a body that never ends.
+	 */
 	private async send(request: ChatRequest, limitParameter: OutputLimitParameter): Promise<ChatCompletion> {
-		const response = await this.client.chat.completions.create(
-			{
-				model: request.model,
-				messages: request.messages.map(({ role, content }) => ({ role, content })),
-				[limitParameter]: request.maxOutputTokens,
-				...(request.temperature === undefined ? {} : { temperature: request.temperature }),
-			},
-			{ signal: request.signal },
-		);
+		const controller = new AbortController();
+		const forwardAbort = () => controller.abort();
+		if (request.signal?.aborted) controller.abort();
+		request.signal?.addEventListener('abort', forwardAbort, { once: true });
+		let timedOut = false;
+		const timer = setTimeout(() => {
+			timedOut = true;
+			controller.abort();
+		}, this.timeoutMs);
+		let response: OpenAI.Chat.Completions.ChatCompletion | undefined;
+		try {
+			response = await this.client.chat.completions.create(
+				{
+					model: request.model,
+					messages: request.messages.map(({ role, content }) => ({ role, content })),
+					[limitParameter]: request.maxOutputTokens,
+					...(request.temperature === undefined ? {} : { temperature: request.temperature }),
+				},
+				{ signal: controller.signal },
+			);
+		} catch (error) {
+			throw timedOut ? this.timeoutError(request.model) : error;
+		} finally {
+			clearTimeout(timer);
+			request.signal?.removeEventListener('abort', forwardAbort);
+		}
 		const choice = response?.choices?.[0];
 		if (!choice?.message) {
 			throw new ModelCallError(
@@ -125,9 +148,7 @@ export class OpenAiChatModel implements ChatModel {
 		if (error instanceof APIUserAbortError || request.signal?.aborted) {
 			return new ModelCallError(`The model "${model}" at ${host} did not answer in time.`, 'timeout', { model });
 		}
-		if (error instanceof APIConnectionTimeoutError) {
-			return new ModelCallError(`The model "${model}" at ${host} did not answer within ${formatDuration(this.timeoutMs)}.`, 'timeout', { model });
-		}
+		if (error instanceof APIConnectionTimeoutError) return this.timeoutError(model);
 		if (error instanceof APIConnectionError) {
 			return new ModelCallError(
 				`Could not reach the model provider at ${where}. Check the base URL in the OpenAI credential and that the server is running.`,
@@ -188,6 +209,10 @@ export class OpenAiChatModel implements ChatModel {
 			'bad_response',
 			{ model },
 		);
+	}
+
+	private timeoutError(model: string): ModelCallError {
+		return new ModelCallError(`The model "${model}" at ${hostOf(this.baseUrl)} did not answer within ${formatDuration(this.timeoutMs)}.`, 'timeout', { model });
 	}
 
 	/** Provider messages may echo the key (OpenAI masks it, proxies may not). */

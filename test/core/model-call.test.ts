@@ -117,7 +117,7 @@ describe('callModelWithFallback', () => {
 		const auth = new ModelCallError("The model provider rejected the API key (401). Check the OpenAI credential's API key.", 'auth', { status: 401 });
 		const model = new ScriptedModel({ 'gpt-4o': [auth] });
 		const { result, sleeps } = run(model);
-		const error = await result.catch((caught: ModelCallFailedError) => caught);
+		const error = (await result.catch((caught) => caught)) as ModelCallFailedError;
 		expect(error).toBeInstanceOf(ModelCallFailedError);
 		expect(error).toMatchObject({ kind: 'auth', retryable: false });
 		expect(error.message).toBe(

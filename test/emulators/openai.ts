@@ -119,6 +119,7 @@ export class OpenAiEmulator {
 	private faults: OpenAiFault[] = [];
 	/** Requests held open (hangs, delays) and how to let go of each when the emulator stops. */
 	private held = new Set<() => void>();
+	private arrivalWaiters = new Set<(request: RecordedRequest) => void>();
 
 	constructor({ apiKey = makeOpenAiKey(), models = DEFAULT_MODELS, snapshots = {}, responder = echoResponder }: OpenAiEmulatorOptions = {}) {
 		this.apiKey = apiKey;
@@ -176,10 +177,25 @@ export class OpenAiEmulator {
 		return this.bodies().map((body) => body.messages);
 	}
 
-	waitForCompletionRequest(predicate: (body: ChatCompletionBody) => boolean = () => true, timeoutMs?: number): Promise<RecordedRequest> {
-		return this.server.waitFor((request) => isChatCompletion(request) && predicate(request.body as ChatCompletionBody), {
-			timeoutMs,
-			description: 'a chat completion request',
+	/**
+	 * Resolves with the first completion request (received or still to come) matching the
+	 * predicate, as soon as it arrives: unlike `server.waitFor`, this also sees requests that hang.
+	 */
+	waitForCompletionRequest(predicate: (body: ChatCompletionBody) => boolean = () => true, timeoutMs = 15_000): Promise<RecordedRequest> {
+		const seen = this.requests().find((request) => predicate(request.body as ChatCompletionBody));
+		if (seen) return Promise.resolve(seen);
+		return new Promise((resolve, reject) => {
+			const waiter = (request: RecordedRequest) => {
+				if (!predicate(request.body as ChatCompletionBody)) return;
+				clearTimeout(timer);
+				this.arrivalWaiters.delete(waiter);
+				resolve(request);
+			};
+			const timer = setTimeout(() => {
+				this.arrivalWaiters.delete(waiter);
+				reject(new Error(`The OpenAI emulator did not receive a matching chat completion request within ${timeoutMs} ms.`));
+			}, timeoutMs);
+			this.arrivalWaiters.add(waiter);
 		});
 	}
 
@@ -194,7 +210,10 @@ export class OpenAiEmulator {
 			const id = decodeURIComponent(modelPath[1]);
 			return this.models.has(id) ? { status: 200, body: this.modelObject(id) } : this.modelNotFound(id);
 		}
-		if (isChatCompletion(request)) return this.chatCompletion(request);
+		if (isChatCompletion(request)) {
+			for (const waiter of [...this.arrivalWaiters]) waiter(request);
+			return this.chatCompletion(request);
+		}
 		return apiError(404, `Invalid URL (${request.method} ${request.path})`, 'invalid_request_error', null);
 	}
 
