@@ -2,7 +2,7 @@
 // it. Shared by `npm start` and the end-to-end tests, so what is tested is what users run.
 const { spawn, spawnSync } = require('node:child_process');
 const { randomBytes } = require('node:crypto');
-const { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } = require('node:fs');
+const { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } = require('node:fs');
 const { createServer } = require('node:net');
 const { dirname, join, resolve } = require('node:path');
 
@@ -20,12 +20,33 @@ function runSync(command, args, options = {}) {
 	return result.stdout;
 }
 
-/** Builds `dist/` and packs it with `npm pack`, exactly what npm would publish. */
-function buildAndPack(destination, { build = true } = {}) {
-	mkdirSync(destination, { recursive: true });
+function copyIcons(fromDir, toDir) {
+	for (const entry of readdirSync(fromDir, { withFileTypes: true })) {
+		const from = join(fromDir, entry.name);
+		if (entry.isDirectory()) copyIcons(from, join(toDir, entry.name));
+		else if (/\.(svg|png)$/.test(entry.name)) {
+			mkdirSync(toDir, { recursive: true });
+			copyFileSync(from, join(toDir, entry.name));
+		}
+	}
+}
+
+/**
+ * Compiles the package into a private staging folder and packs it with `npm pack`, exactly what
+ * npm would publish. Staging keeps a concurrent `npm run build` (which empties dist/) from
+ * changing the tarball halfway.
+ */
+function buildAndPack(destination) {
+	const stage = join(destination, 'stage');
+	rmSync(stage, { recursive: true, force: true });
+	mkdirSync(stage, { recursive: true });
 	const env = { ...process.env, PATH: `${dirname(node24Bin())}:${process.env.PATH}` };
-	if (build) runSync('npm', ['run', '--silent', 'build'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-	const output = runSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', destination], { cwd: REPO_ROOT, env });
+	runSync(join(REPO_ROOT, 'node_modules', '.bin', 'tsc'), ['-p', join(REPO_ROOT, 'tsconfig.build.json'), '--outDir', join(stage, 'dist')], { cwd: REPO_ROOT, env });
+	for (const folder of ['nodes', 'credentials']) copyIcons(join(REPO_ROOT, folder), join(stage, 'dist', folder));
+	for (const file of ['package.json', 'README.md', 'LICENSE']) {
+		if (existsSync(join(REPO_ROOT, file))) copyFileSync(join(REPO_ROOT, file), join(stage, file));
+	}
+	const output = runSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', destination], { cwd: stage, env });
 	const [{ filename }] = JSON.parse(output.slice(output.indexOf('[')));
 	return join(destination, filename);
 }

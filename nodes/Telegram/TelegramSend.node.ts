@@ -1,14 +1,203 @@
 import {
 	NodeApiError,
 	NodeConnectionTypes,
+	type IDataObject,
 	type IExecuteFunctions,
 	type INodeExecutionData,
+	type INodeProperties,
 	type INodeType,
 	type INodeTypeDescription,
 	type JsonObject,
 } from 'n8n-workflow';
+import type { Api } from 'grammy';
 
-import { createTelegramApi, sendTelegramText, type TelegramCredential } from './telegram.adapter';
+import {
+	createTelegramApi,
+	editTelegramText,
+	sendTelegramMedia,
+	sendTelegramText,
+	sendTelegramTyping,
+	type MediaSource,
+	type SentMessages,
+	type TelegramCredential,
+	type TelegramTextFormat,
+} from './telegram.adapter';
+
+type Operation = 'sendText' | 'sendPhoto' | 'sendDocument' | 'sendTyping' | 'editText';
+
+const show = (...operation: Operation[]) => ({ show: { operation } });
+
+const properties: INodeProperties[] = [
+	{
+		displayName: 'Operation',
+		name: 'operation',
+		type: 'options',
+		noDataExpression: true,
+		default: 'sendText',
+		options: [
+			{ name: 'Edit Text', value: 'editText', action: 'Edit the text of a message', description: 'Replace the text of a message the bot sent' },
+			{ name: 'Send Document', value: 'sendDocument', action: 'Send a document', description: 'Send a file as a document' },
+			{ name: 'Send Photo', value: 'sendPhoto', action: 'Send a photo', description: 'Send an image' },
+			{ name: 'Send Text', value: 'sendText', action: 'Send a text message', description: 'Send text, split into several messages when long' },
+			{ name: 'Show Typing', value: 'sendTyping', action: 'Show typing in the chat', description: 'Show "typing…" in the chat for a few seconds' },
+		],
+	},
+	{
+		displayName: 'Chat ID',
+		name: 'chatId',
+		type: 'string',
+		default: '={{ $json.chat.id }}',
+		required: true,
+		description: 'The chat to send to. By default the chat the incoming message came from.',
+	},
+	{
+		displayName: 'Text',
+		name: 'text',
+		type: 'string',
+		typeOptions: { rows: 4 },
+		default: '={{ $json.reply.text }}',
+		required: true,
+		description: 'The message, in Markdown by default. By default the answer of the Clawgate AI Session node. Longer than 4096 characters, it is sent as several messages.',
+		displayOptions: show('sendText', 'editText'),
+	},
+	{
+		displayName: 'Message ID',
+		name: 'messageId',
+		type: 'string',
+		default: '={{ $json.sent?.messageIds?.[0] ?? "" }}',
+		required: true,
+		description: 'The message to edit. By default the first message sent by a previous Clawgate Telegram Send node.',
+		displayOptions: show('editText'),
+	},
+	{
+		displayName: 'File',
+		name: 'fileSource',
+		type: 'options',
+		default: 'binary',
+		options: [
+			{ name: 'Binary Data', value: 'binary', description: 'A file from an earlier node (for example the trigger with "Download Files")' },
+			{ name: 'URL or File ID', value: 'reference', description: 'An https:// URL Telegram downloads, or the file_id of a file Telegram already has' },
+		],
+		displayOptions: show('sendPhoto', 'sendDocument'),
+	},
+	{
+		displayName: 'Input Binary Field',
+		name: 'binaryPropertyName',
+		type: 'string',
+		default: 'data',
+		required: true,
+		hint: 'The name of the input binary field containing the file',
+		displayOptions: { show: { operation: ['sendPhoto', 'sendDocument'], fileSource: ['binary'] } },
+	},
+	{
+		displayName: 'URL or File ID',
+		name: 'fileReference',
+		type: 'string',
+		default: '',
+		required: true,
+		placeholder: 'https://example.com/picture.jpg',
+		displayOptions: { show: { operation: ['sendPhoto', 'sendDocument'], fileSource: ['reference'] } },
+	},
+	{
+		displayName: 'Caption',
+		name: 'caption',
+		type: 'string',
+		typeOptions: { rows: 2 },
+		default: '',
+		description: 'Text shown with the file, in Markdown by default. Beyond 1024 characters the rest follows as messages.',
+		displayOptions: show('sendPhoto', 'sendDocument'),
+	},
+	// Top-level rather than in an options collection: n8n applies a collection option's
+	// default only once the user adds it, and these must work with zero changes.
+	{
+		displayName: 'Reply To Message ID',
+		name: 'replyToMessageId',
+		type: 'string',
+		default: '={{ $json.chat?.type === "dm" ? "" : ($json.message?.id ?? "") }}',
+		description:
+			'Shows the message as a reply to this one. By default the incoming message in groups (so everyone sees what is answered) and none in private chats. Empty sends a plain message.',
+		displayOptions: show('sendText', 'sendPhoto', 'sendDocument'),
+	},
+	{
+		displayName: 'Topic (Thread) ID',
+		name: 'threadId',
+		type: 'string',
+		default: '={{ $json.chat?.threadId ?? "" }}',
+		description: 'The forum topic to post in. By default the topic the message came from.',
+		displayOptions: show('sendText', 'sendPhoto', 'sendDocument', 'sendTyping', 'editText'),
+	},
+	{
+		displayName: 'Options',
+		name: 'options',
+		type: 'collection',
+		placeholder: 'Add Option',
+		default: {},
+		displayOptions: show('sendText', 'sendPhoto', 'sendDocument', 'editText'),
+		options: [
+			{
+				displayName: 'Text Format',
+				name: 'textFormat',
+				type: 'options',
+				default: 'markdown',
+				options: [
+					{ name: 'Markdown', value: 'markdown', description: 'Converted to Telegram formatting (what AI models write)' },
+					{ name: 'Telegram HTML', value: 'html', description: 'Sent with parse_mode HTML as written' },
+					{ name: 'Plain Text', value: 'plain', description: 'Sent exactly as written, no formatting' },
+				],
+				description: 'How the text is written. If Telegram rejects the formatting, the text is sent again without it.',
+			},
+		],
+	},
+];
+
+interface OperationInput {
+	api: Api;
+	chatId: string;
+	itemIndex: number;
+}
+
+type OperationFn = (this: IExecuteFunctions, input: OperationInput) => Promise<SentMessages>;
+
+function param(context: IExecuteFunctions, name: string, itemIndex: number): string {
+	return String(context.getNodeParameter(name, itemIndex, '') ?? '');
+}
+
+function deliveryOptions(context: IExecuteFunctions, itemIndex: number) {
+	const options = context.getNodeParameter('options', itemIndex, {}) as IDataObject;
+	return {
+		replyToMessageId: param(context, 'replyToMessageId', itemIndex),
+		threadId: param(context, 'threadId', itemIndex),
+		format: (options.textFormat as TelegramTextFormat | undefined) ?? 'markdown',
+	};
+}
+
+async function mediaSource(context: IExecuteFunctions, itemIndex: number): Promise<MediaSource> {
+	if (context.getNodeParameter('fileSource', itemIndex, 'binary') === 'reference') return { reference: param(context, 'fileReference', itemIndex) };
+	const property = param(context, 'binaryPropertyName', itemIndex) || 'data';
+	const binary = context.helpers.assertBinaryData(itemIndex, property);
+	return { bytes: await context.helpers.getBinaryDataBuffer(itemIndex, property), fileName: binary.fileName ?? property };
+}
+
+const operations: Record<Operation, OperationFn> = {
+	async sendText({ api, chatId, itemIndex }) {
+		return await sendTelegramText(api, chatId, param(this, 'text', itemIndex), deliveryOptions(this, itemIndex));
+	},
+	async sendPhoto({ api, chatId, itemIndex }) {
+		const caption = param(this, 'caption', itemIndex);
+		return await sendTelegramMedia(api, chatId, 'photo', await mediaSource(this, itemIndex), { ...deliveryOptions(this, itemIndex), caption });
+	},
+	async sendDocument({ api, chatId, itemIndex }) {
+		const caption = param(this, 'caption', itemIndex);
+		return await sendTelegramMedia(api, chatId, 'document', await mediaSource(this, itemIndex), { ...deliveryOptions(this, itemIndex), caption });
+	},
+	async sendTyping({ api, chatId, itemIndex }) {
+		return await sendTelegramTyping(api, chatId, { threadId: param(this, 'threadId', itemIndex) });
+	},
+	async editText({ api, chatId, itemIndex }) {
+		const { threadId, format } = deliveryOptions(this, itemIndex);
+		return await editTelegramText(api, chatId, param(this, 'messageId', itemIndex), param(this, 'text', itemIndex), { threadId, format });
+	},
+};
 
 export class TelegramSend implements INodeType {
 	description: INodeTypeDescription = {
@@ -17,49 +206,14 @@ export class TelegramSend implements INodeType {
 		icon: 'file:telegram.svg',
 		group: ['output'],
 		version: 1,
-		subtitle: '={{ "to chat " + $parameter["chatId"] }}',
+		subtitle: '={{ ($parameter["operation"] ?? "sendText") + " to chat " + $parameter["chatId"] }}',
 		description: 'Sends a message with your Telegram bot; by default answers the chat the item came from',
 		defaults: { name: 'Telegram Send' },
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
 		usableAsTool: true,
 		credentials: [{ name: 'clawgateTelegramApi', required: true }],
-		properties: [
-			{
-				displayName: 'Chat ID',
-				name: 'chatId',
-				type: 'string',
-				default: '={{ $json.chat.id }}',
-				required: true,
-				description: 'The chat to send to. By default the chat the incoming message came from.',
-			},
-			{
-				displayName: 'Text',
-				name: 'text',
-				type: 'string',
-				typeOptions: { rows: 4 },
-				default: '={{ $json.reply.text }}',
-				required: true,
-				description: 'The message. By default the answer of the Clawgate AI Session node.',
-			},
-			// Top-level rather than in an options collection: n8n applies a collection option's
-			// default only once the user adds it, and these must work with zero changes.
-			{
-				displayName: 'Reply To Message ID',
-				name: 'replyToMessageId',
-				type: 'string',
-				default: '={{ $json.chat?.type === "dm" ? "" : ($json.message?.id ?? "") }}',
-				description:
-					'Shows the message as a reply to this one. By default the incoming message in groups (so everyone sees what is answered) and none in private chats. Empty sends a plain message.',
-			},
-			{
-				displayName: 'Topic (Thread) ID',
-				name: 'threadId',
-				type: 'string',
-				default: '={{ $json.chat?.threadId ?? "" }}',
-				description: 'The forum topic to post in. By default the topic the message came from.',
-			},
-		],
+		properties,
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
@@ -70,13 +224,12 @@ export class TelegramSend implements INodeType {
 
 		for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
 			try {
-				const chatId = String(this.getNodeParameter('chatId', itemIndex, '') ?? '').trim();
-				const text = String(this.getNodeParameter('text', itemIndex, '') ?? '');
+				const operation = this.getNodeParameter('operation', itemIndex, 'sendText') as Operation;
+				const chatId = param(this, 'chatId', itemIndex).trim();
 				if (!chatId) throw new Error('There is no chat to send to. Set "Chat ID" (by default it reads {{ $json.chat.id }}).');
-				const sent = await sendTelegramText(api, chatId, text, {
-					replyToMessageId: String(this.getNodeParameter('replyToMessageId', itemIndex, '') ?? ''),
-					threadId: String(this.getNodeParameter('threadId', itemIndex, '') ?? ''),
-				});
+				const run = operations[operation];
+				if (!run) throw new Error(`The operation "${operation}" is not known to this version of the node.`);
+				const sent = await run.call(this, { api, chatId, itemIndex });
 				results.push({ json: { ...items[itemIndex].json, sent: { channel: 'telegram', ...sent } }, pairedItem: { item: itemIndex } });
 			} catch (error) {
 				const message = (error as Error).message;

@@ -1,46 +1,43 @@
 import {
-	NodeApiError,
 	NodeConnectionTypes,
-	type IDataObject,
+	NodeOperationError,
 	type IHookFunctions,
+	type INodeExecutionData,
 	type INodeType,
 	type INodeTypeDescription,
+	type ITriggerFunctions,
+	type ITriggerResponse,
 	type IWebhookFunctions,
 	type IWebhookResponseData,
-	type JsonObject,
 } from 'n8n-workflow';
 
 import { InvalidPayloadError } from '../core/errors';
 import {
-	botIdFromToken,
-	createTelegramApi,
-	deriveWebhookSecret,
+	describeBotTaken,
+	findPoller,
 	isGenuineWebhookRequest,
-	isWebhookRegistered,
-	normalizeTelegramUpdate,
+	isRegisteredAs,
+	isSameTrigger,
+	isWebhookOfNode,
 	parseTelegramUpdate,
+	readWebhookInfo,
 	registerWebhook,
 	removeWebhook,
-	resolveBotUsername,
-	type TelegramCredential,
+	webhookUrlProblem,
 } from './telegram.adapter';
-
-type TelegramContext = IHookFunctions | IWebhookFunctions;
-
-async function webhookSecretFor(context: TelegramContext, credential: TelegramCredential): Promise<string> {
-	const node = context.getNode();
-	return deriveWebhookSecret(credential.accessToken, {
-		workflowId: String(context.getWorkflow().id ?? ''),
-		nodeId: node.id,
-		webhookId: node.webhookId ?? '',
-	});
-}
-
-function asNodeError(context: TelegramContext, error: unknown): NodeApiError {
-	return new NodeApiError(context.getNode(), { message: (error as Error).message } as JsonObject, {
-		message: (error as Error).message,
-	});
-}
+import {
+	asActivationError,
+	asNodeError,
+	botOf,
+	itemFor,
+	reportWebhookHealth,
+	setupFor,
+	startPolling,
+	startTestListener,
+	TelegramBotTakenActivationError,
+	webhookSecretFor,
+} from './TelegramTrigger.runtime';
+import { telegramTriggerProperties } from './TelegramTrigger.properties';
 
 export class TelegramTrigger implements INodeType {
 	description: INodeTypeDescription = {
@@ -48,68 +45,89 @@ export class TelegramTrigger implements INodeType {
 		name: 'telegramTrigger',
 		icon: 'file:telegram.svg',
 		group: ['trigger'],
-		version: 1,
-		subtitle: 'Messages to your bot',
+		version: [1, 1.1],
+		defaultVersion: 1.1,
+		subtitle: '={{ $parameter["mode"] === "polling" ? "Long polling" : "Webhook" }}',
 		description: 'Starts the workflow when your Telegram bot receives a message, as a Clawgate envelope',
 		defaults: { name: 'Telegram Trigger' },
 		inputs: [],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [{ name: 'clawgateTelegramApi', required: true }],
-		webhooks: [{ name: 'default', httpMethod: 'POST', responseMode: 'onReceived', path: 'webhook' }],
-		properties: [
-			{
-				displayName:
-					'Telegram must reach this workflow over public HTTPS: activate it on an n8n whose webhook URL is https://. The webhook is registered with Telegram on activation and removed on deactivation.',
-				name: 'webhookNotice',
-				type: 'notice',
-				default: '',
+		triggerPanel: {
+			header: '',
+			executionsHelp: {
+				inactive:
+					"<b>While building your workflow</b>, click 'Listen for test event' and write to your bot: the next message runs the workflow here. It works in both modes and needs no public address.<br /><br /><b>Once you're happy with your workflow</b>, publish it. Then every message to the bot starts an execution, shown in the <a data-key='executions'>executions list</a>.",
+				active:
+					"<b>While building your workflow</b>, click 'Listen for test event' and write to your bot: the next message runs here instead of in the published workflow, which gets the bot back as soon as listening stops.<br /><br /><b>The published workflow</b> handles every other message; see the <a data-key='executions'>executions list</a>.",
 			},
+			activationHint: 'Once you’ve finished building your workflow, publish it to answer every message to your bot.',
+		},
+		// The webhook exists only for a published workflow in Webhook mode. In Long Polling mode, and
+		// for "Listen for test event" in both modes, its method is empty, so n8n registers nothing
+		// and runs `trigger()` instead (test runs always have `$workflow.active` false).
+		webhooks: [
 			{
-				displayName: 'Options',
-				name: 'options',
-				type: 'collection',
-				placeholder: 'Add Option',
-				default: {},
-				options: [
-					{
-						displayName: 'Session Per User in Groups',
-						name: 'perUserSessions',
-						type: 'boolean',
-						default: false,
-						description: 'Whether each member of a group gets a conversation of their own instead of one shared by the group',
-					},
-				],
+				name: 'default',
+				httpMethod: '={{ $parameter["mode"] !== "polling" && $workflow.active ? "POST" : "" }}',
+				responseMode: 'onReceived',
+				path: 'webhook',
+				ndvHideUrl: true,
+				ndvHideMethod: true,
 			},
 		],
+		properties: telegramTriggerProperties,
 	};
 
 	webhookMethods = {
 		default: {
 			async checkExists(this: IHookFunctions): Promise<boolean> {
-				const credential = (await this.getCredentials('clawgateTelegramApi')) as unknown as TelegramCredential;
+				const setup = await setupFor(this);
+				if (setup.mode === 'polling') return true;
+				const url = this.getNodeWebhookUrl('default') as string;
 				try {
-					return await isWebhookRegistered(createTelegramApi(credential), this.getNodeWebhookUrl('default') as string);
+					const info = await readWebhookInfo(setup.api);
+					const exists = isRegisteredAs(info, url, setup.allowedUpdates);
+					if (exists) reportWebhookHealth(this, info, url);
+					return exists;
 				} catch (error) {
 					throw asNodeError(this, error);
 				}
 			},
 			async create(this: IHookFunctions): Promise<boolean> {
-				const credential = (await this.getCredentials('clawgateTelegramApi')) as unknown as TelegramCredential;
+				const setup = await setupFor(this);
+				if (setup.mode === 'polling') return true;
+				const node = this.getNode();
+				const url = this.getNodeWebhookUrl('default') as string;
+				const problem = webhookUrlProblem(url, setup.credential);
+				if (problem) throw new NodeOperationError(node, problem);
 				try {
-					await registerWebhook(
-						createTelegramApi(credential),
-						this.getNodeWebhookUrl('default') as string,
-						await webhookSecretFor(this, credential),
-					);
+					const info = await readWebhookInfo(setup.api);
+					const current = info.url ?? '';
+					const foreign = current !== '' && current !== url && !isWebhookOfNode(current, node.webhookId);
+					if (foreign && !setup.takeOver) throw new TelegramBotTakenActivationError(node, describeBotTaken(current, { ownUrl: url, purpose: 'webhook' }));
+					// This node's own poller (the workflow switches from Long Polling to Webhook) is stopped by n8n.
+					const poller = findPoller(setup.botKey);
+					const self = { workflowId: String(this.getWorkflow().id ?? ''), nodeId: node.id };
+					if (poller && !isSameTrigger(poller.owner, self) && !setup.takeOver) {
+						throw new TelegramBotTakenActivationError(
+							node,
+							`The workflow "${poller.owner.workflowName}" receives this bot's messages by long polling. Telegram delivers a bot's messages to one place only: deactivate that workflow, or turn on "Take Over Webhook" to move the bot here.`,
+						);
+					}
+					await registerWebhook(setup.api, url, webhookSecretFor(this, setup.credential), setup.allowedUpdates);
+					if (foreign) this.logger.warn(`Took the Telegram bot over from the webhook ${current} ("Take Over Webhook" is on).`);
+					reportWebhookHealth(this, info, url);
 					return true;
 				} catch (error) {
-					throw asNodeError(this, error);
+					throw asActivationError(this, error);
 				}
 			},
 			async delete(this: IHookFunctions): Promise<boolean> {
-				const credential = (await this.getCredentials('clawgateTelegramApi')) as unknown as TelegramCredential;
+				const setup = await setupFor(this);
+				if (setup.mode === 'polling') return true;
 				try {
-					await removeWebhook(createTelegramApi(credential), this.getNodeWebhookUrl('default') as string);
+					await removeWebhook(setup.api, this.getNodeWebhookUrl('default') as string);
 					return true;
 				} catch (error) {
 					throw asNodeError(this, error);
@@ -118,31 +136,44 @@ export class TelegramTrigger implements INodeType {
 		},
 	};
 
+	async trigger(this: ITriggerFunctions): Promise<ITriggerResponse | undefined> {
+		const setup = await setupFor(this);
+		const manual = this.getMode() === 'manual';
+		// A published workflow in Webhook mode is served by webhook(): nothing to hold open. The
+		// empty response still registers the trigger, since n8n's publication reconciler otherwise
+		// sees a trigger node without a running trigger and republishes the workflow every 10 s.
+		if (setup.mode === 'webhook' && !manual) return { closeFunction: async () => {} };
+		try {
+			// Fails fast, at activation, on a wrong token.
+			await botOf(setup);
+			return manual ? await startTestListener(this, setup) : await startPolling(this, setup);
+		} catch (error) {
+			throw asActivationError(this, error);
+		}
+	}
+
 	async webhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
-		const credential = (await this.getCredentials('clawgateTelegramApi')) as unknown as TelegramCredential;
+		const setup = await setupFor(this);
 		const response = this.getResponseObject();
-		const secret = await webhookSecretFor(this, credential);
-		if (!isGenuineWebhookRequest(this.getHeaderData()['x-telegram-bot-api-secret-token'], secret)) {
+		if (setup.mode === 'polling') {
+			response.status(404).json({ error: 'This trigger receives messages by long polling, not by webhook.' });
+			return { noWebhookResponse: true };
+		}
+		if (!isGenuineWebhookRequest(this.getHeaderData()['x-telegram-bot-api-secret-token'], webhookSecretFor(this, setup.credential))) {
 			response.status(401).json({ error: 'This request does not carry the secret token Telegram was given for this webhook.' });
 			return { noWebhookResponse: true };
 		}
 
-		let envelope;
+		let item: INodeExecutionData | null;
 		try {
-			const update = parseTelegramUpdate(this.getBodyData());
-			const options = this.getNodeParameter('options', {}) as IDataObject;
-			const api = createTelegramApi(credential);
-			envelope = normalizeTelegramUpdate(update, {
-				bot: { id: botIdFromToken(credential.accessToken), username: await resolveBotUsername(api, credential.accessToken) },
-				sessionScope: options.perUserSessions ? 'user' : 'chat',
-			});
+			item = await itemFor(this, setup, parseTelegramUpdate(this.getBodyData()));
 		} catch (error) {
 			if (!(error instanceof InvalidPayloadError)) throw asNodeError(this, error);
 			response.status(400).json({ error: error.message });
 			return { noWebhookResponse: true };
 		}
 		// Updates this trigger does not emit are acknowledged so Telegram does not redeliver them.
-		if (!envelope) return { webhookResponse: 'OK' };
-		return { workflowData: [this.helpers.returnJsonArray([envelope as unknown as IDataObject])] };
+		if (!item) return { webhookResponse: 'OK' };
+		return { workflowData: [[item]] };
 	}
 }

@@ -10,11 +10,13 @@ export type AttachmentKind = 'image' | 'audio' | 'voice' | 'video' | 'document' 
 
 export interface EnvelopeAttachment {
 	kind: AttachmentKind;
-	/** The platform's handle for the file, enough for the send/download helpers of its adapter. */
+	/** The platform's handle for the file, enough for the send/download helpers of its adapter ("lat,lon" for a location). */
 	id: string;
 	mimeType: string | null;
 	name: string | null;
 	size: number | null;
+	/** Set for `kind: "location"`: where the sender pointed. */
+	location?: { latitude: number; longitude: number };
 }
 
 export interface EnvelopeChat {
@@ -41,12 +43,23 @@ export interface EnvelopeMessage {
 	attachments: EnvelopeAttachment[];
 	/** ISO 8601, UTC. */
 	timestamp: string;
+	/** ISO 8601, UTC: when the sender edited the message; set only on `edited_message` events. */
+	editedAt?: string | null;
 }
+
+/**
+ * What happened. A trigger emits `message` unless the user asked for more: an edit of an earlier
+ * message (same `message.id`, `message.editedAt` set) or a button press (`message.text` holds
+ * the button's data, `message.replyToId` the message that carried the button).
+ */
+export type EnvelopeEvent = 'message' | 'edited_message' | 'callback_query';
 
 export interface Envelope {
 	sessionId: string;
 	channel: string;
 	accountId: string;
+	/** Absent means `message` (triggers written before events existed). */
+	event?: EnvelopeEvent;
 	chat: EnvelopeChat;
 	sender: EnvelopeSender;
 	message: EnvelopeMessage;
@@ -77,9 +90,13 @@ export function buildSessionId({ channel, accountId, chat, senderId, scope = 'ch
 	return parts.join(':');
 }
 
-/** The idempotency key of a message: the same message redelivered by its platform gets the same key. */
+/**
+ * The idempotency key of a message: the same message redelivered by its platform gets the same
+ * key. An edit keeps the message's ID, so its key adds the edit time: each edit is new once.
+ */
 export function buildMessageKey(envelope: Pick<Envelope, 'channel' | 'accountId' | 'message'>): string {
-	return `${envelope.channel}:${envelope.accountId}:${envelope.message.id}`;
+	const key = `${envelope.channel}:${envelope.accountId}:${envelope.message.id}`;
+	return envelope.message.editedAt ? `${key}:edited:${envelope.message.editedAt}` : key;
 }
 
 const COMMAND_PATTERN = /^\/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]{1,64}))?(?=\s|$)/;

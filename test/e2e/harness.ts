@@ -4,9 +4,9 @@
  * imported and published. `stop()` always cleans up, so a failing test leaves nothing behind.
  */
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 
 // Shared with `npm start`, so the tests run n8n exactly the way users do.
 const runtime = require('../../scripts/n8n-runtime.js');
@@ -37,14 +37,6 @@ export interface N8nOptions {
 }
 
 export const OWNER = { email: 'owner@clawgate.test', firstName: 'Clawgate', lastName: 'Tester', password: 'Clawgate-e2e-1' };
-
-let packedTarball: string | null = null;
-
-/** Packs the package once per test process; `npm run test:e2e` has just built `dist/`. */
-function tarball(): string {
-	if (!packedTarball) packedTarball = runtime.buildAndPack(mkdtempSync(join(tmpdir(), 'clawgate-pack-')), { build: false });
-	return packedTarball as string;
-}
 
 export function loadExampleWorkflow(name: string): WorkflowFixture {
 	return JSON.parse(readFileSync(join(runtime.REPO_ROOT, 'examples', name), 'utf8'));
@@ -88,7 +80,8 @@ export class N8nInstance {
 		});
 		const instance = new N8nInstance(userFolder, port, env);
 		try {
-			runtime.installCommunityPackage(userFolder, tarball());
+			// Built and packed from the current sources for every instance, as npm would publish it.
+			runtime.installCommunityPackage(userFolder, runtime.buildAndPack(join(userFolder, 'packed')));
 			instance.importFixtures(options);
 			await instance.boot();
 			instance.cookie = await runtime.setupOwner(instance.baseUrl, OWNER);
@@ -147,7 +140,26 @@ export class N8nInstance {
 
 	async stop(): Promise<void> {
 		await this.halt();
+		// CLAWGATE_E2E_LOG_DIR keeps n8n's output for a look after the run.
+		if (process.env.CLAWGATE_E2E_LOG_DIR) {
+			mkdirSync(process.env.CLAWGATE_E2E_LOG_DIR, { recursive: true });
+			writeFileSync(join(process.env.CLAWGATE_E2E_LOG_DIR, `${basename(this.userFolder)}.log`), this.log);
+		}
 		rmSync(this.userFolder, { recursive: true, force: true });
+	}
+
+	/**
+	 * Waits until n8n serves these production webhooks: readiness comes before workflows finish
+	 * activating. Probes with an empty, unsigned POST, which our triggers refuse without an execution.
+	 */
+	async waitForWebhooks(webhookIds: string[], timeoutMs = 60_000): Promise<void> {
+		for (const id of webhookIds) {
+			await eventually(
+				async () => ((await fetch(this.webhookUrl(id), { method: 'POST', body: '' })).status !== 404 ? true : undefined),
+				`the webhook ${id} to be registered`,
+				timeoutMs,
+			);
+		}
 	}
 
 	async api<T = unknown>(path: string, init: RequestInit = {}): Promise<T> {

@@ -41,9 +41,15 @@ import {
 } from 'n8n-workflow';
 import { expressionSandboxHooks } from 'n8n-workflow/dist/cjs/expression-sandboxing';
 
+import { ClawgateDiscordApi } from '../../credentials/ClawgateDiscordApi.credentials';
+import { ClawgateSlackApi } from '../../credentials/ClawgateSlackApi.credentials';
 import { ClawgateTelegramApi } from '../../credentials/ClawgateTelegramApi.credentials';
+import { ClawgateTwilioApi } from '../../credentials/ClawgateTwilioApi.credentials';
 import { AiSession } from '../../nodes/AiSession/AiSession.node';
+import { DiscordSend } from '../../nodes/Discord/DiscordSend.node';
+import { SlackSend } from '../../nodes/Slack/SlackSend.node';
 import { TelegramSend } from '../../nodes/Telegram/TelegramSend.node';
+import { TwilioSend } from '../../nodes/Twilio/TwilioSend.node';
 
 // Every node execution makes n8n-core load its instance settings, which creates
 // <N8N_USER_FOLDER>/.n8n/config on first use (not at import). A throwaway folder per test file
@@ -116,7 +122,10 @@ class HarnessInput implements INodeType {
 export const nodeTypes: Record<string, INodeType | IVersionedNodeType> = {
 	[INPUT_NODE_TYPE]: new HarnessInput(),
 	[`${PACKAGE}.telegramSend`]: new TelegramSend(),
+	[`${PACKAGE}.slackSend`]: new SlackSend(),
 	[`${PACKAGE}.aiSession`]: new AiSession(),
+	[`${PACKAGE}.discordSend`]: new DiscordSend(),
+	[`${PACKAGE}.twilioSend`]: new TwilioSend(),
 };
 
 /** n8n's built-in credential types our nodes use, with the fields n8n 2.40.7 gives them. */
@@ -146,6 +155,9 @@ const nodeTypeRegistry: INodeTypes = {
 /** Credential types by name; their property defaults are applied as n8n does. */
 export const credentialTypes: Record<string, ICredentialType> = {
 	clawgateTelegramApi: new ClawgateTelegramApi(),
+	clawgateDiscordApi: new ClawgateDiscordApi(),
+	clawgateSlackApi: new ClawgateSlackApi(),
+	clawgateTwilioApi: new ClawgateTwilioApi(),
 	openAiApi: n8nOpenAiApi,
 };
 

@@ -103,3 +103,51 @@ test('without continue on fail a rejected bot token fails the execution and poin
 	// The run as n8n stores it, error message and stack included.
 	expect(JSON.stringify(run)).not.toContain(wrongToken);
 });
+
+test('a long Markdown answer is sent as several formatted messages, all returned in sent.messageIds', async () => {
+	const long = Array.from({ length: 12 }, (_, i) => `**Step ${i + 1}.** ${'Lorem ipsum dolor sit amet. '.repeat(16)}`).join('\n\n');
+	const before = telegram.sent.length;
+	const { error, outputOf } = await sendWorkflow({ token: telegram.token, input: { ...envelope, reply: { text: long } } });
+
+	expect(error).toBeUndefined();
+	const sent = telegram.sent.slice(before);
+	expect(sent.length).toBeGreaterThan(1);
+	expect(sent.every((message) => message.parseMode === 'HTML' && message.text!.startsWith('<b>Step'))).toBe(true);
+	expect(outputOf('Telegram Send')[0].json.sent).toEqual({ channel: 'telegram', chatId: '4242', messageIds: sent.map((message) => String(message.messageId)) });
+});
+
+test('"Show Typing" then "Send Text" then "Edit Text": the edit finds the sent message through the default Message ID', async () => {
+	const typing = sendNode({ name: 'Typing', id: 'typing', parameters: { operation: 'sendTyping' } });
+	const placeholder = sendNode({ name: 'Placeholder', id: 'placeholder', parameters: { text: 'Thinking…' } });
+	const edit = sendNode({ name: 'Edit', id: 'edit', parameters: { operation: 'editText', text: '={{ $json.reply.text }} (edited)' } });
+	const { error, outputOf } = await runWorkflow({
+		nodes: [typing, placeholder, edit],
+		connections: {
+			[INPUT_NODE_NAME]: { main: [[{ node: 'Typing', type: 'main', index: 0 }]] },
+			Typing: { main: [[{ node: 'Placeholder', type: 'main', index: 0 }]] },
+			Placeholder: { main: [[{ node: 'Edit', type: 'main', index: 0 }]] },
+		},
+		credentials: { clawgateTelegramApi: { accessToken: telegram.token, baseUrl: telegram.apiRoot } },
+		input: [envelope],
+	});
+
+	expect(error).toBeUndefined();
+	expect(telegram.calls('sendChatAction').at(-1)?.body).toEqual({ chat_id: '4242', action: 'typing' });
+	const [placeholderId] = (outputOf('Placeholder')[0].json.sent as { messageIds: string[] }).messageIds;
+	expect(telegram.sent.find((message) => String(message.messageId) === placeholderId)).toMatchObject({ text: 'Paris. (edited)', editedTexts: ['Thinking…'] });
+	expect(outputOf('Edit')[0].json.sent).toEqual({ channel: 'telegram', chatId: '4242', messageIds: [placeholderId] });
+});
+
+test('"Send Photo" by URL passes the URL and a Markdown caption', async () => {
+	const node = sendNode({ parameters: { operation: 'sendPhoto', fileSource: 'reference', fileReference: 'https://example.com/paris.jpg', caption: 'The **Eiffel** tower' } });
+	const { error } = await sendWorkflow({ token: telegram.token, node });
+	expect(error).toBeUndefined();
+	expect(telegram.calls('sendPhoto').at(-1)?.body).toMatchObject({ chat_id: '4242', photo: 'https://example.com/paris.jpg', caption: 'The <b>Eiffel</b> tower', parse_mode: 'HTML' });
+});
+
+test('Telegram\'s flood control (429) is waited out inside the node: the item succeeds', async () => {
+	telegram.rateLimitNext('sendMessage', 1);
+	const { error, outputOf } = await sendWorkflow({ token: telegram.token });
+	expect(error).toBeUndefined();
+	expect((outputOf('Telegram Send')[0].json.sent as { messageIds: string[] }).messageIds).toHaveLength(1);
+});

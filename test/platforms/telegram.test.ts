@@ -130,6 +130,7 @@ describe('normalising Telegram updates into the envelope', () => {
 			sessionId: `telegram:${bot.id}:dm:42`,
 			channel: 'telegram',
 			accountId: bot.id,
+			event: 'message',
 			chat: { id: '42', type: 'dm', threadId: null, title: null },
 			sender: { id: '42', name: 'Ada L.', username: 'ada', isBot: false },
 			message: {
@@ -170,9 +171,11 @@ describe('normalising Telegram updates into the envelope', () => {
 		expect(theirs.message.command).toBeNull();
 	});
 
-	test('updates that are not messages are not emitted', () => {
-		const update = parseTelegramUpdate({ update_id: 5, edited_message: { message_id: 1, date: 0, chat: { id: 1, type: 'private' } } });
-		expect(normalizeTelegramUpdate(update, { bot })).toBeNull();
+	test('updates that are neither messages, edits nor button presses are not emitted', () => {
+		const poll = parseTelegramUpdate({ update_id: 5, poll: { id: '1', question: 'Tea?', options: [] } });
+		const member = parseTelegramUpdate({ update_id: 6, my_chat_member: { chat: { id: 1, type: 'private' } } });
+		expect(normalizeTelegramUpdate(poll, { bot })).toBeNull();
+		expect(normalizeTelegramUpdate(member, { bot })).toBeNull();
 	});
 
 	test.each([

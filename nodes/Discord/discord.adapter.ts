@@ -1,0 +1,640 @@
+/**
+ * Everything Discord-specific: REST and gateway clients from the credential, the gateway
+ * listener the trigger holds, normalisation of MESSAGE_CREATE payloads into the envelope, and
+ * outbound calls. Node classes stay thin and call only this.
+ */
+import type { APIAllowedMentions, APIMessage, Channel, Client, GatewayMessageCreateDispatchData, REST } from 'discord.js';
+
+import { buildSessionId, commandForBot, type AttachmentKind, type Envelope, type EnvelopeAttachment, type SessionScope } from '../core/envelope';
+import { InvalidPayloadError } from '../core/errors';
+import { formatAndChunk } from '../core/text';
+
+export const DISCORD_PUBLIC_API = 'https://discord.com/api';
+
+type DiscordJs = typeof import('discord.js');
+
+/**
+ * discord.js, loaded on first use: it takes about a second to load, and n8n loads every node
+ * file of a community package at startup, Discord used or not.
+ */
+function loadDiscordJs(): Promise<DiscordJs> {
+	return import('discord.js');
+}
+
+/** What Discord can do, as data the shared delivery code reads (DESIGN.md "Layers"). */
+export const discordCapabilities = {
+	channel: 'discord',
+	// Message content is limited to 2,000 characters (https://discord.com/developers/docs/resources/message#create-message).
+	textLimit: 2000,
+	// Tall messages are hard to follow in a chat; OpenClaw splits Discord replies at 17 lines.
+	maxLinesPerMessage: 17,
+	// Discord renders Markdown itself, so text is sent as written.
+	formats: ['markdown'],
+	edit: true,
+	typing: true,
+	threads: true,
+	media: true,
+} as const;
+
+export interface DiscordCredential {
+	botToken: string;
+	applicationId?: string;
+	baseUrl?: string;
+}
+
+function botTokenOf(credential: DiscordCredential): string {
+	// People paste "Bot <token>" from examples; Discord wants the token alone after our own prefix.
+	const token = credential.botToken?.trim().replace(/^Bot\s+/i, '');
+	if (!token) {
+		throw new DiscordApiError('The Clawgate Discord credential has no bot token. Copy it from the Developer Portal: your application → Bot → Reset Token.');
+	}
+	return token;
+}
+
+function apiBaseOf(credential: DiscordCredential): string {
+	return (credential.baseUrl?.trim() || DISCORD_PUBLIC_API).replace(/\/+$/, '');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+/** A Discord failure as a user can act on it; built from the error's code and text, never from the request (its headers hold the token). */
+export class DiscordApiError extends Error {
+	constructor(
+		message: string,
+		readonly status: number | null = null,
+		readonly code: number | null = null,
+	) {
+		super(message);
+		this.name = 'DiscordApiError';
+	}
+}
+
+const ADVICE: Record<number, string> = {
+	10003: 'check the channel ID (turn on Developer Mode in Discord, then right-click the channel → Copy Channel ID); the bot must be a member of that server.',
+	10008: 'check the message ID; it must be a message in that channel.',
+	50001: 'the bot cannot see that channel: invite it to the server and give it the View Channel permission there.',
+	50005: 'a bot can only edit messages it posted itself.',
+	50006: 'the message is empty.',
+	50007: 'the user does not accept direct messages from the bot (they share no server with it, or turned off DMs from server members).',
+	50013: 'give the bot the Send Messages permission in that channel (Send Messages in Threads for a thread).',
+	50083: 'the thread is archived; unarchive it or send elsewhere.',
+	160002: 'give the bot Read Message History in that channel, or clear "Reply To Message ID".',
+};
+
+const TOKEN_ADVICE = 'check the bot token in the Clawgate Discord credential (Developer Portal → your application → Bot → Reset Token).';
+
+function isNetworkError(error: unknown): boolean {
+	const codes = [error, (error as { cause?: unknown })?.cause].map((candidate) => String((candidate as { code?: unknown })?.code ?? ''));
+	return codes.some((code) => /^(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|UND_ERR_)/.test(code));
+}
+
+function describeDiscordError(error: unknown, action: string, { RateLimitError, DiscordAPIError, HTTPError }: DiscordJs): DiscordApiError {
+	if (error instanceof DiscordApiError) return error;
+	if (error instanceof RateLimitError) {
+		const seconds = Math.round(error.retryAfter / 1000);
+		return new DiscordApiError(
+			`Discord is rate-limiting requests to ${action}${error.global ? ' (a limit for the whole bot)' : ''} and asked to wait ${seconds} s, longer than Clawgate waits (${MAX_RATE_LIMIT_WAIT_SECONDS} s). Send fewer messages or try again later.`,
+			429,
+		);
+	}
+	if (error instanceof DiscordAPIError) {
+		const code = typeof error.code === 'number' ? error.code : null;
+		const advice = error.status === 401 ? TOKEN_ADVICE : (code !== null && ADVICE[code]) || 'see https://discord.com/developers/docs/topics/opcodes-and-status-codes#json for what it means.';
+		// 401s carry code 0; the HTTP status says more.
+		const label = code ? `${code} ${error.message}` : error.message.startsWith(`${error.status}`) ? error.message : `${error.status} ${error.message}`;
+		return new DiscordApiError(`Discord refused to ${action} (${label.replace(/\s*\n\s*/g, '; ')}): ${advice}`, error.status, code);
+	}
+	if (error instanceof HTTPError) {
+		return new DiscordApiError(`Discord answered with HTTP ${error.status} when asked to ${action}; Discord may be having trouble. Try again later.`, error.status);
+	}
+	if (error instanceof Error && error.name === 'AbortError') {
+		return new DiscordApiError(`Discord did not answer within ${DISCORD_REQUEST_TIMEOUT_MS / 1000} s when asked to ${action}. Try again later.`);
+	}
+	if (isNetworkError(error)) {
+		return new DiscordApiError(`Could not reach the Discord API to ${action}. Check the network and the credential's base URL (empty means ${DISCORD_PUBLIC_API}).`);
+	}
+	return new DiscordApiError(`Could not ${action}: ${error instanceof Error ? error.message : String(error)}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// REST
+
+/** A longer rate-limit wait fails at once: an execution should not sit idle for minutes. */
+const MAX_RATE_LIMIT_WAIT_SECONDS = 30;
+
+const DISCORD_REQUEST_TIMEOUT_MS = 15_000;
+
+/**
+ * A REST client for sending. discord.js's REST keeps Discord's rate-limit buckets: it waits
+ * before a call when `X-RateLimit-Remaining` says the bucket is empty, and waits out a 429's
+ * `Retry-After` (per route or global) and retries.
+ */
+export async function createDiscordRest(credential: DiscordCredential): Promise<REST> {
+	const token = botTokenOf(credential);
+	const { REST } = await loadDiscordJs();
+	return new REST({
+		api: apiBaseOf(credential),
+		version: '10',
+		timeout: DISCORD_REQUEST_TIMEOUT_MS,
+		// A timed-out or 5xx POST may still have posted the message; retrying could post it twice.
+		retries: 0,
+		rejectOnRateLimit: (limit) => limit.retryAfter > MAX_RATE_LIMIT_WAIT_SECONDS * 1000,
+		// Hourly sweeper intervals would keep every per-execution client in memory; it never lives that long.
+		hashSweepInterval: 0,
+		handlerSweepInterval: 0,
+	}).setToken(token);
+}
+
+async function call<T>(action: string, request: () => Promise<unknown>): Promise<T> {
+	try {
+		return (await request()) as T;
+	} catch (error) {
+		throw describeDiscordError(error, action, await loadDiscordJs());
+	}
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inbound: MESSAGE_CREATE → envelope
+
+export type DiscordMessagePayload = GatewayMessageCreateDispatchData;
+
+export interface DiscordTriggerOptions {
+	/** Emit every message in server channels the bot can read, not only mentions of it and replies to it. */
+	allGuildMessages?: boolean;
+	/** Emit messages of other bots and webhooks (never the bot's own). */
+	includeBots?: boolean;
+	/** Emit direct messages (default true). */
+	directMessages?: boolean;
+	/** When not empty, only these senders are answered, in DMs and servers. */
+	allowedUserIds?: string[];
+	/** When not empty, only these server channels (or threads in them) are answered; DMs are limited by allowedUserIds. */
+	allowedChannelIds?: string[];
+	/** When not empty, only these servers are answered; DMs are limited by allowedUserIds. */
+	allowedGuildIds?: string[];
+	sessionScope?: SessionScope;
+}
+
+/** Where a message was posted, from the gateway client's cache (or one REST lookup). */
+export interface DiscordChannelInfo {
+	/** For a thread: the channel it belongs to. */
+	parentId: string | null;
+	/** The channel's name, or for a thread its parent's; null for DMs. */
+	name: string | null;
+}
+
+export interface DiscordNormalizeContext {
+	/** The bot's user ID: recognises its own messages, mentions of it and replies to it. */
+	botUserId: string;
+	options?: DiscordTriggerOptions;
+	channel?: DiscordChannelInfo | null;
+}
+
+// Message types (https://discord.com/developers/docs/resources/message#message-object-message-types):
+// DEFAULT and REPLY are something a person said; joins, pins, boosts and thread notices are not.
+const EMITTED_MESSAGE_TYPES = new Set([0, 19]);
+const DM_CHANNEL = 1;
+const THREAD_CHANNELS = new Set([10, 11, 12]);
+const IS_VOICE_MESSAGE = 1 << 13;
+/** message_reference.type 0 is a reply; 1 is a forward, which quotes but does not answer. */
+const REFERENCE_DEFAULT = 0;
+
+function isDirectMessage(message: DiscordMessagePayload): boolean {
+	return message.channel_type === DM_CHANNEL || (message.channel_type === undefined && !message.guild_id);
+}
+
+function isFromBot(message: DiscordMessagePayload): boolean {
+	return Boolean(message.author.bot) || Boolean(message.webhook_id);
+}
+
+function mentionPattern(botUserId: string): RegExp {
+	return new RegExp(`<@!?${botUserId}>`, 'g');
+}
+
+function mentionsBotIn(message: DiscordMessagePayload, botUserId: string): boolean {
+	return message.mentions.some((person) => person.id === botUserId) || mentionPattern(botUserId).test(message.content);
+}
+
+function repliesToBot(message: DiscordMessagePayload, botUserId: string): boolean {
+	const reference = message.message_reference;
+	if (!reference || (reference.type ?? REFERENCE_DEFAULT) !== REFERENCE_DEFAULT) return false;
+	return message.referenced_message?.author?.id === botUserId;
+}
+
+/** The text as the user meant it: mentions of the bot are dropped ("@bot /new" is the command /new). */
+function readableText(content: string, botUserId: string): string {
+	return content
+		.replace(mentionPattern(botUserId), '')
+		.replace(/[ \t]{2,}/g, ' ')
+		.trim();
+}
+
+function attachmentKindOf(contentType: string | undefined, isVoice: boolean): AttachmentKind {
+	const type = (contentType ?? '').split('/')[0];
+	if (type === 'audio') return isVoice ? 'voice' : 'audio';
+	if (type === 'image' || type === 'video') return type;
+	return 'document';
+}
+
+// Sticker format types: 1 PNG, 2 APNG, 3 Lottie, 4 GIF.
+const STICKER_MIME_TYPES: Record<number, string> = { 1: 'image/png', 2: 'image/apng', 3: 'application/json', 4: 'image/gif' };
+
+function attachmentsOf(message: DiscordMessagePayload): EnvelopeAttachment[] {
+	const isVoice = ((message.flags ?? 0) & IS_VOICE_MESSAGE) !== 0;
+	const files = (message.attachments ?? []).map((file) => ({
+		kind: attachmentKindOf(file.content_type, isVoice || file.duration_secs !== undefined),
+		id: file.id,
+		mimeType: file.content_type ?? null,
+		name: file.filename ?? null,
+		size: typeof file.size === 'number' ? file.size : null,
+	}));
+	const stickers = (message.sticker_items ?? []).map((sticker) => ({
+		kind: 'sticker' as const,
+		id: sticker.id,
+		mimeType: STICKER_MIME_TYPES[sticker.format_type] ?? null,
+		name: sticker.name ?? null,
+		size: null,
+	}));
+	return [...files, ...stickers];
+}
+
+function assertMessage(message: unknown): asserts message is DiscordMessagePayload {
+	const candidate = message as Partial<DiscordMessagePayload> | null;
+	if (typeof candidate?.id !== 'string' || typeof candidate.channel_id !== 'string' || typeof candidate.author?.id !== 'string') {
+		throw new InvalidPayloadError('The Discord MESSAGE_CREATE payload has no id, channel_id or author.');
+	}
+}
+
+/**
+ * Why a message starts no execution, or null when it is emitted. DMs are always answered;
+ * in servers only messages that mention the bot or reply to one of its messages, unless
+ * "all guild messages" is on. The bot's own messages are never emitted (Discord sends them to
+ * the bot too), other bots' only when asked.
+ */
+export function whyDiscordMessageIsSkipped(message: DiscordMessagePayload, { botUserId, options = {}, channel }: DiscordNormalizeContext): string | null {
+	assertMessage(message);
+	if (!EMITTED_MESSAGE_TYPES.has(message.type)) return `message type ${message.type} (joins, pins, boosts and thread notices are not emitted)`;
+	if (message.author.id === botUserId) return 'the bot\'s own message';
+	if (isFromBot(message) && !options.includeBots) return 'a message from another bot or a webhook (Include Other Bots is off)';
+	if (options.allowedUserIds?.length && !options.allowedUserIds.includes(message.author.id)) return `sender ${message.author.id} is not in Allowed User IDs`;
+	if (isDirectMessage(message)) {
+		if (options.directMessages === false) return 'a direct message (Direct Messages is off)';
+	} else {
+		if (options.allowedGuildIds?.length && !options.allowedGuildIds.includes(message.guild_id ?? '')) return `server ${message.guild_id} is not in Allowed Server IDs`;
+		const channelIds = [message.channel_id, channel?.parentId].filter((id): id is string => Boolean(id));
+		if (options.allowedChannelIds?.length && !channelIds.some((id) => options.allowedChannelIds!.includes(id))) {
+			return `channel ${message.channel_id} is not in Allowed Channel IDs`;
+		}
+		if (!options.allGuildMessages && !mentionsBotIn(message, botUserId) && !repliesToBot(message, botUserId)) {
+			return 'a server message that neither mentions the bot nor replies to it (All Server Messages is off)';
+		}
+	}
+	if (readableText(message.content, botUserId) === '' && attachmentsOf(message).length === 0) {
+		return 'a message without text or attachments (if every server message looks empty, turn on the Message Content intent in the Developer Portal)';
+	}
+	return null;
+}
+
+/**
+ * Turns a MESSAGE_CREATE payload into the envelope, or null when it is not a message this
+ * trigger emits. In a thread, `chat.id` is the channel the thread belongs to and `chat.threadId`
+ * the thread (a channel of its own in Discord, which is where answers go).
+ */
+export function normalizeDiscordMessage(message: DiscordMessagePayload, context: DiscordNormalizeContext): Envelope | null {
+	if (whyDiscordMessageIsSkipped(message, context) !== null) return null;
+	const { botUserId, channel } = context;
+	const inThread = THREAD_CHANNELS.has(message.channel_type ?? -1) || Boolean(channel?.parentId);
+	const parentId = inThread ? (channel?.parentId ?? null) : null;
+	const chat = {
+		// A thread whose parent is unknown stands for itself.
+		id: parentId ?? message.channel_id,
+		// Discord servers are conversations among several people, gated on mentions like a Telegram group.
+		type: isDirectMessage(message) ? ('dm' as const) : ('group' as const),
+		threadId: parentId ? message.channel_id : null,
+		title: isDirectMessage(message) ? null : (channel?.name ?? null),
+	};
+	const text = readableText(message.content, botUserId);
+	const reference = message.message_reference;
+	return {
+		sessionId: buildSessionId({ channel: 'discord', accountId: botUserId, chat, senderId: message.author.id, scope: context.options?.sessionScope }),
+		channel: 'discord',
+		accountId: botUserId,
+		chat,
+		sender: {
+			id: message.author.id,
+			name: message.member?.nick || message.author.global_name || message.author.username,
+			username: message.author.username,
+			isBot: isFromBot(message),
+		},
+		message: {
+			id: message.id,
+			text,
+			replyToId: reference && (reference.type ?? REFERENCE_DEFAULT) === REFERENCE_DEFAULT ? (reference.message_id ?? null) : null,
+			mentionsBot: mentionsBotIn(message, botUserId),
+			command: commandForBot(text, null),
+			attachments: attachmentsOf(message),
+			timestamp: new Date(message.timestamp).toISOString(),
+		},
+		raw: message,
+	};
+}
+
+/**
+ * Message IDs emitted recently, bounded, oldest forgotten first. A resumed gateway session
+ * replays what the bot missed; if Discord replays an event the trigger already handled, it is
+ * not emitted twice.
+ */
+export class RecentMessageIds {
+	private readonly seen = new Set<string>();
+
+	constructor(private readonly maxEntries = 1000) {}
+
+	/** Records the ID; false when it was already recorded. */
+	remember(id: string): boolean {
+		if (this.seen.has(id)) return false;
+		this.seen.add(id);
+		if (this.seen.size > this.maxEntries) this.seen.delete(this.seen.values().next().value as string);
+		return true;
+	}
+}
+
+// ---------------------------------------------------------------------------------------------
+// Gateway listener (the trigger's connection)
+
+export interface DiscordLogger {
+	debug(message: string, meta?: object): void;
+	info(message: string, meta?: object): void;
+	warn(message: string, meta?: object): void;
+	error(message: string, meta?: object): void;
+}
+
+const silentLogger: DiscordLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
+export interface DiscordListenerInput {
+	credential: DiscordCredential;
+	options?: DiscordTriggerOptions;
+	/** Called once per accepted message, in arrival order. */
+	onEnvelope: (envelope: Envelope) => void | Promise<void>;
+	/** The connection ended for good after it started (the token was reset, an intent turned off). */
+	onFatalError?: (error: DiscordApiError) => void;
+	logger?: DiscordLogger;
+}
+
+export interface DiscordListener {
+	readonly botUser: { id: string; username: string };
+	/** Closes the gateway connection; nothing is emitted afterwards. */
+	close(): Promise<void>;
+}
+
+/** How long `close()` lets an ongoing reconnect finish, so the connection it opens is closed too. */
+const RECONNECT_SETTLE_MS = 5_000;
+
+function describeGatewayError(error: unknown, discordJs: DiscordJs): DiscordApiError {
+	const message = error instanceof Error ? error.message : String(error);
+	const code = (error as { code?: unknown })?.code;
+	if (code === 'TokenInvalid' || message === 'Authentication failed') {
+		return new DiscordApiError(`Discord rejected the bot token (401): ${TOKEN_ADVICE}`, 401);
+	}
+	if (message === 'Used disallowed intents') {
+		return new DiscordApiError(
+			'Discord refused the gateway connection: the Message Content intent is off for this bot. Turn on "Message Content Intent" in the Developer Portal (your application → Bot → Privileged Gateway Intents), then activate the workflow again.',
+		);
+	}
+	return describeDiscordError(error, 'connect to the Discord gateway', discordJs);
+}
+
+const CLOSE_CODE_ADVICE: Record<number, string> = {
+	4004: `Discord no longer accepts the bot token: ${TOKEN_ADVICE}`,
+	4014: 'the Message Content intent was turned off: turn on "Message Content Intent" in the Developer Portal (your application → Bot → Privileged Gateway Intents).',
+};
+
+function channelInfoFrom(channel: Channel | null | undefined, client: Client): DiscordChannelInfo | null {
+	if (!channel) return null;
+	if (channel.isThread()) {
+		const parent = channel.parentId ? client.channels.cache.get(channel.parentId) : null;
+		return { parentId: channel.parentId, name: parent && 'name' in parent ? parent.name : null };
+	}
+	return { parentId: null, name: 'name' in channel ? (channel.name ?? null) : null };
+}
+
+/** Where a message was posted; one REST lookup for a thread the client has not seen yet. */
+async function channelInfoOf(client: Client, message: DiscordMessagePayload, logger: DiscordLogger, discordJs: DiscordJs): Promise<DiscordChannelInfo | null> {
+	if (isDirectMessage(message)) return null;
+	const cached = channelInfoFrom(client.channels.cache.get(message.channel_id), client);
+	const isThread = THREAD_CHANNELS.has(message.channel_type ?? -1);
+	if (cached && (!isThread || cached.parentId)) return cached;
+	try {
+		return channelInfoFrom(await client.channels.fetch(message.channel_id, { force: true }), client);
+	} catch (error) {
+		logger.warn(`Clawgate Discord: could not look up channel ${message.channel_id}: ${describeDiscordError(error, 'look up the channel', discordJs).message}`);
+		return cached;
+	}
+}
+
+/**
+ * Connects to the Discord gateway with the credential's bot and calls `onEnvelope` for every
+ * message the options accept. Resolves once Discord has accepted the session (READY); rejects
+ * with an actionable error otherwise. discord.js heartbeats, reconnects and resumes the session,
+ * and Discord replays what was sent meanwhile.
+ */
+export async function startDiscordListener({ credential, options = {}, onEnvelope, onFatalError, logger = silentLogger }: DiscordListenerInput): Promise<DiscordListener> {
+	const token = botTokenOf(credential);
+	const discordJs = await loadDiscordJs();
+	const { Client, Events, GatewayDispatchEvents, GatewayIntentBits, Options, Partials } = discordJs;
+	const client = new Client({
+		// Message events in servers and DMs, with their text (MESSAGE_CONTENT is privileged: it must be
+		// switched on in the Developer Portal), and GUILDS for channel names and thread parents.
+		intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.MessageContent, GatewayIntentBits.DirectMessages],
+		// DM channels are never cached beforehand; without this partial discord.js drops DM events
+		// before its own handlers (the listener reads the raw payload either way).
+		partials: [Partials.Channel],
+		rest: { api: apiBaseOf(credential), timeout: DISCORD_REQUEST_TIMEOUT_MS },
+		// The listener reads raw payloads; cached messages would only hold memory.
+		makeCache: Options.cacheWithLimits({ ...Options.DefaultMakeCacheSettings, MessageManager: 0 }),
+	});
+
+	let started = false;
+	let closed = false;
+	let reconnecting = false;
+	const settled = new Set<() => void>();
+	const settle = () => {
+		reconnecting = false;
+		for (const resolve of settled) resolve();
+		settled.clear();
+	};
+	const recent = new RecentMessageIds();
+	let queue = Promise.resolve();
+
+	const handle = async (message: DiscordMessagePayload, botUserId: string) => {
+		if (closed) return;
+		const context: DiscordNormalizeContext = { botUserId, options, channel: await channelInfoOf(client, message, logger, discordJs) };
+		const skipped = whyDiscordMessageIsSkipped(message, context);
+		if (skipped !== null) return logger.debug(`Clawgate Discord: not emitting message ${message.id}: ${skipped}`);
+		if (!recent.remember(message.id)) return logger.debug(`Clawgate Discord: message ${message.id} was delivered again; emitted once already`);
+		const envelope = normalizeDiscordMessage(message, context);
+		if (envelope && !closed) await onEnvelope(envelope);
+	};
+
+	// The raw payload, as Discord sent it, is what the envelope carries; discord.js updates its
+	// channel cache for the same event synchronously right after this listener, and the queued
+	// handler runs after that, in arrival order.
+	client.ws.on(GatewayDispatchEvents.MessageCreate, (data: DiscordMessagePayload) => {
+		const botUserId = client.user?.id;
+		if (closed || !botUserId) return;
+		queue = queue
+			.then(() => handle(data, botUserId))
+			.catch((error) => logger.error(`Clawgate Discord: could not handle message ${data?.id}: ${(error as Error).message}`));
+	});
+	client.on(Events.Error, (error) => logger.error(`Clawgate Discord: ${error.message}`));
+	client.on(Events.Warn, (message) => logger.warn(`Clawgate Discord: ${message}`));
+	client.on(Events.ShardError, (error) => logger.warn(`Clawgate Discord: gateway connection error: ${error.message}`));
+	client.on(Events.ShardReconnecting, () => {
+		reconnecting = true;
+		logger.info('Clawgate Discord: the gateway connection dropped; reconnecting');
+	});
+	client.on(Events.ShardResume, (_shardId, replayed) => {
+		settle();
+		logger.info(`Clawgate Discord: gateway session resumed; Discord replayed ${replayed} events`);
+	});
+	client.on(Events.ShardReady, settle);
+	client.on(Events.ShardDisconnect, (event) => {
+		settle();
+		// Before login resolves, the failure is login's to report.
+		if (closed || !started) return;
+		const advice = CLOSE_CODE_ADVICE[event.code] ?? `see https://discord.com/developers/docs/topics/opcodes-and-status-codes#gateway-close-event-codes for code ${event.code}.`;
+		const error = new DiscordApiError(`Discord closed the gateway connection for good (code ${event.code}): ${advice}`, null, event.code);
+		logger.error(error.message);
+		onFatalError?.(error);
+	});
+
+	try {
+		await client.login(token);
+	} catch (error) {
+		closed = true;
+		await client.destroy();
+		throw describeGatewayError(error, discordJs);
+	}
+	started = true;
+	const botUser = { id: client.user!.id, username: client.user!.username };
+	const applicationId = credential.applicationId?.trim();
+	if (applicationId && client.application?.id && client.application.id !== applicationId) {
+		logger.warn(`Clawgate Discord: the bot token belongs to application ${client.application.id}, not ${applicationId} as the credential says.`);
+	}
+	logger.info(`Clawgate Discord: connected to the gateway as ${botUser.username} (${botUser.id})`);
+
+	return {
+		botUser,
+		async close() {
+			if (closed) return;
+			closed = true;
+			// discord.js cannot cancel a reconnect that is waiting to start: destroying the client
+			// then would leave the new connection open. Let it finish (bounded) and close it after.
+			if (reconnecting) {
+				await new Promise<void>((resolve) => {
+					const timer = setTimeout(resolve, RECONNECT_SETTLE_MS);
+					settled.add(() => {
+						clearTimeout(timer);
+						resolve();
+					});
+				});
+			}
+			await client.destroy();
+		},
+	};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outbound
+
+export interface DiscordFormatOptions {
+	/** Most lines per message; 0 means no line limit. Defaults to `discordCapabilities.maxLinesPerMessage`. */
+	maxLines?: number;
+}
+
+/** The one place outbound text becomes Discord message contents: 2,000 characters, code fences kept whole per message. */
+export function formatDiscordMessages(markdown: string, { maxLines = discordCapabilities.maxLinesPerMessage }: DiscordFormatOptions = {}): string[] {
+	return formatAndChunk(markdown, { format: 'markdown', limit: discordCapabilities.textLimit, maxLines: maxLines > 0 ? maxLines : undefined });
+}
+
+/** Mentions in the bot's text notify nobody unless asked: an AI reply must not ping @everyone or whole roles. */
+function allowedMentionsOf(allowMentions: boolean | undefined): APIAllowedMentions {
+	return allowMentions ? { parse: ['users', 'roles'] as APIAllowedMentions['parse'], replied_user: true } : { parse: [], replied_user: false };
+}
+
+const SNOWFLAKE = /^\d{1,20}$/;
+
+function requireSnowflake(value: string, what: string, parameter: string): string {
+	const id = value.trim();
+	if (!id) throw new DiscordApiError(`There is no ${what}. Set "${parameter}".`);
+	if (!SNOWFLAKE.test(id)) {
+		throw new DiscordApiError(`"${id}" is not a Discord ${what} (a number like 1234567890123456789). Turn on Developer Mode in Discord, then right-click → Copy ID.`);
+	}
+	return id;
+}
+
+export interface SentDiscordMessages {
+	chatId: string;
+	/** The ID of every message posted, in order. */
+	messageIds: string[];
+}
+
+export interface SendDiscordTextInput {
+	/** A channel, thread or DM channel ID. */
+	channelId: string;
+	text: string;
+	/** Shows the first message as a reply to this one; empty sends a plain message. */
+	replyToMessageId?: string | null;
+	/** Let `<@user>` and `<@&role>` in the text notify people (never @everyone/@here). */
+	allowMentions?: boolean;
+	maxLines?: number;
+}
+
+/** Posts text to a channel, split into several messages past Discord's limits. */
+export async function sendDiscordText(rest: REST, { channelId, text, replyToMessageId, allowMentions, maxLines }: SendDiscordTextInput): Promise<SentDiscordMessages> {
+	const channel = requireSnowflake(channelId, 'channel ID', 'Channel ID');
+	if (!text.trim()) throw new DiscordApiError('There is no text to send. Set "Text" (by default it reads the AI reply, {{ $json.reply.text }}).');
+	const replyTo = replyToMessageId?.trim() ? requireSnowflake(replyToMessageId, 'message ID', 'Reply To Message ID') : null;
+	const messageIds: string[] = [];
+	for (const content of formatDiscordMessages(text, { maxLines })) {
+		const body = {
+			content,
+			allowed_mentions: allowedMentionsOf(allowMentions),
+			// Only the first message quotes the question; if it was deleted meanwhile, send anyway.
+			...(replyTo && messageIds.length === 0 ? { message_reference: { message_id: replyTo, fail_if_not_exists: false } } : {}),
+		};
+		const sent = await call<APIMessage>(`send to channel ${channel}`, () => rest.post(`/channels/${channel}/messages`, { body }));
+		messageIds.push(sent.id);
+	}
+	return { chatId: channel, messageIds };
+}
+
+/** Shows "<bot> is typing…" in the channel for up to 10 seconds, or until the bot posts. */
+export async function sendDiscordTyping(rest: REST, channelId: string): Promise<SentDiscordMessages> {
+	const channel = requireSnowflake(channelId, 'channel ID', 'Channel ID');
+	await call(`show typing in channel ${channel}`, () => rest.post(`/channels/${channel}/typing`));
+	return { chatId: channel, messageIds: [] };
+}
+
+export interface EditDiscordMessageInput {
+	channelId: string;
+	messageId: string;
+	text: string;
+	allowMentions?: boolean;
+}
+
+/** Replaces the text of a message the bot posted; the new text must fit in one message. */
+export async function editDiscordMessage(rest: REST, { channelId, messageId, text, allowMentions }: EditDiscordMessageInput): Promise<SentDiscordMessages> {
+	const channel = requireSnowflake(channelId, 'channel ID', 'Channel ID');
+	const message = requireSnowflake(messageId, 'message ID', 'Message ID');
+	if (!text.trim()) throw new DiscordApiError('There is no text to put in the message. Set "Text".');
+	const contents = formatDiscordMessages(text, { maxLines: 0 });
+	if (contents.length > 1) {
+		throw new DiscordApiError(
+			`The new text does not fit in one Discord message (${text.length} characters; the limit is ${discordCapabilities.textLimit}). Shorten it, or send it with Send Text.`,
+		);
+	}
+	const edited = await call<APIMessage>(`edit message ${message} in channel ${channel}`, () =>
+		rest.patch(`/channels/${channel}/messages/${message}`, { body: { content: contents[0], allowed_mentions: allowedMentionsOf(allowMentions) } }),
+	);
+	return { chatId: channel, messageIds: [edited.id] };
+}

@@ -1,0 +1,319 @@
+/**
+ * Inbound Telegram: checking that a payload is an update, turning it into the envelope, deciding
+ * whether the trigger emits it (events asked for, groups, bots, allow-lists), and fetching the
+ * files it carries.
+ */
+import type { Api } from 'grammy';
+import type { CallbackQuery, Message, MessageEntity, Update } from 'grammy/types';
+
+import {
+	buildSessionId,
+	commandForBot,
+	parseCommand,
+	type ChatType,
+	type Envelope,
+	type EnvelopeAttachment,
+	type EnvelopeEvent,
+	type SessionScope,
+} from '../core/envelope';
+import { InvalidPayloadError } from '../core/errors';
+import { apiRootOf, describeTelegramError, grammySignal, TelegramApiError, type TelegramCredential } from './telegram.client';
+
+export interface TelegramBot {
+	/** The bot's ID (from its token) is the envelope's accountId. */
+	id: string;
+	/** The bot's @username recognises mentions and `/cmd@bot`. */
+	username: string | null;
+}
+
+export interface NormalizeOptions {
+	bot: TelegramBot;
+	sessionScope?: SessionScope;
+}
+
+/** What the trigger emits, as the user chose it in the node's options. */
+export interface TelegramTriggerRules {
+	editedMessages: boolean;
+	callbackQueries: boolean;
+	/** In groups: only messages that mention or reply to the bot (and commands), or every message. */
+	groupMessages: 'mentionsAndReplies' | 'all';
+	ignoreBots: boolean;
+	/** Sender IDs allowed to start the workflow; empty allows everyone. */
+	allowedUserIds: string[];
+	/** Chat IDs allowed to start the workflow; empty allows every chat. */
+	allowedChatIds: string[];
+}
+
+export const DEFAULT_TRIGGER_RULES: TelegramTriggerRules = {
+	editedMessages: false,
+	callbackQueries: false,
+	groupMessages: 'mentionsAndReplies',
+	ignoreBots: true,
+	allowedUserIds: [],
+	allowedChatIds: [],
+};
+
+/**
+ * The update types to ask Telegram for: exactly what the trigger emits, so nothing else wakes
+ * n8n up (setWebhook and getUpdates both take this list).
+ */
+export function allowedUpdatesFor(rules: Pick<TelegramTriggerRules, 'editedMessages' | 'callbackQueries'>): string[] {
+	return ['message', ...(rules.editedMessages ? ['edited_message'] : []), ...(rules.callbackQueries ? ['callback_query'] : [])];
+}
+
+/** Reads "123, 456\n789" (commas, spaces or new lines) into IDs. */
+export function parseIdList(value: unknown): string[] {
+	if (Array.isArray(value)) return value.flatMap(parseIdList);
+	if (typeof value === 'number') return [String(value)];
+	if (typeof value !== 'string') return [];
+	return value
+		.split(/[\s,;]+/)
+		.map((id) => id.trim())
+		.filter(Boolean);
+}
+
+/** Checks that a webhook body is a Telegram update at all before anything reads it. */
+export function parseTelegramUpdate(body: unknown): Update {
+	if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+		throw new InvalidPayloadError('The request body is not a Telegram update (expected a JSON object).');
+	}
+	const updateId = (body as { update_id?: unknown }).update_id;
+	if (typeof updateId !== 'number' || !Number.isSafeInteger(updateId)) {
+		throw new InvalidPayloadError('The request body is not a Telegram update (no numeric update_id).');
+	}
+	return body as Update;
+}
+
+function chatTypeOf(chat: Message['chat']): ChatType {
+	switch (chat.type) {
+		case 'private':
+			return 'dm';
+		case 'channel':
+			return 'channel';
+		default:
+			return 'group';
+	}
+}
+
+function displayName(user: { first_name: string; last_name?: string }): string {
+	return [user.first_name, user.last_name].filter(Boolean).join(' ');
+}
+
+function entitiesOf(message: Message): MessageEntity[] {
+	return message.entities ?? message.caption_entities ?? [];
+}
+
+function mentionsBot(message: Message, text: string, bot: TelegramBot): boolean {
+	const handle = bot.username ? `@${bot.username}`.toLowerCase() : null;
+	return entitiesOf(message).some(
+		(entity) =>
+			(entity.type === 'mention' && handle !== null && text.slice(entity.offset, entity.offset + entity.length).toLowerCase() === handle) ||
+			(entity.type === 'text_mention' && String(entity.user.id) === bot.id),
+	);
+}
+
+/**
+ * In a forum topic every message "replies" to the topic's first message; only a reply the user
+ * chose counts (Bot API: `reply_to_message` of topic messages).
+ */
+function realReplyOf(message: Message): Message | null {
+	const reply = message.reply_to_message;
+	if (!reply) return null;
+	if (reply.forum_topic_created) return null;
+	if (message.is_topic_message && reply.message_id === message.message_thread_id) return null;
+	return reply;
+}
+
+function largestPhoto(sizes: NonNullable<Message['photo']>) {
+	return sizes.reduce((best, size) => (size.width * size.height >= best.width * best.height ? size : best));
+}
+
+/** The files and places a message carries, as envelope attachments (photo: the largest size). */
+export function attachmentsOf(message: Message): EnvelopeAttachment[] {
+	const attachments: EnvelopeAttachment[] = [];
+	if (message.photo && message.photo.length > 0) {
+		const photo = largestPhoto(message.photo);
+		attachments.push({ kind: 'image', id: photo.file_id, mimeType: 'image/jpeg', name: null, size: photo.file_size ?? null });
+	}
+	if (message.animation) {
+		const { file_id, mime_type, file_name, file_size } = message.animation;
+		attachments.push({ kind: 'video', id: file_id, mimeType: mime_type ?? 'video/mp4', name: file_name ?? null, size: file_size ?? null });
+	} else if (message.document) {
+		// Telegram repeats an animation as `document`; that copy is skipped above.
+		const { file_id, mime_type, file_name, file_size } = message.document;
+		attachments.push({ kind: 'document', id: file_id, mimeType: mime_type ?? null, name: file_name ?? null, size: file_size ?? null });
+	}
+	if (message.voice) {
+		const { file_id, mime_type, file_size } = message.voice;
+		attachments.push({ kind: 'voice', id: file_id, mimeType: mime_type ?? 'audio/ogg', name: null, size: file_size ?? null });
+	}
+	if (message.audio) {
+		const { file_id, mime_type, file_name, title, file_size } = message.audio;
+		attachments.push({ kind: 'audio', id: file_id, mimeType: mime_type ?? null, name: file_name ?? title ?? null, size: file_size ?? null });
+	}
+	if (message.video) {
+		const { file_id, mime_type, file_name, file_size } = message.video;
+		attachments.push({ kind: 'video', id: file_id, mimeType: mime_type ?? 'video/mp4', name: file_name ?? null, size: file_size ?? null });
+	}
+	if (message.video_note) {
+		const { file_id, file_size } = message.video_note;
+		attachments.push({ kind: 'video', id: file_id, mimeType: 'video/mp4', name: null, size: file_size ?? null });
+	}
+	if (message.sticker) {
+		const { file_id, is_animated, is_video, file_size } = message.sticker;
+		const mimeType = is_animated ? 'application/x-tgsticker' : is_video ? 'video/webm' : 'image/webp';
+		attachments.push({ kind: 'sticker', id: file_id, mimeType, name: message.sticker.emoji ?? null, size: file_size ?? null });
+	}
+	if (message.location) {
+		const { latitude, longitude } = message.location;
+		attachments.push({
+			kind: 'location',
+			id: `${latitude},${longitude}`,
+			mimeType: null,
+			name: message.venue?.title ?? null,
+			size: null,
+			location: { latitude, longitude },
+		});
+	}
+	return attachments;
+}
+
+function envelopeFromMessage(
+	update: Update,
+	message: Message,
+	event: EnvelopeEvent,
+	{ bot, sessionScope }: NormalizeOptions,
+	overrides: { id?: string; text?: string; replyToId?: string | null; sender?: CallbackQuery['from'] } = {},
+): Envelope {
+	if (typeof message.chat?.id !== 'number' || typeof message.message_id !== 'number') {
+		throw new InvalidPayloadError('The Telegram message has no chat ID or message ID.');
+	}
+	const text = overrides.text ?? message.text ?? message.caption ?? '';
+	const sender = overrides.sender ?? message.from ?? null;
+	const chat = {
+		id: String(message.chat.id),
+		type: chatTypeOf(message.chat),
+		threadId: message.is_topic_message && message.message_thread_id !== undefined ? String(message.message_thread_id) : null,
+		title: 'title' in message.chat ? (message.chat.title ?? null) : null,
+	};
+	const senderId = sender ? String(sender.id) : chat.id;
+	const reply = realReplyOf(message);
+	return {
+		sessionId: buildSessionId({ channel: 'telegram', accountId: bot.id, chat, senderId, scope: sessionScope }),
+		channel: 'telegram',
+		accountId: bot.id,
+		event,
+		chat,
+		sender: {
+			id: senderId,
+			name: sender ? displayName(sender) : chat.title,
+			username: sender?.username ?? null,
+			isBot: sender?.is_bot ?? false,
+		},
+		message: {
+			id: overrides.id ?? String(message.message_id),
+			text,
+			replyToId: overrides.replyToId !== undefined ? overrides.replyToId : reply ? String(reply.message_id) : null,
+			mentionsBot: event === 'callback_query' ? false : mentionsBot(message, text, bot),
+			command: event === 'callback_query' ? null : commandForBot(text, bot.username),
+			attachments: event === 'callback_query' ? [] : attachmentsOf(message),
+			timestamp: new Date(message.date * 1000).toISOString(),
+			...(event === 'edited_message' && message.edit_date ? { editedAt: new Date(message.edit_date * 1000).toISOString() } : {}),
+		},
+		raw: update,
+	};
+}
+
+/**
+ * Turns a Telegram update into the envelope, or null when it is not a kind of update a
+ * Clawgate trigger emits (message, edited message, button press on a message).
+ */
+export function normalizeTelegramUpdate(update: Update, options: NormalizeOptions): Envelope | null {
+	if (update.message) return envelopeFromMessage(update, update.message, 'message', options);
+	if (update.edited_message) return envelopeFromMessage(update, update.edited_message, 'edited_message', options);
+	const query = update.callback_query;
+	// A button on an inline message (sent via inline mode) has no chat to answer in.
+	if (query?.message) {
+		return envelopeFromMessage(update, query.message as Message, 'callback_query', options, {
+			id: `callback:${query.id}`,
+			text: query.data ?? query.game_short_name ?? '',
+			replyToId: String(query.message.message_id),
+			sender: query.from,
+		});
+	}
+	return null;
+}
+
+export type UpdateDecision = { emit: true; envelope: Envelope } | { emit: false; reason: string; envelope: Envelope | null };
+
+function repliesToBot(update: Update, bot: TelegramBot): boolean {
+	const message = update.message ?? update.edited_message;
+	return message ? String(realReplyOf(message)?.from?.id ?? '') === bot.id : false;
+}
+
+/**
+ * Whether the trigger starts an execution for this update, and if not, why (for the debug log).
+ * Defaults follow DESIGN.md: the bot's own and other bots' messages are dropped, groups need a
+ * mention, a reply to the bot or a command for it.
+ */
+export function decideTelegramUpdate(
+	update: Update,
+	options: NormalizeOptions & { rules?: Partial<TelegramTriggerRules> },
+): UpdateDecision {
+	const rules = { ...DEFAULT_TRIGGER_RULES, ...options.rules };
+	const envelope = normalizeTelegramUpdate(update, options);
+	if (!envelope) return { emit: false, reason: 'it is not a message, an edit or a button press', envelope };
+	const skip = (reason: string): UpdateDecision => ({ emit: false, reason, envelope });
+
+	if (envelope.event === 'edited_message' && !rules.editedMessages) return skip('it is an edit and "Emit Edited Messages" is off');
+	if (envelope.event === 'callback_query' && !rules.callbackQueries) return skip('it is a button press and "Emit Button Presses" is off');
+	if (envelope.sender.id === options.bot.id) return skip('the bot sent it itself');
+	if (envelope.sender.isBot && rules.ignoreBots) return skip('another bot sent it ("Ignore Other Bots" is on)');
+	if (rules.allowedUserIds.length > 0 && !rules.allowedUserIds.includes(envelope.sender.id)) return skip('its sender is not in "Only These Users"');
+	if (rules.allowedChatIds.length > 0 && !rules.allowedChatIds.includes(envelope.chat.id)) return skip('its chat is not in "Only These Chats"');
+
+	if (envelope.chat.type !== 'dm' && envelope.event !== 'callback_query') {
+		const command = parseCommand(envelope.message.text);
+		if (command?.addressee && envelope.message.command === null) return skip(`it is a command for another bot (@${command.addressee})`);
+		const addressed = envelope.message.mentionsBot || repliesToBot(update, options.bot) || envelope.message.command !== null;
+		if (rules.groupMessages === 'mentionsAndReplies' && !addressed) return skip('it is a group message that neither mentions nor replies to the bot');
+	}
+	return { emit: true, envelope };
+}
+
+/** The file a Telegram attachment points at, downloaded from the Bot API's file endpoint. */
+export interface DownloadedFile {
+	bytes: Buffer;
+	fileName: string;
+	mimeType: string | null;
+}
+
+/**
+ * Fetches a file by its file_id: getFile, then `<apiRoot>/file/bot<token>/<file_path>`. The
+ * public Bot API serves files up to 20 MB. Error messages never include the download URL,
+ * which contains the bot token.
+ */
+export async function downloadTelegramFile(
+	api: Api,
+	credential: TelegramCredential,
+	attachment: Pick<EnvelopeAttachment, 'id' | 'name' | 'mimeType'>,
+	signal?: AbortSignal,
+): Promise<DownloadedFile> {
+	let filePath: string | undefined;
+	try {
+		filePath = (await api.getFile(attachment.id, grammySignal(signal))).file_path;
+	} catch (error) {
+		throw describeTelegramError(error, 'look up a file (getFile)');
+	}
+	if (!filePath) throw new TelegramApiError('Telegram did not return a download path for the file (getFile).');
+	const url = `${apiRootOf(credential)}/file/bot${credential.accessToken.trim()}/${filePath.split('/').map(encodeURIComponent).join('/')}`;
+	// The URL holds the token, so a failure is reported without it.
+	const response = await fetch(url, { signal }).catch(() => null);
+	if (!response) throw new TelegramApiError("Could not reach the Telegram Bot API to download a file. Check the network and the credential's base URL.");
+	if (!response.ok) throw new TelegramApiError(`Telegram refused to download a file (${response.status}).`, response.status);
+	return {
+		bytes: Buffer.from(await response.arrayBuffer()),
+		fileName: attachment.name ?? filePath.split('/').pop() ?? 'file',
+		mimeType: attachment.mimeType ?? response.headers.get('content-type'),
+	};
+}

@@ -1,0 +1,448 @@
+/**
+ * Splitting long outbound text into messages a platform accepts (DESIGN.md "Triggers and send
+ * nodes": split at the platform's limit without breaking code fences, words or surrogate pairs).
+ *
+ * Every limit here is counted in UTF-16 code units (JavaScript's `string.length`), because that is
+ * how the platforms count: Telegram 4096 per message (1024 per caption), Discord 2000 per message
+ * content, Slack 40000 per `text` (3000 per section block, so Block Kit senders pass that), Twilio
+ * 1600 per message body (SMS and WhatsApp). An astral emoji such as 👍 counts as 2.
+ */
+
+export interface ChunkOptions {
+	/** Most UTF-16 code units in one chunk, fence lines added by the split included. */
+	limit: number;
+	/** Most lines in one chunk (Discord clients collapse tall messages; OpenClaw uses 17 there). */
+	maxLines?: number;
+}
+
+/**
+ * One chunk and where it came from. The content invariant, for `splitText(text, options)`:
+ * - `chunk.text === chunk.reopenedFence + text.slice(chunk.start, chunk.end) + chunk.closingFence`;
+ * - the chunks are in order and do not overlap, and what lies between them (before the first
+ *   chunk, between two chunks, after the last) is whitespace only (as `String.prototype.trim`
+ *   sees it): the whitespace at the split, or none where a word too long for a chunk was cut;
+ * - so joining the bodies `text.slice(start, end)` with that whitespace gives back `text` exactly;
+ * - every body holds at least one non-whitespace character, and every `chunk.text` fits the
+ *   limit and line count. Text that is only whitespace gives no chunks.
+ */
+export interface TextChunk {
+	text: string;
+	start: number;
+	end: number;
+	/** The fence's opening line and a line break (```` ```python\n ````) when the chunk starts inside a code block. */
+	reopenedFence: string;
+	/** A line break and the closing fence (`\n```) when the chunk ends inside a code block that goes on. */
+	closingFence: string;
+}
+
+/**
+ * `text` split into chunks of at most `limit` code units (and `maxLines` lines), at the best
+ * place that keeps a chunk at least half full: a blank line (or just before a code block, a
+ * heading, or after a code block), then a line break, then a sentence end, then a space, then
+ * between two CJK characters. A word is cut only when it alone is longer than the room in a
+ * chunk, and then between grapheme clusters (emoji, flags and ZWJ sequences stay whole), or
+ * between code points when a single cluster is larger than a chunk: a surrogate pair is never cut.
+ *
+ * A chunk that ends inside a ``` (or ~~~) code block gets a closing fence and the next one
+ * starts with the block's opening line again, language included, so each chunk renders as
+ * valid Markdown on its own; a code block that fits in a fresh chunk moves there whole instead
+ * of being cut. Whitespace at a split is dropped, except the indentation of the next line.
+ * Fences are repeated only while their lines take at most half of a chunk (a limit of 16 or
+ * more, `maxLines` 4 or more; an info string that is too long is left out of the repeat), and
+ * only for fences at the start of a line, not inside a quote.
+ */
+export function chunkText(text: string, options: ChunkOptions): string[] {
+	return splitText(text, options).map((chunk) => chunk.text);
+}
+
+/** Like `chunkText`, with each chunk's position in `text` (see `TextChunk` for the invariant). */
+export function splitText(text: string, options: ChunkOptions): TextChunk[] {
+	return [...splitterFor(text)(options)];
+}
+
+/**
+ * Splits of `text` that share one scan of its code fences: each call gives chunks one at a time,
+ * with its own limits, from `from` on (0, or the `start` of a chunk an earlier call gave).
+ * For callers that split the same text again with other limits, such as `formatAndChunk`.
+ */
+export function splitterFor(text: string): (options: ChunkOptions, from?: number) => IterableIterator<TextChunk> {
+	const fences = findFences(text);
+	return (options, from) => {
+		const { limit, maxLines } = checkOptions(options);
+		return new Splitter(text, limit, maxLines, fences).chunks(from);
+	};
+}
+
+/** Characters a line may be broken at; no-break spaces (U+00A0, U+2007, U+202F) are not among them. */
+function isBreakingSpace(code: number): boolean {
+	return (
+		code === 0x20 ||
+		(code >= 0x09 && code <= 0x0d) ||
+		code === 0x1680 ||
+		(code >= 0x2000 && code <= 0x200a && code !== 0x2007) ||
+		code === 0x2028 ||
+		code === 0x2029 ||
+		code === 0x205f ||
+		code === 0x3000
+	);
+}
+
+/** Whitespace as `String.prototype.trim` sees it: breaking spaces and the no-break ones. */
+function isWhitespace(code: number): boolean {
+	return isBreakingSpace(code) || code === 0xa0 || code === 0x2007 || code === 0x202f || code === 0xfeff;
+}
+
+function checkOptions({ limit, maxLines }: ChunkOptions): { limit: number; maxLines: number } {
+	// Two units is the least that holds any code point, so a surrogate pair never has to be cut.
+	if (!Number.isInteger(limit) || limit < 2) throw new RangeError(`The text limit must be a whole number of characters, 2 or more (got ${limit}).`);
+	if (maxLines !== undefined && (!Number.isInteger(maxLines) || maxLines < 1)) {
+		throw new RangeError(`The line limit must be a whole number of lines, 1 or more (got ${maxLines}).`);
+	}
+	return { limit, maxLines: maxLines ?? Number.POSITIVE_INFINITY };
+}
+
+/** A fenced code block, by positions in the text. */
+interface Fence {
+	openStart: number;
+	/** Index of the line break ending the opening line (or the text's length). */
+	openEnd: number;
+	/** Start of the closing line; the text's length when the block is never closed (it then runs to the end). */
+	closeStart: number;
+	/** End of the closing fence's backticks or tildes. */
+	closeEnd: number;
+	closed: boolean;
+	/** The opening line and a line break, to start a chunk inside the block. */
+	reopen: string;
+	/** A line break and a closing fence, to end a chunk inside the block. */
+	close: string;
+}
+
+// How good a split point is; higher is better.
+const enum Rank {
+	Hard = 0,
+	CjkBoundary = 1,
+	Space = 2,
+	Sentence = 3,
+	LineInCode = 4,
+	Line = 5,
+	Paragraph = 6,
+}
+
+const PREFERENCE = [Rank.Paragraph, Rank.Line, Rank.LineInCode, Rank.Sentence, Rank.Space, Rank.CjkBoundary];
+
+interface Candidate {
+	/** Where the chunk's body ends (trailing whitespace excluded). */
+	end: number;
+	/** Where the next chunk's body starts. */
+	next: number;
+	rank: Rank;
+}
+
+const FENCE_OPEN = /^( *)(`{3,}|~{3,})([^\r\n]*?)[ \t\r]*$/;
+const FENCE_CLOSE = /^( *)(`{3,}|~{3,})[ \t\r]*$/;
+const HEADING = /^ {0,3}#{1,6}[ \t]/;
+// Closing quotes and brackets may follow a sentence's final punctuation: 'he said "no."'
+const SENTENCE_END = /[.!?…。！？‼⁇⁈⁉][)\]}"'’”»」』）]*$/u;
+
+let graphemes: Intl.Segmenter | undefined;
+
+class Splitter {
+	private readonly fences: Fence[];
+	private readonly fenceStarts = new Set<number>();
+	private readonly fenceEnds = new Set<number>();
+	/** End of the text without its trailing whitespace. */
+	private readonly contentEnd: number;
+
+	constructor(
+		private readonly text: string,
+		private readonly limit: number,
+		private readonly maxLines: number,
+		fences: Fence[],
+	) {
+		this.fences = fences.map((fence) => this.repeatable(fence)).filter((fence) => fence !== undefined);
+		for (const fence of this.fences) {
+			this.fenceStarts.add(fence.openStart);
+			if (fence.closed) this.fenceEnds.add(fence.closeEnd);
+		}
+		let end = text.length;
+		while (end > 0 && isWhitespace(text.charCodeAt(end - 1))) end--;
+		this.contentEnd = end;
+	}
+
+	*chunks(from = 0): IterableIterator<TextChunk> {
+		let start = from === 0 ? this.nextBodyStart(0, spaceEnd(this.text, 0)) : from;
+		while (start < this.contentEnd) {
+			const reopenedFence = this.fenceAround(start)?.reopen ?? '';
+			// The last chunk ends where the text does: an unclosed block stays unclosed, as written.
+			if (this.fits(reopenedFence, start, this.contentEnd, '')) {
+				yield this.chunk(reopenedFence, start, this.contentEnd, '');
+				return;
+			}
+			const split = this.chooseSplit(start, reopenedFence);
+			yield this.chunk(reopenedFence, start, split.end, this.closingFence(split.end));
+			start = split.next;
+		}
+	}
+
+	private chunk(reopenedFence: string, start: number, end: number, closingFence: string): TextChunk {
+		return { text: reopenedFence + this.text.slice(start, end) + closingFence, start, end, reopenedFence, closingFence };
+	}
+
+	/**
+	 * A fence is repeated only when its lines leave at least half of a chunk for the code; when
+	 * its opening line is too long for that, it is repeated without the info string.
+	 */
+	private repeatable(fence: Fence): Fence | undefined {
+		if (this.maxLines < 4) return undefined;
+		const room = Math.floor(this.limit / 2) - Math.max(fence.close.length, 1 + fence.closeEnd - fence.closeStart);
+		if (fence.reopen.length <= room) return fence;
+		const bare = `${fence.close.slice(1)}\n`;
+		return bare.length <= room ? { ...fence, reopen: bare } : undefined;
+	}
+
+	/** The repeated fence whose code a chunk boundary at `position` falls in, if any. */
+	private fenceAround(position: number): Fence | undefined {
+		const fence = this.fenceSpanning(position);
+		return fence && position >= fence.openEnd && (position < fence.closeEnd || !fence.closed) ? fence : undefined;
+	}
+
+	private closingFence(end: number): string {
+		return this.fenceAround(end)?.close ?? '';
+	}
+
+	/** The repeated fence with `openStart < position <= closeEnd` (fences never overlap). */
+	private fenceSpanning(position: number): Fence | undefined {
+		let low = 0;
+		let high = this.fences.length - 1;
+		while (low <= high) {
+			const middle = (low + high) >> 1;
+			const fence = this.fences[middle];
+			if (position <= fence.openStart) high = middle - 1;
+			else if (position > fence.closeEnd) low = middle + 1;
+			else return fence;
+		}
+		return undefined;
+	}
+
+	/** `bodyLineBreaks` saves a count when the caller already knows it. */
+	private fits(reopenedFence: string, start: number, end: number, closingFence: string, bodyLineBreaks?: number): boolean {
+		if (reopenedFence.length + (end - start) + closingFence.length > this.limit) return false;
+		return this.maxLines === Number.POSITIVE_INFINITY || this.lines(reopenedFence, start, end, closingFence, bodyLineBreaks) <= this.maxLines;
+	}
+
+	private lines(reopenedFence: string, start: number, end: number, closingFence: string, bodyLineBreaks?: number): number {
+		return 1 + (reopenedFence ? 1 : 0) + (bodyLineBreaks ?? countLineBreaks(this.text, start, end)) + (closingFence ? 1 : 0);
+	}
+
+	/** Chunk fullness, 0 to 1, by characters or lines, whichever is fuller. */
+	private fill(reopenedFence: string, start: number, end: number): number {
+		const closingFence = this.closingFence(end);
+		const characters = (reopenedFence.length + end - start + closingFence.length) / this.limit;
+		if (this.maxLines === Number.POSITIVE_INFINITY) return characters;
+		return Math.max(characters, this.lines(reopenedFence, start, end, closingFence) / this.maxLines);
+	}
+
+	/**
+	 * A split must leave text on both sides and must not fall inside a fence line (that would
+	 * unbalance the fences). `strict` also refuses splits that leave an empty code block: just
+	 * after an opening fence or just before a closing one; those are used only when nothing else fits.
+	 */
+	private isAllowed(start: number, { end, next }: Candidate, strict: boolean): boolean {
+		if (end <= start || !hasContent(this.text, start, end) || !hasContent(this.text, next, this.contentEnd)) return false;
+		const atEnd = this.fenceSpanning(end);
+		if (atEnd && (end < atEnd.openEnd || (strict && end === atEnd.openEnd) || (atEnd.closed && end > atEnd.closeStart && end < atEnd.closeEnd))) return false;
+		const atNext = this.fenceSpanning(next);
+		if (atNext && (next <= atNext.openEnd || (atNext.closed && ((strict && next === atNext.closeStart) || (next > atNext.closeStart && next < atNext.closeEnd))))) return false;
+		return true;
+	}
+
+	private chooseSplit(start: number, reopenedFence: string): Candidate {
+		const best = new Map<Rank, Candidate>();
+		let furthest: Candidate | undefined;
+		let beforeFence: Candidate | undefined;
+		let emptyBlock: Candidate | undefined;
+		const consider = (candidate: Candidate, bodyLineBreaks: number) => {
+			if (!this.isAllowed(start, candidate, false) || !this.fits(reopenedFence, start, candidate.end, this.closingFence(candidate.end), bodyLineBreaks)) return;
+			if (!this.isAllowed(start, candidate, true)) {
+				emptyBlock = candidate;
+				return;
+			}
+			best.set(candidate.rank, candidate);
+			furthest = candidate;
+			// A code block that does not fit here but fits a fresh chunk goes there whole.
+			const fence = this.fenceStarts.has(candidate.next) ? this.fenceSpanning(candidate.next + 1) : undefined;
+			if (fence && !this.fits(reopenedFence, start, fence.closeEnd, '') && this.fits('', fence.openStart, fence.closeEnd, '')) beforeFence = candidate;
+		};
+
+		const text = this.text;
+		const room = this.limit - reopenedFence.length;
+		const stop = Math.min(this.contentEnd, start + room);
+		let lineBreaks = 0;
+		for (let i = start; i <= stop && 1 + (reopenedFence ? 1 : 0) + lineBreaks <= this.maxLines; i++) {
+			if (isWhitespace(text.charCodeAt(i))) {
+				const runEnd = spaceEnd(text, i);
+				const runLineBreaks = countLineBreaks(text, i, runEnd);
+				// Whitespace of no-break spaces alone is no place to split.
+				if (i > start && hasBreakingSpace(text, i, runEnd)) consider({ end: i, next: this.nextBodyStart(i, runEnd), rank: this.rankSpace(i, runEnd, runLineBreaks) }, lineBreaks);
+				lineBreaks += runLineBreaks;
+				i = runEnd - 1;
+			} else if (i > start && isCjkBreak(text, i)) {
+				const rank = SENTENCE_END.test(text.slice(Math.max(start, i - 8), i)) ? Rank.Sentence : Rank.CjkBoundary;
+				consider({ end: i, next: i, rank }, lineBreaks);
+			}
+		}
+
+		if (beforeFence) return beforeFence;
+		for (const rank of PREFERENCE) {
+			const candidate = best.get(rank);
+			if (candidate && this.fill(reopenedFence, start, candidate.end) >= 0.5) return candidate;
+		}
+		return furthest ?? this.hardSplit(start, reopenedFence, room, emptyBlock);
+	}
+
+	private rankSpace(runStart: number, runEnd: number, lineBreaks: number): Rank {
+		const inCode = this.fenceAround(runStart) !== undefined;
+		if (lineBreaks > 0) {
+			const lineStart = this.text.lastIndexOf('\n', runEnd - 1) + 1;
+			const atBlockEdge = this.fenceStarts.has(lineStart) || this.fenceEnds.has(runStart) || (!inCode && HEADING.test(this.text.slice(lineStart, lineStart + 8)));
+			if (atBlockEdge) return Rank.Paragraph;
+			if (inCode) return Rank.LineInCode;
+			return lineBreaks > 1 ? Rank.Paragraph : Rank.Line;
+		}
+		if (!inCode && SENTENCE_END.test(this.text.slice(Math.max(0, runStart - 8), runStart))) return Rank.Sentence;
+		return Rank.Space;
+	}
+
+	/**
+	 * Where the next body starts after the whitespace `[runStart, runEnd)`: at the start of its
+	 * last line, so that line's indentation (code, nested lists) survives, unless the whitespace
+	 * has no line break (mid-line, except at the very start) or the indentation is a quarter of a
+	 * chunk or more.
+	 */
+	private nextBodyStart(runStart: number, runEnd: number): number {
+		let lastLineBreak = runEnd - 1;
+		while (lastLineBreak >= runStart && this.text.charCodeAt(lastLineBreak) !== 0x0a) lastLineBreak--;
+		const lineStart = lastLineBreak >= runStart ? lastLineBreak + 1 : runStart === 0 ? 0 : runEnd;
+		return runEnd - lineStart < this.limit / 4 ? lineStart : runEnd;
+	}
+
+	/**
+	 * No whitespace to split at. An empty code block at a fence (only with a tight line limit) is
+	 * the lesser evil; otherwise a word longer than a chunk is cut between grapheme clusters, else
+	 * between code points. The next chunk starts at a character, never at whitespace.
+	 */
+	private hardSplit(start: number, reopenedFence: string, room: number, emptyBlock: Candidate | undefined): Candidate {
+		const text = this.text;
+		const sliceEnd = Math.min(text.length, start + room + 64);
+		const clusters: number[] = [];
+		let position = start;
+		graphemes ??= new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+		for (const { segment } of graphemes.segment(text.slice(start, sliceEnd))) {
+			position += segment.length;
+			// The last cluster of a slice that stops early may go on past the slice.
+			if (position < sliceEnd || sliceEnd === text.length) clusters.push(position);
+		}
+		const codePoints: number[] = [];
+		for (let i = start; i < Math.min(text.length, start + room); ) {
+			i += isHighSurrogate(text.charCodeAt(i)) && isLowSurrogate(text.charCodeAt(i + 1)) ? 2 : 1;
+			codePoints.push(i);
+		}
+		const furthestFitting = (positions: number[], strict: boolean | undefined) => {
+			for (let k = positions.length - 1; k >= 0; k--) {
+				const next = positions[k];
+				if (next >= text.length || isWhitespace(text.charCodeAt(next))) continue;
+				let end = next;
+				while (end > start && isWhitespace(text.charCodeAt(end - 1))) end--;
+				const candidate: Candidate = { end, next, rank: Rank.Hard };
+				if ((strict === undefined || this.isAllowed(start, candidate, strict)) && this.fits(reopenedFence, start, end, this.closingFence(end))) return candidate;
+			}
+			return undefined;
+		};
+		const split = emptyBlock ?? furthestFitting(clusters, true) ?? furthestFitting(codePoints, true) ?? furthestFitting(codePoints, false) ?? furthestFitting(codePoints, undefined);
+		// Unreachable with a limit of 2 or more; kept so that a bug cannot become an endless loop.
+		return split ?? { end: codePoints[0], next: codePoints[0], rank: Rank.Hard };
+	}
+}
+
+/** Fenced code blocks (CommonMark: ``` or ~~~, three or more, closed by at least as many). */
+function findFences(text: string): Fence[] {
+	const fences: Fence[] = [];
+	let open: { openStart: number; openEnd: number; indent: string; marker: string; line: string } | undefined;
+	const close = (closeStart: number, closeEnd: number, closed: boolean) => {
+		const { openStart, openEnd, indent, marker, line } = open!;
+		fences.push({ openStart, openEnd, closeStart, closeEnd, closed, reopen: `${line}\n`, close: `\n${indent}${marker}` });
+		open = undefined;
+	};
+	for (let lineStart = 0; lineStart <= text.length; ) {
+		let lineEnd = text.indexOf('\n', lineStart);
+		if (lineEnd < 0) lineEnd = text.length;
+		const line = text.slice(lineStart, lineEnd);
+		if (!open) {
+			const match = FENCE_OPEN.exec(line);
+			// A backtick fence's info string cannot hold a backtick: "```js`" is inline code.
+			if (match && !(match[2][0] === '`' && match[3].includes('`'))) {
+				open = { openStart: lineStart, openEnd: lineEnd, indent: match[1], marker: match[2], line: match[1] + match[2] + match[3] };
+			}
+		} else {
+			const match = FENCE_CLOSE.exec(line);
+			if (match && match[2][0] === open.marker[0] && match[2].length >= open.marker.length) close(lineStart, lineStart + match[1].length + match[2].length, true);
+		}
+		lineStart = lineEnd + 1;
+	}
+	if (open) close(text.length, text.length, false);
+	return fences;
+}
+
+function spaceEnd(text: string, start: number): number {
+	let end = start;
+	while (end < text.length && isWhitespace(text.charCodeAt(end))) end++;
+	return end;
+}
+
+function hasBreakingSpace(text: string, start: number, end: number): boolean {
+	for (let i = start; i < end; i++) if (isBreakingSpace(text.charCodeAt(i))) return true;
+	return false;
+}
+
+function countLineBreaks(text: string, start: number, end: number): number {
+	let count = 0;
+	for (let i = text.indexOf('\n', start); i >= 0 && i < end; i = text.indexOf('\n', i + 1)) count++;
+	return count;
+}
+
+function hasContent(text: string, start: number, end: number): boolean {
+	for (let i = start; i < end; i++) if (!isWhitespace(text.charCodeAt(i))) return true;
+	return false;
+}
+
+function isHighSurrogate(code: number): boolean {
+	return code >= 0xd800 && code <= 0xdbff;
+}
+
+function isLowSurrogate(code: number): boolean {
+	return code >= 0xdc00 && code <= 0xdfff;
+}
+
+/**
+ * Chinese and Japanese are written without spaces and may be broken between any two characters,
+ * except before closing punctuation or after opening punctuation (kinsoku rules, simplified).
+ */
+function isCjkBreak(text: string, index: number): boolean {
+	const before = text.charCodeAt(index - 1);
+	const after = text.charCodeAt(index);
+	return isCjk(before) && isCjk(after) && !CJK_NO_BREAK_BEFORE.has(after) && !CJK_NO_BREAK_AFTER.has(before);
+}
+
+function isCjk(code: number): boolean {
+	return (
+		(code >= 0x3001 && code <= 0x30ff) || // CJK punctuation, hiragana, katakana (not the ideographic space)
+		(code >= 0x3400 && code <= 0x4dbf) ||
+		(code >= 0x4e00 && code <= 0x9fff) ||
+		(code >= 0xf900 && code <= 0xfaff) ||
+		(code >= 0xff01 && code <= 0xff60) // full-width forms
+	);
+}
+
+// The combining voiced sound marks (U+3099, U+309A) belong to the kana before them.
+const CJK_NO_BREAK_BEFORE = new Set([...'、。，．：；！？）」』】〕〉》〙〗ー々ぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮヵヶ\u3099\u309a'].map((c) => c.charCodeAt(0)));
+const CJK_NO_BREAK_AFTER = new Set([...'（「『【〔〈《〘〖'].map((c) => c.charCodeAt(0)));
