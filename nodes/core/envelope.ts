@@ -92,10 +92,12 @@ export function buildSessionId({ channel, accountId, chat, senderId, scope = 'ch
 
 /**
  * The idempotency key of a message: the same message redelivered by its platform gets the same
- * key. An edit keeps the message's ID, so its key adds the edit time: each edit is new once.
+ * key. It holds the chat because Telegram and Slack number messages per chat (two chats can
+ * both have a message 5); DESIGN.md's `channel:accountId:message.id` would make the second one
+ * look like a redelivery. An edit keeps the message's ID, so its key adds the edit time.
  */
-export function buildMessageKey(envelope: Pick<Envelope, 'channel' | 'accountId' | 'message'>): string {
-	const key = `${envelope.channel}:${envelope.accountId}:${envelope.message.id}`;
+export function buildMessageKey(envelope: Pick<Envelope, 'channel' | 'accountId' | 'message'> & { chat: Pick<EnvelopeChat, 'id'> }): string {
+	const key = `${envelope.channel}:${envelope.accountId}:${envelope.chat.id}:${envelope.message.id}`;
 	return envelope.message.editedAt ? `${key}:edited:${envelope.message.editedAt}` : key;
 }
 

@@ -27,9 +27,15 @@ describe('session key (DESIGN.md: channel:accountId:chat.type:chat.id)', () => {
 });
 
 describe('message key (idempotency)', () => {
-	test('is channel, account and message id, so a redelivery has the same key', () => {
-		const envelope = { channel: 'telegram', accountId: '1', message: { id: '1001' } } as Parameters<typeof buildMessageKey>[0];
-		expect(buildMessageKey(envelope)).toBe('telegram:1:1001');
+	test('is channel, account, chat and message id, so a redelivery has the same key', () => {
+		const envelope = { channel: 'telegram', accountId: '1', chat: { id: '42' }, message: { id: '1001' } } as Parameters<typeof buildMessageKey>[0];
+		expect(buildMessageKey(envelope)).toBe('telegram:1:42:1001');
+		expect(buildMessageKey({ ...envelope })).toBe(buildMessageKey(envelope));
+	});
+
+	test('the same message number in two chats is two messages (Telegram and Slack number messages per chat)', () => {
+		const inChat = (chatId: string) => ({ channel: 'telegram', accountId: '1', chat: { id: chatId }, message: { id: '5' } }) as Parameters<typeof buildMessageKey>[0];
+		expect(buildMessageKey(inChat('42'))).not.toBe(buildMessageKey(inChat('43')));
 	});
 });
 

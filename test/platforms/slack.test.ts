@@ -316,7 +316,7 @@ describe('normalising Slack events into the envelope', () => {
 
 	test('the idempotency key is slack:<team>:<ts>', () => {
 		const payload = slack.dmMessage({ text: 'hello' });
-		expect(buildMessageKey(normalize(payload)!)).toBe(`slack:T123:${(payload.event as { ts: string }).ts}`);
+		expect(buildMessageKey(normalize(payload)!)).toBe(`slack:T123:${(payload.event as { channel: string }).channel}:${(payload.event as { ts: string }).ts}`);
 	});
 
 	test('an @mention in a channel is a group message that mentions the bot, without the mention in the text', () => {

@@ -119,7 +119,7 @@ describe('edited messages and button presses', () => {
 		expect(envelope.message.text).toBe('hello');
 		expect(envelope.message.editedAt).toMatch(/^\d{4}-\d\d-\d\dT/);
 		expect(buildMessageKey(envelope)).not.toBe(buildMessageKey(first));
-		expect(buildMessageKey(first)).toBe(`telegram:${bot.id}:${first.message.id}`);
+		expect(buildMessageKey(first)).toBe(`telegram:${bot.id}:${first.chat.id}:${first.message.id}`);
 	});
 
 	test('a button press carries the button data as text, the pressing user as sender and the bot message as replyToId', () => {

@@ -344,7 +344,7 @@ describe('normalising Twilio webhooks into the envelope', () => {
 
 	test('the idempotency key is the MessageSid on the receiving number', () => {
 		const params = twilio.inboundSms({ from: ADA, body: 'a' });
-		expect(buildMessageKey(normalizeTwilioMessage(params)!)).toBe(`sms:${SMS_NUMBER}:${params.MessageSid}`);
+		expect(buildMessageKey(normalizeTwilioMessage(params)!)).toBe(`sms:${SMS_NUMBER}:${params.From}:${params.MessageSid}`);
 	});
 
 	test('status callbacks are not messages; a body that is not a Twilio webhook is refused', () => {

@@ -20,9 +20,18 @@ export function inboundFromItem(json: Record<string, unknown>, fields: ItemField
 	}
 	const text = typeof fields.text === 'string' ? fields.text : fields.text === undefined || fields.text === null ? '' : String(fields.text);
 
-	const envelope = json as { channel?: unknown; accountId?: unknown; sender?: { id?: unknown }; message?: { id?: unknown; command?: unknown } };
+	const envelope = json as {
+		channel?: unknown;
+		accountId?: unknown;
+		chat?: { id?: unknown };
+		sender?: { id?: unknown };
+		message?: { id?: unknown; command?: unknown };
+	};
 	const isEnvelope =
-		typeof envelope.channel === 'string' && typeof envelope.accountId === 'string' && typeof envelope.message?.id === 'string';
+		typeof envelope.channel === 'string' &&
+		typeof envelope.accountId === 'string' &&
+		typeof envelope.chat?.id === 'string' &&
+		typeof envelope.message?.id === 'string';
 	if (isEnvelope) {
 		const senderId = typeof envelope.sender?.id === 'string' ? envelope.sender.id : null;
 		return {
