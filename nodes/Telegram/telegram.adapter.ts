@@ -11,6 +11,3 @@ export * from './telegram.inbound';
 export * from './telegram.outbound';
 export * from './telegram.polling';
 export * from './telegram.webhook';
-
-/** The updates a trigger asks Telegram for by default: only messages. */
-export const TRIGGER_ALLOWED_UPDATES = ['message'] as const;

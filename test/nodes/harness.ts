@@ -46,6 +46,7 @@ import { ClawgateSlackApi } from '../../credentials/ClawgateSlackApi.credentials
 import { ClawgateTelegramApi } from '../../credentials/ClawgateTelegramApi.credentials';
 import { ClawgateTwilioApi } from '../../credentials/ClawgateTwilioApi.credentials';
 import { AiSession } from '../../nodes/AiSession/AiSession.node';
+import { Reply } from '../../nodes/Reply/Reply.node';
 import { DiscordSend } from '../../nodes/Discord/DiscordSend.node';
 import { SlackSend } from '../../nodes/Slack/SlackSend.node';
 import { TelegramSend } from '../../nodes/Telegram/TelegramSend.node';
@@ -126,6 +127,7 @@ export const nodeTypes: Record<string, INodeType | IVersionedNodeType> = {
 	[`${PACKAGE}.aiSession`]: new AiSession(),
 	[`${PACKAGE}.discordSend`]: new DiscordSend(),
 	[`${PACKAGE}.twilioSend`]: new TwilioSend(),
+	[`${PACKAGE}.reply`]: new Reply(),
 };
 
 /** n8n's built-in credential types our nodes use, with the fields n8n 2.40.7 gives them. */
