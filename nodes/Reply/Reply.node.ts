@@ -72,12 +72,9 @@ export class Reply implements INodeType {
 				if (!route) {
 					throw new Error(`The item's channel "${String(json.channel ?? '')}" cannot be answered here. Reply knows: ${supportedChannels}. Connect a Clawgate trigger (through AI Session) to this node.`);
 				}
-				let credential: unknown;
-				try {
-					credential = await this.getCredentials(route.credentialType, itemIndex);
-				} catch {
+				const credential = await this.getCredentials(route.credentialType, itemIndex).catch(() => {
 					throw new Error(`This item came from ${String(json.channel)}, but no "${route.credentialName}" credential is set on the Reply node. Add it under Credentials.`);
-				}
+				});
 				const request: ReplyRequest = {
 					envelope: json as unknown as ReplyRequest['envelope'],
 					text: String(this.getNodeParameter('text', itemIndex, '') ?? ''),
