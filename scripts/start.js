@@ -26,6 +26,30 @@ function credentialsFromEnvironment() {
 			data: { accessToken: process.env.TELEGRAM_BOT_TOKEN, baseUrl: process.env.TELEGRAM_API_BASE_URL || '' },
 		});
 	}
+	if (process.env.DISCORD_BOT_TOKEN) {
+		credentials.push({
+			id: 'ClawgateDcCred01',
+			name: 'Clawgate Discord bot',
+			type: 'clawgateDiscordApi',
+			data: { botToken: process.env.DISCORD_BOT_TOKEN, applicationId: process.env.DISCORD_APPLICATION_ID || '', baseUrl: '' },
+		});
+	}
+	if (process.env.SLACK_BOT_TOKEN && process.env.SLACK_SIGNING_SECRET) {
+		credentials.push({
+			id: 'ClawgateSlCred01',
+			name: 'Clawgate Slack app',
+			type: 'clawgateSlackApi',
+			data: { botToken: process.env.SLACK_BOT_TOKEN, signingSecret: process.env.SLACK_SIGNING_SECRET, baseUrl: '' },
+		});
+	}
+	if (process.env.TWILIO_ACCOUNT_SID && process.env.TWILIO_AUTH_TOKEN) {
+		credentials.push({
+			id: 'ClawgateTwCred01',
+			name: 'Clawgate Twilio account',
+			type: 'clawgateTwilioApi',
+			data: { accountSid: process.env.TWILIO_ACCOUNT_SID, authToken: process.env.TWILIO_AUTH_TOKEN, baseUrl: '' },
+		});
+	}
 	if (process.env.OPENAI_API_KEY) {
 		credentials.push({
 			id: 'ClawgateOpenAi01',
