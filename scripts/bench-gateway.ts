@@ -2,35 +2,37 @@
  * `npm run bench` (not part of the test suite): what a Clawgate workflow costs in a real n8n,
  * next to the cheapest possible Telegram round trip in n8n and to n8n's own AI Agent wiring.
  *
- * One real n8n 2.40.7 (regular mode, SQLite, the e2e harness: package installed the community
- * way) runs three active workflows, each fed Telegram updates by webhook from its own Telegram
- * emulator (one bot, one webhook) and answering through it; the model is the OpenAI-compatible
- * emulator answering at once with a fixed text:
+ * One real n8n 2.40.7 (regular mode, SQLite, started by the e2e harness: the package installed
+ * the community way) runs three active workflows, each fed Telegram updates by webhook from its
+ * own Telegram emulator (one bot, one webhook) and answering through it; the model is the
+ * OpenAI-compatible emulator answering at once with a fixed text:
  *   1. floor     n8n Webhook → HTTP Request (sendMessage). No AI, no memory.
  *   2. clawgate  examples/telegram-ai-bot.json: Telegram Trigger → AI Session (SQLite) → Telegram Send.
  *   3. built-in  n8n's Telegram Trigger → AI Agent (OpenAI Chat Model, Simple Memory) → Telegram.
- * Throughput and latency at concurrency 1, 8 and 32 over 100 sessions, rounds interleaved; then
- * again on a second n8n tuned for throughput (EXECUTIONS_DATA_SAVE_ON_SUCCESS=none); then
- * Clawgate with 10 vs 2,000 stored turns per session and on the Redis and Postgres stores; and,
- * where Clawgate runs below 0.8× the floor, a CPU profile of n8n running it.
+ * Phases, on the same n8n restarted between them:
+ *   a. default settings: throughput and latency at concurrency 1, 8, 32 over 100 sessions, rounds interleaved;
+ *   b. tuned for throughput (EXECUTIONS_DATA_SAVE_ON_SUCCESS=none): the same;
+ *   c. Clawgate with 10 vs 2,000 stored turns per session (SQLite seeded while n8n is stopped), and on Redis and Postgres;
+ *   d. where Clawgate runs below 0.8× the floor: a --cpu-prof profile of n8n running the floor and Clawgate.
  *
- * Prints the method and Markdown tables on stdout (progress on stderr) and writes
- * bench-results/gateway.json. Sizes: BENCH_MESSAGES, BENCH_ROUNDS, BENCH_HISTORY_MESSAGES,
- * BENCH_PROFILE_MESSAGES. Redis and Postgres: BENCH_REDIS_HOST/PORT, BENCH_PG_HOST/PORT/DATABASE/
- * USER/PASSWORD (default 127.0.0.1, test database, user postgres); rows are skipped when unreachable.
+ * Prints the method and Markdown tables on stdout (progress on stderr), writes
+ * bench-results/gateway.json and bench-results/gateway.cpuprofile. Sizes: BENCH_MESSAGES,
+ * BENCH_BATCH_SECONDS, BENCH_ROUNDS, BENCH_HISTORY_ROUNDS, BENCH_PROFILE_MESSAGES. Redis and
+ * Postgres: BENCH_REDIS_HOST/PORT, BENCH_PG_HOST/PORT/DATABASE/USER/PASSWORD (default 127.0.0.1,
+ * database test, user postgres); their rows are skipped when the server is unreachable.
  */
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
+import type { SessionStore } from '../nodes/core/session/store';
 import { PostgresSessionStore } from '../nodes/core/stores/postgres.store';
 import { RedisSessionStore } from '../nodes/core/stores/redis.store';
 import { SqliteSessionStore } from '../nodes/core/stores/sqlite.store';
-import type { SessionStore } from '../nodes/core/session/store';
 import { loadExampleWorkflow, N8nInstance, type CredentialFixture, type WorkflowFixture } from '../test/e2e/harness';
 import { OpenAiEmulator } from '../test/emulators/openai';
 import { TelegramEmulator } from '../test/emulators/telegram';
-import { summarizeCpuProfile, type ProfileSummary } from './bench/cpu-profile';
+import { readCpuProfile, summarizeWindow, type AreaCost, type FunctionCost, type WindowSummary } from './bench/cpu-profile';
 import {
 	postgresReachable,
 	redisReachable,
@@ -50,17 +52,20 @@ const { N8N_VERSION } = require('./n8n-install.js');
 
 const CONCURRENCIES = [1, 8, 32];
 const SESSIONS = 100;
-const MESSAGES = numberFromEnv('BENCH_MESSAGES', 100);
+/** Per (flow, concurrency, round): at most MESSAGES; no new message after BATCH_SECONDS once 2 × c went out. */
+const MESSAGES = numberFromEnv('BENCH_MESSAGES', 200);
+const BATCH_SECONDS = numberFromEnv('BENCH_BATCH_SECONDS', 6);
 const ROUNDS = numberFromEnv('BENCH_ROUNDS', 3);
-const WARMUP_MESSAGES = 30;
-const HISTORY_MESSAGES = numberFromEnv('BENCH_HISTORY_MESSAGES', 60);
+const WARMUP_MESSAGES = 20;
+const HISTORY_CONCURRENCIES = [1, 8];
 const HISTORY_ROUNDS = numberFromEnv('BENCH_HISTORY_ROUNDS', 2);
 const HISTORY_SIZES = [10, 2_000];
 /** Seeded turns of about this many tokens, so that 10 of them already overfill the window below. */
 const SEEDED_TURN_TOKENS = 80;
-/** A small window for the history table, so that every size sends the model the same number of turns. */
+/** A small window for the history table, so that every variant sends the model the same number of turns. */
 const HISTORY_SESSION_OPTIONS = { contextWindow: 1_024, maxOutputTokens: 256, safetyMargin: 64 };
-const PROFILE_MESSAGES = numberFromEnv('BENCH_PROFILE_MESSAGES', 300);
+const PROFILE_MESSAGES = numberFromEnv('BENCH_PROFILE_MESSAGES', 150);
+const PROFILE_SECONDS = 15;
 const RATIO_TARGET = 0.8;
 const TUNED_ENV = { EXECUTIONS_DATA_SAVE_ON_SUCCESS: 'none' };
 const FLOWS: FlowName[] = ['floor', 'clawgate', 'builtin'];
@@ -88,20 +93,13 @@ function progress(line: string): void {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Everything started is stopped once, in reverse order, at the end, on failure and on Ctrl-C
+// Everything started is stopped once, in reverse order: at the end, on failure and on Ctrl-C
 
 const cleanups: Array<{ name: string; run: () => Promise<unknown> }> = [];
 let interrupted = false;
 
-function onCleanup(name: string, run: () => Promise<unknown>): () => Promise<void> {
-	const entry = { name, run };
-	cleanups.push(entry);
-	return async () => {
-		const index = cleanups.indexOf(entry);
-		if (index === -1) return;
-		cleanups.splice(index, 1);
-		await run();
-	};
+function onCleanup(name: string, run: () => Promise<unknown>): void {
+	cleanups.push({ name, run });
 }
 
 async function cleanUpEverything(): Promise<void> {
@@ -119,18 +117,16 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 	process.on(signal, () => {
 		if (interrupted) return;
 		interrupted = true;
-		progress(`${signal}: stopping every n8n and emulator...`);
+		progress(`${signal}: stopping n8n and the emulators...`);
 		void cleanUpEverything().finally(() => process.exit(130));
 	});
 }
 
-/** User folders of the n8n instances running; their processes are ended if this one exits without cleaning up. */
-const runningN8n = new Set<string>();
+/** The user folder of the running n8n; its process is ended if this one exits without cleaning up. */
+let runningN8n: string | null = null;
 process.on('exit', () => {
-	for (const userFolder of runningN8n) {
-		const pid = findN8nPid(userFolder);
-		if (pid !== null) process.kill(pid, 'SIGTERM');
-	}
+	const pid = runningN8n ? findN8nPid(runningN8n) : null;
+	if (pid !== null) process.kill(pid, 'SIGTERM');
 });
 
 function checkInterrupted(): void {
@@ -140,16 +136,28 @@ function checkInterrupted(): void {
 // ---------------------------------------------------------------------------------------------
 // n8n
 
-interface RestWorkflow {
-	versionId: string;
-}
-
 /** Publishes workflows the way the editor's Publish button does (one REST call each, no restart). */
 async function publish(n8n: N8nInstance, workflowIds: string[]): Promise<void> {
 	for (const id of workflowIds) {
-		const { data } = await n8n.api<{ data: RestWorkflow }>(`/rest/workflows/${id}`);
+		const { data } = await n8n.api<{ data: { versionId: string } }>(`/rest/workflows/${id}`);
 		await n8n.api(`/rest/workflows/${id}/activate`, { method: 'POST', body: JSON.stringify({ versionId: data.versionId }) });
 	}
+}
+
+/**
+ * Restarts n8n (same user folder, database and webhooks) with some environment variables set or
+ * removed. N8nInstance.restart() reuses the environment of start(), so that environment is
+ * changed in place; a `restart({ env })` in the harness would make this unnecessary.
+ */
+async function restartWith(n8n: N8nInstance, changes: Record<string, string | undefined>): Promise<void> {
+	const env = (n8n as unknown as { env: NodeJS.ProcessEnv }).env;
+	for (const [name, value] of Object.entries(changes)) {
+		if (value === undefined) delete env[name];
+		else env[name] = value;
+	}
+	const started = Date.now();
+	await n8n.restart();
+	progress(`n8n restarted in ${Math.round((Date.now() - started) / 1000)} s`);
 }
 
 async function startEmulators(...emulators: Array<TelegramEmulator | OpenAiEmulator>): Promise<void> {
@@ -157,19 +165,6 @@ async function startEmulators(...emulators: Array<TelegramEmulator | OpenAiEmula
 		await emulator.start();
 		onCleanup(`the ${emulator.server.name} emulator`, () => emulator.stop());
 	}
-}
-
-async function startN8n(label: string, options: Parameters<typeof N8nInstance.start>[0]): Promise<{ n8n: N8nInstance; stop: () => Promise<void> }> {
-	progress(`${label}: starting n8n ${N8N_VERSION} (install the package, import, boot)...`);
-	const started = Date.now();
-	const n8n = await N8nInstance.start(options);
-	runningN8n.add(n8n.userFolder);
-	const stop = onCleanup(`n8n (${label})`, async () => {
-		await n8n.stop();
-		runningN8n.delete(n8n.userFolder);
-	});
-	progress(`${label}: n8n ready at ${n8n.baseUrl} in ${Math.round((Date.now() - started) / 1000)} s`);
-	return { n8n, stop };
 }
 
 function memoryOf(n8n: N8nInstance): Memory | null {
@@ -182,6 +177,7 @@ function memoryOf(n8n: N8nInstance): Memory | null {
 interface BatchRecord {
 	round: number;
 	concurrency: number;
+	messages: number;
 	throughput: number;
 	wallMs: number;
 	p50: number;
@@ -229,7 +225,7 @@ function cellOf(batches: BatchRecord[], concurrency: number): Cell {
 	};
 }
 
-/** The batch's model requests (one flow runs at a time), forgotten afterwards to keep the emulator small. */
+/** The batch's model requests (one flow runs at a time), then forgotten to keep the emulator small. */
 function takePromptSizes(model: OpenAiEmulator): number {
 	const sizes = model.bodies().map((body) => body.messages.length);
 	model.server.requests.length = 0;
@@ -240,6 +236,7 @@ function record(round: number, result: BatchResult, promptMessages: number): Bat
 	return {
 		round,
 		concurrency: result.concurrency,
+		messages: result.messages,
 		throughput: result.throughput,
 		wallMs: result.wallMs,
 		p50: percentile(result.latenciesMs, 50),
@@ -252,35 +249,39 @@ function record(round: number, result: BatchResult, promptMessages: number): Bat
 	};
 }
 
-async function warmUp(name: string, target: LoadTarget, model: OpenAiEmulator): Promise<void> {
-	const result = await runBatch(target, { messages: WARMUP_MESSAGES, concurrency: 4, stopped: () => interrupted });
-	takePromptSizes(model);
-	checkInterrupted();
-	if (result.errors.length > 0) throw new Error(`Warm-up of ${name} failed: ${result.errors[0]}`);
+/** One message first (a cold workflow loads its modules), then a short concurrent burst. */
+async function warmUp(targets: Record<string, LoadTarget>, model: OpenAiEmulator): Promise<void> {
+	for (const [name, target] of Object.entries(targets)) {
+		const first = await runBatch(target, { messages: 1, concurrency: 1, stopped: () => interrupted });
+		const burst = await runBatch(target, { messages: WARMUP_MESSAGES, concurrency: 4, stopped: () => interrupted });
+		takePromptSizes(model);
+		checkInterrupted();
+		const errors = [...first.errors, ...burst.errors];
+		if (errors.length > 0) throw new Error(`Warming up ${name} failed: ${errors[0]}`);
+	}
 }
 
 /**
  * Rounds × concurrencies × targets, interleaved: within a round every concurrency runs each
- * target in turn, and the order of the targets rotates, so drift reaches all of them equally.
+ * target in turn, and the order of the targets rotates, so drift reaches all of them alike.
  */
 async function interleavedRounds<Name extends string>(
 	label: string,
 	targets: Record<Name, LoadTarget>,
 	model: OpenAiEmulator,
-	rounds: number,
-	messages: number,
+	{ rounds, concurrencies }: { rounds: number; concurrencies: number[] },
 ): Promise<Record<Name, BatchRecord[]>> {
 	const names = Object.keys(targets) as Name[];
 	const batches = Object.fromEntries(names.map((name) => [name, [] as BatchRecord[]])) as Record<Name, BatchRecord[]>;
 	for (let round = 1; round <= rounds; round++) {
-		for (const [step, concurrency] of CONCURRENCIES.entries()) {
+		for (const [step, concurrency] of concurrencies.entries()) {
 			for (const name of rotated(names, round + step)) {
 				checkInterrupted();
-				const result = await runBatch(targets[name], { messages, concurrency, stopped: () => interrupted });
+				const result = await runBatch(targets[name], { messages: MESSAGES, concurrency, maxSeconds: BATCH_SECONDS, minMessages: 2 * concurrency, stopped: () => interrupted });
 				checkInterrupted();
 				batches[name].push(record(round, result, takePromptSizes(model)));
-				const errors = `${result.errors.length > 0 ? `, ${result.errors.length} errors (${result.errors[0]})` : ''}${result.redeliveries > 0 ? `, ${result.redeliveries} redeliveries` : ''}`;
-				progress(`${label} round ${round}/${rounds} c=${concurrency} ${name}: ${result.throughput.toFixed(1)} msg/s, p50 ${percentile(result.latenciesMs, 50).toFixed(0)} ms${errors}`);
+				const problems = `${result.errors.length > 0 ? `, ${result.errors.length} errors (${result.errors[0]})` : ''}${result.redeliveries > 0 ? `, ${result.redeliveries} redeliveries` : ''}`;
+				progress(`${label} round ${round}/${rounds} c=${concurrency} ${name}: ${result.messages} messages, ${result.throughput.toFixed(1)} msg/s, p50 ${percentile(result.latenciesMs, 50).toFixed(0)} ms${problems}`);
 			}
 		}
 	}
@@ -288,12 +289,12 @@ async function interleavedRounds<Name extends string>(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Table 1: the three flows on one n8n
+// Phases
 
 interface ComparisonResult {
 	settings: string;
 	env: Record<string, string>;
-	memory: { afterBoot: Memory | null; afterWarmUp: Memory | null; afterRounds: Memory | null };
+	memory: { afterStart: Memory | null; afterWarmUp: Memory | null; afterRounds: Memory | null };
 	flows: Record<FlowName, { cells: Cell[]; batches: BatchRecord[] }>;
 	/** Throughput ratios per concurrency (medians of the rounds). */
 	ratios: Array<{ concurrency: number; clawgateToFloor: number; clawgateToBuiltin: number }>;
@@ -305,7 +306,7 @@ interface HistoryVariant {
 	store: 'sqlite' | 'redis' | 'postgres';
 	storedTurns: number;
 	bot: TelegramEmulator;
-	suffix: string;
+	workflow: WorkflowFixture;
 }
 
 interface HistoryResult {
@@ -314,88 +315,30 @@ interface HistoryResult {
 	seedSeconds: number;
 }
 
-async function runComparison(
-	settings: string,
-	env: Record<string, string>,
-	model: OpenAiEmulator,
-	example: WorkflowFixture,
-	history: { variants: HistoryVariant[]; skipped: string[] } | null,
-): Promise<{ comparison: ComparisonResult; history: HistoryResult | null }> {
-	const ids = exampleCredentialIds(example);
-	const bots = {
-		floor: new TelegramEmulator({ username: 'bench_floor_bot' }),
-		clawgate: new TelegramEmulator({ username: 'bench_clawgate_bot' }),
-		builtin: new TelegramEmulator({ username: 'bench_builtin_bot' }),
-	};
-	await startEmulators(...Object.values(bots), ...(history?.variants.map((variant) => variant.bot) ?? []));
-
-	const builtinCredential = { id: 'BenchTgBuiltin01', name: 'Bench built-in bot' };
-	const floor = floorWorkflow(bots.floor, 'bench-floor');
-	const clawgate = clawgateWorkflow(example);
-	const builtin = builtinWorkflow(builtinCredential, ids.openAi);
-	const credentials: CredentialFixture[] = [
-		{ ...ids.telegram, type: 'clawgateTelegramApi', data: { accessToken: bots.clawgate.token, baseUrl: bots.clawgate.apiRoot } },
-		{ ...builtinCredential, type: 'telegramApi', data: { accessToken: bots.builtin.token, baseUrl: bots.builtin.apiRoot } },
-		openAiCredential(model, ids.openAi),
-	];
-	const historyWorkflows: WorkflowFixture[] = [];
-	for (const variant of history?.variants ?? []) {
-		const telegramCredentialId = `BenchTgHist${variant.suffix}`;
-		credentials.push({ id: telegramCredentialId, name: `Bench bot ${variant.suffix}`, type: 'clawgateTelegramApi', data: { accessToken: variant.bot.token, baseUrl: variant.bot.apiRoot } });
-		historyWorkflows.push(
-			clawgateWorkflow(example, {
-				suffix: variant.suffix,
-				telegramCredentialId,
-				store: variant.store,
-				storeCredentialId: variant.store === 'sqlite' ? undefined : `BenchStore${variant.store}`,
-				sessionOptions: HISTORY_SESSION_OPTIONS,
-			}),
-		);
-	}
-	if (history?.variants.some((variant) => variant.store === 'redis')) {
-		credentials.push({ id: 'BenchStoreredis', name: 'Bench redis', type: 'redis', data: { host: REDIS.host, port: REDIS.port, database: 0, password: '' } });
-	}
-	if (history?.variants.some((variant) => variant.store === 'postgres')) {
-		credentials.push({ id: 'BenchStorepostgres', name: 'Bench postgres', type: 'postgres', data: { ...POSTGRES, ssl: 'disable' } });
-	}
-
-	const { n8n, stop } = await startN8n(settings, { credentials, workflows: [floor, clawgate, builtin, ...historyWorkflows], activate: [], env });
-	try {
-		const afterBoot = memoryOf(n8n);
-		await publish(n8n, [floor.id, clawgate.id, builtin.id]);
-		await Promise.all([bots.clawgate, bots.builtin].map((bot) => bot.waitForCall('setWebhook', undefined, 60_000)));
-		const targets: Record<FlowName, LoadTarget> = {
-			floor: { bot: bots.floor, webhookUrl: `${n8n.baseUrl}/webhook/bench-floor`, chatIds: CHAT_IDS },
-			clawgate: { bot: bots.clawgate, chatIds: CHAT_IDS },
-			builtin: { bot: bots.builtin, chatIds: CHAT_IDS },
-		};
-		for (const flow of FLOWS) await warmUp(flow, targets[flow], model);
-		const afterWarmUp = memoryOf(n8n);
-		progress(`${settings}: warmed up; ${ROUNDS} rounds × ${CONCURRENCIES.length} concurrencies × ${FLOWS.length} flows × ${MESSAGES} messages`);
-		const batches = await interleavedRounds(settings, targets, model, ROUNDS, MESSAGES);
-		const afterRounds = memoryOf(n8n);
-
-		const flows = Object.fromEntries(FLOWS.map((flow) => [flow, { cells: CONCURRENCIES.map((c) => cellOf(batches[flow], c)), batches: batches[flow] }])) as ComparisonResult['flows'];
-		const ratios = CONCURRENCIES.map((concurrency, index) => ({
-			concurrency,
-			clawgateToFloor: flows.clawgate.cells[index].throughput / flows.floor.cells[index].throughput,
-			clawgateToBuiltin: flows.clawgate.cells[index].throughput / flows.builtin.cells[index].throughput,
-		}));
-		const comparison: ComparisonResult = { settings, env, memory: { afterBoot, afterWarmUp, afterRounds }, flows, ratios };
-
-		const historyResult = history ? await runHistory(n8n, model, history.variants, history.skipped, historyWorkflows) : null;
-		return { comparison, history: historyResult };
-	} finally {
-		await stop();
-	}
+interface ProfileResult {
+	settings: string;
+	concurrency: number;
+	savedProfile: string;
+	windows: Record<'floor' | 'clawgate', WindowSummary & { throughput: number }>;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Table 2: stored history and stores (on the default n8n, after table 1)
+async function comparisonPhase(settings: string, env: Record<string, string>, n8n: N8nInstance, targets: Record<FlowName, LoadTarget>, model: OpenAiEmulator, afterStart: Memory | null): Promise<ComparisonResult> {
+	await warmUp(targets, model);
+	const afterWarmUp = memoryOf(n8n);
+	progress(`${settings}: warmed up; ${ROUNDS} rounds × concurrency ${CONCURRENCIES.join('/')} × ${FLOWS.length} flows`);
+	const batches = await interleavedRounds(settings, targets, model, { rounds: ROUNDS, concurrencies: CONCURRENCIES });
+	const afterRounds = memoryOf(n8n);
+	const flows = Object.fromEntries(FLOWS.map((flow) => [flow, { cells: CONCURRENCIES.map((c) => cellOf(batches[flow], c)), batches: batches[flow] }])) as ComparisonResult['flows'];
+	const ratios = CONCURRENCIES.map((concurrency, index) => ({
+		concurrency,
+		clawgateToFloor: flows.clawgate.cells[index].throughput / flows.floor.cells[index].throughput,
+		clawgateToBuiltin: flows.clawgate.cells[index].throughput / flows.builtin.cells[index].throughput,
+	}));
+	return { settings, env, memory: { afterStart, afterWarmUp, afterRounds }, flows, ratios };
+}
 
-async function runHistory(n8n: N8nInstance, model: OpenAiEmulator, variants: HistoryVariant[], skipped: string[], workflows: WorkflowFixture[]): Promise<HistoryResult> {
-	// The SQLite store is seeded while n8n is stopped, in the file the AI Session node uses by default.
-	progress('history: stopping n8n to seed the stores...');
+/** Seeds the stores while n8n is stopped (SQLite: the file the AI Session node uses by default), then measures. */
+async function historyPhase(n8n: N8nInstance, variants: HistoryVariant[], skipped: string[], model: OpenAiEmulator): Promise<HistoryResult> {
 	await n8n.halt();
 	const seedStarted = Date.now();
 	const sqliteFile = path.join(runtime.n8nDataDir(n8n.userFolder), 'clawgate', 'sessions.sqlite');
@@ -412,23 +355,23 @@ async function runHistory(n8n: N8nInstance, model: OpenAiEmulator, variants: His
 		} finally {
 			await store.close();
 		}
-		progress(`history: seeded ${SESSIONS} sessions × ${variant.storedTurns} turns for ${variant.label}`);
 	}
 	const seedSeconds = (Date.now() - seedStarted) / 1000;
-	await n8n.restart();
-	await publish(n8n, workflows.map((workflow) => workflow.id));
+	progress(`history: seeded ${variants.map((variant) => `${SESSIONS} × ${variant.storedTurns} turns (${variant.store})`).join(', ')} in ${seedSeconds.toFixed(0)} s`);
+	await restartWith(n8n, Object.fromEntries(Object.keys(TUNED_ENV).map((name) => [name, undefined])));
+	await publish(n8n, variants.map((variant) => variant.workflow.id));
 	await Promise.all(variants.map((variant) => variant.bot.waitForCall('setWebhook', undefined, 60_000)));
 	const targets = Object.fromEntries(variants.map((variant) => [variant.key, { bot: variant.bot, chatIds: CHAT_IDS }])) as Record<string, LoadTarget>;
-	for (const variant of variants) await warmUp(variant.label, targets[variant.key], model);
-	progress(`history: ${HISTORY_ROUNDS} rounds × ${CONCURRENCIES.length} concurrencies × ${variants.length} variants × ${HISTORY_MESSAGES} messages`);
-	const batches = await interleavedRounds('history', targets, model, HISTORY_ROUNDS, HISTORY_MESSAGES);
+	await warmUp(targets, model);
+	progress(`history: warmed up; ${HISTORY_ROUNDS} rounds × concurrency ${HISTORY_CONCURRENCIES.join('/')} × ${variants.length} variants`);
+	const batches = await interleavedRounds('history', targets, model, { rounds: HISTORY_ROUNDS, concurrencies: HISTORY_CONCURRENCIES });
 	return {
 		variants: variants.map((variant) => ({
 			key: variant.key,
 			label: variant.label,
 			store: variant.store,
 			storedTurns: variant.storedTurns,
-			cells: CONCURRENCIES.map((c) => cellOf(batches[variant.key], c)),
+			cells: HISTORY_CONCURRENCIES.map((c) => cellOf(batches[variant.key], c)),
 			batches: batches[variant.key],
 		})),
 		skipped,
@@ -436,54 +379,33 @@ async function runHistory(n8n: N8nInstance, model: OpenAiEmulator, variants: His
 	};
 }
 
-// ---------------------------------------------------------------------------------------------
-// Profile: n8n running only the Clawgate workflow, under --cpu-prof
-
-interface ProfileResult {
-	concurrency: number;
-	messages: number;
-	throughput: number;
-	savedProfile: string;
-	summary: ProfileSummary;
-}
-
-async function runProfile(model: OpenAiEmulator, example: WorkflowFixture, concurrency: number): Promise<ProfileResult> {
-	const ids = exampleCredentialIds(example);
-	const bot = new TelegramEmulator({ username: 'bench_profile_bot' });
-	await startEmulators(bot);
+/** Restarts n8n under --cpu-prof (in the given settings), loads the floor and then Clawgate, and reads the profile of each load window. */
+async function profilePhase(n8n: N8nInstance, settingsEnv: Record<string, string | undefined>, settings: string, targets: Record<FlowName, LoadTarget>, model: OpenAiEmulator, concurrency: number): Promise<ProfileResult> {
 	const profileDir = mkdtempSync(path.join(os.tmpdir(), 'clawgate-bench-cpuprof-'));
 	onCleanup('the profile folder', async () => rmSync(profileDir, { recursive: true, force: true }));
-	const { n8n, stop } = await startN8n('profile', {
-		credentials: [{ ...ids.telegram, type: 'clawgateTelegramApi', data: { accessToken: bot.token, baseUrl: bot.apiRoot } }, openAiCredential(model, ids.openAi)],
-		workflows: [clawgateWorkflow(example)],
-		activate: [],
-		env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` },
-	});
-	let pid: number | null = null;
-	let window: { fromUs: number; toUs: number };
-	let result: BatchResult;
-	try {
-		pid = findN8nPid(n8n.userFolder);
-		await publish(n8n, [example.id]);
-		await bot.waitForCall('setWebhook', undefined, 60_000);
-		const target = { bot, chatIds: CHAT_IDS };
-		await warmUp('clawgate (profiled)', target, model);
+	await restartWith(n8n, { ...settingsEnv, NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` });
+	const pid = findN8nPid(n8n.userFolder);
+	const profiled = { floor: targets.floor, clawgate: targets.clawgate };
+	await warmUp(profiled, model);
+	const windows: Array<{ name: 'floor' | 'clawgate'; fromUs: number; toUs: number; messages: number; throughput: number }> = [];
+	for (const name of ['floor', 'clawgate'] as const) {
 		const fromUs = Number(process.hrtime.bigint() / 1000n);
-		result = await runBatch(target, { messages: PROFILE_MESSAGES, concurrency, stopped: () => interrupted });
+		const result = await runBatch(profiled[name], { messages: PROFILE_MESSAGES, concurrency, maxSeconds: PROFILE_SECONDS, minMessages: 2 * concurrency, stopped: () => interrupted });
+		windows.push({ name, fromUs, toUs: Number(process.hrtime.bigint() / 1000n), messages: result.latenciesMs.length, throughput: result.throughput });
 		takePromptSizes(model);
-		window = { fromUs, toUs: Number(process.hrtime.bigint() / 1000n) };
 		checkInterrupted();
-		progress(`profile: ${result.throughput.toFixed(1)} msg/s under the profiler; stopping n8n to write the profile...`);
-	} finally {
-		// SIGTERM lets n8n exit normally, which is when Node writes the profile.
-		await stop();
+		progress(`profile: ${name} ${result.latenciesMs.length} messages at c=${concurrency}, ${result.throughput.toFixed(1)} msg/s under the profiler`);
 	}
-	const file = readdirSync(profileDir).find((name) => name.endsWith('.cpuprofile') && pid !== null && name.includes(`.${pid}.`));
+	// A normal exit (SIGTERM) is when Node writes the profile.
+	await n8n.halt();
+	const file = readdirSync(profileDir).find((name) => name.endsWith('.cpuprofile') && name.includes(`.${pid}.`));
 	if (!file) throw new Error(`n8n (pid ${pid}) wrote no CPU profile into ${profileDir}: ${readdirSync(profileDir).join(', ') || 'empty'}`);
 	mkdirSync(RESULTS_DIR, { recursive: true });
-	const savedProfile = path.join(RESULTS_DIR, 'gateway-clawgate.cpuprofile');
+	const savedProfile = path.join(RESULTS_DIR, 'gateway.cpuprofile');
 	copyFileSync(path.join(profileDir, file), savedProfile);
-	return { concurrency, messages: PROFILE_MESSAGES, throughput: result.throughput, savedProfile, summary: summarizeCpuProfile(savedProfile, window) };
+	const profile = readCpuProfile(savedProfile);
+	const summaries = Object.fromEntries(windows.map((window) => [window.name, { ...summarizeWindow(profile, window), throughput: window.throughput }])) as ProfileResult['windows'];
+	return { settings, concurrency, savedProfile, windows: summaries };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -495,81 +417,101 @@ const ms = (value: number) => (Number.isFinite(value) ? value.toFixed(value < 10
 const mib = (memory: Memory | null | undefined) => (memory ? memory.rssMiB.toFixed(0) : '–');
 const pct = (share: number) => `${(share * 100).toFixed(1)} %`;
 
-function table(header: string[], rows: string[][]): string {
-	return [`| ${header.join(' | ')} |`, `| ${header.map((cell) => (/^(msg|p\d|ms|RSS|ratio|share|time|errors|×)/.test(cell) ? '---:' : '---')).join(' | ')} |`, ...rows.map((row) => `| ${row.join(' | ')} |`)].join('\n');
+function table(header: string[], rows: string[][], rightAligned: number[] = []): string {
+	return [
+		`| ${header.join(' | ')} |`,
+		`| ${header.map((_, index) => (rightAligned.includes(index) ? '---:' : '---')).join(' | ')} |`,
+		...rows.map((row) => `| ${row.join(' | ')} |`),
+	].join('\n');
 }
 
-/** 1-minute load averages sampled during the run: other work on the machine skews every number. */
+/** 1-minute load averages sampled during the run: other work on the machine slows every number. */
 const loadAverages: number[] = [];
 
-function methodText(comparisons: ComparisonResult[], history: HistoryResult | null, totalMessages: number): string {
+function methodText(history: HistoryResult | null, profile: ProfileResult | null, totalMessages: number): string {
 	const cpu = os.cpus();
 	const load = loadAverages.length > 0 ? `; 1-minute load average during the run ${Math.min(...loadAverages).toFixed(1)}–${Math.max(...loadAverages).toFixed(1)} (the benchmark alone keeps about 2 busy)` : '';
 	return [
 		'## Method',
 		'',
 		`- Machine: ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, ${os.type()} ${os.release()}; Node ${process.versions.node}${load}.`,
-		`- n8n ${N8N_VERSION}, regular mode, SQLite database, started by the e2e harness (test/e2e/harness.ts): this package packed and installed the community way, credentials and workflows imported with n8n's CLI, then published through n8n's REST API (the editor's Publish button). Default settings save every execution (EXECUTIONS_DATA_SAVE_ON_SUCCESS=all), as a fresh install does; "tuned" is a second n8n started with ${Object.entries(TUNED_ENV).map(([k, v]) => `${k}=${v}`).join(', ')}.`,
-		'- Each workflow has its own Telegram emulator (one bot, one webhook) in the benchmark process. Updates are POSTed to the workflow\'s production webhook (with the secret token each trigger registered through setWebhook); a message is done when the emulator receives the bot\'s sendMessage for that chat. The model is the OpenAI-compatible emulator (Chat Completions, no latency, fixed answer "' + REPLY_TEXT + '").',
-		'- Flows: (1) floor: n8n Webhook → HTTP Request POST sendMessage (token in the URL, no credential, no AI, no memory). (2) Clawgate: examples/telegram-ai-bot.json unchanged (Clawgate Telegram Trigger → AI Session, SQLite store, defaults → Clawgate Telegram Send). (3) n8n built-in: Telegram Trigger v1.5 (Trigger On: message) → AI Agent v3.1 (same system prompt) with OpenAI Chat Model v1.3 (`' + MODEL + '`, openAiApi credential Base URL → emulator) and Simple Memory v1.3 (window 5, key = chat id) → Telegram v1.2 sendMessage (telegramApi credential Base URL → emulator). Two settings differ from a new canvas: "Use Responses API" is off (the emulator, like most OpenAI-compatible servers, serves Chat Completions, which is what Clawgate calls) and "Append n8n Attribution" is off (so every flow sends the same text).',
-		`- Load: closed loop. c concurrent users each post an update and wait for its reply before posting the next; ${SESSIONS} sessions (chat ids) taken in turn, never two messages in flight in one chat. Per (flow, concurrency, round) ${MESSAGES} messages; concurrency ${CONCURRENCIES.join(', ')}; ${ROUNDS} rounds. In every round each concurrency runs the three flows back to back, the flow order rotating, so drift hits all three alike. ${WARMUP_MESSAGES} warm-up messages per flow (concurrency 4) before the first round are not counted. ${totalMessages.toLocaleString('en-US')} measured messages in all.`,
-		'- Throughput = answered messages ÷ (last sendMessage received − first update posted) of one batch; the table shows the median of the rounds and the range. Latency = update posted → sendMessage received, percentiles (nearest rank) over all messages of all rounds. Ratios divide median throughputs.',
-		'- RSS = VmRSS of the n8n process (/proc/<pid>/status; the pid is found by its `n8n start` command line and working directory), after boot, after warm-up and after the last round; "peak" is VmHWM. With three flows in one process, memory growth cannot be split by flow.',
+		`- One n8n ${N8N_VERSION}: regular mode, SQLite database, started by the e2e harness (test/e2e/harness.ts): this package packed and installed the community way, credentials and workflows imported with n8n's CLI, workflows published through n8n's REST API (what the editor's Publish button calls). Phases run on the same n8n, restarted in between (same user folder and database): default settings (every execution saved, EXECUTIONS_DATA_SAVE_ON_SUCCESS=all, as a fresh install), then tuned (${Object.entries(TUNED_ENV).map(([name, value]) => `${name}=${value}`).join(', ')})${history ? ', then stored history (default settings)' : ''}${profile ? ', then the profile' : ''}.`,
+		`- Each workflow has its own Telegram emulator (one bot, one webhook), in the benchmark process. Updates are POSTed to the workflow's production webhook with the secret token each trigger registered through setWebhook; a message is done when the emulator receives the bot's sendMessage for that chat. The model is the OpenAI-compatible emulator (Chat Completions, no added latency, fixed answer "${REPLY_TEXT}").`,
+		`- Flows: (1) floor: n8n Webhook → HTTP Request POST sendMessage (token in the URL, no credential, no AI, no memory). (2) Clawgate: examples/telegram-ai-bot.json unchanged (Clawgate Telegram Trigger → AI Session, SQLite store, defaults → Clawgate Telegram Send). (3) n8n built-in: Telegram Trigger v1.5 (Trigger On: message) → AI Agent v3.1 (same system prompt) with OpenAI Chat Model v1.3 (${MODEL}; openAiApi credential Base URL → emulator) and Simple Memory v1.3 (window 5, key = chat id) → Telegram v1.2 sendMessage (telegramApi credential Base URL → emulator). Two settings differ from a new canvas: "Use Responses API" is off (the emulator, like most OpenAI-compatible servers, serves Chat Completions, which Clawgate calls too) and "Append n8n Attribution" is off (so all flows send the same text). Every built-in node could be pointed at the emulators; nothing was replaced.`,
+		`- Load: closed loop. c users each post an update and wait for its reply before posting the next; ${SESSIONS} sessions (chat ids) used in turn, never two messages in flight in one chat. Per (flow, concurrency, round): up to ${MESSAGES} messages, no new one after ${BATCH_SECONDS} s once 2 × c were posted (the counts reached are in the tables). Concurrency ${CONCURRENCIES.join(', ')}; ${ROUNDS} rounds; in every round each concurrency runs the three flows back to back, the order rotating, so drift reaches all three alike. After each (re)start, 1 + ${WARMUP_MESSAGES} warm-up messages per flow are not counted. ${totalMessages.toLocaleString('en-US')} measured messages in all.`,
+		'- Throughput = answered messages ÷ (last sendMessage received − first update posted) of a batch; the tables show the median of the rounds and the range. Latency = update posted → sendMessage received, percentiles (nearest rank) over all messages of all rounds. Ratios divide median throughputs. Errors: messages not answered in 60 s; redeliveries: updates posted again after a 5xx answer, as Telegram would (n8n answers 503 "Database is not ready!" while its 5 s database ping is late).',
+		'- RSS = VmRSS of the n8n process (/proc/<pid>/status; the process found by its `n8n start` command line and working directory) after the (re)start, after warm-up and after the last round; peak = VmHWM. Three flows share one process, so memory cannot be split by flow.',
 		...(history
 			? [
-					`- Stored history: the Clawgate example with AI Session options Context Window ${HISTORY_SESSION_OPTIONS.contextWindow}, Max Output Tokens ${HISTORY_SESSION_OPTIONS.maxOutputTokens}, Safety Margin ${HISTORY_SESSION_OPTIONS.safetyMargin}, so every variant sends the model the same ~8 turns and only the stored history differs. ${SESSIONS} sessions per variant seeded with ${HISTORY_SIZES.join(' or ')} turns of ~${SEEDED_TURN_TOKENS} tokens through the store classes the node uses (SQLite: SqliteSessionStore on <user folder>/.n8n/clawgate/sessions.sqlite while n8n was stopped; Redis and Postgres: n8n's own redis and postgres credentials, default key prefix/table names, rows removed afterwards); seeding took ${history.seedSeconds.toFixed(0)} s. Same n8n as the default table (restarted after seeding), ${HISTORY_ROUNDS} rounds × ${HISTORY_MESSAGES} messages per (variant, concurrency), interleaved the same way.`,
+					`- Stored history: the Clawgate example with AI Session options Context Window ${HISTORY_SESSION_OPTIONS.contextWindow}, Max Output Tokens ${HISTORY_SESSION_OPTIONS.maxOutputTokens}, Safety Margin ${HISTORY_SESSION_OPTIONS.safetyMargin}, so every variant sends the model about the same number of turns and only the stored history differs. ${SESSIONS} sessions per variant seeded with ${HISTORY_SIZES.map((size) => size.toLocaleString('en-US')).join(' or ')} turns of ~${SEEDED_TURN_TOKENS} tokens through the store classes the node uses, while n8n was stopped (SQLite: SqliteSessionStore on <user folder>/.n8n/clawgate/sessions.sqlite; Redis and Postgres: the servers of n8n's redis and postgres credentials, default key prefix and table names; this run's keys and rows are deleted at the end); seeding took ${history.seedSeconds.toFixed(0)} s. ${HISTORY_ROUNDS} rounds at concurrency ${HISTORY_CONCURRENCIES.join(' and ')}, batches sized and interleaved as above.`,
 				]
 			: []),
-		`- Profile: when Clawgate's throughput is below ${RATIO_TARGET}× the floor's, a third n8n runs the Clawgate workflow alone with NODE_OPTIONS=--cpu-prof; after warm-up, ${PROFILE_MESSAGES} messages at the concurrency with the lowest ratio; only the samples taken during those messages are counted. Built-ins (JSON, RegExp, ...) are billed to the script that called them.`,
-		`- Settings compared: ${comparisons.map((comparison) => comparison.settings).join(', ')}.`,
+		`- Profile: when Clawgate's throughput is below ${RATIO_TARGET}× the floor's at some concurrency, n8n is restarted with NODE_OPTIONS=--cpu-prof (1 ms sampling) in the settings of the lowest ratio; after warm-up, the floor and then Clawgate get up to ${PROFILE_MESSAGES} messages each (at most ${PROFILE_SECONDS} s) at that concurrency, and only the samples taken during each load are counted. A built-in's time (JSON, RegExp, ...) is billed to the script that called it. "Busy" is sampled time not idle; on a loaded machine it includes time waiting for a CPU.`,
 	].join('\n');
 }
 
+function costRows(costs: FunctionCost[]): string[][] {
+	return costs.map((cost) => [cost.owner, `\`${cost.where}\``, f2(cost.ms / 1000), pct(cost.share)]);
+}
+
+function areaRows(areas: AreaCost[]): string[][] {
+	return areas.map((area) => [area.area, f1(area.msPerMessage), pct(area.share)]);
+}
+
 function report(comparisons: ComparisonResult[], history: HistoryResult | null, profile: ProfileResult | null, profileNote: string, totalMessages: number, totalSeconds: number): string {
-	const out: string[] = [methodText(comparisons, history, totalMessages), ''];
+	const out: string[] = [methodText(history, profile, totalMessages), ''];
 
 	out.push('## Throughput and latency', '');
-	const rows: string[][] = [];
-	for (const comparison of comparisons) {
-		for (const flow of FLOWS) {
-			for (const cell of comparison.flows[flow].cells) {
-				rows.push([
-					comparison.settings,
-					FLOW_LABEL[flow],
-					String(cell.concurrency),
-					f1(cell.throughput),
-					`${f1(cell.throughputMin)}–${f1(cell.throughputMax)}`,
-					ms(cell.p50),
-					ms(cell.p95),
-					ms(cell.p99),
-					Number.isFinite(cell.promptMessages) ? String(cell.promptMessages) : '–',
-					`${cell.errors} / ${cell.redeliveries}`,
-				]);
-			}
-		}
-	}
-	out.push(table(['n8n settings', 'flow', 'c', 'msg/s (median)', 'msg/s range', 'p50 ms', 'p95 ms', 'p99 ms', 'messages per model request', 'errors / redeliveries'], rows), '');
+	const rows = comparisons.flatMap((comparison) =>
+		FLOWS.flatMap((flow) =>
+			comparison.flows[flow].cells.map((cell) => [
+				comparison.settings,
+				FLOW_LABEL[flow],
+				String(cell.concurrency),
+				f1(cell.throughput),
+				`${f1(cell.throughputMin)}–${f1(cell.throughputMax)}`,
+				ms(cell.p50),
+				ms(cell.p95),
+				ms(cell.p99),
+				String(cell.messages),
+				Number.isFinite(cell.promptMessages) ? String(cell.promptMessages) : '–',
+				`${cell.errors} / ${cell.redeliveries}`,
+			]),
+		),
+	);
+	out.push(
+		table(['n8n settings', 'flow', 'c', 'msg/s (median)', 'msg/s range', 'p50 ms', 'p95 ms', 'p99 ms', 'messages', 'messages per model request', 'errors / redeliveries'], rows, [2, 3, 5, 6, 7, 8, 9]),
+		'',
+	);
 
-	out.push('## Ratios (Clawgate throughput ÷ other)', '');
+	out.push('## Ratios (Clawgate throughput ÷ other flow)', '');
 	out.push(
 		table(
-			['n8n settings', 'c', 'ratio Clawgate / floor', 'ratio Clawgate / built-in'],
+			['n8n settings', 'c', 'Clawgate / floor', 'Clawgate / built-in'],
 			comparisons.flatMap((comparison) => comparison.ratios.map((ratio) => [comparison.settings, String(ratio.concurrency), `${f2(ratio.clawgateToFloor)}×`, `${f2(ratio.clawgateToBuiltin)}×`])),
+			[1, 2, 3],
 		),
 		'',
 	);
 
-	out.push('## n8n memory', '');
+	out.push('## n8n memory (RSS, MiB)', '');
 	out.push(
 		table(
-			['n8n settings', 'RSS after boot MiB', 'RSS after warm-up MiB', 'RSS after rounds MiB', 'RSS peak MiB'],
-			comparisons.map((comparison) => [comparison.settings, mib(comparison.memory.afterBoot), mib(comparison.memory.afterWarmUp), mib(comparison.memory.afterRounds), comparison.memory.afterRounds ? comparison.memory.afterRounds.peakMiB.toFixed(0) : '–']),
+			['n8n settings', 'after (re)start', 'after warm-up', 'after the rounds', 'peak'],
+			comparisons.map((comparison) => [
+				comparison.settings,
+				mib(comparison.memory.afterStart),
+				mib(comparison.memory.afterWarmUp),
+				mib(comparison.memory.afterRounds),
+				comparison.memory.afterRounds ? comparison.memory.afterRounds.peakMiB.toFixed(0) : '–',
+			]),
+			[1, 2, 3, 4],
 		),
 		'',
 	);
 
 	if (history) {
-		out.push('## Clawgate: stored history and stores (default n8n settings)', '');
+		out.push('## Clawgate: stored history and stores (default settings)', '');
 		const historyRows = history.variants.flatMap((variant) =>
 			variant.cells.map((cell) => [
 				variant.label,
@@ -579,11 +521,12 @@ function report(comparisons: ComparisonResult[], history: HistoryResult | null, 
 				ms(cell.p50),
 				ms(cell.p95),
 				ms(cell.p99),
+				String(cell.messages),
 				String(cell.promptMessages),
 				`${cell.errors} / ${cell.redeliveries}`,
 			]),
 		);
-		out.push(table(['store, stored turns per session', 'c', 'msg/s (median)', 'msg/s range', 'p50 ms', 'p95 ms', 'p99 ms', 'messages per model request', 'errors / redeliveries'], historyRows));
+		out.push(table(['store, stored turns per session', 'c', 'msg/s (median)', 'msg/s range', 'p50 ms', 'p95 ms', 'p99 ms', 'messages', 'messages per model request', 'errors / redeliveries'], historyRows, [1, 2, 4, 5, 6, 7, 8]));
 		for (const note of history.skipped) out.push('', `Skipped: ${note}`);
 		out.push('');
 	}
@@ -592,23 +535,28 @@ function report(comparisons: ComparisonResult[], history: HistoryResult | null, 
 	if (!profile) {
 		out.push(profileNote, '');
 	} else {
-		const { summary } = profile;
+		const { floor, clawgate } = profile.windows;
 		out.push(
-			`Clawgate workflow alone, ${profile.messages} messages at concurrency ${profile.concurrency} (${f1(profile.throughput)} msg/s under the profiler). Busy CPU in the window: ${f1(summary.busyMs / 1000)} s of ${f1(summary.windowMs / 1000)} s${summary.windowed ? '' : ' (whole profile: the load window could not be matched)'}. Functions of this package were on the stack for ${pct(summary.underClawgate.share)} of the busy time (everything they called included). Profile: ${path.relative(runtime.REPO_ROOT, profile.savedProfile)} (open in Chrome DevTools).`,
+			`n8n under --cpu-prof (${profile.settings} settings), concurrency ${profile.concurrency}: floor ${floor.messages} messages (${f1(floor.throughput)} msg/s), Clawgate ${clawgate.messages} messages (${f1(clawgate.throughput)} msg/s). Busy time per message: floor ${f1(floor.busyMsPerMessage)} ms, Clawgate ${f1(clawgate.busyMsPerMessage)} ms. In the Clawgate load, functions of this package were on the stack for ${pct(clawgate.underClawgate.share)} of the busy time (${f1(clawgate.underClawgate.msPerMessage)} ms per message, everything they called included).${floor.windowed && clawgate.windowed ? '' : ' The load windows could not be matched to the samples: whole-profile numbers.'} Profile file: ${path.relative(runtime.REPO_ROOT, profile.savedProfile)} (Chrome DevTools → Performance → Load profile).`,
 			'',
 		);
-		out.push(table(['owner', 'time s', 'share of busy'], summary.byOwner.map((entry) => [entry.owner, f2(entry.ms / 1000), entry.owner === 'idle' ? '–' : pct(entry.share)])), '');
-		const costRows = (costs: ProfileSummary['topSelf']) => costs.map((cost) => [cost.owner, `\`${cost.where}\``, f2(cost.ms / 1000), pct(cost.share)]);
-		out.push('Top functions by self time (all owners):', '', table(['owner', 'function', 'time s', 'share of busy'], costRows(summary.topSelf)), '');
-		out.push('This package, by time on the stack (inclusive):', '', table(['owner', 'function', 'time s', 'share of busy'], costRows(summary.topInclusiveClawgate)), '');
-		out.push('This package, by self time:', '', table(['owner', 'function', 'time s', 'share of busy'], costRows(summary.topSelfClawgate)), '');
+		out.push('Busy time per message by owner:', '');
+		const owners = [...new Set([...floor.byOwner, ...clawgate.byOwner].map((area) => area.area))];
+		const perMessage = (summary: WindowSummary, owner: string) => summary.byOwner.find((area) => area.area === owner)?.msPerMessage ?? 0;
 		out.push(
-			'Dependencies of this package, by self time:',
-			'',
-			table(['package', 'time s', 'share of busy'], summary.clawgateDependencies.slice(0, 8).map((entry) => [entry.name, f2(entry.ms / 1000), pct(entry.share)])),
+			table(
+				['owner', 'floor ms/message', 'Clawgate ms/message', 'difference ms/message'],
+				owners.map((owner) => [owner, f1(perMessage(floor, owner)), f1(perMessage(clawgate, owner)), f1(perMessage(clawgate, owner) - perMessage(floor, owner))]),
+				[1, 2, 3],
+			),
 			'',
 		);
-		out.push('n8n and its dependencies, by self time:', '', table(['owner', 'function', 'time s', 'share of busy'], costRows(summary.topSelfN8n)), '');
+		out.push('Clawgate load, busy time by package (n8n\'s packages by name):', '', table(['package', 'ms/message', 'share of busy'], areaRows(clawgate.byArea), [1, 2]), '');
+		out.push('Clawgate load, time with this package\'s code on the stack, by the package doing the work:', '', table(['package', 'ms/message', 'share of busy'], areaRows(clawgate.underClawgate.byArea), [1, 2]), '');
+		out.push('Clawgate load, this package\'s functions by time on the stack (inclusive):', '', table(['owner', 'function', 'time s', 'share of busy'], costRows(clawgate.topInclusiveClawgate), [2, 3]), '');
+		out.push('Clawgate load, this package\'s functions by self time:', '', table(['owner', 'function', 'time s', 'share of busy'], costRows(clawgate.topSelfClawgate), [2, 3]), '');
+		out.push('Clawgate load, n8n\'s functions by self time:', '', table(['owner', 'function', 'time s', 'share of busy'], costRows(clawgate.topSelfN8n), [2, 3]), '');
+		out.push('Floor load, n8n\'s functions by self time:', '', table(['owner', 'function', 'time s', 'share of busy'], costRows(floor.topSelfN8n), [2, 3]), '');
 	}
 	out.push(`Total runtime: ${(totalSeconds / 60).toFixed(1)} min.`);
 	return out.join('\n');
@@ -618,84 +566,124 @@ function report(comparisons: ComparisonResult[], history: HistoryResult | null, 
 
 async function main(): Promise<number> {
 	const started = Date.now();
-	const loadSampler = setInterval(() => loadAverages.push(os.loadavg()[0]), 10_000);
-	loadSampler.unref();
-	const example = loadExampleWorkflow('telegram-ai-bot.json');
-	const model = new OpenAiEmulator({ responder: () => REPLY_TEXT });
-	await startEmulators(model);
+	const sampleLoad = () => loadAverages.push(os.loadavg()[0]);
+	sampleLoad();
+	setInterval(sampleLoad, 10_000).unref();
 
-	// Table 2's variants live on the default n8n; Redis and Postgres rows need those servers.
+	const example = loadExampleWorkflow('telegram-ai-bot.json');
+	const ids = exampleCredentialIds(example);
+	const model = new OpenAiEmulator({ responder: () => REPLY_TEXT });
+	const bots: Record<FlowName, TelegramEmulator> = {
+		floor: new TelegramEmulator({ username: 'bench_floor_bot' }),
+		clawgate: new TelegramEmulator({ username: 'bench_clawgate_bot' }),
+		builtin: new TelegramEmulator({ username: 'bench_builtin_bot' }),
+	};
+
+	// Stored-history variants: SQLite always; Redis and Postgres when their servers answer.
 	const skipped: string[] = [];
-	const variants: HistoryVariant[] = HISTORY_SIZES.map((turns) => ({
-		key: `sqlite${turns}`,
-		label: `SQLite, ${turns.toLocaleString('en-US')} turns`,
-		store: 'sqlite' as const,
-		storedTurns: turns,
-		bot: new TelegramEmulator({ username: `bench_sqlite${turns}_bot` }),
-		suffix: `Sq${turns}`,
-	}));
+	const stores: Array<{ store: HistoryVariant['store']; turns: number; suffix: string }> = HISTORY_SIZES.map((turns) => ({ store: 'sqlite' as const, turns, suffix: `Sq${turns}` }));
 	const redisProblem = await redisReachable(REDIS);
-	if (redisProblem) skipped.push(`Redis at ${REDIS.host}:${REDIS.port} is not reachable (${redisProblem}).`);
-	else variants.push({ key: 'redis', label: `Redis, ${HISTORY_SIZES[0]} turns`, store: 'redis', storedTurns: HISTORY_SIZES[0], bot: new TelegramEmulator({ username: 'bench_redis_bot' }), suffix: 'Rds1' });
+	if (redisProblem) skipped.push(`Redis at ${REDIS.host}:${REDIS.port} did not answer (${redisProblem}).`);
+	else stores.push({ store: 'redis', turns: HISTORY_SIZES[0], suffix: 'Rds1' });
 	const postgresProblem = await postgresReachable(POSTGRES);
-	if (postgresProblem) skipped.push(`Postgres at ${POSTGRES.host}:${POSTGRES.port}/${POSTGRES.database} is not reachable (${postgresProblem}).`);
-	else variants.push({ key: 'postgres', label: `Postgres, ${HISTORY_SIZES[0]} turns`, store: 'postgres', storedTurns: HISTORY_SIZES[0], bot: new TelegramEmulator({ username: 'bench_postgres_bot' }), suffix: 'Pgs1' });
-	const sharedStoreBots = variants.filter((variant) => variant.store !== 'sqlite').map((variant) => variant.bot.bot.id);
+	if (postgresProblem) skipped.push(`Postgres at ${POSTGRES.host}:${POSTGRES.port}/${POSTGRES.database} did not answer (${postgresProblem}).`);
+	else stores.push({ store: 'postgres', turns: HISTORY_SIZES[0], suffix: 'Pgs1' });
+	const historyBots = stores.map(({ store, turns }) => new TelegramEmulator({ username: `bench_${store}${turns}_bot` }));
+	const sharedStoreBots = stores.flatMap(({ store }, index) => (store === 'sqlite' ? [] : [historyBots[index].bot.id]));
 	if (!redisProblem) onCleanup('the Redis keys of this run', () => removeRedisData(REDIS, sharedStoreBots));
 	if (!postgresProblem) onCleanup('the Postgres rows of this run', () => removePostgresData(POSTGRES, sharedStoreBots));
+	await startEmulators(model, ...Object.values(bots), ...historyBots);
 
-	const defaults = await runComparison('default', {}, model, example, { variants, skipped });
-	const tuned = await runComparison('tuned', TUNED_ENV, model, example, null);
-	const comparisons = [defaults.comparison, tuned.comparison];
+	const builtinCredential = { id: 'BenchTgBuiltin01', name: 'Bench built-in bot' };
+	const mainWorkflows: Record<FlowName, WorkflowFixture> = {
+		floor: floorWorkflow(bots.floor, 'bench-floor'),
+		clawgate: clawgateWorkflow(example),
+		builtin: builtinWorkflow(builtinCredential, ids.openAi),
+	};
+	const credentials: CredentialFixture[] = [
+		{ ...ids.telegram, type: 'clawgateTelegramApi', data: { accessToken: bots.clawgate.token, baseUrl: bots.clawgate.apiRoot } },
+		{ ...builtinCredential, type: 'telegramApi', data: { accessToken: bots.builtin.token, baseUrl: bots.builtin.apiRoot } },
+		openAiCredential(model, ids.openAi),
+	];
+	if (!redisProblem) credentials.push({ id: 'BenchStoreredis', name: 'Bench redis', type: 'redis', data: { host: REDIS.host, port: REDIS.port, database: 0, password: '' } });
+	if (!postgresProblem) credentials.push({ id: 'BenchStorepostgres', name: 'Bench postgres', type: 'postgres', data: { ...POSTGRES, ssl: 'disable' } });
+	const variants: HistoryVariant[] = stores.map(({ store, turns, suffix }, index) => {
+		const bot = historyBots[index];
+		const telegramCredentialId = `BenchTgHist${suffix}`;
+		credentials.push({ id: telegramCredentialId, name: `Bench bot ${suffix}`, type: 'clawgateTelegramApi', data: { accessToken: bot.token, baseUrl: bot.apiRoot } });
+		const storeCredentialId = store === 'sqlite' ? undefined : `BenchStore${store}`;
+		const workflow = clawgateWorkflow(example, { suffix, telegramCredentialId, store, storeCredentialId, sessionOptions: HISTORY_SESSION_OPTIONS });
+		const storeName = { sqlite: 'SQLite', redis: 'Redis', postgres: 'Postgres' }[store];
+		return { key: `${store}${turns}`, label: `${storeName}, ${turns.toLocaleString('en-US')} turns`, store, storedTurns: turns, bot, workflow };
+	});
 
-	const worst = comparisons.flatMap((comparison) => comparison.ratios).reduce((low, ratio) => (ratio.clawgateToFloor < low.clawgateToFloor ? ratio : low));
+	progress(`starting n8n ${N8N_VERSION} (pack and install this package, import, boot)...`);
+	const n8n = await N8nInstance.start({ credentials, workflows: [...Object.values(mainWorkflows), ...variants.map((variant) => variant.workflow)], activate: [] });
+	runningN8n = n8n.userFolder;
+	onCleanup('n8n', async () => {
+		await n8n.stop();
+		runningN8n = null;
+	});
+	progress(`n8n ready at ${n8n.baseUrl} after ${Math.round((Date.now() - started) / 1000)} s`);
+	const afterStart = memoryOf(n8n);
+	await publish(n8n, FLOWS.map((flow) => mainWorkflows[flow].id));
+	await Promise.all([bots.clawgate, bots.builtin].map((bot) => bot.waitForCall('setWebhook', undefined, 60_000)));
+	const targets: Record<FlowName, LoadTarget> = {
+		floor: { bot: bots.floor, webhookUrl: `${n8n.baseUrl}/webhook/bench-floor`, chatIds: CHAT_IDS },
+		clawgate: { bot: bots.clawgate, chatIds: CHAT_IDS },
+		builtin: { bot: bots.builtin, chatIds: CHAT_IDS },
+	};
+
+	const defaults = await comparisonPhase('default', {}, n8n, targets, model, afterStart);
+	await restartWith(n8n, TUNED_ENV);
+	const tuned = await comparisonPhase('tuned', TUNED_ENV, n8n, targets, model, memoryOf(n8n));
+	const comparisons = [defaults, tuned];
+	const history = await historyPhase(n8n, variants, skipped, model);
+
+	const lowest = comparisons
+		.flatMap((comparison) => comparison.ratios.map((ratio) => ({ ...ratio, comparison })))
+		.reduce((low, ratio) => (ratio.clawgateToFloor < low.clawgateToFloor ? ratio : low));
 	let profile: ProfileResult | null = null;
-	let profileNote = `Clawgate reaches at least ${RATIO_TARGET}× the floor's throughput at every concurrency (lowest: ${f2(worst.clawgateToFloor)}× at c=${worst.concurrency}); no profile was taken.`;
-	if (worst.clawgateToFloor < RATIO_TARGET) {
-		progress(`Clawgate is at ${f2(worst.clawgateToFloor)}× the floor at c=${worst.concurrency}: profiling`);
-		profile = await runProfile(model, example, worst.concurrency);
+	const profileNote = `Clawgate reaches at least ${RATIO_TARGET}× the floor's throughput at every concurrency (lowest: ${f2(lowest.clawgateToFloor)}× at c=${lowest.concurrency}); no profile was taken.`;
+	if (lowest.clawgateToFloor < RATIO_TARGET) {
+		progress(`Clawgate runs at ${f2(lowest.clawgateToFloor)}× the floor (${lowest.comparison.settings}, c=${lowest.concurrency}): profiling`);
+		const settingsEnv = { ...Object.fromEntries(Object.keys(TUNED_ENV).map((name) => [name, undefined])), ...lowest.comparison.env };
+		profile = await profilePhase(n8n, settingsEnv, lowest.comparison.settings, targets, model, lowest.concurrency);
 	}
 
-	const totalMessages = [...comparisons.flatMap((comparison) => FLOWS.flatMap((flow) => comparison.flows[flow].cells)), ...(defaults.history?.variants.flatMap((variant) => variant.cells) ?? [])].reduce(
+	const totalMessages = [...comparisons.flatMap((comparison) => FLOWS.flatMap((flow) => comparison.flows[flow].cells)), ...history.variants.flatMap((variant) => variant.cells)].reduce(
 		(sum, cell) => sum + cell.messages,
 		0,
 	);
 	await cleanUpEverything();
 	const totalSeconds = (Date.now() - started) / 1000;
-	const text = report(comparisons, defaults.history, profile, profileNote, totalMessages, totalSeconds);
-	process.stdout.write(`${text}\n`);
+	process.stdout.write(`${report(comparisons, history, profile, profileNote, totalMessages, totalSeconds)}\n`);
 
 	mkdirSync(RESULTS_DIR, { recursive: true });
 	const file = path.join(RESULTS_DIR, 'gateway.json');
-	writeFileSync(
-		file,
-		`${JSON.stringify(
-			{
-				generatedAt: new Date().toISOString(),
-				n8nVersion: N8N_VERSION,
-				node: process.versions.node,
-				machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: os.totalmem() / 2 ** 30 },
-				method: {
-					concurrencies: CONCURRENCIES,
-					sessions: SESSIONS,
-					messagesPerBatch: MESSAGES,
-					rounds: ROUNDS,
-					warmUpMessages: WARMUP_MESSAGES,
-					replyText: REPLY_TEXT,
-					tunedEnv: TUNED_ENV,
-					history: { sizes: HISTORY_SIZES, messagesPerBatch: HISTORY_MESSAGES, rounds: HISTORY_ROUNDS, seededTurnTokens: SEEDED_TURN_TOKENS, sessionOptions: HISTORY_SESSION_OPTIONS },
-					profile: { messages: PROFILE_MESSAGES, ratioTarget: RATIO_TARGET },
-				},
-				comparisons,
-				history: defaults.history,
-				profile: profile ? { ...profile, savedProfile: path.relative(runtime.REPO_ROOT, profile.savedProfile) } : { skipped: profileNote },
-				totalMessages,
-				totalSeconds,
-			},
-			null,
-			2,
-		)}\n`,
-	);
+	const result = {
+		generatedAt: new Date().toISOString(),
+		n8nVersion: N8N_VERSION,
+		node: process.versions.node,
+		machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: os.totalmem() / 2 ** 30, loadAverages },
+		method: {
+			concurrencies: CONCURRENCIES,
+			sessions: SESSIONS,
+			batch: { maxMessages: MESSAGES, seconds: BATCH_SECONDS, minMessages: '2 × concurrency' },
+			rounds: ROUNDS,
+			warmUpMessages: 1 + WARMUP_MESSAGES,
+			replyText: REPLY_TEXT,
+			tunedEnv: TUNED_ENV,
+			history: { sizes: HISTORY_SIZES, concurrencies: HISTORY_CONCURRENCIES, rounds: HISTORY_ROUNDS, seededTurnTokens: SEEDED_TURN_TOKENS, sessionOptions: HISTORY_SESSION_OPTIONS },
+			profile: { maxMessages: PROFILE_MESSAGES, seconds: PROFILE_SECONDS, ratioTarget: RATIO_TARGET },
+		},
+		comparisons,
+		history,
+		profile: profile ? { ...profile, savedProfile: path.relative(runtime.REPO_ROOT, profile.savedProfile) } : { skipped: profileNote },
+		totalMessages,
+		totalSeconds,
+	};
+	writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
 	progress(`wrote ${path.relative(runtime.REPO_ROOT, file)}; total ${(totalSeconds / 60).toFixed(1)} min`);
 	return 0;
 }

@@ -4,7 +4,7 @@
  * this package's functions mapped back to the TypeScript source through the shipped source maps.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 interface CallFrame {
@@ -39,23 +39,41 @@ export interface FunctionCost {
 	share: number;
 }
 
-export interface ProfileSummary {
-	file: string;
+export interface AreaCost {
+	/** This package, one of its dependencies, an n8n package, Node.js internals or V8. */
+	area: string;
+	ms: number;
+	share: number;
+	msPerMessage: number;
+}
+
+export interface ProfileWindow {
+	name: string;
+	/** process.hrtime in µs: V8 stamps samples with the same monotonic clock. */
+	fromUs: number;
+	toUs: number;
+	messages: number;
+}
+
+export interface WindowSummary {
+	name: string;
+	messages: number;
 	windowMs: number;
+	/** Sampled time not idle: JavaScript, native code, GC. On a busy machine it includes time waiting for a CPU. */
 	busyMs: number;
-	/** Whether samples were cut to the load window (false: the whole profile was used). */
+	busyMsPerMessage: number;
+	/** False when no samples fell in the window (clock mismatch) and the whole profile was used. */
 	windowed: boolean;
-	/** Where the time went; a built-in's time is billed to the script that called it. */
-	byOwner: Array<{ owner: Owner; ms: number; share: number }>;
-	/** Busy time with at least one of this package's functions on the stack (its calls into dependencies, n8n and Node included). */
-	underClawgate: { ms: number; share: number };
+	/** Where the time went, by owner and by package; a built-in's time is billed to the script that called it. */
+	byOwner: AreaCost[];
+	byArea: AreaCost[];
+	/** Busy time with one of this package's functions on the stack, by where the time was spent. */
+	underClawgate: { ms: number; share: number; msPerMessage: number; byArea: AreaCost[] };
 	topSelf: FunctionCost[];
 	topSelfClawgate: FunctionCost[];
 	/** This package's functions by time on the stack (inclusive). */
 	topInclusiveClawgate: FunctionCost[];
 	topSelfN8n: FunctionCost[];
-	/** Dependencies of this package by self time (package name). */
-	clawgateDependencies: Array<{ name: string; ms: number; share: number }>;
 }
 
 const PACKAGE_MARK = '/node_modules/n8n-nodes-clawgate/';
@@ -150,22 +168,23 @@ function sourceMapFor(jsPath: string): SourceMapping | null {
 	return mapping;
 }
 
+/** The repository whose dist/ was packed: its source maps stay readable after n8n's user folder is gone. */
+const REPO_ROOT = resolve(__dirname, '..', '..');
+
 /** `name (nodes/x.ts:12)` for this package, `name (package/file.js:12)` otherwise. */
 function describe(frame: CallFrame, owner: Owner): string {
 	const name = frame.functionName || '(anonymous)';
 	const path = pathOf(frame.url);
 	if (!path) return name;
 	if (owner === 'clawgate') {
-		const packageRoot = path.slice(0, path.lastIndexOf(PACKAGE_MARK) + PACKAGE_MARK.length);
-		const map = sourceMapFor(path);
+		const inPackage = path.slice(path.lastIndexOf(PACKAGE_MARK) + PACKAGE_MARK.length);
+		const map = sourceMapFor(join(REPO_ROOT, inPackage));
 		const segments = map?.lines[frame.lineNumber];
 		if (map && segments && segments.length > 0) {
 			const segment = [...segments].reverse().find(([column]) => column <= frame.columnNumber) ?? segments[0];
-			// The map names the source relative to dist/; the repository keeps the same tree without dist/.
-			const source = relative(join(packageRoot, 'dist'), map.sources[segment[1]]).replace(/^(\.\.\/)+/, '');
-			return `${name} (${source}:${segment[2] + 1})`;
+			return `${name} (${relative(REPO_ROOT, map.sources[segment[1]])}:${segment[2] + 1})`;
 		}
-		return `${name} (${relative(packageRoot, path)}:${frame.lineNumber + 1})`;
+		return `${name} (${inPackage}:${frame.lineNumber + 1})`;
 	}
 	if (path.startsWith('node:')) return `${name} (${path}:${frame.lineNumber + 1})`;
 	const inModules = path.lastIndexOf('/node_modules/');
@@ -175,8 +194,17 @@ function describe(frame: CallFrame, owner: Owner): string {
 
 // ---------------------------------------------------------------------------------------------
 
-/** Summarises the samples taken between `fromUs` and `toUs` (process.hrtime in µs: V8 uses the same monotonic clock). */
-export function summarizeCpuProfile(file: string, { fromUs, toUs, top = 12 }: { fromUs?: number; toUs?: number; top?: number } = {}): ProfileSummary {
+export interface LoadedProfile {
+	file: string;
+	nodes: Map<number, ProfileNode>;
+	parents: Map<number, number>;
+	samples: number[];
+	/** Sample i's time stamp and duration (until sample i + 1, DevTools' convention), in µs. */
+	stamps: number[];
+	durations: number[];
+}
+
+export function readCpuProfile(file: string): LoadedProfile {
 	const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
 	const nodes = new Map<number, ProfileNode>();
 	const parents = new Map<number, number>();
@@ -184,73 +212,86 @@ export function summarizeCpuProfile(file: string, { fromUs, toUs, top = 12 }: { 
 		nodes.set(node.id, node);
 		for (const child of node.children ?? []) parents.set(child, node.id);
 	}
-
-	// A built-in (JSON.stringify, RegExp, ...) has no script: its time is billed to the code that called it.
-	const billedOwner = (leafId: number): Owner => {
-		for (let id: number | undefined = leafId; id !== undefined; id = parents.get(id)) {
-			const frame = nodes.get(id)!.callFrame;
-			if (frame.url || frame.functionName.startsWith('(')) return ownerOf(frame);
-		}
-		return 'V8 (GC, compiler, native)';
-	};
-
-	// Sample i lasts until sample i + 1 (DevTools' convention); its time is timeDeltas[i + 1].
 	const stamps: number[] = [];
 	let clock = profile.startTime;
 	for (const delta of profile.timeDeltas) stamps.push((clock += delta));
-	const inWindow = (index: number) => (fromUs === undefined || stamps[index] >= fromUs) && (toUs === undefined || stamps[index] <= toUs);
-	let selected = profile.samples.map((_, index) => index).filter(inWindow);
-	const windowed = selected.length >= profile.samples.length * 0.02 && selected.length > 50;
+	const durations = profile.timeDeltas.map((delta, index) => profile.timeDeltas[index + 1] ?? delta);
+	return { file, nodes, parents, samples: profile.samples, stamps, durations };
+}
+
+function areaOf(frame: CallFrame): string {
+	const owner = ownerOf(frame);
+	if (owner === 'clawgate dependencies') return `${dependencyName(pathOf(frame.url))} (Clawgate dependency)`;
+	if (owner === 'n8n and its dependencies') return dependencyName(pathOf(frame.url));
+	return owner;
+}
+
+const frameKey = (frame: CallFrame) => `${frame.url}:${frame.functionName}:${frame.lineNumber}:${frame.columnNumber}`;
+
+/** Where the CPU went during one load window. */
+export function summarizeWindow(profile: LoadedProfile, window: ProfileWindow, top = 10): WindowSummary {
+	const { nodes, parents } = profile;
+	// A built-in (JSON.stringify, RegExp, ...) has no script: its time is billed to the code that called it.
+	const billedFrame = (leafId: number): CallFrame => {
+		for (let id: number | undefined = leafId; id !== undefined; id = parents.get(id)) {
+			const frame = nodes.get(id)!.callFrame;
+			if (frame.url || frame.functionName.startsWith('(')) return frame;
+		}
+		return nodes.get(leafId)!.callFrame;
+	};
+
+	let selected = profile.samples.map((_, index) => index).filter((index) => profile.stamps[index] >= window.fromUs && profile.stamps[index] <= window.toUs);
+	const windowed = selected.length > 50;
 	if (!windowed) selected = profile.samples.map((_, index) => index);
 
-	const self = new Map<number, number>();
+	const self = new Map<string, { owner: Owner; frame: CallFrame; ms: number }>();
 	const inclusive = new Map<string, { owner: Owner; frame: CallFrame; ms: number }>();
-	const byOwner = new Map<Owner, number>();
-	const dependencies = new Map<string, number>();
+	const byOwner = new Map<string, number>();
+	const byArea = new Map<string, number>();
+	const underByArea = new Map<string, number>();
+	const add = (map: Map<string, number>, key: string, ms: number) => map.set(key, (map.get(key) ?? 0) + ms);
 	let busyMs = 0;
-	let underClawgateMs = 0;
 	let windowMs = 0;
+	let underClawgateMs = 0;
 
 	for (const index of selected) {
-		const ms = (profile.timeDeltas[index + 1] ?? profile.timeDeltas[index]) / 1000;
+		const ms = profile.durations[index] / 1000;
 		windowMs += ms;
 		const leafId = profile.samples[index];
-		const leaf = nodes.get(leafId)!;
-		const owner = ownerOf(leaf.callFrame);
-		const billed = billedOwner(leafId);
-		byOwner.set(billed, (byOwner.get(billed) ?? 0) + ms);
+		const leaf = nodes.get(leafId)!.callFrame;
+		const billed = billedFrame(leafId);
+		const owner = ownerOf(billed);
 		if (owner === 'idle') continue;
 		busyMs += ms;
-		self.set(leafId, (self.get(leafId) ?? 0) + ms);
-		if (owner === 'clawgate dependencies') {
-			const name = dependencyName(pathOf(leaf.callFrame.url));
-			dependencies.set(name, (dependencies.get(name) ?? 0) + ms);
-		}
+		add(byOwner, owner, ms);
+		const area = areaOf(billed);
+		add(byArea, area, ms);
+		const entry = self.get(frameKey(leaf)) ?? { owner: ownerOf(leaf), frame: leaf, ms: 0 };
+		entry.ms += ms;
+		self.set(frameKey(leaf), entry);
 		// Each of our functions counts once per sample, however deep the recursion.
 		const seen = new Set<string>();
 		for (let id: number | undefined = leafId; id !== undefined; id = parents.get(id)) {
 			const frame = nodes.get(id)!.callFrame;
-			if (ownerOf(frame) !== 'clawgate') continue;
-			const key = `${frame.url}:${frame.functionName}:${frame.lineNumber}:${frame.columnNumber}`;
-			if (seen.has(key)) continue;
-			seen.add(key);
-			const entry = inclusive.get(key) ?? { owner: 'clawgate' as Owner, frame, ms: 0 };
-			entry.ms += ms;
-			inclusive.set(key, entry);
+			if (ownerOf(frame) !== 'clawgate' || seen.has(frameKey(frame))) continue;
+			seen.add(frameKey(frame));
+			const ours = inclusive.get(frameKey(frame)) ?? { owner: 'clawgate' as Owner, frame, ms: 0 };
+			ours.ms += ms;
+			inclusive.set(frameKey(frame), ours);
 		}
-		if (seen.size > 0) underClawgateMs += ms;
+		if (seen.size > 0) {
+			underClawgateMs += ms;
+			add(underByArea, area, ms);
+		}
 	}
 
-	// Self time by function (same function in many call paths added together).
-	const selfByFunction = new Map<string, { owner: Owner; frame: CallFrame; ms: number }>();
-	for (const [id, ms] of self) {
-		const frame = nodes.get(id)!.callFrame;
-		const key = `${frame.url}:${frame.functionName}:${frame.lineNumber}:${frame.columnNumber}`;
-		const entry = selfByFunction.get(key) ?? { owner: ownerOf(frame), frame, ms: 0 };
-		entry.ms += ms;
-		selfByFunction.set(key, entry);
-	}
 	const share = (ms: number) => (busyMs > 0 ? ms / busyMs : 0);
+	const perMessage = (ms: number) => ms / Math.max(1, window.messages);
+	const areas = (map: Map<string, number>, limit = top) =>
+		[...map]
+			.sort((a, b) => b[1] - a[1])
+			.slice(0, limit)
+			.map(([area, ms]) => ({ area, ms, share: share(ms), msPerMessage: perMessage(ms) }));
 	const costs = (entries: Iterable<{ owner: Owner; frame: CallFrame; ms: number }>, keep: (owner: Owner) => boolean) =>
 		[...entries]
 			.filter((entry) => keep(entry.owner))
@@ -259,16 +300,18 @@ export function summarizeCpuProfile(file: string, { fromUs, toUs, top = 12 }: { 
 			.map((entry) => ({ owner: entry.owner, where: describe(entry.frame, entry.owner), ms: entry.ms, share: share(entry.ms) }));
 
 	return {
-		file,
+		name: window.name,
+		messages: window.messages,
 		windowMs,
 		busyMs,
+		busyMsPerMessage: perMessage(busyMs),
 		windowed,
-		byOwner: [...byOwner].map(([owner, ms]) => ({ owner, ms, share: owner === 'idle' ? Number.NaN : share(ms) })).sort((a, b) => b.ms - a.ms),
-		underClawgate: { ms: underClawgateMs, share: share(underClawgateMs) },
-		topSelf: costs(selfByFunction.values(), () => true),
-		topSelfClawgate: costs(selfByFunction.values(), (owner) => owner === 'clawgate'),
+		byOwner: areas(byOwner, 20),
+		byArea: areas(byArea),
+		underClawgate: { ms: underClawgateMs, share: share(underClawgateMs), msPerMessage: perMessage(underClawgateMs), byArea: areas(underByArea) },
+		topSelf: costs(self.values(), (owner) => owner !== 'idle'),
+		topSelfClawgate: costs(self.values(), (owner) => owner === 'clawgate'),
 		topInclusiveClawgate: costs(inclusive.values(), () => true),
-		topSelfN8n: costs(selfByFunction.values(), (owner) => owner === 'n8n and its dependencies'),
-		clawgateDependencies: [...dependencies].map(([name, ms]) => ({ name, ms, share: share(ms) })).sort((a, b) => b.ms - a.ms),
+		topSelfN8n: costs(self.values(), (owner) => owner === 'n8n and its dependencies'),
 	};
 }

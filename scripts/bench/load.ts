@@ -18,6 +18,7 @@ export interface LoadTarget {
 }
 
 export interface BatchResult {
+	/** Messages posted. */
 	messages: number;
 	concurrency: number;
 	/** Answered messages per second, from the first update posted to the last sendMessage received. */
@@ -31,8 +32,12 @@ export interface BatchResult {
 }
 
 export interface LoadOptions {
+	/** At most this many messages. */
 	messages: number;
 	concurrency: number;
+	/** No new message is posted after this many seconds, once `minMessages` have been. */
+	maxSeconds?: number;
+	minMessages?: number;
 	replyTimeoutMs?: number;
 	/** Checked between messages; a true value stops the batch early (Ctrl-C). */
 	stopped?: () => boolean;
@@ -40,7 +45,10 @@ export interface LoadOptions {
 
 let textCounter = 0;
 
-export async function runBatch(target: LoadTarget, { messages, concurrency, replyTimeoutMs = 60_000, stopped = () => false }: LoadOptions): Promise<BatchResult> {
+export async function runBatch(
+	target: LoadTarget,
+	{ messages, concurrency, maxSeconds = Number.POSITIVE_INFINITY, minMessages = 0, replyTimeoutMs = 60_000, stopped = () => false }: LoadOptions,
+): Promise<BatchResult> {
 	const { bot } = target;
 	const sendPath = `/bot${bot.token}/sendMessage`;
 	// A reply is taken by one message only; a late reply to a timed-out message is never reused.
@@ -91,8 +99,9 @@ export async function runBatch(target: LoadTarget, { messages, concurrency, repl
 	};
 
 	const batchStart = performance.now();
+	const timeIsUp = () => next >= minMessages && performance.now() - batchStart >= maxSeconds * 1000;
 	const worker = async () => {
-		while (next < messages && !stopped()) {
+		while (next < messages && !timeIsUp() && !stopped()) {
 			next++;
 			const chatId = freeChats.shift();
 			if (chatId === undefined) throw new Error('More users than chats: raise the number of sessions.');
@@ -105,7 +114,7 @@ export async function runBatch(target: LoadTarget, { messages, concurrency, repl
 	bot.server.requests.length = 0;
 	bot.sent.length = 0;
 	const wallMs = (lastDone || performance.now()) - batchStart;
-	return { messages, concurrency, throughput: latenciesMs.length / (wallMs / 1000), wallMs, latenciesMs, errors, redeliveries };
+	return { messages: next, concurrency, throughput: latenciesMs.length / (wallMs / 1000), wallMs, latenciesMs, errors, redeliveries };
 }
 
 // ---------------------------------------------------------------------------------------------
