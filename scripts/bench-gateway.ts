@@ -54,9 +54,9 @@ const CONCURRENCIES = [1, 8, 32];
 const SESSIONS = 100;
 /** Per (flow, concurrency, round): at most MESSAGES; no new message after BATCH_SECONDS once 2 × c went out. */
 const MESSAGES = numberFromEnv('BENCH_MESSAGES', 200);
-const BATCH_SECONDS = numberFromEnv('BENCH_BATCH_SECONDS', 6);
+const BATCH_SECONDS = numberFromEnv('BENCH_BATCH_SECONDS', 4);
 const ROUNDS = numberFromEnv('BENCH_ROUNDS', 3);
-const WARMUP_MESSAGES = 20;
+const WARMUP_MESSAGES = 12;
 const HISTORY_CONCURRENCIES = [1, 8];
 const HISTORY_ROUNDS = numberFromEnv('BENCH_HISTORY_ROUNDS', 2);
 const HISTORY_SIZES = [10, 2_000];
@@ -65,7 +65,7 @@ const SEEDED_TURN_TOKENS = 80;
 /** A small window for the history table, so that every variant sends the model the same number of turns. */
 const HISTORY_SESSION_OPTIONS = { contextWindow: 1_024, maxOutputTokens: 256, safetyMargin: 64 };
 const PROFILE_MESSAGES = numberFromEnv('BENCH_PROFILE_MESSAGES', 150);
-const PROFILE_SECONDS = 15;
+const PROFILE_SECONDS = 10;
 const RATIO_TARGET = 0.8;
 const TUNED_ENV = { EXECUTIONS_DATA_SAVE_ON_SUCCESS: 'none' };
 const FLOWS: FlowName[] = ['floor', 'clawgate', 'builtin'];
@@ -454,10 +454,6 @@ function costRows(costs: FunctionCost[]): string[][] {
 	return costs.map((cost) => [cost.owner, `\`${cost.where}\``, f2(cost.ms / 1000), pct(cost.share)]);
 }
 
-function areaRows(areas: AreaCost[]): string[][] {
-	return areas.map((area) => [area.area, f1(area.msPerMessage), pct(area.share)]);
-}
-
 function report(comparisons: ComparisonResult[], history: HistoryResult | null, profile: ProfileResult | null, profileNote: string, totalMessages: number, totalSeconds: number): string {
 	const out: string[] = [methodText(history, profile, totalMessages), ''];
 
@@ -551,8 +547,22 @@ function report(comparisons: ComparisonResult[], history: HistoryResult | null, 
 			),
 			'',
 		);
-		out.push('Clawgate load, busy time by package (n8n\'s packages by name):', '', table(['package', 'ms/message', 'share of busy'], areaRows(clawgate.byArea), [1, 2]), '');
-		out.push('Clawgate load, time with this package\'s code on the stack, by the package doing the work:', '', table(['package', 'ms/message', 'share of busy'], areaRows(clawgate.underClawgate.byArea), [1, 2]), '');
+		const packages = [...new Set([...floor.byArea, ...clawgate.byArea].map((area) => area.area))];
+		const packageCost = (areas: AreaCost[], name: string) => areas.find((area) => area.area === name)?.msPerMessage ?? 0;
+		out.push(
+			'Busy time per message by package (n8n\'s packages by name; the last column is the part spent with this package\'s code on the stack):',
+			'',
+			table(
+				['package', 'floor ms/message', 'Clawgate ms/message', 'difference ms/message', 'under Clawgate code ms/message'],
+				packages
+					.map((name) => [name, packageCost(floor.byArea, name), packageCost(clawgate.byArea, name), packageCost(clawgate.underClawgate.byArea, name)] as const)
+					.filter(([, floorMs, clawgateMs]) => Math.max(floorMs, clawgateMs) >= 0.5)
+					.sort((a, b) => b[2] - b[1] - (a[2] - a[1]))
+					.map(([name, floorMs, clawgateMs, underMs]) => [name, f1(floorMs), f1(clawgateMs), f1(clawgateMs - floorMs), f1(underMs)]),
+				[1, 2, 3, 4],
+			),
+			'',
+		);
 		out.push('Clawgate load, this package\'s functions by time on the stack (inclusive):', '', table(['owner', 'function', 'time s', 'share of busy'], costRows(clawgate.topInclusiveClawgate), [2, 3]), '');
 		out.push('Clawgate load, this package\'s functions by self time:', '', table(['owner', 'function', 'time s', 'share of busy'], costRows(clawgate.topSelfClawgate), [2, 3]), '');
 		out.push('Clawgate load, n8n\'s functions by self time:', '', table(['owner', 'function', 'time s', 'share of busy'], costRows(clawgate.topSelfN8n), [2, 3]), '');
@@ -657,7 +667,6 @@ async function main(): Promise<number> {
 	);
 	await cleanUpEverything();
 	const totalSeconds = (Date.now() - started) / 1000;
-	process.stdout.write(`${report(comparisons, history, profile, profileNote, totalMessages, totalSeconds)}\n`);
 
 	mkdirSync(RESULTS_DIR, { recursive: true });
 	const file = path.join(RESULTS_DIR, 'gateway.json');
@@ -685,6 +694,7 @@ async function main(): Promise<number> {
 	};
 	writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
 	progress(`wrote ${path.relative(runtime.REPO_ROOT, file)}; total ${(totalSeconds / 60).toFixed(1)} min`);
+	process.stdout.write(`${report(comparisons, history, profile, profileNote, totalMessages, totalSeconds)}\n`);
 	return 0;
 }
 
