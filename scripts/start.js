@@ -125,15 +125,16 @@ async function main() {
 	writeState(state);
 
 	if (process.env.TELEGRAM_BOT_TOKEN) {
-		// One bot can have one webhook: the AI bot when there is a model key, else the echo bot.
-		const [id, name, behaviour] = process.env.OPENAI_API_KEY
-			? ['ClawgateTgAiBot1', 'Clawgate: Telegram AI bot', 'the AI answers and remembers the conversation']
-			: ['ClawgateTgEcho01', 'Clawgate: Telegram echo', 'it answers with your words'];
-		if (canReceiveTelegramWebhooks()) {
-			runtime.n8nCli(['publish:workflow', `--id=${id}`], env);
-			log(`Activated "${name}": message your bot and ${behaviour}.`);
+		// One bot can be received by one workflow. The AI bot long-polls, so it works on a laptop
+		// without a public URL; the echo example uses a webhook and needs public HTTPS.
+		if (process.env.OPENAI_API_KEY) {
+			runtime.n8nCli(['publish:workflow', '--id=ClawgateTgAiBot1'], env);
+			log('Activated "Clawgate: Telegram AI bot" (long polling): message your bot and the AI answers, remembering the conversation.');
+		} else if (canReceiveTelegramWebhooks()) {
+			runtime.n8nCli(['publish:workflow', '--id=ClawgateTgEcho01'], env);
+			log('Activated "Clawgate: Telegram echo" (webhook): message your bot and it answers with your words.');
 		} else {
-			log('TELEGRAM_BOT_TOKEN is set, but Telegram can only deliver to a public HTTPS URL. Set WEBHOOK_URL=https://... (for example a tunnel to port 5678) and run npm start again to activate the Telegram example.');
+			log('TELEGRAM_BOT_TOKEN is set. Add OPENAI_API_KEY to activate the Telegram AI bot (long polling, works anywhere), or set WEBHOOK_URL=https://... to activate the webhook echo example.');
 		}
 	}
 
