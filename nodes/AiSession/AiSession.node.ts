@@ -1,6 +1,5 @@
 import {
 	NodeConnectionTypes,
-	NodeOperationError,
 	type IDataObject,
 	type IExecuteFunctions,
 	type INodeExecutionData,
@@ -13,6 +12,7 @@ import { inboundFromItem } from '../core/session/inbound';
 import { OpenAiChatModel } from './openai.model';
 import { aiSessionProperties } from './AiSession.properties';
 import { sessionStoreFor, type N8nPostgresCredential, type N8nRedisCredential, type StoreKind } from './session-stores';
+import { itemFailure } from '../shared/item-failure';
 
 interface OpenAiCredential {
 	apiKey: string;
@@ -81,9 +81,7 @@ export class AiSession implements INodeType {
 					replies.push({ json: { ...item.json, reply: outcome.reply as unknown as IDataObject }, pairedItem: { item: itemIndex } });
 				}
 			} catch (error) {
-				const nodeError = new NodeOperationError(this.getNode(), (error as Error).message, { itemIndex });
-				if (!this.continueOnFail()) throw nodeError;
-				replies.push({ json: { ...item.json, error: (error as Error).message }, error: nodeError, pairedItem: { item: itemIndex } });
+				replies.push(itemFailure(this, item, itemIndex, error));
 			}
 		}
 		return [replies, ignored];

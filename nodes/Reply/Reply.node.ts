@@ -1,16 +1,15 @@
 import {
-	NodeApiError,
 	NodeConnectionTypes,
 	type IDataObject,
 	type IExecuteFunctions,
 	type INodeExecutionData,
 	type INodeType,
 	type INodeTypeDescription,
-	type JsonObject,
 } from 'n8n-workflow';
 
 import type { ReplyRequest } from '../core/reply-route';
 import { replyRouteFor, replyRoutes } from './reply.routes';
+import { itemFailure } from '../shared/item-failure';
 
 const supportedChannels = [...new Set(replyRoutes.flatMap((route) => route.channels))].join(', ');
 
@@ -85,10 +84,7 @@ export class Reply implements INodeType {
 				const sent = await route.send(credential as never, request);
 				results.push({ json: { ...json, sent: sent as unknown as IDataObject }, pairedItem: { item: itemIndex } });
 			} catch (error) {
-				const message = (error as Error).message;
-				const nodeError = new NodeApiError(this.getNode(), { message } as JsonObject, { message, itemIndex });
-				if (!this.continueOnFail()) throw nodeError;
-				results.push({ json: { ...json, error: message }, error: nodeError, pairedItem: { item: itemIndex } });
+				results.push(itemFailure(this, items[itemIndex], itemIndex, error));
 			}
 		}
 		return [results];

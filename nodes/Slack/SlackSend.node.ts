@@ -1,15 +1,14 @@
 import {
-	NodeApiError,
 	NodeConnectionTypes,
 	type IDataObject,
 	type IExecuteFunctions,
 	type INodeExecutionData,
 	type INodeType,
 	type INodeTypeDescription,
-	type JsonObject,
 } from 'n8n-workflow';
 
 import { createSlackClient, sendSlackText, updateSlackMessage, uploadSlackFile, type SlackCredential } from './slack.adapter';
+import { itemFailure } from '../shared/item-failure';
 
 type Operation = 'sendText' | 'updateMessage' | 'uploadFile';
 
@@ -137,11 +136,7 @@ export class SlackSend implements INodeType {
 				}
 				results.push({ json: { ...items[itemIndex].json, sent: { channel: 'slack', ...sent } }, pairedItem: { item: itemIndex } });
 			} catch (error) {
-				const message = (error as Error).message;
-				const nodeError = new NodeApiError(this.getNode(), { message } as JsonObject, { message, itemIndex });
-				if (!this.continueOnFail()) throw nodeError;
-				// `error` on the item routes it to the error output when "Continue (using error output)" is chosen.
-				results.push({ json: { ...items[itemIndex].json, error: message }, error: nodeError, pairedItem: { item: itemIndex } });
+				results.push(itemFailure(this, items[itemIndex], itemIndex, error));
 			}
 		}
 		return [results];

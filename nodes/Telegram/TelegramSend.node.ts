@@ -1,5 +1,4 @@
 import {
-	NodeApiError,
 	NodeConnectionTypes,
 	type IDataObject,
 	type IExecuteFunctions,
@@ -7,7 +6,6 @@ import {
 	type INodeProperties,
 	type INodeType,
 	type INodeTypeDescription,
-	type JsonObject,
 } from 'n8n-workflow';
 import type { Api } from 'grammy';
 
@@ -22,6 +20,7 @@ import {
 	type TelegramCredential,
 	type TelegramTextFormat,
 } from './telegram.adapter';
+import { itemFailure } from '../shared/item-failure';
 
 type Operation = 'sendText' | 'sendPhoto' | 'sendDocument' | 'sendTyping' | 'editText';
 
@@ -232,11 +231,7 @@ export class TelegramSend implements INodeType {
 				const sent = await run.call(this, { api, chatId, itemIndex });
 				results.push({ json: { ...items[itemIndex].json, sent: { channel: 'telegram', ...sent } }, pairedItem: { item: itemIndex } });
 			} catch (error) {
-				const message = (error as Error).message;
-				const nodeError = new NodeApiError(this.getNode(), { message } as JsonObject, { message, itemIndex });
-				if (!this.continueOnFail()) throw nodeError;
-				// `error` on the item routes it to the error output when "Continue (using error output)" is chosen.
-				results.push({ json: { ...items[itemIndex].json, error: message }, error: nodeError, pairedItem: { item: itemIndex } });
+				results.push(itemFailure(this, items[itemIndex], itemIndex, error));
 			}
 		}
 		return [results];

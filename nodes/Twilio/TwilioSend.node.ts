@@ -1,15 +1,14 @@
 import {
-	NodeApiError,
 	NodeConnectionTypes,
 	type IDataObject,
 	type IExecuteFunctions,
 	type INodeExecutionData,
 	type INodeType,
 	type INodeTypeDescription,
-	type JsonObject,
 } from 'n8n-workflow';
 
 import { createTwilioClient, sendTwilioMessage, type TwilioClient, type TwilioCredential } from './twilio.adapter';
+import { itemFailure } from '../shared/item-failure';
 
 function urlList(value: unknown): string[] {
 	return String(value ?? '')
@@ -121,11 +120,7 @@ export class TwilioSend implements INodeType {
 				});
 				results.push({ json: { ...items[itemIndex].json, sent: { ...sent } }, pairedItem: { item: itemIndex } });
 			} catch (error) {
-				const message = (error as Error).message;
-				const nodeError = new NodeApiError(this.getNode(), { message } as JsonObject, { message, itemIndex });
-				if (!this.continueOnFail()) throw nodeError;
-				// `error` on the item routes it to the error output when "Continue (using error output)" is chosen.
-				results.push({ json: { ...items[itemIndex].json, error: message }, error: nodeError, pairedItem: { item: itemIndex } });
+				results.push(itemFailure(this, items[itemIndex], itemIndex, error));
 			}
 		}
 		return [results];
