@@ -7,7 +7,7 @@
  * own Telegram emulator (one bot, one webhook) and answering through it; the model is the
  * OpenAI-compatible emulator answering at once with a fixed text:
  *   1. floor     n8n Webhook → HTTP Request (sendMessage). No AI, no memory.
- *   2. clawgate  examples/telegram-ai-bot.json: Telegram Trigger → AI Session (SQLite) → Telegram Send.
+ *   2. clawgate  examples/telegram-ai-bot.json: Telegram Trigger (Webhook mode) → AI Session (SQLite) → Telegram Send.
  *   3. built-in  n8n's Telegram Trigger → AI Agent (OpenAI Chat Model, Simple Memory) → Telegram.
  * Phases, on the same n8n restarted between them:
  *   a. default settings: throughput and latency at concurrency 1, 8, 32 over 100 sessions, rounds interleaved;
@@ -249,6 +249,13 @@ function record(round: number, result: BatchResult, promptMessages: number): Bat
 	};
 }
 
+/** Stops the run with n8n's last words when its process is gone (every later number would be void). */
+function assertN8nRunning(n8n: N8nInstance, during: string): void {
+	if (findN8nPid(n8n.userFolder) !== null) return;
+	const lastLines = n8n.log.trim().split('\n').slice(-30).join('\n');
+	throw new Error(`n8n stopped running during ${during}. Its last output (all of it in bench-results/gateway-n8n.log):\n${lastLines}`);
+}
+
 /** One message first (a cold workflow loads its modules), then a short concurrent burst. */
 async function warmUp(targets: Record<string, LoadTarget>, model: OpenAiEmulator): Promise<void> {
 	for (const [name, target] of Object.entries(targets)) {
@@ -269,7 +276,7 @@ async function interleavedRounds<Name extends string>(
 	label: string,
 	targets: Record<Name, LoadTarget>,
 	model: OpenAiEmulator,
-	{ rounds, concurrencies }: { rounds: number; concurrencies: number[] },
+	{ rounds, concurrencies, n8n }: { rounds: number; concurrencies: number[]; n8n: N8nInstance },
 ): Promise<Record<Name, BatchRecord[]>> {
 	const names = Object.keys(targets) as Name[];
 	const batches = Object.fromEntries(names.map((name) => [name, [] as BatchRecord[]])) as Record<Name, BatchRecord[]>;
@@ -280,6 +287,7 @@ async function interleavedRounds<Name extends string>(
 				const result = await runBatch(targets[name], { messages: MESSAGES, concurrency, maxSeconds: BATCH_SECONDS, minMessages: 2 * concurrency, stopped: () => interrupted });
 				checkInterrupted();
 				batches[name].push(record(round, result, takePromptSizes(model)));
+				if (result.latenciesMs.length === 0) assertN8nRunning(n8n, `${label}, ${name} at c=${concurrency}`);
 				const problems = `${result.errors.length > 0 ? `, ${result.errors.length} errors (${result.errors[0]})` : ''}${result.redeliveries > 0 ? `, ${result.redeliveries} redeliveries` : ''}`;
 				progress(`${label} round ${round}/${rounds} c=${concurrency} ${name}: ${result.messages} messages, ${result.throughput.toFixed(1)} msg/s, p50 ${percentile(result.latenciesMs, 50).toFixed(0)} ms${problems}`);
 			}
@@ -326,7 +334,7 @@ async function comparisonPhase(settings: string, env: Record<string, string>, n8
 	await warmUp(targets, model);
 	const afterWarmUp = memoryOf(n8n);
 	progress(`${settings}: warmed up; ${ROUNDS} rounds × concurrency ${CONCURRENCIES.join('/')} × ${FLOWS.length} flows`);
-	const batches = await interleavedRounds(settings, targets, model, { rounds: ROUNDS, concurrencies: CONCURRENCIES });
+	const batches = await interleavedRounds(settings, targets, model, { rounds: ROUNDS, concurrencies: CONCURRENCIES, n8n });
 	const afterRounds = memoryOf(n8n);
 	const flows = Object.fromEntries(FLOWS.map((flow) => [flow, { cells: CONCURRENCIES.map((c) => cellOf(batches[flow], c)), batches: batches[flow] }])) as ComparisonResult['flows'];
 	const ratios = CONCURRENCIES.map((concurrency, index) => ({
@@ -364,7 +372,7 @@ async function historyPhase(n8n: N8nInstance, variants: HistoryVariant[], skippe
 	const targets = Object.fromEntries(variants.map((variant) => [variant.key, { bot: variant.bot, chatIds: CHAT_IDS }])) as Record<string, LoadTarget>;
 	await warmUp(targets, model);
 	progress(`history: warmed up; ${HISTORY_ROUNDS} rounds × concurrency ${HISTORY_CONCURRENCIES.join('/')} × ${variants.length} variants`);
-	const batches = await interleavedRounds('history', targets, model, { rounds: HISTORY_ROUNDS, concurrencies: HISTORY_CONCURRENCIES });
+	const batches = await interleavedRounds('history', targets, model, { rounds: HISTORY_ROUNDS, concurrencies: HISTORY_CONCURRENCIES, n8n });
 	return {
 		variants: variants.map((variant) => ({
 			key: variant.key,
@@ -437,7 +445,7 @@ function methodText(history: HistoryResult | null, profile: ProfileResult | null
 		`- Machine: ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, ${os.type()} ${os.release()}; Node ${process.versions.node}${load}.`,
 		`- One n8n ${N8N_VERSION}: regular mode, SQLite database, started by the e2e harness (test/e2e/harness.ts): this package packed and installed the community way, credentials and workflows imported with n8n's CLI, workflows published through n8n's REST API (what the editor's Publish button calls). Phases run on the same n8n, restarted in between (same user folder and database): default settings (every execution saved, EXECUTIONS_DATA_SAVE_ON_SUCCESS=all, as a fresh install), then tuned (${Object.entries(TUNED_ENV).map(([name, value]) => `${name}=${value}`).join(', ')})${history ? ', then stored history (default settings)' : ''}${profile ? ', then the profile' : ''}.`,
 		`- Each workflow has its own Telegram emulator (one bot, one webhook), in the benchmark process. Updates are POSTed to the workflow's production webhook with the secret token each trigger registered through setWebhook; a message is done when the emulator receives the bot's sendMessage for that chat. The model is the OpenAI-compatible emulator (Chat Completions, no added latency, fixed answer "${REPLY_TEXT}").`,
-		`- Flows: (1) floor: n8n Webhook → HTTP Request POST sendMessage (token in the URL, no credential, no AI, no memory). (2) Clawgate: examples/telegram-ai-bot.json unchanged (Clawgate Telegram Trigger → AI Session, SQLite store, defaults → Clawgate Telegram Send). (3) n8n built-in: Telegram Trigger v1.5 (Trigger On: message) → AI Agent v3.1 (same system prompt) with OpenAI Chat Model v1.3 (${MODEL}; openAiApi credential Base URL → emulator) and Simple Memory v1.3 (window 5, key = chat id) → Telegram v1.2 sendMessage (telegramApi credential Base URL → emulator). Two settings differ from a new canvas: "Use Responses API" is off (the emulator, like most OpenAI-compatible servers, serves Chat Completions, which Clawgate calls too) and "Append n8n Attribution" is off (so all flows send the same text). Every built-in node could be pointed at the emulators; nothing was replaced.`,
+		`- Flows: (1) floor: n8n Webhook → HTTP Request POST sendMessage (token in the URL, no credential, no AI, no memory). (2) Clawgate: examples/telegram-ai-bot.json (Clawgate Telegram Trigger → AI Session, SQLite store, defaults → Clawgate Telegram Send) with one change: the trigger's Mode is Webhook instead of the example's Long Polling. (3) n8n built-in: Telegram Trigger v1.5 (Trigger On: message) → AI Agent v3.1 (same system prompt) with OpenAI Chat Model v1.3 (${MODEL}; openAiApi credential Base URL → emulator) and Simple Memory v1.3 (window 5, key = chat id) → Telegram v1.2 sendMessage (telegramApi credential Base URL → emulator). Two settings differ from a new canvas: "Use Responses API" is off (the emulator, like most OpenAI-compatible servers, serves Chat Completions, which Clawgate calls too) and "Append n8n Attribution" is off (so all flows send the same text). Every built-in node could be pointed at the emulators; nothing was replaced.`,
 		`- Load: closed loop. c users each post an update and wait for its reply before posting the next; ${SESSIONS} sessions (chat ids) used in turn, never two messages in flight in one chat. Per (flow, concurrency, round): up to ${MESSAGES} messages, no new one after ${BATCH_SECONDS} s once 2 × c were posted (the counts reached are in the tables). Concurrency ${CONCURRENCIES.join(', ')}; ${ROUNDS} rounds; in every round each concurrency runs the three flows back to back, the order rotating, so drift reaches all three alike. After each (re)start, 1 + ${WARMUP_MESSAGES} warm-up messages per flow are not counted. ${totalMessages.toLocaleString('en-US')} measured messages in all.`,
 		'- Throughput = answered messages ÷ (last sendMessage received − first update posted) of a batch; the tables show the median of the rounds and the range. Latency = update posted → sendMessage received, percentiles (nearest rank) over all messages of all rounds. Ratios divide median throughputs. Errors: messages not answered in 60 s; redeliveries: updates posted again after a 5xx answer, as Telegram would (n8n answers 503 "Database is not ready!" while its 5 s database ping is late).',
 		'- RSS = VmRSS of the n8n process (/proc/<pid>/status; the process found by its `n8n start` command line and working directory) after the (re)start, after warm-up and after the last round; peak = VmHWM. Three flows share one process, so memory cannot be split by flow.',
@@ -563,6 +571,21 @@ function report(comparisons: ComparisonResult[], history: HistoryResult | null, 
 			),
 			'',
 		);
+		const callers = [...new Set([...floor.expressionEngineByCaller, ...clawgate.expressionEngineByCaller].map((area) => area.area))];
+		out.push(
+			"Time in n8n's expression engine (@n8n/expression-runtime, isolated-vm) per message, by the nearest function on the stack outside the engine, n8n-workflow and n8n's node helpers (so a parameter read shows the node function that asked):",
+			'',
+			table(
+				['asked for by', 'floor ms/message', 'Clawgate ms/message'],
+				callers
+					.map((caller) => [caller, packageCost(floor.expressionEngineByCaller, caller), packageCost(clawgate.expressionEngineByCaller, caller)] as const)
+					.filter(([, floorMs, clawgateMs]) => Math.max(floorMs, clawgateMs) >= 0.5)
+					.sort((a, b) => b[2] - a[2])
+					.map(([caller, floorMs, clawgateMs]) => [`\`${caller}\``, f1(floorMs), f1(clawgateMs)]),
+				[1, 2],
+			),
+			'',
+		);
 		out.push('Clawgate load, this package\'s functions by time on the stack (inclusive):', '', table(['owner', 'function', 'time s', 'share of busy'], costRows(clawgate.topInclusiveClawgate), [2, 3]), '');
 		out.push('Clawgate load, this package\'s functions by self time:', '', table(['owner', 'function', 'time s', 'share of busy'], costRows(clawgate.topSelfClawgate), [2, 3]), '');
 		out.push('Clawgate load, n8n\'s functions by self time:', '', table(['owner', 'function', 'time s', 'share of busy'], costRows(clawgate.topSelfN8n), [2, 3]), '');
@@ -631,6 +654,10 @@ async function main(): Promise<number> {
 	const n8n = await N8nInstance.start({ credentials, workflows: [...Object.values(mainWorkflows), ...variants.map((variant) => variant.workflow)], activate: [] });
 	runningN8n = n8n.userFolder;
 	onCleanup('n8n', async () => {
+		await n8n.halt();
+		// n8n's own output, for a look after the run (the user folder goes with stop()).
+		mkdirSync(RESULTS_DIR, { recursive: true });
+		writeFileSync(path.join(RESULTS_DIR, 'gateway-n8n.log'), n8n.log);
 		await n8n.stop();
 		runningN8n = null;
 	});
@@ -652,6 +679,7 @@ async function main(): Promise<number> {
 
 	const lowest = comparisons
 		.flatMap((comparison) => comparison.ratios.map((ratio) => ({ ...ratio, comparison })))
+		.filter((ratio) => Number.isFinite(ratio.clawgateToFloor))
 		.reduce((low, ratio) => (ratio.clawgateToFloor < low.clawgateToFloor ? ratio : low));
 	let profile: ProfileResult | null = null;
 	const profileNote = `Clawgate reaches at least ${RATIO_TARGET}× the floor's throughput at every concurrency (lowest: ${f2(lowest.clawgateToFloor)}× at c=${lowest.concurrency}); no profile was taken.`;

@@ -69,6 +69,8 @@ export interface WindowSummary {
 	byArea: AreaCost[];
 	/** Busy time with one of this package's functions on the stack, by where the time was spent. */
 	underClawgate: { ms: number; share: number; msPerMessage: number; byArea: AreaCost[] };
+	/** Time in n8n's expression engine (@n8n/expression-runtime) by the nearest function outside the engine, n8n-workflow and the node helpers that led to it. */
+	expressionEngineByCaller: AreaCost[];
 	topSelf: FunctionCost[];
 	topSelfClawgate: FunctionCost[];
 	/** This package's functions by time on the stack (inclusive). */
@@ -249,6 +251,18 @@ export function summarizeWindow(profile: LoadedProfile, window: ProfileWindow, t
 	const byOwner = new Map<string, number>();
 	const byArea = new Map<string, number>();
 	const underByArea = new Map<string, number>();
+	const expressionCallers = new Map<string, number>();
+	const EXPRESSION_ENGINE = '@n8n/expression-runtime';
+	const callerOf = (leafId: number): string => {
+		for (let id: number | undefined = leafId; id !== undefined; id = parents.get(id)) {
+			const frame = nodes.get(id)!.callFrame;
+			const path = pathOf(frame.url);
+			// The node-facing helpers (getNodeParameter, ...) are skipped too, so a parameter read shows the node that asked.
+			if (!path || path.startsWith('node:') || path.includes(`/${EXPRESSION_ENGINE}/`) || path.includes('/n8n-workflow/dist/') || path.includes('/node-execution-context/')) continue;
+			return describe(frame, ownerOf(frame));
+		}
+		return '(asynchronous: no caller on the stack)';
+	};
 	const add = (map: Map<string, number>, key: string, ms: number) => map.set(key, (map.get(key) ?? 0) + ms);
 	let busyMs = 0;
 	let windowMs = 0;
@@ -266,6 +280,7 @@ export function summarizeWindow(profile: LoadedProfile, window: ProfileWindow, t
 		add(byOwner, owner, ms);
 		const area = areaOf(billed);
 		add(byArea, area, ms);
+		if (area === EXPRESSION_ENGINE) add(expressionCallers, callerOf(leafId), ms);
 		const entry = self.get(frameKey(leaf)) ?? { owner: ownerOf(leaf), frame: leaf, ms: 0 };
 		entry.ms += ms;
 		self.set(frameKey(leaf), entry);
@@ -309,6 +324,7 @@ export function summarizeWindow(profile: LoadedProfile, window: ProfileWindow, t
 		byOwner: areas(byOwner, 20),
 		byArea: areas(byArea, 40),
 		underClawgate: { ms: underClawgateMs, share: share(underClawgateMs), msPerMessage: perMessage(underClawgateMs), byArea: areas(underByArea, 40) },
+		expressionEngineByCaller: areas(expressionCallers),
 		topSelf: costs(self.values(), (owner) => owner !== 'idle'),
 		topSelfClawgate: costs(self.values(), (owner) => owner === 'clawgate'),
 		topInclusiveClawgate: costs(inclusive.values(), () => true),

@@ -13,8 +13,10 @@ export interface LoadTarget {
 	bot: TelegramEmulator;
 	/** Where updates are posted; the URL the bot registered with setWebhook when omitted. */
 	webhookUrl?: string;
-	/** Chat ids (one session each) used in turn. */
+	/** Chat ids (one session each) used in turn, continuing from batch to batch so all grow alike. */
 	chatIds: number[];
+	/** Where the next batch starts in chatIds; kept up to date by runBatch. */
+	nextChat?: number;
 }
 
 export interface BatchResult {
@@ -53,7 +55,8 @@ export async function runBatch(
 	const sendPath = `/bot${bot.token}/sendMessage`;
 	// A reply is taken by one message only; a late reply to a timed-out message is never reused.
 	const taken = new WeakSet<RecordedRequest>();
-	const freeChats = [...target.chatIds];
+	const firstChat = target.nextChat ?? 0;
+	const freeChats = rotated(target.chatIds, firstChat);
 	const latenciesMs: number[] = [];
 	const errors: string[] = [];
 	let next = 0;
@@ -110,6 +113,7 @@ export async function runBatch(
 		}
 	};
 	await Promise.all(Array.from({ length: concurrency }, worker));
+	target.nextChat = (firstChat + next) % target.chatIds.length;
 	// The emulator records every request; dropping them keeps its memory and the reply search small.
 	bot.server.requests.length = 0;
 	bot.sent.length = 0;

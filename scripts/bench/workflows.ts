@@ -72,8 +72,9 @@ export function floorWorkflow(bot: TelegramEmulator, path: string): WorkflowFixt
 }
 
 /**
- * 2. Clawgate: examples/telegram-ai-bot.json as shipped (Telegram Trigger → AI Session on the
- * SQLite store → Telegram Send), optionally with another ID, bot, store or AI Session options.
+ * 2. Clawgate: examples/telegram-ai-bot.json (Telegram Trigger → AI Session on the SQLite store →
+ * Telegram Send) with the trigger in Webhook mode, optionally with another ID, bot, store or AI
+ * Session options.
  */
 export function clawgateWorkflow(
 	example: WorkflowFixture,
@@ -86,6 +87,10 @@ export function clawgateWorkflow(
 	}: { suffix?: string; telegramCredentialId?: string; store?: 'sqlite' | 'redis' | 'postgres'; storeCredentialId?: string; sessionOptions?: Record<string, unknown> } = {},
 ): WorkflowFixture {
 	const copy = JSON.parse(JSON.stringify(example)) as WorkflowFixture;
+	// The example long-polls (it runs on a laptop without a public URL); here every flow is fed by webhook.
+	for (const node of copy.nodes) {
+		if (node.type === 'n8n-nodes-clawgate.telegramTrigger') node.parameters = { ...(node.parameters as object), mode: 'webhook' };
+	}
 	if (!suffix) return copy;
 	copy.id = `${example.id.slice(0, 16 - suffix.length)}${suffix}`;
 	copy.name = `${example.name} (${suffix})`;
