@@ -15,5 +15,7 @@ module.exports = {
 		layer('nodes'),
 		// A real n8n takes tens of seconds to start and to install the package.
 		layer('e2e', { setupFilesAfterEnv: ['<rootDir>/test/e2e/setup.ts'] }),
+		// Figures with bars (scripts/reliability.js prints them); real n8n processes, Redis, Postgres.
+		layer('reliability', { setupFilesAfterEnv: ['<rootDir>/test/e2e/setup.ts'] }),
 	],
 };

@@ -16,7 +16,7 @@
  *   d. where Clawgate runs below 0.8× the floor: a --cpu-prof profile of n8n running the floor and Clawgate.
  *
  * Prints the method and Markdown tables on stdout (progress on stderr), writes
- * bench-results/gateway.json and bench-results/gateway.cpuprofile. Sizes: BENCH_MESSAGES,
+ * bench-results/gateway.json, gateway.cpuprofile and gateway-n8n.log (n8n's output). Sizes: BENCH_MESSAGES,
  * BENCH_BATCH_SECONDS, BENCH_ROUNDS, BENCH_HISTORY_ROUNDS, BENCH_PROFILE_MESSAGES. Redis and
  * Postgres: BENCH_REDIS_HOST/PORT, BENCH_PG_HOST/PORT/DATABASE/USER/PASSWORD (default 127.0.0.1,
  * database test, user postgres); their rows are skipped when the server is unreachable.
@@ -44,7 +44,7 @@ import {
 	type RedisTarget,
 } from './bench/history';
 import { median, percentile, rotated, runBatch, type BatchResult, type LoadTarget } from './bench/load';
-import { findN8nPid, readMemory, type Memory } from './bench/n8n-process';
+import { childN8nPids, findN8nPid, readMemory, type Memory } from './bench/n8n-process';
 import { builtinWorkflow, clawgateWorkflow, exampleCredentialIds, floorWorkflow, MODEL, openAiCredential, REPLY_TEXT, type FlowName } from './bench/workflows';
 
 const runtime = require('./n8n-runtime.js');
@@ -102,15 +102,21 @@ function onCleanup(name: string, run: () => Promise<unknown>): void {
 	cleanups.push({ name, run });
 }
 
-async function cleanUpEverything(): Promise<void> {
-	while (cleanups.length > 0) {
-		const { name, run } = cleanups.pop()!;
-		try {
-			await run();
-		} catch (error) {
-			progress(`cleaning up ${name} failed: ${(error as Error).message}`);
+let cleaningUp: Promise<void> | null = null;
+
+/** Runs the cleanups once; a second caller (Ctrl-C during the normal end) waits for the same run. */
+function cleanUpEverything(): Promise<void> {
+	cleaningUp ??= (async () => {
+		while (cleanups.length > 0) {
+			const { name, run } = cleanups.pop()!;
+			try {
+				await run();
+			} catch (error) {
+				progress(`cleaning up ${name} failed: ${(error as Error).message}`);
+			}
 		}
-	}
+	})();
+	return cleaningUp;
 }
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -122,11 +128,9 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 	});
 }
 
-/** The user folder of the running n8n; its process is ended if this one exits without cleaning up. */
-let runningN8n: string | null = null;
+// Exiting without cleaning up (an error in a cleanup, a second Ctrl-C) must not leave an n8n running.
 process.on('exit', () => {
-	const pid = runningN8n ? findN8nPid(runningN8n) : null;
-	if (pid !== null) process.kill(pid, 'SIGTERM');
+	for (const pid of childN8nPids()) process.kill(pid, 'SIGTERM');
 });
 
 function checkInterrupted(): void {
@@ -447,7 +451,7 @@ function methodText(history: HistoryResult | null, profile: ProfileResult | null
 		`- Each workflow has its own Telegram emulator (one bot, one webhook), in the benchmark process. Updates are POSTed to the workflow's production webhook with the secret token each trigger registered through setWebhook; a message is done when the emulator receives the bot's sendMessage for that chat. The model is the OpenAI-compatible emulator (Chat Completions, no added latency, fixed answer "${REPLY_TEXT}").`,
 		`- Flows: (1) floor: n8n Webhook → HTTP Request POST sendMessage (token in the URL, no credential, no AI, no memory). (2) Clawgate: examples/telegram-ai-bot.json (Clawgate Telegram Trigger → AI Session, SQLite store, defaults → Clawgate Telegram Send) with one change: the trigger's Mode is Webhook instead of the example's Long Polling. (3) n8n built-in: Telegram Trigger v1.5 (Trigger On: message) → AI Agent v3.1 (same system prompt) with OpenAI Chat Model v1.3 (${MODEL}; openAiApi credential Base URL → emulator) and Simple Memory v1.3 (window 5, key = chat id) → Telegram v1.2 sendMessage (telegramApi credential Base URL → emulator). Two settings differ from a new canvas: "Use Responses API" is off (the emulator, like most OpenAI-compatible servers, serves Chat Completions, which Clawgate calls too) and "Append n8n Attribution" is off (so all flows send the same text). Every built-in node could be pointed at the emulators; nothing was replaced.`,
 		`- Load: closed loop. c users each post an update and wait for its reply before posting the next; ${SESSIONS} sessions (chat ids) used in turn, never two messages in flight in one chat. Per (flow, concurrency, round): up to ${MESSAGES} messages, no new one after ${BATCH_SECONDS} s once 2 × c were posted (the counts reached are in the tables). Concurrency ${CONCURRENCIES.join(', ')}; ${ROUNDS} rounds; in every round each concurrency runs the three flows back to back, the order rotating, so drift reaches all three alike. After each (re)start, 1 + ${WARMUP_MESSAGES} warm-up messages per flow are not counted. ${totalMessages.toLocaleString('en-US')} measured messages in all.`,
-		'- Throughput = answered messages ÷ (last sendMessage received − first update posted) of a batch; the tables show the median of the rounds and the range. Latency = update posted → sendMessage received, percentiles (nearest rank) over all messages of all rounds. Ratios divide median throughputs. Errors: messages not answered in 60 s; redeliveries: updates posted again after a 5xx answer, as Telegram would (n8n answers 503 "Database is not ready!" while its 5 s database ping is late).',
+		'- Throughput = answered messages ÷ (last sendMessage received − first update posted) of a batch; the tables show the median of the rounds and the range. Latency = update posted → sendMessage received, percentiles (nearest rank) over all messages of all rounds (with fewer than 100 messages in a cell, p99 is its slowest message or next to it). Ratios divide median throughputs. Errors: messages not answered in 60 s; redeliveries: updates posted again after a 5xx answer, as Telegram would (n8n answers 503 "Database is not ready!" while its 5 s database ping is late).',
 		'- RSS = VmRSS of the n8n process (/proc/<pid>/status; the process found by its `n8n start` command line and working directory) after the (re)start, after warm-up and after the last round; peak = VmHWM. Three flows share one process, so memory cannot be split by flow.',
 		...(history
 			? [
@@ -651,16 +655,18 @@ async function main(): Promise<number> {
 	});
 
 	progress(`starting n8n ${N8N_VERSION} (pack and install this package, import, boot)...`);
-	const n8n = await N8nInstance.start({ credentials, workflows: [...Object.values(mainWorkflows), ...variants.map((variant) => variant.workflow)], activate: [] });
-	runningN8n = n8n.userFolder;
+	const starting = N8nInstance.start({ credentials, workflows: [...Object.values(mainWorkflows), ...variants.map((variant) => variant.workflow)], activate: [] });
 	onCleanup('n8n', async () => {
-		await n8n.halt();
+		// On Ctrl-C during the start, the start is let finish (or fail and clean up after itself) first.
+		const instance = await starting.catch(() => null);
+		if (!instance) return;
+		await instance.halt();
 		// n8n's own output, for a look after the run (the user folder goes with stop()).
 		mkdirSync(RESULTS_DIR, { recursive: true });
-		writeFileSync(path.join(RESULTS_DIR, 'gateway-n8n.log'), n8n.log);
-		await n8n.stop();
-		runningN8n = null;
+		writeFileSync(path.join(RESULTS_DIR, 'gateway-n8n.log'), instance.log);
+		await instance.stop();
 	});
+	const n8n = await starting;
 	progress(`n8n ready at ${n8n.baseUrl} after ${Math.round((Date.now() - started) / 1000)} s`);
 	const afterStart = memoryOf(n8n);
 	await publish(n8n, FLOWS.map((flow) => mainWorkflows[flow].id));

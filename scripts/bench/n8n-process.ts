@@ -12,18 +12,34 @@ export interface Memory {
 	peakMiB: number;
 }
 
-export function findN8nPid(userFolder: string): number | null {
+/** `n8n start` processes, with their working directory (the user folder) and parent pid. */
+function n8nProcesses(): Array<{ pid: number; cwd: string; parentPid: number }> {
+	const found: Array<{ pid: number; cwd: string; parentPid: number }> = [];
 	for (const entry of readdirSync('/proc')) {
 		if (!/^\d+$/.test(entry)) continue;
 		try {
-			if (readlinkSync(`/proc/${entry}/cwd`) !== userFolder) continue;
 			const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-			if (argv.includes('start') && argv.some((arg) => arg.endsWith('/n8n/bin/n8n'))) return Number(entry);
+			if (!argv.includes('start') || !argv.some((arg) => arg.endsWith('/n8n/bin/n8n'))) continue;
+			// /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may hold spaces, so read after the last ')'.
+			const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+			const parentPid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+			found.push({ pid: Number(entry), cwd: readlinkSync(`/proc/${entry}/cwd`), parentPid });
 		} catch {
 			// The process ended while we looked, or is not ours to read.
 		}
 	}
-	return null;
+	return found;
+}
+
+export function findN8nPid(userFolder: string): number | null {
+	return n8nProcesses().find((candidate) => candidate.cwd === userFolder)?.pid ?? null;
+}
+
+/** The `n8n start` processes this process started (to end them if it exits without cleaning up). */
+export function childN8nPids(parentPid = process.pid): number[] {
+	return n8nProcesses()
+		.filter((child) => child.parentPid === parentPid)
+		.map((child) => child.pid);
 }
 
 export function readMemory(pid: number | null): Memory | null {
