@@ -16,9 +16,9 @@ export async function allExecutions(n8n: N8nInstance): Promise<ExecutionSummary[
 	const all: ExecutionSummary[] = [];
 	let lastId: string | null = null;
 	for (;;) {
-		const query = new URLSearchParams({ limit: '250', ...(lastId ? { lastId } : {}) });
-		const page = await n8n.api<{ data: { results: ExecutionSummary[] } }>(`/rest/executions?${query}`);
-		const results = page.data.results;
+		const query: URLSearchParams = new URLSearchParams({ limit: '250', ...(lastId ? { lastId } : {}) });
+		const page: { data: { results: ExecutionSummary[] } } = await n8n.api<{ data: { results: ExecutionSummary[] } }>(`/rest/executions?${query}`);
+		const results: ExecutionSummary[] = page.data.results;
 		all.push(...results);
 		if (results.length < 250) return all;
 		lastId = results[results.length - 1].id;
