@@ -7,6 +7,7 @@ import type { APIAllowedMentions, APIMessage, Channel, Client, GatewayMessageCre
 
 import { buildSessionId, commandForBot, type AttachmentKind, type Envelope, type EnvelopeAttachment, type SessionScope } from '../core/envelope';
 import { InvalidPayloadError } from '../core/errors';
+import { finiteNumberOrNull, idOrNull, isoTimestampOrNull, isRecord, listOf, nonEmptyStringOrNull, recordOrNull, stringOr } from '../core/payload';
 import { formatAndChunk } from '../core/text';
 
 export const DISCORD_PUBLIC_API = 'https://discord.com/api';
@@ -212,13 +213,25 @@ function mentionPattern(botUserId: string): RegExp {
 }
 
 function mentionsBotIn(message: DiscordMessagePayload, botUserId: string): boolean {
-	return message.mentions.some((person) => person.id === botUserId) || mentionPattern(botUserId).test(message.content);
+	return listOf(message.mentions).some((person) => recordOrNull(person)?.id === botUserId) || mentionPattern(botUserId).test(contentOf(message));
+}
+
+/** The message ID a reply answers; null for a forward (which quotes but does not answer) or no reference. */
+function repliedMessageIdOf(message: DiscordMessagePayload): string | null {
+	const reference = recordOrNull(message.message_reference);
+	if (!reference || (reference.type ?? REFERENCE_DEFAULT) !== REFERENCE_DEFAULT) return null;
+	return idOrNull(reference.message_id);
 }
 
 function repliesToBot(message: DiscordMessagePayload, botUserId: string): boolean {
-	const reference = message.message_reference;
+	const reference = recordOrNull(message.message_reference);
 	if (!reference || (reference.type ?? REFERENCE_DEFAULT) !== REFERENCE_DEFAULT) return false;
-	return message.referenced_message?.author?.id === botUserId;
+	return recordOrNull(recordOrNull(message.referenced_message)?.author)?.id === botUserId;
+}
+
+/** Without the Message Content intent Discord sends no content; it reads as empty. */
+function contentOf(message: DiscordMessagePayload): string {
+	return stringOr(message.content, '');
 }
 
 /** The text as the user meant it: mentions of the bot are dropped ("@bot /new" is the command /new). */
@@ -240,29 +253,43 @@ function attachmentKindOf(contentType: string | undefined, isVoice: boolean): At
 const STICKER_MIME_TYPES: Record<number, string> = { 1: 'image/png', 2: 'image/apng', 3: 'application/json', 4: 'image/gif' };
 
 function attachmentsOf(message: DiscordMessagePayload): EnvelopeAttachment[] {
-	const isVoice = ((message.flags ?? 0) & IS_VOICE_MESSAGE) !== 0;
-	const files = (message.attachments ?? []).map((file) => ({
-		kind: attachmentKindOf(file.content_type, isVoice || file.duration_secs !== undefined),
-		id: file.id,
-		mimeType: file.content_type ?? null,
-		name: file.filename ?? null,
-		size: typeof file.size === 'number' ? file.size : null,
-	}));
-	const stickers = (message.sticker_items ?? []).map((sticker) => ({
-		kind: 'sticker' as const,
-		id: sticker.id,
-		mimeType: STICKER_MIME_TYPES[sticker.format_type] ?? null,
-		name: sticker.name ?? null,
-		size: null,
-	}));
+	const isVoice = ((finiteNumberOrNull(message.flags) ?? 0) & IS_VOICE_MESSAGE) !== 0;
+	const withId = (item: unknown): item is Record<string, unknown> & { id: string } => isRecord(item) && nonEmptyStringOrNull(item.id) !== null;
+	const files = listOf(message.attachments)
+		.filter(withId)
+		.map((file) => {
+			const contentType = stringOr(file.content_type, undefined);
+			return {
+				kind: attachmentKindOf(contentType, isVoice || file.duration_secs !== undefined),
+				id: file.id,
+				mimeType: contentType ?? null,
+				name: stringOr(file.filename, null),
+				size: finiteNumberOrNull(file.size),
+			};
+		});
+	const stickers = listOf(message.sticker_items)
+		.filter(withId)
+		.map((sticker) => ({
+			kind: 'sticker' as const,
+			id: sticker.id,
+			mimeType: typeof sticker.format_type === 'number' ? (STICKER_MIME_TYPES[sticker.format_type] ?? null) : null,
+			name: stringOr(sticker.name, null),
+			size: null,
+		}));
 	return [...files, ...stickers];
 }
 
 function assertMessage(message: unknown): asserts message is DiscordMessagePayload {
-	const candidate = message as Partial<DiscordMessagePayload> | null;
-	if (typeof candidate?.id !== 'string' || typeof candidate.channel_id !== 'string' || typeof candidate.author?.id !== 'string') {
+	const candidate = recordOrNull(message);
+	if (!nonEmptyStringOrNull(candidate?.id) || !nonEmptyStringOrNull(candidate?.channel_id) || !nonEmptyStringOrNull(recordOrNull(candidate?.author)?.id)) {
 		throw new InvalidPayloadError('The Discord MESSAGE_CREATE payload has no id, channel_id or author.');
 	}
+}
+
+function timestampOf(message: DiscordMessagePayload): string {
+	const timestamp = typeof message.timestamp === 'string' ? isoTimestampOrNull(Date.parse(message.timestamp)) : null;
+	if (timestamp === null) throw new InvalidPayloadError('The Discord MESSAGE_CREATE payload has no valid timestamp.');
+	return timestamp;
 }
 
 /**
@@ -273,14 +300,15 @@ function assertMessage(message: unknown): asserts message is DiscordMessagePaylo
  */
 export function whyDiscordMessageIsSkipped(message: DiscordMessagePayload, { botUserId, options = {}, channel }: DiscordNormalizeContext): string | null {
 	assertMessage(message);
-	if (!EMITTED_MESSAGE_TYPES.has(message.type)) return `message type ${message.type} (joins, pins, boosts and thread notices are not emitted)`;
+	if (!EMITTED_MESSAGE_TYPES.has(message.type)) return `message type ${JSON.stringify(message.type)} (joins, pins, boosts and thread notices are not emitted)`;
 	if (message.author.id === botUserId) return 'the bot\'s own message';
 	if (isFromBot(message) && !options.includeBots) return 'a message from another bot or a webhook (Include Other Bots is off)';
 	if (options.allowedUserIds?.length && !options.allowedUserIds.includes(message.author.id)) return `sender ${message.author.id} is not in Allowed User IDs`;
 	if (isDirectMessage(message)) {
 		if (options.directMessages === false) return 'a direct message (Direct Messages is off)';
 	} else {
-		if (options.allowedGuildIds?.length && !options.allowedGuildIds.includes(message.guild_id ?? '')) return `server ${message.guild_id} is not in Allowed Server IDs`;
+		const guildId = stringOr(message.guild_id, '');
+		if (options.allowedGuildIds?.length && !options.allowedGuildIds.includes(guildId)) return `server ${guildId} is not in Allowed Server IDs`;
 		const channelIds = [message.channel_id, channel?.parentId].filter((id): id is string => Boolean(id));
 		if (options.allowedChannelIds?.length && !channelIds.some((id) => options.allowedChannelIds!.includes(id))) {
 			return `channel ${message.channel_id} is not in Allowed Channel IDs`;
@@ -289,7 +317,7 @@ export function whyDiscordMessageIsSkipped(message: DiscordMessagePayload, { bot
 			return 'a server message that neither mentions the bot nor replies to it (All Server Messages is off)';
 		}
 	}
-	if (readableText(message.content, botUserId) === '' && attachmentsOf(message).length === 0) {
+	if (readableText(contentOf(message), botUserId) === '' && attachmentsOf(message).length === 0) {
 		return 'a message without text or attachments (if every server message looks empty, turn on the Message Content intent in the Developer Portal)';
 	}
 	return null;
@@ -313,8 +341,10 @@ export function normalizeDiscordMessage(message: DiscordMessagePayload, context:
 		threadId: parentId ? message.channel_id : null,
 		title: isDirectMessage(message) ? null : (channel?.name ?? null),
 	};
-	const text = readableText(message.content, botUserId);
-	const reference = message.message_reference;
+	const text = readableText(contentOf(message), botUserId);
+	const member = recordOrNull(message.member);
+	const author = message.author as unknown as Record<string, unknown>;
+	const timestamp = timestampOf(message);
 	return {
 		sessionId: buildSessionId({ channel: 'discord', accountId: botUserId, chat, senderId: message.author.id, scope: context.options?.sessionScope }),
 		channel: 'discord',
@@ -322,18 +352,18 @@ export function normalizeDiscordMessage(message: DiscordMessagePayload, context:
 		chat,
 		sender: {
 			id: message.author.id,
-			name: message.member?.nick || message.author.global_name || message.author.username,
-			username: message.author.username,
+			name: nonEmptyStringOrNull(member?.nick) ?? nonEmptyStringOrNull(author.global_name) ?? nonEmptyStringOrNull(author.username),
+			username: stringOr(author.username, null),
 			isBot: isFromBot(message),
 		},
 		message: {
 			id: message.id,
 			text,
-			replyToId: reference && (reference.type ?? REFERENCE_DEFAULT) === REFERENCE_DEFAULT ? (reference.message_id ?? null) : null,
+			replyToId: repliedMessageIdOf(message),
 			mentionsBot: mentionsBotIn(message, botUserId),
 			command: commandForBot(text, null),
 			attachments: attachmentsOf(message),
-			timestamp: new Date(message.timestamp).toISOString(),
+			timestamp,
 		},
 		raw: message,
 	};

@@ -16,6 +16,7 @@ import {
 	type SessionScope,
 } from '../core/envelope';
 import { InvalidPayloadError } from '../core/errors';
+import { finiteNumberOrNull, isoTimestampOrNull, isRecord, listOf, nonEmptyStringOrNull, recordOrNull, stringOr } from '../core/payload';
 import { formatAndChunk } from '../core/text';
 
 export const SLACK_PUBLIC_API = 'https://slack.com/api';
@@ -179,12 +180,21 @@ const EMITTED_SUBTYPES = new Set(['file_share', 'thread_broadcast', 'me_message'
  * are unique org-wide); otherwise the workspace (team) ID.
  */
 export function slackAccountIdOf(payload: SlackEventCallback): string {
-	const authorization = payload.authorizations?.[0];
-	const enterpriseId = authorization?.enterprise_id ?? payload.enterprise_id;
-	if (authorization?.is_enterprise_install && enterpriseId) return enterpriseId;
-	const teamId = payload.team_id ?? authorization?.team_id;
+	const authorization = firstAuthorizationOf(payload);
+	const enterpriseId = nonEmptyStringOrNull(authorization?.enterprise_id) ?? nonEmptyStringOrNull(payload.enterprise_id);
+	if (authorization?.is_enterprise_install === true && enterpriseId) return enterpriseId;
+	const teamId = nonEmptyStringOrNull(payload.team_id) ?? nonEmptyStringOrNull(authorization?.team_id);
 	if (!teamId) throw new InvalidPayloadError('The Slack event has no team_id.');
 	return teamId;
+}
+
+function firstAuthorizationOf(payload: SlackEventCallback): SlackAuthorization | null {
+	return recordOrNull(listOf(payload.authorizations)[0]) as SlackAuthorization | null;
+}
+
+/** The bot's user ID as the delivery names it (`authorizations[0].user_id`), or null. */
+function botUserIdOf(payload: SlackEventCallback): string | null {
+	return nonEmptyStringOrNull(firstAuthorizationOf(payload)?.user_id);
 }
 
 function parseJson(text: string): unknown {
@@ -218,7 +228,7 @@ function assertEventCallback(payload: { type: string; [key: string]: unknown }):
 
 function chatTypeOf(event: SlackMessageEvent): ChatType {
 	// app_mention events carry no channel_type; DM channel IDs start with D.
-	if (event.channel_type === 'im' || (!event.channel_type && event.channel?.startsWith('D'))) return 'dm';
+	if (event.channel_type === 'im' || (!event.channel_type && typeof event.channel === 'string' && event.channel.startsWith('D'))) return 'dm';
 	// Slack channels, private channels and group DMs are all conversations among several people,
 	// gated on mentions like a Telegram group ("channel" in the envelope means broadcast-only).
 	return 'group';
@@ -237,7 +247,7 @@ function isBotMessage(event: SlackMessageEvent): boolean {
 export function whySlackEventIsSkipped(payload: SlackEventCallback, { botUserId, options = {} }: SlackNormalizeContext): string | null {
 	const event = payload.event;
 	if (event.type !== 'message' && event.type !== 'app_mention') return `"${event.type}" events are not messages`;
-	if (event.subtype && !EMITTED_SUBTYPES.has(event.subtype)) return `message subtype "${event.subtype}" (edits, deletions and notices are not emitted)`;
+	if (event.subtype && (typeof event.subtype !== 'string' || !EMITTED_SUBTYPES.has(event.subtype))) return `message subtype ${JSON.stringify(event.subtype)} (edits, deletions and notices are not emitted)`;
 	if (botUserId && event.user === botUserId) return 'the bot\'s own message';
 	if (isBotMessage(event)) {
 		if (!options.includeBots) return 'a message from another bot (Include Bots is off)';
@@ -251,30 +261,31 @@ export function whySlackEventIsSkipped(payload: SlackEventCallback, { botUserId,
 	if (chatType !== 'dm' && event.type === 'app_mention' && options.channelMessages) {
 		return 'an app_mention while Channel Messages is on (the message event carries it)';
 	}
-	const senderId = event.user ?? event.bot_id ?? '';
+	const senderId = nonEmptyStringOrNull(event.user) ?? nonEmptyStringOrNull(event.bot_id) ?? '';
 	if (options.allowedUserIds?.length && !options.allowedUserIds.includes(senderId)) return `sender ${senderId} is not in Allowed User IDs`;
-	if (chatType !== 'dm' && options.allowedChannelIds?.length && !options.allowedChannelIds.includes(event.channel ?? '')) {
-		return `channel ${event.channel} is not in Allowed Channel IDs`;
+	const channel = stringOr(event.channel, '');
+	if (chatType !== 'dm' && options.allowedChannelIds?.length && !options.allowedChannelIds.includes(channel)) {
+		return `channel ${channel} is not in Allowed Channel IDs`;
 	}
 	return null;
 }
 
 function attachmentKindOf(file: SlackFile): AttachmentKind {
 	if (file.subtype === 'slack_audio') return 'voice';
-	const type = (file.mimetype ?? '').split('/')[0];
+	const type = stringOr(file.mimetype, '').split('/')[0];
 	if (type === 'image' || type === 'audio' || type === 'video') return type;
 	return 'document';
 }
 
 function attachmentsOf(event: SlackMessageEvent): EnvelopeAttachment[] {
-	return (event.files ?? [])
-		.filter((file) => typeof file?.id === 'string')
+	return listOf(event.files)
+		.filter((file): file is SlackFile => isRecord(file) && nonEmptyStringOrNull(file.id) !== null)
 		.map((file) => ({
 			kind: attachmentKindOf(file),
 			id: file.id,
-			mimeType: file.mimetype ?? null,
-			name: file.name ?? null,
-			size: typeof file.size === 'number' ? file.size : null,
+			mimeType: stringOr(file.mimetype, null),
+			name: stringOr(file.name, null),
+			size: finiteNumberOrNull(file.size),
 		}));
 }
 
@@ -293,8 +304,7 @@ function readableText(text: string, botUserId: string | null): string {
 }
 
 function timestampOf(ts: string): string {
-	const millis = Math.floor(Number(ts) * 1000);
-	return Number.isFinite(millis) ? new Date(millis).toISOString() : new Date().toISOString();
+	return isoTimestampOrNull(Math.floor(Number(ts) * 1000)) ?? new Date().toISOString();
 }
 
 /**
@@ -305,18 +315,20 @@ export function normalizeSlackEvent(payload: SlackEventCallback, context: SlackN
 	assertEventCallback(payload);
 	if (whySlackEventIsSkipped(payload, context) !== null) return null;
 	const event = payload.event;
-	if (typeof event.channel !== 'string' || typeof event.ts !== 'string') {
+	if (!nonEmptyStringOrNull(event.channel) || !nonEmptyStringOrNull(event.ts)) {
 		throw new InvalidPayloadError('The Slack message event has no channel or ts.');
 	}
+	const ts = event.ts as string;
 	const accountId = slackAccountIdOf(payload);
-	const threadId = event.thread_ts && event.thread_ts !== event.ts ? event.thread_ts : null;
-	const chat = { id: event.channel, type: chatTypeOf(event), threadId, title: null };
-	const senderId = event.user ?? event.bot_id ?? event.channel;
-	const rawText = event.text ?? '';
-	const { botUserId } = context;
+	const threadTs = nonEmptyStringOrNull(event.thread_ts);
+	const threadId = threadTs && threadTs !== ts ? threadTs : null;
+	const chat = { id: event.channel as string, type: chatTypeOf(event), threadId, title: null };
+	const senderId = nonEmptyStringOrNull(event.user) ?? nonEmptyStringOrNull(event.bot_id) ?? chat.id;
+	const rawText = stringOr(event.text, '');
+	const botUserId = nonEmptyStringOrNull(context.botUserId);
 	const mentionsBot = event.type === 'app_mention' || (botUserId !== null && new RegExp(`<@${escapeRegExp(botUserId)}[|>]`).test(rawText));
 	const text = readableText(rawText, botUserId);
-	const profile = event.user_profile;
+	const profile = recordOrNull(event.user_profile);
 	return {
 		sessionId: buildSessionId({ channel: 'slack', accountId, chat, senderId, scope: context.options?.sessionScope }),
 		channel: 'slack',
@@ -325,20 +337,20 @@ export function normalizeSlackEvent(payload: SlackEventCallback, context: SlackN
 		sender: {
 			id: senderId,
 			// Events carry user IDs only; names would cost a users.info call per message.
-			name: profile?.real_name || profile?.display_name || event.username || null,
-			username: profile?.name ?? null,
+			name: nonEmptyStringOrNull(profile?.real_name) ?? nonEmptyStringOrNull(profile?.display_name) ?? nonEmptyStringOrNull(event.username),
+			username: stringOr(profile?.name, null),
 			isBot: isBotMessage(event),
 		},
 		message: {
 			// ts is the message's ID in Slack (chat.update and thread_ts take it); it is the same in the
 			// app_mention and message events of one message, so both map to one idempotency key.
-			id: event.ts,
+			id: ts,
 			text,
 			replyToId: threadId,
 			mentionsBot,
 			command: commandForBot(text, null),
 			attachments: attachmentsOf(event),
-			timestamp: timestampOf(event.ts),
+			timestamp: timestampOf(ts),
 		},
 		raw: payload,
 	};
@@ -443,7 +455,7 @@ async function decideSignedDelivery(request: SlackDeliveryRequest, context: Slac
 		return { kind: 'duplicate', status: 200, body: { ok: true }, reason: `event ${payload.event_id} was already received${retryNum ? ` (Slack retry ${retryNum})` : ''}` };
 	}
 
-	const botUserId = payload.authorizations?.[0]?.user_id ?? (await context.resolveBotUserId?.()) ?? null;
+	const botUserId = botUserIdOf(payload) ?? (await context.resolveBotUserId?.()) ?? null;
 	const normalizeContext = { botUserId, options: context.options };
 	const skipped = whySlackEventIsSkipped(payload, normalizeContext);
 	if (skipped !== null) return { kind: 'skipped', status: 200, body: { ok: true }, reason: skipped };

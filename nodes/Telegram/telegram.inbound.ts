@@ -17,6 +17,7 @@ import {
 	type SessionScope,
 } from '../core/envelope';
 import { InvalidPayloadError } from '../core/errors';
+import { finiteNumberOrNull, idOrNull, isoTimestampOrNull, isRecord, listOf, nonEmptyStringOrNull, recordOrNull, stringOr } from '../core/payload';
 import { apiRootOf, describeTelegramError, grammySignal, TelegramApiError, type TelegramCredential } from './telegram.client';
 
 export interface TelegramBot {
@@ -95,12 +96,12 @@ function chatTypeOf(chat: Message['chat']): ChatType {
 	}
 }
 
-function displayName(user: { first_name: string; last_name?: string }): string {
-	return [user.first_name, user.last_name].filter(Boolean).join(' ');
+function displayName(user: { first_name: string; last_name?: string }): string | null {
+	return [stringOr(user.first_name, ''), stringOr(user.last_name, '')].filter(Boolean).join(' ') || null;
 }
 
 function entitiesOf(message: Message): MessageEntity[] {
-	return message.entities ?? message.caption_entities ?? [];
+	return listOf(message.entities ?? message.caption_entities).filter(isRecord) as unknown as MessageEntity[];
 }
 
 function mentionsBot(message: Message, text: string, bot: TelegramBot): boolean {
@@ -108,7 +109,7 @@ function mentionsBot(message: Message, text: string, bot: TelegramBot): boolean 
 	return entitiesOf(message).some(
 		(entity) =>
 			(entity.type === 'mention' && handle !== null && text.slice(entity.offset, entity.offset + entity.length).toLowerCase() === handle) ||
-			(entity.type === 'text_mention' && String(entity.user.id) === bot.id),
+			(entity.type === 'text_mention' && idOrNull(recordOrNull(entity.user)?.id) === bot.id),
 	);
 }
 
@@ -118,59 +119,69 @@ function mentionsBot(message: Message, text: string, bot: TelegramBot): boolean 
  */
 function realReplyOf(message: Message): Message | null {
 	const reply = message.reply_to_message;
-	if (!reply) return null;
+	if (!isRecord(reply)) return null;
 	if (reply.forum_topic_created) return null;
 	if (message.is_topic_message && reply.message_id === message.message_thread_id) return null;
 	return reply;
 }
 
-function largestPhoto(sizes: NonNullable<Message['photo']>) {
-	return sizes.reduce((best, size) => (size.width * size.height >= best.width * best.height ? size : best));
+/** A file field of a message, read defensively: no usable file_id means no attachment. */
+interface TelegramFile {
+	id: string;
+	mimeType: string | null;
+	name: string | null;
+	size: number | null;
+	fields: Record<string, unknown>;
+}
+
+function fileOf(value: unknown): TelegramFile | null {
+	const fields = recordOrNull(value);
+	const id = nonEmptyStringOrNull(fields?.file_id);
+	if (!fields || !id) return null;
+	return { id, mimeType: stringOr(fields.mime_type, null), name: stringOr(fields.file_name, null), size: finiteNumberOrNull(fields.file_size), fields };
+}
+
+function largestPhoto(sizes: unknown[]): TelegramFile | null {
+	const area = (file: TelegramFile) => (finiteNumberOrNull(file.fields.width) ?? 0) * (finiteNumberOrNull(file.fields.height) ?? 0);
+	const files = sizes.map(fileOf).filter((file): file is TelegramFile => file !== null);
+	return files.length === 0 ? null : files.reduce((best, size) => (area(size) >= area(best) ? size : best));
 }
 
 /** The files and places a message carries, as envelope attachments (photo: the largest size). */
 export function attachmentsOf(message: Message): EnvelopeAttachment[] {
 	const attachments: EnvelopeAttachment[] = [];
-	if (message.photo && message.photo.length > 0) {
-		const photo = largestPhoto(message.photo);
-		attachments.push({ kind: 'image', id: photo.file_id, mimeType: 'image/jpeg', name: null, size: photo.file_size ?? null });
-	}
-	if (message.animation) {
-		const { file_id, mime_type, file_name, file_size } = message.animation;
-		attachments.push({ kind: 'video', id: file_id, mimeType: mime_type ?? 'video/mp4', name: file_name ?? null, size: file_size ?? null });
-	} else if (message.document) {
+	const photo = largestPhoto(listOf(message.photo));
+	if (photo) attachments.push({ kind: 'image', id: photo.id, mimeType: 'image/jpeg', name: null, size: photo.size });
+	const animation = fileOf(message.animation);
+	const document = fileOf(message.document);
+	if (animation) {
+		attachments.push({ kind: 'video', id: animation.id, mimeType: animation.mimeType ?? 'video/mp4', name: animation.name, size: animation.size });
+	} else if (document) {
 		// Telegram repeats an animation as `document`; that copy is skipped above.
-		const { file_id, mime_type, file_name, file_size } = message.document;
-		attachments.push({ kind: 'document', id: file_id, mimeType: mime_type ?? null, name: file_name ?? null, size: file_size ?? null });
+		attachments.push({ kind: 'document', id: document.id, mimeType: document.mimeType, name: document.name, size: document.size });
 	}
-	if (message.voice) {
-		const { file_id, mime_type, file_size } = message.voice;
-		attachments.push({ kind: 'voice', id: file_id, mimeType: mime_type ?? 'audio/ogg', name: null, size: file_size ?? null });
+	const voice = fileOf(message.voice);
+	if (voice) attachments.push({ kind: 'voice', id: voice.id, mimeType: voice.mimeType ?? 'audio/ogg', name: null, size: voice.size });
+	const audio = fileOf(message.audio);
+	if (audio) attachments.push({ kind: 'audio', id: audio.id, mimeType: audio.mimeType, name: audio.name ?? stringOr(audio.fields.title, null), size: audio.size });
+	const video = fileOf(message.video);
+	if (video) attachments.push({ kind: 'video', id: video.id, mimeType: video.mimeType ?? 'video/mp4', name: video.name, size: video.size });
+	const videoNote = fileOf(message.video_note);
+	if (videoNote) attachments.push({ kind: 'video', id: videoNote.id, mimeType: 'video/mp4', name: null, size: videoNote.size });
+	const sticker = fileOf(message.sticker);
+	if (sticker) {
+		const mimeType = sticker.fields.is_animated ? 'application/x-tgsticker' : sticker.fields.is_video ? 'video/webm' : 'image/webp';
+		attachments.push({ kind: 'sticker', id: sticker.id, mimeType, name: stringOr(sticker.fields.emoji, null), size: sticker.size });
 	}
-	if (message.audio) {
-		const { file_id, mime_type, file_name, title, file_size } = message.audio;
-		attachments.push({ kind: 'audio', id: file_id, mimeType: mime_type ?? null, name: file_name ?? title ?? null, size: file_size ?? null });
-	}
-	if (message.video) {
-		const { file_id, mime_type, file_name, file_size } = message.video;
-		attachments.push({ kind: 'video', id: file_id, mimeType: mime_type ?? 'video/mp4', name: file_name ?? null, size: file_size ?? null });
-	}
-	if (message.video_note) {
-		const { file_id, file_size } = message.video_note;
-		attachments.push({ kind: 'video', id: file_id, mimeType: 'video/mp4', name: null, size: file_size ?? null });
-	}
-	if (message.sticker) {
-		const { file_id, is_animated, is_video, file_size } = message.sticker;
-		const mimeType = is_animated ? 'application/x-tgsticker' : is_video ? 'video/webm' : 'image/webp';
-		attachments.push({ kind: 'sticker', id: file_id, mimeType, name: message.sticker.emoji ?? null, size: file_size ?? null });
-	}
-	if (message.location) {
-		const { latitude, longitude } = message.location;
+	const location = recordOrNull(message.location);
+	const latitude = finiteNumberOrNull(location?.latitude);
+	const longitude = finiteNumberOrNull(location?.longitude);
+	if (latitude !== null && longitude !== null) {
 		attachments.push({
 			kind: 'location',
 			id: `${latitude},${longitude}`,
 			mimeType: null,
-			name: message.venue?.title ?? null,
+			name: stringOr(recordOrNull(message.venue)?.title, null),
 			size: null,
 			location: { latitude, longitude },
 		});
@@ -185,19 +196,28 @@ function envelopeFromMessage(
 	{ bot, sessionScope }: NormalizeOptions,
 	overrides: { id?: string; text?: string; replyToId?: string | null; sender?: CallbackQuery['from'] } = {},
 ): Envelope {
-	if (typeof message.chat?.id !== 'number' || typeof message.message_id !== 'number') {
+	// Telegram numbers chats and messages; anything else is not an update it sent.
+	const rawChatId = recordOrNull(recordOrNull(message)?.chat)?.id;
+	const chatId = typeof rawChatId === 'number' ? idOrNull(rawChatId) : null;
+	if (chatId === null || typeof message.message_id !== 'number' || idOrNull(message.message_id) === null) {
 		throw new InvalidPayloadError('The Telegram message has no chat ID or message ID.');
 	}
-	const text = overrides.text ?? message.text ?? message.caption ?? '';
-	const sender = overrides.sender ?? message.from ?? null;
+	const timestamp = isoTimestampOrNull(message.date * 1000);
+	if (typeof message.date !== 'number' || timestamp === null) throw new InvalidPayloadError('The Telegram message has no valid date.');
+	const text = overrides.text ?? stringOr(message.text, null) ?? stringOr(message.caption, '');
+	// A sender without an ID is no sender (channel posts have none either).
+	const sender = [overrides.sender, message.from].find((candidate) => idOrNull(recordOrNull(candidate)?.id) !== null) ?? null;
+	const threadId = message.is_topic_message === true ? idOrNull(message.message_thread_id) : null;
 	const chat = {
-		id: String(message.chat.id),
+		id: chatId,
 		type: chatTypeOf(message.chat),
-		threadId: message.is_topic_message && message.message_thread_id !== undefined ? String(message.message_thread_id) : null,
-		title: 'title' in message.chat ? (message.chat.title ?? null) : null,
+		threadId,
+		title: stringOr((message.chat as { title?: unknown }).title, null),
 	};
-	const senderId = sender ? String(sender.id) : chat.id;
+	const senderId = sender ? idOrNull(sender.id)! : chat.id;
 	const reply = realReplyOf(message);
+	const replyId = reply ? idOrNull(reply.message_id) : null;
+	const editedAt = event === 'edited_message' && typeof message.edit_date === 'number' && message.edit_date ? isoTimestampOrNull(message.edit_date * 1000) : null;
 	return {
 		sessionId: buildSessionId({ channel: 'telegram', accountId: bot.id, chat, senderId, scope: sessionScope }),
 		channel: 'telegram',
@@ -207,18 +227,18 @@ function envelopeFromMessage(
 		sender: {
 			id: senderId,
 			name: sender ? displayName(sender) : chat.title,
-			username: sender?.username ?? null,
-			isBot: sender?.is_bot ?? false,
+			username: stringOr(sender?.username, null),
+			isBot: sender?.is_bot === true,
 		},
 		message: {
 			id: overrides.id ?? String(message.message_id),
 			text,
-			replyToId: overrides.replyToId !== undefined ? overrides.replyToId : reply ? String(reply.message_id) : null,
+			replyToId: overrides.replyToId !== undefined ? overrides.replyToId : replyId,
 			mentionsBot: event === 'callback_query' ? false : mentionsBot(message, text, bot),
 			command: event === 'callback_query' ? null : commandForBot(text, bot.username),
 			attachments: event === 'callback_query' ? [] : attachmentsOf(message),
-			timestamp: new Date(message.date * 1000).toISOString(),
-			...(event === 'edited_message' && message.edit_date ? { editedAt: new Date(message.edit_date * 1000).toISOString() } : {}),
+			timestamp,
+			...(editedAt ? { editedAt } : {}),
 		},
 		raw: update,
 	};
@@ -231,13 +251,15 @@ function envelopeFromMessage(
 export function normalizeTelegramUpdate(update: Update, options: NormalizeOptions): Envelope | null {
 	if (update.message) return envelopeFromMessage(update, update.message, 'message', options);
 	if (update.edited_message) return envelopeFromMessage(update, update.edited_message, 'edited_message', options);
-	const query = update.callback_query;
+	const query = recordOrNull(update.callback_query) as CallbackQuery | null;
 	// A button on an inline message (sent via inline mode) has no chat to answer in.
 	if (query?.message) {
+		const queryId = idOrNull(query.id);
+		if (queryId === null) throw new InvalidPayloadError('The Telegram button press (callback_query) has no ID.');
 		return envelopeFromMessage(update, query.message as Message, 'callback_query', options, {
-			id: `callback:${query.id}`,
-			text: query.data ?? query.game_short_name ?? '',
-			replyToId: String(query.message.message_id),
+			id: `callback:${queryId}`,
+			text: stringOr(query.data, null) ?? stringOr(query.game_short_name, ''),
+			replyToId: idOrNull(recordOrNull(query.message)?.message_id),
 			sender: query.from,
 		});
 	}
@@ -248,7 +270,7 @@ export type UpdateDecision = { emit: true; envelope: Envelope } | { emit: false;
 
 function repliesToBot(update: Update, bot: TelegramBot): boolean {
 	const message = update.message ?? update.edited_message;
-	return message ? String(realReplyOf(message)?.from?.id ?? '') === bot.id : false;
+	return isRecord(message) ? idOrNull(recordOrNull(realReplyOf(message)?.from)?.id) === bot.id : false;
 }
 
 /**

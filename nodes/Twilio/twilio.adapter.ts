@@ -286,8 +286,10 @@ export interface TwilioInboundParams {
 	[name: string]: string | string[] | undefined;
 }
 
-function single(value: string | string[] | undefined): string | undefined {
-	return Array.isArray(value) ? value[0] : value;
+/** One form value as a string: the first of a repeated name; anything that is not text (a nested form field) reads as absent. */
+function single(value: unknown): string | undefined {
+	const first: unknown = Array.isArray(value) ? value[0] : value;
+	return typeof first === 'string' ? first : undefined;
 }
 
 /** Why webhook parameters are not an inbound Twilio message (or status callback), or null when they are. */
@@ -297,6 +299,7 @@ export function whyNotATwilioWebhook(body: unknown): string | null {
 	const fields = { MessageSid: single(params.MessageSid) ?? single(params.SmsMessageSid), AccountSid: single(params.AccountSid), From: single(params.From), To: single(params.To) };
 	const missing = Object.entries(fields).find(([, value]) => typeof value !== 'string' || value === '');
 	if (missing) return `The request is not a Twilio message webhook (no ${missing[0]}). Point the number's "A message comes in" webhook here, with HTTP POST.`;
+	if (phoneNumberOf(fields.To!) === '' || phoneNumberOf(fields.From!) === '') return 'The request is not a Twilio message webhook (its From or To holds no phone number).';
 	return null;
 }
 
