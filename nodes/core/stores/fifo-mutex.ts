@@ -7,7 +7,7 @@ interface Waiter {
 /**
  * Per-key mutex that admits waiters strictly in arrival order, within one process. Every store
  * puts it in front of its own lock, so concurrent executions of one n8n answer a session's
- * messages in the order they arrived, and cross-process locks see one waiter per process.
+ * messages in the order they arrived, and only one waiter per process polls a cross-process lock.
  */
 export class FifoMutex {
 	private queues = new Map<string, { held: boolean; waiters: Waiter[] }>();
@@ -56,5 +56,25 @@ export class FifoMutex {
 			return;
 		}
 		this.queues.delete(key);
+	}
+}
+
+/**
+ * Runs the tasks of one key one after another, in call order. Shared stores take their place in
+ * the cross-process queue through it the moment a message arrives, so the places of one
+ * process's messages are in their arrival order even when the calls go over several connections.
+ */
+export class ArrivalQueue {
+	private tails = new Map<string, Promise<unknown>>();
+
+	run<T>(key: string, task: () => Promise<T>): Promise<T> {
+		const previous = this.tails.get(key) ?? Promise.resolve();
+		const result = previous.then(task, task);
+		const tail = result.catch(() => undefined);
+		this.tails.set(key, tail);
+		void tail.then(() => {
+			if (this.tails.get(key) === tail) this.tails.delete(key);
+		});
+		return result;
 	}
 }

@@ -16,7 +16,7 @@ import {
 	type SessionWindow,
 	type StoredTurn,
 } from '../session/store';
-import { FifoMutex } from './fifo-mutex';
+import { ArrivalQueue, FifoMutex } from './fifo-mutex';
 
 /**
  * SSL as n8n's `postgres` credential says it ('disable' … 'verify-full'), or as `pg` takes it.
@@ -153,6 +153,7 @@ export class PostgresSessionStore implements SessionStore {
 	/** `"schema".` when a schema is set, so names are qualified; empty to follow the search_path. */
 	private readonly schemaPrefix: string;
 	private readonly mutex = new FifoMutex();
+	private readonly arrivals = new ArrivalQueue();
 	private readonly heldLocks = new Set<() => void>();
 	private readonly pendingSleeps = new Set<() => void>();
 	private schemaReady: Promise<void> | null = null;
@@ -331,30 +332,34 @@ export class PostgresSessionStore implements SessionStore {
 	}
 
 	/**
-	 * First the in-process FIFO (so the database sees one waiter per process), then a queue table:
-	 * each waiter inserts a row whose bigserial ticket gives its place, and holds the lock while its
-	 * row is the session's lowest live ticket. Rows carry a lease (`expires_at`) that a heartbeat
-	 * renews while waiting and holding; a crashed process stops renewing, and its row is skipped
-	 * and deleted once the lease has run out.
+	 * A queue table: each waiter inserts a row the moment lock() is called (in call order within
+	 * this process, whatever any other process does meanwhile), whose bigserial ticket gives its
+	 * place, and holds the lock while its row is the session's lowest live ticket. Rows carry a lease
+	 * (`expires_at`) that a heartbeat renews while waiting and holding; a crashed process stops
+	 * renewing, and its row is skipped and deleted once the lease has run out. Only the first waiter
+	 * of this process polls (the in-process FIFO admits the others one at a time, in ticket order).
 	 */
 	async lock(sessionId: string, { waitMs, leaseMs }: LockOptions): Promise<SessionLock> {
 		const deadline = Date.now() + waitMs;
-		const local = await this.mutex.acquire(sessionId, waitMs);
+		let local: SessionLock | undefined;
 		let heartbeat: NodeJS.Timeout | undefined;
+		let abandoned = false;
 		let ticket: string | null = null;
 		const abandon = () => {
+			abandoned = true;
 			clearInterval(heartbeat);
 			this.heldLocks.delete(abandon);
-			void local.release();
+			void local?.release();
 		};
 		this.heldLocks.add(abandon);
 		const leaveQueue = async () => {
 			if (ticket !== null) await this.query(`DELETE FROM ${this.tables.lockQueue} WHERE ticket = $1`, [ticket]);
 		};
 
-		let acquired = false;
-		try {
-			ticket = await this.enqueue(sessionId, leaseMs);
+		// The place in the queue is taken now, at arrival, not when earlier messages of this process are done.
+		const joined = this.arrivals.run(sessionId, () => this.enqueue(sessionId, leaseMs)).then((taken) => {
+			ticket = taken;
+			if (abandoned) return;
 			heartbeat = setInterval(() => {
 				// A failed heartbeat is not fatal: the next one, or the lease, settles it.
 				this.query(
@@ -363,6 +368,13 @@ export class PostgresSessionStore implements SessionStore {
 					[ticket, leaseMs],
 				).catch(() => undefined);
 			}, Math.max(10, Math.floor(leaseMs / 3)));
+		});
+		joined.catch(() => undefined);
+
+		let acquired = false;
+		try {
+			local = await this.mutex.acquire(sessionId, waitMs);
+			await joined;
 			for (;;) {
 				const [queue]: { head: string | null; queued: boolean }[] = await this.query(
 					`WITH expired AS (
@@ -387,7 +399,8 @@ export class PostgresSessionStore implements SessionStore {
 			if (!acquired) {
 				abandon();
 				// Leaving the queue lets the next waiter in now rather than after our lease; if it fails, the lease does it.
-				await leaveQueue().catch(() => undefined);
+				await joined.catch(() => undefined);
+				if (!this.closed) await leaveQueue().catch(() => undefined);
 			}
 		}
 

@@ -17,7 +17,7 @@ import {
 	type SessionWindow,
 	type StoredTurn,
 } from '../session/store';
-import { FifoMutex } from './fifo-mutex';
+import { ArrivalQueue, FifoMutex } from './fifo-mutex';
 
 /** Connection settings, as n8n's built-in `redis` credential holds them (host, port, user, password, database, ssl). */
 export interface RedisConnectionOptions {
@@ -231,6 +231,7 @@ export class RedisSessionStore implements SessionStore {
 	private readonly prefix: string;
 	private readonly where: string;
 	private readonly mutex = new FifoMutex();
+	private readonly arrivals = new ArrivalQueue();
 	private readonly scriptHashes = new Map<string, string>();
 	private readonly heldLocks = new Set<HeldLock>();
 	private readonly pendingSleeps = new Set<() => void>();
@@ -333,42 +334,51 @@ export class RedisSessionStore implements SessionStore {
 	}
 
 	/**
-	 * First the in-process FIFO (so Redis sees one waiter per process), then a Redis queue: the
-	 * waiter's token joins a list and it takes the lock (SET NX PX lease) when its token is at the
-	 * head. Waiters keep an `alive:<token>` key fresh; a head whose key expired crashed and is
-	 * skipped. A crashed holder stops renewing its lease, and the lock frees itself after leaseMs.
+	 * A Redis queue: the waiter's token joins a list the moment lock() is called (in call order
+	 * within this process, whatever any other process does meanwhile), and it takes the lock (SET NX
+	 * PX lease) when its token is at the head. Waiters keep an `alive:<token>` key fresh; a head whose
+	 * key expired crashed and is skipped. A crashed holder stops renewing its lease, and the lock
+	 * frees itself after leaseMs. Only the first waiter of this process polls (the in-process FIFO
+	 * admits the others one at a time, in the same order as their tokens).
 	 */
 	async lock(sessionId: string, { waitMs, leaseMs }: LockOptions): Promise<SessionLock> {
 		const deadline = Date.now() + waitMs;
-		const local = await this.mutex.acquire(sessionId, waitMs);
 		const token = randomUUID();
 		const aliveKey = this.key('alive', token);
 		const lockKey = this.key('lock', sessionId);
 		const queueKey = this.key('lock-queue', sessionId);
 		const lease = Math.max(1, Math.ceil(leaseMs));
 
+		let local: SessionLock | undefined;
 		let heartbeat: NodeJS.Timeout | undefined;
+		let abandoned = false;
 		const held: HeldLock = {
 			abandon: () => {
+				abandoned = true;
 				clearInterval(heartbeat);
 				this.heldLocks.delete(held);
-				void local.release();
+				void local?.release();
 			},
 		};
 		this.heldLocks.add(held);
 		const releaseInRedis = () => this.script(LOCK_RELEASE, [lockKey, queueKey, aliveKey], [token]);
+		const enqueue = () =>
+			this.command((redis) => redis.multi().set(aliveKey, '1', 'PX', lease).rpush(queueKey, token).pexpire(queueKey, LOCK_QUEUE_IDLE_MS).exec());
 
-		let acquired = false;
-		try {
-			const enqueue = () =>
-				this.command((redis) =>
-					redis.multi().set(aliveKey, '1', 'PX', lease).rpush(queueKey, token).pexpire(queueKey, LOCK_QUEUE_IDLE_MS).exec(),
-				);
-			await enqueue();
+		// The place in the queue is taken now, at arrival, not when earlier messages of this process are done.
+		const joined = this.arrivals.run(sessionId, enqueue).then(() => {
+			if (abandoned) return;
 			heartbeat = setInterval(() => {
 				// A failed heartbeat is not fatal: the next one, or the lease, settles it.
 				this.script(LOCK_HEARTBEAT, [aliveKey, lockKey], [token, lease]).catch(() => undefined);
 			}, Math.max(10, Math.floor(lease / 3)));
+		});
+		joined.catch(() => undefined);
+
+		let acquired = false;
+		try {
+			local = await this.mutex.acquire(sessionId, waitMs);
+			await joined;
 			for (;;) {
 				const outcome = Number(await this.script(LOCK_TRY_ACQUIRE, [queueKey, lockKey], [token, lease, this.key('alive', ''), LOCK_QUEUE_IDLE_MS]));
 				if (outcome === 1) break;
@@ -382,7 +392,8 @@ export class RedisSessionStore implements SessionStore {
 			if (!acquired) {
 				held.abandon();
 				// Leaving the queue lets the next waiter in now rather than after our alive key expires.
-				await releaseInRedis().catch(() => undefined);
+				await joined.catch(() => undefined);
+				if (!this.closed) await releaseInRedis().catch(() => undefined);
 			}
 		}
 
