@@ -266,6 +266,45 @@ export function normalizeTelegramUpdate(update: Update, options: NormalizeOption
 	return null;
 }
 
+/**
+ * Fields of Telegram's service messages: chat housekeeping reported as a message (members joined,
+ * a message pinned, the auto-delete timer changed), not something a person wrote. In a direct chat
+ * no mention gate stops them, so without this check each one would start an execution.
+ */
+const SERVICE_MESSAGE_FIELDS = [
+	'new_chat_members',
+	'left_chat_member',
+	'new_chat_title',
+	'new_chat_photo',
+	'delete_chat_photo',
+	'group_chat_created',
+	'supergroup_chat_created',
+	'channel_chat_created',
+	'message_auto_delete_timer_changed',
+	'migrate_to_chat_id',
+	'migrate_from_chat_id',
+	'pinned_message',
+	'write_access_allowed',
+	'proximity_alert_triggered',
+	'boost_added',
+	'chat_background_set',
+	'forum_topic_created',
+	'forum_topic_edited',
+	'forum_topic_closed',
+	'forum_topic_reopened',
+	'general_forum_topic_hidden',
+	'general_forum_topic_unhidden',
+	'video_chat_scheduled',
+	'video_chat_started',
+	'video_chat_ended',
+	'video_chat_participants_invited',
+];
+
+function serviceMessageField(update: Update): string | null {
+	const message = recordOrNull(update.message ?? update.edited_message);
+	return message ? (SERVICE_MESSAGE_FIELDS.find((field) => message[field] !== undefined) ?? null) : null;
+}
+
 export type UpdateDecision = { emit: true; envelope: Envelope } | { emit: false; reason: string; envelope: Envelope | null };
 
 function repliesToBot(update: Update, bot: TelegramBot): boolean {
@@ -286,6 +325,8 @@ export function decideTelegramUpdate(
 	const envelope = normalizeTelegramUpdate(update, options);
 	if (!envelope) return { emit: false, reason: 'it is not a message, an edit or a button press', envelope };
 	const skip = (reason: string): UpdateDecision => ({ emit: false, reason, envelope });
+	const service = serviceMessageField(update);
+	if (service) return skip(`it is a service message (${service}), not something a person wrote`);
 
 	if (envelope.event === 'edited_message' && !rules.editedMessages) return skip('it is an edit and "Emit Edited Messages" is off');
 	if (envelope.event === 'callback_query' && !rules.callbackQueries) return skip('it is a button press and "Emit Button Presses" is off');
