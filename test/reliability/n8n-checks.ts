@@ -11,16 +11,21 @@ interface ExecutionSummary {
 	mode: string;
 }
 
-/** Every execution n8n saved, newest first (the list API pages by `lastId`). */
+// n8n 2.40 serves at most 100 executions a page, and pages by `lastId` in ID order only when the
+// query names statuses (without them it sorts by start time, which `lastId` does not follow).
+const PAGE_SIZE = 100;
+const EVERY_STATUS = JSON.stringify({ status: ['canceled', 'crashed', 'error', 'new', 'running', 'success', 'unknown', 'waiting'] });
+
+/** Every execution n8n saved, newest first. */
 export async function allExecutions(n8n: N8nInstance): Promise<ExecutionSummary[]> {
 	const all: ExecutionSummary[] = [];
 	let lastId: string | null = null;
 	for (;;) {
-		const query: URLSearchParams = new URLSearchParams({ limit: '250', ...(lastId ? { lastId } : {}) });
+		const query: URLSearchParams = new URLSearchParams({ limit: String(PAGE_SIZE), filter: EVERY_STATUS, ...(lastId ? { lastId } : {}) });
 		const page: { data: { results: ExecutionSummary[] } } = await n8n.api<{ data: { results: ExecutionSummary[] } }>(`/rest/executions?${query}`);
 		const results: ExecutionSummary[] = page.data.results;
 		all.push(...results);
-		if (results.length < 250) return all;
+		if (results.length < PAGE_SIZE) return all;
 		lastId = results[results.length - 1].id;
 	}
 }
