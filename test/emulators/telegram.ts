@@ -85,6 +85,11 @@ export class TelegramEmulator {
 	readonly sent: SentMessage[] = [];
 	/** Callback queries the bot answered, by id. */
 	readonly answeredCallbacks: string[] = [];
+	/**
+	 * When set, a webhook delivery that failed (connection refused, non-2xx) is tried again after
+	 * this many ms, as Telegram keeps retrying; when null, only the next queued update retries it.
+	 */
+	redeliverAfterMs: number | null = null;
 	/** `allowed_updates` as last set by setWebhook or getUpdates; null means Telegram's default. */
 	allowedUpdates: string[] | null = DEFAULT_UPDATE_TYPES;
 	/** Updates not yet confirmed by the bot (getUpdates offset) or accepted by its webhook. */
@@ -93,6 +98,7 @@ export class TelegramEmulator {
 	private faults = new Map<string, EmulatorReply[]>();
 	private files = new Map<string, StoredFile>();
 	private pushing: Promise<void> | null = null;
+	private redeliveryTimer: NodeJS.Timeout | null = null;
 	private nextUpdateId = 100_000;
 	private nextMessageId = 1;
 
@@ -107,6 +113,8 @@ export class TelegramEmulator {
 	}
 
 	async stop(): Promise<void> {
+		if (this.redeliveryTimer) clearTimeout(this.redeliveryTimer);
+		this.redeliveryTimer = null;
 		this.releaseHeldPoll(ok([]));
 		await this.server.stop();
 	}
@@ -280,6 +288,7 @@ export class TelegramEmulator {
 						continue;
 					}
 					if (result) this.webhookInfo = { ...this.webhookInfo, last_error_date: nowSeconds(), last_error_message: `Wrong response from the webhook: ${result.status}` };
+					if (this.redeliverAfterMs !== null) this.scheduleRedelivery(this.redeliverAfterMs);
 					break;
 				}
 			} finally {
@@ -287,6 +296,14 @@ export class TelegramEmulator {
 			}
 		})();
 		return this.pushing;
+	}
+
+	private scheduleRedelivery(delayMs: number): void {
+		if (this.redeliveryTimer) return;
+		this.redeliveryTimer = setTimeout(() => {
+			this.redeliveryTimer = null;
+			if (this.webhook && this.pending.length > 0) void this.pushPending();
+		}, delayMs);
 	}
 
 	private handle(request: RecordedRequest): EmulatorReply | Promise<EmulatorReply> {
