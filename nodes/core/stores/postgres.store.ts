@@ -400,7 +400,7 @@ export class PostgresSessionStore implements SessionStore {
 				abandon();
 				// Leaving the queue lets the next waiter in now rather than after our lease; if it fails, the lease does it.
 				await joined.catch(() => undefined);
-				if (!this.closed) await leaveQueue().catch(() => undefined);
+				if (ticket !== null && !this.closed) await leaveQueue().catch(() => undefined);
 			}
 		}
 
