@@ -10,13 +10,18 @@ import {
 	type JsonObject,
 } from 'n8n-workflow';
 
+import { credentialForWebhookRequest } from '../shared/webhook-credential';
 import {
 	checkSlackTriggerCredential,
 	createSlackClient,
 	handleSlackDelivery,
 	RecentSlackEvents,
+	refuseUnsignedSlackDelivery,
 	resolveSlackBotUserId,
+	verifySlackDelivery,
 	type SlackCredential,
+	type SlackDeliveryOutcome,
+	type SlackDeliveryRequest,
 	type SlackTriggerOptions,
 } from './slack.adapter';
 
@@ -43,6 +48,28 @@ function triggerOptions(options: IDataObject): SlackTriggerOptions {
 		allowedChannelIds: idList(options.allowedChannelIds),
 		sessionScope: options.perUserSessions ? 'user' : 'chat',
 	};
+}
+
+/** Checks the signature with the credential this trigger holds (read afresh if it does not match), then handles the delivery. */
+async function handleSignedDelivery(context: IWebhookFunctions, request: SlackDeliveryRequest): Promise<SlackDeliveryOutcome> {
+	const now = Date.now();
+	const { credential } = await credentialForWebhookRequest<SlackCredential>(
+		context,
+		'clawgateSlackApi',
+		(candidate) => verifySlackDelivery(request, candidate.signingSecret ?? '', now).valid,
+	);
+	try {
+		return await handleSlackDelivery(request, {
+			signingSecret: credential.signingSecret ?? '',
+			options: triggerOptions(context.getNodeParameter('options', {}) as IDataObject),
+			recentEvents,
+			dedupeScope: context.getNode().webhookId,
+			resolveBotUserId: () => resolveSlackBotUserId(createSlackClient(credential), credential.botToken),
+			now,
+		});
+	} catch (error) {
+		throw asNodeError(context, error);
+	}
 }
 
 export class SlackTrigger implements INodeType {
@@ -140,23 +167,10 @@ export class SlackTrigger implements INodeType {
 	};
 
 	async webhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
-		const credential = (await this.getCredentials('clawgateSlackApi')) as unknown as SlackCredential;
 		const response = this.getResponseObject();
-		let outcome;
-		try {
-			outcome = await handleSlackDelivery(
-				{ headers: this.getHeaderData() as Record<string, string | string[] | undefined>, rawBody: this.getRequestObject().rawBody },
-				{
-					signingSecret: credential.signingSecret ?? '',
-					options: triggerOptions(this.getNodeParameter('options', {}) as IDataObject),
-					recentEvents,
-					dedupeScope: this.getNode().webhookId,
-					resolveBotUserId: () => resolveSlackBotUserId(createSlackClient(credential), credential.botToken),
-				},
-			);
-		} catch (error) {
-			throw asNodeError(this, error);
-		}
+		const request: SlackDeliveryRequest = { headers: this.getHeaderData() as SlackDeliveryRequest['headers'], rawBody: this.getRequestObject().rawBody };
+		// A request without signature headers cannot be Slack's, so it is refused before the credential is read.
+		const outcome = refuseUnsignedSlackDelivery(request) ?? (await handleSignedDelivery(this, request));
 		if (outcome.kind === 'emit') {
 			return { workflowData: [this.helpers.returnJsonArray([outcome.envelope as unknown as IDataObject])] };
 		}

@@ -84,12 +84,17 @@ export interface SlackSignatureInput {
 	now?: number;
 }
 
+const UNSIGNED_REASON = 'The request carries no Slack signature.';
+
+/** Whether the signature headers are there and well-formed; checking this needs no credential. */
+function carriesSlackSignature(timestamp: unknown, signature: unknown): signature is string {
+	return typeof signature === 'string' && typeof timestamp === 'string' && /^\d{1,12}$/.test(timestamp);
+}
+
 /** Checks Slack's v0 signature: HMAC-SHA256 of `v0:<timestamp>:<body>` with the app's signing secret. */
 export function verifySlackSignature({ signingSecret, timestamp, rawBody, signature, now = Date.now() }: SlackSignatureInput): SlackSignatureCheck {
 	if (!signingSecret) return { valid: false, reason: 'The Clawgate Slack credential has no signing secret, so no request can be trusted.' };
-	if (typeof signature !== 'string' || typeof timestamp !== 'string' || !/^\d{1,12}$/.test(timestamp)) {
-		return { valid: false, reason: 'The request carries no Slack signature.' };
-	}
+	if (!carriesSlackSignature(timestamp, signature)) return { valid: false, reason: UNSIGNED_REASON };
 	if (rawBody === undefined) return { valid: false, reason: 'The request has no body to verify.' };
 	if (Math.abs(now / 1000 - Number(timestamp)) > SLACK_SIGNATURE_WINDOW_SECONDS) {
 		return { valid: false, reason: 'The request timestamp is more than 5 minutes away from this server\'s clock (a replay, or a wrong clock).' };
@@ -425,15 +430,30 @@ function header(headers: SlackDeliveryRequest['headers'], name: string): string 
  */
 export async function handleSlackDelivery(request: SlackDeliveryRequest, context: SlackDeliveryContext): Promise<SlackDeliveryOutcome> {
 	const now = context.now ?? Date.now();
-	const check = verifySlackSignature({
-		signingSecret: context.signingSecret,
+	const check = verifySlackDelivery(request, context.signingSecret, now);
+	if (!check.valid) return { kind: 'forged', status: 401, body: { error: check.reason } };
+	return decideSignedDelivery(request, context, now).catch(invalidPayloadOutcome);
+}
+
+/** The signature check of one delivery, on its headers and body. */
+export function verifySlackDelivery(request: SlackDeliveryRequest, signingSecret: string, now = Date.now()): SlackSignatureCheck {
+	return verifySlackSignature({
+		signingSecret,
 		timestamp: header(request.headers, 'x-slack-request-timestamp'),
 		signature: header(request.headers, 'x-slack-signature'),
 		rawBody: request.rawBody,
 		now,
 	});
-	if (!check.valid) return { kind: 'forged', status: 401, body: { error: check.reason } };
-	return decideSignedDelivery(request, context, now).catch(invalidPayloadOutcome);
+}
+
+/**
+ * The answer to a delivery without (well-formed) signature headers, which cannot be Slack's, or
+ * null for a signed one. Decided without the credential, whose every read costs n8n an expression
+ * sandbox; the answer is the one handleSlackDelivery gives it.
+ */
+export function refuseUnsignedSlackDelivery(request: SlackDeliveryRequest): SlackDeliveryOutcome | null {
+	if (carriesSlackSignature(header(request.headers, 'x-slack-request-timestamp'), header(request.headers, 'x-slack-signature'))) return null;
+	return { kind: 'forged', status: 401, body: { error: UNSIGNED_REASON } };
 }
 
 /** A body Slack would never send is answered 400 with what is wrong; anything else is a real failure. */

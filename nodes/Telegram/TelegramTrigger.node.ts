@@ -12,7 +12,9 @@ import {
 } from 'n8n-workflow';
 
 import { InvalidPayloadError } from '../core/errors';
+import { credentialForWebhookRequest } from '../shared/webhook-credential';
 import {
+	carriesSecretToken,
 	describeBotTaken,
 	findPoller,
 	isGenuineWebhookRequest,
@@ -24,12 +26,14 @@ import {
 	registerWebhook,
 	removeWebhook,
 	webhookUrlProblem,
+	type TelegramCredential,
 } from './telegram.adapter';
 import {
 	asActivationError,
 	asNodeError,
 	botOf,
 	itemFor,
+	modeOf,
 	reportWebhookHealth,
 	setupFor,
 	startPolling,
@@ -153,16 +157,23 @@ export class TelegramTrigger implements INodeType {
 	}
 
 	async webhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
-		const setup = await setupFor(this);
 		const response = this.getResponseObject();
-		if (setup.mode === 'polling') {
+		if (modeOf(this) === 'polling') {
 			response.status(404).json({ error: 'This trigger receives messages by long polling, not by webhook.' });
 			return { noWebhookResponse: true };
 		}
-		if (!isGenuineWebhookRequest(this.getHeaderData()['x-telegram-bot-api-secret-token'], webhookSecretFor(this, setup.credential))) {
+		const secretToken = this.getHeaderData()['x-telegram-bot-api-secret-token'];
+		// Without the header a request cannot be Telegram's, so it is refused before the credential is read.
+		const check = carriesSecretToken(secretToken)
+			? await credentialForWebhookRequest<TelegramCredential>(this, 'clawgateTelegramApi', (candidate) =>
+					isGenuineWebhookRequest(secretToken, webhookSecretFor(this, candidate)),
+				)
+			: null;
+		if (!check?.verified) {
 			response.status(401).json({ error: 'This request does not carry the secret token Telegram was given for this webhook.' });
 			return { noWebhookResponse: true };
 		}
+		const setup = await setupFor(this, check.credential);
 
 		let item: INodeExecutionData | null;
 		try {

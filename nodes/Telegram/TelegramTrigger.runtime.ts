@@ -66,8 +66,13 @@ export interface TriggerSetup {
 	botKey: string;
 }
 
-export async function setupFor(context: TelegramContext): Promise<TriggerSetup> {
-	const credential = (await context.getCredentials('clawgateTelegramApi')) as unknown as TelegramCredential;
+export function modeOf(context: TelegramContext): TelegramTriggerMode {
+	return context.getNodeParameter('mode', 'webhook') === 'polling' ? 'polling' : 'webhook';
+}
+
+/** `credential` is the one the webhook already holds; everything else reads it from n8n. */
+export async function setupFor(context: TelegramContext, credential?: TelegramCredential): Promise<TriggerSetup> {
+	credential ??= (await context.getCredentials('clawgateTelegramApi')) as unknown as TelegramCredential;
 	const options = context.getNodeParameter('options', {}) as IDataObject;
 	const rules: TelegramTriggerRules = {
 		editedMessages: options.emitEditedMessages === true,
@@ -80,7 +85,7 @@ export async function setupFor(context: TelegramContext): Promise<TriggerSetup> 
 	return {
 		credential,
 		api: createTelegramApi(credential),
-		mode: context.getNodeParameter('mode', 'webhook') === 'polling' ? 'polling' : 'webhook',
+		mode: modeOf(context),
 		rules,
 		allowedUpdates: allowedUpdatesFor(rules),
 		sessionScope: options.perUserSessions ? 'user' : 'chat',

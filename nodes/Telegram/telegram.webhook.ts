@@ -22,9 +22,17 @@ export function deriveWebhookSecret(token: string, ids: { workflowId: string; no
 		.digest('base64url');
 }
 
+/**
+ * Whether a request carries a secret token at all. One without it cannot be Telegram's, and is
+ * refused before the credential is read (each read costs n8n an expression sandbox).
+ */
+export function carriesSecretToken(headerValue: unknown): headerValue is string {
+	return typeof headerValue === 'string' && headerValue !== '';
+}
+
 /** Constant-time comparison of the header Telegram sent with the secret we expect. */
 export function isGenuineWebhookRequest(headerValue: unknown, expectedSecret: string): boolean {
-	if (typeof headerValue !== 'string') return false;
+	if (!carriesSecretToken(headerValue)) return false;
 	const got = Buffer.from(headerValue);
 	const expected = Buffer.from(expectedSecret);
 	return got.length === expected.length && timingSafeEqual(got, expected);

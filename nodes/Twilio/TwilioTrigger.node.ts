@@ -10,13 +10,18 @@ import {
 	type JsonObject,
 } from 'n8n-workflow';
 
+import { credentialForWebhookRequest } from '../shared/webhook-credential';
 import {
 	checkTwilioAuthToken,
 	handleTwilioDelivery,
 	parseNumberList,
 	RecentTwilioMessages,
+	refuseUnsignedTwilioDelivery,
+	verifyTwilioDelivery,
 	type TwilioChannel,
 	type TwilioCredential,
+	type TwilioDeliveryOutcome,
+	type TwilioDeliveryRequest,
 	type TwilioParams,
 	type TwilioTriggerOptions,
 } from './twilio.adapter';
@@ -34,6 +39,28 @@ function triggerOptions(options: IDataObject): TwilioTriggerOptions {
 		channels: Array.isArray(options.channels) ? (options.channels as TwilioChannel[]) : undefined,
 		allowedSenders: parseNumberList(options.allowedSenders),
 	};
+}
+
+/** Checks the signature with the credential this trigger holds (read afresh if it does not match), then handles the delivery. */
+async function handleSignedDelivery(context: IWebhookFunctions, request: TwilioDeliveryRequest): Promise<TwilioDeliveryOutcome> {
+	const options = context.getNodeParameter('options', {}) as IDataObject;
+	const publicUrl = String(options.publicUrl ?? '');
+	const { credential } = await credentialForWebhookRequest<TwilioCredential>(
+		context,
+		'clawgateTwilioApi',
+		(candidate) => verifyTwilioDelivery(request, { authToken: candidate.authToken ?? '', publicUrl }).valid,
+	);
+	try {
+		return handleTwilioDelivery(request, {
+			authToken: credential.authToken ?? '',
+			publicUrl,
+			options: triggerOptions(options),
+			recentMessages,
+			dedupeScope: context.getNode().webhookId,
+		});
+	} catch (error) {
+		throw asNodeError(context, error);
+	}
 }
 
 export class TwilioTrigger implements INodeType {
@@ -122,28 +149,14 @@ export class TwilioTrigger implements INodeType {
 	};
 
 	async webhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
-		const credential = (await this.getCredentials('clawgateTwilioApi')) as unknown as TwilioCredential;
-		const options = this.getNodeParameter('options', {}) as IDataObject;
-		let outcome;
-		try {
-			outcome = handleTwilioDelivery(
-				{
-					// The test URL while listening for a test event, else the production URL.
-					url: this.getWebhookResourceUrl?.('default') ?? this.getNodeWebhookUrl('default') ?? '',
-					params: this.getBodyData() as TwilioParams,
-					signature: this.getHeaderData()['x-twilio-signature'],
-				},
-				{
-					authToken: credential.authToken ?? '',
-					publicUrl: String(options.publicUrl ?? ''),
-					options: triggerOptions(options),
-					recentMessages,
-					dedupeScope: this.getNode().webhookId,
-				},
-			);
-		} catch (error) {
-			throw asNodeError(this, error);
-		}
+		const request: TwilioDeliveryRequest = {
+			// The test URL while listening for a test event, else the production URL.
+			url: this.getWebhookResourceUrl?.('default') ?? this.getNodeWebhookUrl('default') ?? '',
+			params: this.getBodyData() as TwilioParams,
+			signature: this.getHeaderData()['x-twilio-signature'],
+		};
+		// A request without the signature header cannot be Twilio's, so it is refused before the credential is read.
+		const outcome = refuseUnsignedTwilioDelivery(request) ?? (await handleSignedDelivery(this, request));
 		// Answered here, before any execution starts: Twilio waits at most 15 s, and an empty TwiML
 		// document (text/xml) tells it not to send an automatic reply.
 		this.getResponseObject().status(outcome.status).type(outcome.contentType).send(outcome.body);

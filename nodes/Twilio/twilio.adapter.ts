@@ -228,6 +228,13 @@ export interface TwilioSignatureInput {
 
 export type TwilioSignatureCheck = { valid: true } | { valid: false; reason: string };
 
+const UNSIGNED_REASON = 'The request carries no X-Twilio-Signature header.';
+
+/** Whether there is a signature to check at all; this needs no credential. */
+function carriesTwilioSignature(signature: unknown): signature is string {
+	return typeof signature === 'string' && signature !== '';
+}
+
 /**
  * Checks `X-Twilio-Signature`: base64 HMAC-SHA1, keyed with the auth token, of the URL followed
  * by every POST parameter name and value sorted by name. The SDK's `validateRequest` also accepts
@@ -235,7 +242,7 @@ export type TwilioSignatureCheck = { valid: true } | { valid: false; reason: str
  */
 export function validateTwilioSignature({ authToken, url, params, signature }: TwilioSignatureInput): TwilioSignatureCheck {
 	if (!authToken?.trim()) return { valid: false, reason: 'The Clawgate Twilio credential has no Auth Token, so no request can be trusted.' };
-	if (typeof signature !== 'string' || signature === '') return { valid: false, reason: 'The request carries no X-Twilio-Signature header.' };
+	if (!carriesTwilioSignature(signature)) return { valid: false, reason: UNSIGNED_REASON };
 	let valid: boolean;
 	try {
 		valid = twilio.validateRequest(authToken.trim(), signature, url, params);
@@ -508,6 +515,24 @@ export type TwilioDeliveryOutcome =
 
 const emptyTwiml = { body: EMPTY_TWIML, contentType: 'text/xml' };
 
+function forged(reason: string): TwilioDeliveryOutcome {
+	return { kind: 'forged', status: 401, reason, body: reason, contentType: 'text/plain' };
+}
+
+/** The signature check of one delivery, over the URL Twilio called (the public URL when one is set). */
+export function verifyTwilioDelivery(request: TwilioDeliveryRequest, { authToken, publicUrl }: Pick<TwilioDeliveryContext, 'authToken' | 'publicUrl'>): TwilioSignatureCheck {
+	return validateTwilioSignature({ authToken, url: publicUrl?.trim() || request.url, params: request.params, signature: request.signature });
+}
+
+/**
+ * The answer to a delivery without X-Twilio-Signature, which cannot be Twilio's, or null for a
+ * signed one. Decided without the credential, whose every read costs n8n an expression sandbox;
+ * the answer is the one handleTwilioDelivery gives it.
+ */
+export function refuseUnsignedTwilioDelivery(request: TwilioDeliveryRequest): TwilioDeliveryOutcome | null {
+	return carriesTwilioSignature(request.signature) ? null : forged(UNSIGNED_REASON);
+}
+
 /**
  * Everything the Twilio Trigger does with one request, as a function of the request: the node
  * answers with `status`/`body`/`contentType` and, for `emit`, starts one execution with `envelope`.
@@ -515,9 +540,8 @@ const emptyTwiml = { body: EMPTY_TWIML, contentType: 'text/xml' };
  */
 export function handleTwilioDelivery(request: TwilioDeliveryRequest, context: TwilioDeliveryContext): TwilioDeliveryOutcome {
 	const now = context.now ?? Date.now();
-	const url = context.publicUrl?.trim() || request.url;
-	const check = validateTwilioSignature({ authToken: context.authToken, url, params: request.params, signature: request.signature });
-	if (!check.valid) return { kind: 'forged', status: 401, reason: check.reason, body: check.reason, contentType: 'text/plain' };
+	const check = verifyTwilioDelivery(request, context);
+	if (!check.valid) return forged(check.reason);
 
 	const problem = whyNotATwilioWebhook(request.params);
 	if (problem !== null) return { kind: 'invalid', status: 400, reason: problem, body: problem, contentType: 'text/plain' };

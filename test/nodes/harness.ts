@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { GlobalConfig } from '@n8n/config';
 import { Container } from '@n8n/di';
 import { ExpressionEvaluator, IsolatedVmBridge } from '@n8n/expression-runtime';
-import { ExecutionLifecycleHooks, WorkflowExecute } from 'n8n-core';
+import { ExecutionLifecycleHooks, WebhookContext, WorkflowExecute } from 'n8n-core';
 import {
 	createRunExecutionData,
 	Expression,
@@ -37,6 +37,8 @@ import {
 	type IRun,
 	type IRunData,
 	type IVersionedNodeType,
+	type IWebhookData,
+	type IWebhookResponseData,
 	type IWorkflowExecuteAdditionalData,
 } from 'n8n-workflow';
 import { expressionSandboxHooks } from 'n8n-workflow/dist/cjs/expression-sandboxing';
@@ -49,8 +51,11 @@ import { AiSession } from '../../nodes/AiSession/AiSession.node';
 import { Reply } from '../../nodes/Reply/Reply.node';
 import { DiscordSend } from '../../nodes/Discord/DiscordSend.node';
 import { SlackSend } from '../../nodes/Slack/SlackSend.node';
+import { SlackTrigger } from '../../nodes/Slack/SlackTrigger.node';
 import { TelegramSend } from '../../nodes/Telegram/TelegramSend.node';
+import { TelegramTrigger } from '../../nodes/Telegram/TelegramTrigger.node';
 import { TwilioSend } from '../../nodes/Twilio/TwilioSend.node';
+import { TwilioTrigger } from '../../nodes/Twilio/TwilioTrigger.node';
 
 // Every node execution makes n8n-core load its instance settings, which creates
 // <N8N_USER_FOLDER>/.n8n/config on first use (not at import). A throwaway folder per test file
@@ -128,6 +133,9 @@ export const nodeTypes: Record<string, INodeType | IVersionedNodeType> = {
 	[`${PACKAGE}.discordSend`]: new DiscordSend(),
 	[`${PACKAGE}.twilioSend`]: new TwilioSend(),
 	[`${PACKAGE}.reply`]: new Reply(),
+	[`${PACKAGE}.telegramTrigger`]: new TelegramTrigger(),
+	[`${PACKAGE}.slackTrigger`]: new SlackTrigger(),
+	[`${PACKAGE}.twilioTrigger`]: new TwilioTrigger(),
 };
 
 /** n8n's built-in credential types our nodes use, with the fields n8n 2.40.7 gives them. */
@@ -169,11 +177,15 @@ export const credentialTypes: Record<string, ICredentialType> = {
  * node sees from `getCredentials()` onwards stays real.
  */
 class PlainCredentialsHelper extends ICredentialsHelper {
+	/** How often each credential type was read: in n8n each read costs an expression sandbox. */
+	readonly reads: Record<string, number> = {};
+
 	constructor(private readonly byType: Record<string, ICredentialDataDecryptedObject>) {
 		super();
 	}
 
 	async getDecrypted(_additionalData: unknown, _nodeCredentials: unknown, type: string): Promise<ICredentialDataDecryptedObject> {
+		this.reads[type] = (this.reads[type] ?? 0) + 1;
 		const data = this.byType[type];
 		if (!data) throw new Error(`The test gave no credential of type "${type}".`);
 		const withDefaults = NodeHelpers.getNodeParameters(this.getCredentialsProperties(type), structuredClone(data) as INodeParameters, true, false, null, null);
@@ -313,4 +325,105 @@ export async function runWorkflow({ nodes, connections, credentials = {}, input 
 			return task.data?.main?.[outputIndex] ?? [];
 		},
 	};
+}
+
+export interface WebhookRequest {
+	/** Lower-case names, as Node gives them. */
+	headers?: Record<string, string>;
+	/** The parsed body (`getBodyData()`): JSON, or form fields. */
+	body?: unknown;
+	/** The bytes as received (`getRequestObject().rawBody`), which n8n keeps for signature checks. */
+	rawBody?: Buffer;
+}
+
+export interface WebhookAnswer {
+	/** What the node returned to n8n's webhook server. */
+	result: IWebhookResponseData;
+	/** What the node answered itself on the response object (null when it left that to n8n). */
+	status: number | null;
+	body: unknown;
+	contentType: string | null;
+}
+
+/**
+ * One trigger node of an active workflow, receiving webhook requests the way n8n's webhook
+ * server hands them over: a fresh n8n-core WebhookContext per request, the request and response
+ * in the additional data, credentials read through n8n-core's own path. `credentials` may be
+ * changed between requests (a user editing the credential); `credentialReads` counts the reads.
+ */
+export class WebhookTrigger {
+	readonly workflow: Workflow;
+	private readonly credentialsHelper: PlainCredentialsHelper;
+
+	constructor(
+		readonly node: INode,
+		readonly credentials: Record<string, ICredentialDataDecryptedObject>,
+		workflowId = 'harness-webhook-workflow',
+	) {
+		this.credentialsHelper = new PlainCredentialsHelper(credentials);
+		this.workflow = new Workflow({ id: workflowId, name: 'Harness webhook workflow', nodes: [node], connections: {}, active: true, nodeTypes: nodeTypeRegistry, settings: { executionOrder: 'v1' } });
+	}
+
+	credentialReads(type: string): number {
+		return this.credentialsHelper.reads[type] ?? 0;
+	}
+
+	/** The node's production webhook URL, as n8n gives it (what a platform is told to call). */
+	get url(): string {
+		return `http://127.0.0.1/webhook/${this.node.webhookId}/webhook`;
+	}
+
+	async receive({ headers = {}, body = {}, rawBody }: WebhookRequest): Promise<WebhookAnswer> {
+		await startExpressionEngine();
+		const answer = { status: null as number | null, body: undefined as unknown, contentType: null as string | null };
+		const response = {
+			status(code: number) {
+				answer.status = code;
+				return response;
+			},
+			type(contentType: string) {
+				answer.contentType = contentType;
+				return response;
+			},
+			json(data: unknown) {
+				answer.body = data;
+				answer.contentType ??= 'application/json';
+				return response;
+			},
+			send(data: unknown) {
+				answer.body = data;
+				return response;
+			},
+			end() {
+				return response;
+			},
+		};
+		const request = { method: 'POST', headers, body, rawBody, params: {}, query: {} };
+		const additionalData = {
+			credentialsHelper: this.credentialsHelper,
+			httpRequest: request,
+			httpResponse: response,
+			variables: {},
+			restApiUrl: 'http://127.0.0.1/rest',
+			instanceBaseUrl: 'http://127.0.0.1/',
+			webhookBaseUrl: 'http://127.0.0.1/webhook',
+			webhookWaitingBaseUrl: 'http://127.0.0.1/webhook-waiting',
+			webhookTestBaseUrl: 'http://127.0.0.1/webhook-test',
+		} as unknown as IWorkflowExecuteAdditionalData;
+		const nodeType = this.workflow.nodeTypes.getByNameAndVersion(this.node.type, this.node.typeVersion);
+		const webhookDescription = nodeType.description.webhooks![0];
+		const webhookData = {
+			httpMethod: 'POST',
+			node: this.node.name,
+			path: `${this.node.webhookId}/webhook`,
+			webhookDescription,
+			workflowId: this.workflow.id,
+			workflowExecuteAdditionalData: additionalData,
+			webhookId: this.node.webhookId,
+			isTest: false,
+		} as unknown as IWebhookData;
+		const context = new WebhookContext(this.workflow, this.node, additionalData, 'webhook', webhookData, [], null);
+		const result = await nodeType.webhook!.call(context);
+		return { result, ...answer };
+	}
 }

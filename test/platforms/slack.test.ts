@@ -7,11 +7,13 @@ import {
 	handleSlackDelivery,
 	normalizeSlackEvent,
 	RecentSlackEvents,
+	refuseUnsignedSlackDelivery,
 	resolveSlackBotUserId,
 	sendSlackText,
 	slackCapabilities,
 	updateSlackMessage,
 	uploadSlackFile,
+	verifySlackDelivery,
 	verifySlackSignature,
 	type SlackDeliveryContext,
 	type SlackDeliveryOutcome,
@@ -283,6 +285,19 @@ describe('Slack request signatures (v0, HMAC-SHA256, 5-minute window)', () => {
 		expect(check({ ...delivery, headers: { ...delivery.headers, 'x-slack-signature': 'v0=abc' } }).valid).toBe(false);
 		expect(check({ ...delivery, headers: { ...delivery.headers, 'x-slack-request-timestamp': 'yesterday' } }).valid).toBe(false);
 		expect(check(delivery, { signingSecret: '' })).toEqual({ valid: false, reason: expect.stringMatching(/no signing secret/) });
+	});
+
+	test('a delivery without signature headers is refused without the signing secret, with the answer a full check gives it', async () => {
+		const recentEvents = new RecentSlackEvents();
+		for (const headers of [slack.signedDelivery(payload, { unsigned: true }).headers, { ...slack.signedDelivery(payload).headers, 'x-slack-request-timestamp': 'yesterday' }]) {
+			const request = { headers, rawBody: JSON.stringify(payload) };
+			expect(refuseUnsignedSlackDelivery(request)).toEqual({ kind: 'forged', status: 401, body: { error: 'The request carries no Slack signature.' } });
+			expect(await handleSlackDelivery(request, { signingSecret: slack.signingSecret, recentEvents })).toEqual(refuseUnsignedSlackDelivery(request));
+		}
+		const signed = slack.signedDelivery(payload);
+		expect(refuseUnsignedSlackDelivery(signed)).toBeNull();
+		expect(verifySlackDelivery(signed, slack.signingSecret)).toEqual({ valid: true });
+		expect(verifySlackDelivery(signed, 'not-the-app-secret').valid).toBe(false);
 	});
 });
 

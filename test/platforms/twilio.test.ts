@@ -11,10 +11,12 @@ import {
 	pairAddresses,
 	parseNumberList,
 	RecentTwilioMessages,
+	refuseUnsignedTwilioDelivery,
 	rewriteTwilioUrl,
 	sendTwilioMessage,
 	twilioCapabilities,
 	validateTwilioSignature,
+	verifyTwilioDelivery,
 	type TwilioDeliveryContext,
 	type TwilioParams,
 } from '../../nodes/Twilio/twilio.adapter';
@@ -253,6 +255,18 @@ describe('Twilio webhook signature (X-Twilio-Signature)', () => {
 		expect(check({ signature: undefined })).toMatchObject({ valid: false, reason: expect.stringMatching(/no X-Twilio-Signature/) });
 		expect(check({ signature: [signature] })).toMatchObject({ valid: false });
 		expect(check({ authToken: '' })).toMatchObject({ valid: false, reason: expect.stringMatching(/no Auth Token/) });
+	});
+
+	test('a delivery without the header is refused without the auth token, with the answer a full check gives it', () => {
+		const recentMessages = new RecentTwilioMessages();
+		for (const missing of [undefined, '']) {
+			const request = { url, params, signature: missing };
+			expect(refuseUnsignedTwilioDelivery(request)).toMatchObject({ kind: 'forged', status: 401, body: 'The request carries no X-Twilio-Signature header.', contentType: 'text/plain' });
+			expect(handleTwilioDelivery(request, { authToken: twilio.authToken, recentMessages })).toEqual(refuseUnsignedTwilioDelivery(request));
+		}
+		expect(refuseUnsignedTwilioDelivery({ url, params, signature })).toBeNull();
+		expect(verifyTwilioDelivery({ url, params, signature }, { authToken: twilio.authToken })).toEqual({ valid: true });
+		expect(verifyTwilioDelivery({ url: 'https://proxy.example.com/hook', params, signature }, { authToken: twilio.authToken, publicUrl: url })).toEqual({ valid: true });
 	});
 
 	test('the emulator signs exactly like the twilio SDK computes it', () => {

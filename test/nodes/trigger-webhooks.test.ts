@@ -1,0 +1,183 @@
+/**
+ * The webhook triggers' request path inside n8n-core's WebhookContext: unsigned requests are
+ * refused before the credential is read (each read costs n8n an expression sandbox), a credential
+ * that verified a request is kept for the next ones, and a changed secret works at once.
+ */
+import type { ICredentialDataDecryptedObject, INode } from 'n8n-workflow';
+
+import { deriveWebhookSecret } from '../../nodes/Telegram/telegram.adapter';
+import { SlackEmulator } from '../emulators/slack';
+import { makeBotToken, TelegramEmulator } from '../emulators/telegram';
+import { makeAuthToken, TwilioEmulator } from '../emulators/twilio';
+import { PACKAGE, WebhookTrigger } from './harness';
+
+let nodeCount = 0;
+
+/** A trigger node of its own for each test, so no test sees a credential another one kept. */
+function triggerNode(name: string, credentialType: string, parameters: INode['parameters'] = {}): INode {
+	const n = ++nodeCount;
+	return {
+		id: `${name}-${n}`,
+		name: `Trigger ${n}`,
+		type: `${PACKAGE}.${name}`,
+		typeVersion: name === 'telegramTrigger' ? 1.1 : 1,
+		position: [0, 0],
+		parameters,
+		webhookId: `0c1d2e3f-0000-4000-8000-${String(n).padStart(12, '0')}`,
+		credentials: { [credentialType]: { id: `credential-${n}`, name: 'Test credential' } },
+	};
+}
+
+describe('Telegram Trigger', () => {
+	const telegram = new TelegramEmulator({ username: 'ClawgateBot' });
+	// The same bot after its token was revoked and reissued in BotFather.
+	const reissued = new TelegramEmulator({ token: makeBotToken(telegram.bot.id), username: 'ClawgateBot' });
+	beforeAll(() => Promise.all([telegram.start(), reissued.start()]));
+	afterAll(() => Promise.all([telegram.stop(), reissued.stop()]));
+
+	function setUp(parameters: INode['parameters'] = { mode: 'webhook' }) {
+		const credential: ICredentialDataDecryptedObject = { accessToken: telegram.token, baseUrl: telegram.apiRoot };
+		const trigger = new WebhookTrigger(triggerNode('telegramTrigger', 'clawgateTelegramApi', parameters), { clawgateTelegramApi: credential });
+		const secretFor = (token: string) => deriveWebhookSecret(token, { workflowId: String(trigger.workflow.id), nodeId: trigger.node.id, webhookId: trigger.node.webhookId! });
+		const deliver = (text: string, secret?: string) =>
+			trigger.receive({ headers: secret === undefined ? {} : { 'x-telegram-bot-api-secret-token': secret }, body: telegram.textUpdate({ text }) });
+		return { trigger, credential, secretFor, deliver };
+	}
+
+	test('a request without the secret token header is refused with 401 before the credential is read', async () => {
+		const { trigger, deliver } = setUp();
+		const answer = await deliver('hello');
+		expect(answer).toMatchObject({ status: 401, body: { error: 'This request does not carry the secret token Telegram was given for this webhook.' }, result: { noWebhookResponse: true } });
+		expect(trigger.credentialReads('clawgateTelegramApi')).toBe(0);
+	});
+
+	test('a request with a wrong secret token is refused with 401, after reading the credential afresh', async () => {
+		const { trigger, deliver, secretFor } = setUp();
+		await deliver('first', secretFor(telegram.token));
+		const answer = await deliver('forged', 'not-the-secret');
+		expect(answer).toMatchObject({ status: 401, body: { error: 'This request does not carry the secret token Telegram was given for this webhook.' } });
+		expect(trigger.credentialReads('clawgateTelegramApi')).toBe(2);
+	});
+
+	test('two genuine updates in a row start two executions and read the credential once', async () => {
+		const { trigger, deliver, secretFor } = setUp();
+		for (const text of ['hello', 'again']) {
+			const answer = await deliver(text, secretFor(telegram.token));
+			expect(answer.status).toBeNull();
+			expect(answer.result.workflowData?.[0][0].json).toMatchObject({ channel: 'telegram', message: { text } });
+		}
+		expect(trigger.credentialReads('clawgateTelegramApi')).toBe(1);
+	});
+
+	test('after the bot token changed in the credential, an update with the new secret token is accepted at once', async () => {
+		const { trigger, credential, deliver, secretFor } = setUp();
+		await deliver('before', secretFor(telegram.token));
+		Object.assign(credential, { accessToken: reissued.token, baseUrl: reissued.apiRoot });
+
+		const answer = await deliver('after', secretFor(reissued.token));
+		expect(answer.result.workflowData?.[0][0].json).toMatchObject({ message: { text: 'after' } });
+		expect(await deliver('old secret', secretFor(telegram.token))).toMatchObject({ status: 401 });
+		expect((await deliver('next', secretFor(reissued.token))).result.workflowData).toBeDefined();
+		// before, after (mismatch, read again), the old secret (mismatch, read again); next: none.
+		expect(trigger.credentialReads('clawgateTelegramApi')).toBe(3);
+	});
+
+	test('in Long Polling mode a webhook request is answered 404 without reading the credential', async () => {
+		const { trigger, deliver, secretFor } = setUp({ mode: 'polling' });
+		expect(await deliver('hello', secretFor(telegram.token))).toMatchObject({ status: 404 });
+		expect(trigger.credentialReads('clawgateTelegramApi')).toBe(0);
+	});
+});
+
+describe('Slack Trigger', () => {
+	const slack = new SlackEmulator();
+	beforeAll(() => slack.start());
+	afterAll(() => slack.stop());
+
+	function setUp() {
+		const credential: ICredentialDataDecryptedObject = { botToken: slack.token, signingSecret: slack.signingSecret, baseUrl: slack.apiUrl };
+		const trigger = new WebhookTrigger(triggerNode('slackTrigger', 'clawgateSlackApi'), { clawgateSlackApi: credential });
+		const deliver = (payload: Record<string, unknown>, options: Parameters<SlackEmulator['signedDelivery']>[1] = {}) => {
+			const { headers, rawBody } = slack.signedDelivery(payload, options);
+			return trigger.receive({ headers, body: JSON.parse(rawBody), rawBody: Buffer.from(rawBody) });
+		};
+		return { trigger, credential, deliver };
+	}
+
+	test('a request without the signature headers is refused with 401 before the credential is read', async () => {
+		const { trigger, deliver } = setUp();
+		const answer = await deliver(slack.dmMessage({ text: 'hello' }), { unsigned: true });
+		expect(answer).toMatchObject({ status: 401, body: { error: 'The request carries no Slack signature.' }, result: { noWebhookResponse: true } });
+		expect(trigger.credentialReads('clawgateSlackApi')).toBe(0);
+	});
+
+	test('two genuine events in a row start two executions and read the credential once', async () => {
+		const { trigger, deliver } = setUp();
+		for (const text of ['hello', 'again']) {
+			const answer = await deliver(slack.dmMessage({ text }));
+			expect(answer.result.workflowData?.[0][0].json).toMatchObject({ channel: 'slack', message: { text } });
+		}
+		expect(trigger.credentialReads('clawgateSlackApi')).toBe(1);
+	});
+
+	test('after the signing secret changed in the credential, a request signed with the new one is accepted at once', async () => {
+		const { trigger, credential, deliver } = setUp();
+		expect(await deliver(slack.urlVerification('before'))).toMatchObject({ status: 200, body: { challenge: 'before' } });
+		credential.signingSecret = 'the-regenerated-signing-secret';
+
+		expect(await deliver(slack.urlVerification('after'), { signingSecret: 'the-regenerated-signing-secret' })).toMatchObject({ status: 200, body: { challenge: 'after' } });
+		expect(await deliver(slack.urlVerification('old'))).toMatchObject({
+			status: 401,
+			body: { error: 'The request is not signed with the signing secret in the Clawgate Slack credential.' },
+		});
+		expect(await deliver(slack.urlVerification('next'), { signingSecret: 'the-regenerated-signing-secret' })).toMatchObject({ status: 200 });
+		// before, after (mismatch, read again), the old secret (mismatch, read again); next: none.
+		expect(trigger.credentialReads('clawgateSlackApi')).toBe(3);
+	});
+});
+
+describe('Twilio Trigger', () => {
+	const twilio = new TwilioEmulator();
+	beforeAll(() => twilio.start());
+	afterAll(() => twilio.stop());
+
+	function setUp() {
+		const credential: ICredentialDataDecryptedObject = twilio.credential();
+		const trigger = new WebhookTrigger(triggerNode('twilioTrigger', 'clawgateTwilioApi'), { clawgateTwilioApi: credential });
+		const deliver = (text: string, { authToken = twilio.authToken, unsigned = false } = {}) => {
+			const params = twilio.inboundSms({ body: text });
+			return trigger.receive({ headers: unsigned ? {} : { 'x-twilio-signature': twilio.sign(trigger.url, params, authToken) }, body: params });
+		};
+		return { trigger, credential, deliver };
+	}
+
+	test('a request without X-Twilio-Signature is refused with 401 before the credential is read', async () => {
+		const { trigger, deliver } = setUp();
+		const answer = await deliver('hello', { unsigned: true });
+		expect(answer).toMatchObject({ status: 401, contentType: 'text/plain', body: 'The request carries no X-Twilio-Signature header.', result: { noWebhookResponse: true } });
+		expect(trigger.credentialReads('clawgateTwilioApi')).toBe(0);
+	});
+
+	test('two genuine messages in a row start two executions and read the credential once', async () => {
+		const { trigger, deliver } = setUp();
+		for (const text of ['hello', 'again']) {
+			const answer = await deliver(text);
+			expect(answer).toMatchObject({ status: 200, contentType: 'text/xml' });
+			expect(answer.result.workflowData?.[0][0].json).toMatchObject({ channel: 'sms', message: { text } });
+		}
+		expect(trigger.credentialReads('clawgateTwilioApi')).toBe(1);
+	});
+
+	test('after the auth token changed in the credential, a request signed with the new one is accepted at once', async () => {
+		const { trigger, credential, deliver } = setUp();
+		await deliver('before');
+		const newToken = makeAuthToken();
+		credential.authToken = newToken;
+
+		expect((await deliver('after', { authToken: newToken })).result.workflowData?.[0][0].json).toMatchObject({ message: { text: 'after' } });
+		expect(await deliver('old token')).toMatchObject({ status: 401, body: expect.stringContaining('The X-Twilio-Signature does not match') });
+		expect((await deliver('next', { authToken: newToken })).result.workflowData).toBeDefined();
+		// before, after (mismatch, read again), the old token (mismatch, read again); next: none.
+		expect(trigger.credentialReads('clawgateTwilioApi')).toBe(3);
+	});
+});
