@@ -121,5 +121,6 @@ function readEngineConfig(context: IExecuteFunctions, itemIndex: number): Sessio
 		timeoutMs: Number(options.timeoutSeconds ?? 60) * 1000,
 		// The lease only matters when a holder crashes; a live holder renews it.
 		lock: { waitMs: Number(options.waitSeconds ?? 120) * 1000, leaseMs: 30_000 },
+		errorReply: String(options.errorReply ?? ''),
 	};
 }

@@ -132,6 +132,24 @@ describe('idempotency', () => {
 		expect(replyText(await engine.handle({ ...message }))).toBe('reply 2 to: hello');
 	});
 
+	test('with an error reply set, a failed model call answers it, stores nothing, and a redelivery reaches the model', async () => {
+		const { engine, model, store } = setup({ models: ['gpt-4o-mini', 'gpt-4o'], errorReply: 'Sorry, try again soon.' });
+		model.failures.push(new ModelCallError('The model "gpt-4o-mini" is overloaded (503).', 'server', { status: 503 }));
+		model.failures.push(new ModelCallError('The model "gpt-4o" is overloaded (503).', 'server', { status: 503 }));
+		const message = inbound('hello');
+		const outcome = await engine.handle(message);
+		expect(outcome).toMatchObject({ kind: 'reply', reply: { text: 'Sorry, try again soon.', model: null, finishReason: 'error', error: expect.stringMatching(/overloaded/) } });
+		expect(model.requests.map((request) => request.model)).toEqual(['gpt-4o-mini', 'gpt-4o']);
+		expect((await store.readWindow(message.sessionId, 10_000)).state.turnCount).toBe(0);
+		expect(replyText(await engine.handle({ ...message }))).toBe('reply 3 to: hello');
+	});
+
+	test('an error reply does not hide a failure that is not the model\'s', async () => {
+		const { engine, store } = setup({ errorReply: 'Sorry.' });
+		jest.spyOn(store, 'appendTurns').mockRejectedValueOnce(new Error('disk full'));
+		await expect(engine.handle(inbound('hello'))).rejects.toThrow('disk full');
+	});
+
 	test('messages without a key (n8n Chat Trigger) are all answered', async () => {
 		const { engine, model } = setup();
 		await engine.handle(inbound('a', { messageKey: null }));

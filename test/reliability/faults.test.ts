@@ -22,9 +22,11 @@ import { RedisSessionStore } from '../../nodes/core/stores/redis.store';
 import { SqliteSessionStore } from '../../nodes/core/stores/sqlite.store';
 import { OpenAiEmulator, type ChatCompletionBody, type OpenAiFault } from '../emulators/openai';
 import { TelegramEmulator } from '../emulators/telegram';
-import { credentialTypes, INPUT_NODE_NAME, PACKAGE, runWorkflow } from '../nodes/harness';
+import { credentialTypes, INPUT_NODE_NAME, PACKAGE, runWorkflow, type WorkflowRun } from '../nodes/harness';
 import { recordFigure } from './figures';
 import { TcpProxy } from './tcp-proxy';
+
+type OutputOf = WorkflowRun['outputOf'];
 
 jest.setTimeout(120_000);
 
@@ -40,6 +42,7 @@ const postgresAddress = {
 const folder = mkdtempSync(join(tmpdir(), 'clawgate-faults-'));
 const sqliteFile = join(folder, 'sessions.sqlite');
 const ERROR_TEXT = 'Sorry, I cannot answer right now. Please try again in a minute.';
+const ERROR_REPLY = 'The assistant is unavailable for a moment; please send that again shortly.';
 
 // n8n's own `redis` and `postgres` credential types, with the fields the AI Session node reads.
 const n8nRedis: ICredentialType = {
@@ -218,39 +221,45 @@ describe.each(modelFaults)('the model $name', (fault) => {
 		expect(model.prompts().at(-1)!.map((message) => message.content)).toEqual([expect.any(String), 'first question', 'answer to: first question', 'second question']);
 	});
 
-	test('without a fallback: the user gets the workflow\'s error text, nothing is stored, and the same message sent again is answered', async () => {
-		const chatId = `nofallback-${runId}-${modelFaults.indexOf(fault)}`;
+	// Two ways to tell the user: the node's error output wired to a send node, or the Error Reply option.
+	const errorPaths = [
+		{ via: 'error output → Telegram Send with the error text', extra: {}, text: ERROR_TEXT, failure: (outputOf: OutputOf) => outputOf('AI Session', 2)[0]?.json.error },
+		{ via: 'AI Session "Error Reply" option → the usual Telegram Send', extra: { errorReply: ERROR_REPLY }, text: ERROR_REPLY, failure: (outputOf: OutputOf) => (outputOf('AI Session', 0)[0]?.json.reply as IDataObject | undefined)?.error },
+	];
+
+	test.each(errorPaths)('without a fallback ($via): the user gets the error text, nothing is stored, and the same message sent again is answered', async (path) => {
+		const chatId = `nofallback-${runId}-${modelFaults.indexOf(fault)}-${errorPaths.indexOf(path)}`;
 		const sessionId = `telegram:777:dm:${chatId}`;
 		const item = envelope(chatId, 'a question');
 		const before = telegram.calls('sendMessage').length;
 		model.fail(...fault.faults);
 		const started = Date.now();
-		const { error, outputOf } = await runGateway(item, aiOptions);
+		const { error, outputOf } = await runGateway(item, { ...aiOptions, ...path.extra });
 		const elapsed = Date.now() - started;
 		expect(error).toBeUndefined();
-		const failed = outputOf('AI Session', 2)[0]?.json;
+		const failure = path.failure(outputOf);
 		const sent = telegram.calls('sendMessage').slice(before).map((call) => call.body);
 
 		const store = new SqliteSessionStore({ filename: sqliteFile });
 		const afterFailure = await historyProblems(store, sessionId, []);
 		const keyRecorded = await store.hasMessageKey(buildMessageKey(item as never));
 		// The platform redelivers, or the user sends it again: it is answered, not ignored as a duplicate.
-		const again = await runGateway(item, aiOptions);
+		const again = await runGateway(item, { ...aiOptions, ...path.extra });
 		const answeredAgain = (again.outputOf('AI Session', 0)[0]?.json.reply as IDataObject | undefined)?.text;
 		const afterRetry = await historyProblems(store, sessionId, [['a question', 'answer to: a question']]).finally(() => store.close());
 
 		const problems = [...afterFailure, ...afterRetry, ...(keyRecorded ? ['the failed message was recorded as answered'] : [])];
-		const ok = sent.length === 1 && sent[0].text === ERROR_TEXT && problems.length === 0 && answeredAgain === 'answer to: a question' && elapsed <= fault.boundMs;
+		const ok = sent.length === 1 && sent[0].text === path.text && problems.length === 0 && answeredAgain === 'answer to: a question' && elapsed <= fault.boundMs;
 		recordFigure({
 			area: 'Faults',
-			measure: `Model ${fault.name}, no fallback (error output → Telegram Send with the error text)`,
-			value: `user got ${sent.length === 1 && sent[0].text === ERROR_TEXT ? 'the error text' : JSON.stringify(sent.map((body) => body.text))} after ${seconds(elapsed)}; 0 turns stored; sent again → ${answeredAgain ? 'answered' : 'not answered'}; history ${problems.length === 0 ? 'consistent' : problems.join('; ')}`,
+			measure: `Model ${fault.name}, no fallback (${path.via})`,
+			value: `user got ${sent.length === 1 && sent[0].text === path.text ? 'the error text' : JSON.stringify(sent.map((body) => body.text))} after ${seconds(elapsed)}; 0 turns stored; sent again → ${answeredAgain ? 'answered' : 'not answered'}; history ${problems.length === 0 ? 'consistent' : problems.join('; ')}`,
 			bar: `error text within ${seconds(fault.boundMs)}; no orphan turn; a resend is answered`,
 			ok,
 		});
 		expect(problems).toEqual([]);
-		expect(failed?.error).toEqual(expect.stringMatching(/model/i));
-		expect(sent).toEqual([expect.objectContaining({ chat_id: chatId, text: ERROR_TEXT })]);
+		expect(failure).toEqual(expect.stringMatching(/model/i));
+		expect(sent).toEqual([expect.objectContaining({ chat_id: chatId, text: path.text })]);
 		expect(answeredAgain).toBe('answer to: a question');
 		expect(elapsed).toBeLessThanOrEqual(fault.boundMs);
 	});

@@ -6,7 +6,7 @@
 import { contextBudget, fitTurnsToBudget, truncateMiddle } from '../budget';
 import { contextWindowFor, createTokenCounter, type TokenCounter } from '../tokens';
 import { callModelWithFallback } from './model-call';
-import type { ChatMessage, ChatModel, ChatUsage } from './model';
+import { ModelCallError, type ChatMessage, type ChatModel, type ChatUsage } from './model';
 import type { NewTurn, SessionStore, SessionWindow, StoredTurn } from './store';
 
 export type CommandName = 'new' | 'reset' | 'usage' | 'help';
@@ -37,6 +37,11 @@ export interface SessionEngineConfig {
 	retries: number;
 	timeoutMs: number;
 	lock: { waitMs: number; leaseMs: number };
+	/**
+	 * The answer when every model failed (after retries and fallbacks); empty or absent: the
+	 * failure is thrown. Either way nothing is stored, so a redelivery tries the model again.
+	 */
+	errorReply?: string;
 }
 
 export interface InboundMessage {
@@ -61,6 +66,8 @@ export interface SessionReply {
 	limited?: 'rate' | 'quota';
 	/** The models tried before the answer, when a fallback was needed. */
 	attempts?: Array<{ model: string; error?: string }>;
+	/** Set when the configured error reply answered because every model failed: why they failed. */
+	error?: string;
 	session: { id: string; turns: number; historyTokens: number; compacted: boolean; compactionError?: string };
 }
 
@@ -208,15 +215,32 @@ export class SessionEngine {
 			...history.map((turn) => ({ role: turn.role, content: turn.content })),
 			{ role: 'user', content: userContent },
 		];
-		const { completion, attempts } = await callModelWithFallback({
-			model: this.model,
-			models: config.models,
-			messages,
-			maxOutputTokens: config.maxOutputTokens,
-			temperature: config.temperature,
-			retries: config.retries,
-			timeoutMs: config.timeoutMs,
-		});
+		let called: Awaited<ReturnType<typeof callModelWithFallback>>;
+		try {
+			called = await callModelWithFallback({
+				model: this.model,
+				models: config.models,
+				messages,
+				maxOutputTokens: config.maxOutputTokens,
+				temperature: config.temperature,
+				retries: config.retries,
+				timeoutMs: config.timeoutMs,
+			});
+		} catch (error) {
+			if (!config.errorReply || !(error instanceof ModelCallError)) throw error;
+			return {
+				kind: 'reply',
+				reply: {
+					text: config.errorReply,
+					model: null,
+					finishReason: 'error',
+					usage: ZERO_USAGE,
+					error: error.message,
+					session: { id: message.sessionId, turns: window.state.turnCount, historyTokens: 0, compacted: window.state.summary !== null },
+				},
+			};
+		}
+		const { completion, attempts } = called;
 
 		const newTurns: NewTurn[] = [
 			{ role: 'user', content: userContent, tokens: userTokens },
