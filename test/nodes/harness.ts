@@ -149,6 +149,32 @@ const n8nOpenAiApi: ICredentialType = {
 	],
 };
 
+// n8n's own `redis` and `postgres` credentials, with the fields the AI Session node reads.
+const n8nRedis: ICredentialType = {
+	name: 'redis',
+	displayName: 'Redis',
+	properties: [
+		{ displayName: 'Password', name: 'password', type: 'string', typeOptions: { password: true }, default: '' },
+		{ displayName: 'User', name: 'user', type: 'string', default: '' },
+		{ displayName: 'Host', name: 'host', type: 'string', default: 'localhost' },
+		{ displayName: 'Port', name: 'port', type: 'number', default: 6379 },
+		{ displayName: 'Database Number', name: 'database', type: 'number', default: 0 },
+		{ displayName: 'SSL', name: 'ssl', type: 'boolean', default: false },
+	],
+};
+const n8nPostgres: ICredentialType = {
+	name: 'postgres',
+	displayName: 'Postgres',
+	properties: [
+		{ displayName: 'Host', name: 'host', type: 'string', default: 'localhost' },
+		{ displayName: 'Database', name: 'database', type: 'string', default: 'postgres' },
+		{ displayName: 'User', name: 'user', type: 'string', default: 'postgres' },
+		{ displayName: 'Password', name: 'password', type: 'string', typeOptions: { password: true }, default: '' },
+		{ displayName: 'Ignore SSL Issues', name: 'allowUnauthorizedCerts', type: 'boolean', default: false },
+		{ displayName: 'SSL', name: 'ssl', type: 'options', options: [{ name: 'Disable', value: 'disable' }], default: 'disable' },
+		{ displayName: 'Port', name: 'port', type: 'number', default: 5432 },
+	],
+};
 const nodeTypeRegistry: INodeTypes = {
 	getByName(type) {
 		const nodeType = nodeTypes[type];
@@ -169,6 +195,8 @@ export const credentialTypes: Record<string, ICredentialType> = {
 	clawgateSlackApi: new ClawgateSlackApi(),
 	clawgateTwilioApi: new ClawgateTwilioApi(),
 	openAiApi: n8nOpenAiApi,
+	redis: n8nRedis,
+	postgres: n8nPostgres,
 };
 
 /**

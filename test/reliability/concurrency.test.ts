@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { Redis } from 'ioredis';
-import type { ICredentialType, IDataObject, INode } from 'n8n-workflow';
+import type { IDataObject, INode } from 'n8n-workflow';
 import { Pool } from 'pg';
 
 import { OpenAiChatModel } from '../../nodes/AiSession/openai.model';
@@ -23,51 +23,16 @@ import { PostgresSessionStore } from '../../nodes/core/stores/postgres.store';
 import { RedisSessionStore } from '../../nodes/core/stores/redis.store';
 import { SqliteSessionStore } from '../../nodes/core/stores/sqlite.store';
 import { OpenAiEmulator, type ChatCompletionBody } from '../emulators/openai';
-import { credentialTypes, INPUT_NODE_NAME, PACKAGE, runWorkflow } from '../nodes/harness';
+import { INPUT_NODE_NAME, PACKAGE, runWorkflow } from '../nodes/harness';
 import { recordFigure } from './figures';
+import { postgresAddress, redisAddress } from './services';
 
 jest.setTimeout(120_000);
 
 const MESSAGES = 50;
 const runId = randomUUID().slice(0, 8);
-const redisAddress = { host: process.env.REDIS_HOST ?? '127.0.0.1', port: Number(process.env.REDIS_PORT ?? 6379) };
-const postgresAddress = {
-	host: process.env.PGHOST ?? '127.0.0.1',
-	port: Number(process.env.PGPORT ?? 5432),
-	database: process.env.PGDATABASE ?? 'test',
-	user: process.env.PGUSER ?? 'postgres',
-	password: process.env.PGPASSWORD ?? '',
-};
 const folder = mkdtempSync(join(tmpdir(), 'clawgate-concurrency-'));
 
-// n8n's own `redis` and `postgres` credential types, with the fields the AI Session node reads.
-const n8nRedis: ICredentialType = {
-	name: 'redis',
-	displayName: 'Redis',
-	properties: [
-		{ displayName: 'Password', name: 'password', type: 'string', typeOptions: { password: true }, default: '' },
-		{ displayName: 'User', name: 'user', type: 'string', default: '' },
-		{ displayName: 'Host', name: 'host', type: 'string', default: 'localhost' },
-		{ displayName: 'Port', name: 'port', type: 'number', default: 6379 },
-		{ displayName: 'Database Number', name: 'database', type: 'number', default: 0 },
-		{ displayName: 'SSL', name: 'ssl', type: 'boolean', default: false },
-	],
-};
-const n8nPostgres: ICredentialType = {
-	name: 'postgres',
-	displayName: 'Postgres',
-	properties: [
-		{ displayName: 'Host', name: 'host', type: 'string', default: 'localhost' },
-		{ displayName: 'Database', name: 'database', type: 'string', default: 'postgres' },
-		{ displayName: 'User', name: 'user', type: 'string', default: 'postgres' },
-		{ displayName: 'Password', name: 'password', type: 'string', typeOptions: { password: true }, default: '' },
-		{ displayName: 'Ignore SSL Issues', name: 'allowUnauthorizedCerts', type: 'boolean', default: false },
-		{ displayName: 'SSL', name: 'ssl', type: 'options', options: [{ name: 'Disable', value: 'disable' }], default: 'disable' },
-		{ displayName: 'Port', name: 'port', type: 'number', default: 5432 },
-	],
-};
-credentialTypes.redis ??= n8nRedis;
-credentialTypes.postgres ??= n8nPostgres;
 
 /** The answer says what the model was shown, so each reply proves what context its request had. */
 function answerFor(request: ChatCompletionBody): string {
