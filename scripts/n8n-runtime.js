@@ -129,8 +129,9 @@ function n8nCli(args, env) {
 	return runSync(node24Bin(), [n8nBin(), ...args], { env, cwd: env.N8N_USER_FOLDER });
 }
 
-function startN8nProcess(env, { onOutput } = {}) {
-	const child = spawn(node24Bin(), [n8nBin(), 'start'], { env, cwd: env.N8N_USER_FOLDER, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts `n8n start` (a main), or another n8n command such as `worker` (queue mode). */
+function startN8nProcess(env, { onOutput, command = 'start' } = {}) {
+	const child = spawn(node24Bin(), [n8nBin(), command], { env, cwd: env.N8N_USER_FOLDER, stdio: ['ignore', 'pipe', 'pipe'] });
 	if (onOutput) {
 		child.stdout.on('data', (chunk) => onOutput(chunk.toString()));
 		child.stderr.on('data', (chunk) => onOutput(chunk.toString()));

@@ -115,6 +115,8 @@ export class OpenAiEmulator {
 	readonly apiKey: string;
 	readonly models: Set<string>;
 	responder: Responder;
+	/** Every completion answers after this many ms, like a model thinking (0: at once). */
+	latencyMs = 0;
 	private readonly snapshots: Record<string, string>;
 	private faults: OpenAiFault[] = [];
 	/** Requests held open (hangs, delays) and how to let go of each when the emulator stops. */
@@ -251,6 +253,7 @@ export class OpenAiEmulator {
 			return apiError(400, "[] is too short - 'messages'", 'invalid_request_error', 'empty_array', 'messages');
 		}
 
+		if (this.latencyMs > 0) await this.hold(() => null, this.latencyMs);
 		const fault = this.takeFault(body.model);
 		if (fault) {
 			const faulted = await this.applyFault(fault);

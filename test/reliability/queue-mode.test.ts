@@ -1,0 +1,180 @@
+/**
+ * Queue mode: the multi-channel gateway example in n8n scaled out (one main, two workers, Postgres
+ * database, Redis queue), once with the AI Session on the Redis store and once on the Postgres
+ * store. People write on Telegram (webhook), Slack, SMS, WhatsApp and Discord; every message must
+ * be answered exactly once and stored in the order its session sent it, and the work must run on
+ * both workers. Then a worker is killed mid-run, and what that costs is reported.
+ *
+ * One deployment serves every test (both workflows are active side by side, each with its own
+ * emulated platforms), since starting three n8n processes costs minutes on a loaded machine.
+ */
+import { OpenAiEmulator } from '../emulators/openai';
+import { recordFigure } from './figures';
+import { allExecutions, findSecretLeaks } from './n8n-checks';
+import { QueueDeployment, type WorkerProcess } from './queue-deployment';
+import { MODEL_CREDENTIAL, QueueGateway, storeCredentials, type QueueStore, type TrafficResult } from './queue-traffic';
+
+const AREA = 'Queue mode';
+const SESSIONS = 100;
+const MESSAGES_PER_SESSION = 10;
+/**
+ * Ack-paced runs: a few people typing fast, so that a session's next message is queued right behind
+ * its previous one and two workers can take both at once (the case where order could break).
+ */
+const ACK_PACED_SESSIONS = 20;
+/** A fast model: long enough that executions overlap the way real ones do. */
+const MODEL_LATENCY_MS = 100;
+
+jest.setTimeout(15 * 60_000);
+
+const count = (value: number) => value.toLocaleString('en-US');
+
+describe('n8n queue mode (main + 2 workers, Postgres database, Redis queue) running the multi-channel gateway example', () => {
+	const model = new OpenAiEmulator({ responder: (request) => `answer to: ${String(request.messages.at(-1)?.content)}` });
+	const gateways: Record<QueueStore, QueueGateway> = { redis: new QueueGateway('redis'), postgres: new QueueGateway('postgres') };
+	let deployment: QueueDeployment;
+	let runs = 0;
+	const fileStarted = Date.now();
+
+	beforeAll(async () => {
+		await Promise.all([model.start(), gateways.redis.start(), gateways.postgres.start()]);
+		model.latencyMs = MODEL_LATENCY_MS;
+		const started = Date.now();
+		deployment = await QueueDeployment.start({
+			credentials: (database) => [
+				...gateways.redis.credentials(),
+				...gateways.postgres.credentials(),
+				{ ...MODEL_CREDENTIAL, type: 'openAiApi', data: { apiKey: model.apiKey, url: model.baseUrl } },
+				...storeCredentials(database),
+			],
+			workflows: [gateways.redis.workflow, gateways.postgres.workflow],
+		});
+		await Promise.all([gateways.redis.waitUntilLive(deployment.main), gateways.postgres.waitUntilLive(deployment.main)]);
+		process.stderr.write(`queue mode: deployment ready in ${Math.round((Date.now() - started) / 1000)} s\n`);
+	});
+
+	afterAll(async () => {
+		await deployment?.stop();
+		await Promise.all([gateways.redis.cleanRedis(), gateways.redis.stop(), gateways.postgres.stop(), model.stop()]);
+		process.stderr.write(`queue mode: whole file took ${Math.round((Date.now() - fileStarted) / 1000)} s\n`);
+	});
+
+	/** Executions each worker started so far (from its log). */
+	const startedPerWorker = () => deployment.workers.map((worker) => worker.executions('started').size);
+
+	function recordTraffic(label: string, result: TrafficResult, bars: { lost: boolean; duplicated: boolean }): void {
+		const refused = Object.values(result.refused).reduce((sum, times) => sum + times, 0);
+		recordFigure({ area: AREA, measure: `${label}: deliveries n8n refused (not 2xx)`, value: String(refused), bar: '0', ok: refused === 0 });
+		process.stderr.write(`queue mode: ${label}: ${result.seconds.toFixed(0)} s${refused > 0 ? `, refused: ${JSON.stringify(result.refused)}` : ''}\n`);
+		recordFigure({ area: AREA, measure: `${label}: replies lost`, value: `${result.lost.length}/${count(result.sent)}`, bar: bars.lost ? '0' : 'reported', ok: !bars.lost || result.lost.length === 0 });
+		recordFigure({ area: AREA, measure: `${label}: replies duplicated`, value: String(result.duplicated), bar: bars.duplicated ? '0' : 'reported', ok: !bars.duplicated || result.duplicated === 0 });
+	}
+
+	describe.each(['redis', 'postgres'] as const)('AI Session on the %s store', (store) => {
+		const label = store === 'redis' ? 'Redis store' : 'Postgres store';
+
+		test(`${SESSIONS} sessions × ${MESSAGES_PER_SESSION} messages, each sent once the previous was answered: none lost or duplicated, every session stored in send order, work on both workers`, async () => {
+			const gateway = gateways[store];
+			const run = ++runs;
+			const before = startedPerWorker();
+			const result = await gateway.traffic({ run, sessions: SESSIONS, messagesPerSession: MESSAGES_PER_SESSION, pacing: 'answer', replyTimeoutMs: 60_000 });
+			const stored = await gateway.checkStore(run, deployment.database);
+			const perWorker = startedPerWorker().map((total, index) => total - before[index]);
+
+			const measure = `${label}, ${count(result.sent)} messages over ${SESSIONS} sessions, each sent after the previous answer`;
+			recordTraffic(measure, result, { lost: true, duplicated: true });
+			recordFigure({ area: AREA, measure: `${measure}: sessions whose stored turns are out of send order`, value: `${stored.outOfOrder}/${stored.sessions}`, bar: '0', ok: stored.outOfOrder === 0 && stored.sessions === SESSIONS });
+			recordFigure({ area: AREA, measure: `${measure}: messages stored twice`, value: String(stored.storedTwice), bar: '0', ok: stored.storedTwice === 0 });
+			recordFigure({ area: AREA, measure: `${measure}: executions run by worker 1 / worker 2`, value: perWorker.join(' / '), bar: 'both > 0', ok: perWorker.every((runsOnWorker) => runsOnWorker > 0) });
+			recordFigure({ area: AREA, measure: `${measure}: throughput (messages answered per second)`, value: (result.sent / result.seconds).toFixed(1), bar: 'reported', ok: true });
+
+			expect(result.refused).toEqual({});
+			expect(result.lost).toEqual([]);
+			expect(result.duplicated).toBe(0);
+			expect({ sessions: stored.sessions, outOfOrder: stored.outOfOrder, storedTwice: stored.storedTwice, stored: stored.stored.size }).toEqual({
+				sessions: SESSIONS,
+				outOfOrder: 0,
+				storedTwice: 0,
+				stored: result.sent,
+			});
+			expect(perWorker.every((runsOnWorker) => runsOnWorker > 0)).toBe(true);
+			expect(perWorker.reduce((sum, runsOnWorker) => sum + runsOnWorker, 0)).toBe(result.sent);
+		});
+
+		test(`${ACK_PACED_SESSIONS} sessions × ${MESSAGES_PER_SESSION} messages, each sent as soon as n8n acknowledged the previous one: none lost or duplicated; order reported`, async () => {
+			const gateway = gateways[store];
+			const run = ++runs;
+			const result = await gateway.traffic({ run, sessions: ACK_PACED_SESSIONS, messagesPerSession: MESSAGES_PER_SESSION, pacing: 'ack', replyTimeoutMs: 60_000 });
+			const stored = await gateway.checkStore(run, deployment.database);
+
+			const measure = `${label}, ${count(result.sent)} messages over ${ACK_PACED_SESSIONS} sessions, each sent once the previous was acknowledged`;
+			recordTraffic(measure, result, { lost: true, duplicated: true });
+			recordFigure({ area: AREA, measure: `${measure}: sessions whose stored turns are out of send order`, value: `${stored.outOfOrder}/${stored.sessions}`, bar: 'reported', ok: true });
+			recordFigure({ area: AREA, measure: `${measure}: messages stored twice`, value: String(stored.storedTwice), bar: '0', ok: stored.storedTwice === 0 });
+
+			expect(result.refused).toEqual({});
+			expect(result.lost).toEqual([]);
+			expect(result.duplicated).toBe(0);
+			expect(stored.storedTwice).toBe(0);
+			expect(stored.stored.size).toBe(result.sent);
+		});
+	});
+
+	test('a worker killed with SIGKILL mid-run: lost and duplicated replies reported, and explained by the executions it had taken', async () => {
+		const gateway = gateways.redis;
+		const run = ++runs;
+		const sessions = 20;
+		let victim: WorkerProcess | null = null;
+		let killing: Promise<void> | null = null;
+		const result = await gateway.traffic({
+			run,
+			sessions,
+			messagesPerSession: MESSAGES_PER_SESSION,
+			pacing: 'answer',
+			// A person who gets no answer writes again after a while; the session's lock, held by the dead worker, expires after 30 s.
+			replyTimeoutMs: 20_000,
+			onReply: (replies) => {
+				if (killing || replies < (sessions * MESSAGES_PER_SESSION) / 3) return;
+				// The worker with more executions running right now.
+				const busy = (worker: WorkerProcess) => worker.executions('started').size - worker.executions('finished').size;
+				victim = [...deployment.workers].sort((a, b) => busy(b) - busy(a))[0];
+				killing = victim.stop('SIGKILL');
+			},
+		});
+		await killing;
+		expect(victim).not.toBeNull();
+		const stored = await gateway.checkStore(run, deployment.database);
+		const lostButStored = result.lost.filter((lost) => stored.stored.has(lost)).length;
+		// The jobs the dead worker had taken: n8n never re-runs them (Bull maxStalledCount 0), so their executions stay
+		// "new" (not yet loaded) or "running" until the main's queue recovery marks them crashed.
+		const stuck = (await allExecutions(deployment.main)).filter(
+			(execution) => execution.workflowId === gateway.workflow.id && ['running', 'new'].includes(execution.status),
+		).length;
+
+		const measure = `SIGKILL of one worker after a third of ${count(result.sent)} messages (${sessions} sessions, Redis store)`;
+		recordTraffic(measure, result, { lost: false, duplicated: true });
+		recordFigure({ area: AREA, measure: `${measure}: executions the killed worker had taken, left "running" by n8n and never re-run (Bull maxStalledCount 0)`, value: String(stuck), bar: 'reported', ok: true });
+		recordFigure({ area: AREA, measure: `${measure}: lost replies whose turns were stored (answered, but the reply never sent)`, value: `${lostButStored}/${result.lost.length}`, bar: 'reported', ok: true });
+		recordFigure({ area: AREA, measure: `${measure}: messages stored twice / sessions out of send order`, value: `${stored.storedTwice} / ${stored.outOfOrder}`, bar: '0 / 0', ok: stored.storedTwice === 0 && stored.outOfOrder === 0 });
+
+		// Only the executions the dead worker had taken can be lost; nothing runs twice.
+		expect(result.duplicated).toBe(0);
+		expect(result.lost.length).toBeLessThanOrEqual(stuck);
+		expect(stored.storedTwice).toBe(0);
+		expect(stored.outOfOrder).toBe(0);
+	});
+
+	test('no secret in any saved execution or in the logs of the main and the workers', async () => {
+		const secrets = { ...gateways.redis.secrets(), ...gateways.postgres.secrets(), 'OpenAI API key': model.apiKey };
+		const { leaks, executionsScanned } = await findSecretLeaks(deployment.main, secrets);
+		for (const [name, value] of Object.entries(secrets)) if (deployment.workerLogs.includes(value)) leaks.push({ where: 'worker log', secret: name });
+		recordFigure({
+			area: 'Secrets',
+			measure: `Queue mode: secrets found in ${count(executionsScanned)} saved executions and the logs of the main and 2 workers`,
+			value: String(leaks.length),
+			bar: '0',
+			ok: leaks.length === 0,
+		});
+		expect(leaks).toEqual([]);
+	});
+});
