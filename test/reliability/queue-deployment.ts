@@ -13,11 +13,13 @@ import { Redis } from 'ioredis';
 import { Client } from 'pg';
 
 import { N8nInstance, type CredentialFixture, type WorkflowFixture } from '../e2e/harness';
+import { postgresAddress, redisAddress } from './services';
 
 const runtime = require('../../scripts/n8n-runtime.js');
 
-export const REDIS = { host: '127.0.0.1', port: 6379 };
-export const POSTGRES = { host: '127.0.0.1', port: 5432, user: 'postgres' };
+export const REDIS = redisAddress;
+/** The server and login; each deployment makes its own database there. */
+export const POSTGRES = { host: postgresAddress.host, port: postgresAddress.port, user: postgresAddress.user, password: postgresAddress.password };
 
 async function withPostgres<T>(database: string, work: (client: Client) => Promise<T>): Promise<T> {
 	const client = new Client({ ...POSTGRES, database });
@@ -118,6 +120,7 @@ export class QueueDeployment {
 			DB_POSTGRESDB_PORT: String(POSTGRES.port),
 			DB_POSTGRESDB_DATABASE: database,
 			DB_POSTGRESDB_USER: POSTGRES.user,
+			DB_POSTGRESDB_PASSWORD: POSTGRES.password,
 			// n8n's default of 2 connections per process starves under load: queries queue, the health
 			// ping times out after 5 s, and the main answers every webhook 503 "Database is not ready!".
 			DB_POSTGRESDB_POOL_SIZE: '10',

@@ -37,7 +37,7 @@ export const POSTGRES_CREDENTIAL = { id: 'QueuePgCred00001', name: 'Queue test P
 export function storeCredentials(database: string): CredentialFixture[] {
 	return [
 		{ ...REDIS_CREDENTIAL, type: 'redis', data: { host: REDIS.host, port: REDIS.port, database: 0, password: '' } },
-		{ ...POSTGRES_CREDENTIAL, type: 'postgres', data: { host: POSTGRES.host, port: POSTGRES.port, database, user: POSTGRES.user, password: '', ssl: 'disable' } },
+		{ ...POSTGRES_CREDENTIAL, type: 'postgres', data: { host: POSTGRES.host, port: POSTGRES.port, database, user: POSTGRES.user, password: POSTGRES.password, ssl: 'disable' } },
 	];
 }
 
@@ -57,6 +57,8 @@ export interface TrafficOptions {
 	pacing: 'answer' | 'ack';
 	/** How long a person waits for an answer before writing the next message anyway. */
 	replyTimeoutMs: number;
+	/** At the end, how long to keep waiting for outstanding answers while none arrives (default: replyTimeoutMs). */
+	settleMs?: number;
 	/** Called as each reply arrives (the kill test uses it to pick its moment). */
 	onReply?: (repliesSoFar: number) => void;
 }
@@ -264,7 +266,7 @@ export class QueueGateway {
 	}
 
 	/** Every person writes `messagesPerSession` messages, paced as asked; counts what came back. */
-	async traffic({ run, sessions, messagesPerSession, pacing, replyTimeoutMs, onReply }: TrafficOptions): Promise<TrafficResult> {
+	async traffic({ run, sessions, messagesPerSession, pacing, replyTimeoutMs, settleMs = replyTimeoutMs, onReply }: TrafficOptions): Promise<TrafficResult> {
 		const started = Date.now();
 		const sentMarkers: string[] = [];
 		const refused: Record<string, number> = {};
@@ -285,10 +287,10 @@ export class QueueGateway {
 				}
 			}),
 		);
-		// Ack-paced messages are still being answered; wait while answers keep coming.
+		// Ack-paced messages (and late ones) are still being answered; wait while answers keep coming.
 		let unanswered = sentMarkers.filter((sent) => this.repliesTo(sent) === 0).length;
 		let lastProgress = Date.now();
-		while (unanswered > 0 && Date.now() - lastProgress < replyTimeoutMs) {
+		while (unanswered > 0 && Date.now() - lastProgress < settleMs) {
 			await new Promise((resolve) => setTimeout(resolve, 250));
 			const now = sentMarkers.filter((sent) => this.repliesTo(sent) === 0).length;
 			if (now < unanswered) lastProgress = Date.now();
@@ -313,7 +315,7 @@ export class QueueGateway {
 		const store =
 			this.store === 'redis'
 				? new RedisSessionStore({ host: REDIS.host, port: REDIS.port })
-				: new PostgresSessionStore({ host: POSTGRES.host, port: POSTGRES.port, database, user: POSTGRES.user });
+				: new PostgresSessionStore({ host: POSTGRES.host, port: POSTGRES.port, database, user: POSTGRES.user, password: POSTGRES.password });
 		const check: StoreCheck = { sessions: 0, outOfOrder: 0, storedTwice: 0, stored: new Set() };
 		try {
 			for (const sessionId of sessionIds) {
