@@ -14,14 +14,11 @@ import { TwilioEmulator } from '../emulators/twilio';
 import { allExecutions } from './n8n-checks';
 
 /**
- * n8n settings for reliability runs. The legacy expression engine: n8n 2.40's default ("vm")
- * builds a fresh isolated-vm isolate for every credential read, so each webhook request costs
- * ~50 ms of CPU here (15–20 requests/s in all, against ~170–220 with the legacy engine): the
- * barrages would measure n8n's sandbox, not the triggers. The e2e suite runs the default engine.
- * The MCP registry module is off: it fetches a list from the internet (unreachable here) and
- * logs the failure with a stack trace, which would hide ours.
+ * n8n settings for reliability runs: n8n's defaults (the isolated-vm expression engine included,
+ * as users run it), except that the MCP registry module is off: it fetches a list from the
+ * internet (unreachable here) and logs the failure with a stack trace, which would hide ours.
  */
-export const RELIABILITY_N8N_ENV = { N8N_EXPRESSION_ENGINE: 'legacy', N8N_DISABLED_MODULES: 'mcp-registry' };
+export const RELIABILITY_N8N_ENV = { N8N_DISABLED_MODULES: 'mcp-registry' };
 
 export const gatewayExample = loadExampleWorkflow('multi-channel-gateway.json');
 
