@@ -6,7 +6,7 @@ import type { IDataObject, INode } from 'n8n-workflow';
 
 import { closeSessionStores } from '../../nodes/AiSession/session-stores';
 import { makeOpenAiKey, OpenAiEmulator } from '../emulators/openai';
-import { INPUT_NODE_NAME, PACKAGE, runWorkflow } from './harness';
+import { INPUT_NODE_NAME, PACKAGE, runWorkflow, telegramDmEnvelope } from './harness';
 
 const model = new OpenAiEmulator({ responder: (request) => `answer to: ${String(request.messages.at(-1)?.content)}` });
 const folder = mkdtempSync(join(tmpdir(), 'clawgate-ai-session-'));
@@ -17,19 +17,8 @@ afterAll(async () => {
 	rmSync(folder, { recursive: true, force: true });
 });
 
-let nextMessageId = 1;
-function envelope(text: string, chatId = '42'): IDataObject {
-	const id = String(nextMessageId++);
-	return {
-		sessionId: `telegram:777:dm:${chatId}`,
-		channel: 'telegram',
-		accountId: '777',
-		chat: { id: chatId, type: 'dm', threadId: null, title: null },
-		sender: { id: chatId, name: 'Ada', username: null, isBot: false },
-		message: { id, text, replyToId: null, mentionsBot: false, command: null, attachments: [], timestamp: new Date().toISOString() },
-		raw: {},
-	};
-}
+
+const envelope = (text: string, chatId = '42') => telegramDmEnvelope(chatId, text);
 
 function aiSessionNode(parameters: IDataObject = {}, settings: Partial<INode> = {}): INode {
 	return {

@@ -455,3 +455,18 @@ export class WebhookTrigger {
 		return { result, ...answer };
 	}
 }
+
+let nextEnvelopeMessageId = 1;
+
+/** The envelope a Telegram direct message from Ada to bot 777 normalises to (message IDs count up unless given). */
+export function telegramDmEnvelope(chatId: string, text: string, messageId = String(nextEnvelopeMessageId++)): IDataObject {
+	return {
+		sessionId: `telegram:777:dm:${chatId}`,
+		channel: 'telegram',
+		accountId: '777',
+		chat: { id: chatId, type: 'dm', threadId: null, title: null },
+		sender: { id: chatId, name: 'Ada', username: null, isBot: false },
+		message: { id: messageId, text, replyToId: null, mentionsBot: false, command: null, attachments: [], timestamp: new Date().toISOString() },
+		raw: {},
+	};
+}

@@ -10,9 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { Redis } from 'ioredis';
 import type { IDataObject, INode } from 'n8n-workflow';
-import { Pool } from 'pg';
 
 import { OpenAiChatModel } from '../../nodes/AiSession/openai.model';
 import { closeSessionStores } from '../../nodes/AiSession/session-stores';
@@ -23,9 +21,9 @@ import { PostgresSessionStore } from '../../nodes/core/stores/postgres.store';
 import { RedisSessionStore } from '../../nodes/core/stores/redis.store';
 import { SqliteSessionStore } from '../../nodes/core/stores/sqlite.store';
 import { OpenAiEmulator, type ChatCompletionBody } from '../emulators/openai';
-import { INPUT_NODE_NAME, PACKAGE, runWorkflow } from '../nodes/harness';
+import { INPUT_NODE_NAME, PACKAGE, runWorkflow, telegramDmEnvelope as envelope } from '../nodes/harness';
 import { recordFigure } from './figures';
-import { postgresAddress, redisAddress } from './services';
+import { postgresAddress, redisAddress, removePostgresRunData, removeRedisRunData } from './services';
 
 jest.setTimeout(120_000);
 
@@ -126,45 +124,20 @@ const setups: StoreSetup[] = [
 		node: { parameters: { store: 'redis' }, credentials: { redis: { host: redisAddress.host, port: redisAddress.port, database: 0 } } },
 		open: () => new RedisSessionStore({ ...redisAddress, keyPrefix }),
 		crossProcess: true,
-		async cleanUp() {
-			const redis = new Redis(redisAddress);
-			const keys: string[] = [];
-			for await (const batch of redis.scanStream({ match: `${keyPrefix}*${runId}*`, count: 1000 })) keys.push(...(batch as string[]));
-			if (keys.length > 0) await redis.del(...keys);
-			await redis.quit();
-		},
+		cleanUp: () => removeRedisRunData(runId, keyPrefix),
 	},
 	{
 		name: 'Postgres',
 		node: { parameters: { store: 'postgres' }, credentials: { postgres: { ...postgresAddress, ssl: 'disable' } } },
 		open: () => new PostgresSessionStore(postgresAddress),
 		crossProcess: true,
-		async cleanUp() {
-			const pool = new Pool(postgresAddress);
-			const pattern = `%${runId}%`;
-			await pool.query('DELETE FROM clawgate_turns WHERE session_id LIKE $1', [pattern]).catch(() => undefined);
-			await pool.query('DELETE FROM clawgate_sessions WHERE session_id LIKE $1', [pattern]).catch(() => undefined);
-			await pool.query('DELETE FROM clawgate_message_keys WHERE message_key LIKE $1', [pattern]).catch(() => undefined);
-			await pool.end();
-		},
+		cleanUp: () => removePostgresRunData(runId),
 	},
 ];
 
 // ---------------------------------------------------------------------------------------------
 // One n8n: the AI Session node, 50 executions at once
 
-let nextMessageId = 1;
-function envelope(sessionChat: string, text: string): IDataObject {
-	return {
-		sessionId: `telegram:777:dm:${sessionChat}`,
-		channel: 'telegram',
-		accountId: '777',
-		chat: { id: sessionChat, type: 'dm', threadId: null, title: null },
-		sender: { id: sessionChat, name: 'Ada', username: null, isBot: false },
-		message: { id: String(nextMessageId++), text, replyToId: null, mentionsBot: false, command: null, attachments: [], timestamp: new Date().toISOString() },
-		raw: {},
-	};
-}
 
 function aiSessionNode(setup: StoreSetup): INode {
 	return {

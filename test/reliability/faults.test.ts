@@ -10,9 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { Redis } from 'ioredis';
 import type { IDataObject, INode, INodeParameters, IConnections } from 'n8n-workflow';
-import { Pool } from 'pg';
 
 import { closeSessionStores } from '../../nodes/AiSession/session-stores';
 import { buildMessageKey } from '../../nodes/core/envelope';
@@ -22,9 +20,9 @@ import { RedisSessionStore } from '../../nodes/core/stores/redis.store';
 import { SqliteSessionStore } from '../../nodes/core/stores/sqlite.store';
 import { OpenAiEmulator, type ChatCompletionBody, type OpenAiFault } from '../emulators/openai';
 import { TelegramEmulator } from '../emulators/telegram';
-import { INPUT_NODE_NAME, PACKAGE, runWorkflow, type WorkflowRun } from '../nodes/harness';
+import { INPUT_NODE_NAME, PACKAGE, runWorkflow, telegramDmEnvelope as envelope, type WorkflowRun } from '../nodes/harness';
 import { recordFigure } from './figures';
-import { postgresAddress, redisAddress } from './services';
+import { postgresAddress, redisAddress, removePostgresRunData, removeRedisRunData } from './services';
 import { TcpProxy } from './tcp-proxy';
 
 type OutputOf = WorkflowRun['outputOf'];
@@ -55,18 +53,6 @@ afterAll(async () => {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const seconds = (ms: number) => (ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`);
 
-let nextMessageId = 1;
-function envelope(chatId: string, text: string, messageId = String(nextMessageId++)): IDataObject {
-	return {
-		sessionId: `telegram:777:dm:${chatId}`,
-		channel: 'telegram',
-		accountId: '777',
-		chat: { id: chatId, type: 'dm', threadId: null, title: null },
-		sender: { id: chatId, name: 'Ada', username: null, isBot: false },
-		message: { id: messageId, text, replyToId: null, mentionsBot: false, command: null, attachments: [], timestamp: new Date().toISOString() },
-		raw: {},
-	};
-}
 
 /**
  * What a history must look like after any fault: user and assistant turns strictly alternating,
@@ -296,13 +282,7 @@ const outages: StoreOutage[] = [
 		node: (port) => ({ parameters: { store: 'redis' }, credentials: { redis: { host: '127.0.0.1', port, database: 0 } } }),
 		open: () => new RedisSessionStore(redisAddress),
 		clearMessage: /^Could not connect to Redis at 127\.0\.0\.1:\d+.*Check the Redis credential/,
-		async cleanUp() {
-			const redis = new Redis(redisAddress);
-			const keys: string[] = [];
-			for await (const batch of redis.scanStream({ match: `clawgate:*${runId}*`, count: 1000 })) keys.push(...(batch as string[]));
-			if (keys.length > 0) await redis.del(...keys);
-			await redis.quit();
-		},
+		cleanUp: () => removeRedisRunData(runId),
 	},
 	{
 		name: 'Postgres',
@@ -310,14 +290,7 @@ const outages: StoreOutage[] = [
 		node: (port) => ({ parameters: { store: 'postgres' }, credentials: { postgres: { ...postgresAddress, host: '127.0.0.1', port, ssl: 'disable' } } }),
 		open: () => new PostgresSessionStore(postgresAddress),
 		clearMessage: /^Could not connect to PostgreSQL at 127\.0\.0\.1:\d+.*Check the Postgres credential/,
-		async cleanUp() {
-			const pool = new Pool(postgresAddress);
-			const pattern = `%${runId}%`;
-			await pool.query('DELETE FROM clawgate_turns WHERE session_id LIKE $1', [pattern]).catch(() => undefined);
-			await pool.query('DELETE FROM clawgate_sessions WHERE session_id LIKE $1', [pattern]).catch(() => undefined);
-			await pool.query('DELETE FROM clawgate_message_keys WHERE message_key LIKE $1', [pattern]).catch(() => undefined);
-			await pool.end();
-		},
+		cleanUp: () => removePostgresRunData(runId),
 	},
 ];
 
