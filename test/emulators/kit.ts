@@ -72,6 +72,10 @@ export class EmulatorServer {
 
 	async start(): Promise<string> {
 		const server = createServer((req, res) => void this.serve(req, res));
+		// Platform APIs keep idle connections open for a minute or more; Node's default of 5 s would
+		// close a client's pooled socket just as it is reused after a pause (a reset nobody sees in production).
+		server.keepAliveTimeout = 75_000;
+		server.headersTimeout = 76_000;
 		await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 		this.server = server;
 		this.baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -71,6 +71,8 @@ export interface TrafficResult {
 	lost: string[];
 	/** Replies beyond the first, summed over all messages. */
 	duplicated: number;
+	/** Telegram updates pushed again after a 5xx, as Telegram would. */
+	telegramRedeliveries: number;
 	seconds: number;
 }
 
@@ -196,7 +198,7 @@ export class QueueGateway {
 			case 'telegram': {
 				const chatId = Number(id);
 				const from = { id: chatId, is_bot: false, first_name: `Person ${index}` };
-				return { index, kind, send: (text) => this.telegram.deliver(this.telegram.textUpdate({ text, chatId, from })) };
+				return { index, kind, send: (text) => this.deliverLikeTelegram(this.telegram.textUpdate({ text, chatId, from })) };
 			}
 			case 'slack': {
 				const url = n8n.webhookUrl(this.webhookIdOf('Slack Trigger'));
@@ -220,6 +222,23 @@ export class QueueGateway {
 					},
 				};
 			}
+		}
+	}
+
+	/** Telegram updates pushed again after n8n answered 5xx (Telegram keeps an update until the webhook takes it). */
+	telegramRedeliveries = 0;
+
+	/**
+	 * Pushes an update as Telegram does: an answer of 5xx (or no answer) means it is pushed again
+	 * a moment later, up to five tries here. Slack and Twilio senders are not retried: a refusal
+	 * there counts as refused.
+	 */
+	private async deliverLikeTelegram(update: Parameters<TelegramEmulator['deliver']>[0]): Promise<{ status: number; body: string }> {
+		for (let attempt = 1; ; attempt++) {
+			const answer = await this.telegram.deliver(update).catch((error: Error) => ({ status: 0, body: error.message }));
+			if ((answer.status > 0 && answer.status < 500) || attempt === 5) return answer;
+			this.telegramRedeliveries++;
+			await new Promise((resolve) => setTimeout(resolve, 1000));
 		}
 	}
 
@@ -271,6 +290,7 @@ export class QueueGateway {
 		const sentMarkers: string[] = [];
 		const refused: Record<string, number> = {};
 		const repliesBefore = this.totalReplies;
+		const redeliveriesBefore = this.telegramRedeliveries;
 		this.replyListener = onReply ? (total) => onReply(total - repliesBefore) : null;
 		const people = Array.from({ length: sessions }, (_, index) => this.person(run, index));
 		await Promise.all(
@@ -305,6 +325,7 @@ export class QueueGateway {
 			refused,
 			lost: sentMarkers.filter((sent) => this.repliesTo(sent) === 0),
 			duplicated: sentMarkers.reduce((sum, sent) => sum + Math.max(0, this.repliesTo(sent) - 1), 0),
+			telegramRedeliveries: this.telegramRedeliveries - redeliveriesBefore,
 			seconds,
 		};
 	}
