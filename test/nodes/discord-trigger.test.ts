@@ -24,7 +24,7 @@ import {
 import { ClawgateDiscordApi } from '../../credentials/ClawgateDiscordApi.credentials';
 import { DiscordTrigger } from '../../nodes/Discord/DiscordTrigger.node';
 import { DiscordEmulator, makeDiscordToken } from '../emulators/discord';
-import { PACKAGE } from './harness';
+import { LOOPBACK_URLS, PACKAGE } from './harness';
 
 const discord = new DiscordEmulator();
 beforeAll(() => discord.start());
@@ -96,11 +96,7 @@ function setUp(parameters: INodeParameters = {}, token = discord.token) {
 		credentialsHelper: new PlainCredentialsHelper({ botToken: token, baseUrl: discord.apiBase }),
 		hooks: new ExecutionLifecycleHooks('manual', '1', { ...workflowData, activeVersionId: null, isArchived: false, createdAt: new Date(), updatedAt: new Date() }),
 		variables: {},
-		restApiUrl: 'http://127.0.0.1/rest',
-		instanceBaseUrl: 'http://127.0.0.1/',
-		webhookBaseUrl: 'http://127.0.0.1/webhook',
-		webhookWaitingBaseUrl: 'http://127.0.0.1/webhook-waiting',
-		webhookTestBaseUrl: 'http://127.0.0.1/webhook-test',
+		...LOOPBACK_URLS,
 	} as unknown as IWorkflowExecuteAdditionalData;
 	return { node, workflow, additionalData };
 }

@@ -432,11 +432,7 @@ export class WebhookTrigger {
 			httpRequest: request,
 			httpResponse: response,
 			variables: {},
-			restApiUrl: 'http://127.0.0.1/rest',
-			instanceBaseUrl: 'http://127.0.0.1/',
-			webhookBaseUrl: 'http://127.0.0.1/webhook',
-			webhookWaitingBaseUrl: 'http://127.0.0.1/webhook-waiting',
-			webhookTestBaseUrl: 'http://127.0.0.1/webhook-test',
+			...LOOPBACK_URLS,
 		} as unknown as IWorkflowExecuteAdditionalData;
 		const nodeType = this.workflow.nodeTypes.getByNameAndVersion(this.node.type, this.node.typeVersion);
 		const webhookDescription = nodeType.description.webhooks![0];
@@ -455,6 +451,15 @@ export class WebhookTrigger {
 		return { result, ...answer };
 	}
 }
+
+/** The URLs n8n's additional data carries, all on loopback (nothing in these tests is reached through them). */
+export const LOOPBACK_URLS = {
+	restApiUrl: 'http://127.0.0.1/rest',
+	instanceBaseUrl: 'http://127.0.0.1/',
+	webhookBaseUrl: 'http://127.0.0.1/webhook',
+	webhookWaitingBaseUrl: 'http://127.0.0.1/webhook-waiting',
+	webhookTestBaseUrl: 'http://127.0.0.1/webhook-test',
+};
 
 let nextEnvelopeMessageId = 1;
 

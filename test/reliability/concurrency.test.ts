@@ -138,7 +138,6 @@ const setups: StoreSetup[] = [
 // ---------------------------------------------------------------------------------------------
 // One n8n: the AI Session node, 50 executions at once
 
-
 function aiSessionNode(setup: StoreSetup): INode {
 	return {
 		id: 'ai-session',
