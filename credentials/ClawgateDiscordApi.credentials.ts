@@ -5,7 +5,7 @@ export class ClawgateDiscordApi implements ICredentialType {
 
 	displayName = 'Clawgate Discord API';
 
-	icon: Icon = 'file:../nodes/Discord/discord.svg';
+	icon: Icon = { light: 'file:../nodes/Discord/discord.svg', dark: 'file:../nodes/Discord/discord.dark.svg' };
 
 	documentationUrl = 'https://discord.com/developers/docs/quick-start/getting-started';
 

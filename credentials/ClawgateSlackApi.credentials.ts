@@ -5,7 +5,7 @@ export class ClawgateSlackApi implements ICredentialType {
 
 	displayName = 'Clawgate Slack API';
 
-	icon: Icon = 'file:../nodes/Slack/slack.svg';
+	icon: Icon = { light: 'file:../nodes/Slack/slack.svg', dark: 'file:../nodes/Slack/slack.dark.svg' };
 
 	documentationUrl = 'https://docs.slack.dev/quickstart';
 

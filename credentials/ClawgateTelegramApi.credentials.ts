@@ -5,7 +5,7 @@ export class ClawgateTelegramApi implements ICredentialType {
 
 	displayName = 'Clawgate Telegram API';
 
-	icon: Icon = 'file:../nodes/Telegram/telegram.svg';
+	icon: Icon = { light: 'file:../nodes/Telegram/telegram.svg', dark: 'file:../nodes/Telegram/telegram.dark.svg' };
 
 	documentationUrl = 'https://core.telegram.org/bots/tutorial#obtain-your-bot-token';
 

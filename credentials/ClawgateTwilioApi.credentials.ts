@@ -5,7 +5,7 @@ export class ClawgateTwilioApi implements ICredentialType {
 
 	displayName = 'Clawgate Twilio API';
 
-	icon: Icon = 'file:../nodes/Twilio/twilio.svg';
+	icon: Icon = { light: 'file:../nodes/Twilio/twilio.svg', dark: 'file:../nodes/Twilio/twilio.dark.svg' };
 
 	documentationUrl = 'https://www.twilio.com/docs/iam/credentials/api';
 

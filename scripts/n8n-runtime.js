@@ -20,11 +20,12 @@ function runSync(command, args, options = {}) {
 	return result.stdout;
 }
 
+// Icons and codex files (<Name>.node.json) go beside the compiled files, as `gulp build:icons` puts them.
 function copyIcons(fromDir, toDir) {
 	for (const entry of readdirSync(fromDir, { withFileTypes: true })) {
 		const from = join(fromDir, entry.name);
 		if (entry.isDirectory()) copyIcons(from, join(toDir, entry.name));
-		else if (/\.(svg|png)$/.test(entry.name)) {
+		else if (/\.(svg|png)$|\.node\.json$/.test(entry.name)) {
 			mkdirSync(toDir, { recursive: true });
 			copyFileSync(from, join(toDir, entry.name));
 		}

@@ -7,11 +7,11 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
-import { SessionEngine, type CommandName, type SessionEngineConfig } from '../core/session/engine';
+import { DEFAULT_MAX_INPUT_CHARACTERS, SessionEngine, type CommandName, type SessionEngineConfig } from '../core/session/engine';
 import { inboundFromItem } from '../core/session/inbound';
 import { OpenAiChatModel } from './openai.model';
 import { aiSessionProperties } from './AiSession.properties';
-import { sessionStoreFor, type N8nPostgresCredential, type N8nRedisCredential, type StoreKind } from './session-stores';
+import { DEFAULT_RETENTION_DAYS, sessionStoreFor, type N8nPostgresCredential, type N8nRedisCredential, type StoreKind } from './session-stores';
 import { itemFailure } from '../shared/item-failure';
 
 interface OpenAiCredential {
@@ -24,7 +24,7 @@ export class AiSession implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Clawgate AI Session',
 		name: 'aiSession',
-		icon: 'file:aiSession.svg',
+		icon: { light: 'file:aiSession.svg', dark: 'file:aiSession.dark.svg' },
 		group: ['transform'],
 		version: 1,
 		subtitle: '={{ $parameter["model"] }}',
@@ -55,6 +55,7 @@ export class AiSession implements INodeType {
 		const store = sessionStoreFor({
 			kind: storeKind,
 			sqliteFile: (this.getNodeParameter('options.sqliteFile', 0, '') as string) || undefined,
+			retentionDays: Number(this.getNodeParameter('options.retentionDays', 0, DEFAULT_RETENTION_DAYS)),
 			redis: storeKind === 'redis' ? ((await this.getCredentials('redis')) as unknown as N8nRedisCredential) : undefined,
 			postgres: storeKind === 'postgres' ? ((await this.getCredentials('postgres')) as unknown as N8nPostgresCredential) : undefined,
 		});
@@ -96,7 +97,7 @@ function readEngineConfig(context: IExecuteFunctions, itemIndex: number): Sessio
 		.filter(Boolean);
 	const options = parameter<IDataObject>('options', {});
 	const enabledCommands = parameter<string[]>('commands', ['new', 'reset', 'usage', 'help']);
-	const commandNames: CommandName[] = ['new', 'reset', 'usage', 'help'];
+	const commandNames: Exclude<CommandName, 'forget'>[] = ['new', 'reset', 'usage', 'help'];
 	const compaction = parameter<IDataObject>('compaction', {});
 	const limits = parameter<IDataObject>('limits', {});
 	return {
@@ -106,7 +107,12 @@ function readEngineConfig(context: IExecuteFunctions, itemIndex: number): Sessio
 		maxOutputTokens: Number(options.maxOutputTokens ?? 1024),
 		safetyMargin: Number(options.safetyMargin ?? 256),
 		temperature: options.temperature === undefined ? undefined : Number(options.temperature),
-		commands: Object.fromEntries(commandNames.map((name) => [name, enabledCommands.includes(name)])) as Record<CommandName, boolean>,
+		commands: {
+			...(Object.fromEntries(commandNames.map((name) => [name, enabledCommands.includes(name)])) as Record<CommandName, boolean>),
+			// Off unless switched on: it erases stored history, which an operator may need to keep.
+			forget: Boolean(options.allowForget ?? false),
+		},
+		maxInputCharacters: Number(options.maxInputCharacters ?? DEFAULT_MAX_INPUT_CHARACTERS),
 		limits: {
 			messagesPerMinute: Number(limits.messagesPerMinute ?? 0),
 			tokensPerDay: Number(limits.tokensPerDay ?? 0),

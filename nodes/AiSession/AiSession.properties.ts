@@ -145,6 +145,14 @@ export const aiSessionProperties: INodeProperties[] = [
 		default: {},
 		options: [
 			{
+				displayName: 'Allow /forget',
+				name: 'allowForget',
+				type: 'boolean',
+				default: false,
+				description:
+					'Whether a user may send /forget to erase their conversation (turns and summary) from the store. Unlike /reset, nothing of it is kept. Rate limits and quotas are not reset.',
+			},
+			{
 				displayName: 'Context Window',
 				name: 'contextWindow',
 				type: 'number',
@@ -159,6 +167,24 @@ export const aiSessionProperties: INodeProperties[] = [
 				default: '',
 				placeholder: 'Sorry, I cannot answer right now. Please try again in a minute.',
 				description: 'What the user is told when every model failed (after retries and fallbacks). Empty: the item fails instead (use the node\'s error output or "Continue" to handle it). Nothing is stored either way, so the same message can be tried again.',
+			},
+			{
+				displayName: 'Data Retention (Days)',
+				name: 'retentionDays',
+				type: 'number',
+				typeOptions: { minValue: 1 },
+				default: 30,
+				description:
+					'How long the store remembers which messages it has answered (so a redelivered message is not answered twice) and how long expired rate-limit and quota counters may stay before they are deleted. Conversations are not affected.',
+			},
+			{
+				displayName: 'Max Message Length (Characters)',
+				name: 'maxInputCharacters',
+				type: 'number',
+				typeOptions: { minValue: 100 },
+				default: 16000,
+				description:
+					'Longer user messages are cut in the middle before anything else happens, and the model is told how much was cut. Protects n8n from very large Webhook or Chat Trigger inputs.',
 			},
 			{
 				displayName: 'Max Output Tokens',
@@ -194,7 +220,8 @@ export const aiSessionProperties: INodeProperties[] = [
 				type: 'string',
 				default: '',
 				placeholder: '~/.n8n/clawgate/sessions.sqlite',
-				description: 'Where the SQLite store keeps conversations; empty uses the n8n user folder',
+				description:
+					'Where the SQLite store keeps conversations (created readable by the n8n user only); empty uses the n8n user folder. ~ is the home folder. When N8N_RESTRICT_FILE_ACCESS_TO is set, the file must be inside one of its folders.',
 			},
 			{
 				displayName: 'Temperature',

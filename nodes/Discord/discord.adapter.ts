@@ -6,9 +6,11 @@
 import type { APIAllowedMentions, APIMessage, Channel, Client, GatewayMessageCreateDispatchData, REST } from 'discord.js';
 
 import { buildSessionId, commandForBot, type AttachmentKind, type Envelope, type EnvelopeAttachment, type SessionScope } from '../core/envelope';
+import { decideAccess, DEFAULT_ACCESS_POLICY, type AccessFacts, type AccessPolicy } from '../core/access-policy';
 import { InvalidPayloadError } from '../core/errors';
+import { RecentKeys } from '../core/recent-keys';
 import { finiteNumberOrNull, idOrNull, isoTimestampOrNull, isRecord, listOf, nonEmptyStringOrNull, recordOrNull, stringOr } from '../core/payload';
-import { formatAndChunk } from '../core/text';
+import { formatAndChunk, markdownRenderer } from '../core/text';
 
 export const DISCORD_PUBLIC_API = 'https://discord.com/api';
 
@@ -43,7 +45,7 @@ export interface DiscordCredential {
 	baseUrl?: string;
 }
 
-function botTokenOf(credential: DiscordCredential): string {
+export function botTokenOf(credential: DiscordCredential): string {
 	// People paste "Bot <token>" from examples; Discord wants the token alone after our own prefix.
 	const token = credential.botToken?.trim().replace(/^Bot\s+/i, '');
 	if (!token) {
@@ -147,7 +149,8 @@ export async function createDiscordRest(credential: DiscordCredential): Promise<
 	}).setToken(token);
 }
 
-async function call<T>(action: string, request: () => Promise<unknown>): Promise<T> {
+/** One REST call, its failure described for a user. */
+export async function call<T>(action: string, request: () => Promise<unknown>): Promise<T> {
 	try {
 		return (await request()) as T;
 	} catch (error) {
@@ -174,6 +177,8 @@ export interface DiscordTriggerOptions {
 	/** When not empty, only these servers are answered; DMs are limited by allowedUserIds. */
 	allowedGuildIds?: string[];
 	sessionScope?: SessionScope;
+	/** The shared access policy as a v2 trigger's options set it; wins over the v1 fields above. */
+	policy?: Partial<AccessPolicy>;
 }
 
 /** Where a message was posted, from the gateway client's cache (or one REST lookup). */
@@ -193,7 +198,8 @@ export interface DiscordNormalizeContext {
 
 // Message types (https://discord.com/developers/docs/resources/message#message-object-message-types):
 // DEFAULT and REPLY are something a person said; joins, pins, boosts and thread notices are not.
-const EMITTED_MESSAGE_TYPES = new Set([0, 19]);
+const REPLY_MESSAGE = 19;
+const EMITTED_MESSAGE_TYPES = new Set([0, REPLY_MESSAGE]);
 const DM_CHANNEL = 1;
 const THREAD_CHANNELS = new Set([10, 11, 12]);
 const IS_VOICE_MESSAGE = 1 << 13;
@@ -220,6 +226,8 @@ function mentionsBotIn(message: DiscordMessagePayload, botUserId: string): boole
 function repliedMessageIdOf(message: DiscordMessagePayload): string | null {
 	const reference = recordOrNull(message.message_reference);
 	if (!reference || (reference.type ?? REFERENCE_DEFAULT) !== REFERENCE_DEFAULT) return null;
+	// A crosspost (message type 0) references its original in another channel; only a REPLY (19) answers one.
+	if (message.type !== REPLY_MESSAGE) return null;
 	return idOrNull(reference.message_id);
 }
 
@@ -292,35 +300,52 @@ function timestampOf(message: DiscordMessagePayload): string {
 	return timestamp;
 }
 
+/** The access policy a Discord trigger's options ask for, in its v1 names. */
+export function discordPolicyOf(options: DiscordTriggerOptions = {}): AccessPolicy {
+	return {
+		...DEFAULT_ACCESS_POLICY,
+		...options.policy,
+		dmPolicy: options.policy?.dmPolicy ?? (options.directMessages === false ? 'disabled' : 'open'),
+		groupActivation: options.policy?.groupActivation ?? (options.allGuildMessages ? 'all' : 'mentions'),
+		includeBots: options.policy?.includeBots ?? options.includeBots === true,
+		allowedSenderIds: options.policy?.allowedSenderIds ?? options.allowedUserIds ?? [],
+		allowedChatIds: options.policy?.allowedChatIds ?? options.allowedChannelIds ?? [],
+	};
+}
+
 /**
- * Why a message starts no execution, or null when it is emitted. DMs are always answered;
- * in servers only messages that mention the bot or reply to one of its messages, unless
- * "all guild messages" is on. The bot's own messages are never emitted (Discord sends them to
- * the bot too), other bots' only when asked.
+ * Why a message is nothing the trigger emits, for Discord's own reasons, or null: joins, pins and
+ * other notices, servers outside Allowed Server IDs, and messages without content.
  */
-export function whyDiscordMessageIsSkipped(message: DiscordMessagePayload, { botUserId, options = {}, channel }: DiscordNormalizeContext): string | null {
+export function whyDiscordMessageIsNoMessage(message: DiscordMessagePayload, { botUserId, options = {} }: DiscordNormalizeContext): string | null {
 	assertMessage(message);
 	if (!EMITTED_MESSAGE_TYPES.has(message.type)) return `message type ${JSON.stringify(message.type)} (joins, pins, boosts and thread notices are not emitted)`;
-	if (message.author.id === botUserId) return 'the bot\'s own message';
-	if (isFromBot(message) && !options.includeBots) return 'a message from another bot or a webhook (Include Other Bots is off)';
-	if (options.allowedUserIds?.length && !options.allowedUserIds.includes(message.author.id)) return `sender ${message.author.id} is not in Allowed User IDs`;
-	if (isDirectMessage(message)) {
-		if (options.directMessages === false) return 'a direct message (Direct Messages is off)';
-	} else {
+	if (!isDirectMessage(message)) {
 		const guildId = stringOr(message.guild_id, '');
 		if (options.allowedGuildIds?.length && !options.allowedGuildIds.includes(guildId)) return `server ${guildId} is not in Allowed Server IDs`;
-		const channelIds = [message.channel_id, channel?.parentId].filter((id): id is string => Boolean(id));
-		if (options.allowedChannelIds?.length && !channelIds.some((id) => options.allowedChannelIds!.includes(id))) {
-			return `channel ${message.channel_id} is not in Allowed Channel IDs`;
-		}
-		if (!options.allGuildMessages && !mentionsBotIn(message, botUserId) && !repliesToBot(message, botUserId)) {
-			return 'a server message that neither mentions the bot nor replies to it (All Server Messages is off)';
-		}
 	}
 	if (readableText(contentOf(message), botUserId) === '' && attachmentsOf(message).length === 0) {
 		return 'a message without text or attachments (if every server message looks empty, turn on the Message Content intent in the Developer Portal)';
 	}
 	return null;
+}
+
+/** What the shared access policy needs to know of a message beyond its envelope. */
+export function discordAccessFacts(message: DiscordMessagePayload, { botUserId, channel }: DiscordNormalizeContext): AccessFacts {
+	return { fromSelf: message.author.id === botUserId, repliesToBot: repliesToBot(message, botUserId), alsoInChats: channel?.parentId ? [channel.parentId] : [] };
+}
+
+/**
+ * Why a message starts no execution, or null when it is emitted: Discord's own reasons, then the
+ * shared access policy (the bot's own and other bots' messages, mentions in servers, allow-lists).
+ */
+export function whyDiscordMessageIsSkipped(message: DiscordMessagePayload, context: DiscordNormalizeContext): string | null {
+	assertMessage(message);
+	if (message.author.id === context.botUserId) return 'the bot\'s own message';
+	const notMessage = whyDiscordMessageIsNoMessage(message, context);
+	if (notMessage !== null) return notMessage;
+	const access = decideAccess(discordEnvelopeOf(message, context), discordAccessFacts(message, context), discordPolicyOf(context.options));
+	return access.allowed === true ? null : access.reason;
 }
 
 /**
@@ -330,6 +355,11 @@ export function whyDiscordMessageIsSkipped(message: DiscordMessagePayload, { bot
  */
 export function normalizeDiscordMessage(message: DiscordMessagePayload, context: DiscordNormalizeContext): Envelope | null {
 	if (whyDiscordMessageIsSkipped(message, context) !== null) return null;
+	return discordEnvelopeOf(message, context);
+}
+
+/** The envelope of a message, whatever the trigger then decides about it. */
+export function discordEnvelopeOf(message: DiscordMessagePayload, context: DiscordNormalizeContext): Envelope {
 	const { botUserId, channel } = context;
 	const inThread = THREAD_CHANNELS.has(message.channel_type ?? -1) || Boolean(channel?.parentId);
 	const parentId = inThread ? (channel?.parentId ?? null) : null;
@@ -367,25 +397,6 @@ export function normalizeDiscordMessage(message: DiscordMessagePayload, context:
 		},
 		raw: message,
 	};
-}
-
-/**
- * Message IDs emitted recently, bounded, oldest forgotten first. A resumed gateway session
- * replays what the bot missed; if Discord replays an event the trigger already handled, it is
- * not emitted twice.
- */
-export class RecentMessageIds {
-	private readonly seen = new Set<string>();
-
-	constructor(private readonly maxEntries = 1000) {}
-
-	/** Records the ID; false when it was already recorded. */
-	remember(id: string): boolean {
-		if (this.seen.has(id)) return false;
-		this.seen.add(id);
-		if (this.seen.size > this.maxEntries) this.seen.delete(this.seen.values().next().value as string);
-		return true;
-	}
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -492,7 +503,8 @@ export async function startDiscordListener({ credential, options = {}, onEnvelop
 		for (const resolve of settled) resolve();
 		settled.clear();
 	};
-	const recent = new RecentMessageIds();
+	// A resumed gateway session replays what the bot missed; a replayed message is emitted once.
+	const recent = new RecentKeys(24 * 60 * 60_000, 1000);
 	let queue = Promise.resolve();
 
 	const handle = async (message: DiscordMessagePayload, botUserId: string) => {
@@ -583,17 +595,17 @@ export interface DiscordFormatOptions {
 
 /** The one place outbound text becomes Discord message contents: 2,000 characters, code fences kept whole per message. */
 export function formatDiscordMessages(markdown: string, { maxLines = discordCapabilities.maxLinesPerMessage }: DiscordFormatOptions = {}): string[] {
-	return formatAndChunk(markdown, { format: 'markdown', limit: discordCapabilities.textLimit, maxLines: maxLines > 0 ? maxLines : undefined });
+	return formatAndChunk(markdown, { renderer: markdownRenderer, limit: discordCapabilities.textLimit, maxLines: maxLines > 0 ? maxLines : undefined });
 }
 
 /** Mentions in the bot's text notify nobody unless asked: an AI reply must not ping @everyone or whole roles. */
-function allowedMentionsOf(allowMentions: boolean | undefined): APIAllowedMentions {
+export function allowedMentionsOf(allowMentions: boolean | undefined): APIAllowedMentions {
 	return allowMentions ? { parse: ['users', 'roles'] as APIAllowedMentions['parse'], replied_user: true } : { parse: [], replied_user: false };
 }
 
 const SNOWFLAKE = /^\d{1,20}$/;
 
-function requireSnowflake(value: string, what: string, parameter: string): string {
+export function requireSnowflake(value: string, what: string, parameter: string): string {
 	const id = value.trim();
 	if (!id) throw new DiscordApiError(`There is no ${what}. Set "${parameter}".`);
 	if (!SNOWFLAKE.test(id)) {

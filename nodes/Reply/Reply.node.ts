@@ -1,33 +1,41 @@
-import {
-	NodeConnectionTypes,
-	type IDataObject,
-	type IExecuteFunctions,
-	type INodeExecutionData,
-	type INodeType,
-	type INodeTypeDescription,
-} from 'n8n-workflow';
+import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
 
-import type { ReplyRequest } from '../core/reply-route';
-import { replyRouteFor, replyRoutes } from './reply.routes';
+import type { AnyChannelPlugin, ReplyRequest } from '../core/channel';
+import { replyTo } from '../core/outbound';
 import { itemFailure } from '../shared/item-failure';
+import { channelPlugins, pluginForItem } from './channel-registry';
 
-const supportedChannels = [...new Set(replyRoutes.flatMap((route) => route.channels))].join(', ');
+const supportedChannels = [...new Set(channelPlugins.flatMap((plugin) => plugin.channels))].join(', ');
+
+/** One client per platform for the whole execution, and the account its credential speaks for. */
+interface Connection {
+	client: unknown;
+	account: string | null;
+}
+
+async function connectionFor(context: IExecuteFunctions, plugin: AnyChannelPlugin, itemIndex: number): Promise<Connection> {
+	const credential = await context.getCredentials(plugin.credentialType, itemIndex).catch(() => {
+		throw new Error(`This item came from ${plugin.name}, but no "Clawgate ${plugin.name} API" credential is set on the Reply node. Add it under Credentials.`);
+	});
+	const client = await plugin.createClient(credential);
+	return { client, account: await plugin.accountOf(credential, client) };
+}
 
 export class Reply implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Clawgate Reply',
 		name: 'reply',
-		icon: 'file:reply.svg',
+		icon: { light: 'file:reply.svg', dark: 'file:reply.dark.svg' },
 		group: ['output'],
 		version: 1,
 		subtitle: 'on the channel each message came from',
-		description: 'Answers each item on the channel it came from (Telegram, Discord, Slack, WhatsApp, SMS)',
+		description: `Answers each item on the channel it came from (${supportedChannels})`,
 		defaults: { name: 'Reply' },
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
 		usableAsTool: true,
 		// Each platform's credential is optional: set the ones for the channels this workflow serves.
-		credentials: replyRoutes.map((route) => ({ name: route.credentialType, required: false })),
+		credentials: channelPlugins.map((plugin) => ({ name: plugin.credentialType, required: false })),
 		properties: [
 			{
 				displayName: 'Set the credential of every channel this workflow answers. An item from a channel without its credential fails with a message naming it.',
@@ -49,7 +57,7 @@ export class Reply implements INodeType {
 				name: 'quote',
 				type: 'boolean',
 				default: true,
-				description: 'Whether the answer shows as a reply to the incoming message where the platform supports it (Telegram groups, Discord)',
+				description: 'Whether the answer shows as a reply to the incoming message where the platform shows quotes (Telegram groups, Discord)',
 			},
 			{
 				displayName: 'Stay in Thread',
@@ -58,31 +66,45 @@ export class Reply implements INodeType {
 				default: true,
 				description: 'Whether the answer goes into the thread or topic the message came from',
 			},
+			{
+				displayName: 'Link Previews',
+				name: 'linkPreviews',
+				type: 'boolean',
+				default: false,
+				description: 'Whether platforms may fetch and show previews of links in the answer. Off by default: a link a model was tricked into writing is not fetched without a click.',
+			},
 		],
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		const items = this.getInputData();
 		const results: INodeExecutionData[] = [];
+		const connections = new Map<string, Promise<Connection>>();
 		for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
 			const json = items[itemIndex].json;
 			try {
-				const route = replyRouteFor(json.channel);
-				if (!route) {
-					throw new Error(`The item's channel "${String(json.channel ?? '')}" cannot be answered here. Reply knows: ${supportedChannels}. Connect a Clawgate trigger (through AI Session) to this node.`);
+				const plugin = pluginForItem(json);
+				if (!plugin) {
+					throw new Error(`The item's channel "${String(json.via ?? json.channel ?? '')}" cannot be answered here. Reply knows: ${supportedChannels}. Connect a Clawgate trigger (through AI Session) to this node.`);
 				}
-				const credential = await this.getCredentials(route.credentialType, itemIndex).catch(() => {
-					throw new Error(`This item came from ${String(json.channel)}, but no "${route.credentialName}" credential is set on the Reply node. Add it under Credentials.`);
-				});
 				const request: ReplyRequest = {
 					envelope: json as unknown as ReplyRequest['envelope'],
 					text: String(this.getNodeParameter('text', itemIndex, '') ?? ''),
 					quote: this.getNodeParameter('quote', itemIndex, true) as boolean,
 					inThread: this.getNodeParameter('inThread', itemIndex, true) as boolean,
+					linkPreviews: this.getNodeParameter('linkPreviews', itemIndex, false) as boolean,
 				};
 				if (!request.envelope.chat?.id) throw new Error('The item has no chat to answer ({{ $json.chat.id }} is empty). Connect a Clawgate trigger to this node.');
-				const sent = await route.send(credential as never, request);
-				results.push({ json: { ...json, sent: sent as unknown as IDataObject }, pairedItem: { item: itemIndex } });
+				if (!connections.has(plugin.id)) connections.set(plugin.id, connectionFor(this, plugin, itemIndex));
+				const { client, account } = await connections.get(plugin.id)!;
+				if (account !== null && request.envelope.accountId && account !== request.envelope.accountId) {
+					// n8n holds one credential per type on a node: a second bot of a platform answers through its own node.
+					throw new Error(
+						`This item came to ${plugin.name} account ${request.envelope.accountId}, but the ${plugin.name} credential on Reply is for account ${account}, so it would answer from the wrong bot. Route that bot's items (a Switch on {{ $json.accountId }}) to a Reply or Send node with its own credential.`,
+					);
+				}
+				const sent = await replyTo(plugin, client, request);
+				results.push({ json: { ...json, sent: { channel: String(json.channel ?? plugin.channels[0]), ...sent } }, pairedItem: { item: itemIndex } });
 			} catch (error) {
 				results.push(itemFailure(this, items[itemIndex], itemIndex, error));
 			}

@@ -15,9 +15,11 @@ import {
 	type EnvelopeAttachment,
 	type SessionScope,
 } from '../core/envelope';
+import { decideAccess, DEFAULT_ACCESS_POLICY, type AccessPolicy } from '../core/access-policy';
 import { InvalidPayloadError } from '../core/errors';
 import { finiteNumberOrNull, isoTimestampOrNull, isRecord, listOf, nonEmptyStringOrNull, recordOrNull, stringOr } from '../core/payload';
 import { formatAndChunk } from '../core/text';
+import { slackMrkdwnRenderer } from './slack.format';
 
 export const SLACK_PUBLIC_API = 'https://slack.com/api';
 
@@ -197,9 +199,14 @@ function firstAuthorizationOf(payload: SlackEventCallback): SlackAuthorization |
 	return recordOrNull(listOf(payload.authorizations)[0]) as SlackAuthorization | null;
 }
 
-/** The bot's user ID as the delivery names it (`authorizations[0].user_id`), or null. */
+/**
+ * The bot's user ID as the delivery names it (`authorizations[0].user_id`), or null. Only an
+ * authorization of the bot itself names it: Slack's own message.im example carries a person's
+ * authorization, whose user_id is the sender.
+ */
 function botUserIdOf(payload: SlackEventCallback): string | null {
-	return nonEmptyStringOrNull(firstAuthorizationOf(payload)?.user_id);
+	const authorization = firstAuthorizationOf(payload);
+	return authorization?.is_bot === true ? nonEmptyStringOrNull(authorization.user_id) : null;
 }
 
 function parseJson(text: string): unknown {
@@ -243,36 +250,52 @@ function isBotMessage(event: SlackMessageEvent): boolean {
 	return Boolean(event.bot_id) || event.subtype === 'bot_message';
 }
 
+/** The access policy Slack Trigger v1's options meant, for code that still speaks in them. */
+export function slackPolicyOf(options: SlackTriggerOptions = {}): AccessPolicy {
+	return {
+		...DEFAULT_ACCESS_POLICY,
+		groupActivation: options.channelMessages ? 'all' : 'mentions',
+		includeBots: options.includeBots === true,
+		allowedSenderIds: options.allowedUserIds ?? [],
+		allowedChatIds: options.allowedChannelIds ?? [],
+	};
+}
+
 /**
- * Why an event starts no execution, or null when it is emitted. Decides the Slack-specific
- * duplicates: when the bot is mentioned in a channel Slack sends both `app_mention` and (with
- * message.channels) `message` for the same message, so channels emit only `app_mention`
- * unless Channel Messages is on, and then only `message`; DMs emit only `message`.
+ * Why an event is nothing the trigger emits, for Slack's own reasons, or null. Decides the
+ * Slack-specific duplicates: when the bot is mentioned in a channel Slack sends both
+ * `app_mention` and (with message.channels) `message` for the same message, so channels take
+ * only `app_mention` unless every channel message is wanted, and then only `message`; DMs take
+ * only `message`. Who may talk to the bot is the shared access policy's business.
  */
-export function whySlackEventIsSkipped(payload: SlackEventCallback, { botUserId, options = {} }: SlackNormalizeContext): string | null {
+export function whySlackEventIsNoMessage(payload: SlackEventCallback, { botUserId, everyChannelMessage }: { botUserId: string | null; everyChannelMessage: boolean }): string | null {
 	const event = payload.event;
 	if (event.type !== 'message' && event.type !== 'app_mention') return `"${event.type}" events are not messages`;
 	if (event.subtype && (typeof event.subtype !== 'string' || !EMITTED_SUBTYPES.has(event.subtype))) return `message subtype ${JSON.stringify(event.subtype)} (edits, deletions and notices are not emitted)`;
-	if (botUserId && event.user === botUserId) return 'the bot\'s own message';
-	if (isBotMessage(event)) {
-		if (!options.includeBots) return 'a message from another bot (Include Bots is off)';
-		if (!botUserId) return 'a bot message, and the bot\'s own identity is unknown (it could be its own)';
-	}
+	if (isBotMessage(event) && !botUserId) return 'a bot message, and the bot\'s own identity is unknown (it could be its own)';
 	const chatType = chatTypeOf(event);
 	if (chatType === 'dm' && event.type === 'app_mention') return 'an app_mention in a DM (the message.im event carries it)';
-	if (chatType !== 'dm' && event.type === 'message' && !options.channelMessages) {
-		return 'a channel message (Channel Messages is off; mentions arrive as app_mention)';
-	}
-	if (chatType !== 'dm' && event.type === 'app_mention' && options.channelMessages) {
-		return 'an app_mention while Channel Messages is on (the message event carries it)';
-	}
-	const senderId = nonEmptyStringOrNull(event.user) ?? nonEmptyStringOrNull(event.bot_id) ?? '';
-	if (options.allowedUserIds?.length && !options.allowedUserIds.includes(senderId)) return `sender ${senderId} is not in Allowed User IDs`;
-	const channel = stringOr(event.channel, '');
-	if (chatType !== 'dm' && options.allowedChannelIds?.length && !options.allowedChannelIds.includes(channel)) {
-		return `channel ${channel} is not in Allowed Channel IDs`;
-	}
+	if (chatType !== 'dm' && event.type === 'message' && !everyChannelMessage) return 'a channel message (Channel Messages is off; mentions arrive as app_mention)';
+	if (chatType !== 'dm' && event.type === 'app_mention' && everyChannelMessage) return 'an app_mention while Channel Messages is on (the message event carries it)';
 	return null;
+}
+
+/** Whether the bot posted the event itself (Slack delivers a bot's own messages to it). */
+export function isOwnSlackEvent(payload: SlackEventCallback, botUserId: string | null): boolean {
+	return botUserId !== null && payload.event.user === botUserId;
+}
+
+/**
+ * Why an event starts no execution, or null when it is emitted: Slack's own reasons, then the
+ * shared access policy as Slack Trigger v1's options set it.
+ */
+export function whySlackEventIsSkipped(payload: SlackEventCallback, { botUserId, options = {} }: SlackNormalizeContext): string | null {
+	const policy = slackPolicyOf(options);
+	if (isOwnSlackEvent(payload, botUserId)) return 'the bot\'s own message';
+	const notMessage = whySlackEventIsNoMessage(payload, { botUserId, everyChannelMessage: policy.groupActivation === 'all' });
+	if (notMessage !== null) return notMessage;
+	const access = decideAccess(slackEnvelopeOf(payload, { botUserId, options }), { fromSelf: false }, { ...policy, groupActivation: 'all' });
+	return access.allowed === true ? null : access.reason;
 }
 
 function attachmentKindOf(file: SlackFile): AttachmentKind {
@@ -319,6 +342,11 @@ function timestampOf(ts: string): string {
 export function normalizeSlackEvent(payload: SlackEventCallback, context: SlackNormalizeContext): Envelope | null {
 	assertEventCallback(payload);
 	if (whySlackEventIsSkipped(payload, context) !== null) return null;
+	return slackEnvelopeOf(payload, context);
+}
+
+/** The envelope of a message event, whatever the trigger then decides about it. */
+export function slackEnvelopeOf(payload: SlackEventCallback, context: SlackNormalizeContext): Envelope {
 	const event = payload.event;
 	if (!nonEmptyStringOrNull(event.channel) || !nonEmptyStringOrNull(event.ts)) {
 		throw new InvalidPayloadError('The Slack message event has no channel or ts.');
@@ -362,81 +390,22 @@ export function normalizeSlackEvent(payload: SlackEventCallback, context: SlackN
 }
 
 // ---------------------------------------------------------------------------------------------
-// One webhook delivery: verify → deduplicate → normalise → decide
+// One webhook delivery, as the shared trigger pipeline asks for it
 
-/**
- * Event IDs seen in the last ten minutes, bounded. Slack retries a delivery up to three times
- * within about five minutes (X-Slack-Retry-Num), each with the same event_id. Process memory
- * only: a retry that reaches another webhook process starts an execution there, and the AI
- * Session's idempotency key (channel:accountId:message.id) still answers the message once.
- */
-export class RecentSlackEvents {
-	private readonly seen = new Map<string, number>();
+export type SlackHeaders = Record<string, string | string[] | undefined>;
 
-	constructor(
-		private readonly ttlMs = 10 * 60_000,
-		private readonly maxEntries = 10_000,
-	) {}
-
-	/** Records the key; false when it was already recorded within the TTL. */
-	remember(key: string, now = Date.now()): boolean {
-		for (const [oldest, seenAt] of this.seen) {
-			if (now - seenAt < this.ttlMs && this.seen.size < this.maxEntries) break;
-			this.seen.delete(oldest);
-		}
-		if (this.seen.has(key)) return false;
-		this.seen.set(key, now);
-		return true;
-	}
-
-	get size(): number {
-		return this.seen.size;
-	}
-}
-
-export interface SlackDeliveryRequest {
-	/** Request headers with lower-case names, as Node and n8n give them. */
-	headers: Record<string, string | string[] | undefined>;
-	rawBody: Buffer | string | undefined;
-}
-
-export interface SlackDeliveryContext {
-	signingSecret: string;
-	options?: SlackTriggerOptions;
-	recentEvents: RecentSlackEvents;
-	/** Keeps event IDs of different triggers apart in a shared cache (the webhook ID). */
-	dedupeScope?: string;
-	/** The bot's user ID when the payload has no `authorizations` (auth.test, cached). */
-	resolveBotUserId?: () => Promise<string | null>;
-	/** Milliseconds since the epoch; defaults to the clock. */
-	now?: number;
-}
-
-export type SlackDeliveryOutcome =
-	| { kind: 'forged'; status: 401; body: { error: string } }
-	| { kind: 'invalid'; status: 400; body: { error: string } }
-	| { kind: 'challenge'; status: 200; body: { challenge: string } }
-	| { kind: 'duplicate' | 'skipped'; status: 200; body: { ok: true }; reason: string }
-	| { kind: 'emit'; status: 200; envelope: Envelope };
-
-function header(headers: SlackDeliveryRequest['headers'], name: string): string | undefined {
+function header(headers: SlackHeaders, name: string): string | undefined {
 	const value = headers[name];
 	return Array.isArray(value) ? value[0] : value;
 }
 
-/**
- * Everything the Slack Trigger does with one request, as a function of the request: the node
- * only answers with `status`/`body`, or starts one execution with `envelope`.
- */
-export async function handleSlackDelivery(request: SlackDeliveryRequest, context: SlackDeliveryContext): Promise<SlackDeliveryOutcome> {
-	const now = context.now ?? Date.now();
-	const check = verifySlackDelivery(request, context.signingSecret, now);
-	if (!check.valid) return { kind: 'forged', status: 401, body: { error: check.reason } };
-	return decideSignedDelivery(request, context, now).catch(invalidPayloadOutcome);
+/** Why a delivery carries no (well-formed) signature headers, or null; needs no credential. */
+export function slackMissingSignature(headers: SlackHeaders): string | null {
+	return carriesSlackSignature(header(headers, 'x-slack-request-timestamp'), header(headers, 'x-slack-signature')) ? null : UNSIGNED_REASON;
 }
 
 /** The signature check of one delivery, on its headers and body. */
-export function verifySlackDelivery(request: SlackDeliveryRequest, signingSecret: string, now = Date.now()): SlackSignatureCheck {
+export function verifySlackDelivery(request: { headers: SlackHeaders; rawBody: Buffer | string | undefined }, signingSecret: string, now = Date.now()): SlackSignatureCheck {
 	return verifySlackSignature({
 		signingSecret,
 		timestamp: header(request.headers, 'x-slack-request-timestamp'),
@@ -446,40 +415,30 @@ export function verifySlackDelivery(request: SlackDeliveryRequest, signingSecret
 	});
 }
 
-/**
- * The answer to a delivery without (well-formed) signature headers, which cannot be Slack's, or
- * null for a signed one. Decided without the credential, whose every read costs n8n an expression
- * sandbox; the answer is the one handleSlackDelivery gives it.
- */
-export function refuseUnsignedSlackDelivery(request: SlackDeliveryRequest): SlackDeliveryOutcome | null {
-	if (carriesSlackSignature(header(request.headers, 'x-slack-request-timestamp'), header(request.headers, 'x-slack-signature'))) return null;
-	return { kind: 'forged', status: 401, body: { error: UNSIGNED_REASON } };
+export interface SlackReceiveContext {
+	/** Every channel message, not only mentions (the policy's "Every Message"). */
+	everyChannelMessage: boolean;
+	sessionScope?: SessionScope;
+	/** The bot's user ID when the payload has no `authorizations` (auth.test, cached). */
+	resolveBotUserId?: () => Promise<string | null>;
 }
 
-/** A body Slack would never send is answered 400 with what is wrong; anything else is a real failure. */
-function invalidPayloadOutcome(error: unknown): SlackDeliveryOutcome {
-	if (error instanceof InvalidPayloadError) return { kind: 'invalid', status: 400, body: { error: error.message } };
-	throw error;
-}
+export type SlackReceipt =
+	| { kind: 'answer'; body: Record<string, unknown>; reason: string }
+	| { kind: 'event'; eventId: string; retryNum: string | undefined; envelope: Envelope | null; skipped: string | null; fromSelf: boolean };
 
-async function decideSignedDelivery(request: SlackDeliveryRequest, context: SlackDeliveryContext, now: number): Promise<SlackDeliveryOutcome> {
-	const payload = parseSlackPayload(request.rawBody as Buffer | string);
+/** A verified delivery, read: the URL check answered, an event normalised (or why it is none). */
+export async function receiveSlackDelivery(request: { headers: SlackHeaders; rawBody: Buffer | string | undefined }, context: SlackReceiveContext): Promise<SlackReceipt> {
+	const payload = parseSlackPayload(request.rawBody ?? '');
 	// Slack signs the URL check too, so answering it only when genuine proves the secret is right.
-	if (payload.type === 'url_verification') return { kind: 'challenge', status: 200, body: { challenge: String(payload.challenge ?? '') } };
-	if (payload.type !== 'event_callback') return { kind: 'skipped', status: 200, body: { ok: true }, reason: `"${payload.type}" payloads are not events` };
+	if (payload.type === 'url_verification') return { kind: 'answer', body: { challenge: String(payload.challenge ?? '') }, reason: 'the Request URL check' };
+	if (payload.type !== 'event_callback') return { kind: 'answer', body: { ok: true }, reason: `"${payload.type}" payloads are not events` };
 	assertEventCallback(payload);
-
-	// Remembered before any await, so a retry racing the first delivery is caught too.
-	const retryNum = header(request.headers, 'x-slack-retry-num');
-	if (!context.recentEvents.remember(`${context.dedupeScope ?? ''}:${payload.event_id}`, now)) {
-		return { kind: 'duplicate', status: 200, body: { ok: true }, reason: `event ${payload.event_id} was already received${retryNum ? ` (Slack retry ${retryNum})` : ''}` };
-	}
-
 	const botUserId = botUserIdOf(payload) ?? (await context.resolveBotUserId?.()) ?? null;
-	const normalizeContext = { botUserId, options: context.options };
-	const skipped = whySlackEventIsSkipped(payload, normalizeContext);
-	if (skipped !== null) return { kind: 'skipped', status: 200, body: { ok: true }, reason: skipped };
-	return { kind: 'emit', status: 200, envelope: normalizeSlackEvent(payload, normalizeContext)! };
+	const fromSelf = isOwnSlackEvent(payload, botUserId);
+	const skipped = fromSelf ? null : whySlackEventIsNoMessage(payload, { botUserId, everyChannelMessage: context.everyChannelMessage });
+	const envelope = skipped === null ? slackEnvelopeOf(payload, { botUserId, options: { sessionScope: context.sessionScope } }) : null;
+	return { kind: 'event', eventId: payload.event_id, retryNum: header(request.headers, 'x-slack-retry-num'), envelope, skipped, fromSelf };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -548,7 +507,7 @@ export interface RateLimitPolicy {
 
 export const SLACK_RATE_LIMIT: RateLimitPolicy = { maxRetries: 3, maxWaitSeconds: 30 };
 
-function retryAfterSecondsOf(error: unknown): number | null {
+export function retryAfterSecondsOf(error: unknown): number | null {
 	const coded = error as { code?: string; retryAfter?: number; data?: { error?: string; response_metadata?: { retryAfter?: number } } };
 	if (coded?.code === ErrorCode.RateLimitedError && typeof coded.retryAfter === 'number') return coded.retryAfter;
 	if (coded?.code === ErrorCode.PlatformError && (coded.data?.error === 'ratelimited' || coded.data?.error === 'rate_limited')) {
@@ -585,7 +544,7 @@ export async function withRateLimitRetries<T>(method: string, call: () => Promis
 
 /** The one place outbound Markdown becomes Slack mrkdwn messages of at most `limit` characters. */
 export function formatSlackMessages(markdown: string, limit: number = slackCapabilities.textLimit): string[] {
-	return formatAndChunk(markdown, { format: 'slack-mrkdwn', limit });
+	return formatAndChunk(markdown, { renderer: slackMrkdwnRenderer, limit });
 }
 
 export interface SentSlackMessages {

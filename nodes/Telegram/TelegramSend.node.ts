@@ -1,46 +1,22 @@
-import {
-	NodeConnectionTypes,
-	type IDataObject,
-	type IExecuteFunctions,
-	type INodeExecutionData,
-	type INodeProperties,
-	type INodeType,
-	type INodeTypeDescription,
-} from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import type { Api } from 'grammy';
 
 import {
-	createTelegramApi,
 	editTelegramText,
 	sendTelegramMedia,
 	sendTelegramText,
 	sendTelegramTyping,
 	type MediaSource,
-	type SentMessages,
-	type TelegramCredential,
 	type TelegramTextFormat,
 } from './telegram.adapter';
-import { itemFailure } from '../shared/item-failure';
+import { executeSend, sendNodeDescription, type SendOperation } from '../shared/send-node';
+import { telegramPlugin } from './telegram.plugin';
 
 type Operation = 'sendText' | 'sendPhoto' | 'sendDocument' | 'sendTyping' | 'editText';
 
 const show = (...operation: Operation[]) => ({ show: { operation } });
 
 const properties: INodeProperties[] = [
-	{
-		displayName: 'Operation',
-		name: 'operation',
-		type: 'options',
-		noDataExpression: true,
-		default: 'sendText',
-		options: [
-			{ name: 'Edit Text', value: 'editText', action: 'Edit the text of a message', description: 'Replace the text of a message the bot sent' },
-			{ name: 'Send Document', value: 'sendDocument', action: 'Send a document', description: 'Send a file as a document' },
-			{ name: 'Send Photo', value: 'sendPhoto', action: 'Send a photo', description: 'Send an image' },
-			{ name: 'Send Text', value: 'sendText', action: 'Send a text message', description: 'Send text, split into several messages when long' },
-			{ name: 'Show Typing', value: 'sendTyping', action: 'Show typing in the chat', description: 'Show "typing…" in the chat for a few seconds' },
-		],
-	},
 	{
 		displayName: 'Chat ID',
 		name: 'chatId',
@@ -149,14 +125,6 @@ const properties: INodeProperties[] = [
 	},
 ];
 
-interface OperationInput {
-	api: Api;
-	chatId: string;
-	itemIndex: number;
-}
-
-type OperationFn = (this: IExecuteFunctions, input: OperationInput) => Promise<SentMessages>;
-
 function param(context: IExecuteFunctions, name: string, itemIndex: number): string {
 	return String(context.getNodeParameter(name, itemIndex, '') ?? '');
 }
@@ -177,63 +145,84 @@ async function mediaSource(context: IExecuteFunctions, itemIndex: number): Promi
 	return { bytes: await context.helpers.getBinaryDataBuffer(itemIndex, property), fileName: binary.fileName ?? property };
 }
 
-const operations: Record<Operation, OperationFn> = {
-	async sendText({ api, chatId, itemIndex }) {
-		return await sendTelegramText(api, chatId, param(this, 'text', itemIndex), deliveryOptions(this, itemIndex));
+/** Every operation but Show Typing needs a chat; it is read the same way for all of them. */
+function chatIdOf(context: IExecuteFunctions, itemIndex: number): string {
+	const chatId = param(context, 'chatId', itemIndex).trim();
+	if (!chatId) throw new Error('There is no chat to send to. Set "Chat ID" (by default it reads {{ $json.chat.id }}).');
+	return chatId;
+}
+
+const operations = [
+	{
+		name: 'Edit Text',
+		value: 'editText',
+		action: 'Edit the text of a message',
+		description: 'Replace the text of a message the bot sent',
+		properties: [],
+		async run({ client, itemIndex }) {
+			const { threadId, format } = deliveryOptions(this, itemIndex);
+			return await editTelegramText(client, chatIdOf(this, itemIndex), param(this, 'messageId', itemIndex), param(this, 'text', itemIndex), { threadId, format });
+		},
 	},
-	async sendPhoto({ api, chatId, itemIndex }) {
-		const caption = param(this, 'caption', itemIndex);
-		return await sendTelegramMedia(api, chatId, 'photo', await mediaSource(this, itemIndex), { ...deliveryOptions(this, itemIndex), caption });
+	{
+		name: 'Send Document',
+		value: 'sendDocument',
+		action: 'Send a document',
+		description: 'Send a file as a document',
+		properties: [],
+		async run({ client, itemIndex }) {
+			const caption = param(this, 'caption', itemIndex);
+			return await sendTelegramMedia(client, chatIdOf(this, itemIndex), 'document', await mediaSource(this, itemIndex), { ...deliveryOptions(this, itemIndex), caption });
+		},
 	},
-	async sendDocument({ api, chatId, itemIndex }) {
-		const caption = param(this, 'caption', itemIndex);
-		return await sendTelegramMedia(api, chatId, 'document', await mediaSource(this, itemIndex), { ...deliveryOptions(this, itemIndex), caption });
+	{
+		name: 'Send Photo',
+		value: 'sendPhoto',
+		action: 'Send a photo',
+		description: 'Send an image',
+		properties: [],
+		async run({ client, itemIndex }) {
+			const caption = param(this, 'caption', itemIndex);
+			return await sendTelegramMedia(client, chatIdOf(this, itemIndex), 'photo', await mediaSource(this, itemIndex), { ...deliveryOptions(this, itemIndex), caption });
+		},
 	},
-	async sendTyping({ api, chatId, itemIndex }) {
-		return await sendTelegramTyping(api, chatId, { threadId: param(this, 'threadId', itemIndex) });
+	{
+		name: 'Send Text',
+		value: 'sendText',
+		action: 'Send a text message',
+		description: 'Send text, split into several messages when long',
+		properties: [],
+		async run({ client, itemIndex }) {
+			return await sendTelegramText(client, chatIdOf(this, itemIndex), param(this, 'text', itemIndex), deliveryOptions(this, itemIndex));
+		},
 	},
-	async editText({ api, chatId, itemIndex }) {
-		const { threadId, format } = deliveryOptions(this, itemIndex);
-		return await editTelegramText(api, chatId, param(this, 'messageId', itemIndex), param(this, 'text', itemIndex), { threadId, format });
+	{
+		name: 'Show Typing',
+		value: 'sendTyping',
+		action: 'Show typing in the chat',
+		description: 'Show "typing…" in the chat for a few seconds',
+		properties: [],
+		async run({ client, itemIndex }) {
+			return await sendTelegramTyping(client, chatIdOf(this, itemIndex), { threadId: param(this, 'threadId', itemIndex) });
+		},
 	},
-};
+] satisfies SendOperation<Api>[] as SendOperation<never>[];
 
 export class TelegramSend implements INodeType {
 	description: INodeTypeDescription = {
-		displayName: 'Clawgate Telegram Send',
-		name: 'telegramSend',
-		icon: 'file:telegram.svg',
-		group: ['output'],
-		version: 1,
-		subtitle: '={{ ($parameter["operation"] ?? "sendText") + " to chat " + $parameter["chatId"] }}',
-		description: 'Sends a message with your Telegram bot; by default answers the chat the item came from',
-		defaults: { name: 'Telegram Send' },
-		inputs: [NodeConnectionTypes.Main],
-		outputs: [NodeConnectionTypes.Main],
+		...sendNodeDescription(telegramPlugin, {
+			displayName: 'Telegram',
+			description: 'Sends a message with your Telegram bot; by default answers the chat the item came from',
+			operations,
+			defaultOperation: 'sendText',
+			commonProperties: properties,
+		}),
+		icon: { light: 'file:telegram.svg', dark: 'file:telegram.dark.svg' },
+		subtitle: '={{ $parameter["operation"] }}',
 		usableAsTool: true,
-		credentials: [{ name: 'clawgateTelegramApi', required: true }],
-		properties,
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		const items = this.getInputData();
-		const credential = (await this.getCredentials('clawgateTelegramApi')) as unknown as TelegramCredential;
-		const api = createTelegramApi(credential);
-		const results: INodeExecutionData[] = [];
-
-		for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
-			try {
-				const operation = this.getNodeParameter('operation', itemIndex, 'sendText') as Operation;
-				const chatId = param(this, 'chatId', itemIndex).trim();
-				if (!chatId) throw new Error('There is no chat to send to. Set "Chat ID" (by default it reads {{ $json.chat.id }}).');
-				const run = operations[operation];
-				if (!run) throw new Error(`The operation "${operation}" is not known to this version of the node.`);
-				const sent = await run.call(this, { api, chatId, itemIndex });
-				results.push({ json: { ...items[itemIndex].json, sent: { channel: 'telegram', ...sent } }, pairedItem: { item: itemIndex } });
-			} catch (error) {
-				results.push(itemFailure(this, items[itemIndex], itemIndex, error));
-			}
-		}
-		return [results];
+		return await executeSend(this, telegramPlugin, operations);
 	}
 }

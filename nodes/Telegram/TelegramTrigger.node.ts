@@ -2,7 +2,6 @@ import {
 	NodeConnectionTypes,
 	NodeOperationError,
 	type IHookFunctions,
-	type INodeExecutionData,
 	type INodeType,
 	type INodeTypeDescription,
 	type ITriggerFunctions,
@@ -11,17 +10,13 @@ import {
 	type IWebhookResponseData,
 } from 'n8n-workflow';
 
-import { InvalidPayloadError } from '../core/errors';
-import { credentialForWebhookRequest } from '../shared/webhook-credential';
+import { receiveWebhook } from '../shared/webhook-trigger';
 import {
-	carriesSecretToken,
 	describeBotTaken,
 	findPoller,
-	isGenuineWebhookRequest,
 	isRegisteredAs,
 	isSameTrigger,
 	isWebhookOfNode,
-	parseTelegramUpdate,
 	readWebhookInfo,
 	registerWebhook,
 	removeWebhook,
@@ -32,7 +27,7 @@ import {
 	asActivationError,
 	asNodeError,
 	botOf,
-	itemFor,
+	itemOfEnvelope,
 	modeOf,
 	reportWebhookHealth,
 	setupFor,
@@ -42,15 +37,16 @@ import {
 	webhookSecretFor,
 } from './TelegramTrigger.runtime';
 import { telegramTriggerProperties } from './TelegramTrigger.properties';
+import { telegramPlugin } from './telegram.plugin';
 
 export class TelegramTrigger implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Clawgate Telegram Trigger',
 		name: 'telegramTrigger',
-		icon: 'file:telegram.svg',
+		icon: { light: 'file:telegram.svg', dark: 'file:telegram.dark.svg' },
 		group: ['trigger'],
-		version: [1, 1.1],
-		defaultVersion: 1.1,
+		version: [1, 1.1, 2],
+		defaultVersion: 2,
 		subtitle: '={{ $parameter["mode"] === "polling" ? "Long polling" : "Webhook" }}',
 		description: 'Starts the workflow when your Telegram bot receives a message, as a Clawgate envelope',
 		defaults: { name: 'Telegram Trigger' },
@@ -157,34 +153,13 @@ export class TelegramTrigger implements INodeType {
 	}
 
 	async webhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
-		const response = this.getResponseObject();
 		if (modeOf(this) === 'polling') {
-			response.status(404).json({ error: 'This trigger receives messages by long polling, not by webhook.' });
+			this.getResponseObject().status(404).json({ error: 'This trigger receives messages by long polling, not by webhook.' });
 			return { noWebhookResponse: true };
 		}
-		const secretToken = this.getHeaderData()['x-telegram-bot-api-secret-token'];
-		// Without the header a request cannot be Telegram's, so it is refused before the credential is read.
-		const check = carriesSecretToken(secretToken)
-			? await credentialForWebhookRequest<TelegramCredential>(this, 'clawgateTelegramApi', (candidate) =>
-					isGenuineWebhookRequest(secretToken, webhookSecretFor(this, candidate)),
-				)
-			: null;
-		if (!check?.verified) {
-			response.status(401).json({ error: 'This request does not carry the secret token Telegram was given for this webhook.' });
-			return { noWebhookResponse: true };
-		}
-		const setup = await setupFor(this, check.credential);
-
-		let item: INodeExecutionData | null;
-		try {
-			item = await itemFor(this, setup, parseTelegramUpdate(this.getBodyData()));
-		} catch (error) {
-			if (!(error instanceof InvalidPayloadError)) throw asNodeError(this, error);
-			response.status(400).json({ error: error.message });
-			return { noWebhookResponse: true };
-		}
-		// Updates this trigger does not emit are acknowledged so Telegram does not redeliver them.
-		if (!item) return { webhookResponse: 'OK' };
-		return { workflowData: [[item]] };
+		return await receiveWebhook(this, telegramPlugin, async (envelopes, credential) => {
+			const setup = await setupFor(this, credential as TelegramCredential);
+			return await Promise.all(envelopes.map(async (envelope) => await itemOfEnvelope(this, setup, envelope)));
+		});
 	}
 }

@@ -1,5 +1,8 @@
 import type { INodeProperties } from 'n8n-workflow';
 
+import { SHARED_OPTIONS_SINCE, triggerOptionsProperty } from '../shared/webhook-trigger';
+import { telegramPlugin } from './telegram.plugin';
+
 export type TelegramTriggerMode = 'webhook' | 'polling';
 
 const modeOptions = [
@@ -17,6 +20,41 @@ const modeOptions = [
 
 const modeDescription =
 	'How messages reach this workflow. Both deliver every message once; a bot can be received by one active workflow at a time.';
+
+const downloadFilesOption: INodeProperties = {
+	displayName: 'Download Files',
+	name: 'downloadFiles',
+	type: 'boolean',
+	default: false,
+	description:
+		'Whether to download the photo, document, voice message, audio, video or sticker of a message into binary data ("data"). Telegram serves files up to 20 MB to bots.',
+};
+
+const emitCallbackQueriesOption: INodeProperties = {
+	displayName: 'Emit Button Presses',
+	name: 'emitCallbackQueries',
+	type: 'boolean',
+	default: false,
+	description:
+		'Whether a press on an inline keyboard button of the bot\'s messages starts the workflow. The button\'s data is in message.text, event is "callback_query".',
+};
+
+const emitEditedMessagesOption: INodeProperties = {
+	displayName: 'Emit Edited Messages',
+	name: 'emitEditedMessages',
+	type: 'boolean',
+	default: false,
+	description: 'Whether editing an earlier message starts the workflow again. Such items have event "edited_message" and message.editedAt.',
+};
+
+const takeOverWebhookOption: INodeProperties = {
+	displayName: 'Take Over Webhook',
+	name: 'takeOverWebhook',
+	type: 'boolean',
+	default: false,
+	description:
+		'Whether to move the bot to this workflow when its webhook points somewhere else (another workflow or program). That place stops receiving the bot\'s messages. Off: activation fails and names the other place.',
+};
 
 export const telegramTriggerProperties: INodeProperties[] = [
 	{
@@ -46,36 +84,23 @@ export const telegramTriggerProperties: INodeProperties[] = [
 		description: modeDescription,
 		displayOptions: { show: { '@version': [{ _cnd: { gte: 1.1 } }] } },
 	},
+	// Version 2 reads the access policy from the options every Clawgate trigger shares.
+	triggerOptionsProperty(telegramPlugin, {
+		sharedSince: SHARED_OPTIONS_SINCE,
+		ids: { senders: '42, 7012345678', chats: '-1001234567890', hint: 'numeric Telegram IDs; a bot like @userinfobot tells yours' },
+		platformOptions: [downloadFilesOption, emitCallbackQueriesOption, emitEditedMessagesOption, takeOverWebhookOption],
+	}),
 	{
 		displayName: 'Options',
 		name: 'options',
 		type: 'collection',
 		placeholder: 'Add Option',
 		default: {},
+		displayOptions: { show: { '@version': [1, 1.1] } },
 		options: [
-			{
-				displayName: 'Download Files',
-				name: 'downloadFiles',
-				type: 'boolean',
-				default: false,
-				description:
-					'Whether to download the photo, document, voice message, audio, video or sticker of a message into binary data ("data"). Telegram serves files up to 20 MB to bots.',
-			},
-			{
-				displayName: 'Emit Button Presses',
-				name: 'emitCallbackQueries',
-				type: 'boolean',
-				default: false,
-				description:
-					'Whether a press on an inline keyboard button of the bot\'s messages starts the workflow. The button\'s data is in message.text, event is "callback_query".',
-			},
-			{
-				displayName: 'Emit Edited Messages',
-				name: 'emitEditedMessages',
-				type: 'boolean',
-				default: false,
-				description: 'Whether editing an earlier message starts the workflow again. Such items have event "edited_message" and message.editedAt.',
-			},
+			downloadFilesOption,
+			emitCallbackQueriesOption,
+			emitEditedMessagesOption,
 			{
 				displayName: 'Ignore Other Bots',
 				name: 'ignoreBots',
@@ -122,14 +147,7 @@ export const telegramTriggerProperties: INodeProperties[] = [
 				default: false,
 				description: 'Whether each member of a group gets a conversation of their own instead of one shared by the group',
 			},
-			{
-				displayName: 'Take Over Webhook',
-				name: 'takeOverWebhook',
-				type: 'boolean',
-				default: false,
-				description:
-					'Whether to move the bot to this workflow when its webhook points somewhere else (another workflow or program). That place stops receiving the bot\'s messages. Off: activation fails and names the other place.',
-			},
+			takeOverWebhookOption,
 		],
 	},
 ];

@@ -20,7 +20,10 @@ import {
 import type { Api } from 'grammy';
 import type { Update } from 'grammy/types';
 
-import type { EnvelopeAttachment } from '../core/envelope';
+import type { AccessPolicy } from '../core/access-policy';
+import { stampVia, type Envelope, type EnvelopeAttachment } from '../core/envelope';
+import { receiveSettingsFrom } from '../shared/trigger-settings';
+import { telegramPlugin } from './telegram.plugin';
 import {
 	allowedUpdatesFor,
 	assessWebhookHealth,
@@ -36,7 +39,6 @@ import {
 	findPoller,
 	isSameTrigger,
 	isWebhookOfNode,
-	parseIdList,
 	pollForFirstUpdate,
 	readWebhookInfo,
 	registerPoller,
@@ -58,7 +60,9 @@ export interface TriggerSetup {
 	credential: TelegramCredential;
 	api: Api;
 	mode: TelegramTriggerMode;
-	rules: TelegramTriggerRules;
+	/** The events asked for beyond messages. */
+	rules: Pick<TelegramTriggerRules, 'editedMessages' | 'callbackQueries'>;
+	policy: AccessPolicy;
 	allowedUpdates: string[];
 	sessionScope: 'chat' | 'user';
 	downloadFiles: boolean;
@@ -74,21 +78,16 @@ export function modeOf(context: TelegramContext): TelegramTriggerMode {
 export async function setupFor(context: TelegramContext, credential?: TelegramCredential): Promise<TriggerSetup> {
 	credential ??= (await context.getCredentials('clawgateTelegramApi')) as unknown as TelegramCredential;
 	const options = context.getNodeParameter('options', {}) as IDataObject;
-	const rules: TelegramTriggerRules = {
-		editedMessages: options.emitEditedMessages === true,
-		callbackQueries: options.emitCallbackQueries === true,
-		groupMessages: options.groupMessages === 'all' ? 'all' : 'mentionsAndReplies',
-		ignoreBots: options.ignoreBots !== false,
-		allowedUserIds: parseIdList(options.allowedUserIds),
-		allowedChatIds: parseIdList(options.allowedChatIds),
-	};
+	const rules = { editedMessages: options.emitEditedMessages === true, callbackQueries: options.emitCallbackQueries === true };
+	const { policy, sessionScope } = receiveSettingsFrom(telegramPlugin, options);
 	return {
 		credential,
 		api: createTelegramApi(credential),
 		mode: modeOf(context),
 		rules,
+		policy,
 		allowedUpdates: allowedUpdatesFor(rules),
-		sessionScope: options.perUserSessions ? 'user' : 'chat',
+		sessionScope,
 		downloadFiles: options.downloadFiles === true,
 		takeOver: options.takeOverWebhook === true,
 		botKey: botKeyOf(credential.accessToken ?? ''),
@@ -153,7 +152,7 @@ async function binaryFor(context: IWebhookFunctions | ITriggerFunctions, setup: 
 
 /** The item the trigger emits for an update, or null when the update is not for this workflow. */
 export async function itemFor(context: IWebhookFunctions | ITriggerFunctions, setup: TriggerSetup, update: Update): Promise<INodeExecutionData | null> {
-	const decision = decideTelegramUpdate(update, { bot: await botOf(setup), sessionScope: setup.sessionScope, rules: setup.rules });
+	const decision = decideTelegramUpdate(update, { bot: await botOf(setup), sessionScope: setup.sessionScope, rules: setup.rules, policy: setup.policy });
 	if (update.callback_query) {
 		// Stops the spinner on the button; the workflow's answer (if any) comes as a message.
 		await setup.api.answerCallbackQuery(update.callback_query.id).catch((error: unknown) => {
@@ -164,8 +163,13 @@ export async function itemFor(context: IWebhookFunctions | ITriggerFunctions, se
 		context.logger.debug(`Telegram update ${update.update_id} does not start the workflow: ${decision.reason}`);
 		return null;
 	}
-	const binary = setup.downloadFiles ? await binaryFor(context, setup, decision.envelope.message.attachments) : undefined;
-	return { json: decision.envelope as unknown as IDataObject, ...(binary ? { binary } : {}) };
+	return await itemOfEnvelope(context, setup, stampVia(decision.envelope, telegramPlugin.id));
+}
+
+/** The item of an envelope the trigger emits, with the message's files when "Download Files" is on. */
+export async function itemOfEnvelope(context: IWebhookFunctions | ITriggerFunctions, setup: TriggerSetup, envelope: Envelope): Promise<INodeExecutionData> {
+	const binary = setup.downloadFiles ? await binaryFor(context, setup, envelope.message.attachments) : undefined;
+	return { json: envelope as unknown as IDataObject, ...(binary ? { binary } : {}) };
 }
 
 /**

@@ -9,13 +9,13 @@ import type { CallbackQuery, Message, MessageEntity, Update } from 'grammy/types
 import {
 	buildSessionId,
 	commandForBot,
-	parseCommand,
 	type ChatType,
 	type Envelope,
 	type EnvelopeAttachment,
 	type EnvelopeEvent,
 	type SessionScope,
 } from '../core/envelope';
+import { decideAccess, DEFAULT_ACCESS_POLICY, type AccessFacts, type AccessPolicy } from '../core/access-policy';
 import { InvalidPayloadError } from '../core/errors';
 import { finiteNumberOrNull, idOrNull, isoTimestampOrNull, isRecord, listOf, nonEmptyStringOrNull, recordOrNull, stringOr } from '../core/payload';
 import { apiRootOf, describeTelegramError, grammySignal, TelegramApiError, type TelegramCredential } from './telegram.client';
@@ -60,17 +60,6 @@ export const DEFAULT_TRIGGER_RULES: TelegramTriggerRules = {
  */
 export function allowedUpdatesFor(rules: Pick<TelegramTriggerRules, 'editedMessages' | 'callbackQueries'>): string[] {
 	return ['message', ...(rules.editedMessages ? ['edited_message'] : []), ...(rules.callbackQueries ? ['callback_query'] : [])];
-}
-
-/** Reads "123, 456\n789" (commas, spaces or new lines) into IDs. */
-export function parseIdList(value: unknown): string[] {
-	if (Array.isArray(value)) return value.flatMap(parseIdList);
-	if (typeof value === 'number') return [String(value)];
-	if (typeof value !== 'string') return [];
-	return value
-		.split(/[\s,;]+/)
-		.map((id) => id.trim())
-		.filter(Boolean);
 }
 
 /** Checks that a webhook body is a Telegram update at all before anything reads it. */
@@ -312,36 +301,49 @@ function repliesToBot(update: Update, bot: TelegramBot): boolean {
 	return isRecord(message) ? idOrNull(recordOrNull(realReplyOf(message)?.from)?.id) === bot.id : false;
 }
 
+/** The access policy Telegram Trigger v1's rules meant ("Only These Chats" held DMs too). */
+export function telegramPolicyOf(rules: Partial<TelegramTriggerRules>): AccessPolicy {
+	const { groupMessages, ignoreBots, allowedUserIds, allowedChatIds } = { ...DEFAULT_TRIGGER_RULES, ...rules };
+	return {
+		...DEFAULT_ACCESS_POLICY,
+		groupActivation: groupMessages === 'all' ? 'all' : 'mentions',
+		includeBots: !ignoreBots,
+		allowedSenderIds: allowedUserIds,
+		allowedChatIds,
+		allowedChatsCoverDms: true,
+	};
+}
+
+/** Why an update is nothing the trigger emits, for Telegram's own reasons (service messages, events not asked for), or null. */
+export function whyTelegramUpdateIsNoMessage(update: Update, envelope: Envelope, rules: Partial<TelegramTriggerRules>): string | null {
+	const { editedMessages, callbackQueries } = { ...DEFAULT_TRIGGER_RULES, ...rules };
+	const service = serviceMessageField(update);
+	if (service) return `it is a service message (${service}), not something a person wrote`;
+	if (envelope.event === 'edited_message' && !editedMessages) return 'it is an edit and "Emit Edited Messages" is off';
+	if (envelope.event === 'callback_query' && !callbackQueries) return 'it is a button press and "Emit Button Presses" is off';
+	return null;
+}
+
+/** What the shared access policy needs to know of an update beyond its envelope. */
+export function telegramAccessFacts(update: Update, envelope: Envelope, bot: TelegramBot): AccessFacts {
+	return { fromSelf: envelope.sender.id === bot.id, repliesToBot: repliesToBot(update, bot) };
+}
+
 /**
- * Whether the trigger starts an execution for this update, and if not, why (for the debug log).
- * Defaults follow DESIGN.md: the bot's own and other bots' messages are dropped, groups need a
- * mention, a reply to the bot or a command for it.
+ * Whether the trigger starts an execution for this update, and if not, why (for the debug log):
+ * Telegram's own reasons, then the shared access policy (the trigger's, or v1 rules').
  */
 export function decideTelegramUpdate(
 	update: Update,
-	options: NormalizeOptions & { rules?: Partial<TelegramTriggerRules> },
+	options: NormalizeOptions & { rules?: Partial<TelegramTriggerRules>; policy?: AccessPolicy },
 ): UpdateDecision {
-	const rules = { ...DEFAULT_TRIGGER_RULES, ...options.rules };
+	const rules = options.rules ?? {};
 	const envelope = normalizeTelegramUpdate(update, options);
 	if (!envelope) return { emit: false, reason: 'it is not a message, an edit or a button press', envelope };
-	const skip = (reason: string): UpdateDecision => ({ emit: false, reason, envelope });
-	const service = serviceMessageField(update);
-	if (service) return skip(`it is a service message (${service}), not something a person wrote`);
-
-	if (envelope.event === 'edited_message' && !rules.editedMessages) return skip('it is an edit and "Emit Edited Messages" is off');
-	if (envelope.event === 'callback_query' && !rules.callbackQueries) return skip('it is a button press and "Emit Button Presses" is off');
-	if (envelope.sender.id === options.bot.id) return skip('the bot sent it itself');
-	if (envelope.sender.isBot && rules.ignoreBots) return skip('another bot sent it ("Ignore Other Bots" is on)');
-	if (rules.allowedUserIds.length > 0 && !rules.allowedUserIds.includes(envelope.sender.id)) return skip('its sender is not in "Only These Users"');
-	if (rules.allowedChatIds.length > 0 && !rules.allowedChatIds.includes(envelope.chat.id)) return skip('its chat is not in "Only These Chats"');
-
-	if (envelope.chat.type !== 'dm' && envelope.event !== 'callback_query') {
-		const command = parseCommand(envelope.message.text);
-		if (command?.addressee && envelope.message.command === null) return skip(`it is a command for another bot (@${command.addressee})`);
-		const addressed = envelope.message.mentionsBot || repliesToBot(update, options.bot) || envelope.message.command !== null;
-		if (rules.groupMessages === 'mentionsAndReplies' && !addressed) return skip('it is a group message that neither mentions nor replies to the bot');
-	}
-	return { emit: true, envelope };
+	const notMessage = whyTelegramUpdateIsNoMessage(update, envelope, rules);
+	if (notMessage !== null) return { emit: false, reason: notMessage, envelope };
+	const access = decideAccess(envelope, telegramAccessFacts(update, envelope, options.bot), options.policy ?? telegramPolicyOf(rules));
+	return access.allowed === true ? { emit: true, envelope } : { emit: false, reason: access.reason, envelope };
 }
 
 /** The file a Telegram attachment points at, downloaded from the Bot API's file endpoint. */

@@ -7,6 +7,7 @@
 import { GrammyError, InputFile, type Api } from 'grammy';
 
 import { chunkText, formatAndChunk } from '../core/text';
+import { telegramHtmlRenderer } from './telegram.format';
 import { describeTelegramError, telegramCapabilities, TelegramApiError } from './telegram.client';
 
 /** How the text parameter is written: Markdown (converted to Telegram HTML), Telegram HTML, or plain text. */
@@ -24,7 +25,7 @@ export interface SentMessages {
 }
 
 /** A message body ready for the Bot API: text and the parse mode it was written for. */
-interface Piece {
+export interface Piece {
 	text: string;
 	parseMode: 'HTML' | null;
 }
@@ -37,7 +38,7 @@ function toInteger(value: string | null | undefined): number | null {
 
 /** `text` as the messages Telegram accepts: each within `limit` visible characters. */
 export function piecesOf(text: string, format: TelegramTextFormat = 'markdown', limit: number = telegramCapabilities.textLimit): Piece[] {
-	if (format === 'markdown') return formatAndChunk(text, { format: 'telegram-html', limit, count: 'visible' }).map((html) => ({ text: html, parseMode: 'HTML' }));
+	if (format === 'markdown') return formatAndChunk(text, { renderer: telegramHtmlRenderer, limit }).map((html) => ({ text: html, parseMode: 'HTML' }));
 	// HTML written by the user is split like text; a piece Telegram cannot parse is resent as plain text.
 	return chunkText(text, { limit }).map((piece) => ({ text: piece, parseMode: format === 'html' ? 'HTML' : null }));
 }
@@ -54,7 +55,7 @@ export function telegramHtmlToText(html: string): string {
 		});
 }
 
-function isEntityParseError(error: unknown): boolean {
+export function isEntityParseError(error: unknown): boolean {
 	return error instanceof GrammyError && error.error_code === 400 && /can't parse entities/i.test(error.description);
 }
 
@@ -62,7 +63,7 @@ function isEntityParseError(error: unknown): boolean {
  * Sends one piece; when Telegram rejects its markup, sends what a reader would have seen as
  * plain text instead, so a formatting slip never loses the answer.
  */
-async function withPlainTextRetry<T>(piece: Piece, send: (text: string, parseMode: 'HTML' | undefined) => Promise<T>): Promise<T> {
+export async function withPlainTextRetry<T>(piece: Piece, send: (text: string, parseMode: 'HTML' | undefined) => Promise<T>): Promise<T> {
 	const formatted = await send(piece.text, piece.parseMode ?? undefined).then(
 		(result) => ({ result }),
 		(error: unknown) => ({ error }),
@@ -72,7 +73,7 @@ async function withPlainTextRetry<T>(piece: Piece, send: (text: string, parseMod
 	return await send(telegramHtmlToText(piece.text), undefined);
 }
 
-function placement({ replyToMessageId, threadId }: DeliveryOptions, first: boolean) {
+export function placement({ replyToMessageId, threadId }: DeliveryOptions, first: boolean) {
 	const replyTo = first ? toInteger(replyToMessageId) : null;
 	const thread = toInteger(threadId);
 	return {

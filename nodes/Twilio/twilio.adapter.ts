@@ -8,8 +8,9 @@ import twilio from 'twilio';
 import RequestClient from 'twilio/lib/base/RequestClient';
 
 import { buildSessionId, commandForBot, type AttachmentKind, type Envelope, type EnvelopeAttachment } from '../core/envelope';
+import { decideAccess, DEFAULT_ACCESS_POLICY } from '../core/access-policy';
 import { InvalidPayloadError } from '../core/errors';
-import { formatAndChunk } from '../core/text';
+import { formatAndChunk, plainRenderer } from '../core/text';
 
 export const TWILIO_PUBLIC_API = 'https://api.twilio.com';
 
@@ -347,19 +348,25 @@ export function parseNumberList(value: unknown): string[] {
 }
 
 /**
- * Why a webhook starts no execution, or null when it is emitted: status callbacks (a Messaging
- * Service or a send's StatusCallback pointed here), channels not accepted, senders not allowed.
+ * Why a webhook is nothing the trigger emits, for Twilio's own reasons, or null: status callbacks
+ * (a Messaging Service or a send's StatusCallback pointed here), channels not accepted.
  */
-export function whyTwilioMessageIsSkipped(params: TwilioInboundParams, options: TwilioTriggerOptions = {}): string | null {
+export function whyTwilioWebhookIsNoMessage(params: TwilioInboundParams, channels: readonly TwilioChannel[] = []): string | null {
 	const status = single(params.MessageStatus) ?? single(params.SmsStatus);
 	if (params.MessageStatus !== undefined || (status !== undefined && status !== 'received')) {
 		return `a status callback ("${status}"), not an incoming message`;
 	}
 	const channel = channelOfAddress(params.From);
-	if (options.channels && options.channels.length > 0 && !options.channels.includes(channel)) return `${channel} messages are not accepted (Channels option)`;
-	const sender = phoneNumberOf(params.From);
-	if (options.allowedSenders && options.allowedSenders.length > 0 && !options.allowedSenders.includes(sender)) return `sender ${sender} is not in Allowed Senders`;
+	if (channels.length > 0 && !channels.includes(channel)) return `${channel} messages are not accepted (Channels option)`;
 	return null;
+}
+
+/** Why a webhook starts no execution, or null: Twilio's own reasons, then Allowed Senders (the shared access policy). */
+export function whyTwilioMessageIsSkipped(params: TwilioInboundParams, options: TwilioTriggerOptions = {}): string | null {
+	const notMessage = whyTwilioWebhookIsNoMessage(params, options.channels);
+	if (notMessage !== null) return notMessage;
+	const access = decideAccess(twilioEnvelopeOf(params), { fromSelf: false, senderListedAs: phoneNumberOf(params.From) }, { ...DEFAULT_ACCESS_POLICY, allowedSenderIds: options.allowedSenders ?? [] });
+	return access.allowed === true ? null : access.reason;
 }
 
 function attachmentKindOf(contentType: string | null): AttachmentKind {
@@ -411,6 +418,11 @@ export function twilioAttachmentsOf(params: TwilioInboundParams): EnvelopeAttach
 export function normalizeTwilioMessage(body: unknown, { options, now = Date.now() }: TwilioNormalizeContext = {}): Envelope | null {
 	const params = parseTwilioParams(body);
 	if (whyTwilioMessageIsSkipped(params, options) !== null) return null;
+	return twilioEnvelopeOf(params, now);
+}
+
+/** The envelope of an inbound message, whatever the trigger then decides about it. */
+export function twilioEnvelopeOf(params: TwilioInboundParams, now = Date.now()): Envelope {
 	const channel = channelOfAddress(params.From);
 	const accountId = phoneNumberOf(params.To);
 	const chat = { id: params.From, type: 'dm' as const, threadId: null, title: null };
@@ -439,7 +451,7 @@ export function normalizeTwilioMessage(body: unknown, { options, now = Date.now(
 			timestamp: new Date(now).toISOString(),
 		},
 		// A plain copy: n8n parses form bodies into objects without a prototype.
-		raw: { ...(body as object) },
+		raw: { ...(params as object) },
 	};
 }
 
@@ -449,109 +461,9 @@ export function normalizeTwilioMessage(body: unknown, { options, now = Date.now(
 /** What Twilio gets for every message it should not retry: an empty TwiML document (no auto-reply). */
 export const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>';
 
-/**
- * MessageSids seen recently, bounded (least recently seen dropped first). Twilio retries a webhook
- * only when a connection override asks it to (#rc=…), within seconds, with the same MessageSid.
- * Process memory only: a redelivery reaching another webhook process starts an execution there,
- * and the AI Session's idempotency key (channel:accountId:message.id) still answers it once.
- */
-export class RecentTwilioMessages {
-	private readonly seen = new Map<string, number>();
-
-	constructor(
-		private readonly ttlMs = 60 * 60_000,
-		private readonly maxEntries = 10_000,
-	) {}
-
-	/** Records the key; false when it was already recorded within the TTL. */
-	remember(key: string, now = Date.now()): boolean {
-		const seenAt = this.seen.get(key);
-		if (seenAt !== undefined && now - seenAt < this.ttlMs) return false;
-		this.seen.delete(key);
-		this.seen.set(key, now);
-		for (const [oldest, at] of this.seen) {
-			if (this.seen.size <= this.maxEntries && now - at < this.ttlMs) break;
-			this.seen.delete(oldest);
-		}
-		return true;
-	}
-
-	get size(): number {
-		return this.seen.size;
-	}
-}
-
-export interface TwilioDeliveryRequest {
-	/** The URL n8n received the request on (its webhook URL); used unless a public URL is set. */
-	url: string;
-	params: TwilioParams;
-	/** The `X-Twilio-Signature` header. */
-	signature: unknown;
-}
-
-export interface TwilioDeliveryContext {
-	authToken: string;
-	/** The URL pasted into Twilio, when it differs from n8n's own webhook URL (a proxy in front of n8n). */
-	publicUrl?: string;
-	options?: TwilioTriggerOptions;
-	recentMessages: RecentTwilioMessages;
-	/** Keeps MessageSids of different triggers apart in a shared cache (the webhook ID). */
-	dedupeScope?: string;
-	/** Milliseconds since the epoch; defaults to the clock. */
-	now?: number;
-}
-
-interface Answer {
-	status: number;
-	body: string;
-	contentType: string;
-}
-
-export type TwilioDeliveryOutcome =
-	| ({ kind: 'forged'; status: 401; reason: string } & Answer)
-	| ({ kind: 'invalid'; status: 400; reason: string } & Answer)
-	| ({ kind: 'duplicate' | 'skipped'; status: 200; reason: string } & Answer)
-	| ({ kind: 'emit'; status: 200; envelope: Envelope } & Answer);
-
-const emptyTwiml = { body: EMPTY_TWIML, contentType: 'text/xml' };
-
-function forged(reason: string): TwilioDeliveryOutcome {
-	return { kind: 'forged', status: 401, reason, body: reason, contentType: 'text/plain' };
-}
-
-/** The signature check of one delivery, over the URL Twilio called (the public URL when one is set). */
-export function verifyTwilioDelivery(request: TwilioDeliveryRequest, { authToken, publicUrl }: Pick<TwilioDeliveryContext, 'authToken' | 'publicUrl'>): TwilioSignatureCheck {
-	return validateTwilioSignature({ authToken, url: publicUrl?.trim() || request.url, params: request.params, signature: request.signature });
-}
-
-/**
- * The answer to a delivery without X-Twilio-Signature, which cannot be Twilio's, or null for a
- * signed one. Decided without the credential, whose every read costs n8n an expression sandbox;
- * the answer is the one handleTwilioDelivery gives it.
- */
-export function refuseUnsignedTwilioDelivery(request: TwilioDeliveryRequest): TwilioDeliveryOutcome | null {
-	return carriesTwilioSignature(request.signature) ? null : forged(UNSIGNED_REASON);
-}
-
-/**
- * Everything the Twilio Trigger does with one request, as a function of the request: the node
- * answers with `status`/`body`/`contentType` and, for `emit`, starts one execution with `envelope`.
- * A forged request gets 401 like every Clawgate trigger (DESIGN.md "Triggers and send nodes").
- */
-export function handleTwilioDelivery(request: TwilioDeliveryRequest, context: TwilioDeliveryContext): TwilioDeliveryOutcome {
-	const now = context.now ?? Date.now();
-	const check = verifyTwilioDelivery(request, context);
-	if (!check.valid) return forged(check.reason);
-
-	const problem = whyNotATwilioWebhook(request.params);
-	if (problem !== null) return { kind: 'invalid', status: 400, reason: problem, body: problem, contentType: 'text/plain' };
-	const params = parseTwilioParams(request.params);
-	if (!context.recentMessages.remember(`${context.dedupeScope ?? ''}:${params.MessageSid}`, now)) {
-		return { kind: 'duplicate', status: 200, reason: `message ${params.MessageSid} was already received`, ...emptyTwiml };
-	}
-	const skipped = whyTwilioMessageIsSkipped(params, context.options);
-	if (skipped !== null) return { kind: 'skipped', status: 200, reason: skipped, ...emptyTwiml };
-	return { kind: 'emit', status: 200, envelope: normalizeTwilioMessage(request.params, { options: context.options, now })!, ...emptyTwiml };
+/** Why a delivery carries no X-Twilio-Signature, or null; needs no credential. */
+export function twilioMissingSignature(signature: unknown): string | null {
+	return carriesTwilioSignature(signature) ? null : UNSIGNED_REASON;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -559,7 +471,7 @@ export function handleTwilioDelivery(request: TwilioDeliveryRequest, context: Tw
 
 /** The one place outbound Markdown becomes Twilio message bodies: plain text, at most 1,600 characters each. */
 export function formatTwilioMessages(markdown: string, limit: number = twilioCapabilities.textLimit): string[] {
-	return formatAndChunk(markdown, { format: 'plain', limit });
+	return formatAndChunk(markdown, { renderer: plainRenderer, limit });
 }
 
 /**

@@ -72,6 +72,27 @@ export function truncateMiddle(text: string, maxTokens: number, counter: Pick<To
 	return headThatFits(limit).head;
 }
 
+/**
+ * `text` cut to at most `maxCharacters` UTF-16 units, keeping its head and tail with a marker between
+ * that says how many characters were cut; text that fits comes back unchanged. Linear in the text,
+ * so it can run on megabytes before anything is counted (token counting costs far more per character).
+ */
+export function truncateMiddleToCharacters(text: string, maxCharacters: number): string {
+	const limit = Math.floor(maxCharacters);
+	if (text.length <= limit) return text;
+	if (limit <= 0) return '';
+	// The marker is sized for the largest number it can show, so the real one never needs more room.
+	const room = limit - characterCutMarker(text.length).length;
+	if (room < 2) return headOf(text, limit);
+	const head = headOf(text, Math.ceil(room / 2));
+	const tail = tailOf(text, room - head.length);
+	return head + characterCutMarker(text.length - head.length - tail.length) + tail;
+}
+
+function characterCutMarker(characters: number): string {
+	return `\n\n[… ${characters} characters cut …]\n\n`;
+}
+
 function cutMarker(tokens: number): string {
 	return `\n\n[… ${tokens} tokens cut …]\n\n`;
 }

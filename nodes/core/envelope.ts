@@ -57,6 +57,8 @@ export type EnvelopeEvent = 'message' | 'edited_message' | 'callback_query';
 export interface Envelope {
 	sessionId: string;
 	channel: string;
+	/** The integration that received it ("twilio" for channel "whatsapp"); Reply routes by it. Absent on items made before it existed. */
+	via?: string;
 	accountId: string;
 	/** Absent means `message` (triggers written before events existed). */
 	event?: EnvelopeEvent;
@@ -130,4 +132,10 @@ export function commandForBot(text: string, botUsername: string | null): string 
 	if (!parsed) return null;
 	if (parsed.addressee && botUsername && parsed.addressee.toLowerCase() !== botUsername.toLowerCase()) return null;
 	return parsed.command;
+}
+
+/** The envelope as the integration `via` emits it: `via` right after `channel`, where people look for it. */
+export function stampVia(envelope: Envelope, via: string): Envelope {
+	const { sessionId, channel, ...rest } = envelope;
+	return { sessionId, channel, via, ...rest };
 }

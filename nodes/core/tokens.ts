@@ -158,7 +158,7 @@ export function createTokenCounter(model: string, { unknownModelMargin = 0.2 }: 
 	let encoder: Tiktoken | undefined;
 	// encode_ordinary: chat text is never parsed for special tokens, so "<|endoftext|>" in a
 	// message counts as the characters it is instead of throwing.
-	const rawCount = (text: string) => (encoder ??= loadEncoder(encoding)).encode_ordinary(text).length;
+	const rawCount = (text: string) => countInBoundedTime(text, (piece) => (encoder ??= loadEncoder(encoding)).encode_ordinary(piece).length);
 	const roleTokens = new Map<string, number>();
 	const rawMessageCount = ({ role, content }: ChatMessageLike) => {
 		let forRole = roleTokens.get(role);
@@ -179,6 +179,118 @@ export function createTokenCounter(model: string, { unknownModelMargin = 0.2 }: 
 		countText: (text) => withMargin(rawCount(text)),
 		countMessage: (message) => withMargin(rawMessageCount(message)),
 	};
+}
+
+/**
+ * tiktoken's BPE takes time quadratic in the length of one pre-tokenized piece, and a run without
+ * spaces ("aaaa…", emoji, CJK) is one piece: 80,000 characters of "a" blocked the event loop for
+ * about 4 s. Text is therefore counted in pieces of at most this many UTF-8 bytes (a 512-byte run
+ * costs under 1 ms), cut where
+ * tiktoken itself splits when the piece has such a place, so ordinary text counts exactly.
+ */
+const PIECE_BYTES = 512;
+/**
+ * Even in bounded pieces tiktoken needs about 0.5 µs per character, so 1 MB would still block for
+ * half a second. Texts up to this many UTF-16 units are counted exactly; longer ones are estimated
+ * from evenly spread samples of this size in total (the AI Session node caps user text well below).
+ */
+const EXACTLY_COUNTED_CHARS = 32_768;
+const ESTIMATE_SAMPLES = 16;
+/** Added to an estimate so that a text denser between the samples than in them is still rarely undercounted. */
+const ESTIMATE_MARGIN = 0.1;
+
+/**
+ * Tokens of `text` with at most about EXACTLY_COUNTED_CHARS characters of tiktoken work, in pieces
+ * of at most PIECE_BYTES. Exact for text whose runs without a space or line break are shorter than
+ * PIECE_BYTES; a longer run is cut, which can add a token per cut. Beyond EXACTLY_COUNTED_CHARS the
+ * count is an estimate that errs high: the samples' tokens per UTF-8 byte, plus ESTIMATE_MARGIN,
+ * and never more than the text's UTF-8 bytes (no token is shorter than a byte).
+ */
+function countInBoundedTime(text: string, countPiece: (piece: string) => number): number {
+	if (text.length <= EXACTLY_COUNTED_CHARS) return countPieces(text, countPiece);
+	const sampleLength = Math.floor(EXACTLY_COUNTED_CHARS / ESTIMATE_SAMPLES);
+	let sampledTokens = 0;
+	let sampledBytes = 0;
+	for (let index = 0; index < ESTIMATE_SAMPLES; index++) {
+		let start = Math.floor((index * (text.length - sampleLength)) / (ESTIMATE_SAMPLES - 1));
+		if (isLowSurrogate(text.charCodeAt(start)) && isHighSurrogate(text.charCodeAt(start - 1))) start += 1;
+		let end = start + sampleLength;
+		if (isLowSurrogate(text.charCodeAt(end)) && isHighSurrogate(text.charCodeAt(end - 1))) end += 1;
+		const sample = text.slice(start, end);
+		sampledTokens += countPieces(sample, countPiece);
+		sampledBytes += Buffer.byteLength(sample, 'utf8');
+	}
+	const totalBytes = Buffer.byteLength(text, 'utf8');
+	const estimate = Math.ceil((totalBytes * sampledTokens * (1 + ESTIMATE_MARGIN)) / Math.max(sampledBytes, 1));
+	return Math.min(estimate, totalBytes);
+}
+
+function countPieces(text: string, countPiece: (piece: string) => number): number {
+	// Short texts, the usual case, in one call: the same count as tiktoken on the whole text.
+	if (text.length <= PIECE_BYTES / 4) return countPiece(text);
+	let tokens = 0;
+	let start = 0;
+	while (start < text.length) {
+		const end = pieceEnd(text, start);
+		tokens += countPiece(text.slice(start, end));
+		start = end;
+	}
+	return tokens;
+}
+
+/**
+ * Where the piece starting at `start` ends: the last place within PIECE_BYTES where tiktoken's
+ * pre-tokenizer splits anyway (before a single space between two non-spaces, or after a line
+ * break before a non-space; true of o200k_base and cl100k_base), else at PIECE_BYTES, never
+ * between the halves of an emoji.
+ */
+function pieceEnd(text: string, start: number): number {
+	let end = start;
+	let bytes = 0;
+	let lastSplit = -1;
+	while (end < text.length) {
+		const code = text.charCodeAt(end);
+		const pair = isHighSurrogate(code) && isLowSurrogate(text.charCodeAt(end + 1));
+		const size = code < 0x80 ? 1 : code < 0x800 ? 2 : pair ? 4 : 3;
+		if (bytes + size > PIECE_BYTES && end > start) break;
+		if (end > start && isPreTokenizerSplit(text, end)) lastSplit = end;
+		bytes += size;
+		end += pair ? 2 : 1;
+	}
+	return end < text.length && lastSplit > start ? lastSplit : end;
+}
+
+function isPreTokenizerSplit(text: string, index: number): boolean {
+	const code = text.charCodeAt(index);
+	const before = text.charCodeAt(index - 1);
+	if (code === 0x20) return !isWhitespace(before) && index + 1 < text.length && !isWhitespace(text.charCodeAt(index + 1));
+	// Not before "/": o200k_base keeps "/" after line breaks in the piece of the punctuation before them.
+	return (before === 0x0a || before === 0x0d) && !isWhitespace(code) && code !== 0x2f;
+}
+
+/** The characters of the pre-tokenizer's `\s` (Unicode White_Space). */
+function isWhitespace(code: number): boolean {
+	return (
+		(code >= 0x09 && code <= 0x0d) ||
+		code === 0x20 ||
+		code === 0x85 ||
+		code === 0xa0 ||
+		code === 0x1680 ||
+		(code >= 0x2000 && code <= 0x200a) ||
+		code === 0x2028 ||
+		code === 0x2029 ||
+		code === 0x202f ||
+		code === 0x205f ||
+		code === 0x3000
+	);
+}
+
+function isHighSurrogate(code: number): boolean {
+	return code >= 0xd800 && code <= 0xdbff;
+}
+
+function isLowSurrogate(code: number): boolean {
+	return code >= 0xdc00 && code <= 0xdfff;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { contextBudget, fitTurnsToBudget, truncateMiddle } from '../../nodes/core/budget';
+import { contextBudget, fitTurnsToBudget, truncateMiddle, truncateMiddleToCharacters } from '../../nodes/core/budget';
 import { createTokenCounter, type TokenCounter } from '../../nodes/core/tokens';
 
 const gpt4o = createTokenCounter('gpt-4o-mini');
@@ -185,5 +185,38 @@ describe('fitting the history into the budget', () => {
 	test('returns the stored turns themselves, with their extra fields', () => {
 		const stored = [{ ...turn('user', 10), seq: 7, cumulativeTokens: 10, createdAt: 1 }];
 		expect(fitTurnsToBudget(stored, 10)[0]).toBe(stored[0]);
+	});
+});
+
+describe('cutting a message to a number of characters (before any token is counted)', () => {
+	const CHARACTER_MARKER = /\n\n\[… (\d+) characters cut …\]\n\n/;
+
+	test('text that fits comes back unchanged', () => {
+		expect(truncateMiddleToCharacters('hello', 5)).toBe('hello');
+	});
+
+	test('keeps the head and the tail with a marker saying how many characters were cut, within the limit', () => {
+		const text = `START ${'x'.repeat(100_000)} END`;
+		const result = truncateMiddleToCharacters(text, 1_000);
+		expect(result.length).toBeLessThanOrEqual(1_000);
+		const match = CHARACTER_MARKER.exec(result)!;
+		const head = result.slice(0, match.index);
+		const tail = result.slice(match.index + match[0].length);
+		expect(head.startsWith('START')).toBe(true);
+		expect(tail.endsWith('END')).toBe(true);
+		expect(head.length + Number(match[1]) + tail.length).toBe(text.length);
+	});
+
+	test('never splits an emoji at either cut', () => {
+		for (let limit = 60; limit < 80; limit++) {
+			const result = truncateMiddleToCharacters('👍'.repeat(1_000), limit);
+			expect(result.length).toBeLessThanOrEqual(limit);
+			expect(LONE_SURROGATE.test(result)).toBe(false);
+		}
+	});
+
+	test('a limit too small for the marker keeps the head; 0 keeps nothing', () => {
+		expect(truncateMiddleToCharacters('abcdefghijklmnopqrstuvwxyz'.repeat(10), 10)).toBe('abcdefghij');
+		expect(truncateMiddleToCharacters('abc', 0)).toBe('');
 	});
 });

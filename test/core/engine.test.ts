@@ -105,6 +105,30 @@ describe('conversation context', () => {
 	});
 });
 
+describe('oversized input', () => {
+	test('a 1 MB message without spaces is cut to Max Message Length before counting: answered at once, the cut visible to the model', async () => {
+		const { engine, model } = setup();
+		const huge = `START${'a'.repeat(1_000_000)}END`;
+		const started = process.cpuUsage();
+		await engine.handle(inbound(huge));
+		const { user, system } = process.cpuUsage(started);
+		expect((user + system) / 1000).toBeLessThan(2_000);
+		const sent = model.requests[0].messages.at(-1)!.content;
+		expect(sent.length).toBeLessThanOrEqual(16_000);
+		expect(sent.startsWith('STARTaaa')).toBe(true);
+		expect(sent.endsWith('aaaEND')).toBe(true);
+		expect(sent).toMatch(/\[… \d+ characters cut …\]/);
+	});
+
+	test('Max Message Length is configurable', async () => {
+		const { engine, model } = setup({ maxInputCharacters: 500 });
+		await engine.handle(inbound(`START ${'lorem ipsum '.repeat(200)} END`));
+		const sent = model.requests[0].messages.at(-1)!.content;
+		expect(sent.length).toBeLessThanOrEqual(500);
+		expect(sent).toMatch(/^START[\s\S]*characters cut[\s\S]*END$/);
+	});
+});
+
 describe('idempotency', () => {
 	test('a redelivered message is ignored as a duplicate, without a model call or a new turn', async () => {
 		const { engine, model, store } = setup();
@@ -168,6 +192,67 @@ describe('commands', () => {
 		expect(model.requests).toHaveLength(2);
 		expect(model.requests[1].messages.map((message) => message.content)).toEqual(['You are terse.', 'what number?']);
 		expect((await store.readWindow('telegram:1:dm:42', 10_000)).state.turnCount).toBe(4);
+	});
+
+	test.each(['reset', 'new'])('after /%s neither the summary nor any earlier turn reaches the model again', async (command) => {
+		const { engine, model, store } = setup({ compaction: { enabled: true, thresholdTokens: 300, keepRecentTokens: 120 } });
+		model.answer = (request) => (request.messages[0].content.startsWith('Summarise') ? 'SUMMARY: the secret is 7' : `ok ${'blah '.repeat(20)}`);
+		for (let index = 0; index < 6; index++) await engine.handle(inbound(`fact ${index} ${'detail '.repeat(20)}`));
+		expect((await store.readWindow('telegram:1:dm:42', 0)).state.summary).not.toBeNull();
+
+		await engine.handle(inbound(`/${command}`, { command }));
+		await engine.handle(inbound('what is the secret?'));
+		await engine.handle(inbound('and again?'));
+		const prompts = model.requests.filter((request) => !request.messages[0].content.startsWith('Summarise')).slice(-2);
+		expect(prompts[0].messages).toEqual([
+			{ role: 'system', content: 'You are terse.' },
+			{ role: 'user', content: 'what is the secret?' },
+		]);
+		expect(prompts[1].messages.map((message) => message.content)).toEqual(['You are terse.', 'what is the secret?', expect.stringMatching(/^ok/), 'and again?']);
+		expect((await store.readWindow('telegram:1:dm:42', 0)).state.turnCount).toBeGreaterThanOrEqual(16);
+	});
+
+	test('a summary made before a reset never reaches the model, even when the store still holds it (data of older versions)', async () => {
+		const { engine, model, store } = setup();
+		await engine.handle(inbound('remember 7'));
+		await store.resetContext('telegram:1:dm:42');
+		// What an older version left behind: the reset kept the summary of the turns before it.
+		await store.saveSummary('telegram:1:dm:42', { content: 'the number is 7', tokens: 10, throughSeq: 2 });
+		const outcome = await engine.handle(inbound('what number?'));
+		expect(model.requests[1].messages).toEqual([
+			{ role: 'system', content: 'You are terse.' },
+			{ role: 'user', content: 'what number?' },
+		]);
+		expect(outcome).toMatchObject({ reply: { session: { compacted: false } } });
+	});
+
+	test('/forget is off by default: it goes to the model as text and erases nothing', async () => {
+		const { engine, model, store } = setup();
+		await engine.handle(inbound('remember 7'));
+		await engine.handle(inbound('/forget', { command: 'forget' }));
+		expect(model.requests).toHaveLength(2);
+		expect((await store.readWindow('telegram:1:dm:42', 0)).state.turnCount).toBe(4);
+		expect(replyText(await engine.handle(inbound('/help', { command: 'help' })))).not.toContain('/forget');
+	});
+
+	test('/forget, when allowed, erases the stored turns and summary; the next prompt starts from nothing', async () => {
+		const { engine, model, store } = setup({ commands: { ...baseConfig.commands, forget: true } });
+		await engine.handle(inbound('remember 7'));
+		await store.saveSummary('telegram:1:dm:42', { content: 'the number is 7', tokens: 10, throughSeq: 1 });
+		const answer = await engine.handle(inbound('/forget', { command: 'forget' }));
+		expect(answer).toMatchObject({ kind: 'reply', reply: { command: 'forget', model: null, session: { turns: 0, compacted: false } } });
+		const { state, turns } = await store.readWindow('telegram:1:dm:42', 100_000);
+		expect({ turnCount: state.turnCount, summary: state.summary, turns }).toEqual({ turnCount: 0, summary: null, turns: [] });
+		await engine.handle(inbound('what number?'));
+		expect(model.requests.at(-1)!.messages.map((message) => message.content)).toEqual(['You are terse.', 'what number?']);
+		expect(replyText(await engine.handle(inbound('/help', { command: 'help' })))).toContain('/forget');
+	});
+
+	test('a command word that names an object property ("/constructor") goes to the model as text', async () => {
+		const { engine, model } = setup();
+		expect(replyText(await engine.handle(inbound('/constructor', { command: 'constructor' })))).toBe('reply 1 to: /constructor');
+		expect(replyText(await engine.handle(inbound('/__proto__', { command: '__proto__' })))).toBe('reply 2 to: /__proto__');
+		expect(model.requests).toHaveLength(2);
 	});
 
 	test('/usage answers the session token totals without a model call', async () => {

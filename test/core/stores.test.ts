@@ -15,6 +15,7 @@ import { LockTimeoutError, type NewTurn, type SessionStore } from '../../nodes/c
 import { MemorySessionStore } from '../../nodes/core/stores/memory.store';
 import { PostgresSessionStore } from '../../nodes/core/stores/postgres.store';
 import { RedisSessionStore } from '../../nodes/core/stores/redis.store';
+import type { RetentionOptions } from '../../nodes/core/stores/retention';
 import { SqliteSessionStore } from '../../nodes/core/stores/sqlite.store';
 
 jest.setTimeout(30_000);
@@ -31,7 +32,11 @@ const postgresAddress = {
 /** Where one store kind keeps its data for this run. */
 interface Backend {
 	/** Another instance over the same data: for shared stores, what a second n8n process would open. */
-	open(): SessionStore;
+	open(retention?: RetentionOptions): SessionStore;
+	/** Whether a message key or counter is still physically stored (not merely reported absent). */
+	holds(store: SessionStore, what: 'message key' | 'counter', key: string): Promise<boolean>;
+	/** The store purges by itself (SQL, memory) rather than by TTLs (Redis). */
+	purges: boolean;
 	/** A store instance that also reports how many rows its queries returned (SQL stores only). */
 	openCounting?(): { store: SessionStore; rowsReturned(): number };
 	destroy(): Promise<void>;
@@ -52,7 +57,15 @@ const kinds: StoreKind[] = [
 		shared: false,
 		fifoAcrossInstances: false,
 		async setUp() {
-			return { open: () => new MemorySessionStore(), destroy: async () => undefined };
+			return {
+				open: (retention) => new MemorySessionStore(retention),
+				holds: async (store, what, key) => {
+					const maps = store as unknown as { messageKeys: Map<string, number>; counters: Map<string, unknown> };
+					return (what === 'message key' ? maps.messageKeys : maps.counters).has(key);
+				},
+				purges: true,
+				destroy: async () => undefined,
+			};
 		},
 	},
 	{
@@ -64,7 +77,16 @@ const kinds: StoreKind[] = [
 			const folder = mkdtempSync(join(tmpdir(), `clawgate-stores-${runId}-`));
 			const filename = join(folder, 'sessions.sqlite');
 			return {
-				open: () => new SqliteSessionStore({ filename }),
+				open: (retention) => new SqliteSessionStore({ filename, ...retention }),
+				holds: async (_store, what, key) => {
+					const { DatabaseSync } = require('node:sqlite') as typeof import('node:sqlite');
+					const db = new DatabaseSync(filename);
+					const sql = what === 'message key' ? 'SELECT 1 FROM clawgate_message_keys WHERE message_key = ?' : 'SELECT 1 FROM clawgate_counters WHERE counter_key = ?';
+					const found = db.prepare(sql).get(key) !== undefined;
+					db.close();
+					return found;
+				},
+				purges: true,
 				destroy: async () => rmSync(folder, { recursive: true, force: true }),
 			};
 		},
@@ -76,7 +98,14 @@ const kinds: StoreKind[] = [
 		async setUp(runId) {
 			const keyPrefix = `clawgate-test:${runId}:`;
 			return {
-				open: () => new RedisSessionStore({ ...redisAddress, keyPrefix }),
+				open: (retention) => new RedisSessionStore({ ...redisAddress, keyPrefix, retentionMs: retention?.retentionMs }),
+				holds: async (_store, what, key) => {
+					const redis = new Redis(redisAddress);
+					const found = (await redis.exists(`${keyPrefix}${what === 'message key' ? 'message' : 'counter'}:${key}`)) === 1;
+					await redis.quit();
+					return found;
+				},
+				purges: false,
 				destroy: async () => {
 					const redis = new Redis(redisAddress);
 					const keys: string[] = [];
@@ -95,7 +124,17 @@ const kinds: StoreKind[] = [
 			const tablePrefix = `clawgate_test_${runId}_`;
 			const pools: Pool[] = [];
 			return {
-				open: () => new PostgresSessionStore({ ...postgresAddress, tablePrefix }),
+				open: (retention) => new PostgresSessionStore({ ...postgresAddress, tablePrefix, ...retention }),
+				holds: async (_store, what, key) => {
+					const admin = new Pool(postgresAddress);
+					const { rows } =
+						what === 'message key'
+							? await admin.query(`SELECT 1 FROM "${tablePrefix}message_keys" WHERE message_key = $1`, [key])
+							: await admin.query(`SELECT 1 FROM "${tablePrefix}counters" WHERE counter_key = $1`, [key]);
+					await admin.end();
+					return rows.length > 0;
+				},
+				purges: true,
 				openCounting: () => {
 					const pool = new Pool(postgresAddress);
 					pools.push(pool);
@@ -133,8 +172,8 @@ describe.each(kinds)('$name session store', (kind) => {
 	let sessionCounter = 0;
 
 	/** A store instance that is closed after the test. */
-	const open = () => {
-		const store = backend.open();
+	const open = (retention?: RetentionOptions) => {
+		const store = backend.open(retention);
 		opened.push(store);
 		return store;
 	};
@@ -206,6 +245,45 @@ describe.each(kinds)('$name session store', (kind) => {
 			expect(window.turns.map((turn) => turn.seq)).toEqual([4, 5]);
 			expect(window.state).toMatchObject({ turnCount: 5, contextStartSeq: 3, lastCumulativeTokens: 40 });
 			expect((await store.readTurns(session, 0, 40)).map((turn) => turn.seq)).toEqual([1, 2, 3, 4, 5]);
+		});
+
+		test('a reset drops the summary: neither it nor any earlier turn is in a later window', async () => {
+			const store = open();
+			const session = newSession();
+			await store.appendTurns(session, turnsOf(10, 10, 10, 10));
+			await store.saveSummary(session, { content: 'The secret is 7.', tokens: 7, throughSeq: 2 });
+			await store.resetContext(session);
+			await store.appendTurns(session, turnsOf(5, 5));
+
+			const window = await store.readWindow(session, 1000);
+			expect(window.state.summary).toBeNull();
+			expect(window.turns.map((turn) => turn.seq)).toEqual([5, 6]);
+			// The turns stay stored.
+			expect((await store.readTurns(session, 0, 1000)).map((turn) => turn.seq)).toEqual([1, 2, 3, 4, 5, 6]);
+		});
+
+		test('forgetting a session erases its turns, summary and totals; other sessions and message keys stay', async () => {
+			const store = open();
+			const [session, other] = [newSession(), newSession()];
+			const messageKey = `telegram:${runId}:${session}:forget`;
+			await store.appendTurns(session, turnsOf(10, 10, 10), { messageKey, usage: { promptTokens: 9, completionTokens: 1, totalTokens: 10 } });
+			await store.saveSummary(session, { content: 'The secret is 7.', tokens: 7, throughSeq: 2 });
+			await store.resetContext(session);
+			await store.appendTurns(other, turnsOf(4, 4));
+
+			await store.forgetSession(session);
+			const window = await store.readWindow(session, 1000);
+			expect(window).toEqual({
+				state: { turnCount: 0, lastSeq: 0, lastCumulativeTokens: 0, contextStartSeq: 0, summary: null, usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 } },
+				turns: [],
+			});
+			expect(await store.readTurns(session, 0, Number.MAX_SAFE_INTEGER)).toEqual([]);
+			expect(await store.hasMessageKey(messageKey)).toBe(true);
+			expect((await store.readWindow(other, 1000)).turns).toHaveLength(2);
+
+			// The session starts again from seq 1.
+			await store.appendTurns(session, turnsOf(3));
+			expect((await store.readWindow(session, 1000)).turns.map((turn) => [turn.seq, turn.cumulativeTokens])).toEqual([[1, 3]]);
 		});
 
 		test("the window starts after the summary's throughSeq, and the summary is returned with the state", async () => {
@@ -341,6 +419,55 @@ describe.each(kinds)('$name session store', (kind) => {
 			expect(await store.incrementCounter(key, 1, 500)).toBe(2);
 			await sleep(350);
 			expect(await store.readCounter(key)).toBe(0);
+		});
+	});
+
+	describe('retention (data that grows with traffic is not kept forever)', () => {
+		test('message keys older than the retention and expired counters are deleted; newer ones stay', async () => {
+			const store = open({ retentionMs: 1_000 });
+			const session = newSession();
+			const [oldKey, newKey] = [`${session}:old`, `${session}:new`];
+			const [expiring, live] = [`rate:${session}:expiring`, `quota:${session}:live`];
+			await store.appendTurns(session, turnsOf(1), { messageKey: oldKey });
+			await store.incrementCounter(expiring, 1, 300);
+			await store.incrementCounter(live, 1, 60_000);
+			await sleep(1_200);
+			await store.appendTurns(session, turnsOf(1), { messageKey: newKey });
+
+			await store.purgeExpired();
+			expect(await backend.holds(store, 'message key', oldKey)).toBe(false);
+			expect(await store.hasMessageKey(oldKey)).toBe(false);
+			expect(await backend.holds(store, 'counter', expiring)).toBe(false);
+			expect(await backend.holds(store, 'message key', newKey)).toBe(true);
+			expect(await store.hasMessageKey(newKey)).toBe(true);
+			expect(await backend.holds(store, 'counter', live)).toBe(true);
+			expect(await store.readCounter(live)).toBe(1);
+			// Conversations are not part of the retention.
+			expect((await store.readWindow(session, 1000)).turns).toHaveLength(2);
+		});
+
+		test('an append purges by itself once the purge interval has passed', async () => {
+			const store = open({ retentionMs: 500, purgeIntervalMs: 0 });
+			const session = newSession();
+			const oldKey = `${session}:old`;
+			await store.appendTurns(session, turnsOf(1), { messageKey: oldKey });
+			await sleep(700);
+			await store.appendTurns(session, turnsOf(1), { messageKey: `${session}:new` });
+			// The purge runs in the background; closing waits for it.
+			await store.close();
+			expect(await backend.holds(store, 'message key', oldKey)).toBe(false);
+		});
+
+		test('purging runs at most once per interval per process, not on every message', async () => {
+			if (!backend.purges) return; // Redis expires keys by TTL and never purges.
+			const store = open({ retentionMs: 500 });
+			const session = newSession();
+			const oldKey = `${session}:old`;
+			await store.appendTurns(session, turnsOf(1), { messageKey: oldKey }); // the first append purges (nothing yet)
+			await sleep(700);
+			await store.appendTurns(session, turnsOf(1), { messageKey: `${session}:new` });
+			await store.close();
+			expect(await backend.holds(store, 'message key', oldKey)).toBe(true);
 		});
 	});
 

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+
 import { get_encoding, type Tiktoken } from 'tiktoken';
 import tiktokenModelTable from 'tiktoken/model_to_encoding.json';
 import { contextWindowFor, createTokenCounter, encodingForModel } from '../../nodes/core/tokens';
@@ -222,5 +224,54 @@ describe('context windows', () => {
 	test('an override that is not a positive whole number of tokens is refused with the model named', () => {
 		expect(() => contextWindowFor('gpt-4o', { 'gpt-4o': 0 })).toThrow('"gpt-4o" must be a whole number of tokens above 0 (got 0)');
 		expect(() => contextWindowFor('gpt-4o', { 'gpt-4o': 1.5 })).toThrow('whole number');
+	});
+});
+
+describe('counting in bounded time (a Webhook or Chat Trigger item can be megabytes)', () => {
+	/** CPU time, not wall time: other processes on a busy test machine do not count against the code. */
+	function cpuMsOf(work: () => void): number {
+		const started = process.cpuUsage();
+		work();
+		const { user, system } = process.cpuUsage(started);
+		return (user + system) / 1000;
+	}
+
+	const oneMegabyte = 1_000_000;
+	const emoji = ['😀', '🎉', '👍🏽', '❤️', '🤖', '👨‍👩‍👧‍👦', '🇩🇪'];
+	test.each([
+		['"a" repeated', () => 'a'.repeat(oneMegabyte)],
+		['random base64', () => randomBytes(oneMegabyte).toString('base64').slice(0, oneMegabyte)],
+		['emoji', () => Array.from({ length: oneMegabyte / 4 }, (_, index) => emoji[(index * 7919) % emoji.length]).join('')],
+	])('1 MB of %s is counted in under 200 ms, with a count that errs high rather than low', (_name, makeText) => {
+		const counter = createTokenCounter('gpt-4o-mini');
+		counter.countText('warm up');
+		const text = makeText();
+		let tokens = 0;
+		expect(cpuMsOf(() => (tokens = counter.countText(text)))).toBeLessThan(200);
+		expect(tokens).toBeGreaterThan(0);
+		expect(tokens).toBeLessThanOrEqual(Buffer.byteLength(text, 'utf8'));
+	});
+
+	test('1 MB of "a" is estimated within 25 % above the exact count', () => {
+		// tiktoken makes one token of every 8 "a"s; counting that exactly in one piece takes minutes.
+		const tokens = createTokenCounter('gpt-4o-mini').countText('a'.repeat(1_000_000));
+		expect(tokens).toBeGreaterThanOrEqual(125_000);
+		expect(tokens).toBeLessThanOrEqual(125_000 * 1.25);
+	});
+
+	test('a 30,000-character run without spaces is counted exactly, in under 200 ms', () => {
+		const counter = createTokenCounter('gpt-4o-mini');
+		counter.countText('warm up');
+		let tokens = 0;
+		expect(cpuMsOf(() => (tokens = counter.countText('a'.repeat(30_000))))).toBeLessThan(200);
+		expect(tokens).toBe(30_000 / 8);
+	});
+
+	test.each(['gpt-4o-mini', 'gpt-4'])('%s: long multilingual text counted in pieces equals tiktoken on the whole text', (model) => {
+		const counter = createTokenCounter(model);
+		const text = Array.from({ length: 6 }, (_, index) => `${index}. ${TEXTS.join(index % 2 ? ' ' : '\n')}`).join('\n\n');
+		expect(text.length).toBeGreaterThan(15_000);
+		expect(text.length).toBeLessThan(32_768);
+		expect(counter.countText(text)).toBe(raw[counter.encoding].encode_ordinary(text).length);
 	});
 });

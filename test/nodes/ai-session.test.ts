@@ -1,10 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import type { IDataObject, INode } from 'n8n-workflow';
 
-import { closeSessionStores } from '../../nodes/AiSession/session-stores';
+import { closeSessionStores, defaultSqliteFile, resolveSqliteFile } from '../../nodes/AiSession/session-stores';
 import { makeOpenAiKey, OpenAiEmulator } from '../emulators/openai';
 import { INPUT_NODE_NAME, PACKAGE, runWorkflow, telegramDmEnvelope } from './harness';
 
@@ -120,4 +120,65 @@ test('without Continue On Fail, a rejected API key fails the execution with an a
 	const { error, run: result } = await run([envelope('hello', '48')], { apiKey: wrongKey });
 	expect(error?.message).toContain('rejected the API key (401)');
 	expect(JSON.stringify(result)).not.toContain(wrongKey);
+});
+
+describe('the SQLite File option', () => {
+	const allowed = join(folder, 'allowed');
+	const outside = join(folder, 'outside');
+	mkdirSync(allowed, { recursive: true });
+	mkdirSync(outside, { recursive: true });
+	const restricted = { N8N_RESTRICT_FILE_ACCESS_TO: ` ${allowed} ; /nowhere-else ` };
+
+	test('empty means the file beside n8n\'s own database; a leading ~ is the home folder', () => {
+		expect(resolveSqliteFile('', {})).toBe(defaultSqliteFile());
+		expect(resolveSqliteFile('~/bots/sessions.sqlite', {})).toBe(join(homedir(), 'bots', 'sessions.sqlite'));
+	});
+
+	test('with N8N_RESTRICT_FILE_ACCESS_TO set, a file inside an allowed folder is used', () => {
+		expect(resolveSqliteFile(join(allowed, 'sub', 'sessions.sqlite'), restricted)).toBe(join(allowed, 'sub', 'sessions.sqlite'));
+	});
+
+	test.each([
+		['a folder outside', () => join(outside, 'sessions.sqlite')],
+		['a sibling folder whose name starts like an allowed one', () => `${allowed}-2/sessions.sqlite`],
+		['a path that climbs out with ..', () => join(allowed, '..', 'outside', 'sessions.sqlite')],
+		['a symbolic link inside that points outside', () => {
+			const link = join(allowed, 'link-out');
+			symlinkSync(outside, link);
+			return join(link, 'sessions.sqlite');
+		}],
+	])('with N8N_RESTRICT_FILE_ACCESS_TO set, %s is refused with an error naming the setting', (_case, path) => {
+		expect(() => resolveSqliteFile(path(), restricted)).toThrow(/outside the folders this n8n may use \(N8N_RESTRICT_FILE_ACCESS_TO=.*\)\. Choose a file inside one of them/);
+	});
+
+	test('an AI Session whose SQLite file is outside N8N_RESTRICT_FILE_ACCESS_TO fails with that message, and creates no file', async () => {
+		const previous = process.env.N8N_RESTRICT_FILE_ACCESS_TO;
+		process.env.N8N_RESTRICT_FILE_ACCESS_TO = allowed;
+		try {
+			const node = aiSessionNode({ options: { sqliteFile: join(outside, 'refused.sqlite') } });
+			const { error } = await run([envelope('hello', '49')], { node });
+			expect(error?.message).toContain('N8N_RESTRICT_FILE_ACCESS_TO');
+			expect(() => require('node:fs').statSync(join(outside, 'refused.sqlite'))).toThrow();
+		} finally {
+			if (previous === undefined) delete process.env.N8N_RESTRICT_FILE_ACCESS_TO;
+			else process.env.N8N_RESTRICT_FILE_ACCESS_TO = previous;
+		}
+	});
+});
+
+test('/forget answers only when "Allow /forget" is on, and then erases the conversation', async () => {
+	const chat = '50';
+	await run([envelope('my number is 7', chat)]);
+	const forget = () => {
+		const item = envelope('/forget', chat);
+		return { ...item, message: { ...(item.message as IDataObject), command: 'forget' } };
+	};
+	const { outputOf: offOutput } = await run([forget()]);
+	expect((offOutput('AI Session', 0)[0].json.reply as IDataObject).command).toBeUndefined();
+
+	const allowing = aiSessionNode({ options: { sqliteFile: join(folder, 'sessions.sqlite'), allowForget: true } });
+	const { outputOf } = await run([forget()], { node: allowing });
+	expect(outputOf('AI Session', 0)[0].json.reply).toMatchObject({ command: 'forget', session: { turns: 0 } });
+	await run([envelope('what is my number?', chat)], { node: allowing });
+	expect(model.prompts().at(-1)!.map((message) => message.content)).toEqual(['You are a helpful assistant. Answer briefly and clearly.', 'what is my number?']);
 });

@@ -6,6 +6,7 @@
 import type { ICredentialDataDecryptedObject, INode } from 'n8n-workflow';
 
 import { deriveWebhookSecret } from '../../nodes/Telegram/telegram.adapter';
+import { EMPTY_TWIML } from '../../nodes/Twilio/twilio.adapter';
 import { SlackEmulator } from '../emulators/slack';
 import { makeBotToken, TelegramEmulator } from '../emulators/telegram';
 import { makeAuthToken, TwilioEmulator } from '../emulators/twilio';
@@ -63,7 +64,9 @@ describe('Telegram Trigger', () => {
 		const { trigger, deliver, secretFor } = setUp();
 		for (const text of ['hello', 'again']) {
 			const answer = await deliver(text, secretFor(telegram.token));
-			expect(answer.status).toBeNull();
+			// Answered before the execution runs, so Telegram does not redeliver while the workflow works.
+			expect(answer).toMatchObject({ status: 200, body: 'OK', contentType: 'text/plain', result: { noWebhookResponse: true } });
+			expect(answer.result.workflowData?.[0]).toHaveLength(1);
 			expect(answer.result.workflowData?.[0][0].json).toMatchObject({ channel: 'telegram', message: { text } });
 		}
 		expect(trigger.credentialReads('clawgateTelegramApi')).toBe(1);
@@ -115,9 +118,21 @@ describe('Slack Trigger', () => {
 		const { trigger, deliver } = setUp();
 		for (const text of ['hello', 'again']) {
 			const answer = await deliver(slack.dmMessage({ text }));
+			// Slack wants a 2xx within 3 s, so the trigger answers before the execution runs.
+			expect(answer).toMatchObject({ status: 200, body: { ok: true }, contentType: 'application/json', result: { noWebhookResponse: true } });
+			expect(answer.result.workflowData?.[0]).toHaveLength(1);
 			expect(answer.result.workflowData?.[0][0].json).toMatchObject({ channel: 'slack', message: { text } });
 		}
 		expect(trigger.credentialReads('clawgateSlackApi')).toBe(1);
+	});
+
+	test('Slack\'s retry of an event already received is acknowledged and starts no second execution', async () => {
+		const { deliver } = setUp();
+		const payload = slack.dmMessage({ text: 'hello once' });
+		expect((await deliver(payload)).result.workflowData).toBeDefined();
+		const retry = await deliver(payload, { retryNum: 1, retryReason: 'http_timeout' });
+		expect(retry).toMatchObject({ status: 200, body: { ok: true } });
+		expect(retry.result).toEqual({ noWebhookResponse: true });
 	});
 
 	test('after the signing secret changed in the credential, a request signed with the new one is accepted at once', async () => {
@@ -144,11 +159,10 @@ describe('Twilio Trigger', () => {
 	function setUp() {
 		const credential: ICredentialDataDecryptedObject = twilio.credential();
 		const trigger = new WebhookTrigger(triggerNode('twilioTrigger', 'clawgateTwilioApi'), { clawgateTwilioApi: credential });
-		const deliver = (text: string, { authToken = twilio.authToken, unsigned = false } = {}) => {
-			const params = twilio.inboundSms({ body: text });
-			return trigger.receive({ headers: unsigned ? {} : { 'x-twilio-signature': twilio.sign(trigger.url, params, authToken) }, body: params });
-		};
-		return { trigger, credential, deliver };
+		const deliverParams = (params: Record<string, string>, { authToken = twilio.authToken, unsigned = false } = {}) =>
+			trigger.receive({ headers: unsigned ? {} : { 'x-twilio-signature': twilio.sign(trigger.url, params, authToken) }, body: params });
+		const deliver = (text: string, options: { authToken?: string; unsigned?: boolean } = {}) => deliverParams(twilio.inboundSms({ body: text }), options);
+		return { trigger, credential, deliver, deliverParams };
 	}
 
 	test('a request without X-Twilio-Signature is refused with 401 before the credential is read', async () => {
@@ -162,10 +176,20 @@ describe('Twilio Trigger', () => {
 		const { trigger, deliver } = setUp();
 		for (const text of ['hello', 'again']) {
 			const answer = await deliver(text);
-			expect(answer).toMatchObject({ status: 200, contentType: 'text/xml' });
+			expect(answer).toMatchObject({ status: 200, contentType: 'text/xml', body: EMPTY_TWIML, result: { noWebhookResponse: true } });
+			expect(answer.result.workflowData?.[0]).toHaveLength(1);
 			expect(answer.result.workflowData?.[0][0].json).toMatchObject({ channel: 'sms', message: { text } });
 		}
 		expect(trigger.credentialReads('clawgateTwilioApi')).toBe(1);
+	});
+
+	test('a redelivered MessageSid is answered with empty TwiML and starts no second execution', async () => {
+		const { deliverParams } = setUp();
+		const params = twilio.inboundSms({ body: 'once' });
+		expect((await deliverParams(params)).result.workflowData).toBeDefined();
+		const again = await deliverParams(params);
+		expect(again).toMatchObject({ status: 200, contentType: 'text/xml', body: EMPTY_TWIML });
+		expect(again.result).toEqual({ noWebhookResponse: true });
 	});
 
 	test('after the auth token changed in the credential, a request signed with the new one is accepted at once', async () => {

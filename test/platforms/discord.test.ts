@@ -1,11 +1,11 @@
 import type { Envelope } from '../../nodes/core/envelope';
+import { RecentKeys } from '../../nodes/core/recent-keys';
 import { InvalidPayloadError } from '../../nodes/core/errors';
 import {
 	createDiscordRest,
 	DiscordApiError,
 	editDiscordMessage,
 	normalizeDiscordMessage,
-	RecentMessageIds,
 	sendDiscordText,
 	sendDiscordTyping,
 	startDiscordListener,
@@ -365,7 +365,7 @@ describe('normalising Discord payloads', () => {
 	});
 
 	test('the IDs of recently emitted messages are remembered, the oldest forgotten first', () => {
-		const recent = new RecentMessageIds(2);
+		const recent = new RecentKeys(60_000, 2);
 		expect(recent.remember('1')).toBe(true);
 		expect(recent.remember('1')).toBe(false);
 		recent.remember('2');

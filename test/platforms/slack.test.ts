@@ -1,27 +1,62 @@
+import type { WebhookContext, WebhookRequest } from '../../nodes/core/channel';
 import { InvalidPayloadError } from '../../nodes/core/errors';
 import { buildMessageKey, type Envelope } from '../../nodes/core/envelope';
+import { RecentKeys } from '../../nodes/core/recent-keys';
+import { handleWebhookDelivery, type WebhookDeliveryInput, type WebhookOutcome } from '../../nodes/core/webhook-delivery';
 import {
 	checkSlackTriggerCredential,
 	createSlackClient,
 	formatSlackMessages,
-	handleSlackDelivery,
 	normalizeSlackEvent,
-	RecentSlackEvents,
-	refuseUnsignedSlackDelivery,
 	resolveSlackBotUserId,
 	sendSlackText,
 	slackCapabilities,
+	slackMissingSignature,
 	updateSlackMessage,
 	uploadSlackFile,
 	verifySlackDelivery,
 	verifySlackSignature,
-	type SlackDeliveryContext,
-	type SlackDeliveryOutcome,
+	type SlackCredential,
 	type SlackEventCallback,
 	type SlackTriggerOptions,
 } from '../../nodes/Slack/slack.adapter';
+import { slackPlugin } from '../../nodes/Slack/slack.plugin';
+import { receiveSettingsFrom } from '../../nodes/shared/trigger-settings';
 import { EmulatorServer } from '../emulators/kit';
 import { makeBotToken, signSlackRequest, SlackEmulator } from '../emulators/slack';
+
+/** An outcome as the platform sees it, without the credential the pipeline hands on to the trigger. */
+function decided(outcome: WebhookOutcome | undefined): unknown {
+	if (!outcome || !('credential' in outcome)) return outcome;
+	const { credential: _credential, ...rest } = outcome;
+	return rest;
+}
+
+interface SlackTriggerSetup {
+	credential: SlackCredential;
+	/** The trigger's options as n8n holds them (v1 names included). */
+	options?: Record<string, unknown>;
+	recent: RecentKeys;
+	webhookId?: string;
+	/** Counts the trigger's credential reads. */
+	reads?: { count: number };
+}
+
+/** What the Slack Trigger hands the shared pipeline for one request (nodes/shared/webhook-trigger.ts builds the same from n8n's). */
+function slackDelivery(request: { headers: WebhookRequest['headers']; rawBody: Buffer | string }, { credential, options = {}, recent, webhookId = 'hook-1', reads }: SlackTriggerSetup): WebhookDeliveryInput<SlackCredential> {
+	const rawBody = Buffer.isBuffer(request.rawBody) ? request.rawBody : Buffer.from(request.rawBody);
+	const context: WebhookContext = { workflowId: 'workflow-1', nodeId: 'slack-trigger', webhookId, options, now: Date.now() };
+	return {
+		request: { method: 'POST', headers: request.headers, rawBody, body: undefined, query: {}, url: `https://n8n.example.com/webhook/${webhookId}/webhook` },
+		context,
+		async credentialFor(verifies) {
+			if (reads) reads.count++;
+			return { credential, verified: verifies(credential) };
+		},
+		...receiveSettingsFrom(slackPlugin, options),
+		recent,
+	};
+}
 
 describe('Slack adapter against the Web API emulator (@slack/web-api over HTTP)', () => {
 	const slack = new SlackEmulator();
@@ -288,14 +323,17 @@ describe('Slack request signatures (v0, HMAC-SHA256, 5-minute window)', () => {
 	});
 
 	test('a delivery without signature headers is refused without the signing secret, with the answer a full check gives it', async () => {
-		const recentEvents = new RecentSlackEvents();
+		const recent = new RecentKeys();
+		const reads = { count: 0 };
 		for (const headers of [slack.signedDelivery(payload, { unsigned: true }).headers, { ...slack.signedDelivery(payload).headers, 'x-slack-request-timestamp': 'yesterday' }]) {
-			const request = { headers, rawBody: JSON.stringify(payload) };
-			expect(refuseUnsignedSlackDelivery(request)).toEqual({ kind: 'forged', status: 401, body: { error: 'The request carries no Slack signature.' } });
-			expect(await handleSlackDelivery(request, { signingSecret: slack.signingSecret, recentEvents })).toEqual(refuseUnsignedSlackDelivery(request));
+			expect(slackMissingSignature(headers)).toBe('The request carries no Slack signature.');
+			const outcome = await handleWebhookDelivery(slackPlugin, slackDelivery({ headers, rawBody: JSON.stringify(payload) }, { credential: { botToken: slack.token, signingSecret: slack.signingSecret }, recent, reads }));
+			expect(outcome).toEqual({ kind: 'forged', answer: { status: 401, body: { error: 'The request carries no Slack signature.' } }, reason: 'The request carries no Slack signature.' });
 		}
+		expect(reads.count).toBe(0);
+		expect(recent.size).toBe(0);
 		const signed = slack.signedDelivery(payload);
-		expect(refuseUnsignedSlackDelivery(signed)).toBeNull();
+		expect(slackMissingSignature(signed.headers)).toBeNull();
 		expect(verifySlackDelivery(signed, slack.signingSecret)).toEqual({ valid: true });
 		expect(verifySlackDelivery(signed, 'not-the-app-secret').valid).toBe(false);
 	});
@@ -484,35 +522,39 @@ describe('normalising Slack events into the envelope', () => {
 
 describe('one Events API delivery, over HTTP: verify → deduplicate → normalise → decide', () => {
 	const slack = new SlackEmulator({ teamId: 'T123' });
-	let context: SlackDeliveryContext;
-	const outcomes: SlackDeliveryOutcome[] = [];
-	// Stands in for the trigger's webhook: the request Slack's sender made, handled by the adapter.
+	let setup: SlackTriggerSetup;
+	const outcomes: WebhookOutcome[] = [];
+	// Stands in for the trigger's webhook: the request Slack's sender made, handled by the shared pipeline, answered as the trigger answers.
 	const webhook = new EmulatorServer('Slack Trigger webhook', async (request) => {
-		const outcome = await handleSlackDelivery({ headers: request.headers, rawBody: request.rawBody }, context);
+		const outcome = await handleWebhookDelivery(slackPlugin, slackDelivery({ headers: request.headers, rawBody: request.rawBody }, setup));
 		outcomes.push(outcome);
-		return outcome.kind === 'emit' ? { status: 200, body: { message: 'Workflow was started' } } : { status: outcome.status, body: outcome.body };
+		const { status, body, contentType } = outcome.answer;
+		return { status, body, ...(contentType ? { headers: { 'content-type': contentType } } : {}) };
 	});
 	const deliver = (payload: unknown, options?: Parameters<SlackEmulator['deliver']>[2]) => slack.deliver(webhook.url, payload, options);
-	const emitted = () => outcomes.filter((outcome) => outcome.kind === 'emit');
+	const emitted = () => outcomes.flatMap((outcome) => (outcome.kind === 'taken' ? outcome.envelopes : []));
+	const eventIdOf = (payload: Record<string, unknown>) => String(payload.event_id);
 
 	beforeAll(() => Promise.all([slack.start(), webhook.start()]));
 	afterAll(() => Promise.all([slack.stop(), webhook.stop()]));
 	beforeEach(() => {
 		outcomes.length = 0;
-		context = { signingSecret: slack.signingSecret, recentEvents: new RecentSlackEvents(), dedupeScope: 'hook-1' };
+		setup = { credential: { botToken: slack.token, signingSecret: slack.signingSecret, baseUrl: slack.apiUrl }, recent: new RecentKeys(), webhookId: 'hook-1' };
 	});
 
 	test('a signed direct message is answered 200 and emits one envelope', async () => {
 		const result = await deliver(slack.dmMessage({ text: 'hello' }));
-		expect(result.status).toBe(200);
+		expect(result).toEqual({ status: 200, body: JSON.stringify({ ok: true }) });
 		expect(emitted()).toHaveLength(1);
-		expect(emitted()[0]).toMatchObject({ envelope: { channel: 'slack', chat: { id: 'D0ADA', type: 'dm' }, message: { text: 'hello' } } });
+		expect(emitted()[0]).toMatchObject({ channel: 'slack', via: 'slack', chat: { id: 'D0ADA', type: 'dm' }, message: { text: 'hello' } });
+		expect(outcomes[0]).toMatchObject({ kind: 'taken', dropped: [] });
 	});
 
 	test('the Request URL check is answered with the challenge, and starts nothing', async () => {
 		const payload = slack.urlVerification('3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P');
 		const result = await deliver(payload);
 		expect(result).toEqual({ status: 200, body: JSON.stringify({ challenge: '3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P' }) });
+		expect(outcomes[0].kind).toBe('answered');
 		expect(emitted()).toHaveLength(0);
 	});
 
@@ -520,6 +562,7 @@ describe('one Events API delivery, over HTTP: verify → deduplicate → normali
 		const result = await deliver(slack.urlVerification('abc'), { unsigned: true });
 		expect(result.status).toBe(401);
 		expect(result.body).not.toContain('abc');
+		expect(outcomes[0].kind).toBe('forged');
 	});
 
 	test('forged, stale and tampered deliveries are answered 401 and start nothing', async () => {
@@ -528,6 +571,7 @@ describe('one Events API delivery, over HTTP: verify → deduplicate → normali
 		expect((await deliver(payload, { timestamp: Math.floor(Date.now() / 1000) - 301 })).status).toBe(401);
 		const tampered = JSON.stringify(payload).replace('transfer the money', 'transfer it all');
 		expect((await deliver(payload, { bodyOverride: tampered })).status).toBe(401);
+		expect(outcomes.map((outcome) => outcome.kind)).toEqual(['forged', 'forged', 'forged']);
 		expect(emitted()).toHaveLength(0);
 	});
 
@@ -535,14 +579,22 @@ describe('one Events API delivery, over HTTP: verify → deduplicate → normali
 		const payload = slack.dmMessage({ text: 'hello once' });
 		await deliver(payload);
 		const retry = await deliver(payload, { retryNum: 1, retryReason: 'http_timeout' });
-		expect(retry.status).toBe(200);
+		expect(retry).toEqual({ status: 200, body: JSON.stringify({ ok: true }) });
 		expect(emitted()).toHaveLength(1);
-		expect(outcomes[1]).toMatchObject({ kind: 'duplicate', reason: expect.stringContaining('Slack retry 1') });
+		expect(decided(outcomes[1])).toEqual({ kind: 'taken', answer: { status: 200, body: { ok: true } }, envelopes: [], dropped: [`${eventIdOf(payload)}: a redelivery of an event already received`] });
 	});
 
 	test('a retry of an event this process never saw is emitted (its first delivery was lost)', async () => {
 		await deliver(slack.dmMessage({ text: 'lost the first time' }), { retryNum: 2, retryReason: 'http_error' });
 		expect(emitted()).toHaveLength(1);
+	});
+
+	test('another trigger receiving the same event emits it too: redeliveries are remembered per webhook', async () => {
+		const payload = slack.dmMessage({ text: 'two workflows' });
+		await deliver(payload);
+		setup = { ...setup, webhookId: 'hook-2' };
+		await deliver(payload);
+		expect(emitted()).toHaveLength(2);
 	});
 
 	test('a forged request cannot mark an event as seen', async () => {
@@ -556,23 +608,25 @@ describe('one Events API delivery, over HTTP: verify → deduplicate → normali
 		['Channel Messages off', {}],
 		['Channel Messages on', { channelMessages: true }],
 	])('a mention in a channel, delivered as app_mention and as message, starts one execution (%s)', async (_label, options) => {
-		context.options = options;
+		setup.options = options;
 		const { appMention, message } = slack.mentionInChannel();
 		await Promise.all([deliver(appMention), deliver(message)]);
-		expect(outcomes.map((outcome) => outcome.status)).toEqual([200, 200]);
+		expect(outcomes.map((outcome) => outcome.answer.status)).toEqual([200, 200]);
 		expect(emitted()).toHaveLength(1);
 	});
 
 	test('events it does not emit are acknowledged with 200 and start nothing', async () => {
-		await deliver(slack.messageChanged({ ts: slack.nextTs(), text: 'edited' }));
-		await deliver(slack.botMessage({ text: 'my own answer', own: true, channel: 'D0ADA', channelType: 'im' }));
-		await deliver(slack.eventCallback({ type: 'reaction_added', user: 'U0ADA', reaction: 'thumbsup', item: { type: 'message', channel: 'C0GENERAL', ts: '1.2' }, event_ts: '1.3' }));
+		const edit = slack.messageChanged({ ts: slack.nextTs(), text: 'edited' });
+		const own = slack.botMessage({ text: 'my own answer', own: true, channel: 'D0ADA', channelType: 'im' });
+		const reaction = slack.eventCallback({ type: 'reaction_added', user: 'U0ADA', reaction: 'thumbsup', item: { type: 'message', channel: 'C0GENERAL', ts: '1.2' }, event_ts: '1.3' });
+		for (const payload of [edit, own, reaction]) await deliver(payload);
 		await deliver({ token: 'x', team_id: 'T123', minute_rate_limited: 1518467820, api_app_id: 'A0CLAWGATE', type: 'app_rate_limited' });
-		expect(outcomes.map((outcome) => [outcome.kind, outcome.status])).toEqual([
-			['skipped', 200],
-			['skipped', 200],
-			['skipped', 200],
-			['skipped', 200],
+		const acknowledged = { status: 200, body: { ok: true } };
+		expect(outcomes.map(decided)).toEqual([
+			{ kind: 'taken', answer: acknowledged, envelopes: [], dropped: [`${eventIdOf(edit)}: message subtype "message_changed" (edits, deletions and notices are not emitted)`] },
+			{ kind: 'taken', answer: acknowledged, envelopes: [], dropped: [`${eventIdOf(own)}: the bot sent it itself`] },
+			{ kind: 'taken', answer: acknowledged, envelopes: [], dropped: [`${eventIdOf(reaction)}: "reaction_added" events are not messages`] },
+			{ kind: 'answered', answer: acknowledged, reason: '"app_rate_limited" payloads are not events' },
 		]);
 	});
 
@@ -588,29 +642,29 @@ describe('one Events API delivery, over HTTP: verify → deduplicate → normali
 		});
 		expect(response.status).toBe(400);
 		expect(await response.text()).toMatch(/Events API.*Slash Commands elsewhere/);
+		expect(outcomes.map((outcome) => outcome.kind)).toEqual(['invalid', 'invalid']);
 	});
 
 	test('without authorizations in the payload the bot is identified with auth.test, so its own messages stay out', async () => {
-		const client = createSlackClient({ botToken: slack.token, baseUrl: slack.apiUrl });
-		context.resolveBotUserId = () => resolveSlackBotUserId(client, slack.token);
 		const own = slack.botMessage({ text: 'my answer', own: true, channel: 'D0ADA', channelType: 'im' });
 		delete own.authorizations;
-		context.options = { includeBots: true };
+		setup.options = { includeBots: true };
 		await deliver(own);
-		expect(outcomes[0]).toMatchObject({ kind: 'skipped', reason: 'the bot\'s own message' });
+		expect(slack.calls('auth.test').length).toBeGreaterThan(0);
+		expect(decided(outcomes[0])).toEqual({ kind: 'taken', answer: { status: 200, body: { ok: true } }, envelopes: [], dropped: [`${eventIdOf(own)}: the bot sent it itself`] });
 	});
 });
 
-describe('remembering Slack event IDs', () => {
-	test('forgets an ID after ten minutes', () => {
-		const recent = new RecentSlackEvents();
+describe('remembering delivery IDs (RecentKeys, which drops Slack\'s retries)', () => {
+	test('remembers an ID past Slack\'s last retry (about five minutes), and forgets it after an hour', () => {
+		const recent = new RecentKeys();
 		expect(recent.remember('Ev1', 0)).toBe(true);
 		expect(recent.remember('Ev1', 9 * 60_000)).toBe(false);
-		expect(recent.remember('Ev1', 10 * 60_000 + 1)).toBe(true);
+		expect(recent.remember('Ev1', 60 * 60_000 + 1)).toBe(true);
 	});
 
 	test('holds at most its bound, dropping the oldest first', () => {
-		const recent = new RecentSlackEvents(60_000, 3);
+		const recent = new RecentKeys(60_000, 3);
 		for (const id of ['Ev1', 'Ev2', 'Ev3', 'Ev4']) recent.remember(id, 1);
 		expect(recent.size).toBe(3);
 		expect(recent.remember('Ev4', 2)).toBe(false);

@@ -1,3 +1,4 @@
+import { parseIdList } from '../../nodes/core/access-policy';
 import { buildMessageKey } from '../../nodes/core/envelope';
 import {
 	allowedUpdatesFor,
@@ -6,7 +7,6 @@ import {
 	decideTelegramUpdate,
 	downloadTelegramFile,
 	normalizeTelegramUpdate,
-	parseIdList,
 	parseTelegramUpdate,
 	type TelegramTriggerRules,
 	type UpdateDecision,
@@ -94,7 +94,7 @@ describe('bots and allow-lists', () => {
 	test('"Only These Users" and "Only These Chats" drop everyone else', () => {
 		const fromAda = telegram.textUpdate({ text: 'hi', from: ada, chatId: 42 });
 		expect(decide(fromAda, { allowedUserIds: ['42'] }).emit).toBe(true);
-		expect(reason(decide(fromAda, { allowedUserIds: ['7'] }))).toMatch(/Only These Users/);
+		expect(reason(decide(fromAda, { allowedUserIds: ['7'] }))).toMatch(/Allowed Senders/);
 		expect(decide(fromAda, { allowedChatIds: ['42', '-100123'] }).emit).toBe(true);
 		expect(reason(decide(fromAda, { allowedChatIds: ['-100123'] }))).toMatch(/Only These Chats/);
 	});

@@ -1,30 +1,65 @@
 import { parse as parseForm } from 'node:querystring';
 
-import { buildMessageKey, type Envelope } from '../../nodes/core/envelope';
+import type { WebhookContext, WebhookRequest } from '../../nodes/core/channel';
+import { buildMessageKey } from '../../nodes/core/envelope';
 import { InvalidPayloadError } from '../../nodes/core/errors';
+import { RecentKeys } from '../../nodes/core/recent-keys';
+import { handleWebhookDelivery, type WebhookDeliveryInput, type WebhookOutcome } from '../../nodes/core/webhook-delivery';
+import { receiveSettingsFrom } from '../../nodes/shared/trigger-settings';
 import {
 	checkTwilioAuthToken,
 	createTwilioClient,
 	EMPTY_TWIML,
-	handleTwilioDelivery,
 	normalizeTwilioMessage,
 	pairAddresses,
 	parseNumberList,
-	RecentTwilioMessages,
-	refuseUnsignedTwilioDelivery,
 	rewriteTwilioUrl,
 	sendTwilioMessage,
 	twilioCapabilities,
+	twilioMissingSignature,
 	validateTwilioSignature,
-	verifyTwilioDelivery,
-	type TwilioDeliveryContext,
+	type TwilioCredential,
 	type TwilioParams,
 } from '../../nodes/Twilio/twilio.adapter';
-import { EmulatorServer } from '../emulators/kit';
+import { twilioPlugin } from '../../nodes/Twilio/twilio.plugin';
+import { EmulatorServer, type EmulatorReply } from '../emulators/kit';
 import { makeAccountSid, makeAuthToken, TwilioEmulator, twilioSignature, WHATSAPP_SANDBOX_NUMBER } from '../emulators/twilio';
 
 const SMS_NUMBER = '+14155550100';
 const ADA = '+15551230001';
+
+/** An outcome as the platform sees it, without the credential the pipeline hands on to the trigger. */
+function decided(outcome: WebhookOutcome | undefined): unknown {
+	if (!outcome || !('credential' in outcome)) return outcome;
+	const { credential: _credential, ...rest } = outcome;
+	return rest;
+}
+
+interface TwilioTriggerSetup {
+	credential: TwilioCredential;
+	/** The trigger's options as n8n holds them (v1 names included). */
+	options?: Record<string, unknown>;
+	recent: RecentKeys;
+	webhookId?: string;
+	/** Counts the trigger's credential reads. */
+	reads?: { count: number };
+}
+
+/** What the Twilio Trigger hands the shared pipeline for one request (nodes/shared/webhook-trigger.ts builds the same from n8n's). */
+function twilioDelivery(request: { url: string; params: unknown; signature: unknown }, { credential, options = {}, recent, webhookId = 'hook-1', reads }: TwilioTriggerSetup): WebhookDeliveryInput<TwilioCredential> {
+	const headers: WebhookRequest['headers'] = typeof request.signature === 'string' ? { 'x-twilio-signature': request.signature } : {};
+	const context: WebhookContext = { workflowId: 'workflow-1', nodeId: 'twilio-trigger', webhookId, options, now: Date.now() };
+	return {
+		request: { method: 'POST', headers, rawBody: undefined, body: request.params, query: {}, url: request.url },
+		context,
+		async credentialFor(verifies) {
+			if (reads) reads.count++;
+			return { credential, verified: verifies(credential) };
+		},
+		...receiveSettingsFrom(twilioPlugin, options),
+		recent,
+	};
+}
 
 function basicAuthUser(header: unknown): string {
 	return Buffer.from(String(header).replace(/^Basic /, ''), 'base64').toString('utf8').split(':')[0];
@@ -257,16 +292,32 @@ describe('Twilio webhook signature (X-Twilio-Signature)', () => {
 		expect(check({ authToken: '' })).toMatchObject({ valid: false, reason: expect.stringMatching(/no Auth Token/) });
 	});
 
-	test('a delivery without the header is refused without the auth token, with the answer a full check gives it', () => {
-		const recentMessages = new RecentTwilioMessages();
+	test('a delivery without the header is refused without the auth token, with the answer a full check gives it', async () => {
+		const credential = { accountSid: twilio.accountSid, authToken: twilio.authToken };
+		const recent = new RecentKeys();
+		const reads = { count: 0 };
 		for (const missing of [undefined, '']) {
-			const request = { url, params, signature: missing };
-			expect(refuseUnsignedTwilioDelivery(request)).toMatchObject({ kind: 'forged', status: 401, body: 'The request carries no X-Twilio-Signature header.', contentType: 'text/plain' });
-			expect(handleTwilioDelivery(request, { authToken: twilio.authToken, recentMessages })).toEqual(refuseUnsignedTwilioDelivery(request));
+			expect(twilioMissingSignature(missing)).toBe('The request carries no X-Twilio-Signature header.');
+			expect(await handleWebhookDelivery(twilioPlugin, twilioDelivery({ url, params, signature: missing }, { credential, recent, reads }))).toEqual({
+				kind: 'forged',
+				answer: { status: 401, body: 'The request carries no X-Twilio-Signature header.', contentType: 'text/plain' },
+				reason: 'The request carries no X-Twilio-Signature header.',
+			});
 		}
-		expect(refuseUnsignedTwilioDelivery({ url, params, signature })).toBeNull();
-		expect(verifyTwilioDelivery({ url, params, signature }, { authToken: twilio.authToken })).toEqual({ valid: true });
-		expect(verifyTwilioDelivery({ url: 'https://proxy.example.com/hook', params, signature }, { authToken: twilio.authToken, publicUrl: url })).toEqual({ valid: true });
+		expect(reads.count).toBe(0);
+		expect(recent.size).toBe(0);
+		expect(twilioMissingSignature(signature)).toBeNull();
+		const disproof = (requestUrl: string, options: Record<string, unknown> = {}) =>
+			twilioPlugin.webhook!.disproof({ method: 'POST', headers: { 'x-twilio-signature': signature }, rawBody: undefined, body: params, query: {}, url: requestUrl }, credential, {
+				workflowId: 'workflow-1',
+				nodeId: 'twilio-trigger',
+				webhookId: 'hook-1',
+				options,
+				now: Date.now(),
+			});
+		expect(disproof(url)).toBeNull();
+		expect(disproof('https://proxy.example.com/hook', { publicUrl: url })).toBeNull();
+		expect(disproof('https://proxy.example.com/hook')).toMatch(/does not match/);
 	});
 
 	test('the emulator signs exactly like the twilio SDK computes it', () => {
@@ -384,26 +435,30 @@ describe('normalising Twilio webhooks into the envelope', () => {
 
 describe('one Twilio webhook delivery, over HTTP, signed by the emulator', () => {
 	const twilio = new TwilioEmulator({ numbers: [SMS_NUMBER] });
-	let context: TwilioDeliveryContext;
-	const outcomes: ReturnType<typeof handleTwilioDelivery>[] = [];
+	let setup: TwilioTriggerSetup;
+	const outcomes: WebhookOutcome[] = [];
 	const publicUrl = 'https://chat.example.com/webhook/4f1c/webhook';
+	const redelivery = (messageSid: string) => `${messageSid}: a redelivery of an event already received`;
 
 	// Stands in for n8n: parses the form body like n8n 2.40.7 (node:querystring) and answers with
 	// what the trigger would answer.
-	const n8n = new EmulatorServer('n8n', (request) => {
-		const outcome = handleTwilioDelivery(
-			{ url: `${n8n.url}${request.path}`, params: parseForm(request.rawBody.toString('utf8')) as TwilioParams, signature: request.headers['x-twilio-signature'] },
-			context,
+	const n8n: EmulatorServer = new EmulatorServer('n8n', async (request): Promise<EmulatorReply> => {
+		const outcome = await handleWebhookDelivery(
+			twilioPlugin,
+			twilioDelivery({ url: `${n8n.url}${request.path}`, params: parseForm(request.rawBody.toString('utf8')) as TwilioParams, signature: request.headers['x-twilio-signature'] }, setup),
 		);
 		outcomes.push(outcome);
-		return { status: outcome.status, headers: { 'content-type': outcome.contentType }, body: outcome.body };
+		const { status, body, contentType } = outcome.answer;
+		return { status, headers: { 'content-type': contentType ?? 'application/json' }, body };
 	});
 	const hookUrl = () => `${n8n.url}/webhook/4f1c/webhook`;
+	const emitted = () => outcomes.flatMap((outcome) => (outcome.kind === 'taken' ? outcome.envelopes : []));
 
 	beforeAll(() => n8n.start());
 	afterAll(() => n8n.stop());
 	beforeEach(() => {
-		context = { authToken: twilio.authToken, recentMessages: new RecentTwilioMessages(), dedupeScope: 'hook-1' };
+		outcomes.length = 0;
+		setup = { credential: { accountSid: twilio.accountSid, authToken: twilio.authToken }, recent: new RecentKeys(), webhookId: 'hook-1' };
 	});
 
 	test('a genuine SMS is answered with empty TwiML at once and emitted as one envelope', async () => {
@@ -412,9 +467,9 @@ describe('one Twilio webhook delivery, over HTTP, signed by the emulator', () =>
 
 		expect(response).toEqual({ status: 200, body: EMPTY_TWIML, contentType: 'text/xml' });
 		expect(EMPTY_TWIML).toBe('<?xml version="1.0" encoding="UTF-8"?><Response></Response>');
-		const outcome = outcomes.at(-1)!;
-		expect(outcome.kind).toBe('emit');
-		expect((outcome as { envelope: Envelope }).envelope).toMatchObject({ channel: 'sms', chat: { id: ADA }, message: { id: params.MessageSid, text: 'hello' } });
+		expect(outcomes.at(-1)).toMatchObject({ kind: 'taken', dropped: [] });
+		expect(emitted()).toHaveLength(1);
+		expect(emitted()[0]).toMatchObject({ channel: 'sms', via: 'twilio', chat: { id: ADA }, message: { id: params.MessageSid, text: 'hello' } });
 	});
 
 	test('a forged, unsigned or tampered request gets 401 and starts nothing', async () => {
@@ -423,19 +478,20 @@ describe('one Twilio webhook delivery, over HTTP, signed by the emulator', () =>
 		const unsigned = await twilio.deliver(hookUrl(), params, { unsigned: true });
 		const tampered = await twilio.deliver(hookUrl(), params, { paramsOverride: { ...params, Body: 'send me the codes' } });
 
-		for (const response of [forged, unsigned, tampered]) expect(response.status).toBe(401);
+		for (const response of [forged, unsigned, tampered]) expect(response).toMatchObject({ status: 401, contentType: 'text/plain' });
 		expect(unsigned.body).toMatch(/no X-Twilio-Signature/);
 		expect(outcomes.slice(-3).map((outcome) => outcome.kind)).toEqual(['forged', 'forged', 'forged']);
+		expect(emitted()).toHaveLength(0);
 	});
 
 	test('behind a proxy, Twilio\'s signature over the public URL is accepted only with the Public URL option', async () => {
 		const params = twilio.inboundWhatsApp({ from: ADA, body: 'via the proxy' });
 		expect((await twilio.deliver(hookUrl(), params, { signatureUrl: publicUrl })).status).toBe(401);
 
-		context.publicUrl = publicUrl;
+		setup.options = { publicUrl };
 		const response = await twilio.deliver(hookUrl(), params, { signatureUrl: publicUrl });
 		expect(response.status).toBe(200);
-		expect(outcomes.at(-1)!.kind).toBe('emit');
+		expect(outcomes.at(-1)).toMatchObject({ kind: 'taken', envelopes: [{ message: { id: params.MessageSid } }] });
 		// With a public URL set, a signature over n8n's own URL no longer counts.
 		expect((await twilio.deliver(hookUrl(), twilio.inboundSms({ from: ADA, body: 'x' }))).status).toBe(401);
 	});
@@ -445,37 +501,48 @@ describe('one Twilio webhook delivery, over HTTP, signed by the emulator', () =>
 		await twilio.deliver(hookUrl(), params);
 		const again = await twilio.deliver(hookUrl(), params);
 		expect(again).toEqual({ status: 200, body: EMPTY_TWIML, contentType: 'text/xml' });
-		expect(outcomes.at(-1)).toMatchObject({ kind: 'duplicate', reason: expect.stringContaining(params.MessageSid) });
+		expect(decided(outcomes.at(-1))).toEqual({ kind: 'taken', answer: { status: 200, body: EMPTY_TWIML, contentType: 'text/xml' }, envelopes: [], dropped: [redelivery(params.MessageSid)] });
 
-		context = { ...context, dedupeScope: 'hook-2' };
+		setup = { ...setup, webhookId: 'hook-2' };
 		await twilio.deliver(hookUrl(), params);
-		expect(outcomes.at(-1)!.kind).toBe('emit');
+		expect(outcomes.at(-1)).toMatchObject({ kind: 'taken', envelopes: [{ message: { id: params.MessageSid } }] });
+		expect(emitted()).toHaveLength(2);
 	});
 
 	test('status callbacks and messages the options exclude are acknowledged with empty TwiML and not emitted', async () => {
 		const callback = twilio.statusCallback({ sid: `SM${'d'.repeat(32)}`, from: SMS_NUMBER, to: ADA }, 'delivered');
-		expect((await twilio.deliver(hookUrl(), callback)).status).toBe(200);
-		expect(outcomes.at(-1)).toMatchObject({ kind: 'skipped', reason: expect.stringMatching(/status callback/) });
+		expect(await twilio.deliver(hookUrl(), callback)).toEqual({ status: 200, body: EMPTY_TWIML, contentType: 'text/xml' });
+		expect(outcomes.at(-1)).toMatchObject({ kind: 'taken', envelopes: [], dropped: [expect.stringMatching(/status callback \("delivered"\), not an incoming message/)] });
 
-		context.options = { channels: ['whatsapp'], allowedSenders: [] };
-		expect(await twilio.deliver(hookUrl(), twilio.inboundSms({ from: ADA, body: 'sms' }))).toMatchObject({ status: 200, body: EMPTY_TWIML });
-		expect(outcomes.at(-1)).toMatchObject({ kind: 'skipped', reason: expect.stringMatching(/sms messages are not accepted/) });
+		setup.options = { channels: ['whatsapp'], allowedSenders: [] };
+		const sms = twilio.inboundSms({ from: ADA, body: 'sms' });
+		expect(await twilio.deliver(hookUrl(), sms)).toEqual({ status: 200, body: EMPTY_TWIML, contentType: 'text/xml' });
+		expect(outcomes.at(-1)).toMatchObject({ kind: 'taken', envelopes: [], dropped: [`${sms.MessageSid}: sms messages are not accepted (Channels option)`] });
 
-		context.options = { allowedSenders: ['+15559990000'] };
+		setup.options = { allowedSenders: ['+15559990000'] };
+		const whatsapp = twilio.inboundWhatsApp({ from: ADA, body: 'hi' });
+		expect(await twilio.deliver(hookUrl(), whatsapp)).toEqual({ status: 200, body: EMPTY_TWIML, contentType: 'text/xml' });
+		expect(outcomes.at(-1)).toMatchObject({ kind: 'taken', envelopes: [], dropped: [`${whatsapp.MessageSid}: its sender ${ADA} is not in "Allowed Senders"`] });
+		expect(emitted()).toHaveLength(0);
+	});
+
+	test('Allowed Senders as typed into the v1 option (spaces, whatsapp:, one per line) lets the listed sender through', async () => {
+		setup.options = { allowedSenders: '+1 555 123-0001\nwhatsapp:+447700900123' };
 		await twilio.deliver(hookUrl(), twilio.inboundWhatsApp({ from: ADA, body: 'hi' }));
-		expect(outcomes.at(-1)).toMatchObject({ kind: 'skipped', reason: expect.stringMatching(/not in Allowed Senders/) });
+		expect(emitted()).toHaveLength(1);
 	});
 
 	test('a genuine request that is not a message webhook gets 400 with what is missing', async () => {
 		const response = await twilio.deliver(hookUrl(), { AccountSid: twilio.accountSid, Body: 'hi' });
-		expect(response.status).toBe(400);
+		expect(response).toMatchObject({ status: 400, contentType: 'text/plain' });
 		expect(response.body).toMatch(/not a Twilio message webhook \(no MessageSid\)/);
+		expect(outcomes.at(-1)!.kind).toBe('invalid');
 	});
 });
 
-describe('RecentTwilioMessages', () => {
+describe('remembering MessageSids (RecentKeys)', () => {
 	test('forgets the least recently seen beyond its size, and anything older than its TTL', () => {
-		const recent = new RecentTwilioMessages(1000, 3);
+		const recent = new RecentKeys(1000, 3);
 		for (const key of ['a', 'b', 'c', 'd']) expect(recent.remember(key, 0)).toBe(true);
 		expect(recent.size).toBe(3);
 		expect(recent.remember('a', 1)).toBe(true);

@@ -8,13 +8,19 @@
 import fc from 'fast-check';
 import twilio from 'twilio';
 
+import type { AnyChannelPlugin, WebhookRequest } from '../../nodes/core/channel';
 import { InvalidPayloadError } from '../../nodes/core/errors';
 import type { Envelope } from '../../nodes/core/envelope';
+import { RecentKeys } from '../../nodes/core/recent-keys';
+import { handleWebhookDelivery, type WebhookDeliveryInput } from '../../nodes/core/webhook-delivery';
 import { normalizeDiscordMessage, whyDiscordMessageIsSkipped, type DiscordMessagePayload, type DiscordNormalizeContext } from '../../nodes/Discord/discord.adapter';
-import { handleSlackDelivery, normalizeSlackEvent, RecentSlackEvents, type SlackEventCallback } from '../../nodes/Slack/slack.adapter';
+import { normalizeSlackEvent, type SlackCredential, type SlackEventCallback } from '../../nodes/Slack/slack.adapter';
+import { slackPlugin } from '../../nodes/Slack/slack.plugin';
+import { receiveSettingsFrom } from '../../nodes/shared/trigger-settings';
 import { decideTelegramUpdate, normalizeTelegramUpdate, parseTelegramUpdate } from '../../nodes/Telegram/telegram.inbound';
-import { handleTwilioDelivery, normalizeTwilioMessage, RecentTwilioMessages, type TwilioParams } from '../../nodes/Twilio/twilio.adapter';
-import { signSlackRequest } from '../emulators/slack';
+import { normalizeTwilioMessage, type TwilioCredential } from '../../nodes/Twilio/twilio.adapter';
+import { twilioPlugin } from '../../nodes/Twilio/twilio.plugin';
+import { signSlackRequest, SlackEmulator } from '../emulators/slack';
 import { recordFigure } from './figures';
 
 jest.setTimeout(120_000);
@@ -367,7 +373,7 @@ interface Platform {
 	/** Random input as the transport can deliver it (JSON for webhooks and the gateway, form fields for Twilio). */
 	random: fc.Arbitrary<unknown>;
 	/** Runs what the trigger runs for one request; `variant` picks the trigger's options. */
-	run(input: unknown, variant: number): Outcome;
+	run(input: unknown, variant: number): Outcome | Promise<Outcome>;
 }
 
 const bit = (variant: number, index: number) => ((variant >> index) & 1) === 1;
@@ -375,6 +381,22 @@ const NOW = Date.parse('2026-11-26T07:00:00.000Z');
 const SLACK_SECRET = 'slack-signing-secret';
 const TWILIO_TOKEN = 'twilio-auth-token';
 const TWILIO_URL = 'https://n8n.example.com/webhook/abc/twilio';
+
+/** What a webhook trigger hands the shared pipeline for one request (nodes/shared/webhook-trigger.ts builds the same from n8n's). */
+function webhookDelivery<Credential>(
+	plugin: AnyChannelPlugin,
+	request: Pick<WebhookRequest, 'headers' | 'rawBody' | 'body' | 'url'>,
+	credential: Credential,
+	options: Record<string, unknown>,
+): WebhookDeliveryInput<Credential> {
+	return {
+		request: { method: 'POST', query: {}, ...request },
+		context: { workflowId: 'fuzz-workflow', nodeId: 'fuzz-trigger', webhookId: 'fuzz-hook', options, now: NOW },
+		credentialFor: async (verifies) => ({ credential, verified: verifies(credential) }),
+		...receiveSettingsFrom(plugin, options),
+		recent: new RecentKeys(),
+	};
+}
 
 const platforms: Platform[] = [
 	{
@@ -433,7 +455,7 @@ const platforms: Platform[] = [
 			fc.anything(),
 			fc.dictionary(fc.constantFrom('MessageSid', 'SmsMessageSid', 'AccountSid', 'From', 'To', 'Body', 'NumMedia', 'MediaUrl0', 'MediaContentType0', 'Latitude', 'Longitude', 'SmsStatus', 'MessageStatus', 'ProfileName'), fc.oneof(fc.string(), fc.array(fc.string()))),
 		),
-		run(input, variant) {
+		async run(input, variant) {
 			const options = { channels: bit(variant, 0) ? (['whatsapp'] as Array<'whatsapp'>) : [], allowedSenders: bit(variant, 1) ? ['+4915112345678'] : [] };
 			const envelopes: Envelope[] = [];
 			const direct = normalizeTwilioMessage(input, { options, now: NOW });
@@ -445,8 +467,9 @@ const platforms: Platform[] = [
 			} catch {
 				// Parameters the SDK cannot sign take the forged path.
 			}
-			const outcome = handleTwilioDelivery({ url: TWILIO_URL, params: input as TwilioParams, signature }, { authToken: TWILIO_TOKEN, options, recentMessages: new RecentTwilioMessages(), now: NOW });
-			if (outcome.kind === 'emit') envelopes.push(outcome.envelope);
+			const credential: TwilioCredential = { accountSid: 'AC00000000000000000000000000000000', authToken: TWILIO_TOKEN };
+			const outcome = await handleWebhookDelivery(twilioPlugin, webhookDelivery(twilioPlugin, { headers: { 'x-twilio-signature': signature }, rawBody: undefined, body: input, url: TWILIO_URL }, credential, options));
+			if (outcome.kind === 'taken') envelopes.push(...outcome.envelopes);
 			return { envelopes };
 		},
 	},
@@ -465,51 +488,46 @@ function describeInput(input: unknown): string {
 	}
 }
 
-/** Runs one input through a platform's path; returns what is wrong, or null. */
-function check(platform: Platform, input: unknown, variant: number): string | null {
+/** Runs one input through a platform's path; returns what is wrong (or null) and how many envelopes came out. */
+async function check(platform: Platform, input: unknown, variant: number): Promise<{ problem: string | null; envelopes: number }> {
 	let outcome: Outcome;
 	try {
-		outcome = platform.run(input, variant);
+		outcome = await platform.run(input, variant);
 	} catch (error) {
-		if (error instanceof InvalidPayloadError) return null;
-		return `threw ${(error as Error)?.name ?? typeof error}: ${(error as Error)?.message ?? String(error)}`;
+		// Rejected with InvalidPayloadError: counted as an input, not an envelope.
+		if (error instanceof InvalidPayloadError) return { problem: null, envelopes: 0 };
+		return { problem: `threw ${(error as Error)?.name ?? typeof error}: ${(error as Error)?.message ?? String(error)}`, envelopes: 0 };
 	}
 	for (const envelope of outcome.envelopes) {
 		const problems = envelopeProblems(envelope);
-		if (problems.length > 0) return `a malformed envelope: ${problems.join('; ')}`;
+		if (problems.length > 0) return { problem: `a malformed envelope: ${problems.join('; ')}`, envelopes: 0 };
 	}
-	return null;
+	return { problem: null, envelopes: outcome.envelopes.length };
 }
 
-function fuzz(platform: Platform): { inputs: number; findings: Finding[]; envelopes: number } {
+async function fuzz(platform: Platform): Promise<{ inputs: number; findings: Finding[]; envelopes: number }> {
 	const findings: Finding[] = [];
 	let inputs = 0;
 	let envelopes = 0;
-	const probe = (input: unknown, variant: number) => {
+	const probe = async (input: unknown, variant: number) => {
 		inputs++;
-		const problem = check(platform, input, variant);
-		if (problem) findings.push({ input, problem });
-		else {
-			try {
-				envelopes += platform.run(input, variant).envelopes.length;
-			} catch {
-				// Rejected with InvalidPayloadError: counted as an input, not an envelope.
-			}
-		}
+		const checked = await check(platform, input, variant);
+		if (checked.problem) findings.push({ input, problem: checked.problem });
+		else envelopes += checked.envelopes;
 		return true;
 	};
-	fc.assert(fc.property(platform.random, fc.nat(63), probe), { numRuns: RANDOM_RUNS, seed: SEED });
+	await fc.assert(fc.asyncProperty(platform.random, fc.nat(63), probe), { numRuns: RANDOM_RUNS, seed: SEED });
 	const mutated = fc.tuple(fc.constantFrom(...platform.samples), fc.array(mutationArbitrary, { minLength: 1, maxLength: 6 }));
-	fc.assert(fc.property(mutated, fc.nat(63), ([sample, mutations], variant) => probe(mutate(sample, mutations), variant)), { numRuns: MUTATED_RUNS, seed: SEED });
+	await fc.assert(fc.asyncProperty(mutated, fc.nat(63), ([sample, mutations], variant) => probe(mutate(sample, mutations), variant)), { numRuns: MUTATED_RUNS, seed: SEED });
 	// The unmutated samples themselves, with every option combination, must come out as envelopes.
-	for (const sample of platform.samples) for (let variant = 0; variant < 64; variant++) probe(sample, variant);
+	for (const sample of platform.samples) for (let variant = 0; variant < 64; variant++) await probe(sample, variant);
 	return { inputs, findings, envelopes };
 }
 
 describe.each(platforms)('$name normaliser', (platform) => {
-	test('never throws anything but InvalidPayloadError, and every envelope it returns is well-formed', () => {
+	test('never throws anything but InvalidPayloadError, and every envelope it returns is well-formed', async () => {
 		const started = Date.now();
-		const { inputs, findings, envelopes } = fuzz(platform);
+		const { inputs, findings, envelopes } = await fuzz(platform);
 		const unexpected = findings.length;
 		recordFigure({
 			area: 'Fuzzing',
@@ -525,42 +543,53 @@ describe.each(platforms)('$name normaliser', (platform) => {
 	});
 });
 
-test('a signed Slack delivery of any body answers 200, 400 or emits: it never throws', async () => {
-	const bodies = fc.oneof(
-		fc.string(),
-		fc.json(),
-		fc.tuple(fc.constantFrom(...slackSamples), fc.array(mutationArbitrary, { minLength: 1, maxLength: 6 })).map(([sample, mutations]) => JSON.stringify(mutate(sample, mutations)) ?? ''),
-	);
-	const findings: Finding[] = [];
-	let inputs = 0;
-	await fc.assert(
-		fc.asyncProperty(bodies, fc.boolean(), async (rawBody, channelMessages) => {
-			inputs++;
-			const timestamp = String(Math.floor(NOW / 1000));
-			const signature = signSlackRequest(SLACK_SECRET, timestamp, rawBody);
-			try {
-				const outcome = await handleSlackDelivery(
-					{ headers: { 'x-slack-request-timestamp': timestamp, 'x-slack-signature': signature }, rawBody },
-					{ signingSecret: SLACK_SECRET, recentEvents: new RecentSlackEvents(), options: { channelMessages }, resolveBotUserId: async () => 'UBOT', now: NOW },
-				);
-				if (outcome.kind === 'forged') findings.push({ input: rawBody, problem: `a genuinely signed body was taken for forged: ${outcome.body.error}` });
-				if (outcome.kind === 'emit') {
-					const problems = envelopeProblems(outcome.envelope);
-					if (problems.length > 0) findings.push({ input: rawBody, problem: `a malformed envelope: ${problems.join('; ')}` });
+describe('a signed Slack delivery through the trigger pipeline', () => {
+	// Payloads without `authorizations` make the trigger ask auth.test who the bot is.
+	const slack = new SlackEmulator({ signingSecret: SLACK_SECRET, botUserId: 'UBOT' });
+	beforeAll(() => slack.start());
+	afterAll(() => slack.stop());
+
+	test('of any body answers 200, 400 or emits: it never throws', async () => {
+		const bodies = fc.oneof(
+			fc.string(),
+			fc.json(),
+			fc.tuple(fc.constantFrom(...slackSamples), fc.array(mutationArbitrary, { minLength: 1, maxLength: 6 })).map(([sample, mutations]) => JSON.stringify(mutate(sample, mutations)) ?? ''),
+		);
+		const credential: SlackCredential = { botToken: slack.token, signingSecret: SLACK_SECRET, baseUrl: slack.apiUrl };
+		const findings: Finding[] = [];
+		let inputs = 0;
+		await fc.assert(
+			fc.asyncProperty(bodies, fc.boolean(), async (rawBody, channelMessages) => {
+				inputs++;
+				const timestamp = String(Math.floor(NOW / 1000));
+				const signature = signSlackRequest(SLACK_SECRET, timestamp, rawBody);
+				try {
+					const outcome = await handleWebhookDelivery(
+						slackPlugin,
+						webhookDelivery(slackPlugin, { headers: { 'x-slack-request-timestamp': timestamp, 'x-slack-signature': signature }, rawBody: Buffer.from(rawBody), body: undefined, url: 'https://n8n.example.com/webhook/abc/slack' }, credential, { channelMessages }),
+					);
+					if (outcome.kind === 'forged') findings.push({ input: rawBody, problem: `a genuinely signed body was taken for forged: ${outcome.reason}` });
+					if (outcome.answer.status !== 200 && outcome.answer.status !== 400) findings.push({ input: rawBody, problem: `answered ${outcome.answer.status}` });
+					if (outcome.kind === 'taken') {
+						for (const envelope of outcome.envelopes) {
+							const problems = envelopeProblems(envelope);
+							if (problems.length > 0) findings.push({ input: rawBody, problem: `a malformed envelope: ${problems.join('; ')}` });
+						}
+					}
+				} catch (error) {
+					findings.push({ input: rawBody, problem: `threw ${(error as Error)?.name}: ${(error as Error)?.message}` });
 				}
-			} catch (error) {
-				findings.push({ input: rawBody, problem: `threw ${(error as Error)?.name}: ${(error as Error)?.message}` });
-			}
-		}),
-		{ numRuns: RANDOM_RUNS, seed: SEED },
-	);
-	recordFigure({
-		area: 'Fuzzing',
-		measure: 'Slack webhook: signed deliveries of random and mutated bodies → exceptions (400 expected for bad bodies)',
-		value: `${inputs.toLocaleString('en-US')} inputs, ${findings.length} unexpected`,
-		bar: '0 unexpected',
-		ok: findings.length === 0,
+			}),
+			{ numRuns: RANDOM_RUNS, seed: SEED },
+		);
+		recordFigure({
+			area: 'Fuzzing',
+			measure: 'Slack webhook: signed deliveries of random and mutated bodies → exceptions (400 expected for bad bodies)',
+			value: `${inputs.toLocaleString('en-US')} inputs, ${findings.length} unexpected`,
+			bar: '0 unexpected',
+			ok: findings.length === 0,
+		});
+		const distinct = [...new Map(findings.map((finding) => [finding.problem, finding])).values()].slice(0, 10);
+		expect(distinct.map((finding) => `${finding.problem}\n    input: ${describeInput(finding.input)}`)).toEqual([]);
 	});
-	const distinct = [...new Map(findings.map((finding) => [finding.problem, finding])).values()].slice(0, 10);
-	expect(distinct.map((finding) => `${finding.problem}\n    input: ${describeInput(finding.input)}`)).toEqual([]);
 });

@@ -3,13 +3,16 @@
  * so every rule here (idempotency, commands, limits, context, compaction, ordering) is tested
  * without n8n; the AI Session node only maps parameters and items onto it.
  */
-import { contextBudget, fitTurnsToBudget, truncateMiddle } from '../budget';
+import { contextBudget, fitTurnsToBudget, truncateMiddle, truncateMiddleToCharacters } from '../budget';
 import { contextWindowFor, createTokenCounter, type TokenCounter } from '../tokens';
 import { callModelWithFallback } from './model-call';
 import { ModelCallError, type ChatMessage, type ChatModel, type ChatUsage } from './model';
-import type { NewTurn, SessionStore, SessionWindow, StoredTurn } from './store';
+import type { NewTurn, SessionState, SessionStore, SessionSummary, SessionWindow, StoredTurn } from './store';
 
-export type CommandName = 'new' | 'reset' | 'usage' | 'help';
+export type CommandName = 'new' | 'reset' | 'usage' | 'help' | 'forget';
+
+/** Longest user message (UTF-16 units) before it is cut, when the configuration does not say. */
+export const DEFAULT_MAX_INPUT_CHARACTERS = 16_000;
 
 export interface SessionEngineConfig {
 	/** The primary model first, then the fallbacks in order. */
@@ -20,7 +23,14 @@ export interface SessionEngineConfig {
 	maxOutputTokens: number;
 	safetyMargin: number;
 	temperature?: number;
-	commands: Record<CommandName, boolean>;
+	/**
+	 * User text longer than this many characters is cut in the middle before anything else reads
+	 * it: counting tokens costs far more per character than cutting, and an item from a Webhook or
+	 * Chat Trigger can be megabytes. Default DEFAULT_MAX_INPUT_CHARACTERS.
+	 */
+	maxInputCharacters?: number;
+	/** The commands answered without the model; a command missing here goes to the model as text. */
+	commands: Partial<Record<CommandName, boolean>>;
 	limits: {
 		/** Per sender; 0 switches the limit off. */
 		messagesPerMinute: number;
@@ -85,6 +95,7 @@ const HELP_LINES: Record<CommandName, string> = {
 	reset: '/reset: forget the conversation so far',
 	usage: '/usage: tokens used in this conversation',
 	help: '/help: this list',
+	forget: '/forget: erase this conversation from storage',
 };
 
 export class SessionEngine {
@@ -118,8 +129,9 @@ export class SessionEngine {
 	}
 
 	private enabledCommand(command: string | null): CommandName | null {
-		if (!command || !(command in this.config.commands)) return null;
-		return this.config.commands[command as CommandName] ? (command as CommandName) : null;
+		// Own keys only: "/constructor" or "/__proto__" must not find Object.prototype's members.
+		if (!command || !Object.hasOwn(this.config.commands, command)) return null;
+		return this.config.commands[command as CommandName] === true ? (command as CommandName) : null;
 	}
 
 	/** Commands and limit answers record the message key too, so a redelivery is not answered twice. */
@@ -140,7 +152,7 @@ export class SessionEngine {
 				finishReason: extra.command ? 'command' : 'limited',
 				usage: ZERO_USAGE,
 				...extra,
-				session: { id: message.sessionId, turns: state.turnCount, historyTokens: 0, compacted: state.summary !== null },
+				session: { id: message.sessionId, turns: state.turnCount, historyTokens: 0, compacted: liveSummary(state) !== null },
 			},
 		};
 	}
@@ -155,6 +167,9 @@ export class SessionEngine {
 					command === 'new' ? 'Started a new conversation.' : 'Done: the conversation so far is forgotten.',
 					{ command },
 				);
+			case 'forget':
+				await this.store.forgetSession(message.sessionId);
+				return this.answerWithoutModel(message, 'Done: this conversation was erased from storage.', { command });
 			case 'usage': {
 				const { state } = await this.store.readWindow(message.sessionId, 0);
 				const { promptTokens, completionTokens, totalTokens } = state.usage;
@@ -196,10 +211,11 @@ export class SessionEngine {
 
 		// The summary comes first, then the user's new message; history gets what is left.
 		const peek = await this.store.readWindow(message.sessionId, 0);
-		const summaryMessage = peek.state.summary ? summaryAsMessage(peek.state.summary.content) : null;
+		const summary = liveSummary(peek.state);
+		const summaryMessage = summary ? summaryAsMessage(summary.content) : null;
 		const summaryTokens = summaryMessage ? counter.countMessage(summaryMessage) : 0;
 		const roomForMessage = Math.max(budget - summaryTokens, 1);
-		let userContent = message.text;
+		let userContent = truncateMiddleToCharacters(message.text, config.maxInputCharacters ?? DEFAULT_MAX_INPUT_CHARACTERS);
 		let userTokens = counter.countMessage({ role: 'user', content: userContent });
 		if (userTokens > roomForMessage) {
 			userContent = truncateMiddle(userContent, roomForMessage - (userTokens - counter.countText(userContent)), counter);
@@ -236,7 +252,7 @@ export class SessionEngine {
 					finishReason: 'error',
 					usage: ZERO_USAGE,
 					error: error.message,
-					session: { id: message.sessionId, turns: window.state.turnCount, historyTokens: 0, compacted: window.state.summary !== null },
+					session: { id: message.sessionId, turns: window.state.turnCount, historyTokens: 0, compacted: liveSummary(window.state) !== null },
 				},
 			};
 		}
@@ -266,7 +282,7 @@ export class SessionEngine {
 					id: message.sessionId,
 					turns: window.state.turnCount + newTurns.length,
 					historyTokens,
-					compacted: compaction.compacted || window.state.summary !== null,
+					compacted: compaction.compacted || liveSummary(window.state) !== null,
 					...(compaction.error ? { compactionError: compaction.error } : {}),
 				},
 			},
@@ -301,7 +317,7 @@ export class SessionEngine {
 		const older = turns.slice(0, splitIndex);
 		if (older.length === 0) return { compacted: false };
 
-		const previous = window.state.summary?.content;
+		const previous = liveSummary(window.state)?.content;
 		const transcript = older.map((turn) => `${turn.role === 'user' ? 'User' : 'Assistant'}: ${turn.content}`).join('\n\n');
 		try {
 			const { completion } = await callModelWithFallback({
@@ -327,6 +343,15 @@ export class SessionEngine {
 			return { compacted: false, error: `Compaction skipped, history kept as it was: ${(error as Error).message}` };
 		}
 	}
+}
+
+/**
+ * The summary that belongs to the current context, or null. A summary that ends at or before the
+ * context start was made before /new or /reset and must never reach the model again (stores kept
+ * such summaries before they cleared them on reset, so old data can still hold one).
+ */
+function liveSummary(state: SessionState): SessionSummary | null {
+	return state.summary && state.summary.throughSeq > state.contextStartSeq ? state.summary : null;
 }
 
 function summaryAsMessage(content: string): ChatMessage {

@@ -94,8 +94,18 @@ export interface SessionStore {
 	/** Whether a message key was recorded: a redelivery, to be ignored without a model call. */
 	hasMessageKey(messageKey: string): Promise<boolean>;
 
-	/** Starts a fresh context: later windows hold only turns appended after this call. Old turns stay stored. */
+	/**
+	 * Starts a fresh context (/new, /reset): later windows hold only turns appended after this call,
+	 * and the summary is dropped, since it tells of turns before it. Old turns stay stored.
+	 */
 	resetContext(sessionId: string): Promise<void>;
+
+	/**
+	 * Erases the session's turns, summary and usage totals (/forget): the session reads as unknown
+	 * afterwards. Message keys and counters stay: they belong to senders' messages and limits, and
+	 * erasing them would let a sender escape a quota or get a redelivery answered twice.
+	 */
+	forgetSession(sessionId: string): Promise<void>;
 
 	/** Replaces the summary; the window then starts after `summary.throughSeq`. */
 	saveSummary(sessionId: string, summary: SessionSummary): Promise<void>;
@@ -104,6 +114,12 @@ export interface SessionStore {
 	incrementCounter(key: string, amount: number, ttlMs: number): Promise<number>;
 
 	readCounter(key: string): Promise<number>;
+
+	/**
+	 * Deletes message keys older than the store's retention and counters that have expired. Stores
+	 * run it themselves in the background, at most once per purge interval; call it to purge now.
+	 */
+	purgeExpired(): Promise<void>;
 
 	/** Serialises the messages of one session in arrival order; throws LockTimeoutError after `waitMs`. */
 	lock(sessionId: string, options: LockOptions): Promise<SessionLock>;

@@ -12,6 +12,7 @@ import {
 	type StoredTurn,
 } from '../session/store';
 import { FifoMutex } from './fifo-mutex';
+import { PurgeSchedule, retentionSettings, type RetentionOptions } from './retention';
 
 interface MemorySession {
 	turns: StoredTurn[];
@@ -26,11 +27,18 @@ interface MemorySession {
  */
 export class MemorySessionStore implements SessionStore {
 	private sessions = new Map<string, MemorySession>();
-	private messageKeys = new Set<string>();
+	/** Message key → when it was recorded. Insertion order is time order, so a purge stops at the first young key. */
+	private messageKeys = new Map<string, number>();
 	private counters = new Map<string, { value: number; expiresAt: number }>();
 	private mutex = new FifoMutex();
+	private readonly retentionMs: number;
+	private readonly purges: PurgeSchedule;
 
-	constructor(private readonly now: () => number = Date.now) {}
+	constructor(options: RetentionOptions = {}, private readonly now: () => number = Date.now) {
+		const { retentionMs, purgeIntervalMs } = retentionSettings(options);
+		this.retentionMs = retentionMs;
+		this.purges = new PurgeSchedule(purgeIntervalMs, async () => this.purgeNow(), now);
+	}
 
 	private session(sessionId: string): MemorySession {
 		let session = this.sessions.get(sessionId);
@@ -75,12 +83,13 @@ export class MemorySessionStore implements SessionStore {
 	}
 
 	async appendTurns(sessionId: string, turns: NewTurn[], options: AppendOptions = {}): Promise<AppendOutcome> {
+		this.purges.poke();
+		const createdAt = this.now();
 		if (options.messageKey) {
 			if (this.messageKeys.has(options.messageKey)) return 'duplicate';
-			this.messageKeys.add(options.messageKey);
+			this.messageKeys.set(options.messageKey, createdAt);
 		}
 		const session = this.session(sessionId);
-		const createdAt = this.now();
 		for (const turn of turns) {
 			const last = session.turns.at(-1);
 			session.turns.push({
@@ -105,6 +114,11 @@ export class MemorySessionStore implements SessionStore {
 	async resetContext(sessionId: string): Promise<void> {
 		const session = this.session(sessionId);
 		session.contextStartSeq = session.turns.at(-1)?.seq ?? 0;
+		session.summary = null;
+	}
+
+	async forgetSession(sessionId: string): Promise<void> {
+		this.sessions.delete(sessionId);
 	}
 
 	async saveSummary(sessionId: string, summary: SessionSummary): Promise<void> {
@@ -125,11 +139,26 @@ export class MemorySessionStore implements SessionStore {
 		return counter && counter.expiresAt > this.now() ? counter.value : 0;
 	}
 
+	purgeExpired(): Promise<void> {
+		return this.purges.runNow();
+	}
+
+	private purgeNow(): void {
+		const oldest = this.now() - this.retentionMs;
+		for (const [key, createdAt] of this.messageKeys) {
+			if (createdAt >= oldest) break;
+			this.messageKeys.delete(key);
+		}
+		const now = this.now();
+		for (const [key, counter] of this.counters) if (counter.expiresAt <= now) this.counters.delete(key);
+	}
+
 	lock(sessionId: string, options: LockOptions): Promise<SessionLock> {
 		return this.mutex.acquire(sessionId, options.waitMs);
 	}
 
 	async close(): Promise<void> {
+		await this.purges.settle();
 		this.sessions.clear();
 	}
 }

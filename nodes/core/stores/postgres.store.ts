@@ -17,6 +17,7 @@ import {
 	type StoredTurn,
 } from '../session/store';
 import { ArrivalQueue, FifoMutex } from './fifo-mutex';
+import { PurgeSchedule, retentionSettings, type RetentionOptions } from './retention';
 
 /**
  * SSL as n8n's `postgres` credential says it ('disable' … 'verify-full'), or as `pg` takes it.
@@ -24,7 +25,7 @@ import { ArrivalQueue, FifoMutex } from './fifo-mutex';
  */
 export type PostgresSsl = boolean | 'disable' | 'allow' | 'prefer' | 'require' | 'verify' | 'verify-ca' | 'verify-full' | ConnectionOptions;
 
-interface PostgresNaming {
+interface PostgresNaming extends RetentionOptions {
 	/** Table names start with this (letters, digits, underscores), so several setups can share a database. */
 	tablePrefix?: string;
 	/** An existing schema for the tables; the connection's search_path (usually `public`) when unset. */
@@ -52,6 +53,8 @@ export const DEFAULT_POSTGRES_TABLE_PREFIX = 'clawgate_';
 
 /** How often a waiter asks whether its turn has come. */
 const LOCK_POLL_MS = 20;
+/** Rows deleted per statement by a purge, so a first purge of a large table never holds its locks for long. */
+const PURGE_BATCH_ROWS = 5_000;
 /** Any fixed number: the advisory lock that keeps two processes from creating the tables at once. */
 const SCHEMA_LOCK_CLASS = 0x636c6177; // "claw"
 
@@ -141,7 +144,7 @@ function turnFromRow(row: TurnRow): StoredTurn {
 /**
  * PostgreSQL, for n8n queue mode when history should be durable and queryable: every worker sees
  * the same sessions, and the per-session lock works across processes. Tables are created on first
- * use. Message keys and turns are kept until you delete them.
+ * use. Turns are kept until /forget erases them; message keys for the retention, counters until they expire.
  */
 export class PostgresSessionStore implements SessionStore {
 	private readonly pool: Pool;
@@ -158,8 +161,13 @@ export class PostgresSessionStore implements SessionStore {
 	private readonly pendingSleeps = new Set<() => void>();
 	private schemaReady: Promise<void> | null = null;
 	private closed = false;
+	private readonly retentionMs: number;
+	private readonly purges: PurgeSchedule;
 
 	constructor(options: PostgresStoreOptions) {
+		const { retentionMs, purgeIntervalMs } = retentionSettings(options);
+		this.retentionMs = retentionMs;
+		this.purges = new PurgeSchedule(purgeIntervalMs, () => this.purgeNow());
 		const prefix = checkName(options.tablePrefix ?? DEFAULT_POSTGRES_TABLE_PREFIX, 'table prefix');
 		this.schemaPrefix = options.schema ? `"${checkName(options.schema, 'schema')}".` : '';
 		const qualify = (table: string) => `${this.schemaPrefix}"${prefix}${table}"`;
@@ -229,6 +237,7 @@ export class PostgresSessionStore implements SessionStore {
 	async appendTurns(sessionId: string, turns: NewTurn[], options: AppendOptions = {}): Promise<AppendOutcome> {
 		const usage = options.usage ?? EMPTY_USAGE;
 		const createdAt = Date.now();
+		this.purges.poke();
 		const outcome = await this.transaction(async (client) => {
 			if (options.messageKey) {
 				// A concurrent insert of the same key waits here for the other transaction, then finds it.
@@ -296,9 +305,18 @@ export class PostgresSessionStore implements SessionStore {
 	async resetContext(sessionId: string): Promise<void> {
 		await this.query(
 			`INSERT INTO ${this.tables.sessions} (session_id) VALUES ($1)
-			 ON CONFLICT (session_id) DO UPDATE SET context_start_seq = ${this.tables.sessions}.last_seq`,
+			 ON CONFLICT (session_id) DO UPDATE SET context_start_seq = ${this.tables.sessions}.last_seq,
+			   summary = NULL, summary_tokens = NULL, summary_through_seq = NULL`,
 			[sessionId],
 		);
+	}
+
+	async forgetSession(sessionId: string): Promise<void> {
+		await this.transaction(async (client) => {
+			await client.query(`DELETE FROM ${this.tables.turns} WHERE session_id = $1`, [sessionId]);
+			await client.query(`DELETE FROM ${this.tables.sessions} WHERE session_id = $1`, [sessionId]);
+			return 'commit';
+		});
 	}
 
 	async saveSummary(sessionId: string, summary: SessionSummary): Promise<void> {
@@ -329,6 +347,39 @@ export class PostgresSessionStore implements SessionStore {
 			[key],
 		);
 		return Number(row?.value ?? 0);
+	}
+
+	purgeExpired(): Promise<void> {
+		return this.purges.runNow();
+	}
+
+	private async purgeNow(): Promise<void> {
+		const { messageKeys, counters, lockQueue } = this.tables;
+		const batches: Array<[string, unknown[]]> = [
+			[
+				`DELETE FROM ${messageKeys} WHERE message_key IN (
+					SELECT message_key FROM ${messageKeys} WHERE created_at < now() - $1::float8 * interval '1 millisecond' LIMIT $2)`,
+				[this.retentionMs, PURGE_BATCH_ROWS],
+			],
+			[
+				`DELETE FROM ${counters} WHERE counter_key IN (SELECT counter_key FROM ${counters} WHERE expires_at <= clock_timestamp() LIMIT $1)`,
+				[PURGE_BATCH_ROWS],
+			],
+			// Queue rows of crashed processes are otherwise only deleted when their session locks again.
+			[`DELETE FROM ${lockQueue} WHERE ticket IN (SELECT ticket FROM ${lockQueue} WHERE expires_at < now() - interval '1 hour' LIMIT $1)`, [PURGE_BATCH_ROWS]],
+		];
+		for (const [text, values] of batches) {
+			await this.ensureSchema();
+			while (!this.closed) {
+				let deleted: number;
+				try {
+					deleted = (await this.pool.query(text, values)).rowCount ?? 0;
+				} catch (error) {
+					throw this.explain(error);
+				}
+				if (deleted < PURGE_BATCH_ROWS) break;
+			}
+		}
 	}
 
 	/**
@@ -423,6 +474,7 @@ export class PostgresSessionStore implements SessionStore {
 		// Locks still held are not released here: like a crashed process, their leases run out.
 		for (const abandon of [...this.heldLocks]) abandon();
 		for (const wake of [...this.pendingSleeps]) wake();
+		await this.purges.settle();
 		if (this.ownsPool) await this.pool.end();
 	}
 
@@ -504,7 +556,7 @@ export class PostgresSessionStore implements SessionStore {
 
 	private async createSchema(): Promise<void> {
 		const { sessions, turns, messageKeys, counters, lockQueue } = this.tables;
-		const indexes = ['turns_window', 'lock_queue_session'].map((name) => `${this.schemaPrefix}"${this.tablePrefix}${name}"`);
+		const indexes = ['turns_window', 'lock_queue_session', 'message_keys_age', 'counters_expiry'].map((name) => `${this.schemaPrefix}"${this.tablePrefix}${name}"`);
 		// Usually the tables exist: check without DDL, which would lock tables that other workers are writing.
 		const { rows } = await this.pool.query<{ missing: number }>(
 			'SELECT count(*)::int AS missing FROM unnest($1::text[]) AS name WHERE to_regclass(name) IS NULL',
@@ -555,11 +607,13 @@ export class PostgresSessionStore implements SessionStore {
 					message_key text PRIMARY KEY,
 					created_at timestamptz NOT NULL DEFAULT now()
 				);
+				CREATE INDEX IF NOT EXISTS ${index('message_keys_age')} ON ${messageKeys} (created_at);
 				CREATE TABLE IF NOT EXISTS ${counters} (
 					counter_key text PRIMARY KEY,
 					value bigint NOT NULL,
 					expires_at timestamptz NOT NULL
 				);
+				CREATE INDEX IF NOT EXISTS ${index('counters_expiry')} ON ${counters} (expires_at);
 				CREATE TABLE IF NOT EXISTS ${lockQueue} (
 					ticket bigserial PRIMARY KEY,
 					session_id text NOT NULL,

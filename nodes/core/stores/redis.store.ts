@@ -18,6 +18,7 @@ import {
 	type StoredTurn,
 } from '../session/store';
 import { ArrivalQueue, FifoMutex } from './fifo-mutex';
+import { retentionSettings, type RetentionOptions } from './retention';
 
 /** Connection settings, as n8n's built-in `redis` credential holds them (host, port, user, password, database, ssl). */
 export interface RedisConnectionOptions {
@@ -37,12 +38,11 @@ export interface RedisClientOptions {
 	keyPrefix?: string;
 }
 
-export type RedisStoreOptions = RedisConnectionOptions | RedisClientOptions;
+/** Message keys expire after the retention (Redis TTLs, so no purge runs); counters after their own TTL. */
+export type RedisStoreOptions = (RedisConnectionOptions | RedisClientOptions) & Pick<RetentionOptions, 'retentionMs'>;
 
 export const DEFAULT_REDIS_KEY_PREFIX = 'clawgate:';
 
-/** Message keys expire after 30 days: a platform redelivers within minutes or hours, and keys must not pile up forever. */
-const MESSAGE_KEY_TTL_MS = 30 * 24 * 60 * 60 * 1000;
 /** How often a waiter asks whether its turn has come. */
 const LOCK_POLL_MS = 20;
 /** A session's waiting queue disappears this long after its last waiter, even if every waiter crashed. */
@@ -116,6 +116,7 @@ return 1
 
 const RESET_CONTEXT = `
 redis.call('HSET', KEYS[1], 'contextStartSeq', redis.call('HGET', KEYS[1], 'lastSeq') or '0')
+redis.call('HDEL', KEYS[1], 'summary', 'summaryTokens', 'summaryThroughSeq')
 `;
 
 const INCREMENT_COUNTER = `
@@ -222,14 +223,15 @@ function assertCounts(turns: NewTurn[], usage: SessionUsage): void {
 
 /**
  * Redis, for n8n queue mode: every worker sees the same sessions, and the per-session lock works
- * across processes. Data does not expire (except message keys, after 30 days), so size Redis for
- * the history you keep. Redis Cluster is not supported: scripts touch keys of several slots.
+ * across processes. Conversations do not expire (/forget erases one), so size Redis for the history
+ * you keep; message keys expire after the retention and counters after their own TTL. Redis Cluster is not supported: scripts touch keys of several slots.
  */
 export class RedisSessionStore implements SessionStore {
 	private readonly client: Redis;
 	private readonly ownsClient: boolean;
 	private readonly prefix: string;
 	private readonly where: string;
+	private readonly messageKeyTtlMs: number;
 	private readonly mutex = new FifoMutex();
 	private readonly arrivals = new ArrivalQueue();
 	private readonly scriptHashes = new Map<string, string>();
@@ -248,6 +250,7 @@ export class RedisSessionStore implements SessionStore {
 
 	constructor(options: RedisStoreOptions) {
 		this.prefix = options.keyPrefix ?? DEFAULT_REDIS_KEY_PREFIX;
+		this.messageKeyTtlMs = Math.max(1, Math.ceil(retentionSettings({ retentionMs: options.retentionMs }).retentionMs));
 		if (isClientOptions(options)) {
 			this.client = options.client;
 			this.ownsClient = false;
@@ -304,7 +307,7 @@ export class RedisSessionStore implements SessionStore {
 		assertCounts(turns, usage);
 		const keys: string[] = this.sessionKeys(sessionId);
 		if (options.messageKey) keys.push(this.key('message', options.messageKey));
-		const args: (string | number)[] = [MESSAGE_KEY_TTL_MS, Date.now(), usage.promptTokens, usage.completionTokens, usage.totalTokens];
+		const args: (string | number)[] = [this.messageKeyTtlMs, Date.now(), usage.promptTokens, usage.completionTokens, usage.totalTokens];
 		for (const turn of turns) args.push(turn.tokens, turn.role, turn.content);
 		const appended = await this.script(APPEND_TURNS, keys, args);
 		return appended === 1 ? 'appended' : 'duplicate';
@@ -316,6 +319,11 @@ export class RedisSessionStore implements SessionStore {
 
 	async resetContext(sessionId: string): Promise<void> {
 		await this.script(RESET_CONTEXT, [this.key('session', sessionId)], []);
+	}
+
+	async forgetSession(sessionId: string): Promise<void> {
+		// UNLINK frees a long history in the background instead of blocking Redis while it deletes.
+		await this.command((redis) => redis.unlink(...this.sessionKeys(sessionId)));
 	}
 
 	async saveSummary(sessionId: string, summary: SessionSummary): Promise<void> {
@@ -335,6 +343,9 @@ export class RedisSessionStore implements SessionStore {
 	async readCounter(key: string): Promise<number> {
 		return Number((await this.command((redis) => redis.get(this.key('counter', key)))) ?? 0);
 	}
+
+	/** Nothing to do: Redis deletes message keys and counters itself when their TTL runs out. */
+	async purgeExpired(): Promise<void> {}
 
 	/**
 	 * A Redis queue: the waiter's token joins a list the moment lock() is called (in call order

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 
@@ -17,6 +17,7 @@ import {
 	type StoredTurn,
 } from '../session/store';
 import { FifoMutex } from './fifo-mutex';
+import { PurgeSchedule, retentionSettings, type RetentionOptions } from './retention';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS clawgate_sessions (
@@ -43,7 +44,9 @@ CREATE TABLE IF NOT EXISTS clawgate_turns (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS clawgate_turns_window ON clawgate_turns (session_id, cumulative_tokens);
 CREATE TABLE IF NOT EXISTS clawgate_message_keys (message_key TEXT PRIMARY KEY, created_at INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS clawgate_message_keys_age ON clawgate_message_keys (created_at);
 CREATE TABLE IF NOT EXISTS clawgate_counters (counter_key TEXT PRIMARY KEY, value INTEGER NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS clawgate_counters_expiry ON clawgate_counters (expires_at);
 CREATE TABLE IF NOT EXISTS clawgate_locks (session_id TEXT PRIMARY KEY, token TEXT NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID;
 `;
 
@@ -69,6 +72,25 @@ interface TurnRow {
 }
 
 const LOCK_POLL_MS = 15;
+/** Rows deleted per statement by a purge: node:sqlite is synchronous, so a long delete would block n8n. */
+const PURGE_BATCH_ROWS = 5_000;
+
+export interface SqliteStoreOptions extends RetentionOptions {
+	/** The database file (created with mode 0600 in a folder created with 0700), or ':memory:'. */
+	filename: string;
+}
+
+/** Creates the file readable by its owner only, and takes group and other access from an existing one. */
+function createPrivateFile(filename: string): void {
+	mkdirSync(dirname(filename), { recursive: true, mode: 0o700 });
+	closeSync(openSync(filename, 'a', 0o600));
+	try {
+		const { mode } = statSync(filename);
+		if (mode & 0o077) chmodSync(filename, mode & 0o700);
+	} catch {
+		// Not the file's owner: its permissions are whoever owns it to choose.
+	}
+}
 
 function toTurn(row: TurnRow): StoredTurn {
 	return {
@@ -90,9 +112,15 @@ export class SqliteSessionStore implements SessionStore {
 	private readonly mutex = new FifoMutex();
 	private readonly statements: Record<string, StatementSync>;
 	private readonly renewals = new Set<NodeJS.Timeout>();
+	private readonly retentionMs: number;
+	private readonly purges: PurgeSchedule;
 
-	constructor({ filename }: { filename: string }, private readonly now: () => number = Date.now) {
-		if (filename !== ':memory:') mkdirSync(dirname(filename), { recursive: true });
+	constructor({ filename, ...retention }: SqliteStoreOptions, private readonly now: () => number = Date.now) {
+		const { retentionMs, purgeIntervalMs } = retentionSettings(retention);
+		this.retentionMs = retentionMs;
+		this.purges = new PurgeSchedule(purgeIntervalMs, () => this.purgeNow(), now);
+		// SQLite's WAL and shared-memory files take the database file's permissions.
+		if (filename !== ':memory:') createPrivateFile(filename);
 		// Loaded on first use: node:sqlite prints an experimental warning when imported.
 		// eslint-disable-next-line @typescript-eslint/no-require-imports
 		const { DatabaseSync: Database } = require('node:sqlite') as typeof import('node:sqlite');
@@ -121,7 +149,17 @@ export class SqliteSessionStore implements SessionStore {
 				`UPDATE clawgate_sessions SET last_seq = ?, last_cumulative_tokens = ?, prompt_tokens = prompt_tokens + ?,
 				 completion_tokens = completion_tokens + ?, total_tokens = total_tokens + ? WHERE session_id = ?`,
 			),
-			reset: prepare('UPDATE clawgate_sessions SET context_start_seq = last_seq WHERE session_id = ?'),
+			reset: prepare(
+				'UPDATE clawgate_sessions SET context_start_seq = last_seq, summary = NULL, summary_tokens = NULL, summary_through_seq = NULL WHERE session_id = ?',
+			),
+			forgetTurns: prepare('DELETE FROM clawgate_turns WHERE session_id = ?'),
+			forgetSession: prepare('DELETE FROM clawgate_sessions WHERE session_id = ?'),
+			purgeKeys: prepare(
+				'DELETE FROM clawgate_message_keys WHERE message_key IN (SELECT message_key FROM clawgate_message_keys WHERE created_at < ? LIMIT ?)',
+			),
+			purgeCounters: prepare(
+				'DELETE FROM clawgate_counters WHERE counter_key IN (SELECT counter_key FROM clawgate_counters WHERE expires_at <= ? LIMIT ?)',
+			),
 			summary: prepare('UPDATE clawgate_sessions SET summary = ?, summary_tokens = ?, summary_through_seq = ? WHERE session_id = ?'),
 			bumpCounter: prepare(
 				`INSERT INTO clawgate_counters (counter_key, value, expires_at) VALUES (?, ?, ?)
@@ -194,6 +232,7 @@ export class SqliteSessionStore implements SessionStore {
 	}
 
 	async appendTurns(sessionId: string, turns: NewTurn[], options: AppendOptions = {}): Promise<AppendOutcome> {
+		this.purges.poke();
 		const createdAt = this.now();
 		return this.transaction(() => {
 			if (options.messageKey && this.statements.insertKey.run(options.messageKey, createdAt).changes === 0) return 'duplicate';
@@ -223,6 +262,13 @@ export class SqliteSessionStore implements SessionStore {
 		});
 	}
 
+	async forgetSession(sessionId: string): Promise<void> {
+		this.transaction(() => {
+			this.statements.forgetTurns.run(sessionId);
+			this.statements.forgetSession.run(sessionId);
+		});
+	}
+
 	async saveSummary(sessionId: string, summary: SessionSummary): Promise<void> {
 		this.transaction(() => {
 			this.statements.ensureSession.run(sessionId);
@@ -239,6 +285,22 @@ export class SqliteSessionStore implements SessionStore {
 	async readCounter(key: string): Promise<number> {
 		const row = this.statements.readCounter.get(key, this.now()) as { value: number } | undefined;
 		return row?.value ?? 0;
+	}
+
+	purgeExpired(): Promise<void> {
+		return this.purges.runNow();
+	}
+
+	private async purgeNow(): Promise<void> {
+		for (const [statement, before] of [
+			[this.statements.purgeKeys, () => this.now() - this.retentionMs],
+			[this.statements.purgeCounters, () => this.now()],
+		] as const) {
+			while (this.db.isOpen && Number(statement.run(before(), PURGE_BATCH_ROWS).changes) === PURGE_BATCH_ROWS) {
+				// Let messages in between batches.
+				await new Promise((resolve) => setImmediate(resolve));
+			}
+		}
 	}
 
 	async lock(sessionId: string, { waitMs, leaseMs }: LockOptions): Promise<SessionLock> {
@@ -277,6 +339,7 @@ export class SqliteSessionStore implements SessionStore {
 	}
 
 	async close(): Promise<void> {
+		await this.purges.settle();
 		for (const renewal of this.renewals) clearInterval(renewal);
 		this.renewals.clear();
 		if (this.db.isOpen) this.db.close();

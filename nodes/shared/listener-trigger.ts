@@ -1,0 +1,47 @@
+/**
+ * The listener trigger pipeline in n8n's terms: a connection n8n holds open while the workflow
+ * is active (Discord's gateway), its envelopes emitted as executions, "Listen for test event"
+ * taking the first message only, and the connection closed on deactivation. The platform part
+ * is a `start` function; the decisions (redelivery, access policy) happen inside it, through core.
+ */
+import { type IDataObject, type ITriggerFunctions, type ITriggerResponse } from 'n8n-workflow';
+
+import type { AnyChannelPlugin } from '../core/channel';
+import { stampVia, type Envelope } from '../core/envelope';
+import { asActivationError, asNodeError } from './node-errors';
+
+export interface ListenerHandlers {
+	onEnvelope(envelope: Envelope): void;
+	/** The connection is lost for good (a revoked token): n8n shows it and retries activation. */
+	onFatalError(error: Error): void;
+}
+
+export interface RunningListener {
+	close(): Promise<void>;
+}
+
+export async function runListenerTrigger(
+	context: ITriggerFunctions,
+	plugin: AnyChannelPlugin,
+	start: (handlers: ListenerHandlers) => Promise<RunningListener>,
+): Promise<ITriggerResponse> {
+	const manual = context.getMode() === 'manual';
+	let emitted = false;
+	let listener: RunningListener;
+	try {
+		listener = await start({
+			onEnvelope: (envelope) => {
+				// "Listen for test event" takes the first message only.
+				if (manual && emitted) return;
+				emitted = true;
+				// `context.emit` is read at call time: in manual mode n8n swaps it after trigger() returns.
+				context.emit([context.helpers.returnJsonArray([stampVia(envelope, plugin.id) as unknown as IDataObject])]);
+			},
+			onFatalError: (error) => context.emitError(asNodeError(context.getNode(), error)),
+		});
+	} catch (error) {
+		throw asActivationError(context.getNode(), error);
+	}
+	// In manual mode n8n resolves the test run with the first emit, then calls closeFunction.
+	return { closeFunction: async () => await listener.close() };
+}

@@ -1,0 +1,183 @@
+/**
+ * The webhook trigger pipeline in n8n's terms, written once for every channel that receives by
+ * webhook: a node file declares its plugin and options, and gets its description, activation
+ * and request handling from here. The decisions themselves are core's (`handleWebhookDelivery`).
+ */
+import {
+	NodeConnectionTypes,
+	type IDataObject,
+	type IHookFunctions,
+	type INodeExecutionData,
+	type INodeProperties,
+	type INodeTypeDescription,
+	type IWebhookFunctions,
+	type IWebhookResponseData,
+} from 'n8n-workflow';
+
+import type { AnyChannelPlugin, WebhookContext, WebhookRequest } from '../core/channel';
+import type { Envelope } from '../core/envelope';
+import { RecentKeys } from '../core/recent-keys';
+import { handleWebhookDelivery } from '../core/webhook-delivery';
+import { asActivationError, asNodeError } from './node-errors';
+import { accessPolicyOptions, receiveSettingsFrom, type IdExamples } from './trigger-settings';
+import { credentialForWebhookRequest } from './webhook-credential';
+
+// Deliveries seen in the last hour by this process, for every webhook trigger; keys carry the webhook ID.
+const recentDeliveries = new RecentKeys();
+
+type WebhookFunctions = IHookFunctions | IWebhookFunctions;
+
+export function webhookContextOf(context: WebhookFunctions, now = Date.now()): WebhookContext {
+	const node = context.getNode();
+	return {
+		workflowId: String(context.getWorkflow().id ?? ''),
+		nodeId: node.id,
+		webhookId: node.webhookId ?? '',
+		options: context.getNodeParameter('options', {}) as IDataObject,
+		now,
+	};
+}
+
+function requestOf(context: IWebhookFunctions): WebhookRequest {
+	const request = context.getRequestObject();
+	return {
+		method: request.method,
+		headers: context.getHeaderData() as WebhookRequest['headers'],
+		rawBody: request.rawBody,
+		body: context.getBodyData(),
+		query: context.getQueryData() as Record<string, unknown>,
+		// The test URL while listening for a test event, else the production URL.
+		url: context.getWebhookResourceUrl?.('default') ?? context.getNodeWebhookUrl('default') ?? '',
+	};
+}
+
+/** The items a trigger emits for its envelopes; a platform may add binary data (Telegram's Download Files). */
+export type ItemsFor = (envelopes: Envelope[], credential: unknown) => Promise<INodeExecutionData[]>;
+
+/** Handles one request to a channel's webhook trigger: refusals and handshakes answered here, messages emitted. */
+export async function receiveWebhook(context: IWebhookFunctions, plugin: AnyChannelPlugin, itemsFor?: ItemsFor): Promise<IWebhookResponseData> {
+	const webhookContext = webhookContextOf(context);
+	const settings = receiveSettingsFrom(plugin, webhookContext.options);
+	let outcome;
+	try {
+		outcome = await handleWebhookDelivery(plugin, {
+			request: requestOf(context),
+			context: webhookContext,
+			credentialFor: (verifies) => credentialForWebhookRequest(context, plugin.credentialType, verifies),
+			...settings,
+			recent: recentDeliveries,
+		});
+	} catch (error) {
+		throw asNodeError(context.getNode(), error);
+	}
+	// Answered here, before any execution starts: platforms wait only seconds, and redeliver otherwise.
+	const { status, body, contentType } = outcome.answer;
+	const response = context.getResponseObject().status(status);
+	if (contentType) response.type(contentType).send(body);
+	else response.json(body);
+	if (outcome.kind === 'taken') {
+		for (const reason of outcome.dropped) context.logger.debug(`${plugin.name} event starts no execution: ${reason}`);
+		if (outcome.envelopes.length > 0) {
+			const items = itemsFor ? await itemsFor(outcome.envelopes, outcome.credential) : context.helpers.returnJsonArray(outcome.envelopes as unknown as IDataObject[]);
+			return { noWebhookResponse: true, workflowData: [items] };
+		}
+	} else if (outcome.kind !== 'answered') {
+		context.logger.debug(`${plugin.name} webhook request refused (${outcome.answer.status}): ${outcome.reason}`);
+	}
+	return { noWebhookResponse: true };
+}
+
+/**
+ * Activation: the platform is told the URL where it has an API for it; where the user pastes the
+ * URL instead, activation checks what it can (the credential works), so a wrong credential shows at once.
+ */
+export function webhookMethodsFor(plugin: AnyChannelPlugin) {
+	const inbound = plugin.webhook!;
+	return {
+		default: {
+			async checkExists(this: IHookFunctions): Promise<boolean> {
+				return false;
+			},
+			async create(this: IHookFunctions): Promise<boolean> {
+				const credential = await this.getCredentials(plugin.credentialType);
+				try {
+					if (inbound.register) await inbound.register(credential, this.getNodeWebhookUrl('default') ?? '', webhookContextOf(this));
+					else await inbound.checkCredential?.(credential);
+				} catch (error) {
+					throw asActivationError(this.getNode(), error);
+				}
+				return true;
+			},
+			async delete(this: IHookFunctions): Promise<boolean> {
+				if (!inbound.unregister) return true;
+				const credential = await this.getCredentials(plugin.credentialType);
+				try {
+					await inbound.unregister(credential, this.getNodeWebhookUrl('default') ?? '', webhookContextOf(this));
+				} catch (error) {
+					throw asNodeError(this.getNode(), error);
+				}
+				return true;
+			},
+		},
+	};
+}
+
+export interface TriggerDeclaration {
+	/** Without "Clawgate" and "Trigger": "Slack". */
+	displayName: string;
+	description: string;
+	/** Versions the node answers to; the last is the default. Version 2 introduced the shared option names. */
+	version: number[];
+	/** How the user connects the platform to this URL (a notice above the options). */
+	setupNotice: string;
+	ids: IdExamples;
+	/** False for platforms without group chats (SMS), whose triggers then show no group options. */
+	groups?: boolean;
+	/** Options only this platform has, merged into the collection. */
+	platformOptions?: INodeProperties[];
+	/** Properties of older versions, shown only for them (their option names are still read). */
+	legacyProperties?: INodeProperties[];
+}
+
+/** Triggers older than the kit introduced the shared option names in version 2; their v1 options stay for v1 nodes. */
+export const SHARED_OPTIONS_SINCE = 2;
+
+/** A trigger's Options collection with the shared access policy and its own extras. */
+export function triggerOptionsProperty(plugin: AnyChannelPlugin, declaration: Pick<TriggerDeclaration, 'ids' | 'groups' | 'platformOptions'> & { sharedSince?: number }): INodeProperties {
+	const options = [...accessPolicyOptions(plugin, declaration.ids, declaration.groups !== false), ...(declaration.platformOptions ?? [])];
+	options.sort((a, b) => a.displayName.localeCompare(b.displayName));
+	return {
+		displayName: 'Options',
+		name: 'options',
+		type: 'collection',
+		placeholder: 'Add Option',
+		default: {},
+		...(declaration.sharedSince ? { displayOptions: { show: { '@version': [{ _cnd: { gte: declaration.sharedSince } }] } } } : {}),
+		options,
+	};
+}
+
+/**
+ * The description of a channel's webhook trigger, all but the icon: the node file names its icon
+ * files itself, where n8n's linter checks that they exist.
+ */
+export function webhookTriggerDescription(plugin: AnyChannelPlugin, declaration: TriggerDeclaration): Omit<INodeTypeDescription, 'icon'> {
+	return {
+		displayName: `Clawgate ${declaration.displayName} Trigger`,
+		name: `${plugin.id}Trigger`,
+		group: ['trigger'],
+		version: declaration.version,
+		defaultVersion: declaration.version[declaration.version.length - 1],
+		description: declaration.description,
+		defaults: { name: `${declaration.displayName} Trigger` },
+		inputs: [],
+		outputs: [NodeConnectionTypes.Main],
+		credentials: [{ name: plugin.credentialType, required: true }],
+		webhooks: (plugin.webhook?.httpMethods ?? ['POST']).map((httpMethod) => ({ name: httpMethod === 'GET' ? 'setup' : 'default', httpMethod, responseMode: 'onReceived', path: 'webhook' })),
+		properties: [
+			{ displayName: declaration.setupNotice, name: 'setupNotice', type: 'notice', default: '' },
+			...(declaration.legacyProperties ?? []),
+			triggerOptionsProperty(plugin, { ...declaration, sharedSince: declaration.legacyProperties ? SHARED_OPTIONS_SINCE : undefined }),
+		],
+	};
+}

@@ -1,0 +1,311 @@
+/**
+ * The channel contract suite (DESIGN.md "Tests"): the same checks over every webhook channel,
+ * through `handleWebhookDelivery` exactly as the n8n glue (nodes/shared/webhook-trigger.ts) calls
+ * it, and outbound through the shared send pipeline against each platform's emulator. A channel
+ * joins by one driver in contract-drivers.ts.
+ */
+import type { AnyChannelPlugin, WebhookRequest } from '../../nodes/core/channel';
+import type { Envelope } from '../../nodes/core/envelope';
+import { deliverText, replyTo } from '../../nodes/core/outbound';
+import { RecentKeys } from '../../nodes/core/recent-keys';
+import { handleWebhookDelivery, type WebhookOutcome } from '../../nodes/core/webhook-delivery';
+import { receiveSettingsFrom } from '../../nodes/shared/trigger-settings';
+import { CONTRACT_WEBHOOK, CONTRACT_WEBHOOK_URL, contractDrivers, type ContractDriver, type Delivery } from './contract-drivers';
+
+jest.setTimeout(30_000);
+
+/** How the platform counts a message's length: the renderer's `measure` when it has one (Telegram counts visible text, not HTML). */
+function measureOf(plugin: AnyChannelPlugin): (text: string) => number {
+	const measure = (plugin.capabilities.renderer as { measure?: (text: string) => number } | undefined)?.measure;
+	return measure ? (text) => measure(text) : (text) => text.length;
+}
+
+/** About 10,000 characters of Markdown as a model writes it, each paragraph marked Q<n>Q to check order. */
+function longMarkdownAnswer(): { markdown: string; markers: string[] } {
+	const markers: string[] = [];
+	const parts: string[] = [];
+	for (let i = 1; parts.join('\n\n').length < 10_000; i++) {
+		const marker = `Q${i}Q`;
+		markers.push(marker);
+		if (i % 7 === 1) parts.push(`## Section ${i}`);
+		parts.push(
+			i % 5 === 0
+				? `- ${marker} a point with **weight** and \`inline code\`\n- a second point that goes on for a while to make the list longer`
+				: `${marker} Lorem ipsum dolor sit amet, **consectetur** adipiscing elit, sed do *eiusmod* tempor incididunt ut labore et dolore magna aliqua. Ut enim ad minim veniam, quis nostrud exercitation.`,
+		);
+	}
+	return { markdown: parts.join('\n\n'), markers };
+}
+
+describe.each(contractDrivers.map((driver) => [driver.plugin.name, driver] as const))('channel contract: %s', (_name, driver: ContractDriver) => {
+	const { plugin } = driver;
+	const recent = new RecentKeys();
+	let credentialReads = 0;
+
+	beforeAll(() => driver.start());
+	afterAll(() => driver.stop());
+
+	/** One request through the shared webhook pipeline, built as receiveWebhook builds it. */
+	async function receive(delivery: Delivery, triggerOptions: Record<string, unknown> = {}): Promise<WebhookOutcome> {
+		const options = { ...driver.options, ...triggerOptions };
+		const request: WebhookRequest = { method: 'POST', headers: delivery.headers, rawBody: Buffer.from(delivery.rawBody), body: delivery.body, query: {}, url: CONTRACT_WEBHOOK_URL };
+		return await handleWebhookDelivery(plugin, {
+			request,
+			context: { ...CONTRACT_WEBHOOK, options, now: Date.now() },
+			credentialFor: async (verifies) => {
+				credentialReads++;
+				const credential = driver.credential();
+				return { credential, verified: verifies(credential) };
+			},
+			...receiveSettingsFrom(plugin, options),
+			recent,
+		});
+	}
+
+	async function envelopesOf(delivery: Delivery, triggerOptions?: Record<string, unknown>): Promise<Envelope[]> {
+		const outcome = await receive(delivery, triggerOptions);
+		if (outcome.kind !== 'taken') throw new Error(`Expected the delivery to be taken, got ${outcome.kind} (${outcome.answer.status}): ${'reason' in outcome ? outcome.reason : ''}`);
+		return outcome.envelopes;
+	}
+
+	const sendDm = (text: string, from: 'ada' | 'stranger' = 'ada', triggerOptions?: Record<string, unknown>) => envelopesOf(driver.deliver(driver.dm(text, from)), triggerOptions);
+
+	describe('proof of origin', () => {
+		test('a delivery signed by the platform is taken and acknowledged', async () => {
+			const outcome = await receive(driver.deliver(driver.dm('hello')));
+			expect(outcome).toMatchObject({ kind: 'taken', answer: plugin.webhook!.acknowledgement });
+			expect(outcome.answer.status).toBeGreaterThanOrEqual(200);
+			expect(outcome.answer.status).toBeLessThan(300);
+		});
+
+		test('a forged delivery (signed with another secret) is refused 401 and starts nothing', async () => {
+			const outcome = await receive(driver.deliver(driver.dm('forged'), 'forged'));
+			expect(outcome).toMatchObject({ kind: 'forged', answer: { status: 401 } });
+			expect(outcome.answer.body).toBeTruthy();
+		});
+
+		test('an unsigned delivery is refused 401 without reading the credential', async () => {
+			const before = credentialReads;
+			const outcome = await receive(driver.deliver(driver.dm('unsigned'), 'unsigned'));
+			expect(outcome).toMatchObject({ kind: 'forged', answer: { status: 401 } });
+			expect(credentialReads).toBe(before);
+		});
+
+		test('a signed body the platform would never send is answered 400', async () => {
+			expect(await receive(driver.malformed())).toMatchObject({ kind: 'invalid', answer: { status: 400 } });
+		});
+	});
+
+	describe('the envelope', () => {
+		test('a DM becomes one envelope of the DESIGN.md shape', async () => {
+			const [envelope, ...more] = await sendDm('What is the capital of France?');
+			expect(more).toHaveLength(0);
+			expect(envelope.via).toBe(plugin.id);
+			expect(plugin.channels).toContain(envelope.channel);
+			expect(envelope.accountId).toEqual(expect.any(String));
+			expect(envelope.accountId).not.toBe('');
+			expect(envelope.chat.type).toBe('dm');
+			expect(envelope.chat.id).toEqual(expect.any(String));
+			expect(envelope.chat.id).not.toBe('');
+			const thread = envelope.chat.threadId ? `:${envelope.chat.threadId}` : '';
+			expect(envelope.sessionId).toBe(`${envelope.channel}:${envelope.accountId}:${envelope.chat.type}:${envelope.chat.id}${thread}`);
+			expect(envelope.event ?? 'message').toBe('message');
+			expect(envelope.sender).toMatchObject({ id: expect.any(String), isBot: false });
+			expect(envelope.sender.id).not.toBe('');
+			expect(envelope.message.id).toEqual(expect.any(String));
+			expect(envelope.message.id).not.toBe('');
+			expect(envelope.message.text).toBe('What is the capital of France?');
+			expect(envelope.message).toMatchObject({ mentionsBot: expect.any(Boolean), command: null, attachments: [] });
+			expect(new Date(envelope.message.timestamp).toISOString()).toBe(envelope.message.timestamp);
+			expect(Object.keys(envelope).slice(0, 3)).toEqual(['sessionId', 'channel', 'via']);
+			expect(envelope).toHaveProperty('raw');
+		});
+
+		test('/new in a DM is the command "new"', async () => {
+			const [envelope] = await sendDm('/new');
+			expect(envelope.message.command).toBe('new');
+		});
+
+		test("the credential's account is the one the envelope names, so Reply answers with the right bot", async () => {
+			const [envelope] = await sendDm('which bot?');
+			const credential = driver.credential();
+			const account = await plugin.accountOf(credential, await plugin.createClient(credential));
+			if (account !== null) expect(account).toBe(envelope.accountId);
+		});
+	});
+
+	describe('redelivery', () => {
+		test('the same delivery again makes no second envelope, and is still acknowledged', async () => {
+			const sample = driver.dm('only once');
+			expect(await envelopesOf(driver.deliver(sample))).toHaveLength(1);
+			const again = await receive(driver.deliver(sample, 'redelivery'));
+			expect(again).toMatchObject({ kind: 'taken', answer: plugin.webhook!.acknowledgement, envelopes: [] });
+			expect(again.kind === 'taken' && again.dropped.join('\n')).toMatch(/redelivery/);
+		});
+	});
+
+	describe('bots', () => {
+		(driver.ownMessage ? test : test.skip)("the bot's own message is ignored, even with Include Other Bots on", async () => {
+			expect(await envelopesOf(driver.deliver(driver.ownMessage!('my own answer')))).toEqual([]);
+			expect(await envelopesOf(driver.deliver(driver.ownMessage!('my own answer again')), { includeBots: true, groupActivation: 'all' })).toEqual([]);
+		});
+
+		(driver.otherBotMessage ? test : test.skip)("another bot's message is ignored by default and emitted with Include Other Bots", async () => {
+			expect(await envelopesOf(driver.deliver(driver.otherBotMessage!('deploy finished')))).toEqual([]);
+			const [envelope, ...more] = await envelopesOf(driver.deliver(driver.otherBotMessage!('deploy finished again')), { includeBots: true });
+			expect(more).toHaveLength(0);
+			expect(envelope.sender.isBot).toBe(true);
+			expect(envelope.via).toBe(plugin.id);
+		});
+	});
+
+	describe('groups', () => {
+		const group = driver.group;
+		const inGroups = group ? test : test.skip;
+
+		inGroups('a group message that does not address the bot starts nothing (React To: mentions, the default)', async () => {
+			expect(await envelopesOf(driver.deliver(group!.plain('lunch, anyone?')))).toEqual([]);
+		});
+
+		inGroups('a group message that mentions the bot is emitted, as a group message of that chat', async () => {
+			const [envelope, ...more] = await envelopesOf(driver.deliver(group!.mention('what is new?')));
+			expect(more).toHaveLength(0);
+			expect(envelope.chat).toMatchObject({ id: group!.chatId, type: expect.stringMatching(/^(group|channel)$/) });
+			expect(envelope.message.mentionsBot).toBe(true);
+			expect(envelope.message.text).toContain('what is new?');
+			const thread = envelope.chat.threadId ? `:${envelope.chat.threadId}` : '';
+			expect(envelope.sessionId).toBe(`${envelope.channel}:${envelope.accountId}:${envelope.chat.type}:${envelope.chat.id}${thread}`);
+		});
+
+		inGroups('with React To: every message, a group message without mention is emitted', async () => {
+			expect(await envelopesOf(driver.deliver(group!.plain('lunch at noon')), { groupActivation: 'all' })).toHaveLength(1);
+		});
+
+		inGroups('per-user sessions give each member of a group their own session', async () => {
+			const [ada] = await envelopesOf(driver.deliver(group!.mention('mine')), { perUserSessions: true });
+			const [eve] = await envelopesOf(driver.deliver(group!.mention('mine', 'stranger')), { perUserSessions: true });
+			expect(ada.sessionId).toBe(`${ada.channel}:${ada.accountId}:${ada.chat.type}:${ada.chat.id}${ada.chat.threadId ? `:${ada.chat.threadId}` : ''}:user:${ada.sender.id}`);
+			expect(eve.sessionId).not.toBe(ada.sessionId);
+		});
+
+		inGroups('Allowed Chats: a mention in a group that is not listed starts nothing; in a listed one it does', async () => {
+			expect(await envelopesOf(driver.deliver(group!.mention('hello?')), { allowedGroupChatIds: 'some-other-chat' })).toEqual([]);
+			expect(await envelopesOf(driver.deliver(group!.mention('hello!')), { allowedGroupChatIds: `some-other-chat, ${group!.chatId}` })).toHaveLength(1);
+		});
+
+		inGroups('Allowed Senders holds in groups too: a stranger mentioning the bot starts nothing', async () => {
+			expect(await envelopesOf(driver.deliver(group!.mention('let me in', 'stranger')), { allowedSenderIds: driver.adaListedAs })).toEqual([]);
+			expect(await envelopesOf(driver.deliver(group!.mention('it is me')), { allowedSenderIds: driver.adaListedAs })).toHaveLength(1);
+		});
+	});
+
+	describe('access policy in DMs', () => {
+		test('DM Policy Allowlist: a listed sender is emitted, a stranger dropped', async () => {
+			const allowlist = { dmPolicy: 'allowlist', allowedSenderIds: driver.adaListedAs };
+			expect(await sendDm('hi, it is Ada', 'ada', allowlist)).toHaveLength(1);
+			expect(await sendDm('hi, a stranger here', 'stranger', allowlist)).toEqual([]);
+		});
+
+		test('DM Policy Allowlist with no Allowed Senders lets no DM through', async () => {
+			expect(await sendDm('anyone?', 'ada', { dmPolicy: 'allowlist' })).toEqual([]);
+		});
+
+		test('Allowed Senders with DM Policy Open: only listed senders', async () => {
+			expect(await sendDm('me again', 'ada', { allowedSenderIds: driver.adaListedAs })).toHaveLength(1);
+			expect(await sendDm('not me', 'stranger', { allowedSenderIds: driver.adaListedAs })).toEqual([]);
+		});
+
+		test('DM Policy Disabled: no DM starts the workflow', async () => {
+			expect(await sendDm('hello?', 'ada', { dmPolicy: 'disabled', allowedSenderIds: driver.adaListedAs })).toEqual([]);
+		});
+
+		test('the open default lets a stranger\'s DM through', async () => {
+			expect(await sendDm('hello from afar', 'stranger')).toHaveLength(1);
+		});
+	});
+
+	describe('outbound', () => {
+		const measure = measureOf(plugin);
+
+		test('a 10,000-character Markdown answer arrives as several messages, each within the limit, in order', async () => {
+			const [envelope] = await sendDm('tell me everything');
+			const { markdown, markers } = longMarkdownAnswer();
+			const credential = driver.credential();
+			const client = await plugin.createClient(credential);
+			const sent = await replyTo(plugin, client, { envelope, text: markdown, quote: true, inThread: true, linkPreviews: false });
+
+			const texts = driver.outbound.sentTexts(sent.chatId);
+			const posted = texts.slice(-sent.messageIds.length);
+			expect(posted.length).toBeGreaterThan(1);
+			expect(sent.messageIds).toHaveLength(posted.length);
+			for (const text of posted) {
+				expect(measure(text)).toBeLessThanOrEqual(plugin.capabilities.textLimit);
+				expect(text.trim()).not.toBe('');
+			}
+			const all = posted.join('\n');
+			let from = 0;
+			for (const marker of markers) {
+				const at = all.indexOf(marker, from);
+				expect({ marker, found: at >= 0 }).toEqual({ marker, found: true });
+				expect(all.indexOf(marker, at + marker.length)).toBe(-1);
+				from = at + marker.length;
+			}
+		});
+
+		test('a 429 with Retry-After is waited out and the message arrives once', async () => {
+			const [envelope] = await sendDm('are you there?');
+			const client = await plugin.createClient(driver.credential());
+			const text = `after the wait ${Date.now()}`;
+			driver.outbound.rateLimitNextSend(1);
+			const callsBefore = driver.outbound.sendCalls();
+			const started = Date.now();
+			const sent = await replyTo(plugin, client, { envelope, text, quote: false, inThread: true, linkPreviews: false });
+
+			expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+			expect(driver.outbound.sendCalls() - callsBefore).toBe(2);
+			expect(driver.outbound.sentTexts(sent.chatId).filter((posted) => posted === text)).toHaveLength(1);
+			expect(sent.messageIds).toHaveLength(1);
+		});
+
+		test('a Retry-After longer than Clawgate waits fails at once, saying the platform refused (429)', async () => {
+			const [envelope] = await sendDm('still there?');
+			const client = await plugin.createClient(driver.credential());
+			driver.outbound.rateLimitNextSend(120);
+			const callsBefore = driver.outbound.sendCalls();
+			const started = Date.now();
+			const failure = await replyTo(plugin, client, { envelope, text: 'too late', quote: false, inThread: true, linkPreviews: false }).then(
+				() => null,
+				(error: unknown) => error as Error,
+			);
+			expect(failure).toBeInstanceOf(Error);
+			expect(failure!.message).toMatch(/rate.?limit|429/i);
+			expect(Date.now() - started).toBeLessThan(5_000);
+			expect(driver.outbound.sendCalls() - callsBefore).toBe(1);
+		});
+
+		test('a send with a wrong token fails in words that point at the credential, never carrying the token', async () => {
+			const [envelope] = await sendDm('hello again');
+			const { credential, token } = driver.wrongToken();
+			const failure = await Promise.resolve()
+				.then(async () => await replyTo(plugin, await plugin.createClient(credential), { envelope, text: 'never', quote: false, inThread: true, linkPreviews: false }))
+				.then(
+					() => null,
+					(error: unknown) => error as Error,
+				);
+			expect(failure).toBeInstanceOf(Error);
+			expect(failure!.message).toContain(plugin.name);
+			expect(failure!.message).toMatch(/credential/i);
+			expect(failure!.message).not.toContain(token);
+			expect(JSON.stringify(failure)).not.toContain(token);
+		});
+
+		test('deliverText to the chat of an envelope posts there', async () => {
+			const [envelope] = await sendDm('ping');
+			const client = await plugin.createClient(driver.credential());
+			const target = plugin.outbound.replyTarget?.(envelope, false) ?? { chatId: envelope.chat.id, threadId: null };
+			const sent = await deliverText(plugin, client, { ...target, markdown: 'pong', replyToId: null, linkPreviews: false, accountId: envelope.accountId });
+			expect(sent.messageIds).toHaveLength(1);
+			expect(driver.outbound.sentTexts(sent.chatId).at(-1)).toBe('pong');
+		});
+	});
+});
