@@ -1,29 +1,13 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INodeProperties, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import type { REST } from 'discord.js';
 
-import { executeSend, sendNodeDescription, type SendOperation } from '../shared/send-node';
+import { envelopeTargetProperty, replyTextProperty, sentMessageProperty, type SendDeclaration, sendExecutor, sendNodeDescription, type SendOperation } from '../shared/send-node';
 import { discordCapabilities, editDiscordMessage, sendDiscordText, sendDiscordTyping } from './discord.adapter';
 import { discordPlugin } from './discord.plugin';
 
 const properties: INodeProperties[] = [
-	{
-		displayName: 'Channel ID',
-		name: 'channelId',
-		type: 'string',
-		default: '={{ $json.chat.threadId || $json.chat.id }}',
-		required: true,
-		description: 'The channel, thread or DM channel to post in. By default the one the incoming message came from (its thread, if it was in one).',
-	},
-	{
-		displayName: 'Text',
-		name: 'text',
-		type: 'string',
-		typeOptions: { rows: 4 },
-		default: '={{ $json.reply.text }}',
-		required: true,
-		displayOptions: { show: { operation: ['sendText', 'editMessage'] } },
-		description: 'The message, in Discord Markdown. By default the answer of the Clawgate AI Session node.',
-	},
+	envelopeTargetProperty('Channel ID', 'channelId', '={{ $json.chat.threadId || $json.chat.id }}', 'The channel, thread or DM channel to post in. By default the one the incoming message came from (its thread, if it was in one).'),
+	replyTextProperty('The message, in Discord Markdown. By default the answer of the Clawgate AI Session node.', ['sendText', 'editMessage']),
 	// Top-level rather than in the options collection: n8n applies a collection option's
 	// default only once the user adds it, and this must work with zero changes.
 	{
@@ -34,15 +18,7 @@ const properties: INodeProperties[] = [
 		displayOptions: { show: { operation: ['sendText'] } },
 		description: 'Shows the first message as a reply to this one (without pinging its author). By default the incoming message. Empty sends a plain message.',
 	},
-	{
-		displayName: 'Message ID',
-		name: 'messageId',
-		type: 'string',
-		default: '={{ $json.sent?.messageIds?.[0] ?? "" }}',
-		required: true,
-		displayOptions: { show: { operation: ['editMessage'] } },
-		description: 'The message to edit; it must be one the bot posted. By default the first message an earlier Clawgate Discord Send posted.',
-	},
+	sentMessageProperty('Message ID', 'messageId', 'editMessage', 'The message to edit; it must be one the bot posted. By default the first message an earlier Clawgate Discord Send posted.'),
 	{
 		displayName: 'Options',
 		name: 'options',
@@ -120,20 +96,15 @@ const operations = [
 	},
 ] satisfies SendOperation<REST>[] as SendOperation<never>[];
 
-export class DiscordSend implements INodeType {
-	description: INodeTypeDescription = {
-		...sendNodeDescription(discordPlugin, {
-			displayName: 'Discord',
-			description: 'Sends a message with your Discord bot; by default answers the channel or thread the item came from',
-			operations,
-			commonProperties: properties,
-		}),
-		icon: { light: 'file:discord.svg', dark: 'file:discord.dark.svg' },
-		subtitle: '={{ $parameter["operation"] }}',
-		usableAsTool: true,
-	};
+const declaration: SendDeclaration = {
+	displayName: 'Discord',
+	description: 'Sends a message with your Discord bot; by default answers the channel or thread the item came from',
+	operations,
+	commonProperties: properties,
+};
 
-	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		return await executeSend(this, discordPlugin, operations);
-	}
+export class DiscordSend implements INodeType {
+	description: INodeTypeDescription = { ...sendNodeDescription(discordPlugin, declaration), icon: { light: 'file:discord.svg', dark: 'file:discord.dark.svg' }, subtitle: '={{ $parameter["operation"] }}', usableAsTool: true };
+
+	execute = sendExecutor(discordPlugin, operations);
 }

@@ -1,6 +1,6 @@
-import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import type { INodeType, INodeTypeDescription } from 'n8n-workflow';
 
-import { chatIdProperty, executeSend, sendNodeDescription, sendTextOperation, stringParameter, type SendOperation } from '../shared/send-node';
+import { chatIdProperty, type SendDeclaration, sendExecutor, sendNodeDescription, type SendOperation, sendTextOperation, stringParameter } from '../shared/send-node';
 import { describeLineError, linePlugin, startLoadingAnimation, type LineClient } from './line.plugin';
 
 const showLoading: SendOperation<LineClient> = {
@@ -31,20 +31,15 @@ const showLoading: SendOperation<LineClient> = {
 
 const operations = [sendTextOperation(linePlugin), showLoading] as SendOperation<never>[];
 
-export class LineSend implements INodeType {
-	description: INodeTypeDescription = {
-		...sendNodeDescription(linePlugin, {
-			displayName: 'LINE',
-			description: 'Sends a message with your LINE Official Account (push API); by default answers the chat the item came from',
-			operations,
-			commonProperties: [chatIdProperty(linePlugin, 'a user ID U…, group ID C… or room ID R…')],
-		}),
-		icon: { light: 'file:line.svg', dark: 'file:line.dark.svg' },
-		subtitle: '={{ $parameter["operation"] }}',
-		usableAsTool: true,
-	};
+const declaration: SendDeclaration = {
+	displayName: 'LINE',
+	description: 'Sends a message with your LINE Official Account (push API); by default answers the chat the item came from',
+	operations,
+	commonProperties: [chatIdProperty(linePlugin, 'a user ID U…, group ID C… or room ID R…')],
+};
 
-	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		return await executeSend(this, linePlugin, operations);
-	}
+export class LineSend implements INodeType {
+	description: INodeTypeDescription = { ...sendNodeDescription(linePlugin, declaration), icon: { light: 'file:line.svg', dark: 'file:line.dark.svg' }, subtitle: '={{ $parameter["operation"] }}', usableAsTool: true };
+
+	execute = sendExecutor(linePlugin, operations);
 }

@@ -1,29 +1,13 @@
-import type { IExecuteFunctions, INodeExecutionData, INodeProperties, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import type { IExecuteFunctions, INodeProperties, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import type { WebClient } from '@slack/web-api';
 
-import { executeSend, sendNodeDescription, stringParameter, type SendOperation } from '../shared/send-node';
+import { envelopeTargetProperty, replyTextProperty, sentMessageProperty, type SendDeclaration, sendExecutor, sendNodeDescription, type SendOperation, stringParameter } from '../shared/send-node';
 import { sendSlackText, updateSlackMessage, uploadSlackFile } from './slack.adapter';
 import { slackPlugin } from './slack.plugin';
 
 const properties: INodeProperties[] = [
-	{
-		displayName: 'Channel ID',
-		name: 'channelId',
-		type: 'string',
-		default: '={{ $json.chat.id }}',
-		required: true,
-		description: 'The channel or DM to post in (C…, G… or D… ID). By default the one the incoming message came from.',
-	},
-	{
-		displayName: 'Text',
-		name: 'text',
-		type: 'string',
-		typeOptions: { rows: 4 },
-		default: '={{ $json.reply.text }}',
-		required: true,
-		displayOptions: { show: { operation: ['sendText', 'updateMessage'] } },
-		description: 'The message. By default the answer of the Clawgate AI Session node.',
-	},
+	envelopeTargetProperty('Channel ID', 'channelId', '={{ $json.chat.id }}', 'The channel or DM to post in (C…, G… or D… ID). By default the one the incoming message came from.'),
+	replyTextProperty('The message. By default the answer of the Clawgate AI Session node.', ['sendText', 'updateMessage']),
 	// Top-level rather than in an options collection: n8n applies a collection option's
 	// default only once the user adds it, and these must work with zero changes.
 	{
@@ -34,15 +18,7 @@ const properties: INodeProperties[] = [
 		displayOptions: { show: { operation: ['sendText', 'uploadFile'] } },
 		description: 'The ts of the thread\'s parent message to post in. By default the thread the message came from; empty posts to the channel.',
 	},
-	{
-		displayName: 'Message Timestamp',
-		name: 'messageTs',
-		type: 'string',
-		default: '={{ $json.sent?.messageIds?.[0] ?? "" }}',
-		required: true,
-		displayOptions: { show: { operation: ['updateMessage'] } },
-		description: 'The ts of the message to edit; it must be one the bot posted. By default the first message an earlier Clawgate Slack Send posted.',
-	},
+	sentMessageProperty('Message Timestamp', 'messageTs', 'updateMessage', 'The ts of the message to edit; it must be one the bot posted. By default the first message an earlier Clawgate Slack Send posted.'),
 	{
 		displayName: 'Input Binary Field',
 		name: 'binaryPropertyName',
@@ -115,20 +91,15 @@ const operations = [
 	},
 ] satisfies SendOperation<WebClient>[] as SendOperation<never>[];
 
-export class SlackSend implements INodeType {
-	description: INodeTypeDescription = {
-		...sendNodeDescription(slackPlugin, {
-			displayName: 'Slack',
-			description: 'Sends a message with your Slack app; by default answers the channel and thread the item came from',
-			operations,
-			commonProperties: properties,
-		}),
-		icon: { light: 'file:slack.svg', dark: 'file:slack.dark.svg' },
-		subtitle: '={{ $parameter["operation"] }}',
-		usableAsTool: true,
-	};
+const declaration: SendDeclaration = {
+	displayName: 'Slack',
+	description: 'Sends a message with your Slack app; by default answers the channel and thread the item came from',
+	operations,
+	commonProperties: properties,
+};
 
-	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		return await executeSend(this, slackPlugin, operations);
-	}
+export class SlackSend implements INodeType {
+	description: INodeTypeDescription = { ...sendNodeDescription(slackPlugin, declaration), icon: { light: 'file:slack.svg', dark: 'file:slack.dark.svg' }, subtitle: '={{ $parameter["operation"] }}', usableAsTool: true };
+
+	execute = sendExecutor(slackPlugin, operations);
 }

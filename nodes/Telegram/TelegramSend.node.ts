@@ -1,4 +1,4 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INodeProperties, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import type { Api } from 'grammy';
 
 import {
@@ -9,7 +9,7 @@ import {
 	type MediaSource,
 	type TelegramTextFormat,
 } from './telegram.adapter';
-import { executeSend, sendNodeDescription, type SendOperation } from '../shared/send-node';
+import { envelopeTargetProperty, replyTextProperty, sentMessageProperty, type SendDeclaration, sendExecutor, sendNodeDescription, type SendOperation } from '../shared/send-node';
 import { telegramPlugin } from './telegram.plugin';
 
 type Operation = 'sendText' | 'sendPhoto' | 'sendDocument' | 'sendTyping' | 'editText';
@@ -17,33 +17,9 @@ type Operation = 'sendText' | 'sendPhoto' | 'sendDocument' | 'sendTyping' | 'edi
 const show = (...operation: Operation[]) => ({ show: { operation } });
 
 const properties: INodeProperties[] = [
-	{
-		displayName: 'Chat ID',
-		name: 'chatId',
-		type: 'string',
-		default: '={{ $json.chat.id }}',
-		required: true,
-		description: 'The chat to send to. By default the chat the incoming message came from.',
-	},
-	{
-		displayName: 'Text',
-		name: 'text',
-		type: 'string',
-		typeOptions: { rows: 4 },
-		default: '={{ $json.reply.text }}',
-		required: true,
-		description: 'The message, in Markdown by default. By default the answer of the Clawgate AI Session node. Longer than 4096 characters, it is sent as several messages.',
-		displayOptions: show('sendText', 'editText'),
-	},
-	{
-		displayName: 'Message ID',
-		name: 'messageId',
-		type: 'string',
-		default: '={{ $json.sent?.messageIds?.[0] ?? "" }}',
-		required: true,
-		description: 'The message to edit. By default the first message sent by a previous Clawgate Telegram Send node.',
-		displayOptions: show('editText'),
-	},
+	envelopeTargetProperty('Chat ID', 'chatId', '={{ $json.chat.id }}', 'The chat to send to. By default the chat the incoming message came from.'),
+	replyTextProperty('The message, in Markdown by default. By default the answer of the Clawgate AI Session node. Longer than 4096 characters, it is sent as several messages.', ['sendText', 'editText']),
+	sentMessageProperty('Message ID', 'messageId', 'editText', 'The message to edit. By default the first message sent by a previous Clawgate Telegram Send node.'),
 	{
 		displayName: 'File',
 		name: 'fileSource',
@@ -208,21 +184,16 @@ const operations = [
 	},
 ] satisfies SendOperation<Api>[] as SendOperation<never>[];
 
-export class TelegramSend implements INodeType {
-	description: INodeTypeDescription = {
-		...sendNodeDescription(telegramPlugin, {
-			displayName: 'Telegram',
-			description: 'Sends a message with your Telegram bot; by default answers the chat the item came from',
-			operations,
-			defaultOperation: 'sendText',
-			commonProperties: properties,
-		}),
-		icon: { light: 'file:telegram.svg', dark: 'file:telegram.dark.svg' },
-		subtitle: '={{ $parameter["operation"] }}',
-		usableAsTool: true,
-	};
+const declaration: SendDeclaration = {
+	displayName: 'Telegram',
+	description: 'Sends a message with your Telegram bot; by default answers the chat the item came from',
+	operations,
+	defaultOperation: 'sendText',
+	commonProperties: properties,
+};
 
-	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		return await executeSend(this, telegramPlugin, operations);
-	}
+export class TelegramSend implements INodeType {
+	description: INodeTypeDescription = { ...sendNodeDescription(telegramPlugin, declaration), icon: { light: 'file:telegram.svg', dark: 'file:telegram.dark.svg' }, subtitle: '={{ $parameter["operation"] }}', usableAsTool: true };
+
+	execute = sendExecutor(telegramPlugin, operations);
 }

@@ -1,6 +1,6 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import type { IDataObject, INodeProperties, INodeType, INodeTypeDescription } from 'n8n-workflow';
 
-import { executeSend, sendNodeDescription, type SendOperation } from '../shared/send-node';
+import { type SendDeclaration, sendExecutor, sendNodeDescription, type SendOperation } from '../shared/send-node';
 import { sendTwilioMessage, type TwilioClient } from './twilio.adapter';
 import { twilioPlugin } from './twilio.plugin';
 
@@ -100,19 +100,14 @@ const sendMessage: SendOperation<TwilioClient> = {
 
 const operations = [sendMessage] as SendOperation<never>[];
 
-export class TwilioSend implements INodeType {
-	description: INodeTypeDescription = {
-		...sendNodeDescription(twilioPlugin, {
-			displayName: 'Twilio',
-			description: 'Sends a WhatsApp message or SMS through Twilio; by default answers the person who wrote, on the same channel and number',
-			operations,
-		}),
-		icon: { light: 'file:twilio.svg', dark: 'file:twilio.dark.svg' },
-		subtitle: '={{ $parameter["operation"] }}',
-		usableAsTool: true,
-	};
+const declaration: SendDeclaration = {
+	displayName: 'Twilio',
+	description: 'Sends a WhatsApp message or SMS through Twilio; by default answers the person who wrote, on the same channel and number',
+	operations,
+};
 
-	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		return await executeSend(this, twilioPlugin, operations);
-	}
+export class TwilioSend implements INodeType {
+	description: INodeTypeDescription = { ...sendNodeDescription(twilioPlugin, declaration), icon: { light: 'file:twilio.svg', dark: 'file:twilio.dark.svg' }, subtitle: '={{ $parameter["operation"] }}', usableAsTool: true };
+
+	execute = sendExecutor(twilioPlugin, operations);
 }

@@ -155,6 +155,13 @@ export function sendNodeDescription(plugin: AnyChannelPlugin, declaration: SendD
 	};
 }
 
+/** A send node's `execute`, for its class: `execute = sendExecutor(plugin, operations)`. */
+export function sendExecutor(plugin: AnyChannelPlugin, operations: SendOperation<never>[]): (this: IExecuteFunctions) => Promise<INodeExecutionData[][]> {
+	return async function (this: IExecuteFunctions) {
+		return await executeSend(this, plugin, operations);
+	};
+}
+
 /** Runs a send node's items: one client, the chosen operation per item, `sent` on success, Continue On Fail on failure. */
 export async function executeSend(context: IExecuteFunctions, plugin: AnyChannelPlugin, operations: SendOperation<never>[]): Promise<INodeExecutionData[][]> {
 	const items = context.getInputData();
@@ -176,4 +183,39 @@ export async function executeSend(context: IExecuteFunctions, plugin: AnyChannel
 		}
 	}
 	return [results];
+}
+
+/**
+ * The chat parameter of a version-1 send node: an expression that reads the envelope, kept as it
+ * is because shared workflow JSON stores it.
+ */
+export function envelopeTargetProperty(displayName: string, name: string, expression: string, description: string): INodeProperties {
+	return { displayName, name, type: 'string', default: expression, required: true, description };
+}
+
+/** The Text parameter of a version-1 send node: by default the AI Session answer. */
+export function replyTextProperty(description: string, operations: string[]): INodeProperties {
+	return {
+		displayName: 'Text',
+		name: 'text',
+		type: 'string',
+		typeOptions: { rows: 4 },
+		default: '={{ $json.reply.text }}',
+		required: true,
+		displayOptions: { show: { operation: operations } },
+		description,
+	};
+}
+
+/** The parameter naming the message an edit replaces: by default the first one an earlier send node posted. */
+export function sentMessageProperty(displayName: string, name: string, operation: string, description: string): INodeProperties {
+	return {
+		displayName,
+		name,
+		type: 'string',
+		default: '={{ $json.sent?.messageIds?.[0] ?? "" }}',
+		required: true,
+		displayOptions: { show: { operation: [operation] } },
+		description,
+	};
 }

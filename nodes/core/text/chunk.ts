@@ -66,10 +66,10 @@ export function splitText(text: string, options: ChunkOptions): TextChunk[] {
  * For callers that split the same text again with other limits, such as `formatAndChunk`.
  */
 export function splitterFor(text: string): (options: ChunkOptions, from?: number) => IterableIterator<TextChunk> {
-	const fences = findFences(text);
+	const index = new TextIndex(text);
 	return (options, from) => {
 		const { limit, maxLines } = checkOptions(options);
-		return new Splitter(text, limit, maxLines, fences).chunks(from);
+		return new Splitter(index, limit, maxLines).chunks(from);
 	};
 }
 
@@ -138,7 +138,7 @@ interface Candidate {
 	rank: Rank;
 }
 
-const FENCE_OPEN = /^( *)(`{3,}|~{3,})([^\r\n]*?)[ \t\r]*$/;
+const FENCE_START = /^( *)(`{3,}|~{3,})/;
 const FENCE_CLOSE = /^( *)(`{3,}|~{3,})[ \t\r]*$/;
 const HEADING = /^ {0,3}#{1,6}[ \t]/;
 // Closing quotes and brackets may follow a sentence's final punctuation: 'he said "no."'
@@ -146,31 +146,72 @@ const SENTENCE_END = /[.!?…。！？‼⁇⁈⁉][)\]}"'’”»」』）]*$/u
 
 let graphemes: Intl.Segmenter | undefined;
 
-class Splitter {
-	private readonly fences: Fence[];
-	private readonly fenceStarts = new Set<number>();
-	private readonly fenceEnds = new Set<number>();
+/**
+ * What every split of one text asks about it, worked out once in a pass over the text, so that
+ * each question costs constant time however long the runs of spaces or lines are.
+ */
+class TextIndex {
+	/** For each position, the next one that is not whitespace (the text's length when none is). */
+	readonly nextContent: Int32Array;
+	/** For each position, the next breaking space at or after it (the text's length when none is). */
+	readonly nextBreakingSpace: Int32Array;
+	/** For each position, how many line breaks come before it. */
+	readonly lineBreaksBefore: Int32Array;
 	/** End of the text without its trailing whitespace. */
-	private readonly contentEnd: number;
+	readonly contentEnd: number;
+	readonly fences: Fence[];
+	readonly fenceByOpenStart = new Map<number, Fence>();
+	readonly fenceByCloseEnd = new Map<number, Fence>();
 
-	constructor(
-		private readonly text: string,
-		private readonly limit: number,
-		private readonly maxLines: number,
-		fences: Fence[],
-	) {
-		this.fences = fences.map((fence) => this.repeatable(fence)).filter((fence) => fence !== undefined);
-		for (const fence of this.fences) {
-			this.fenceStarts.add(fence.openStart);
-			if (fence.closed) this.fenceEnds.add(fence.closeEnd);
+	constructor(readonly text: string) {
+		const length = text.length;
+		this.nextContent = new Int32Array(length + 1);
+		this.nextBreakingSpace = new Int32Array(length + 1);
+		this.lineBreaksBefore = new Int32Array(length + 1);
+		this.nextContent[length] = length;
+		this.nextBreakingSpace[length] = length;
+		for (let i = length - 1; i >= 0; i--) {
+			const code = text.charCodeAt(i);
+			this.nextContent[i] = isWhitespace(code) ? this.nextContent[i + 1] : i;
+			this.nextBreakingSpace[i] = isBreakingSpace(code) ? i : this.nextBreakingSpace[i + 1];
 		}
-		let end = text.length;
+		for (let i = 0; i < length; i++) this.lineBreaksBefore[i + 1] = this.lineBreaksBefore[i] + (text.charCodeAt(i) === 0x0a ? 1 : 0);
+		let end = length;
 		while (end > 0 && isWhitespace(text.charCodeAt(end - 1))) end--;
 		this.contentEnd = end;
+		this.fences = findFences(text);
+		for (const fence of this.fences) {
+			this.fenceByOpenStart.set(fence.openStart, fence);
+			if (fence.closed) this.fenceByCloseEnd.set(fence.closeEnd, fence);
+		}
+	}
+
+	hasContent(start: number, end: number): boolean {
+		return start < end && this.nextContent[start] < end;
+	}
+
+	lineBreaks(start: number, end: number): number {
+		return this.lineBreaksBefore[end] - this.lineBreaksBefore[start];
+	}
+}
+
+class Splitter {
+	private readonly text: string;
+	private readonly contentEnd: number;
+	/** Each fence as this split repeats it (`undefined`: treated as text); worked out when first met. */
+	private readonly repeats = new Map<Fence, Fence | undefined>();
+
+	constructor(
+		private readonly index: TextIndex,
+		private readonly limit: number,
+		private readonly maxLines: number,
+	) {
+		this.text = index.text;
+		this.contentEnd = index.contentEnd;
 	}
 
 	*chunks(from = 0): IterableIterator<TextChunk> {
-		let start = from === 0 ? this.nextBodyStart(0, spaceEnd(this.text, 0)) : from;
+		let start = from === 0 ? this.nextBodyStart(0, this.index.nextContent[0]) : from;
 		while (start < this.contentEnd) {
 			const reopenedFence = this.fenceAround(start)?.reopen ?? '';
 			// The last chunk ends where the text does: an unclosed block stays unclosed, as written.
@@ -190,14 +231,23 @@ class Splitter {
 
 	/**
 	 * A fence is repeated only when its lines leave at least half of a chunk for the code; when
-	 * its opening line is too long for that, it is repeated without the info string.
+	 * its opening line is too long for that, it is repeated without the info string. A fence whose
+	 * own opening line cannot fit in a chunk beside its closing one is text, and may be split at
+	 * its spaces: kept whole, it could not be sent at all.
 	 */
 	private repeatable(fence: Fence): Fence | undefined {
-		if (this.maxLines < 4) return undefined;
-		const room = Math.floor(this.limit / 2) - Math.max(fence.close.length, 1 + fence.closeEnd - fence.closeStart);
-		if (fence.reopen.length <= room) return fence;
-		const bare = `${fence.close.slice(1)}\n`;
-		return bare.length <= room ? { ...fence, reopen: bare } : undefined;
+		if (this.repeats.has(fence)) return this.repeats.get(fence);
+		let repeat: Fence | undefined;
+		const closeLength = Math.max(fence.close.length, 1 + fence.closeEnd - fence.closeStart);
+		const room = Math.floor(this.limit / 2) - closeLength;
+		if (this.maxLines < 4 || fence.openEnd - fence.openStart + closeLength > this.limit) repeat = undefined;
+		else if (fence.reopen.length <= room) repeat = fence;
+		else {
+			const bare = `${fence.close.slice(1)}\n`;
+			repeat = bare.length <= room ? { ...fence, reopen: bare } : undefined;
+		}
+		this.repeats.set(fence, repeat);
+		return repeat;
 	}
 
 	/** The repeated fence whose code a chunk boundary at `position` falls in, if any. */
@@ -212,26 +262,31 @@ class Splitter {
 
 	/** The repeated fence with `openStart < position <= closeEnd` (fences never overlap). */
 	private fenceSpanning(position: number): Fence | undefined {
+		const fences = this.index.fences;
 		let low = 0;
-		let high = this.fences.length - 1;
+		let high = fences.length - 1;
 		while (low <= high) {
 			const middle = (low + high) >> 1;
-			const fence = this.fences[middle];
+			const fence = fences[middle];
 			if (position <= fence.openStart) high = middle - 1;
 			else if (position > fence.closeEnd) low = middle + 1;
-			else return fence;
+			else return this.repeatable(fence);
 		}
 		return undefined;
 	}
 
-	/** `bodyLineBreaks` saves a count when the caller already knows it. */
-	private fits(reopenedFence: string, start: number, end: number, closingFence: string, bodyLineBreaks?: number): boolean {
-		if (reopenedFence.length + (end - start) + closingFence.length > this.limit) return false;
-		return this.maxLines === Number.POSITIVE_INFINITY || this.lines(reopenedFence, start, end, closingFence, bodyLineBreaks) <= this.maxLines;
+	private repeatedFenceAt(openStart: number): Fence | undefined {
+		const fence = this.index.fenceByOpenStart.get(openStart);
+		return fence && this.repeatable(fence);
 	}
 
-	private lines(reopenedFence: string, start: number, end: number, closingFence: string, bodyLineBreaks?: number): number {
-		return 1 + (reopenedFence ? 1 : 0) + (bodyLineBreaks ?? countLineBreaks(this.text, start, end)) + (closingFence ? 1 : 0);
+	private fits(reopenedFence: string, start: number, end: number, closingFence: string): boolean {
+		if (reopenedFence.length + (end - start) + closingFence.length > this.limit) return false;
+		return this.maxLines === Number.POSITIVE_INFINITY || this.lines(reopenedFence, start, end, closingFence) <= this.maxLines;
+	}
+
+	private lines(reopenedFence: string, start: number, end: number, closingFence: string): number {
+		return 1 + (reopenedFence ? 1 : 0) + this.index.lineBreaks(start, end) + (closingFence ? 1 : 0);
 	}
 
 	/** Chunk fullness, 0 to 1, by characters or lines, whichever is fuller. */
@@ -248,7 +303,7 @@ class Splitter {
 	 * after an opening fence or just before a closing one; those are used only when nothing else fits.
 	 */
 	private isAllowed(start: number, { end, next }: Candidate, strict: boolean): boolean {
-		if (end <= start || !hasContent(this.text, start, end) || !hasContent(this.text, next, this.contentEnd)) return false;
+		if (end <= start || !this.index.hasContent(start, end) || !this.index.hasContent(next, this.contentEnd)) return false;
 		const atEnd = this.fenceSpanning(end);
 		if (atEnd && (end < atEnd.openEnd || (strict && end === atEnd.openEnd) || (atEnd.closed && end > atEnd.closeStart && end < atEnd.closeEnd))) return false;
 		const atNext = this.fenceSpanning(next);
@@ -261,8 +316,8 @@ class Splitter {
 		let furthest: Candidate | undefined;
 		let beforeFence: Candidate | undefined;
 		let emptyBlock: Candidate | undefined;
-		const consider = (candidate: Candidate, bodyLineBreaks: number) => {
-			if (!this.isAllowed(start, candidate, false) || !this.fits(reopenedFence, start, candidate.end, this.closingFence(candidate.end), bodyLineBreaks)) return;
+		const consider = (candidate: Candidate) => {
+			if (!this.isAllowed(start, candidate, false) || !this.fits(reopenedFence, start, candidate.end, this.closingFence(candidate.end))) return;
 			if (!this.isAllowed(start, candidate, true)) {
 				emptyBlock = candidate;
 				return;
@@ -270,25 +325,22 @@ class Splitter {
 			best.set(candidate.rank, candidate);
 			furthest = candidate;
 			// A code block that does not fit here but fits a fresh chunk goes there whole.
-			const fence = this.fenceStarts.has(candidate.next) ? this.fenceSpanning(candidate.next + 1) : undefined;
+			const fence = this.repeatedFenceAt(candidate.next);
 			if (fence && !this.fits(reopenedFence, start, fence.closeEnd, '') && this.fits('', fence.openStart, fence.closeEnd, '')) beforeFence = candidate;
 		};
 
-		const text = this.text;
+		const { text, index } = this;
 		const room = this.limit - reopenedFence.length;
 		const stop = Math.min(this.contentEnd, start + room);
-		let lineBreaks = 0;
-		for (let i = start; i <= stop && 1 + (reopenedFence ? 1 : 0) + lineBreaks <= this.maxLines; i++) {
+		for (let i = start; i <= stop && 1 + (reopenedFence ? 1 : 0) + index.lineBreaks(start, i) <= this.maxLines; i++) {
 			if (isWhitespace(text.charCodeAt(i))) {
-				const runEnd = spaceEnd(text, i);
-				const runLineBreaks = countLineBreaks(text, i, runEnd);
+				const runEnd = index.nextContent[i];
 				// Whitespace of no-break spaces alone is no place to split.
-				if (i > start && hasBreakingSpace(text, i, runEnd)) consider({ end: i, next: this.nextBodyStart(i, runEnd), rank: this.rankSpace(i, runEnd, runLineBreaks) }, lineBreaks);
-				lineBreaks += runLineBreaks;
+				if (i > start && index.nextBreakingSpace[i] < runEnd) consider({ end: i, next: this.nextBodyStart(i, runEnd), rank: this.rankSpace(i, runEnd, index.lineBreaks(i, runEnd)) });
 				i = runEnd - 1;
 			} else if (i > start && isCjkBreak(text, i)) {
 				const rank = SENTENCE_END.test(text.slice(Math.max(start, i - 8), i)) ? Rank.Sentence : Rank.CjkBoundary;
-				consider({ end: i, next: i, rank }, lineBreaks);
+				consider({ end: i, next: i, rank });
 			}
 		}
 
@@ -297,14 +349,16 @@ class Splitter {
 			const candidate = best.get(rank);
 			if (candidate && this.fill(reopenedFence, start, candidate.end) >= 0.5) return candidate;
 		}
-		return furthest ?? this.hardSplit(start, reopenedFence, room, emptyBlock);
+		return furthest ?? emptyBlock ?? this.hardSplit(start, reopenedFence, room);
 	}
 
 	private rankSpace(runStart: number, runEnd: number, lineBreaks: number): Rank {
 		const inCode = this.fenceAround(runStart) !== undefined;
 		if (lineBreaks > 0) {
 			const lineStart = this.text.lastIndexOf('\n', runEnd - 1) + 1;
-			const atBlockEdge = this.fenceStarts.has(lineStart) || this.fenceEnds.has(runStart) || (!inCode && HEADING.test(this.text.slice(lineStart, lineStart + 8)));
+			const closesFence = this.index.fenceByCloseEnd.get(runStart);
+			const atBlockEdge =
+				this.repeatedFenceAt(lineStart) !== undefined || (closesFence !== undefined && this.repeatable(closesFence) !== undefined) || (!inCode && HEADING.test(this.text.slice(lineStart, lineStart + 8)));
 			if (atBlockEdge) return Rank.Paragraph;
 			if (inCode) return Rank.LineInCode;
 			return lineBreaks > 1 ? Rank.Paragraph : Rank.Line;
@@ -320,48 +374,105 @@ class Splitter {
 	 * chunk or more.
 	 */
 	private nextBodyStart(runStart: number, runEnd: number): number {
-		let lastLineBreak = runEnd - 1;
-		while (lastLineBreak >= runStart && this.text.charCodeAt(lastLineBreak) !== 0x0a) lastLineBreak--;
-		const lineStart = lastLineBreak >= runStart ? lastLineBreak + 1 : runStart === 0 ? 0 : runEnd;
+		if (this.index.lineBreaks(runStart, runEnd) === 0) return runStart === 0 ? (runEnd < this.limit / 4 ? 0 : runEnd) : runEnd;
+		const lineStart = this.text.lastIndexOf('\n', runEnd - 1) + 1;
 		return runEnd - lineStart < this.limit / 4 ? lineStart : runEnd;
 	}
 
 	/**
-	 * No whitespace to split at. An empty code block at a fence (only with a tight line limit) is
-	 * the lesser evil; otherwise a word longer than a chunk is cut between grapheme clusters, else
-	 * between code points. The next chunk starts at a character, never at whitespace.
+	 * No whitespace to split at within the room: a word longer than a chunk, or a line of fences
+	 * or no-break spaces. Cut at the furthest place that fits, by preference between grapheme
+	 * clusters, else between code points (a surrogate pair is never cut); and where it can, not
+	 * inside a run of three or more backticks or tildes (a fence marker) nor where the split would
+	 * unbalance a code block. Whitespace at the cut goes between the chunks, so no chunk starts or
+	 * ends with it. One walk over the room.
 	 */
-	private hardSplit(start: number, reopenedFence: string, room: number, emptyBlock: Candidate | undefined): Candidate {
-		const text = this.text;
-		const sliceEnd = Math.min(text.length, start + room + 64);
-		const clusters: number[] = [];
-		let position = start;
-		graphemes ??= new Intl.Segmenter(undefined, { granularity: 'grapheme' });
-		for (const { segment } of graphemes.segment(text.slice(start, sliceEnd))) {
-			position += segment.length;
-			// The last cluster of a slice that stops early may go on past the slice.
-			if (position < sliceEnd || sliceEnd === text.length) clusters.push(position);
-		}
-		const codePoints: number[] = [];
-		for (let i = start; i < Math.min(text.length, start + room); ) {
-			i += isHighSurrogate(text.charCodeAt(i)) && isLowSurrogate(text.charCodeAt(i + 1)) ? 2 : 1;
-			codePoints.push(i);
-		}
-		const furthestFitting = (positions: number[], strict: boolean | undefined) => {
-			for (let k = positions.length - 1; k >= 0; k--) {
-				const next = positions[k];
-				if (next >= text.length || isWhitespace(text.charCodeAt(next))) continue;
-				let end = next;
+	private hardSplit(start: number, reopenedFence: string, room: number): Candidate {
+		const { text, index } = this;
+		const windowEnd = Math.min(this.contentEnd, start + room);
+		// The furthest cut of each kind, best kind first: a cluster boundary that keeps markers and
+		// blocks whole; a code point boundary that does; one that leaves an empty code block; any.
+		// Walking back from the end of the room, the first cut of the best kind ends the search.
+		const furthest: (Candidate | undefined)[] = [];
+		for (let cut = windowEnd; cut > start && furthest[0] === undefined; cut--) {
+			if (isLowSurrogate(text.charCodeAt(cut)) && isHighSurrogate(text.charCodeAt(cut - 1))) continue;
+			let end = cut;
+			if (isWhitespace(text.charCodeAt(cut - 1))) {
+				// Every cut in a run of whitespace is the same split: the run goes between the chunks.
 				while (end > start && isWhitespace(text.charCodeAt(end - 1))) end--;
-				const candidate: Candidate = { end, next, rank: Rank.Hard };
-				if ((strict === undefined || this.isAllowed(start, candidate, strict)) && this.fits(reopenedFence, start, end, this.closingFence(end))) return candidate;
+				cut = end + 1;
+				if (end === start) continue;
 			}
-			return undefined;
-		};
-		const split = emptyBlock ?? furthestFitting(clusters, true) ?? furthestFitting(codePoints, true) ?? furthestFitting(codePoints, false) ?? furthestFitting(codePoints, undefined);
-		// Unreachable with a limit of 2 or more; kept so that a bug cannot become an endless loop.
-		return split ?? { end: codePoints[0], next: codePoints[0], rank: Rank.Hard };
+			const candidate: Candidate = { end, next: index.nextContent[end], rank: Rank.Hard };
+			if (candidate.next >= this.contentEnd || !this.fits(reopenedFence, start, candidate.end, this.closingFence(candidate.end))) continue;
+			const keepsMarker = !(candidate.next === end && isInsideFenceMarker(text, end));
+			if (keepsMarker && this.isAllowed(start, candidate, true)) {
+				if (candidate.next !== end || isGraphemeBoundary(text, end, start)) furthest[0] = candidate;
+				else furthest[1] ??= candidate;
+			} else if (keepsMarker && this.isAllowed(start, candidate, false)) furthest[2] ??= candidate;
+			else furthest[3] ??= candidate;
+		}
+		const split = furthest[0] ?? furthest[1] ?? furthest[2] ?? furthest[3];
+		if (split) return split;
+		// Unreachable with a limit of 2 or more; kept so that a bug cannot become an endless loop or an empty chunk.
+		const first = index.nextContent[start];
+		const end = first + (isHighSurrogate(text.charCodeAt(first)) ? 2 : 1);
+		return { end, next: index.nextContent[end], rank: Rank.Hard };
 	}
+}
+
+/**
+ * Whether a cut at `position` (between two code points) falls between grapheme clusters (UAX #29),
+ * with `start` a known boundary before it. The common cases (Latin, CJK, Hangul, emoji with skin
+ * tones or variation selectors, flags) are decided here; the rest asks `Intl.Segmenter` about a
+ * few characters around the cut, because segmenting a whole chunk costs more than linear time in
+ * Node's ICU (16,000 characters take about 0.2 s).
+ */
+function isGraphemeBoundary(text: string, position: number, start: number): boolean {
+	const before = text.codePointAt(isLowSurrogate(text.charCodeAt(position - 1)) && position >= 2 ? position - 2 : position - 1)!;
+	const after = text.codePointAt(position)!;
+	if (before === 0x0d && after === 0x0a) return false;
+	if (before < 0x20 || after < 0x20) return true;
+	if (isExtending(after)) return false;
+	if (isRegionalIndicator(before) && isRegionalIndicator(after)) {
+		// Flags are pairs: the cut is between two only after an even number of indicators.
+		let count = 0;
+		for (let i = position; i - 2 >= start && isRegionalIndicator(text.codePointAt(i - 2)!); i -= 2) count++;
+		return count % 2 === 0;
+	}
+	// After a joiner even © may continue an emoji sequence; that case goes to the segmenter.
+	if (isSimple(after) && before !== 0x200d && (isSimple(before) || isExtending(before) || (before >= 0x1f300 && before <= 0x1faff))) return true;
+	graphemes ??= new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+	const from = Math.max(start, position - 32);
+	let offset = from;
+	for (const { segment } of graphemes.segment(text.slice(from, Math.min(text.length, position + 32)))) {
+		offset += segment.length;
+		if (offset >= position) return offset === position;
+	}
+	return true;
+}
+
+/** Characters no cluster rule joins to what comes before them (below U+0300, CJK, Hangul syllables), nor to what follows. */
+function isSimple(code: number): boolean {
+	if (code < 0x300) return true;
+	if (code === 0x3099 || code === 0x309a || (code >= 0x302a && code <= 0x302f) || code === 0xff9e || code === 0xff9f) return false;
+	return (code >= 0x3000 && code <= 0x9fff) || (code >= 0xac00 && code <= 0xd7a3) || (code >= 0xf900 && code <= 0xfaff) || (code >= 0xff00 && code <= 0xffef);
+}
+
+/** Extend and ZWJ characters that are always part of the cluster before them: skin tones, variation selectors, the joiner, tags. */
+function isExtending(code: number): boolean {
+	return (code >= 0x1f3fb && code <= 0x1f3ff) || (code >= 0xfe00 && code <= 0xfe0f) || code === 0x200d || (code >= 0xe0020 && code <= 0xe007f);
+}
+
+function isRegionalIndicator(code: number): boolean {
+	return code >= 0x1f1e6 && code <= 0x1f1ff;
+}
+
+/** Whether `position` falls inside a run of three or more backticks or tildes (looking no further than that). */
+function isInsideFenceMarker(text: string, position: number): boolean {
+	const char = text[position];
+	if ((char !== '`' && char !== '~') || text[position - 1] !== char) return false;
+	return text[position - 2] === char || text[position + 1] === char;
 }
 
 /** Fenced code blocks (CommonMark: ``` or ~~~, three or more, closed by at least as many). */
@@ -378,10 +489,11 @@ function findFences(text: string): Fence[] {
 		if (lineEnd < 0) lineEnd = text.length;
 		const line = text.slice(lineStart, lineEnd);
 		if (!open) {
-			const match = FENCE_OPEN.exec(line);
+			const match = FENCE_START.exec(line);
+			const info = match ? trimEndOfLine(line.slice(match[0].length)) : '';
 			// A backtick fence's info string cannot hold a backtick: "```js`" is inline code.
-			if (match && !(match[2][0] === '`' && match[3].includes('`'))) {
-				open = { openStart: lineStart, openEnd: lineEnd, indent: match[1], marker: match[2], line: match[1] + match[2] + match[3] };
+			if (match && !(match[2][0] === '`' && info.includes('`'))) {
+				open = { openStart: lineStart, openEnd: lineEnd, indent: match[1], marker: match[2], line: match[0] + info };
 			}
 		} else {
 			const match = FENCE_CLOSE.exec(line);
@@ -393,26 +505,11 @@ function findFences(text: string): Fence[] {
 	return fences;
 }
 
-function spaceEnd(text: string, start: number): number {
-	let end = start;
-	while (end < text.length && isWhitespace(text.charCodeAt(end))) end++;
-	return end;
-}
-
-function hasBreakingSpace(text: string, start: number, end: number): boolean {
-	for (let i = start; i < end; i++) if (isBreakingSpace(text.charCodeAt(i))) return true;
-	return false;
-}
-
-function countLineBreaks(text: string, start: number, end: number): number {
-	let count = 0;
-	for (let i = text.indexOf('\n', start); i >= 0 && i < end; i = text.indexOf('\n', i + 1)) count++;
-	return count;
-}
-
-function hasContent(text: string, start: number, end: number): boolean {
-	for (let i = start; i < end; i++) if (!isWhitespace(text.charCodeAt(i))) return true;
-	return false;
+/** `line` without trailing spaces, tabs and carriage returns (a regular expression would backtrack over a long run of them). */
+function trimEndOfLine(line: string): string {
+	let end = line.length;
+	while (end > 0 && (line[end - 1] === ' ' || line[end - 1] === '\t' || line[end - 1] === '\r')) end--;
+	return line.slice(0, end);
 }
 
 function isHighSurrogate(code: number): boolean {

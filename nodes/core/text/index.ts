@@ -1,65 +1,53 @@
 /**
  * Outbound text shaping, the one place for it (DESIGN.md "Layers"): send nodes pass the model's
- * Markdown and their platform's capabilities (format, limit, lines) and get messages to send.
+ * Markdown, their platform's renderer and limits, and get messages to send.
  */
 import { chunkText, splitterFor, type ChunkOptions, type TextChunk } from './chunk';
-import { escapeSlackText, escapeTelegramHtml, markdownToPlain, markdownToSlackMrkdwn, markdownToTelegramHtml, telegramVisibleLength } from './markdown';
+import { markdownToPlain } from './markdown';
+import type { TextRenderer } from './renderer';
 
-export { chunkText, splitText, type ChunkOptions, type TextChunk } from './chunk';
-export { escapeSlackText, escapeTelegramHtml, markdownToPlain, markdownToSlackMrkdwn, markdownToTelegramHtml, telegramVisibleLength } from './markdown';
-
-/** `markdown` is sent as written (Discord renders Markdown itself). */
-export type TextFormat = 'telegram-html' | 'slack-mrkdwn' | 'plain' | 'markdown';
+export { chunkText, splitText, splitterFor, type ChunkOptions, type TextChunk } from './chunk';
+export { inlineText, isSafeLinkUrl, markdownToPlain, neutralizeUnsafeLinks, parseMarkdown, renderMarkdown, type Block, type Inline } from './markdown';
+export { markdownRenderer, plainRenderer, type TextRenderer } from './renderer';
 
 export interface FormatOptions extends ChunkOptions {
-	format: TextFormat;
-	/**
-	 * What the limit counts: `sent` (default) the formatted text as sent, which is how Discord,
-	 * Slack and Twilio count; `visible` the text a reader sees, which is how Telegram counts a
-	 * message with HTML parse mode ("1-4096 characters after entities parsing"), so tags and
-	 * escapes do not use up the limit. Other formats count `visible` as `sent`.
-	 */
-	count?: 'sent' | 'visible';
+	/** The platform's format: `plainRenderer`, `markdownRenderer`, or one from a platform folder. */
+	renderer: TextRenderer;
 }
-
-const CONVERT: Record<TextFormat, (markdown: string) => string> = {
-	'telegram-html': markdownToTelegramHtml,
-	'slack-mrkdwn': markdownToSlackMrkdwn,
-	plain: markdownToPlain,
-	markdown: (markdown) => markdown,
-};
 
 /** The smallest limit `formatAndChunk` accepts: five characters per escaped `&` and two per code point. */
 export const MIN_FORMAT_LIMIT = 10;
 
-/** `markdown` in the platform's format, without any splitting. */
-export function formatMarkdown(markdown: string, format: TextFormat): string {
-	return CONVERT[format](markdown);
-}
+/**
+ * How often a chunk too long once formatted is cut again, smaller, before it is sent as escaped
+ * plain text. Each cut is proportional to the overshoot, so one or two are the rule; the bound
+ * keeps the work per message a constant times the limit, whatever the text.
+ */
+const MAX_CUTS = 4;
 
 /**
- * `markdown` as messages in `format`, each within `limit` and `maxLines` once formatted.
+ * `markdown` as messages in the renderer's format, each within `limit` and `maxLines` as the
+ * platform counts them (`renderer.measure`), in time linear in the text.
  *
  * The Markdown is chunked first (code fences closed and reopened, see `chunkText`) and each chunk
- * converted, so every message is well-formed on its own: balanced HTML tags, closed code blocks.
- * Formatting can make a chunk longer (HTML tags, `&amp;`); then that chunk is cut again from the
+ * rendered, so every message is well-formed on its own: balanced HTML tags, closed code blocks.
+ * Rendering can make a chunk longer (HTML tags, `&amp;`); then that chunk is cut again from the
  * same start with a proportionally smaller limit, and what it leaves goes on into the next
- * message, so messages stay full. A chunk that cannot fit with its markup at all (only with a
- * tiny limit) is sent as escaped plain text. Messages with no visible text are left out, since
+ * message, so messages stay full. A chunk that still does not fit after a few cuts (only with a
+ * tiny limit) is sent as escaped plain text. Messages that show nothing are left out, since
  * platforms reject empty messages.
  */
 export function formatAndChunk(markdown: string, options: FormatOptions): string[] {
-	const { format, limit, maxLines, count = 'sent' } = options;
+	const { renderer, limit, maxLines } = options;
 	if (!Number.isInteger(limit) || limit < MIN_FORMAT_LIMIT) {
-		throw new RangeError(`The text limit must be a whole number of characters, ${MIN_FORMAT_LIMIT} or more (got ${limit}).`);
+		throw new RangeError(`The text limit for ${renderer.name} must be a whole number of characters, ${MIN_FORMAT_LIMIT} or more (got ${limit}).`);
 	}
-	const convert = CONVERT[format];
-	const measure = format === 'telegram-html' && count === 'visible' ? telegramVisibleLength : (text: string) => text.length;
+	const measure = (message: string) => (renderer.measure ? renderer.measure(message) : message.length);
 	const lineLimit = maxLines ?? Number.POSITIVE_INFINITY;
-	const fits = (message: string) => measure(message) <= limit && message.split('\n').length <= lineLimit;
+	const fits = (message: string) => measure(message) <= limit && lineCount(message) <= lineLimit;
 	const messages: string[] = [];
 	const send = (message: string) => {
-		if ((format === 'telegram-html' ? message.replace(/<[^>]*>/g, '') : message).trim() !== '') messages.push(message);
+		if (renderer.isVisible ? renderer.isVisible(message) : /\S/.test(message)) messages.push(message);
 	};
 
 	const split = splitterFor(markdown);
@@ -67,30 +55,30 @@ export function formatAndChunk(markdown: string, options: FormatOptions): string
 	let chunks = split(full);
 	for (let step = chunks.next(); !step.done; step = chunks.next()) {
 		let chunk: TextChunk = step.value;
-		let message = convert(chunk.text);
+		let message = renderer.render(chunk.text);
 		if (fits(message)) {
 			send(message);
 			continue;
 		}
-		// Too long once formatted: cut again from the same start, smaller, until the first piece
-		// fits; what it leaves is chunked at the full limit again. Each turn lowers a limit.
+		// Too long once rendered: cut again from the same start, smaller, until the first piece
+		// fits; what it leaves is chunked at the full limit again. Each cut lowers a limit.
 		let piece = full;
 		let pieces = chunks;
-		for (;;) {
+		for (let cut = 1; ; cut++) {
 			const length = measure(message);
-			const lines = message.split('\n').length;
+			const lines = lineCount(message);
 			const smaller: ChunkOptions = {
 				limit: length > limit ? Math.min(piece.limit - 1, Math.floor((chunk.text.length * limit) / length)) : piece.limit,
 				maxLines: lines > lineLimit ? Math.min(piece.maxLines ?? lines, lines) - (lines - lineLimit) : piece.maxLines,
 			};
-			if (smaller.limit < 2 || (smaller.maxLines !== undefined && smaller.maxLines < 1)) {
-				asPlainText(chunk.text, format, limit, maxLines).forEach(send);
+			if (cut > MAX_CUTS || smaller.limit < 2 || (smaller.maxLines !== undefined && smaller.maxLines < 1)) {
+				asPlainText(chunk.text, renderer, limit, maxLines).forEach(send);
 				break;
 			}
 			piece = smaller;
 			pieces = split(piece, chunk.start);
 			chunk = pieces.next().value as TextChunk;
-			message = convert(chunk.text);
+			message = renderer.render(chunk.text);
 			if (fits(message)) {
 				send(message);
 				break;
@@ -103,10 +91,13 @@ export function formatAndChunk(markdown: string, options: FormatOptions): string
 	return messages;
 }
 
-/** The last resort: no markup, escaped where the format needs it, split small enough for the escapes. */
-function asPlainText(piece: string, format: TextFormat, limit: number, maxLines: number | undefined): string[] {
-	const escape = format === 'telegram-html' ? escapeTelegramHtml : format === 'slack-mrkdwn' ? escapeSlackText : (text: string) => text;
-	// `&` → `&amp;` is the largest growth of an escape.
-	const growth = format === 'telegram-html' || format === 'slack-mrkdwn' ? 5 : 1;
-	return chunkText(markdownToPlain(piece), { limit: Math.floor(limit / growth), maxLines }).map(escape);
+/** The last resort: no markup, escaped for the format, split small enough for the escapes to fit. */
+function asPlainText(piece: string, renderer: TextRenderer, limit: number, maxLines: number | undefined): string[] {
+	return chunkText(markdownToPlain(piece), { limit: Math.floor(limit / renderer.escapeGrowth), maxLines }).map((text) => renderer.escape(text));
+}
+
+function lineCount(text: string): number {
+	let lines = 1;
+	for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lines++;
+	return lines;
 }

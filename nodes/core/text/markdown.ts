@@ -1,6 +1,7 @@
 /**
- * Markdown as language models write it, turned into what each platform renders: Telegram's HTML
- * parse mode, Slack mrkdwn, or plain text for SMS and WhatsApp. Discord renders Markdown itself.
+ * Markdown as language models write it, parsed once into blocks and inlines that each platform's
+ * renderer walks (Telegram HTML in `nodes/Telegram`, Slack mrkdwn in `nodes/Slack`); plain text for
+ * SMS and WhatsApp is rendered here. Discord renders Markdown itself.
  *
  * Supported: **bold** / __bold__, *italic* / _italic_, ~~strike~~, ||spoiler||, `code`, fenced
  * code blocks with a language, [links](url), <https://autolinks>, ![images](url) (as links),
@@ -8,15 +9,18 @@
  * --- rules and \-escapes. Emphasis follows CommonMark's delimiter rules, so snake_case_names and
  * 2 * 3 * 4 stay as written. Line breaks are kept as they are: chat messages are not reflowed.
  * Anything unmatched (an unclosed **, a stray <) is shown as the text it is.
+ *
+ * Parsing takes time linear in the text: model output is untrusted, and a quadratic corner (a
+ * long run of spaces, brackets or asterisks) would freeze n8n's main thread.
  */
 
-type Inline =
+export type Inline =
 	| { kind: 'text'; text: string }
 	| { kind: 'code'; text: string }
 	| { kind: 'bold' | 'italic' | 'strike' | 'spoiler'; children: Inline[] }
 	| { kind: 'link'; url: string; children: Inline[] };
 
-type Block =
+export type Block =
 	| { kind: 'paragraph' | 'heading'; inlines: Inline[] }
 	| { kind: 'item'; indent: string; marker: string; inlines: Inline[] }
 	| { kind: 'quote'; blocks: Block[] }
@@ -24,110 +28,172 @@ type Block =
 	| { kind: 'rule' }
 	| { kind: 'blank' };
 
-/** Telegram Bot API `parse_mode: "HTML"`: only the tags Telegram knows, everything else escaped. */
-export function markdownToTelegramHtml(markdown: string): string {
-	const html = parseBlocks(splitLines(markdown))
-		.map((block) => telegramBlock(block, false))
-		.join('\n');
-	// Code closes and reopens the styles around it, which can leave empty pairs: **`x`**.
-	return html.replace(EMPTY_STYLE, '');
+/** The blocks of `markdown`, in order; each blank line is a `blank` block, so renderers can keep the spacing. */
+export function parseMarkdown(markdown: string): Block[] {
+	return parseBlocks(markdown.replace(/\r\n?/g, '\n').split('\n'), 0);
 }
 
-/** Slack mrkdwn, for `text` and `mrkdwn` text objects. */
-export function markdownToSlackMrkdwn(markdown: string): string {
-	return parseBlocks(splitLines(markdown))
-		.map((block) => slackBlock(block))
-		.join('\n');
+/** The one walk every renderer shares: each block rendered on its own, joined by line breaks. */
+export function renderMarkdown(markdown: string, renderBlock: (block: Block) => string): string {
+	return parseMarkdown(markdown).map(renderBlock).join('\n');
+}
+
+/**
+ * Whether a link may be sent as a link: only http, https and mailto. Other schemes (`tg://user?id=`
+ * opens a profile, `javascript:`, `data:`, `file:`) are shown as text, so a model (or a prompt
+ * injected into it) cannot make a clickable link that does something else than open a page.
+ */
+export function isSafeLinkUrl(url: string): boolean {
+	return /^(?:https?:\/\/[^\s]+|mailto:[^\s]+)$/i.test(url);
+}
+
+/** The text a reader sees of some inlines: markup dropped, link labels kept. */
+export function inlineText(inlines: Inline[]): string {
+	return inlines.map((inline) => (inline.kind === 'text' || inline.kind === 'code' ? inline.text : inlineText(inline.children))).join('');
 }
 
 /** Plain text for channels without formatting (SMS, WhatsApp through Twilio): links as "text (url)". */
 export function markdownToPlain(markdown: string): string {
-	return parseBlocks(splitLines(markdown))
-		.map((block) => plainBlock(block))
-		.join('\n');
-}
-
-/** Telegram HTML needs `&`, `<` and `>` escaped outside tags; it rejects a message with a bare `<`. */
-export function escapeTelegramHtml(text: string): string {
-	return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
-/** Slack asks for exactly these three to be escaped in message text; nothing else. */
-export function escapeSlackText(text: string): string {
-	return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+	return renderMarkdown(markdown, plainBlock);
 }
 
 /**
- * The length Telegram counts for a message sent with HTML parse mode: the text after entity
- * parsing, so tags do not count and `&amp;` counts as one character.
+ * `markdown` as written, with links of unsafe schemes (see `isSafeLinkUrl`) made text by a
+ * backslash (`[x]\(tg://…)`, `\<tg://…>`), for platforms that render Markdown themselves (Discord).
+ * Code blocks and code spans are left alone: nothing in them is a link.
  */
-export function telegramVisibleLength(html: string): number {
-	return html.replace(/<[^>]*>/g, '').replace(/&(?:lt|gt|amp|quot|#\d+|#x[0-9a-f]+);/gi, (entity) => (entity.startsWith('&#') && codePointOf(entity) > 0xffff ? '  ' : ' ')).length;
+export function neutralizeUnsafeLinks(markdown: string): string {
+	const lines = markdown.split('\n');
+	let fence: string | undefined;
+	for (let i = 0; i < lines.length; i++) {
+		const line = lines[i];
+		if (fence !== undefined) {
+			if (isClosingFence(line, fence)) fence = undefined;
+			continue;
+		}
+		const opening = fenceOpening(line);
+		if (opening) fence = opening.marker;
+		else if (line.includes('](') || line.includes('<')) lines[i] = neutralizeLine(line);
+	}
+	return lines.join('\n');
 }
 
-function codePointOf(entity: string): number {
-	return entity[2] === 'x' || entity[2] === 'X' ? parseInt(entity.slice(3), 16) : parseInt(entity.slice(2), 10);
+const UNSAFE_LINK_START = /\]\( *<?|<|`+/g;
+const SCHEME = /([A-Za-z][A-Za-z0-9+.-]{1,31}):/y;
+const SAFE_SCHEMES = new Set(['http', 'https', 'mailto']);
+
+function neutralizeLine(line: string): string {
+	const backticks = new BacktickRuns(line);
+	let out = '';
+	let copied = 0;
+	UNSAFE_LINK_START.lastIndex = 0;
+	for (let match = UNSAFE_LINK_START.exec(line); match; match = UNSAFE_LINK_START.exec(line)) {
+		const at = match.index;
+		if (match[0][0] === '`') {
+			const close = backticks.find(at + match[0].length, match[0].length);
+			if (close >= 0) UNSAFE_LINK_START.lastIndex = close + match[0].length;
+			continue;
+		}
+		if (isEscaped(line, at)) continue;
+		const urlStart = at + match[0].length;
+		SCHEME.lastIndex = urlStart;
+		const scheme = SCHEME.exec(line)?.[1];
+		if (scheme === undefined || SAFE_SCHEMES.has(scheme.toLowerCase())) continue;
+		// `]\(` is no link; `\<` is no autolink.
+		const escapeAt = match[0][0] === ']' ? at + 1 : at;
+		out += `${line.slice(copied, escapeAt)}\\`;
+		copied = escapeAt;
+	}
+	return out + line.slice(copied);
+}
+
+function isEscaped(text: string, index: number): boolean {
+	let backslashes = 0;
+	while (index - backslashes > 0 && text[index - backslashes - 1] === '\\') backslashes++;
+	return backslashes % 2 === 1;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Blocks
 
-const FENCE_OPEN = /^( *)(`{3,}|~{3,})[ \t]*([^\s`]*)[^`]*$/;
-const FENCE_OPEN_TILDE = /^( *)(~{3,})[ \t]*(\S*).*$/;
-const HEADING = /^ {0,3}#{1,6}(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$/;
+const HEADING_START = /^ {0,3}(#{1,6})(?=[ \t]|$)/;
 const RULE = /^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$/;
 const QUOTE = /^ {0,3}> ?/;
 const ITEM = /^([ \t]*)([-*+]|\d{1,9}[.)])[ \t]+(.*)$/;
 const BLANK = /^[ \t]*$/;
+/** Telegram cannot nest quotes and Slack has one level; deeper `>` stay text, which also keeps `> > > …` linear. */
+const MAX_QUOTE_DEPTH = 8;
 
-function splitLines(markdown: string): string[] {
-	return markdown.replace(/\r\n?/g, '\n').split('\n');
-}
-
-function parseBlocks(lines: string[]): Block[] {
+function parseBlocks(lines: string[], quoteDepth: number): Block[] {
 	const blocks: Block[] = [];
+	const isQuote = (line: string) => quoteDepth < MAX_QUOTE_DEPTH && QUOTE.test(line);
 	for (let i = 0; i < lines.length; ) {
 		const line = lines[i];
-		const fence = FENCE_OPEN.exec(line) ?? FENCE_OPEN_TILDE.exec(line);
+		const fence = fenceOpening(line);
 		if (BLANK.test(line)) {
 			blocks.push({ kind: 'blank' });
 			i++;
 		} else if (fence) {
-			const [, indent, marker, language] = fence;
 			const code: string[] = [];
-			for (i++; i < lines.length && !isClosingFence(lines[i], marker); i++) code.push(stripIndent(lines[i], indent.length));
+			for (i++; i < lines.length && !isClosingFence(lines[i], fence.marker); i++) code.push(stripIndent(lines[i], fence.indent));
 			i++;
-			blocks.push({ kind: 'code', language, text: code.join('\n') });
-		} else if (HEADING.test(line)) {
-			blocks.push({ kind: 'heading', inlines: parseInline(HEADING.exec(line)![1] ?? '') });
+			blocks.push({ kind: 'code', language: fence.language, text: code.join('\n') });
+		} else if (HEADING_START.test(line)) {
+			blocks.push({ kind: 'heading', inlines: parseInline(headingText(line)) });
 			i++;
 		} else if (RULE.test(line)) {
 			blocks.push({ kind: 'rule' });
 			i++;
-		} else if (QUOTE.test(line)) {
+		} else if (isQuote(line)) {
 			const quoted: string[] = [];
-			for (; i < lines.length && QUOTE.test(lines[i]); i++) quoted.push(lines[i].replace(QUOTE, ''));
-			blocks.push({ kind: 'quote', blocks: parseBlocks(quoted) });
+			for (; i < lines.length && isQuote(lines[i]); i++) quoted.push(lines[i].replace(QUOTE, ''));
+			blocks.push({ kind: 'quote', blocks: parseBlocks(quoted, quoteDepth + 1) });
 		} else if (ITEM.test(line)) {
 			const [, indent, marker, text] = ITEM.exec(line)!;
 			blocks.push({ kind: 'item', indent, marker: /\d/.test(marker) ? `${marker.slice(0, -1)}.` : '•', inlines: parseInline(text) });
 			i++;
 		} else {
 			const paragraph: string[] = [];
-			for (; i < lines.length && (paragraph.length === 0 || startsParagraphLine(lines[i])); i++) paragraph.push(lines[i].trim());
+			for (; i < lines.length && (paragraph.length === 0 || startsParagraphLine(lines[i], isQuote)); i++) paragraph.push(lines[i].trim());
 			blocks.push({ kind: 'paragraph', inlines: parseInline(paragraph.join('\n')) });
 		}
 	}
 	return blocks;
 }
 
-function startsParagraphLine(line: string): boolean {
-	return !BLANK.test(line) && !FENCE_OPEN.test(line) && !FENCE_OPEN_TILDE.test(line) && !HEADING.test(line) && !RULE.test(line) && !QUOTE.test(line) && !ITEM.test(line);
+function startsParagraphLine(line: string, isQuote: (line: string) => boolean): boolean {
+	return !BLANK.test(line) && !fenceOpening(line) && !HEADING_START.test(line) && !RULE.test(line) && !isQuote(line) && !ITEM.test(line);
+}
+
+/**
+ * An opening code fence: ``` or ~~~ (three or more) after spaces, then an info string whose first
+ * word is the language. A backtick fence's info string cannot hold a backtick (```` ```js` ```` is
+ * inline code). Written without a regular expression, whose backtracking is quadratic on long runs of spaces.
+ */
+function fenceOpening(line: string): { indent: number; marker: string; language: string } | undefined {
+	let indent = 0;
+	while (line.charCodeAt(indent) === 0x20) indent++;
+	const char = line[indent];
+	if (char !== '`' && char !== '~') return undefined;
+	let markerEnd = indent;
+	while (line[markerEnd] === char) markerEnd++;
+	if (markerEnd - indent < 3) return undefined;
+	const info = line.slice(markerEnd);
+	if (char === '`' && info.includes('`')) return undefined;
+	const language = /^[ \t]*(\S*)/.exec(info)![1];
+	return { indent, marker: line.slice(indent, markerEnd), language };
 }
 
 function isClosingFence(line: string, marker: string): boolean {
 	const match = /^ *(`{3,}|~{3,})[ \t]*$/.exec(line);
 	return match !== null && match[1][0] === marker[0] && match[1].length >= marker.length;
+}
+
+/** A heading's text: after the #s and before an optional closing run of #s. */
+function headingText(line: string): string {
+	const text = line.slice(HEADING_START.exec(line)![0].length).trim();
+	const closing = /(?:^|[ \t])#+$/.exec(text);
+	return closing ? text.slice(0, closing.index).trimEnd() : text;
 }
 
 function stripIndent(line: string, indent: number): string {
@@ -153,12 +219,14 @@ type Item = Inline | Delimiter;
 const ASCII_PUNCTUATION = /[!-/:-@[-`{-~]/;
 const PUNCTUATION = /[\p{P}\p{S}]/u;
 const WHITESPACE = /\s/u;
-const AUTOLINK = /^<((?:https?|mailto|tg|ftp):[^\s<>]*)>/i;
+const AUTOLINK = /<((?:https?|mailto):[^\s<>]{1,2048})>/iy;
 const MAX_LABEL = 1000;
+/** Styles nest at most this deep; deeper pairs stay unstyled, so rendering cannot exhaust the stack. */
+const MAX_STYLE_DEPTH = 32;
 const SPECIAL = /[\\`[!<*_~|]/g;
 
 function parseInline(source: string): Inline[] {
-	const backticks = new BacktickRuns(source);
+	const scan = new InlineScan(source);
 	const items: Item[] = [];
 	let text = '';
 	const flush = () => {
@@ -172,7 +240,7 @@ function parseInline(source: string): Inline[] {
 			i += 2;
 		} else if (char === '`') {
 			const run = runLength(source, i, '`');
-			const close = backticks.find(i + run, run);
+			const close = scan.backticks.find(i + run, run);
 			if (close < 0) {
 				text += '`'.repeat(run);
 				i += run;
@@ -182,7 +250,7 @@ function parseInline(source: string): Inline[] {
 				i = close + run;
 			}
 		} else if (char === '[' || (char === '!' && source[i + 1] === '[')) {
-			const link = parseLink(source, char === '!' ? i + 1 : i, backticks);
+			const link = parseLink(scan, char === '!' ? i + 1 : i);
 			if (link) {
 				flush();
 				const children = parseInline(link.label);
@@ -192,11 +260,11 @@ function parseInline(source: string): Inline[] {
 				text += char;
 				i++;
 			}
-		} else if (char === '<' && AUTOLINK.test(source.slice(i, i + 2048))) {
-			const url = AUTOLINK.exec(source.slice(i, i + 2048))![1];
+		} else if (char === '<' && ((AUTOLINK.lastIndex = i), AUTOLINK.test(source))) {
+			const url = source.slice(i + 1, AUTOLINK.lastIndex - 1);
 			flush();
 			items.push({ kind: 'link', url, children: [{ kind: 'text', text: url.replace(/^mailto:/i, '') }] });
-			i += url.length + 2;
+			i = AUTOLINK.lastIndex;
 		} else if (char === '*' || char === '_' || char === '~' || (char === '|' && source[i + 1] === '|')) {
 			const run = runLength(source, i, char);
 			// Only ~~double~~ strikes and ||double|| hides: a single ~ often means "about".
@@ -244,6 +312,74 @@ class BacktickRuns {
 	}
 }
 
+/**
+ * What link parsing needs to know about one inline source, each worked out once, so that a text
+ * full of `[`, `](`, `<` or quotes is parsed in linear time rather than one scan per attempt.
+ */
+class InlineScan {
+	readonly backticks: BacktickRuns;
+	private closingBrackets?: Int32Array;
+	private urlEnds?: Int32Array;
+	private readonly nextFound = new Map<string, { from: number; at: number }>();
+
+	constructor(readonly source: string) {
+		this.backticks = new BacktickRuns(source);
+	}
+
+	/** The `]` that closes the `[` at `open` (escapes and code spans skipped, brackets nested), or -1. */
+	closingBracket(open: number): number {
+		if (!this.closingBrackets) {
+			const { source } = this;
+			const closing = new Int32Array(source.length).fill(-1);
+			const opens: number[] = [];
+			for (let i = 0; i < source.length; i++) {
+				const char = source[i];
+				if (char === '\\') i++;
+				else if (char === '`') {
+					const run = runLength(source, i, '`');
+					const end = this.backticks.find(i + run, run);
+					i = end < 0 ? i + run - 1 : end + run - 1;
+				} else if (char === '[') opens.push(i);
+				else if (char === ']' && opens.length > 0) closing[opens.pop()!] = i;
+			}
+			this.closingBrackets = closing;
+		}
+		return this.closingBrackets[open];
+	}
+
+	/**
+	 * Where a bare link destination starting at `start` ends: at whitespace or at a `)` that closes
+	 * no `(` of its own. Worked out for every start at once, from the right.
+	 */
+	urlEnd(start: number): number {
+		if (!this.urlEnds) {
+			const { source } = this;
+			const ends = new Int32Array(source.length + 2).fill(source.length);
+			for (let i = source.length - 1; i >= 0; i--) {
+				const char = source[i];
+				if (WHITESPACE.test(char) || char === ')') ends[i] = i;
+				else if (char === '\\') ends[i] = ends[Math.min(i + 2, source.length)];
+				else if (char === '(') {
+					// A balanced group: the destination goes on after its `)`, or stops where the group does.
+					const groupEnd = ends[i + 1];
+					ends[i] = source[groupEnd] === ')' ? ends[groupEnd + 1] : groupEnd;
+				} else ends[i] = ends[i + 1];
+			}
+			this.urlEnds = ends;
+		}
+		return this.urlEnds[start];
+	}
+
+	/** `source.indexOf(char, from)`, remembered, so that repeated searches from left to right cost linear time. */
+	indexOf(char: string, from: number): number {
+		const last = this.nextFound.get(char);
+		if (last && from >= last.from && (from <= last.at || last.at < 0)) return last.at;
+		const at = this.source.indexOf(char, from);
+		this.nextFound.set(char, { from, at });
+		return at;
+	}
+}
+
 /** CommonMark: one space on each side is padding (so `` `x` `` can show backticks), line breaks are spaces. */
 function codeSpanText(raw: string): string {
 	const text = raw.replace(/\n/g, ' ');
@@ -251,45 +387,30 @@ function codeSpanText(raw: string): string {
 }
 
 /** `[label](url "title")` starting at `open` (the `[`), or undefined when it is not a link. */
-function parseLink(source: string, open: number, backticks: BacktickRuns): { label: string; url: string; end: number } | undefined {
-	let depth = 0;
-	let close = -1;
-	// Labels are short; the bound keeps a text full of stray brackets linear.
-	for (let i = open; i < Math.min(source.length, open + MAX_LABEL); i++) {
-		const char = source[i];
-		if (char === '\\') i++;
-		else if (char === '`') {
-			const run = runLength(source, i, '`');
-			const end = backticks.find(i + run, run);
-			i = end < 0 ? i + run - 1 : end + run - 1;
-		} else if (char === '[') depth++;
-		else if (char === ']' && --depth === 0) {
-			close = i;
-			break;
-		}
-	}
-	if (close < 0 || source[close + 1] !== '(') return undefined;
+function parseLink(scan: InlineScan, open: number): { label: string; url: string; end: number } | undefined {
+	const { source } = scan;
+	const close = scan.closingBracket(open);
+	// Labels are short; a bracket closed thousands of characters later is no label.
+	if (close < 0 || close - open > MAX_LABEL || source[close + 1] !== '(') return undefined;
 	let i = close + 2;
 	while (source[i] === ' ') i++;
 	let url = '';
 	if (source[i] === '<') {
-		const end = source.indexOf('>', i);
-		if (end < 0 || source.slice(i, end).includes('\n')) return undefined;
+		const end = scan.indexOf('>', i);
+		const lineBreak = scan.indexOf('\n', i);
+		if (end < 0 || (lineBreak >= 0 && lineBreak < end)) return undefined;
 		url = source.slice(i + 1, end);
 		i = end + 1;
 	} else {
-		let parens = 0;
 		const start = i;
-		for (; i < source.length && !WHITESPACE.test(source[i]); i++) {
-			if (source[i] === '\\') i++;
-			else if (source[i] === '(') parens++;
-			else if (source[i] === ')' && --parens < 0) break;
-		}
+		i = scan.urlEnd(start);
 		url = source.slice(start, i);
 	}
 	while (source[i] === ' ') i++;
-	const title = /^(?:"[^"]*"|'[^']*')/.exec(source.slice(i));
-	if (title) i += title[0].length;
+	if (source[i] === '"' || source[i] === "'") {
+		const titleEnd = scan.indexOf(source[i], i + 1);
+		if (titleEnd >= 0) i = titleEnd + 1;
+	}
 	while (source[i] === ' ') i++;
 	if (source[i] !== ')') return undefined;
 	return { label: source.slice(open + 1, close), url: url.replace(/\\([!-/:-@[-`{-~])/g, '$1'), end: i + 1 };
@@ -317,18 +438,29 @@ function codePointBefore(source: string, index: number): string {
 	return source[index - 1];
 }
 
-/** CommonMark's "process emphasis", with a stack: each closer takes the nearest opener it may. */
+/**
+ * CommonMark's "process emphasis", with a stack: each closer takes the nearest opener it may.
+ * Like CommonMark's "openers bottom", a search that found nothing is not repeated below where it
+ * stopped, so a text of closers without openers (`a* a* a*…`) costs linear time.
+ */
 function resolveEmphasis(items: Item[]): Inline[] {
 	const stack: Item[] = [];
+	const depth = new WeakMap<Inline, number>();
+	const depthOf = (inline: Item) => (inline.kind === 'delimiter' ? 0 : (depth.get(inline) ?? 0));
+	const searchedDownTo = new Map<string, number>();
 	for (const item of items) {
 		if (item.kind !== 'delimiter') {
 			stack.push(item);
 			continue;
 		}
 		const closer = item;
+		const key = `${closer.char}${closer.canOpen ? 1 : 0}${closer.original % 3}`;
 		while (closer.count > 0 && closer.canClose) {
-			const at = findOpener(stack, closer);
-			if (at < 0) break;
+			const at = findOpener(stack, closer, searchedDownTo.get(key) ?? 0);
+			if (at < 0) {
+				searchedDownTo.set(key, stack.length);
+				break;
+			}
 			const opener = stack[at] as Delimiter;
 			const used = closer.char === '~' || closer.char === '|' || (opener.count >= 2 && closer.count >= 2) ? 2 : 1;
 			const kind = closer.char === '~' ? 'strike' : closer.char === '|' ? 'spoiler' : used === 2 ? 'bold' : 'italic';
@@ -336,15 +468,23 @@ function resolveEmphasis(items: Item[]): Inline[] {
 			opener.count -= used;
 			closer.count -= used;
 			if (opener.count === 0) stack.pop();
-			stack.push({ kind, children });
+			const childDepth = children.reduce((deepest, child) => Math.max(deepest, depthOf(child)), 0);
+			if (childDepth < MAX_STYLE_DEPTH) {
+				const styled: Inline = { kind, children };
+				depth.set(styled, childDepth + 1);
+				stack.push(styled);
+			} else for (const child of children) stack.push(child);
+			// Searches that stopped above the removed items must look at what now takes their place.
+			for (const [searched, bottom] of searchedDownTo) if (bottom > stack.length) searchedDownTo.set(searched, stack.length);
 		}
 		if (closer.count > 0) stack.push(closer);
 	}
 	return literalDelimiters(stack);
 }
 
-function findOpener(stack: Item[], closer: Delimiter): number {
-	for (let i = stack.length - 1; i >= 0; i--) {
+/** The nearest opener for `closer` at or above `bottom` in the stack, or -1. */
+function findOpener(stack: Item[], closer: Delimiter, bottom: number): number {
+	for (let i = stack.length - 1; i >= bottom; i--) {
 		const opener = stack[i];
 		if (opener.kind !== 'delimiter' || opener.char !== closer.char || !opener.canOpen || opener.count === 0) continue;
 		if (closer.char === '~' || closer.char === '|') {
@@ -369,140 +509,6 @@ function literalDelimiters(items: Item[]): Inline[] {
 		else if (inline.kind !== 'text' || inline.text) inlines.push(inline.kind === 'text' ? { ...inline } : inline);
 	}
 	return inlines;
-}
-
-/** Only links a chat client can open; others are shown as text so the platform cannot reject them. */
-function isLinkable(url: string): boolean {
-	return /^(?:https?:\/\/[^\s]+|mailto:[^\s]+|tg:\/\/[^\s]+)$/i.test(url);
-}
-
-function plainInlines(inlines: Inline[]): string {
-	return inlines.map((inline) => (inline.kind === 'text' || inline.kind === 'code' ? inline.text : plainInlines(inline.children))).join('');
-}
-
-// ---------------------------------------------------------------------------------------------
-// Telegram HTML
-
-const TELEGRAM_TAG = { bold: 'b', italic: 'i', strike: 's', spoiler: 'tg-spoiler' } as const;
-const EMPTY_STYLE = /<(b|i|s|tg-spoiler)><\/\1>/g;
-
-function telegramBlock(block: Block, inQuote: boolean): string {
-	switch (block.kind) {
-		case 'blank':
-			return '';
-		case 'rule':
-			return '———';
-		case 'paragraph':
-			return telegramInlines(block.inlines, [], false);
-		case 'heading':
-			return wrap('b', telegramInlines(block.inlines, ['b'], false));
-		case 'item':
-			return `${block.indent}${block.marker} ${telegramInlines(block.inlines, [], false)}`;
-		case 'quote':
-			// Telegram cannot nest quotes: an inner quote's lines join the outer one.
-			return inQuote ? block.blocks.map((inner) => telegramBlock(inner, true)).join('\n') : wrap('blockquote', block.blocks.map((inner) => telegramBlock(inner, true)).join('\n'));
-		case 'code': {
-			if (!block.text.trim()) return '';
-			const code = escapeTelegramHtml(block.text);
-			// A pre block may not sit inside a quote; the code's text stays.
-			if (inQuote) return code;
-			const language = block.language.replace(/[^\w+#.-]/g, '');
-			return language ? `<pre><code class="language-${language}">${code}</code></pre>` : `<pre>${code}</pre>`;
-		}
-	}
-}
-
-/**
- * `open` lists the style tags around this point. Telegram lets bold, italic, strike and spoiler
- * contain anything but code, and code contain nothing; so code closes the styles around it and
- * reopens them after, and code inside a link is plain text.
- */
-function telegramInlines(inlines: Inline[], open: string[], inLink: boolean): string {
-	let html = '';
-	for (const inline of inlines) {
-		if (inline.kind === 'text') html += escapeTelegramHtml(inline.text);
-		else if (inline.kind === 'code') {
-			const code = escapeTelegramHtml(inline.text);
-			if (inLink) html += code;
-			else {
-				const closing = [...open].reverse().map((tag) => `</${tag}>`).join('');
-				const reopening = open.map((tag) => `<${tag}>`).join('');
-				html += `${closing}<code>${code}</code>${reopening}`;
-			}
-		} else if (inline.kind === 'link') {
-			const label = telegramInlines(inline.children, open, true) || escapeTelegramHtml(inline.url);
-			if (inLink || !isLinkable(inline.url)) html += inline.children.length ? `${label} (${escapeTelegramHtml(inline.url)})` : label;
-			else html += `<a href="${escapeTelegramHtml(inline.url).replace(/"/g, '&quot;')}">${label}</a>`;
-		} else {
-			const tag = TELEGRAM_TAG[inline.kind];
-			html += open.includes(tag) ? telegramInlines(inline.children, open, inLink) : wrap(tag, telegramInlines(inline.children, [...open, tag], inLink));
-		}
-	}
-	return html;
-}
-
-/** Empty elements are left out: an entity without text is of no use to anyone. */
-function wrap(tag: string, html: string): string {
-	return html ? `<${tag}>${html}</${tag}>` : '';
-}
-
-// ---------------------------------------------------------------------------------------------
-// Slack mrkdwn
-
-const SLACK_MARK = { bold: '*', italic: '_', strike: '~', spoiler: '' } as const;
-
-function slackBlock(block: Block): string {
-	switch (block.kind) {
-		case 'blank':
-			return '';
-		case 'rule':
-			return '———';
-		case 'paragraph':
-			return slackInlines(block.inlines, new Set());
-		case 'heading':
-			return slackMark('*', slackInlines(block.inlines, new Set(['*'])));
-		case 'item':
-			return `${block.indent}${block.marker} ${slackInlines(block.inlines, new Set())}`;
-		case 'quote':
-			// Slack has one level of quote; inner quotes join it.
-			return block.blocks
-				.map((inner) => (inner.kind === 'quote' ? slackBlock(inner).replace(/^> /gm, '') : slackBlock(inner)))
-				.join('\n')
-				.split('\n')
-				.map((line) => `> ${line}`)
-				.join('\n');
-		case 'code':
-			// Slack shows no language; the ``` lines stay their own lines so the code starts at column 0.
-			return block.text.trim() ? `\`\`\`\n${escapeSlackText(block.text)}\n\`\`\`` : '';
-	}
-}
-
-/** `active` holds the marks already open: Slack does not nest a mark in itself (*a *b* c*). */
-function slackInlines(inlines: Inline[], active: Set<string>): string {
-	let mrkdwn = '';
-	for (const inline of inlines) {
-		if (inline.kind === 'text') mrkdwn += escapeSlackText(inline.text);
-		else if (inline.kind === 'code') mrkdwn += inline.text ? `\`${escapeSlackText(inline.text)}\`` : '';
-		else if (inline.kind === 'link') {
-			const label = escapeSlackText(plainInlines(inline.children).replace(/\n/g, ' '));
-			if (isLinkable(inline.url)) mrkdwn += `<${slackUrl(inline.url)}${label && label !== escapeSlackText(inline.url) ? `|${label}` : ''}>`;
-			else mrkdwn += label ? `${label} (${escapeSlackText(inline.url)})` : escapeSlackText(inline.url);
-		} else {
-			const mark = SLACK_MARK[inline.kind];
-			const inner = slackInlines(inline.children, new Set([...active, mark]));
-			mrkdwn += mark && !active.has(mark) ? slackMark(mark, inner) : inner;
-		}
-	}
-	return mrkdwn;
-}
-
-function slackMark(mark: string, text: string): string {
-	return text ? `${mark}${text}${mark}` : '';
-}
-
-/** In `<url|label>` the URL ends at `|` or `>`, so those are percent-encoded inside it. */
-function slackUrl(url: string): string {
-	return url.replace(/&/g, '&amp;').replace(/</g, '%3C').replace(/>/g, '%3E').replace(/\|/g, '%7C');
 }
 
 // ---------------------------------------------------------------------------------------------
