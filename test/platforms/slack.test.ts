@@ -28,8 +28,7 @@ import { makeBotToken, signSlackRequest, SlackEmulator } from '../emulators/slac
 /** An outcome as the platform sees it, without the credential the pipeline hands on to the trigger. */
 function decided(outcome: WebhookOutcome | undefined): unknown {
 	if (!outcome || !('credential' in outcome)) return outcome;
-	const { credential: _credential, ...rest } = outcome;
-	return rest;
+	return Object.fromEntries(Object.entries(outcome).filter(([key]) => key !== 'credential'));
 }
 
 interface SlackTriggerSetup {
