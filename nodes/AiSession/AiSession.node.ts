@@ -8,7 +8,9 @@ import {
 } from 'n8n-workflow';
 
 import { DEFAULT_MAX_INPUT_CHARACTERS, SessionEngine, type CommandName, type SessionEngineConfig } from '../core/session/engine';
+import { isTriggerEnvelope } from '../core/origin';
 import { inboundFromItem } from '../core/session/inbound';
+import { envelopeOriginKey } from '../shared/origin-key';
 import { OpenAiChatModel } from './openai.model';
 import { aiSessionProperties } from './AiSession.properties';
 import { DEFAULT_RETENTION_DAYS, sessionStoreFor, type N8nPostgresCredential, type N8nRedisCredential, type StoreKind } from './session-stores';
@@ -74,6 +76,7 @@ export class AiSession implements INodeType {
 				const inbound = inboundFromItem(item.json, {
 					sessionId: this.getNodeParameter('sessionKey', itemIndex),
 					text: this.getNodeParameter('text', itemIndex),
+					fromTrigger: isTriggerEnvelope(item.json, envelopeOriginKey()),
 				});
 				const outcome = await engine.handle(inbound);
 				if (outcome.kind === 'ignored') {

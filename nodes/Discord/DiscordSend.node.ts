@@ -1,7 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INodeProperties, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import type { REST } from 'discord.js';
 
-import { envelopeTargetProperty, replyTextProperty, sentMessageProperty, type SendDeclaration, sendExecutor, sendNodeDescription, type SendOperation } from '../shared/send-node';
+import { envelopeTargetProperty, linkPreviewsProperty, replyTextProperty, sentMessageProperty, type SendDeclaration, sendExecutor, sendNodeDescription, type SendOperation } from '../shared/send-node';
 import { discordCapabilities, editDiscordMessage, sendDiscordText, sendDiscordTyping } from './discord.adapter';
 import { discordPlugin } from './discord.plugin';
 
@@ -35,6 +35,7 @@ const properties: INodeProperties[] = [
 				description:
 					'Whether user and role mentions in the text notify people (and the replied-to author is pinged). @everyone and @here never notify. Off by default, so an AI answer cannot ping anyone.',
 			},
+			linkPreviewsProperty({ show: { '/operation': ['sendText'] } }),
 			{
 				displayName: 'Max Lines Per Message',
 				name: 'maxLines',
@@ -66,6 +67,7 @@ const operations = [
 				replyToMessageId: parameter(this, 'replyToMessageId', itemIndex),
 				allowMentions: options.allowMentions === true,
 				maxLines: typeof options.maxLines === 'number' ? options.maxLines : undefined,
+				linkPreviews: options.linkPreviews === true,
 			});
 		},
 	},

@@ -128,6 +128,9 @@ const MAX_RATE_LIMIT_WAIT_SECONDS = 30;
 
 const DISCORD_REQUEST_TIMEOUT_MS = 15_000;
 
+/** Message flag SUPPRESS_EMBEDS: no link previews under the message. */
+export const SUPPRESS_EMBEDS = 1 << 2;
+
 /**
  * A REST client for sending. discord.js's REST keeps Discord's rate-limit buckets: it waits
  * before a call when `X-RateLimit-Remaining` says the bucket is empty, and waits out a 429's
@@ -629,10 +632,12 @@ export interface SendDiscordTextInput {
 	/** Let `<@user>` and `<@&role>` in the text notify people (never @everyone/@here). */
 	allowMentions?: boolean;
 	maxLines?: number;
+	/** Off by default (SUPPRESS_EMBEDS). */
+	linkPreviews?: boolean;
 }
 
 /** Posts text to a channel, split into several messages past Discord's limits. */
-export async function sendDiscordText(rest: REST, { channelId, text, replyToMessageId, allowMentions, maxLines }: SendDiscordTextInput): Promise<SentDiscordMessages> {
+export async function sendDiscordText(rest: REST, { channelId, text, replyToMessageId, allowMentions, maxLines, linkPreviews }: SendDiscordTextInput): Promise<SentDiscordMessages> {
 	const channel = requireSnowflake(channelId, 'channel ID', 'Channel ID');
 	if (!text.trim()) throw new DiscordApiError('There is no text to send. Set "Text" (by default it reads the AI reply, {{ $json.reply.text }}).');
 	const replyTo = replyToMessageId?.trim() ? requireSnowflake(replyToMessageId, 'message ID', 'Reply To Message ID') : null;
@@ -641,6 +646,8 @@ export async function sendDiscordText(rest: REST, { channelId, text, replyToMess
 		const body = {
 			content,
 			allowed_mentions: allowedMentionsOf(allowMentions),
+			// No link previews unless asked: Discord would fetch a link in model text without a click.
+			...(linkPreviews ? {} : { flags: SUPPRESS_EMBEDS }),
 			// Only the first message quotes the question; if it was deleted meanwhile, send anyway.
 			...(replyTo && messageIds.length === 0 ? { message_reference: { message_id: replyTo, fail_if_not_exists: false } } : {}),
 		};

@@ -6,10 +6,7 @@ import type { APIMessage, REST } from 'discord.js';
 
 import type { ChannelPlugin } from '../core/channel';
 import { markdownRenderer } from '../core/text/renderer';
-import { allowedMentionsOf, botTokenOf, call, createDiscordRest, discordCapabilities, DiscordApiError, requireSnowflake, type DiscordCredential } from './discord.adapter';
-
-/** Message flag SUPPRESS_EMBEDS: no link previews under the message. */
-const SUPPRESS_EMBEDS = 1 << 2;
+import { allowedMentionsOf, botTokenOf, call, createDiscordRest, discordCapabilities, DiscordApiError, requireSnowflake, SUPPRESS_EMBEDS, type DiscordCredential } from './discord.adapter';
 
 export const discordPlugin: ChannelPlugin<DiscordCredential, REST> = {
 	id: 'discord',

@@ -1,7 +1,9 @@
 import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
 
 import type { AnyChannelPlugin, ReplyRequest } from '../core/channel';
+import { isTriggerEnvelope } from '../core/origin';
 import { replyTo } from '../core/outbound';
+import { envelopeOriginKey } from '../shared/origin-key';
 import { itemFailure } from '../shared/item-failure';
 import { channelPlugins, pluginForItem } from './channel-registry';
 
@@ -83,6 +85,11 @@ export class Reply implements INodeType {
 		for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
 			const json = items[itemIndex].json;
 			try {
+				// Only an envelope a Clawgate trigger signed names a chat Reply may answer: a Chat Trigger or
+				// Webhook body shaped like one could otherwise send the bot's answers to anyone's chat.
+				if (!isTriggerEnvelope(json, envelopeOriginKey())) {
+					throw new Error('This item was not made by a Clawgate trigger (or its chat, sender or message fields were changed), so Reply does not know where to answer. Connect a Clawgate trigger (through AI Session) to this node; to message a chat of your choice, use a Clawgate Send node with its Chat ID.');
+				}
 				const plugin = pluginForItem(json);
 				if (!plugin) {
 					throw new Error(`The item's channel "${String(json.via ?? json.channel ?? '')}" cannot be answered here. Reply knows: ${supportedChannels}. Connect a Clawgate trigger (through AI Session) to this node.`);

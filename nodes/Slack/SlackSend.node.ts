@@ -1,7 +1,7 @@
 import type { IExecuteFunctions, INodeProperties, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import type { WebClient } from '@slack/web-api';
 
-import { envelopeTargetProperty, replyTextProperty, sentMessageProperty, type SendDeclaration, sendExecutor, sendNodeDescription, type SendOperation, stringParameter } from '../shared/send-node';
+import { envelopeTargetProperty, linkPreviewsProperty, replyTextProperty, sentMessageProperty, type SendDeclaration, sendExecutor, sendNodeDescription, type SendOperation, stringParameter } from '../shared/send-node';
 import { sendSlackText, updateSlackMessage, uploadSlackFile } from './slack.adapter';
 import { slackPlugin } from './slack.plugin';
 
@@ -44,6 +44,7 @@ const properties: INodeProperties[] = [
 		displayOptions: { show: { operation: ['uploadFile'] } },
 		description: 'A message posted with the file',
 	},
+	linkPreviewsProperty({ show: { operation: ['sendText'] } }),
 ];
 
 const text = (context: IExecuteFunctions, itemIndex: number) => String(context.getNodeParameter('text', itemIndex, '') ?? '');
@@ -56,7 +57,12 @@ const operations = [
 		description: "Post a message, split into several past Slack's 4,000-character limit",
 		properties: [],
 		async run({ client, itemIndex }) {
-			return await sendSlackText(client, { channel: stringParameter(this, 'channelId', itemIndex), text: text(this, itemIndex), threadTs: stringParameter(this, 'threadTs', itemIndex) });
+			return await sendSlackText(client, {
+				channel: stringParameter(this, 'channelId', itemIndex),
+				text: text(this, itemIndex),
+				threadTs: stringParameter(this, 'threadTs', itemIndex),
+				linkPreviews: this.getNodeParameter('linkPreviews', itemIndex, false) === true,
+			});
 		},
 	},
 	{

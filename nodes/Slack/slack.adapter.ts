@@ -87,6 +87,11 @@ export interface SlackSignatureInput {
 }
 
 const UNSIGNED_REASON = 'The request carries no Slack signature.';
+const STALE_REASON = 'The request timestamp is more than 5 minutes away from this server\'s clock (a replay, or a wrong clock).';
+
+function outsideSignatureWindow(timestamp: string, now: number): boolean {
+	return Math.abs(now / 1000 - Number(timestamp)) > SLACK_SIGNATURE_WINDOW_SECONDS;
+}
 
 /** Whether the signature headers are there and well-formed; checking this needs no credential. */
 function carriesSlackSignature(timestamp: unknown, signature: unknown): signature is string {
@@ -98,9 +103,7 @@ export function verifySlackSignature({ signingSecret, timestamp, rawBody, signat
 	if (!signingSecret) return { valid: false, reason: 'The Clawgate Slack credential has no signing secret, so no request can be trusted.' };
 	if (!carriesSlackSignature(timestamp, signature)) return { valid: false, reason: UNSIGNED_REASON };
 	if (rawBody === undefined) return { valid: false, reason: 'The request has no body to verify.' };
-	if (Math.abs(now / 1000 - Number(timestamp)) > SLACK_SIGNATURE_WINDOW_SECONDS) {
-		return { valid: false, reason: 'The request timestamp is more than 5 minutes away from this server\'s clock (a replay, or a wrong clock).' };
-	}
+	if (outsideSignatureWindow(timestamp as string, now)) return { valid: false, reason: STALE_REASON };
 	const expected = Buffer.from(`v0=${createHmac('sha256', signingSecret).update(`v0:${timestamp}:`).update(rawBody).digest('hex')}`);
 	const got = Buffer.from(signature);
 	if (got.length !== expected.length || !timingSafeEqual(got, expected)) {
@@ -345,6 +348,16 @@ export function normalizeSlackEvent(payload: SlackEventCallback, context: SlackN
 	return slackEnvelopeOf(payload, context);
 }
 
+/**
+ * The payload as the envelope's `raw` keeps it: without the legacy verification `token` Slack
+ * still sends in every event, a shared secret that would otherwise sit in every execution.
+ */
+function withoutVerificationToken(payload: SlackEventCallback): Record<string, unknown> {
+	const rest: Record<string, unknown> = { ...payload };
+	delete rest.token;
+	return rest;
+}
+
 /** The envelope of a message event, whatever the trigger then decides about it. */
 export function slackEnvelopeOf(payload: SlackEventCallback, context: SlackNormalizeContext): Envelope {
 	const event = payload.event;
@@ -385,7 +398,7 @@ export function slackEnvelopeOf(payload: SlackEventCallback, context: SlackNorma
 			attachments: attachmentsOf(event),
 			timestamp: timestampOf(ts),
 		},
-		raw: payload,
+		raw: withoutVerificationToken(payload),
 	};
 }
 
@@ -399,9 +412,15 @@ function header(headers: SlackHeaders, name: string): string | undefined {
 	return Array.isArray(value) ? value[0] : value;
 }
 
-/** Why a delivery carries no (well-formed) signature headers, or null; needs no credential. */
-export function slackMissingSignature(headers: SlackHeaders): string | null {
-	return carriesSlackSignature(header(headers, 'x-slack-request-timestamp'), header(headers, 'x-slack-signature')) ? null : UNSIGNED_REASON;
+/**
+ * Why a delivery carries no usable signature, or null: the headers missing or malformed, or the
+ * timestamp outside Slack's five-minute window. Needs no credential, so replays and floods of
+ * stale requests cost no read.
+ */
+export function slackMissingSignature(headers: SlackHeaders, now = Date.now()): string | null {
+	const timestamp = header(headers, 'x-slack-request-timestamp');
+	if (!carriesSlackSignature(timestamp, header(headers, 'x-slack-signature'))) return UNSIGNED_REASON;
+	return outsideSignatureWindow(timestamp as string, now) ? STALE_REASON : null;
 }
 
 /** The signature check of one delivery, on its headers and body. */
@@ -559,10 +578,12 @@ export interface SendSlackTextInput {
 	text: string;
 	/** Posts into this thread (the parent message's ts); empty posts to the channel. */
 	threadTs?: string | null;
+	/** Off by default: Slack would fetch a link in model text (perhaps planted by a prompt) without a click. */
+	linkPreviews?: boolean;
 }
 
 /** Posts text with chat.postMessage, split into several messages past Slack's text limit. */
-export async function sendSlackText(client: WebClient, { channel, text, threadTs }: SendSlackTextInput, policy?: RateLimitPolicy): Promise<SentSlackMessages> {
+export async function sendSlackText(client: WebClient, { channel, text, threadTs, linkPreviews }: SendSlackTextInput, policy?: RateLimitPolicy): Promise<SentSlackMessages> {
 	if (!channel) throw new SlackApiError('There is no channel to send to. Set "Channel ID" (by default it reads {{ $json.chat.id }}).');
 	if (!text.trim()) throw new SlackApiError('There is no text to send. Set "Text" (by default it reads the AI reply, {{ $json.reply.text }}).');
 	const thread = threadTs?.trim() || null;
@@ -572,7 +593,7 @@ export async function sendSlackText(client: WebClient, { channel, text, threadTs
 	for (const chunk of chunks) {
 		const sent = await withRateLimitRetries(
 			'chat.postMessage',
-			() => client.chat.postMessage({ channel, text: chunk, mrkdwn: true, ...(thread ? { thread_ts: thread } : {}) }),
+			() => client.chat.postMessage({ channel, text: chunk, mrkdwn: true, unfurl_links: linkPreviews === true, unfurl_media: linkPreviews === true, ...(thread ? { thread_ts: thread } : {}) }),
 			policy,
 		);
 		messageIds.push(String(sent.ts));

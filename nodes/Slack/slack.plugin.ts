@@ -43,7 +43,7 @@ export const slackPlugin: ChannelPlugin<SlackCredential, WebClient> = {
 		return identity?.enterprise_id && identity.is_enterprise_install ? String(identity.enterprise_id) : (identity?.team_id ?? null);
 	},
 	webhook: {
-		missingProof: (request) => slackMissingSignature(request.headers),
+		missingProof: (request, context) => slackMissingSignature(request.headers, context.now),
 		disproof(request, credential, context) {
 			const check = verifySlackDelivery(request, credential.signingSecret ?? '', context.now);
 			return check.valid ? null : check.reason;

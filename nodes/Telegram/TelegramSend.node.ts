@@ -9,7 +9,7 @@ import {
 	type MediaSource,
 	type TelegramTextFormat,
 } from './telegram.adapter';
-import { envelopeTargetProperty, replyTextProperty, sentMessageProperty, type SendDeclaration, sendExecutor, sendNodeDescription, type SendOperation } from '../shared/send-node';
+import { envelopeTargetProperty, linkPreviewsProperty, replyTextProperty, sentMessageProperty, type SendDeclaration, sendExecutor, sendNodeDescription, type SendOperation } from '../shared/send-node';
 import { telegramPlugin } from './telegram.plugin';
 
 type Operation = 'sendText' | 'sendPhoto' | 'sendDocument' | 'sendTyping' | 'editText';
@@ -85,6 +85,7 @@ const properties: INodeProperties[] = [
 		default: {},
 		displayOptions: show('sendText', 'sendPhoto', 'sendDocument', 'editText'),
 		options: [
+			linkPreviewsProperty(),
 			{
 				displayName: 'Text Format',
 				name: 'textFormat',
@@ -111,6 +112,7 @@ function deliveryOptions(context: IExecuteFunctions, itemIndex: number) {
 		replyToMessageId: param(context, 'replyToMessageId', itemIndex),
 		threadId: param(context, 'threadId', itemIndex),
 		format: (options.textFormat as TelegramTextFormat | undefined) ?? 'markdown',
+		linkPreviews: options.linkPreviews === true,
 	};
 }
 

@@ -17,6 +17,8 @@ export interface DeliveryOptions {
 	replyToMessageId?: string | null;
 	threadId?: string | null;
 	format?: TelegramTextFormat;
+	/** Off by default: Telegram would fetch a link in model text (perhaps planted by a prompt) without a click. */
+	linkPreviews?: boolean;
 }
 
 export interface SentMessages {
@@ -89,6 +91,7 @@ async function sendPieces(api: Api, chatId: string, pieces: Piece[], options: De
 			api.sendMessage(chatId, text, {
 				...(parseMode ? { parse_mode: parseMode } : {}),
 				...placement(options, replyOnFirst && index === 0),
+				link_preview_options: { is_disabled: options.linkPreviews !== true },
 			}),
 		);
 		messageIds.push(String(sent.message_id));

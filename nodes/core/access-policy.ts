@@ -23,6 +23,11 @@ export interface AccessPolicy {
 	includeBots: boolean;
 	/** When not empty, only these senders, in DMs and groups. */
 	allowedSenderIds: readonly string[];
+	/**
+	 * Senders an owner approved by pairing code (kept by the trigger, not typed in): they pass as
+	 * if listed in Allowed Senders, but do not make an empty list exclusive, and cannot approve others.
+	 */
+	approvedSenderIds?: readonly string[];
 	/** When not empty, only these group chats (a thread counts as its chat). DMs follow the DM policy. */
 	allowedChatIds: readonly string[];
 	/** Telegram Trigger v1's "Only These Chats" also held DMs (a DM's chat ID is the user's); kept for its workflows. */
@@ -61,9 +66,10 @@ export function decideAccess(envelope: Envelope, facts: AccessFacts, policy: Acc
 	if (facts.fromSelf) return deny('the bot sent it itself');
 	if (envelope.sender.isBot && !policy.includeBots) return deny('another bot sent it ("Include Other Bots" is off)');
 	const sender = facts.senderListedAs ?? envelope.sender.id;
-	const senderListed = policy.allowedSenderIds.length === 0 || policy.allowedSenderIds.includes(sender);
+	const senderKnown = policy.allowedSenderIds.includes(sender) || (policy.approvedSenderIds?.includes(sender) ?? false);
+	const senderListed = policy.allowedSenderIds.length === 0 || senderKnown;
 	// Pairing is how a stranger gets onto the list, so it is offered before the list refuses them.
-	if (envelope.chat.type === 'dm' && policy.dmPolicy === 'pairing' && (policy.allowedSenderIds.length === 0 || !senderListed)) {
+	if (envelope.chat.type === 'dm' && policy.dmPolicy === 'pairing' && !senderKnown) {
 		return { allowed: 'pairing', reason: `sender ${sender} is not approved yet ("DM Policy" is Pairing)` };
 	}
 	if (!senderListed) return deny(`its sender ${sender} is not in "Allowed Senders"`);

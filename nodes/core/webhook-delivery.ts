@@ -2,21 +2,27 @@
  * One webhook delivery through the shared trigger pipeline, as a function of the request (no n8n
  * here, so every channel's path is unit-tested the same way): proof of origin, then parsing,
  * redelivery, the platform's own skips and the access policy. The n8n glue only reads the
- * credential when asked and answers what this decides.
+ * credential when asked and answers what this decides; with DM Policy Pairing it also settles the
+ * pairing work this hands it (codes for strangers, owners' `/pair`), which never starts an execution.
  */
 import type { AccessPolicy } from './access-policy';
 import { decideAccess } from './access-policy';
 import type { AnyChannelPlugin, ChannelPlugin, WebhookAnswer, WebhookContext, WebhookRequest } from './channel';
 import { stampVia, type Envelope, type SessionScope } from './envelope';
 import { InvalidPayloadError } from './errors';
+import { pairCommandOf, pairingRequestOf, type PairingWork } from './pairing';
 import type { RecentKeys } from './recent-keys';
 
 export type WebhookOutcome =
 	| { kind: 'forged'; answer: WebhookAnswer; reason: string }
 	| { kind: 'invalid'; answer: WebhookAnswer; reason: string }
 	| { kind: 'answered'; answer: WebhookAnswer; reason: string }
-	/** `envelopes` may be empty: everything in the delivery was dropped (`dropped` says why). */
-	| { kind: 'taken'; answer: WebhookAnswer; envelopes: Envelope[]; dropped: string[]; credential: unknown };
+	/**
+	 * `envelopes` may be empty: everything in the delivery was dropped (`dropped` says why).
+	 * `pairing` is there only when the delivery holds pairing work (DM Policy Pairing): strangers'
+	 * direct messages and owners' `/pair` commands, which are in `dropped` too and start nothing.
+	 */
+	| { kind: 'taken'; answer: WebhookAnswer; envelopes: Envelope[]; dropped: string[]; credential: unknown; pairing?: PairingWork };
 
 export interface WebhookDeliveryInput<Credential> {
 	request: WebhookRequest;
@@ -57,6 +63,7 @@ export async function handleWebhookDelivery<Credential, Client>(plugin: ChannelP
 
 	const envelopes: Envelope[] = [];
 	const dropped: string[] = [];
+	const pairing: PairingWork = { requests: [], commands: [] };
 	for (const event of receipt.events) {
 		// Remembered before anything else can wait, so a redelivery racing the first one is caught too.
 		if (!input.recent.remember(`${context.webhookId}:${event.dedupeKey}`, context.now)) {
@@ -67,12 +74,21 @@ export async function handleWebhookDelivery<Credential, Client>(plugin: ChannelP
 			dropped.push(`${event.dedupeKey}: ${event.skipped ?? 'not a message this trigger emits'}`);
 			continue;
 		}
+		const envelope = stampVia(event.envelope, plugin.id);
+		const command = pairCommandOf(plugin, envelope, event.facts, input.policy);
+		if (command) {
+			pairing.commands.push(command);
+			dropped.push(`${event.dedupeKey}: an owner's /pair command, answered without an execution`);
+			continue;
+		}
 		const access = decideAccess(event.envelope, event.facts, input.policy);
+		if (access.allowed === 'pairing') pairing.requests.push(pairingRequestOf(plugin, envelope, event.facts, access.reason));
 		if (access.allowed !== true) {
 			dropped.push(`${event.dedupeKey}: ${access.reason}`);
 			continue;
 		}
-		envelopes.push(stampVia(event.envelope, plugin.id));
+		envelopes.push(envelope);
 	}
-	return { kind: 'taken', answer: inbound.acknowledgement, envelopes, dropped, credential };
+	const hasPairingWork = pairing.requests.length > 0 || pairing.commands.length > 0;
+	return { kind: 'taken', answer: inbound.acknowledgement, envelopes, dropped, credential, ...(hasPairingWork ? { pairing } : {}) };
 }

@@ -8,7 +8,9 @@ import { type IDataObject, type ITriggerFunctions, type ITriggerResponse } from 
 
 import type { AnyChannelPlugin } from '../core/channel';
 import { stampVia, type Envelope } from '../core/envelope';
+import { signEnvelope } from '../core/origin';
 import { asActivationError, asNodeError } from './node-errors';
+import { envelopeOriginKey } from './origin-key';
 
 export interface ListenerHandlers {
 	onEnvelope(envelope: Envelope): void;
@@ -35,7 +37,7 @@ export async function runListenerTrigger(
 				if (manual && emitted) return;
 				emitted = true;
 				// `context.emit` is read at call time: in manual mode n8n swaps it after trigger() returns.
-				context.emit([context.helpers.returnJsonArray([stampVia(envelope, plugin.id) as unknown as IDataObject])]);
+				context.emit([context.helpers.returnJsonArray([signEnvelope(stampVia(envelope, plugin.id), envelopeOriginKey()) as unknown as IDataObject])]);
 			},
 			onFatalError: (error) => context.emitError(asNodeError(context.getNode(), error)),
 		});

@@ -16,8 +16,10 @@ import {
 
 import type { AnyChannelPlugin, SentMessages } from '../core/channel';
 import type { Envelope } from '../core/envelope';
+import { isTriggerEnvelope } from '../core/origin';
 import { deliverText, quotes } from '../core/outbound';
 import { itemFailure } from './item-failure';
+import { envelopeOriginKey } from './origin-key';
 
 export interface SendInput<Client> {
 	client: Client;
@@ -88,19 +90,16 @@ export function sendTextOperation(plugin: AnyChannelPlugin): SendOperation<unkno
 				displayOptions: show,
 				description: `Whether the answer shows as a reply to the incoming message (${plugin.capabilities.quote === 'never' ? `${plugin.name} has no quoting` : plugin.capabilities.quote === 'groups' ? 'in groups' : 'always'})`,
 			},
-			{
-				displayName: 'Link Previews',
-				name: 'linkPreviews',
-				type: 'boolean',
-				default: false,
-				displayOptions: show,
-				description: 'Whether the platform may fetch and show previews of links in the text. Off by default: a link a model was tricked into writing is not fetched without a click.',
-			},
+			linkPreviewsProperty(show),
 		],
 		async run({ client, itemIndex, json }) {
 			const envelope = envelopeOf(json);
 			const chatId = stringParameter(this, 'chatId', itemIndex);
 			const fromEnvelope = chatId === '' || chatId === envelope.chat?.id;
+			// An empty Chat ID answers where the item came from: only an envelope a Clawgate trigger signed says where that is.
+			if (fromEnvelope && !isTriggerEnvelope(json, envelopeOriginKey())) {
+				throw new Error(`The item was not made by a Clawgate trigger, so there is no chat to answer. Set "Chat ID" to the ${plugin.name} chat to send to.`);
+			}
 			const text = String(this.getNodeParameter('text', itemIndex, '') ?? '') || String((json.reply as IDataObject | undefined)?.text ?? '');
 			const target = fromEnvelope && envelope.chat ? (plugin.outbound.replyTarget?.(envelope as Envelope, true) ?? { chatId: envelope.chat.id, threadId: envelope.chat.threadId }) : { chatId, threadId: null };
 			const quote = this.getNodeParameter('quote', itemIndex, true) === true && fromEnvelope && envelope.message && envelope.chat && quotes(plugin, envelope as Envelope);
@@ -217,5 +216,17 @@ export function sentMessageProperty(displayName: string, name: string, operation
 		required: true,
 		displayOptions: { show: { operation: [operation] } },
 		description,
+	};
+}
+
+/** Link previews of model text: off unless asked, since the platform fetches a link (perhaps planted by a prompt) without a click. */
+export function linkPreviewsProperty(displayOptions?: INodeProperties['displayOptions']): INodeProperties {
+	return {
+		displayName: 'Link Previews',
+		name: 'linkPreviews',
+		type: 'boolean',
+		default: false,
+		...(displayOptions ? { displayOptions } : {}),
+		description: 'Whether the platform may fetch and show previews of links in the text. Off by default: a link a model was tricked into writing is not fetched without a click.',
 	};
 }

@@ -47,9 +47,16 @@ export function accessPolicyOptions(plugin: AnyChannelPlugin, ids: IdExamples, g
 			options: [
 				{ name: 'Open', value: 'open', description: `Anyone who writes to the bot on ${plugin.name} (within Allowed Senders, when set)` },
 				{ name: 'Allowlist', value: 'allowlist', description: 'Only the people in Allowed Senders' },
+				{
+					name: 'Pairing',
+					value: 'pairing',
+					description:
+						'People in Allowed Senders, and people you approve: anyone else gets a one-time code (valid 1 hour) and nothing reaches the workflow. Approve by sending "/pair CODE" to the bot as someone in Allowed Senders, or add their ID to Allowed Senders.',
+				},
 				{ name: 'Disabled', value: 'disabled', description: 'Direct messages start nothing' },
 			],
-			description: 'Who may talk to the bot in direct messages. A public bot answers anyone by default and spends your model budget on them: use Allowlist for a private bot.',
+			description:
+				'Who may talk to the bot in direct messages. A public bot answers anyone by default and spends your model budget on them: use Allowlist or Pairing for a private bot.',
 		},
 		{
 			displayName: 'In Groups, React To',

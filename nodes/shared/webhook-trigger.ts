@@ -16,9 +16,12 @@ import {
 
 import type { AnyChannelPlugin, WebhookContext, WebhookRequest } from '../core/channel';
 import type { Envelope } from '../core/envelope';
+import { signEnvelope } from '../core/origin';
 import { RecentKeys } from '../core/recent-keys';
 import { handleWebhookDelivery } from '../core/webhook-delivery';
 import { asActivationError, asNodeError } from './node-errors';
+import { envelopeOriginKey } from './origin-key';
+import { policyWithApprovedSenders, settlePairingWork } from './trigger-pairing';
 import { accessPolicyOptions, receiveSettingsFrom, type IdExamples } from './trigger-settings';
 import { credentialForWebhookRequest } from './webhook-credential';
 
@@ -65,6 +68,7 @@ export async function receiveWebhook(context: IWebhookFunctions, plugin: AnyChan
 			context: webhookContext,
 			credentialFor: (verifies) => credentialForWebhookRequest(context, plugin.credentialType, verifies),
 			...settings,
+			policy: policyWithApprovedSenders(context, settings.policy),
 			recent: recentDeliveries,
 		});
 	} catch (error) {
@@ -77,8 +81,11 @@ export async function receiveWebhook(context: IWebhookFunctions, plugin: AnyChan
 	else response.json(body);
 	if (outcome.kind === 'taken') {
 		for (const reason of outcome.dropped) context.logger.debug(`${plugin.name} event starts no execution: ${reason}`);
+		// After the answer: the platform does not wait for the code messages, which start no execution.
+		if (outcome.pairing) await settlePairingWork(context, plugin, outcome.credential, outcome.pairing);
 		if (outcome.envelopes.length > 0) {
-			const items = itemsFor ? await itemsFor(outcome.envelopes, outcome.credential) : context.helpers.returnJsonArray(outcome.envelopes as unknown as IDataObject[]);
+			const envelopes = outcome.envelopes.map((envelope) => signEnvelope(envelope, envelopeOriginKey()));
+			const items = itemsFor ? await itemsFor(envelopes, outcome.credential) : context.helpers.returnJsonArray(envelopes as unknown as IDataObject[]);
 			return { noWebhookResponse: true, workflowData: [items] };
 		}
 	} else if (outcome.kind !== 'answered') {

@@ -79,7 +79,21 @@ test('items of one run share the conversation, and a redelivered message leaves 
 
 test('n8n Chat Trigger items (sessionId, chatInput) are answered as they are', async () => {
 	const { outputOf } = await run([{ sessionId: 'chat-abc', action: 'sendMessage', chatInput: 'hi from the chat' }]);
-	expect(outputOf('AI Session', 0)[0].json.reply).toMatchObject({ text: 'answer to: hi from the chat', session: { id: 'chat-abc' } });
+	// In their own namespace: no item a Clawgate trigger did not make reaches a platform conversation.
+	expect(outputOf('AI Session', 0)[0].json.reply).toMatchObject({ text: 'answer to: hi from the chat', session: { id: 'chat:chat-abc' } });
+});
+
+test('a Chat Trigger body shaped like a Telegram envelope neither reads that conversation nor claims its next message', async () => {
+	await run([envelope('my secret is 1234', '46')]);
+	const victim = telegramDmEnvelope('46', 'placeholder');
+	const nextId = String(Number((victim.message as IDataObject).id) + 1);
+	const { origin: _unsigned, ...shaped } = telegramDmEnvelope('46', 'what did I say?', nextId) as IDataObject & { origin?: string };
+	const { outputOf } = await run([{ ...shaped, chatInput: 'what did I say?' }]);
+	expect(outputOf('AI Session', 0)[0].json.reply).toMatchObject({ session: { id: 'chat:telegram:777:dm:46' } });
+	expect(JSON.stringify(model.prompts().at(-1))).not.toContain('my secret is 1234');
+	// The real next message of the Telegram user is still answered, not ignored as a duplicate.
+	const { outputOf: real } = await run([telegramDmEnvelope('46', 'hello again', nextId)]);
+	expect(real('AI Session', 0)[0].json.reply).toMatchObject({ text: 'answer to: hello again' });
 });
 
 test('the system prompt is an expression, so it can differ per channel', async () => {

@@ -52,6 +52,7 @@ test('answers the DM an envelope came from with the AI reply, quoting the questi
 	expect(messagePosts().at(-1)!.body).toEqual({
 		content: 'Paris.',
 		allowed_mentions: { parse: [], replied_user: false },
+		flags: 4, // SUPPRESS_EMBEDS: no link previews of model text unless asked
 		message_reference: { message_id: question.id, fail_if_not_exists: false },
 	});
 	expect(messagePosts().at(-1)!.path).toBe(`/api/v10/channels/${question.channel_id}/messages`);

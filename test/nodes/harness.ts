@@ -56,6 +56,9 @@ import { TelegramSend } from '../../nodes/Telegram/TelegramSend.node';
 import { TelegramTrigger } from '../../nodes/Telegram/TelegramTrigger.node';
 import { TwilioSend } from '../../nodes/Twilio/TwilioSend.node';
 import { TwilioTrigger } from '../../nodes/Twilio/TwilioTrigger.node';
+import type { Envelope } from '../../nodes/core/envelope';
+import { signEnvelope } from '../../nodes/core/origin';
+import { envelopeOriginKey } from '../../nodes/shared/origin-key';
 
 // Every node execution makes n8n-core load its instance settings, which creates
 // <N8N_USER_FOLDER>/.n8n/config on first use (not at import). A throwaway folder per test file
@@ -463,9 +466,14 @@ export const LOOPBACK_URLS = {
 
 let nextEnvelopeMessageId = 1;
 
-/** The envelope a Telegram direct message from Ada to bot 777 normalises to (message IDs count up unless given). */
+/** An item as a Clawgate trigger emits it: signed with this process's envelope key (see nodes/core/origin.ts). */
+export function fromTrigger(json: IDataObject): IDataObject {
+	return signEnvelope(json as unknown as Envelope, envelopeOriginKey()) as unknown as IDataObject;
+}
+
+/** The envelope a Telegram direct message from Ada to bot 777 normalises to, as the trigger signs it (message IDs count up unless given). */
 export function telegramDmEnvelope(chatId: string, text: string, messageId = String(nextEnvelopeMessageId++)): IDataObject {
-	return {
+	return fromTrigger({
 		sessionId: `telegram:777:dm:${chatId}`,
 		channel: 'telegram',
 		accountId: '777',
@@ -473,5 +481,5 @@ export function telegramDmEnvelope(chatId: string, text: string, messageId = Str
 		sender: { id: chatId, name: 'Ada', username: null, isBot: false },
 		message: { id: messageId, text, replyToId: null, mentionsBot: false, command: null, attachments: [], timestamp: new Date().toISOString() },
 		raw: {},
-	};
+	});
 }

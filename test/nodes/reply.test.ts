@@ -4,7 +4,7 @@ import { DiscordEmulator } from '../emulators/discord';
 import { SlackEmulator } from '../emulators/slack';
 import { TelegramEmulator } from '../emulators/telegram';
 import { TwilioEmulator } from '../emulators/twilio';
-import { INPUT_NODE_NAME, PACKAGE, runWorkflow } from './harness';
+import { fromTrigger, INPUT_NODE_NAME, PACKAGE, runWorkflow } from './harness';
 
 const telegram = new TelegramEmulator();
 const discord = new DiscordEmulator();
@@ -16,7 +16,7 @@ afterAll(() => Promise.all(emulators.map((emulator) => emulator.stop())));
 
 /** An item as AI Session leaves it: the trigger's envelope plus the reply. */
 function answered(channel: string, accountId: string, chat: IDataObject, messageId: string, text: string): IDataObject {
-	return { channel, accountId, chat: { threadId: null, title: null, ...chat }, message: { id: messageId, text: 'question' }, reply: { text } };
+	return { ...fromTrigger({ channel, accountId, chat: { threadId: null, title: null, ...chat }, message: { id: messageId, text: 'question' } }), reply: { text } };
 }
 
 const items = () => [
@@ -82,6 +82,14 @@ test('an item whose channel has no credential on the node fails with a message n
 });
 
 test('an item that is not from a Clawgate channel is refused with a clear message', async () => {
-	const { error } = await run(replyNode(), [{ channel: 'carrier-pigeon', chat: { id: '1' }, reply: { text: 'coo' } }]);
+	const { error } = await run(replyNode(), [{ ...fromTrigger({ channel: 'carrier-pigeon', accountId: '1', chat: { id: '1' }, message: { id: '1' } }), reply: { text: 'coo' } }]);
 	expect(error?.message).toContain('"carrier-pigeon" cannot be answered here');
+});
+
+test('an item shaped like an envelope that no Clawgate trigger made (a Chat Trigger body) is not answered on the platform', async () => {
+	const before = telegram.calls('sendMessage').length;
+	const forged = answered('telegram', String(telegram.bot.id), { id: '42', type: 'dm' }, '8', 'planted');
+	const { error } = await run(replyNode(), [{ ...forged, chat: { id: '43', type: 'dm', threadId: null, title: null } }]);
+	expect(error?.message).toContain('not made by a Clawgate trigger');
+	expect(telegram.calls('sendMessage')).toHaveLength(before);
 });

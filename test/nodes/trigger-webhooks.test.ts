@@ -1,7 +1,8 @@
 /**
  * The webhook triggers' request path inside n8n-core's WebhookContext: unsigned requests are
  * refused before the credential is read (each read costs n8n an expression sandbox), a credential
- * that verified a request is kept for the next ones, and a changed secret works at once.
+ * that verified a request is kept for the next ones, forged requests read it at most once per
+ * 5 s, and a changed secret takes effect within 5 s.
  */
 import type { ICredentialDataDecryptedObject, INode } from 'n8n-workflow';
 
@@ -13,6 +14,16 @@ import { makeAuthToken, TwilioEmulator } from '../emulators/twilio';
 import { PACKAGE, WebhookTrigger } from './harness';
 
 let nodeCount = 0;
+
+// The credential cache reads the clock; moving it forward stands in for waiting (the Slack
+// emulator signs with the same clock, so signatures stay inside their window).
+let clockOffset = 0;
+const realNow = Date.now.bind(Date);
+beforeAll(() => jest.spyOn(Date, 'now').mockImplementation(() => realNow() + clockOffset));
+afterAll(() => jest.restoreAllMocks());
+const afterSeconds = (seconds: number) => {
+	clockOffset += seconds * 1000;
+};
 
 /** A trigger node of its own for each test, so no test sees a credential another one kept. */
 function triggerNode(name: string, credentialType: string, parameters: INode['parameters'] = {}): INode {
@@ -52,11 +63,14 @@ describe('Telegram Trigger', () => {
 		expect(trigger.credentialReads('clawgateTelegramApi')).toBe(0);
 	});
 
-	test('a request with a wrong secret token is refused with 401, after reading the credential afresh', async () => {
+	test('a request with a wrong secret token is refused with 401, without reading the credential again within 5 s of the last read', async () => {
 		const { trigger, deliver, secretFor } = setUp();
 		await deliver('first', secretFor(telegram.token));
 		const answer = await deliver('forged', 'not-the-secret');
 		expect(answer).toMatchObject({ status: 401, body: { error: 'This request does not carry the secret token Telegram was given for this webhook.' } });
+		expect(trigger.credentialReads('clawgateTelegramApi')).toBe(1);
+		afterSeconds(6);
+		expect(await deliver('forged later', 'not-the-secret')).toMatchObject({ status: 401 });
 		expect(trigger.credentialReads('clawgateTelegramApi')).toBe(2);
 	});
 
@@ -72,17 +86,18 @@ describe('Telegram Trigger', () => {
 		expect(trigger.credentialReads('clawgateTelegramApi')).toBe(1);
 	});
 
-	test('after the bot token changed in the credential, an update with the new secret token is accepted at once', async () => {
+	test('after the bot token changed in the credential, an update with the new secret token is accepted once the kept credential is 5 s old', async () => {
 		const { trigger, credential, deliver, secretFor } = setUp();
 		await deliver('before', secretFor(telegram.token));
 		Object.assign(credential, { accessToken: reissued.token, baseUrl: reissued.apiRoot });
+		afterSeconds(6);
 
 		const answer = await deliver('after', secretFor(reissued.token));
 		expect(answer.result.workflowData?.[0][0].json).toMatchObject({ message: { text: 'after' } });
 		expect(await deliver('old secret', secretFor(telegram.token))).toMatchObject({ status: 401 });
 		expect((await deliver('next', secretFor(reissued.token))).result.workflowData).toBeDefined();
-		// before, after (mismatch, read again), the old secret (mismatch, read again); next: none.
-		expect(trigger.credentialReads('clawgateTelegramApi')).toBe(3);
+		// before; after (mismatch, the kept one is 6 s old: read again); the old secret and next: none.
+		expect(trigger.credentialReads('clawgateTelegramApi')).toBe(2);
 	});
 
 	test('in Long Polling mode a webhook request is answered 404 without reading the credential', async () => {
@@ -135,10 +150,11 @@ describe('Slack Trigger', () => {
 		expect(retry.result).toEqual({ noWebhookResponse: true });
 	});
 
-	test('after the signing secret changed in the credential, a request signed with the new one is accepted at once', async () => {
+	test('after the signing secret changed in the credential, a request signed with the new one is accepted once the kept credential is 5 s old', async () => {
 		const { trigger, credential, deliver } = setUp();
 		expect(await deliver(slack.urlVerification('before'))).toMatchObject({ status: 200, body: { challenge: 'before' } });
 		credential.signingSecret = 'the-regenerated-signing-secret';
+		afterSeconds(6);
 
 		expect(await deliver(slack.urlVerification('after'), { signingSecret: 'the-regenerated-signing-secret' })).toMatchObject({ status: 200, body: { challenge: 'after' } });
 		expect(await deliver(slack.urlVerification('old'))).toMatchObject({
@@ -146,8 +162,8 @@ describe('Slack Trigger', () => {
 			body: { error: 'The request is not signed with the signing secret in the Clawgate Slack credential.' },
 		});
 		expect(await deliver(slack.urlVerification('next'), { signingSecret: 'the-regenerated-signing-secret' })).toMatchObject({ status: 200 });
-		// before, after (mismatch, read again), the old secret (mismatch, read again); next: none.
-		expect(trigger.credentialReads('clawgateSlackApi')).toBe(3);
+		// before; after (mismatch, the kept one is 6 s old: read again); the old secret and next: none.
+		expect(trigger.credentialReads('clawgateSlackApi')).toBe(2);
 	});
 });
 
@@ -192,16 +208,73 @@ describe('Twilio Trigger', () => {
 		expect(again.result).toEqual({ noWebhookResponse: true });
 	});
 
-	test('after the auth token changed in the credential, a request signed with the new one is accepted at once', async () => {
+	test('after the auth token changed in the credential, a request signed with the new one is accepted once the kept credential is 5 s old', async () => {
 		const { trigger, credential, deliver } = setUp();
 		await deliver('before');
 		const newToken = makeAuthToken();
 		credential.authToken = newToken;
+		afterSeconds(6);
 
 		expect((await deliver('after', { authToken: newToken })).result.workflowData?.[0][0].json).toMatchObject({ message: { text: 'after' } });
 		expect(await deliver('old token')).toMatchObject({ status: 401, body: expect.stringContaining('The X-Twilio-Signature does not match') });
 		expect((await deliver('next', { authToken: newToken })).result.workflowData).toBeDefined();
-		// before, after (mismatch, read again), the old token (mismatch, read again); next: none.
-		expect(trigger.credentialReads('clawgateTwilioApi')).toBe(3);
+		// before; after (mismatch, the kept one is 6 s old: read again); the old token and next: none.
+		expect(trigger.credentialReads('clawgateTwilioApi')).toBe(2);
+	});
+});
+
+describe('DM Policy Pairing inside n8n (Telegram Trigger v2, webhook mode)', () => {
+	const telegram = new TelegramEmulator({ username: 'ClawgateBot' });
+	const ada = { id: 42, is_bot: false, first_name: 'Ada', username: 'ada' };
+	const eve = { id: 4711, is_bot: false, first_name: 'Eve', username: 'eve' };
+	beforeAll(() => telegram.start());
+	afterAll(() => telegram.stop());
+
+	function setUp() {
+		const credential: ICredentialDataDecryptedObject = { accessToken: telegram.token, baseUrl: telegram.apiRoot };
+		const node = { ...triggerNode('telegramTrigger', 'clawgateTelegramApi', { mode: 'webhook', options: { dmPolicy: 'pairing', allowedSenderIds: '42' } }), typeVersion: 2 };
+		const trigger = new WebhookTrigger(node, { clawgateTelegramApi: credential });
+		const secret = deriveWebhookSecret(telegram.token, { workflowId: String(trigger.workflow.id), nodeId: node.id, webhookId: node.webhookId! });
+		const deliver = (text: string, from: typeof ada) => trigger.receive({ headers: { 'x-telegram-bot-api-secret-token': secret }, body: telegram.textUpdate({ text, chatId: from.id, from }) });
+		return { trigger, deliver };
+	}
+
+	test("a stranger's DM is acknowledged and starts no execution; the stranger gets a code, kept in the node's static data for n8n to save", async () => {
+		const { trigger, deliver } = setUp();
+		const answer = await deliver('hello, who are you?', eve);
+		expect(answer).toMatchObject({ status: 200, body: 'OK', result: { noWebhookResponse: true } });
+		expect(answer.result.workflowData).toBeUndefined();
+		const code = /\b([A-HJ-NP-Z2-9]{8})\b/.exec(telegram.sentTexts(eve.id).at(-1) ?? '')?.[1];
+		expect(code).toEqual(expect.any(String));
+		// n8n saves a webhook's static data after the webhook when it is marked changed.
+		expect(trigger.workflow.staticData.__dataChanged).toBe(true);
+		expect(JSON.stringify(trigger.workflow.staticData)).toContain(code);
+
+		const sentBefore = telegram.sentTexts(eve.id).length;
+		expect((await deliver('hello???', eve)).result.workflowData).toBeUndefined();
+		expect(telegram.sentTexts(eve.id)).toHaveLength(sentBefore);
+	});
+
+	test("the owner's /pair CODE starts no execution and approves: the stranger's next DM starts one", async () => {
+		const { deliver } = setUp();
+		await deliver('hello, who are you?', eve);
+		const code = /\b([A-HJ-NP-Z2-9]{8})\b/.exec(telegram.sentTexts(eve.id).at(-1) ?? '')![1];
+
+		const command = await deliver(`/pair ${code}`, ada);
+		expect(command).toMatchObject({ status: 200, result: { noWebhookResponse: true } });
+		expect(command.result.workflowData).toBeUndefined();
+		expect(telegram.sentTexts(ada.id).at(-1)).toBe('Approved Eve (4711).');
+		expect(telegram.sentTexts(eve.id).at(-1)).toBe('You are approved: you can now talk to the bot.');
+
+		const next = await deliver('what can you do?', eve);
+		expect(next.result.workflowData?.[0][0].json).toMatchObject({ sender: { id: '4711' }, message: { text: 'what can you do?' } });
+	});
+
+	test('a failing send of the code does not change the answer to Telegram', async () => {
+		const { deliver } = setUp();
+		telegram.rateLimitNext('sendMessage', 120);
+		const answer = await deliver('anyone there?', { ...eve, id: 4712 });
+		expect(answer).toMatchObject({ status: 200, body: 'OK', result: { noWebhookResponse: true } });
+		expect(answer.result.workflowData).toBeUndefined();
 	});
 });

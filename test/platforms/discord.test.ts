@@ -392,6 +392,7 @@ describe('sending with discord.js REST against the emulator', () => {
 		expect(call.body).toEqual({
 			content: `Paris, <@${discord.users.bob.id}> @everyone`,
 			allowed_mentions: { parse: [], replied_user: false },
+		flags: 4, // SUPPRESS_EMBEDS: no link previews of model text unless asked
 			message_reference: { message_id: question.id, fail_if_not_exists: false },
 		});
 		expect(sent).toEqual({ chatId: general(), messageIds: [discord.sent.at(-1)!.id] });

@@ -68,7 +68,8 @@ describe('Slack adapter against the Web API emulator (@slack/web-api over HTTP)'
 		const sent = await sendSlackText(client(), { channel: 'C0GENERAL', text: '**Paris** is the *capital* & a [city](https://en.wikipedia.org/wiki/Paris)' });
 		const call = slack.calls('chat.postMessage').at(-1)!;
 		expect(call.headers.authorization).toBe(`Bearer ${slack.token}`);
-		expect(call.body).toEqual({ channel: 'C0GENERAL', text: '*Paris* is the _capital_ &amp; a <https://en.wikipedia.org/wiki/Paris|city>', mrkdwn: 'true' });
+		// Link previews of model text are off unless asked for.
+		expect(call.body).toEqual({ channel: 'C0GENERAL', text: '*Paris* is the _capital_ &amp; a <https://en.wikipedia.org/wiki/Paris|city>', mrkdwn: 'true', unfurl_links: 'false', unfurl_media: 'false' });
 		expect(sent).toEqual({ chatId: 'C0GENERAL', messageIds: [slack.posted.at(-1)!.ts], threadId: null });
 	});
 
@@ -362,7 +363,8 @@ describe('normalising Slack events into the envelope', () => {
 				attachments: [],
 				timestamp: new Date(Math.floor(Number(event.ts) * 1000)).toISOString(),
 			},
-			raw: payload,
+			// The payload without its legacy verification token (a shared secret).
+			raw: (({ token: _secret, ...rest }) => rest)(payload as typeof payload & { token?: unknown }),
 		});
 	});
 
@@ -491,6 +493,13 @@ describe('normalising Slack events into the envelope', () => {
 		expect(normalize(slack.dmMessage({ text: 'hi', user: 'U0EVE', channel: 'D0EVE' }), options)).toBeNull();
 		expect(normalize(slack.appMention({ user: 'U0ADA', channel: 'C0BOTS' }), options)).not.toBeNull();
 		expect(normalize(slack.appMention({ user: 'U0ADA', channel: 'C0GENERAL' }), options)).toBeNull();
+	});
+
+	test('the legacy verification token Slack sends in every event never reaches the envelope', () => {
+		const payload = { ...slack.dmMessage({ text: 'hi' }), token: 'Jhj5dZrVaK7ZwHHjRyZWjbDl' };
+		const envelope = normalize(payload);
+		expect(envelope?.raw).toMatchObject({ event: { text: 'hi' } });
+		expect(JSON.stringify(envelope)).not.toContain('Jhj5dZrVaK7ZwHHjRyZWjbDl');
 	});
 
 	test('a user_profile in the event gives the sender a name', () => {

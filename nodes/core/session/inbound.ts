@@ -1,4 +1,5 @@
 import { buildMessageKey, parseCommand } from '../envelope';
+import { EXTERNAL_SESSION_PREFIX } from '../origin';
 import type { InboundMessage } from './engine';
 
 interface ItemFields {
@@ -6,12 +7,16 @@ interface ItemFields {
 	sessionId: unknown;
 	/** The resolved "Message Text" parameter. */
 	text: unknown;
+	/** Whether the item is an envelope a Clawgate trigger signed (`isTriggerEnvelope`). */
+	fromTrigger: boolean;
 }
 
 /**
- * Reads what the engine needs from an item: a Clawgate envelope gives idempotency and sender
- * limits; n8n's Chat Trigger item (`sessionId`, `chatInput`) and any other item work through
- * the resolved parameters alone.
+ * Reads what the engine needs from an item: an envelope a Clawgate trigger signed gives
+ * idempotency and sender limits; n8n's Chat Trigger item (`sessionId`, `chatInput`) and any other
+ * item work through the resolved parameters alone, in a namespace of their own (`chat:` + their
+ * session key), so whatever fields they carry they never reach a platform conversation or claim
+ * its message keys.
  */
 export function inboundFromItem(json: Record<string, unknown>, fields: ItemFields): InboundMessage {
 	const sessionId = typeof fields.sessionId === 'string' || typeof fields.sessionId === 'number' ? String(fields.sessionId).trim() : '';
@@ -28,6 +33,7 @@ export function inboundFromItem(json: Record<string, unknown>, fields: ItemField
 		message?: { id?: unknown; command?: unknown };
 	};
 	const isEnvelope =
+		fields.fromTrigger &&
 		typeof envelope.channel === 'string' &&
 		typeof envelope.accountId === 'string' &&
 		typeof envelope.chat?.id === 'string' &&
@@ -42,5 +48,6 @@ export function inboundFromItem(json: Record<string, unknown>, fields: ItemField
 			command: typeof envelope.message?.command === 'string' ? envelope.message.command : null,
 		};
 	}
-	return { sessionId, text, messageKey: null, senderKey: sessionId, command: parseCommand(text)?.command ?? null };
+	const external = `${EXTERNAL_SESSION_PREFIX}${sessionId}`;
+	return { sessionId: external, text, messageKey: null, senderKey: external, command: parseCommand(text)?.command ?? null };
 }
