@@ -120,6 +120,22 @@ describe('decideAccess: who may start the workflow', () => {
 			expect(decideAccess(envelopeOf({ senderId: '7' }), person, policy({ dmPolicy: 'pairing', allowedSenderIds: ['42'] }))).toEqual({ allowed: 'pairing', reason: expect.any(String) });
 		});
 
+		test('pairing: a sender approved by code passes, in DMs and (with Allowed Senders set) in groups', () => {
+			const paired = policy({ dmPolicy: 'pairing', allowedSenderIds: ['42'], approvedSenderIds: ['7'] });
+			expect(decideAccess(envelopeOf({ senderId: '7' }), person, paired)).toEqual(allowed);
+			expect(decideAccess(group({ senderId: '7', mentionsBot: true }), person, paired)).toEqual(allowed);
+			expect(decideAccess(envelopeOf({ senderId: '8' }), person, paired)).toEqual({ allowed: 'pairing', reason: expect.stringContaining('sender 8') });
+		});
+
+		test('pairing: approved senders do not make an empty Allowed Senders exclusive in groups', () => {
+			expect(decideAccess(group({ senderId: '8', mentionsBot: true }), person, policy({ dmPolicy: 'pairing', approvedSenderIds: ['7'] }))).toEqual(allowed);
+			expect(decideAccess(envelopeOf({ senderId: '7' }), person, policy({ dmPolicy: 'pairing', approvedSenderIds: ['7'] }))).toEqual(allowed);
+		});
+
+		test('pairing: an approved sender is still refused when it is a bot and Include Other Bots is off', () => {
+			expect(decideAccess(envelopeOf({ senderId: '7', isBot: true }), person, policy({ dmPolicy: 'pairing', approvedSenderIds: ['7'] }))).toEqual(denied('Include Other Bots'));
+		});
+
 		test('pairing concerns DMs only: group messages follow the group rules', () => {
 			expect(decideAccess(group({ mentionsBot: true }), person, policy({ dmPolicy: 'pairing' }))).toEqual(allowed);
 		});

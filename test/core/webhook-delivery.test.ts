@@ -285,6 +285,46 @@ describe('handleWebhookDelivery: one delivery through the shared trigger pipelin
 			expect(outcome).toMatchObject({ kind: 'taken', envelopes: [], dropped: [expect.stringContaining('not approved yet')] });
 		});
 
+		describe('DM Policy Pairing', () => {
+			const pairing: AccessPolicy = { ...DEFAULT_ACCESS_POLICY, dmPolicy: 'pairing', allowedSenderIds: ['OWNER'] };
+
+			test("a stranger's DM is handed over as a pairing request (envelope, reason, where to answer), never as an envelope", async () => {
+				const { plugin } = makeFakePlugin();
+				const outcome = await handleWebhookDelivery(plugin, inputFor(requestOf(dm('e1', { sender: 'U7', text: 'let me in' })), { policy: pairing }).input);
+				expect(outcome).toMatchObject({ kind: 'taken', envelopes: [], pairing: { commands: [], requests: [{ senderId: 'U7', reason: expect.stringContaining('not approved yet'), target: { chatId: 'U7', threadId: null, accountId: 'A1' } }] } });
+				if (outcome.kind === 'taken') expect(outcome.pairing?.requests[0].envelope).toMatchObject({ via: 'fakenet', message: { text: 'let me in' } });
+			});
+
+			test("an owner's /pair CODE, in a DM or a group, is a pair command and starts no execution", async () => {
+				const { plugin } = makeFakePlugin();
+				const payload = { events: [{ key: 'e1', sender: 'OWNER', text: '/pair abcd-2345' }, { key: 'e2', sender: 'OWNER', chat: 'group' as const, text: '/pair ABCD2345' }] };
+				const outcome = await handleWebhookDelivery(plugin, inputFor(requestOf(payload), { policy: pairing }).input);
+				expect(outcome).toMatchObject({ kind: 'taken', envelopes: [], pairing: { requests: [], commands: [{ code: 'ABCD2345', ownerId: 'OWNER', target: { chatId: 'OWNER' } }, { code: 'ABCD2345', target: { chatId: 'G1' } }] } });
+			});
+
+			test('/pair from someone not in Allowed Senders approves nothing: it is their own pairing request', async () => {
+				const { plugin } = makeFakePlugin();
+				const outcome = await handleWebhookDelivery(plugin, inputFor(requestOf(dm('e1', { sender: 'U7', text: '/pair ABCD2345' })), { policy: { ...pairing, approvedSenderIds: ['U8'] } }).input);
+				expect(outcome).toMatchObject({ kind: 'taken', envelopes: [], pairing: { commands: [], requests: [{ senderId: 'U7' }] } });
+				const approved = await handleWebhookDelivery(plugin, inputFor(requestOf(dm('e2', { sender: 'U8', text: '/pair ABCD2345' })), { policy: { ...pairing, approvedSenderIds: ['U8'] } }).input);
+				expect(approved).toMatchObject({ kind: 'taken', envelopes: [{ message: { text: '/pair ABCD2345' } }] });
+				expect(approved).not.toHaveProperty('pairing');
+			});
+
+			test('an approved sender is emitted; without pairing work the outcome carries no pairing field', async () => {
+				const { plugin } = makeFakePlugin();
+				const outcome = await handleWebhookDelivery(plugin, inputFor(requestOf(dm('e1', { sender: 'U7' })), { policy: { ...pairing, approvedSenderIds: ['U7'] } }).input);
+				expect(outcome).toMatchObject({ kind: 'taken', envelopes: [{ sender: { id: 'U7' } }], dropped: [] });
+				expect(outcome).not.toHaveProperty('pairing');
+			});
+
+			test('/pair is an ordinary message under other DM policies', async () => {
+				const { plugin } = makeFakePlugin();
+				const outcome = await handleWebhookDelivery(plugin, inputFor(requestOf(dm('e1', { sender: 'OWNER', text: '/pair ABCD2345' })), { policy: { ...pairing, dmPolicy: 'allowlist' } }).input);
+				expect(outcome).toMatchObject({ kind: 'taken', envelopes: [{ message: { text: '/pair ABCD2345' } }] });
+			});
+		});
+
 		test('a dropped event is not taken again when redelivered', async () => {
 			const { plugin } = makeFakePlugin();
 			const recent = new RecentKeys();

@@ -9,6 +9,7 @@ import type { Envelope } from '../../nodes/core/envelope';
 import { deliverText, replyTo } from '../../nodes/core/outbound';
 import { RecentKeys } from '../../nodes/core/recent-keys';
 import { handleWebhookDelivery, type WebhookOutcome } from '../../nodes/core/webhook-delivery';
+import { policyWithApprovedSenders, settlePairingWork, type PairingContext } from '../../nodes/shared/trigger-pairing';
 import { receiveSettingsFrom } from '../../nodes/shared/trigger-settings';
 import { CONTRACT_WEBHOOK, CONTRACT_WEBHOOK_URL, contractDrivers, type ContractDriver, type Delivery } from './contract-drivers';
 
@@ -45,9 +46,10 @@ describe.each(contractDrivers.map((driver) => [driver.plugin.name, driver] as co
 	beforeAll(() => driver.start());
 	afterAll(() => driver.stop());
 
-	/** One request through the shared webhook pipeline, built as receiveWebhook builds it. */
-	async function receive(delivery: Delivery, triggerOptions: Record<string, unknown> = {}): Promise<WebhookOutcome> {
+	/** One request through the shared webhook pipeline, built as receiveWebhook builds it (with its node's static data, for pairing). */
+	async function receive(delivery: Delivery, triggerOptions: Record<string, unknown> = {}, node?: PairingContext): Promise<WebhookOutcome> {
 		const options = { ...driver.options, ...triggerOptions };
+		const settings = receiveSettingsFrom(plugin, options);
 		const request: WebhookRequest = { method: 'POST', headers: delivery.headers, rawBody: Buffer.from(delivery.rawBody), body: delivery.body, query: {}, url: CONTRACT_WEBHOOK_URL };
 		return await handleWebhookDelivery(plugin, {
 			request,
@@ -57,7 +59,8 @@ describe.each(contractDrivers.map((driver) => [driver.plugin.name, driver] as co
 				const credential = driver.credential();
 				return { credential, verified: verifies(credential) };
 			},
-			...receiveSettingsFrom(plugin, options),
+			...settings,
+			policy: node ? policyWithApprovedSenders(node, settings.policy) : settings.policy,
 			recent,
 		});
 	}
@@ -221,6 +224,64 @@ describe.each(contractDrivers.map((driver) => [driver.plugin.name, driver] as co
 
 		test('the open default lets a stranger\'s DM through', async () => {
 			expect(await sendDm('hello from afar', 'stranger')).toHaveLength(1);
+		});
+	});
+
+	describe('DM pairing', () => {
+		const pairing = { dmPolicy: 'pairing', allowedSenderIds: driver.adaListedAs };
+		const warnings: string[] = [];
+		/** The trigger node as n8n holds it: its static data, and a log. */
+		const node = { getWorkflowStaticData: () => staticData, logger: { info: () => undefined, warn: (line: string) => void warnings.push(line) } } as unknown as PairingContext;
+		let staticData: Record<string, unknown> = {};
+
+		/** A delivery through receiveWebhook's steps: the pipeline, then the pairing work settled and its messages sent. */
+		async function pairingDelivery(sample: unknown) {
+			const outcome = await receive(driver.deliver(sample), pairing, node);
+			if (outcome.kind !== 'taken') throw new Error(`Expected the delivery to be taken, got ${outcome.kind}`);
+			if (outcome.pairing) await settlePairingWork(node, plugin, outcome.credential, outcome.pairing);
+			return outcome;
+		}
+
+		beforeEach(() => {
+			staticData = {};
+			warnings.length = 0;
+		});
+
+		test("a stranger's DM starts no execution and gets a one-time code; writing again sends no second message", async () => {
+			const first = await pairingDelivery(driver.dm('hello, can I use you?', 'stranger'));
+			expect(first.envelopes).toEqual([]);
+			const strangerChat = first.pairing!.requests[0].target.chatId;
+			const told = driver.outbound.sentTexts(strangerChat);
+			const code = /\b([A-HJ-NP-Z2-9]{8})\b/.exec(told.at(-1) ?? '')?.[1];
+			expect(code).toEqual(expect.any(String));
+			expect(told.at(-1)).toContain(`/pair ${code}`);
+
+			const again = await pairingDelivery(driver.dm('hello??', 'stranger'));
+			expect(again.envelopes).toEqual([]);
+			expect(driver.outbound.sentTexts(strangerChat)).toHaveLength(told.length);
+			expect(warnings).toEqual([]);
+		});
+
+		test("an owner's /pair CODE approves the stranger, answers both, starts no execution; the stranger's next DM is emitted", async () => {
+			const asked = await pairingDelivery(driver.dm('hello, can I use you?', 'stranger'));
+			const strangerChat = asked.pairing!.requests[0].target.chatId;
+			const code = /\b([A-HJ-NP-Z2-9]{8})\b/.exec(driver.outbound.sentTexts(strangerChat).at(-1) ?? '')![1];
+
+			const command = await pairingDelivery(driver.dm(`/pair ${code}`, 'ada'));
+			expect(command.envelopes).toEqual([]);
+			const ownerChat = command.pairing!.commands[0].target.chatId;
+			expect(driver.outbound.sentTexts(ownerChat).at(-1)).toMatch(/^Approved /);
+			expect(driver.outbound.sentTexts(strangerChat).at(-1)).toMatch(/you can now talk to the bot/);
+
+			const next = await pairingDelivery(driver.dm('thanks! what is 2 + 2?', 'stranger'));
+			expect(next.envelopes).toHaveLength(1);
+			expect(next.envelopes[0].message.text).toBe('thanks! what is 2 + 2?');
+			expect(next).not.toHaveProperty('pairing');
+			expect(warnings).toEqual([]);
+		});
+
+		test('a listed owner talks to the bot as usual under Pairing', async () => {
+			expect(await pairingDelivery(driver.dm('hi, it is Ada'))).toMatchObject({ envelopes: [{ message: { text: 'hi, it is Ada' } }] });
 		});
 	});
 
