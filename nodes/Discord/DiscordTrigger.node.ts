@@ -52,10 +52,10 @@ export class DiscordTrigger implements INodeType {
 		const credential = (await this.getCredentials('clawgateDiscordApi')) as unknown as DiscordCredential;
 		const options = this.getNodeParameter('options', {}) as IDataObject;
 		const { policy, sessionScope } = receiveSettingsFrom(discordPlugin, options);
-		return await runListenerTrigger(this, discordPlugin, async (handlers) =>
+		return await runListenerTrigger(this, discordPlugin, { credential, policy }, async (handlers) =>
 			await startDiscordListener({
 				credential,
-				options: { policy, sessionScope, allowedGuildIds: parseIdList(options.allowedGuildIds) },
+				options: { sessionScope, allowedGuildIds: parseIdList(options.allowedGuildIds) },
 				logger: this.logger,
 				...handlers,
 			}),

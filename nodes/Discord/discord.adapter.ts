@@ -419,6 +419,11 @@ export interface DiscordListenerInput {
 	options?: DiscordTriggerOptions;
 	/** Called once per accepted message, in arrival order. */
 	onEnvelope: (envelope: Envelope) => void | Promise<void>;
+	/**
+	 * Decides who may talk to the bot (the shared access policy and DM pairing), instead of the
+	 * policy in `options`: resolves whether the message is emitted.
+	 */
+	admit?: (envelope: Envelope, facts: AccessFacts) => Promise<boolean>;
 	/** The connection ended for good after it started (the token was reset, an intent turned off). */
 	onFatalError?: (error: DiscordApiError) => void;
 	logger?: DiscordLogger;
@@ -481,7 +486,7 @@ async function channelInfoOf(client: Client, message: DiscordMessagePayload, log
  * with an actionable error otherwise. discord.js heartbeats, reconnects and resumes the session,
  * and Discord replays what was sent meanwhile.
  */
-export async function startDiscordListener({ credential, options = {}, onEnvelope, onFatalError, logger = silentLogger }: DiscordListenerInput): Promise<DiscordListener> {
+export async function startDiscordListener({ credential, options = {}, onEnvelope, admit, onFatalError, logger = silentLogger }: DiscordListenerInput): Promise<DiscordListener> {
 	const token = botTokenOf(credential);
 	const discordJs = await loadDiscordJs();
 	const { Client, Events, GatewayDispatchEvents, GatewayIntentBits, Options, Partials } = discordJs;
@@ -513,11 +518,12 @@ export async function startDiscordListener({ credential, options = {}, onEnvelop
 	const handle = async (message: DiscordMessagePayload, botUserId: string) => {
 		if (closed) return;
 		const context: DiscordNormalizeContext = { botUserId, options, channel: await channelInfoOf(client, message, logger, discordJs) };
-		const skipped = whyDiscordMessageIsSkipped(message, context);
+		const skipped = admit ? whyDiscordMessageIsNoMessage(message, context) : whyDiscordMessageIsSkipped(message, context);
 		if (skipped !== null) return logger.debug(`Clawgate Discord: not emitting message ${message.id}: ${skipped}`);
 		if (!recent.remember(message.id)) return logger.debug(`Clawgate Discord: message ${message.id} was delivered again; emitted once already`);
-		const envelope = normalizeDiscordMessage(message, context);
-		if (envelope && !closed) await onEnvelope(envelope);
+		const envelope = discordEnvelopeOf(message, context);
+		if (admit && !(await admit(envelope, discordAccessFacts(message, context)))) return;
+		if (!closed) await onEnvelope(envelope);
 	};
 
 	// The raw payload, as Discord sent it, is what the envelope carries; discord.js updates its

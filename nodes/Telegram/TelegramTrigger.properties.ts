@@ -27,7 +27,18 @@ const downloadFilesOption: INodeProperties = {
 	type: 'boolean',
 	default: false,
 	description:
-		'Whether to download the photo, document, voice message, audio, video or sticker of a message into binary data ("data"). Telegram serves files up to 20 MB to bots.',
+		'Whether to download the photo, document, voice message, audio, video or sticker of a message into binary data ("data"). Telegram serves files up to 20 MB to bots. A file that is too large or takes over 30 s is left out; its attachment then says why in downloadError.',
+};
+
+const maxFileSizeOption: INodeProperties = {
+	displayName: 'Max File Size (MB)',
+	name: 'maxFileSizeMb',
+	type: 'number',
+	// Telegram serves bots files up to 20 MB, so a higher limit could never be reached.
+	typeOptions: { minValue: 0.01, maxValue: 20, numberPrecision: 2 },
+	default: 20,
+	description:
+		'With "Download Files" on: larger files are not downloaded. The message still starts the workflow; its attachment gets downloadError ("too large ..."). At most 20 MB.',
 };
 
 const emitCallbackQueriesOption: INodeProperties = {
@@ -88,7 +99,7 @@ export const telegramTriggerProperties: INodeProperties[] = [
 	triggerOptionsProperty(telegramPlugin, {
 		sharedSince: SHARED_OPTIONS_SINCE,
 		ids: { senders: '42, 7012345678', chats: '-1001234567890', hint: 'numeric Telegram IDs; a bot like @userinfobot tells yours' },
-		platformOptions: [downloadFilesOption, emitCallbackQueriesOption, emitEditedMessagesOption, takeOverWebhookOption],
+		platformOptions: [downloadFilesOption, emitCallbackQueriesOption, emitEditedMessagesOption, maxFileSizeOption, takeOverWebhookOption],
 	}),
 	{
 		displayName: 'Options',
@@ -124,6 +135,7 @@ export const telegramTriggerProperties: INodeProperties[] = [
 				description:
 					'Which group messages start the workflow. Commands for another bot (/new@otherbot) never do. For "Every Message", turn off the bot\'s privacy mode in BotFather.',
 			},
+			maxFileSizeOption,
 			{
 				displayName: 'Only These Chats',
 				name: 'allowedChatIds',

@@ -22,7 +22,11 @@ import type { Update } from 'grammy/types';
 
 import type { AccessPolicy } from '../core/access-policy';
 import { stampVia, type Envelope, type EnvelopeAttachment } from '../core/envelope';
+import { admitMessage, pairingWorkOf } from '../core/admission';
+import { signEnvelope } from '../core/origin';
+import { envelopeOriginKey } from '../shared/origin-key';
 import { receiveSettingsFrom } from '../shared/trigger-settings';
+import { policyWithApprovedSenders, settlePairingWork } from '../shared/trigger-pairing';
 import { telegramPlugin } from './telegram.plugin';
 import {
 	allowedUpdatesFor,
@@ -30,7 +34,9 @@ import {
 	botIdFromToken,
 	botKeyOf,
 	createTelegramApi,
-	decideTelegramUpdate,
+	normalizeTelegramUpdate,
+	telegramAccessFacts,
+	whyTelegramUpdateIsNoMessage,
 	deleteWebhook,
 	deriveWebhookSecret,
 	describeBotTaken,
@@ -47,6 +53,8 @@ import {
 	TelegramApiError,
 	TelegramBotTakenError,
 	TelegramLongPoller,
+	TELEGRAM_MAX_DOWNLOAD_BYTES,
+	UpdateAbandonedError,
 	type TelegramBot,
 	type TelegramCredential,
 	type TelegramTriggerRules,
@@ -66,6 +74,8 @@ export interface TriggerSetup {
 	allowedUpdates: string[];
 	sessionScope: 'chat' | 'user';
 	downloadFiles: boolean;
+	/** "Max File Size (MB)" in bytes: larger files are not downloaded. */
+	maxFileBytes: number;
 	takeOver: boolean;
 	botKey: string;
 }
@@ -89,9 +99,16 @@ export async function setupFor(context: TelegramContext, credential?: TelegramCr
 		allowedUpdates: allowedUpdatesFor(rules),
 		sessionScope,
 		downloadFiles: options.downloadFiles === true,
+		maxFileBytes: maxFileBytesOf(options.maxFileSizeMb),
 		takeOver: options.takeOverWebhook === true,
 		botKey: botKeyOf(credential.accessToken ?? ''),
 	};
+}
+
+/** "Max File Size (MB)" in bytes; an empty or impossible value means Telegram's own limit (20 MB), which is also the ceiling. */
+function maxFileBytesOf(megabytes: unknown): number {
+	const bytes = typeof megabytes === 'number' && megabytes > 0 ? Math.round(megabytes * 1024 * 1024) : TELEGRAM_MAX_DOWNLOAD_BYTES;
+	return Math.min(bytes, TELEGRAM_MAX_DOWNLOAD_BYTES);
 }
 
 export function webhookSecretFor(context: TelegramContext, credential: TelegramCredential): string {
@@ -132,44 +149,107 @@ export async function botOf(setup: TriggerSetup): Promise<TelegramBot> {
 	return { id: botIdFromToken(setup.credential.accessToken), username: await resolveBotUsername(setup.api, setup.credential.accessToken) };
 }
 
-/** Downloads each file of the message into binary data (`data`, then `data_1`, ...); a failed download is logged, not fatal. */
-async function binaryFor(context: IWebhookFunctions | ITriggerFunctions, setup: TriggerSetup, attachments: EnvelopeAttachment[]): Promise<INodeExecutionData['binary']> {
+/** An attachment whose file was not downloaded says why, so the workflow can tell the user. */
+type AttachmentWithDownloadError = EnvelopeAttachment & { downloadError?: string };
+
+/**
+ * Downloads each file of the message into binary data (`data`, then `data_1`, ...). A file that
+ * fails (too large, too slow, refused) is left out: its attachment gets `downloadError` and the
+ * logger warns; the message still starts the workflow.
+ */
+async function binaryFor(
+	context: IWebhookFunctions | ITriggerFunctions,
+	setup: TriggerSetup,
+	envelope: Envelope,
+	signal?: AbortSignal,
+): Promise<{ binary: INodeExecutionData['binary']; attachments: AttachmentWithDownloadError[] }> {
 	const binary: NonNullable<INodeExecutionData['binary']> = {};
-	for (const attachment of attachments.filter((candidate) => candidate.kind !== 'location')) {
+	const attachments: AttachmentWithDownloadError[] = [];
+	for (const attachment of envelope.message.attachments) {
+		if (attachment.kind === 'location') {
+			attachments.push(attachment);
+			continue;
+		}
 		try {
-			const file = await downloadTelegramFile(setup.api, setup.credential, attachment);
+			const file = await downloadTelegramFile(setup.api, setup.credential, attachment, { maxBytes: setup.maxFileBytes, signal });
 			binary[Object.keys(binary).length === 0 ? 'data' : `data_${Object.keys(binary).length}`] = await context.helpers.prepareBinaryData(
 				file.bytes,
 				file.fileName,
 				file.mimeType ?? undefined,
 			);
+			attachments.push(attachment);
 		} catch (error) {
-			context.logger.warn(`Could not download a Telegram ${attachment.kind}: ${(error as Error).message}`);
+			const reason = (error as Error).message;
+			attachments.push({ ...attachment, downloadError: reason });
+			context.logger.warn(`Did not download the ${attachment.kind} of Telegram message ${envelope.message.id} in chat ${envelope.chat.id}: ${reason}. The message goes to the workflow without it.`);
 		}
 	}
-	return Object.keys(binary).length > 0 ? binary : undefined;
+	return { binary: Object.keys(binary).length > 0 ? binary : undefined, attachments };
 }
 
-/** The item the trigger emits for an update, or null when the update is not for this workflow. */
-export async function itemFor(context: IWebhookFunctions | ITriggerFunctions, setup: TriggerSetup, update: Update): Promise<INodeExecutionData | null> {
-	const decision = decideTelegramUpdate(update, { bot: await botOf(setup), sessionScope: setup.sessionScope, rules: setup.rules, policy: setup.policy });
+/** The envelope the trigger emits for an update, or null when the update is not for this workflow. */
+async function envelopeFor(context: IWebhookFunctions | ITriggerFunctions, setup: TriggerSetup, update: Update): Promise<Envelope | null> {
+	const bot = await botOf(setup);
+	const envelope = normalizeTelegramUpdate(update, { bot, sessionScope: setup.sessionScope });
 	if (update.callback_query) {
 		// Stops the spinner on the button; the workflow's answer (if any) comes as a message.
 		await setup.api.answerCallbackQuery(update.callback_query.id).catch((error: unknown) => {
 			context.logger.warn(describeTelegramError(error, 'answer a button press (answerCallbackQuery)').message);
 		});
 	}
-	if (!decision.emit) {
-		context.logger.debug(`Telegram update ${update.update_id} does not start the workflow: ${decision.reason}`);
+	const skip = (reason: string) => {
+		context.logger.debug(`Telegram update ${update.update_id} does not start the workflow: ${reason}`);
 		return null;
-	}
-	return await itemOfEnvelope(context, setup, stampVia(decision.envelope, telegramPlugin.id));
+	};
+	if (!envelope) return skip('it is not a message, an edit or a button press');
+	const notMessage = whyTelegramUpdateIsNoMessage(update, envelope, setup.rules);
+	if (notMessage !== null) return skip(notMessage);
+	// The shared access policy and DM pairing, as the webhook pipeline applies them.
+	const stamped = stampVia(envelope, telegramPlugin.id);
+	const admission = admitMessage(telegramPlugin, stamped, telegramAccessFacts(update, envelope, bot), policyWithApprovedSenders(context, setup.policy));
+	const work = pairingWorkOf(admission);
+	if (work) await settlePairingWork(context, telegramPlugin, setup.credential, work);
+	if (admission.kind !== 'emit') return skip(admission.reason);
+	return signEnvelope(stamped, envelopeOriginKey());
+}
+
+/** The item the trigger emits for an update, or null when the update is not for this workflow. */
+export async function itemFor(context: IWebhookFunctions | ITriggerFunctions, setup: TriggerSetup, update: Update): Promise<INodeExecutionData | null> {
+	const envelope = await envelopeFor(context, setup, update);
+	return envelope ? await itemOfEnvelope(context, setup, envelope) : null;
 }
 
 /** The item of an envelope the trigger emits, with the message's files when "Download Files" is on. */
-export async function itemOfEnvelope(context: IWebhookFunctions | ITriggerFunctions, setup: TriggerSetup, envelope: Envelope): Promise<INodeExecutionData> {
-	const binary = setup.downloadFiles ? await binaryFor(context, setup, envelope.message.attachments) : undefined;
-	return { json: envelope as unknown as IDataObject, ...(binary ? { binary } : {}) };
+export async function itemOfEnvelope(
+	context: IWebhookFunctions | ITriggerFunctions,
+	setup: TriggerSetup,
+	envelope: Envelope,
+	signal?: AbortSignal,
+): Promise<INodeExecutionData> {
+	if (!setup.downloadFiles || !envelope.message.attachments.some((attachment) => attachment.kind !== 'location')) {
+		return { json: envelope as unknown as IDataObject };
+	}
+	const { binary, attachments } = await binaryFor(context, setup, envelope, signal);
+	const json = { ...envelope, message: { ...envelope.message, attachments } };
+	return { json: json as unknown as IDataObject, ...(binary ? { binary } : {}) };
+}
+
+/**
+ * Runs tasks one after another per key (in the order they were queued) and tasks of different
+ * keys side by side: messages of one chat reach n8n in the order they were written, while one
+ * chat's slow file download holds back no other chat.
+ */
+function inOrderPerKey() {
+	const tails = new Map<string, Promise<unknown>>();
+	return <T>(key: string, task: () => Promise<T>): Promise<T> => {
+		const run = (tails.get(key) ?? Promise.resolve()).then(task);
+		const tail = run.catch(() => undefined);
+		tails.set(key, tail);
+		void tail.then(() => {
+			if (tails.get(key) === tail) tails.delete(key);
+		});
+		return run;
+	};
 }
 
 /**
@@ -198,20 +278,42 @@ export async function startPolling(context: ITriggerFunctions, setup: TriggerSet
 
 	// Engine 2.0 workflows cannot wait for their executions; their updates count as done once handed over.
 	const waitsForExecutions = (context.getWorkflowSettings() as IDataObject).engineType !== 'v2';
+	const stopping = new AbortController();
+	const inChatOrder = inOrderPerKey();
+	/** Prepares the item (downloads its files) and hands it to n8n; settles when its execution ends. */
+	const emitInChatOrder = (update: Update, envelope: Envelope): Promise<unknown> => {
+		const handedOver = inChatOrder(envelope.chat.id, async () => {
+			if (stopping.signal.aborted) throw new UpdateAbandonedError(update.update_id);
+			const item = await itemOfEnvelope(context, setup, envelope, stopping.signal);
+			if (stopping.signal.aborted) throw new UpdateAbandonedError(update.update_id);
+			if (!waitsForExecutions) {
+				context.emit([[item]]);
+				return { execution: Promise.resolve() };
+			}
+			const done = context.helpers.createDeferredPromise<IRun>();
+			context.emit([[item]], undefined, done);
+			// Wrapped, so the chat's queue moves on once the item is handed over, not once its execution ends.
+			return { execution: done.promise };
+		});
+		return handedOver.then(
+			async ({ execution }) => await execution,
+			(error: unknown) => {
+				// One broken update must not stop the bot; it is confirmed like an ignored one (unless the trigger stopped).
+				if (!(error instanceof UpdateAbandonedError)) context.logger.warn(`Skipped Telegram update ${update.update_id}: ${(error as Error).message}`);
+				throw error;
+			},
+		);
+	};
 	const poller = new TelegramLongPoller({
 		api: setup.api,
 		allowedUpdates: setup.allowedUpdates,
 		log: context.logger,
 		handleUpdate: async (update) => {
-			const item = await itemFor(context, setup, update);
-			if (!item) return null;
-			if (!waitsForExecutions) {
-				context.emit([[item]]);
-				return { done: Promise.resolve() };
-			}
-			const done = context.helpers.createDeferredPromise<IRun>();
-			context.emit([[item]], undefined, done);
-			return { done: done.promise };
+			const envelope = await envelopeFor(context, setup, update);
+			if (!envelope) return null;
+			// Downloading files is part of the update's own work (which gates its confirmation), not of
+			// fetching updates: a large or slow file holds back only later messages of its chat.
+			return { done: emitInChatOrder(update, envelope) };
 		},
 		onFatalError: (error) => context.emitError(asNodeError(context, error)),
 	});
@@ -220,6 +322,8 @@ export async function startPolling(context: ITriggerFunctions, setup: TriggerSet
 	return {
 		closeFunction: async () => {
 			unregister();
+			// Downloads still running are dropped; Telegram sends their updates again after the restart.
+			stopping.abort();
 			await poller.stop();
 		},
 	};

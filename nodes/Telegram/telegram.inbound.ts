@@ -353,32 +353,109 @@ export interface DownloadedFile {
 	mimeType: string | null;
 }
 
+const MEGABYTE = 1024 * 1024;
+
+/** The Bot API serves bots files up to 20 MB (getFile refuses larger ones), so no limit may exceed it. */
+export const TELEGRAM_MAX_DOWNLOAD_BYTES = 20 * MEGABYTE;
+
+/** A download (getFile and the transfer) taking longer than this is stopped; the message goes on without the file. */
+export const TELEGRAM_DOWNLOAD_TIMEOUT_MS = 30_000;
+
+export interface DownloadLimits {
+	/** Larger files are not downloaded; at most TELEGRAM_MAX_DOWNLOAD_BYTES, which is also the default. */
+	maxBytes?: number;
+	/** The whole download must end within this (default TELEGRAM_DOWNLOAD_TIMEOUT_MS). */
+	timeoutMs?: number;
+	/** Ends the download early (the trigger stops). */
+	signal?: AbortSignal;
+}
+
+const megabytes = (bytes: number) => `${Number((bytes / MEGABYTE).toFixed(bytes < MEGABYTE ? 2 : 1))} MB`;
+
+/** A file over the size limit: known from its metadata, its Content-Length, or counted while it streamed in. */
+export class TelegramFileTooLargeError extends TelegramApiError {
+	constructor(sizeBytes: number | null, maxBytes: number) {
+		super(`too large (${sizeBytes === null ? `more than ${megabytes(maxBytes)}` : megabytes(sizeBytes)}; the limit is ${megabytes(maxBytes)})`);
+	}
+}
+
+function refuseOverLimit(sizeBytes: number | null | undefined, maxBytes: number): void {
+	if (typeof sizeBytes === 'number' && sizeBytes > maxBytes) throw new TelegramFileTooLargeError(sizeBytes, maxBytes);
+}
+
+/** Reads a response body, counting bytes, and stops reading (closing the connection) once it passes the limit. */
+async function readAtMost(response: Response, maxBytes: number): Promise<Buffer> {
+	const declared = Number(response.headers.get('content-length') ?? NaN);
+	if (Number.isFinite(declared) && declared > maxBytes) {
+		await response.body?.cancel().catch(() => undefined);
+		throw new TelegramFileTooLargeError(declared, maxBytes);
+	}
+	if (!response.body) return Buffer.alloc(0);
+	const reader = response.body.getReader();
+	const chunks: Uint8Array[] = [];
+	let received = 0;
+	for (;;) {
+		const { done, value } = await reader.read();
+		if (done) break;
+		received += value.byteLength;
+		if (received > maxBytes) {
+			await reader.cancel().catch(() => undefined);
+			throw new TelegramFileTooLargeError(null, maxBytes);
+		}
+		chunks.push(value);
+	}
+	return Buffer.concat(chunks, received);
+}
+
 /**
- * Fetches a file by its file_id: getFile, then `<apiRoot>/file/bot<token>/<file_path>`. The
- * public Bot API serves files up to 20 MB. Error messages never include the download URL,
- * which contains the bot token.
+ * Fetches a file by its file_id: getFile, then `<apiRoot>/file/bot<token>/<file_path>`, within a
+ * size limit and a time limit. The size is checked before anything is fetched (the message's
+ * `file_size`, then getFile's) and again while the bytes arrive, since a size can be missing or
+ * wrong. Error messages never include the download URL, which contains the bot token.
  */
 export async function downloadTelegramFile(
 	api: Api,
 	credential: TelegramCredential,
-	attachment: Pick<EnvelopeAttachment, 'id' | 'name' | 'mimeType'>,
-	signal?: AbortSignal,
+	attachment: Pick<EnvelopeAttachment, 'id' | 'name' | 'mimeType'> & { size?: number | null },
+	limits: DownloadLimits = {},
 ): Promise<DownloadedFile> {
-	let filePath: string | undefined;
+	const maxBytes = Math.min(limits.maxBytes ?? TELEGRAM_MAX_DOWNLOAD_BYTES, TELEGRAM_MAX_DOWNLOAD_BYTES);
+	const timeoutMs = limits.timeoutMs ?? TELEGRAM_DOWNLOAD_TIMEOUT_MS;
+	refuseOverLimit(attachment.size, maxBytes);
+	const timeout = AbortSignal.timeout(timeoutMs);
+	const signal = limits.signal ? AbortSignal.any([limits.signal, timeout]) : timeout;
 	try {
-		filePath = (await api.getFile(attachment.id, grammySignal(signal))).file_path;
+		let file: Awaited<ReturnType<Api['getFile']>>;
+		try {
+			file = await api.getFile(attachment.id, grammySignal(signal));
+		} catch (error) {
+			throw describeTelegramError(error, 'look up a file (getFile)');
+		}
+		if (!file.file_path) throw new TelegramApiError('Telegram did not return a download path for the file (getFile).');
+		refuseOverLimit(file.file_size, maxBytes);
+		const filePath = file.file_path;
+		const url = `${apiRootOf(credential)}/file/bot${credential.accessToken.trim()}/${filePath.split('/').map(encodeURIComponent).join('/')}`;
+		// The URL holds the token, so a failure is reported without it.
+		const response = await fetch(url, { signal }).catch(() => null);
+		if (!response) throw new TelegramApiError("Could not reach the Telegram Bot API to download a file. Check the network and the credential's base URL.");
+		if (!response.ok) throw new TelegramApiError(`Telegram refused to download a file (${response.status}).`, response.status);
+		const bytes = await readAtMost(response, maxBytes).catch((error: unknown) => {
+			if (error instanceof TelegramApiError || signal.aborted) throw error;
+			throw new TelegramApiError('The connection broke off while downloading a file from Telegram.');
+		});
+		return {
+			bytes,
+			fileName: attachment.name ?? filePath.split('/').pop() ?? 'file',
+			mimeType: attachment.mimeType ?? response.headers.get('content-type'),
+		};
 	} catch (error) {
-		throw describeTelegramError(error, 'look up a file (getFile)');
+		throw whyDownloadStopped(error, { timedOut: timeout.aborted, stopped: limits.signal?.aborted === true, timeoutMs });
 	}
-	if (!filePath) throw new TelegramApiError('Telegram did not return a download path for the file (getFile).');
-	const url = `${apiRootOf(credential)}/file/bot${credential.accessToken.trim()}/${filePath.split('/').map(encodeURIComponent).join('/')}`;
-	// The URL holds the token, so a failure is reported without it.
-	const response = await fetch(url, { signal }).catch(() => null);
-	if (!response) throw new TelegramApiError("Could not reach the Telegram Bot API to download a file. Check the network and the credential's base URL.");
-	if (!response.ok) throw new TelegramApiError(`Telegram refused to download a file (${response.status}).`, response.status);
-	return {
-		bytes: Buffer.from(await response.arrayBuffer()),
-		fileName: attachment.name ?? filePath.split('/').pop() ?? 'file',
-		mimeType: attachment.mimeType ?? response.headers.get('content-type'),
-	};
+}
+
+/** A download's error, or what ended it early: the time limit or the trigger stopping. */
+function whyDownloadStopped(error: unknown, { timedOut, stopped, timeoutMs }: { timedOut: boolean; stopped: boolean; timeoutMs: number }): unknown {
+	if (stopped) return new TelegramApiError('The download was stopped because the trigger stopped.');
+	if (timedOut) return new TelegramApiError(`The download took longer than ${timeoutMs / 1000} s and was stopped.`);
+	return error;
 }

@@ -24,13 +24,27 @@ export interface PollerLog {
 	warn(message: string, meta?: object): void;
 }
 
-/** What became of an update: handed to n8n (`done` settles when its execution ends) or skipped. */
+/**
+ * What became of an update: taken on (`done` settles when its work ends: preparing its item,
+ * e.g. downloading files, and the execution) or skipped. The poller fetches and hands over
+ * newer updates while `done` is pending, so slow work of one update holds back no other.
+ */
 export type HandledUpdate = { done: Promise<unknown> } | null;
+
+/**
+ * `done` rejects with this when the trigger stopped before the update reached n8n (its files were
+ * still downloading): the update stays unconfirmed, so Telegram sends it again after the restart.
+ */
+export class UpdateAbandonedError extends Error {
+	constructor(updateId: number) {
+		super(`Telegram update ${updateId} was not handed to n8n before the trigger stopped; Telegram sends it again.`);
+	}
+}
 
 export interface LongPollerOptions {
 	api: Api;
 	allowedUpdates: string[];
-	/** Hands one update to n8n; called once per update, in update order. */
+	/** Takes one update on; called once per update, in update order, and expected to return quickly. */
 	handleUpdate(update: Update): Promise<HandledUpdate>;
 	/** The bot cannot poll any more (token revoked): report it to n8n, which retries activation. */
 	onFatalError(error: TelegramApiError): void;
@@ -121,7 +135,10 @@ export class TelegramLongPoller {
 		const pending = [...this.inFlight.values()].map((entry) => entry.done);
 		if (pending.length > 0) {
 			this.options.log.debug(`Telegram long polling stops after ${pending.length} running execution(s) finish`);
-			await Promise.race([Promise.allSettled(pending), sleep(this.config.stopTimeoutMs).catch(() => undefined)]);
+			const finished = new AbortController();
+			await Promise.race([Promise.allSettled(pending), sleep(this.config.stopTimeoutMs, finished.signal).catch(() => undefined)]);
+			// Without this the stop's timer would keep the process alive after everything finished.
+			finished.abort();
 		}
 		await this.confirm();
 	}
@@ -165,9 +182,13 @@ export class TelegramLongPoller {
 		const entry: InFlight = { startedAt: Date.now(), done, released: false };
 		this.inFlight.set(updateId, entry);
 		void done
-			.catch(() => undefined)
-			.then(() => {
-				this.inFlight.delete(updateId);
+			.then(
+				() => true,
+				(error: unknown) => !(error instanceof UpdateAbandonedError),
+			)
+			.then((finished) => {
+				// An abandoned update keeps holding the offset, so the final confirmation leaves it to Telegram.
+				if (finished) this.inFlight.delete(updateId);
 				this.settled?.();
 			});
 	}

@@ -6,11 +6,11 @@
  * pairing work this hands it (codes for strangers, owners' `/pair`), which never starts an execution.
  */
 import type { AccessPolicy } from './access-policy';
-import { decideAccess } from './access-policy';
+import { admitMessage } from './admission';
 import type { AnyChannelPlugin, ChannelPlugin, WebhookAnswer, WebhookContext, WebhookRequest } from './channel';
 import { stampVia, type Envelope, type SessionScope } from './envelope';
 import { InvalidPayloadError } from './errors';
-import { pairCommandOf, pairingRequestOf, type PairingWork } from './pairing';
+import type { PairingWork } from './pairing';
 import type { RecentKeys } from './recent-keys';
 
 export type WebhookOutcome =
@@ -75,16 +75,11 @@ export async function handleWebhookDelivery<Credential, Client>(plugin: ChannelP
 			continue;
 		}
 		const envelope = stampVia(event.envelope, plugin.id);
-		const command = pairCommandOf(plugin, envelope, event.facts, input.policy);
-		if (command) {
-			pairing.commands.push(command);
-			dropped.push(`${event.dedupeKey}: an owner's /pair command, answered without an execution`);
-			continue;
-		}
-		const access = decideAccess(event.envelope, event.facts, input.policy);
-		if (access.allowed === 'pairing') pairing.requests.push(pairingRequestOf(plugin, envelope, event.facts, access.reason));
-		if (access.allowed !== true) {
-			dropped.push(`${event.dedupeKey}: ${access.reason}`);
+		const admission = admitMessage(plugin, envelope, event.facts, input.policy);
+		if (admission.kind === 'pair-command') pairing.commands.push(admission.command);
+		if (admission.kind === 'pairing-request') pairing.requests.push(admission.request);
+		if (admission.kind !== 'emit') {
+			dropped.push(`${event.dedupeKey}: ${admission.reason}`);
 			continue;
 		}
 		envelopes.push(envelope);

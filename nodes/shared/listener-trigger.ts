@@ -6,14 +6,19 @@
  */
 import { type IDataObject, type ITriggerFunctions, type ITriggerResponse } from 'n8n-workflow';
 
+import type { AccessFacts, AccessPolicy } from '../core/access-policy';
+import { admitMessage, pairingWorkOf } from '../core/admission';
 import type { AnyChannelPlugin } from '../core/channel';
 import { stampVia, type Envelope } from '../core/envelope';
 import { signEnvelope } from '../core/origin';
 import { asActivationError, asNodeError } from './node-errors';
 import { envelopeOriginKey } from './origin-key';
+import { policyWithApprovedSenders, settlePairingWork } from './trigger-pairing';
 
 export interface ListenerHandlers {
 	onEnvelope(envelope: Envelope): void;
+	/** The shared access policy and DM pairing: whether a message is emitted (pairing work is done here, never emitted). */
+	admit(envelope: Envelope, facts: AccessFacts): Promise<boolean>;
 	/** The connection is lost for good (a revoked token): n8n shows it and retries activation. */
 	onFatalError(error: Error): void;
 }
@@ -22,9 +27,15 @@ export interface RunningListener {
 	close(): Promise<void>;
 }
 
+export interface ListenerSetup {
+	credential: unknown;
+	policy: AccessPolicy;
+}
+
 export async function runListenerTrigger(
 	context: ITriggerFunctions,
 	plugin: AnyChannelPlugin,
+	{ credential, policy }: ListenerSetup,
 	start: (handlers: ListenerHandlers) => Promise<RunningListener>,
 ): Promise<ITriggerResponse> {
 	const manual = context.getMode() === 'manual';
@@ -38,6 +49,13 @@ export async function runListenerTrigger(
 				emitted = true;
 				// `context.emit` is read at call time: in manual mode n8n swaps it after trigger() returns.
 				context.emit([context.helpers.returnJsonArray([signEnvelope(stampVia(envelope, plugin.id), envelopeOriginKey()) as unknown as IDataObject])]);
+			},
+			admit: async (envelope, facts) => {
+				const admission = admitMessage(plugin, stampVia(envelope, plugin.id), facts, policyWithApprovedSenders(context, policy));
+				const work = pairingWorkOf(admission);
+				if (work) await settlePairingWork(context, plugin, credential, work);
+				if (admission.kind !== 'emit') context.logger.debug(`${plugin.name} message starts no execution: ${admission.reason}`);
+				return admission.kind === 'emit';
 			},
 			onFatalError: (error) => context.emitError(asNodeError(context.getNode(), error)),
 		});

@@ -7,6 +7,8 @@
  * It behaves like a self-hosted Bot API server, which also accepts http:// webhooks.
  */
 import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 import { EmulatorServer, type EmulatorReply, type RecordedRequest } from './kit';
 
@@ -48,6 +50,33 @@ export interface StoredFile {
 	path: string;
 	bytes: Buffer;
 	mimeType: string;
+	/** How the file is announced and served, when not the way Telegram normally does. */
+	serving?: FileServing;
+}
+
+/** Ways a file server can misbehave, for download limits: slow answers, sizes that lie or are missing. */
+export interface FileServing {
+	/** The `file_size` getFile reports: a number (which may lie) or null to leave it out. Default: the true size. */
+	announcedSize?: number | null;
+	/** Sends a Content-Length header with the true size (the kit otherwise answers chunked, without one). */
+	contentLength?: boolean;
+	/** Waits this long before answering the download at all. */
+	delayMs?: number;
+	/**
+	 * Sends the body in chunks of `chunkBytes`, one every `intervalMs`, without Content-Length (chunked
+	 * encoding), so a client learns the size only by reading. Served by a streaming side server the
+	 * file URL redirects to, since the kit answers with whole bodies.
+	 */
+	trickle?: { chunkBytes: number; intervalMs: number };
+}
+
+/** One trickled download as the emulator saw it: how much it sent and whether the client hung up first. */
+export interface FileStream {
+	fileId: string;
+	bytesSent: number;
+	/** The client closed the connection before the whole file was sent. */
+	cutOff: boolean;
+	finished: Promise<void>;
 }
 
 type Update = Record<string, unknown> & { update_id: number };
@@ -97,6 +126,10 @@ export class TelegramEmulator {
 	private held: HeldPoll | null = null;
 	private faults = new Map<string, EmulatorReply[]>();
 	private files = new Map<string, StoredFile>();
+	/** Serves trickled files (see FileServing.trickle); started on first use. */
+	private streamer: { server: Server; url: string } | null = null;
+	/** Trickled downloads, in the order they started. */
+	readonly fileStreams: FileStream[] = [];
 	private pushing: Promise<void> | null = null;
 	private redeliveryTimer: NodeJS.Timeout | null = null;
 	private nextUpdateId = 100_000;
@@ -117,6 +150,7 @@ export class TelegramEmulator {
 		this.redeliveryTimer = null;
 		this.releaseHeldPoll(ok([]));
 		await this.server.stop();
+		await this.stopStreamer();
 	}
 
 	/** The value for the credential's `baseUrl`. */
@@ -159,11 +193,20 @@ export class TelegramEmulator {
 	}
 
 	/** Makes a file downloadable through getFile and `/file/bot<token>/<path>`; returns its file_id. */
-	addFile(bytes: Buffer | string, { mimeType = 'application/octet-stream', path }: { mimeType?: string; path?: string } = {}): string {
+	addFile(bytes: Buffer | string, { mimeType = 'application/octet-stream', path, serving }: { mimeType?: string; path?: string; serving?: FileServing } = {}): string {
 		const fileId = `AgAC${randomBytes(12).toString('base64url')}`;
 		const content = typeof bytes === 'string' ? Buffer.from(bytes) : bytes;
-		this.files.set(fileId, { fileId, path: path ?? `documents/file_${this.files.size}`, bytes: content, mimeType });
+		this.files.set(fileId, { fileId, path: path ?? `documents/file_${this.files.size}`, bytes: content, mimeType, ...(serving ? { serving } : {}) });
 		return fileId;
+	}
+
+	/** Requests for a file's bytes (`/file/bot<token>/<path>`) received so far, for one file or all. */
+	fileDownloads(fileId?: string): RecordedRequest[] {
+		const paths = new Set([...this.files.values()].filter((file) => fileId === undefined || file.fileId === fileId).map((file) => file.path));
+		return this.server.matching((request) => {
+			const match = /^\/file\/bot[^/]+\/(.+)$/.exec(request.path);
+			return match !== null && paths.has(decodeURIComponent(match[1]));
+		});
 	}
 
 	// ---------------------------------------------------------------------------------------------
@@ -492,16 +535,70 @@ export class TelegramEmulator {
 	private getFile(params: Record<string, unknown>): EmulatorReply {
 		const file = this.files.get(String(params.file_id ?? ''));
 		if (!file) return fail(400, 'Bad Request: invalid file_id');
-		if (file.bytes.length > 20 * 1024 * 1024) return fail(400, 'Bad Request: file is too big');
-		return ok({ file_id: file.fileId, file_unique_id: `u${file.fileId.slice(-8)}`, file_size: file.bytes.length, file_path: file.path });
+		// Telegram refuses by the size it knows; a server whose metadata lies (FileServing) is judged by what it says.
+		const announced = file.serving?.announcedSize === undefined ? file.bytes.length : file.serving.announcedSize;
+		if ((announced ?? 0) > 20 * 1024 * 1024) return fail(400, 'Bad Request: file is too big');
+		return ok({ file_id: file.fileId, file_unique_id: `u${file.fileId.slice(-8)}`, ...(announced !== null ? { file_size: announced } : {}), file_path: file.path });
 	}
 
-	private downloadFile(token: string, path: string): EmulatorReply {
+	private downloadFile(token: string, path: string): EmulatorReply | Promise<EmulatorReply> {
 		if (token !== this.token) return fail(401, 'Unauthorized');
 		const file = [...this.files.values()].find((stored) => stored.path === path);
 		if (!file) return fail(404, 'Not Found');
 		// The kit writes string bodies as UTF-8, so files served here are text (ASCII) in the tests.
-		return { status: 200, headers: { 'content-type': file.mimeType }, body: file.bytes.toString('utf8') };
+		const whole: EmulatorReply = {
+			status: 200,
+			headers: { 'content-type': file.mimeType, ...(file.serving?.contentLength ? { 'content-length': String(file.bytes.length) } : {}) },
+			body: file.bytes.toString('utf8'),
+		};
+		const delayMs = file.serving?.delayMs ?? 0;
+		if (delayMs === 0 && !file.serving?.trickle) return whole;
+		// Unref'd: a late answer nobody waits for any more must not keep the test process alive.
+		return new Promise<void>((resolve) => setTimeout(resolve, delayMs).unref()).then(async () =>
+			file.serving?.trickle ? { status: 302, headers: { location: `${await this.startStreamer()}/${file.fileId}` } } : whole,
+		);
+	}
+
+	private async startStreamer(): Promise<string> {
+		if (this.streamer) return this.streamer.url;
+		const server = createServer((req, res) => {
+			const file = this.files.get((req.url ?? '').slice(1));
+			const trickle = file?.serving?.trickle;
+			if (!file || !trickle) {
+				res.writeHead(404).end();
+				return;
+			}
+			let settle!: () => void;
+			const stream: FileStream = { fileId: file.fileId, bytesSent: 0, cutOff: false, finished: new Promise((resolve) => (settle = resolve)) };
+			this.fileStreams.push(stream);
+			res.writeHead(200, { 'content-type': file.mimeType, 'transfer-encoding': 'chunked' });
+			const timer = setInterval(() => {
+				const chunk = file.bytes.subarray(stream.bytesSent, stream.bytesSent + trickle.chunkBytes);
+				stream.bytesSent += chunk.length;
+				if (stream.bytesSent >= file.bytes.length) {
+					clearInterval(timer);
+					res.end(chunk, settle);
+				} else {
+					res.write(chunk);
+				}
+			}, trickle.intervalMs);
+			res.on('close', () => {
+				clearInterval(timer);
+				if (stream.bytesSent < file.bytes.length) stream.cutOff = true;
+				settle();
+			});
+		});
+		await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+		this.streamer = { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+		return this.streamer.url;
+	}
+
+	private async stopStreamer(): Promise<void> {
+		const streamer = this.streamer;
+		this.streamer = null;
+		if (!streamer) return;
+		streamer.server.closeAllConnections();
+		await new Promise<void>((resolve) => streamer.server.close(() => resolve()));
 	}
 
 	private record(method: string, chatId: string, params: Record<string, unknown>, content: Pick<SentMessage, 'text' | 'caption' | 'file'>): SentMessage {

@@ -196,6 +196,69 @@ describe('downloading files through the Bot API', () => {
 		expect(file.mimeType).toBe('image/jpeg');
 	});
 
+	const MB = 1024 * 1024;
+	const api = () => createTelegramApi(credential());
+	const fetchedBytes = (fileId: string) => telegram.fileDownloads(fileId).length;
+
+	test('a file the message announces as larger than the limit (20 MB by default) is not fetched at all', async () => {
+		const fileId = telegram.addFile('small body, big claim', { path: 'videos/announced_25mb.mp4' });
+		const getFileCalls = telegram.calls('getFile').length;
+		const failure = downloadTelegramFile(api(), credential(), { id: fileId, name: null, mimeType: 'video/mp4', size: 25 * MB });
+		await expect(failure).rejects.toThrow('too large (25 MB; the limit is 20 MB)');
+		expect(telegram.calls('getFile')).toHaveLength(getFileCalls);
+		expect(fetchedBytes(fileId)).toBe(0);
+	});
+
+	test('a file without a size in the message is checked against the size getFile reports, before its bytes are fetched', async () => {
+		const fileId = telegram.addFile('small body', { path: 'documents/reported_5mb.bin', serving: { announcedSize: 5 * MB } });
+		const failure = downloadTelegramFile(api(), credential(), { id: fileId, name: null, mimeType: null, size: null }, { maxBytes: 1 * MB });
+		await expect(failure).rejects.toThrow('too large (5 MB; the limit is 1 MB)');
+		expect(fetchedBytes(fileId)).toBe(0);
+	});
+
+	test('a server sending more than the announced size is stopped at the limit (its Content-Length says so)', async () => {
+		const fileId = telegram.addFile(Buffer.alloc(21 * MB, 'a'), { path: 'documents/lying_21mb.bin', serving: { announcedSize: 10, contentLength: true } });
+		const failure = downloadTelegramFile(api(), credential(), { id: fileId, name: null, mimeType: null, size: 10 });
+		await expect(failure).rejects.toThrow('too large (21 MB; the limit is 20 MB)');
+	});
+
+	test('a server sending more than the announced size without Content-Length is cut off at the limit', async () => {
+		const fileId = telegram.addFile(Buffer.alloc(2 * MB, 'a'), { path: 'documents/lying_2mb.bin', serving: { announcedSize: 10 } });
+		const failure = downloadTelegramFile(api(), credential(), { id: fileId, name: null, mimeType: null, size: 10 }, { maxBytes: 1 * MB });
+		await expect(failure).rejects.toThrow('too large (more than 1 MB; the limit is 1 MB)');
+	});
+
+	test('a file of unknown size streamed without Content-Length is cut off as soon as the limit is passed', async () => {
+		const fileId = telegram.addFile(Buffer.alloc(3 * MB, 'b'), {
+			path: 'documents/unannounced_3mb.bin',
+			serving: { announcedSize: null, trickle: { chunkBytes: 256 * 1024, intervalMs: 10 } },
+		});
+		const failure = downloadTelegramFile(api(), credential(), { id: fileId, name: null, mimeType: null, size: null }, { maxBytes: 1 * MB });
+		await expect(failure).rejects.toThrow('too large (more than 1 MB; the limit is 1 MB)');
+		const stream = telegram.fileStreams.find((candidate) => candidate.fileId === fileId)!;
+		await stream.finished;
+		expect(stream.cutOff).toBe(true);
+		expect(stream.bytesSent).toBeLessThan(2 * MB);
+	});
+
+	test('a file within the limit arrives whole, also when streamed without Content-Length or size', async () => {
+		const bytes = Buffer.alloc(300 * 1024, 'c');
+		const fileId = telegram.addFile(bytes, { path: 'documents/fine.bin', serving: { announcedSize: null, trickle: { chunkBytes: 64 * 1024, intervalMs: 5 } } });
+		const file = await downloadTelegramFile(api(), credential(), { id: fileId, name: 'fine.bin', mimeType: null, size: null }, { maxBytes: 1 * MB });
+		expect(file.bytes.equals(bytes)).toBe(true);
+	});
+
+	test.each([
+		['answers late', { delayMs: 5_000 }],
+		['sends its bytes slowly', { trickle: { chunkBytes: 1024, intervalMs: 100 } }],
+	])('a download from a server that %s is stopped after the timeout', async (_label, serving) => {
+		const fileId = telegram.addFile(Buffer.alloc(100 * 1024, 'd'), { path: `documents/slow_${_label.replace(/\W/g, '_')}.bin`, serving });
+		const started = Date.now();
+		const failure = downloadTelegramFile(api(), credential(), { id: fileId, name: null, mimeType: null, size: null }, { timeoutMs: 500 });
+		await expect(failure).rejects.toThrow('The download took longer than 0.5 s and was stopped.');
+		expect(Date.now() - started).toBeLessThan(1_500);
+	});
+
 	test('an unknown file is explained without revealing the bot token', async () => {
 		const failure = downloadTelegramFile(createTelegramApi(credential()), credential(), { id: 'nope', name: null, mimeType: null });
 		await expect(failure).rejects.toThrow(/Telegram refused to look up a file \(getFile\).*400/);

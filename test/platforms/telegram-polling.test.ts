@@ -1,4 +1,5 @@
 import type { Update } from 'grammy/types';
+import type { IDataObject, INodeExecutionData, IRun, ITriggerFunctions, ITriggerResponse } from 'n8n-workflow';
 
 import {
 	createTelegramApi,
@@ -8,7 +9,8 @@ import {
 	type LongPollerOptions,
 	type TelegramApiError,
 } from '../../nodes/Telegram/telegram.adapter';
-import { TelegramEmulator } from '../emulators/telegram';
+import { setupFor, startPolling } from '../../nodes/Telegram/TelegramTrigger.runtime';
+import { TelegramEmulator, type FileServing } from '../emulators/telegram';
 
 const telegram = new TelegramEmulator({ username: 'ClawgateBot' });
 const api = () => createTelegramApi({ accessToken: telegram.token, baseUrl: telegram.apiRoot });
@@ -299,5 +301,95 @@ describe('the test listener', () => {
 		listening.abort();
 		await done;
 		expect(Date.now() - started).toBeLessThan(2_000);
+	});
+});
+
+describe('the trigger\'s long polling with "Download Files"', () => {
+	interface Emitted {
+		item: INodeExecutionData;
+		at: number;
+	}
+
+	/** The Telegram Trigger's production long polling, in a minimal trigger context whose executions end at once. */
+	async function pollingTrigger(options: IDataObject) {
+		const emitted: Emitted[] = [];
+		const warnings: string[] = [];
+		const context = {
+			getNode: () => ({ id: 'download-trigger', name: 'Telegram Trigger', webhookId: 'download-hook', type: 'clawgateTelegramTrigger', typeVersion: 2, position: [0, 0], parameters: {} }),
+			getWorkflow: () => ({ id: 'download-workflow', name: 'Downloads' }),
+			getWorkflowSettings: () => ({}),
+			getNodeParameter: (name: string, fallback: unknown) => (name === 'mode' ? 'polling' : name === 'options' ? options : fallback),
+			getCredentials: async () => ({ accessToken: telegram.token, baseUrl: telegram.apiRoot }),
+			logger: { debug: () => {}, info: () => {}, error: () => {}, warn: (message: string) => warnings.push(message) },
+			helpers: {
+				createDeferredPromise: () => {
+					const deferred = {} as { promise: Promise<IRun>; resolve: (run: IRun) => void };
+					deferred.promise = new Promise<IRun>((resolve) => (deferred.resolve = resolve));
+					return deferred;
+				},
+				prepareBinaryData: async (bytes: Buffer, fileName: string, mimeType?: string) => ({ data: bytes.toString('base64'), fileName, mimeType, fileSize: String(bytes.length) }),
+			},
+			emit: (data: INodeExecutionData[][], _response: unknown, done?: { resolve: (run: IRun) => void }) => {
+				emitted.push({ item: data[0][0], at: Date.now() });
+				done?.resolve({} as IRun);
+			},
+			emitError: (error: Error) => warnings.push(`emitError: ${error.message}`),
+		} as unknown as ITriggerFunctions;
+		const response: ITriggerResponse = await startPolling(context, await setupFor(context));
+		return { emitted, warnings, stop: () => response.closeFunction!() };
+	}
+
+	const textsOf = (emitted: Emitted[]) => emitted.map(({ item }) => (item.json.message as { text: string }).text);
+	const person = (id: number) => ({ id, is_bot: false, first_name: `User ${id}` });
+	const photoFrom = (chatId: number, fileId: string, caption: string, fileSize = 1000) =>
+		telegram.messageUpdate({ caption, photo: [{ file_id: fileId, file_unique_id: `u${fileId}`, width: 800, height: 600, file_size: fileSize }] }, { chatId, from: person(chatId) });
+	const textFrom = (chatId: number, text: string) => telegram.textUpdate({ text, chatId, from: person(chatId) });
+	const photoFile = (path: string, serving?: FileServing) => telegram.addFile('jpeg bytes', { mimeType: 'image/jpeg', path, serving });
+
+	test('a slow file download holds back neither the poller nor other chats; the same chat\'s next message still waits for it', async () => {
+		const fileId = photoFile('photos/slow.jpg', { delayMs: 2_000 });
+		const trigger = await pollingTrigger({ downloadFiles: true });
+		const queuedAt = Date.now();
+		[photoFrom(1001, fileId, 'look at this'), textFrom(1002, 'another chat'), textFrom(1001, 'what is in it?')].forEach((update) => telegram.queueUpdate(update));
+
+		await until(() => textsOf(trigger.emitted).includes('another chat'), 'the other chat\'s message');
+		expect(trigger.emitted[0].at - queuedAt).toBeLessThan(1_000);
+		await until(() => trigger.emitted.length === 3, 'all three messages');
+		expect(textsOf(trigger.emitted)).toEqual(['another chat', 'look at this', 'what is in it?']);
+		expect(trigger.emitted[1].item.binary?.data).toMatchObject({ fileName: 'slow.jpg', mimeType: 'image/jpeg' });
+		await telegram.drained();
+		await trigger.stop();
+		expect(trigger.warnings).toEqual([]);
+	});
+
+	test('a file over "Max File Size (MB)" is not downloaded: the message still starts the workflow, its attachment says why, the log warns', async () => {
+		const fileId = photoFile('photos/huge.jpg');
+		const trigger = await pollingTrigger({ downloadFiles: true, maxFileSizeMb: 1 });
+		telegram.queueUpdate(photoFrom(1003, fileId, 'a huge photo', 5 * 1024 * 1024));
+
+		await until(() => trigger.emitted.length === 1, 'the message');
+		const { item } = trigger.emitted[0];
+		expect(item.binary).toBeUndefined();
+		expect((item.json.message as { attachments: unknown[] }).attachments).toEqual([
+			{ kind: 'image', id: fileId, mimeType: 'image/jpeg', name: null, size: 5 * 1024 * 1024, downloadError: 'too large (5 MB; the limit is 1 MB)' },
+		]);
+		expect(telegram.fileDownloads(fileId)).toHaveLength(0);
+		expect(trigger.warnings).toEqual([expect.stringMatching(/Did not download the image of Telegram message \d+ in chat 1003: too large \(5 MB; the limit is 1 MB\)/)]);
+		await trigger.stop();
+	});
+
+	test('stopping the trigger during a download hands nothing more to n8n, and Telegram keeps the update for the restart', async () => {
+		const fileId = photoFile('photos/never.jpg', { delayMs: 5_000 });
+		const trigger = await pollingTrigger({ downloadFiles: true });
+		const update = photoFrom(1004, fileId, 'interrupted');
+		telegram.queueUpdate(update);
+		await until(() => telegram.fileDownloads(fileId).length === 1, 'the download');
+
+		const stopping = Date.now();
+		await trigger.stop();
+		expect(Date.now() - stopping).toBeLessThan(1_500);
+		await new Promise((resolve) => setTimeout(resolve, 200));
+		expect(trigger.emitted).toEqual([]);
+		expect(telegram.pendingUpdateIds).toContain(update.update_id);
 	});
 });
