@@ -5,6 +5,7 @@ import { isTriggerEnvelope } from '../core/origin';
 import { replyTo } from '../core/outbound';
 import { envelopeOriginKey } from '../shared/origin-key';
 import { itemFailure } from '../shared/item-failure';
+import { linkPreviewsProperty } from '../shared/send-node';
 import { channelPlugins, pluginForItem } from './channel-registry';
 
 const supportedChannels = [...new Set(channelPlugins.flatMap((plugin) => plugin.channels))].join(', ');
@@ -68,13 +69,7 @@ export class Reply implements INodeType {
 				default: true,
 				description: 'Whether the answer goes into the thread or topic the message came from',
 			},
-			{
-				displayName: 'Link Previews',
-				name: 'linkPreviews',
-				type: 'boolean',
-				default: false,
-				description: 'Whether platforms may fetch and show previews of links in the answer. Off by default: a link a model was tricked into writing is not fetched without a click.',
-			},
+			linkPreviewsProperty(),
 		],
 	};
 
