@@ -33,6 +33,7 @@ export const HOSTILE_TEXTS: readonly HostileText[] = [
 	{ name: '"```" + 20,000 spaces + a word', make: () => '```' + ' '.repeat(20_000) + 'x' },
 	{ name: '8,000 no-break spaces between two words', make: () => `x${'\u00a0'.repeat(8_000)}x` },
 	{ name: '100,000 characters of "*_"', make: () => '*_'.repeat(50_000) },
+	{ name: '200,000 combining marks on one letter ("Zalgo")', make: () => `x${'\u0301'.repeat(200_000)}` },
 	{ name: '200,000 letters without a space', make: () => lettersWithoutSpaces(200_000, 7) },
 	{ name: '1 MB of "a"', make: () => 'a'.repeat(ONE_MEGABYTE) },
 	{ name: '1 MB of random base64', make: () => randomBytes(ONE_MEGABYTE).toString('base64').slice(0, ONE_MEGABYTE) },

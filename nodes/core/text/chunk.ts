@@ -411,6 +411,12 @@ class Splitter {
 				else furthest[1] ??= candidate;
 			} else if (keepsMarker && this.isAllowed(start, candidate, false)) furthest[2] ??= candidate;
 			else furthest[3] ??= candidate;
+			if (!keepsMarker) {
+				// The other cuts inside this run of backticks or tildes are no better: go on before it.
+				let runStart = end;
+				while (runStart > start && text[runStart - 1] === text[end]) runStart--;
+				cut = runStart + 1;
+			}
 		}
 		const split = furthest[0] ?? furthest[1] ?? furthest[2] ?? furthest[3];
 		if (split) return split;
@@ -432,7 +438,8 @@ function isGraphemeBoundary(text: string, position: number, start: number): bool
 	const before = text.codePointAt(isLowSurrogate(text.charCodeAt(position - 1)) && position >= 2 ? position - 2 : position - 1)!;
 	const after = text.codePointAt(position)!;
 	if (before === 0x0d && after === 0x0a) return false;
-	if (before < 0x20 || after < 0x20) return true;
+	// Controls and lone surrogates are clusters of their own (GB4, GB5).
+	if (before < 0x20 || after < 0x20 || (before >= 0xd800 && before <= 0xdfff) || (after >= 0xd800 && after <= 0xdfff)) return true;
 	if (isExtending(after)) return false;
 	if (isRegionalIndicator(before) && isRegionalIndicator(after)) {
 		// Flags are pairs: the cut is between two only after an even number of indicators.
@@ -443,14 +450,20 @@ function isGraphemeBoundary(text: string, position: number, start: number): bool
 	// After a joiner even © may continue an emoji sequence; that case goes to the segmenter.
 	if (isSimple(after) && before !== 0x200d && (isSimple(before) || isExtending(before) || (before >= 0x1f300 && before <= 0x1faff))) return true;
 	graphemes ??= new Intl.Segmenter(undefined, { granularity: 'grapheme' });
-	const from = Math.max(start, position - 32);
+	const from = Math.max(start, position - GRAPHEME_LOOKAROUND);
 	let offset = from;
-	for (const { segment } of graphemes.segment(text.slice(from, Math.min(text.length, position + 32)))) {
+	for (const { segment } of graphemes.segment(text.slice(from, Math.min(text.length, position + GRAPHEME_LOOKAROUND)))) {
 		offset += segment.length;
-		if (offset >= position) return offset === position;
+		// A cluster that began before the window is longer than any writing system needs (a run of
+		// combining marks, "Zalgo" text): it may be cut, or every cut of a long run would be refused
+		// and each refusal would cost a segmenter call.
+		if (offset >= position) return offset === position || (segment.length === offset - from && from > start);
 	}
 	return true;
 }
+
+/** Code units looked at on each side of a cut; a grapheme cluster longer than this may be split. */
+const GRAPHEME_LOOKAROUND = 32;
 
 /** Characters no cluster rule joins to what comes before them (below U+0300, CJK, Hangul syllables), nor to what follows. */
 function isSimple(code: number): boolean {

@@ -445,20 +445,20 @@ function codePointBefore(source: string, index: number): string {
  */
 function resolveEmphasis(items: Item[]): Inline[] {
 	const stack: Item[] = [];
-	const depth = new WeakMap<Inline, number>();
-	const depthOf = (inline: Item) => (inline.kind === 'delimiter' ? 0 : (depth.get(inline) ?? 0));
-	const searchedDownTo = new Map<string, number>();
+	const depth = new Map<Inline, number>();
+	// Per kind of closer (character, whether it can open, length modulo 3): the stack height below which no opener is.
+	const searchedDownTo = new Int32Array(DELIMITER_CHARS.length * 6);
 	for (const item of items) {
 		if (item.kind !== 'delimiter') {
 			stack.push(item);
 			continue;
 		}
 		const closer = item;
-		const key = `${closer.char}${closer.canOpen ? 1 : 0}${closer.original % 3}`;
+		const key = DELIMITER_CHARS.indexOf(closer.char) * 6 + (closer.canOpen ? 3 : 0) + (closer.original % 3);
 		while (closer.count > 0 && closer.canClose) {
-			const at = findOpener(stack, closer, searchedDownTo.get(key) ?? 0);
+			const at = findOpener(stack, closer, searchedDownTo[key]);
 			if (at < 0) {
-				searchedDownTo.set(key, stack.length);
+				searchedDownTo[key] = stack.length;
 				break;
 			}
 			const opener = stack[at] as Delimiter;
@@ -468,19 +468,22 @@ function resolveEmphasis(items: Item[]): Inline[] {
 			opener.count -= used;
 			closer.count -= used;
 			if (opener.count === 0) stack.pop();
-			const childDepth = children.reduce((deepest, child) => Math.max(deepest, depthOf(child)), 0);
+			let childDepth = 0;
+			for (const child of children) childDepth = Math.max(childDepth, depth.get(child) ?? 0);
 			if (childDepth < MAX_STYLE_DEPTH) {
 				const styled: Inline = { kind, children };
 				depth.set(styled, childDepth + 1);
 				stack.push(styled);
 			} else for (const child of children) stack.push(child);
 			// Searches that stopped above the removed items must look at what now takes their place.
-			for (const [searched, bottom] of searchedDownTo) if (bottom > stack.length) searchedDownTo.set(searched, stack.length);
+			for (let k = 0; k < searchedDownTo.length; k++) if (searchedDownTo[k] > stack.length) searchedDownTo[k] = stack.length;
 		}
 		if (closer.count > 0) stack.push(closer);
 	}
 	return literalDelimiters(stack);
 }
+
+const DELIMITER_CHARS = ['*', '_', '~', '|'];
 
 /** The nearest opener for `closer` at or above `bottom` in the stack, or -1. */
 function findOpener(stack: Item[], closer: Delimiter, bottom: number): number {
