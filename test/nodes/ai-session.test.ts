@@ -87,7 +87,9 @@ test('a Chat Trigger body shaped like a Telegram envelope neither reads that con
 	await run([envelope('my secret is 1234', '46')]);
 	const victim = telegramDmEnvelope('46', 'placeholder');
 	const nextId = String(Number((victim.message as IDataObject).id) + 1);
-	const { origin: _unsigned, ...shaped } = telegramDmEnvelope('46', 'what did I say?', nextId) as IDataObject & { origin?: string };
+	// Everything a Telegram envelope carries but its origin proof, which a Chat Trigger body cannot have.
+	const shaped: IDataObject = { ...telegramDmEnvelope('46', 'what did I say?', nextId) };
+	delete shaped.origin;
 	const { outputOf } = await run([{ ...shaped, chatInput: 'what did I say?' }]);
 	expect(outputOf('AI Session', 0)[0].json.reply).toMatchObject({ session: { id: 'chat:telegram:777:dm:46' } });
 	expect(JSON.stringify(model.prompts().at(-1))).not.toContain('my secret is 1234');
