@@ -11,7 +11,10 @@ const layer = (name, extra = {}) => ({
 module.exports = {
 	projects: [
 		layer('core'),
-		layer('platforms'),
+		// Tests that hold formatting to a time bar run on their own, after the others (npm test), so the
+		// bar measures the code rather than three test workers sharing two cores.
+		layer('platforms', { testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/platforms/format-and-chunk.test.ts'] }),
+		{ ...layer('platforms'), displayName: 'timed', testMatch: ['<rootDir>/test/platforms/format-and-chunk.test.ts'] },
 		layer('nodes'),
 		// A real n8n takes tens of seconds to start and to install the package.
 		layer('e2e', { setupFilesAfterEnv: ['<rootDir>/test/e2e/setup.ts'] }),

@@ -48,7 +48,8 @@ export function piecesOf(text: string, format: TelegramTextFormat = 'markdown', 
 /** What a reader sees of a Telegram HTML message: tags removed, entities decoded. */
 export function telegramHtmlToText(html: string): string {
 	return html
-		.replace(/<[^>]*>/g, '')
+		// Each "<" starts its own try, so a text full of "<" without ">" stays linear.
+		.replace(/<[^<>]*>/g, '')
 		.replace(/&(#x[0-9a-f]+|#\d+|lt|gt|amp|quot|apos);/gi, (_match, entity: string) => {
 			const lower = entity.toLowerCase();
 			if (lower.startsWith('#x')) return String.fromCodePoint(parseInt(lower.slice(2), 16));

@@ -168,4 +168,12 @@ describe('photos, documents, typing and edits', () => {
 	test('Telegram HTML turns back into the text a reader sees', () => {
 		expect(telegramHtmlToText('<b>a &amp; b</b> &lt;3 &#128512; &#x41;')).toBe('a & b <3 😀 A');
 	});
+
+	test('turning back a text full of "<" without ">" takes linear time (the plain-text fallback of a rejected message)', () => {
+		const text = '<'.repeat(100_000);
+		const start = process.cpuUsage();
+		expect(telegramHtmlToText(text)).toBe(text);
+		const used = process.cpuUsage(start);
+		expect((used.user + used.system) / 1000).toBeLessThan(150);
+	});
 });
