@@ -23,11 +23,6 @@ export class RecentKeys {
 		return true;
 	}
 
-	/** Forgets a key, so a delivery whose execution could not start is taken again when redelivered. */
-	forget(key: string): void {
-		this.seen.delete(key);
-	}
-
 	get size(): number {
 		return this.seen.size;
 	}

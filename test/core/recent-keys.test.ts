@@ -58,15 +58,6 @@ describe('RecentKeys: redeliveries seen lately', () => {
 		expect(recent.remember('b', 1_200)).toBe(true);
 	});
 
-	test('forget lets a delivery whose execution could not start be taken again', () => {
-		const recent = new RecentKeys();
-		expect(recent.remember('MM1', 0)).toBe(true);
-		recent.forget('MM1');
-		expect(recent.size).toBe(0);
-		expect(recent.remember('MM1', 1)).toBe(true);
-		expect(() => recent.forget('never-seen')).not.toThrow();
-	});
-
 	test('defaults: an hour and 10,000 keys', () => {
 		const recent = new RecentKeys();
 		recent.remember('k', 0);
