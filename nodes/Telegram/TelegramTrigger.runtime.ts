@@ -27,11 +27,10 @@ import { signEnvelope } from '../core/origin';
 import { envelopeOriginKey } from '../shared/origin-key';
 import { receiveSettingsFrom } from '../shared/trigger-settings';
 import { policyWithApprovedSenders, settlePairingWork } from '../shared/trigger-pairing';
-import { telegramPlugin } from './telegram.plugin';
+import { telegramBotOf, telegramPlugin } from './telegram.plugin';
 import {
 	allowedUpdatesFor,
 	assessWebhookHealth,
-	botIdFromToken,
 	botKeyOf,
 	createTelegramApi,
 	normalizeTelegramUpdate,
@@ -49,7 +48,6 @@ import {
 	readWebhookInfo,
 	registerPoller,
 	registerWebhook,
-	resolveBotUsername,
 	TelegramApiError,
 	TelegramBotTakenError,
 	TelegramLongPoller,
@@ -146,7 +144,7 @@ export class TelegramBotTakenActivationError extends WebhookPathTakenError {
 }
 
 export async function botOf(setup: TriggerSetup): Promise<TelegramBot> {
-	return { id: botIdFromToken(setup.credential.accessToken), username: await resolveBotUsername(setup.api, setup.credential.accessToken) };
+	return await telegramBotOf(setup.api, setup.credential);
 }
 
 /** An attachment whose file was not downloaded says why, so the workflow can tell the user. */
