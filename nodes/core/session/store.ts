@@ -56,6 +56,11 @@ export interface AppendOptions {
 	messageKey?: string | null;
 	/** Added to the session's usage totals in the same transaction. */
 	usage?: SessionUsage;
+	/**
+	 * The answer to the message (the reply, as JSON), kept with its key in the same transaction, so
+	 * a message answered before a crash is sent again from here instead of asking the model twice.
+	 */
+	answer?: string;
 }
 
 export type AppendOutcome = 'appended' | 'duplicate';
@@ -93,6 +98,9 @@ export interface SessionStore {
 
 	/** Whether a message key was recorded: a redelivery, to be ignored without a model call. */
 	hasMessageKey(messageKey: string): Promise<boolean>;
+
+	/** The answer stored with a message key (`AppendOptions.answer`), or null when none was. */
+	readAnswer(messageKey: string): Promise<string | null>;
 
 	/**
 	 * Starts a fresh context (/new, /reset): later windows hold only turns appended after this call,

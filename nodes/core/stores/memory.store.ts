@@ -29,6 +29,7 @@ export class MemorySessionStore implements SessionStore {
 	private sessions = new Map<string, MemorySession>();
 	/** Message key → when it was recorded. Insertion order is time order, so a purge stops at the first young key. */
 	private messageKeys = new Map<string, number>();
+	private answers = new Map<string, string>();
 	private counters = new Map<string, { value: number; expiresAt: number }>();
 	private mutex = new FifoMutex();
 	private readonly retentionMs: number;
@@ -88,6 +89,7 @@ export class MemorySessionStore implements SessionStore {
 		if (options.messageKey) {
 			if (this.messageKeys.has(options.messageKey)) return 'duplicate';
 			this.messageKeys.set(options.messageKey, createdAt);
+			if (options.answer !== undefined) this.answers.set(options.messageKey, options.answer);
 		}
 		const session = this.session(sessionId);
 		for (const turn of turns) {
@@ -109,6 +111,10 @@ export class MemorySessionStore implements SessionStore {
 
 	async hasMessageKey(messageKey: string): Promise<boolean> {
 		return this.messageKeys.has(messageKey);
+	}
+
+	async readAnswer(messageKey: string): Promise<string | null> {
+		return this.answers.get(messageKey) ?? null;
 	}
 
 	async resetContext(sessionId: string): Promise<void> {
@@ -148,6 +154,7 @@ export class MemorySessionStore implements SessionStore {
 		for (const [key, createdAt] of this.messageKeys) {
 			if (createdAt >= oldest) break;
 			this.messageKeys.delete(key);
+			this.answers.delete(key);
 		}
 		const now = this.now();
 		for (const [key, counter] of this.counters) if (counter.expiresAt <= now) this.counters.delete(key);

@@ -16,6 +16,7 @@ import {
 	type SessionWindow,
 	type StoredTurn,
 } from '../session/store';
+import type { DeliveryClaim, DeliveryJournal, JournalEntry, JournalState, RecordOutcome } from '../journal';
 import { ArrivalQueue, FifoMutex } from './fifo-mutex';
 import { PurgeSchedule, retentionSettings, type RetentionOptions } from './retention';
 
@@ -141,17 +142,41 @@ function turnFromRow(row: TurnRow): StoredTurn {
 	};
 }
 
+interface JournalRow {
+	seq: string;
+	message_key: string;
+	session_id: string;
+	item: string;
+	received_at: string;
+	attempts: number;
+	state: JournalState;
+	last_error: string | null;
+}
+
+function journalEntryOf(row: JournalRow): JournalEntry {
+	return {
+		key: row.message_key,
+		sessionId: row.session_id,
+		seq: Number(row.seq),
+		item: JSON.parse(row.item) as Record<string, unknown>,
+		receivedAt: Number(row.received_at),
+		attempts: Number(row.attempts),
+		state: row.state,
+		lastError: row.last_error,
+	};
+}
+
 /**
  * PostgreSQL, for n8n queue mode when history should be durable and queryable: every worker sees
  * the same sessions, and the per-session lock works across processes. Tables are created on first
  * use. Turns are kept until /forget erases them; message keys for the retention, counters until they expire.
  */
-export class PostgresSessionStore implements SessionStore {
+export class PostgresSessionStore implements SessionStore, DeliveryJournal {
 	private readonly pool: Pool;
 	private readonly ownsPool: boolean;
 	private readonly where: string;
 	private readonly user: string;
-	private readonly tables: { sessions: string; turns: string; messageKeys: string; counters: string; lockQueue: string };
+	private readonly tables: { sessions: string; turns: string; messageKeys: string; counters: string; lockQueue: string; journal: string; receipts: string };
 	private readonly tablePrefix: string;
 	/** `"schema".` when a schema is set, so names are qualified; empty to follow the search_path. */
 	private readonly schemaPrefix: string;
@@ -177,6 +202,8 @@ export class PostgresSessionStore implements SessionStore {
 			messageKeys: qualify('message_keys'),
 			counters: qualify('counters'),
 			lockQueue: qualify('lock_queue'),
+			journal: qualify('journal'),
+			receipts: qualify('receipts'),
 		};
 		this.tablePrefix = prefix;
 		if (isPoolOptions(options)) {
@@ -242,8 +269,8 @@ export class PostgresSessionStore implements SessionStore {
 			if (options.messageKey) {
 				// A concurrent insert of the same key waits here for the other transaction, then finds it.
 				const inserted = await client.query(
-					`INSERT INTO ${this.tables.messageKeys} (message_key) VALUES ($1) ON CONFLICT DO NOTHING`,
-					[options.messageKey],
+					`INSERT INTO ${this.tables.messageKeys} (message_key, answer) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+					[options.messageKey, options.answer ?? null],
 				);
 				if (inserted.rowCount === 0) return 'rollback';
 			}
@@ -300,6 +327,116 @@ export class PostgresSessionStore implements SessionStore {
 	async hasMessageKey(messageKey: string): Promise<boolean> {
 		const rows = await this.query(`SELECT 1 FROM ${this.tables.messageKeys} WHERE message_key = $1`, [messageKey]);
 		return rows.length > 0;
+	}
+
+	async readAnswer(messageKey: string): Promise<string | null> {
+		const [row] = await this.query<{ answer: string | null }>(`SELECT answer FROM ${this.tables.messageKeys} WHERE message_key = $1`, [messageKey]);
+		return row?.answer ?? null;
+	}
+
+	async record(entry: { key: string; sessionId: string; item: Record<string, unknown>; receivedAt: number }): Promise<RecordOutcome> {
+		this.purges.poke();
+		const [row] = await this.query<{ seq: string }>(
+			`INSERT INTO ${this.tables.journal} (message_key, session_id, item, received_at, emitted_at) VALUES ($1, $2, $3, $4, $4)
+			 ON CONFLICT (message_key) DO NOTHING RETURNING seq`,
+			[entry.key, entry.sessionId, JSON.stringify(entry.item), entry.receivedAt],
+		);
+		if (row) return { kind: 'journaled', seq: Number(row.seq) };
+		const [known] = await this.query<{ state: JournalState }>(`SELECT state FROM ${this.tables.journal} WHERE message_key = $1`, [entry.key]);
+		return { kind: 'known', state: known?.state ?? 'pending' };
+	}
+
+	async markAnswered(key: string): Promise<void> {
+		await this.query(`UPDATE ${this.tables.journal} SET state = 'answered' WHERE message_key = $1 AND state = 'pending'`, [key]);
+	}
+
+	async claimDelivery(key: string, sender: string, claimant: string, leaseMs: number): Promise<DeliveryClaim> {
+		// One statement: the claim is taken unless delivered or held by a live claim of someone else.
+		const [row] = await this.query<{ claimant: string; delivered: boolean }>(
+			`INSERT INTO ${this.tables.receipts} AS r (message_key, sender, claimant, claim_expires, created_at)
+			 VALUES ($1, $2, $3, $4, $5)
+			 ON CONFLICT (message_key, sender) DO UPDATE SET claimant = EXCLUDED.claimant, claim_expires = EXCLUDED.claim_expires
+			   WHERE r.delivered_at IS NULL AND (r.claimant = EXCLUDED.claimant OR r.claim_expires <= $5)
+			 RETURNING claimant, delivered_at IS NOT NULL AS delivered`,
+			[key, sender, claimant, Date.now() + leaseMs, Date.now()],
+		);
+		if (row) return 'claimed';
+		const [existing] = await this.query<{ delivered_at: string | null }>(
+			`SELECT delivered_at FROM ${this.tables.receipts} WHERE message_key = $1 AND sender = $2`,
+			[key, sender],
+		);
+		return existing?.delivered_at ? 'delivered' : 'busy';
+	}
+
+	async recordReceipt(key: string, sender: string, _claimant: string, messageIds: string[]): Promise<void> {
+		await this.transaction(async (client) => {
+			// The platform accepted the answer: a receipt whoever holds the claim now.
+			await client.query(
+				`INSERT INTO ${this.tables.receipts} (message_key, sender, message_ids, delivered_at, created_at) VALUES ($1, $2, $3, $4, $4)
+				 ON CONFLICT (message_key, sender) DO UPDATE SET message_ids = EXCLUDED.message_ids, delivered_at = EXCLUDED.delivered_at, claim_expires = 0`,
+				[key, sender, JSON.stringify(messageIds), Date.now()],
+			);
+			await client.query(`UPDATE ${this.tables.journal} SET state = 'delivered' WHERE message_key = $1`, [key]);
+			return 'commit';
+		});
+	}
+
+	async releaseClaim(key: string, sender: string, claimant: string, reason: string): Promise<void> {
+		await this.query(
+			`UPDATE ${this.tables.receipts} SET claim_expires = 0 WHERE message_key = $1 AND sender = $2 AND claimant = $3 AND delivered_at IS NULL`,
+			[key, sender, claimant],
+		);
+		await this.recordFailure(key, reason);
+	}
+
+	async isDelivered(key: string): Promise<boolean> {
+		const rows = await this.query(`SELECT 1 FROM ${this.tables.receipts} WHERE message_key = $1 AND delivered_at IS NOT NULL LIMIT 1`, [key]);
+		return rows.length > 0;
+	}
+
+	async recordFailure(key: string, reason: string): Promise<void> {
+		await this.query(`UPDATE ${this.tables.journal} SET last_error = $1 WHERE message_key = $2`, [reason, key]);
+	}
+
+	async hasEarlierPending(sessionId: string, seq: number, since: number): Promise<boolean> {
+		const rows = await this.query(
+			`SELECT 1 FROM ${this.tables.journal} WHERE session_id = $1 AND seq < $2 AND state = 'pending' AND received_at >= $3 LIMIT 1`,
+			[sessionId, seq, since],
+		);
+		return rows.length > 0;
+	}
+
+	async takeOverdue(dueBefore: number, now: number, limit: number): Promise<JournalEntry[]> {
+		// SKIP LOCKED: two mains looking at once take different entries, never one twice.
+		const rows = await this.query<JournalRow>(
+			`UPDATE ${this.tables.journal} SET attempts = attempts + 1, emitted_at = $1 WHERE seq IN (
+				SELECT seq FROM ${this.tables.journal} WHERE state IN ('pending', 'answered') AND emitted_at < $2
+				ORDER BY seq LIMIT $3 FOR UPDATE SKIP LOCKED
+			 ) RETURNING seq, message_key, session_id, item, received_at, attempts, state, last_error`,
+			[now, dueBefore, limit],
+		);
+		return rows.map(journalEntryOf).sort((a, b) => a.seq - b.seq);
+	}
+
+	async abandon(key: string, reason: string): Promise<void> {
+		await this.query(`UPDATE ${this.tables.journal} SET state = 'abandoned', last_error = $1 WHERE message_key = $2 AND state <> 'delivered'`, [reason, key]);
+	}
+
+	async purgeJournal(before: number): Promise<void> {
+		for (const text of this.journalPurges()) {
+			while (!this.closed && (await this.query(text, [before, PURGE_BATCH_ROWS])).length === PURGE_BATCH_ROWS) {
+				// Other queries run in between batches.
+			}
+		}
+	}
+
+	/** Deletes of entries and receipts older than $1, $2 rows at a time (each returns one row per deletion). */
+	private journalPurges(): string[] {
+		const { journal, receipts } = this.tables;
+		return [
+			`DELETE FROM ${journal} WHERE seq IN (SELECT seq FROM ${journal} WHERE received_at < $1 LIMIT $2) RETURNING 1`,
+			`DELETE FROM ${receipts} WHERE (message_key, sender) IN (SELECT message_key, sender FROM ${receipts} WHERE created_at < $1 LIMIT $2) RETURNING 1`,
+		];
 	}
 
 	async resetContext(sessionId: string): Promise<void> {
@@ -365,6 +502,7 @@ export class PostgresSessionStore implements SessionStore {
 				`DELETE FROM ${counters} WHERE counter_key IN (SELECT counter_key FROM ${counters} WHERE expires_at <= clock_timestamp() LIMIT $1)`,
 				[PURGE_BATCH_ROWS],
 			],
+			...this.journalPurges().map((text): [string, unknown[]] => [text, [Date.now() - this.retentionMs, PURGE_BATCH_ROWS]]),
 			// Queue rows of crashed processes are otherwise only deleted when their session locks again.
 			[`DELETE FROM ${lockQueue} WHERE ticket IN (SELECT ticket FROM ${lockQueue} WHERE expires_at < now() - interval '1 hour' LIMIT $1)`, [PURGE_BATCH_ROWS]],
 		];
@@ -555,12 +693,12 @@ export class PostgresSessionStore implements SessionStore {
 	}
 
 	private async createSchema(): Promise<void> {
-		const { sessions, turns, messageKeys, counters, lockQueue } = this.tables;
-		const indexes = ['turns_window', 'lock_queue_session', 'message_keys_age', 'counters_expiry'].map((name) => `${this.schemaPrefix}"${this.tablePrefix}${name}"`);
+		const { sessions, turns, messageKeys, counters, lockQueue, journal, receipts } = this.tables;
+		const indexes = ['turns_window', 'lock_queue_session', 'message_keys_age', 'counters_expiry', 'journal_due', 'journal_session'].map((name) => `${this.schemaPrefix}"${this.tablePrefix}${name}"`);
 		// Usually the tables exist: check without DDL, which would lock tables that other workers are writing.
 		const { rows } = await this.pool.query<{ missing: number }>(
 			'SELECT count(*)::int AS missing FROM unnest($1::text[]) AS name WHERE to_regclass(name) IS NULL',
-			[[sessions, turns, messageKeys, counters, lockQueue, ...indexes]],
+			[[sessions, turns, messageKeys, counters, lockQueue, journal, receipts, ...indexes]],
 		);
 		if (rows[0].missing > 0) await this.createTables();
 		// Expired counters are only overwritten when their key comes back (and quota keys often carry a date);
@@ -570,7 +708,7 @@ export class PostgresSessionStore implements SessionStore {
 	}
 
 	private async createTables(): Promise<void> {
-		const { sessions, turns, messageKeys, counters, lockQueue } = this.tables;
+		const { sessions, turns, messageKeys, counters, lockQueue, journal, receipts } = this.tables;
 		// An index lives in its table's schema, so its name is never qualified.
 		const index = (name: string) => `"${this.tablePrefix}${name}"`;
 		const client = await this.pool.connect();
@@ -620,6 +758,30 @@ export class PostgresSessionStore implements SessionStore {
 					expires_at timestamptz NOT NULL
 				);
 				CREATE INDEX IF NOT EXISTS ${index('lock_queue_session')} ON ${lockQueue} (session_id, ticket);
+				ALTER TABLE ${messageKeys} ADD COLUMN IF NOT EXISTS answer text;
+				CREATE TABLE IF NOT EXISTS ${journal} (
+					seq bigserial PRIMARY KEY,
+					message_key text NOT NULL UNIQUE,
+					session_id text NOT NULL,
+					item text NOT NULL,
+					received_at bigint NOT NULL,
+					emitted_at bigint NOT NULL,
+					attempts integer NOT NULL DEFAULT 1,
+					state text NOT NULL DEFAULT 'pending',
+					last_error text
+				);
+				CREATE INDEX IF NOT EXISTS ${index('journal_due')} ON ${journal} (emitted_at) WHERE state IN ('pending', 'answered');
+				CREATE INDEX IF NOT EXISTS ${index('journal_session')} ON ${journal} (session_id, seq) WHERE state = 'pending';
+				CREATE TABLE IF NOT EXISTS ${receipts} (
+					message_key text NOT NULL,
+					sender text NOT NULL,
+					claimant text,
+					claim_expires bigint NOT NULL DEFAULT 0,
+					message_ids text,
+					delivered_at bigint,
+					created_at bigint NOT NULL,
+					PRIMARY KEY (message_key, sender)
+				);
 			`);
 			await client.query('COMMIT');
 			committed = true;

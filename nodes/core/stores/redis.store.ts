@@ -17,6 +17,7 @@ import {
 	type SessionWindow,
 	type StoredTurn,
 } from '../session/store';
+import type { DeliveryClaim, DeliveryJournal, JournalEntry, JournalState, RecordOutcome } from '../journal';
 import { ArrivalQueue, FifoMutex } from './fifo-mutex';
 import { retentionSettings, type RetentionOptions } from './retention';
 
@@ -97,11 +98,14 @@ return bodiesOf(KEYS[2], seqs)
 
 const APPEND_TURNS = `
 -- KEYS: 1 state hash, 2 index, 3 turn bodies, 4 message key (optional)
--- ARGV: 1 message key ttl ms, 2 createdAt, 3-5 usage (prompt, completion, total), then per turn: tokens, role, content
-if KEYS[4] and not redis.call('SET', KEYS[4], ARGV[2], 'NX', 'PX', ARGV[1]) then return 0 end
+-- ARGV: 1 message key ttl ms, 2 createdAt, 3-5 usage (prompt, completion, total), 6 the answer (JSON) or "", then per turn: tokens, role, content
+if KEYS[4] then
+	local value = ARGV[6] ~= '' and ARGV[6] or ARGV[2]
+	if not redis.call('SET', KEYS[4], value, 'NX', 'PX', ARGV[1]) then return 0 end
+end
 local seq = tonumber(redis.call('HGET', KEYS[1], 'lastSeq') or '0')
 local cumulative = tonumber(redis.call('HGET', KEYS[1], 'lastCumulativeTokens') or '0')
-for i = 6, #ARGV, 3 do
+for i = 7, #ARGV, 3 do
 	seq = seq + 1
 	cumulative = cumulative + tonumber(ARGV[i])
 	redis.call('ZADD', KEYS[2], cumulative, seq)
@@ -112,6 +116,77 @@ redis.call('HINCRBY', KEYS[1], 'promptTokens', ARGV[3])
 redis.call('HINCRBY', KEYS[1], 'completionTokens', ARGV[4])
 redis.call('HINCRBY', KEYS[1], 'totalTokens', ARGV[5])
 return 1
+`;
+
+// The delivery journal (core/journal.ts). An entry is a hash `journal:entry:<key>`; `journal:due` holds the
+// keys without a receipt by last emission; `journal:pending:<session>` the unanswered ones by seq.
+const JOURNAL_RECORD = `
+-- KEYS: 1 entry, 2 seq counter, 3 due, 4 session's pending; ARGV: 1 key, 2 sessionId, 3 item, 4 receivedAt, 5 ttl ms
+local state = redis.call('HGET', KEYS[1], 'state')
+if state then return { 0, state } end
+local seq = redis.call('INCR', KEYS[2])
+redis.call('HSET', KEYS[1], 'sessionId', ARGV[2], 'seq', seq, 'item', ARGV[3], 'receivedAt', ARGV[4], 'attempts', 1, 'state', 'pending')
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
+redis.call('ZADD', KEYS[4], seq, ARGV[1])
+redis.call('PEXPIRE', KEYS[4], ARGV[5])
+return { 1, seq }
+`;
+
+const JOURNAL_SETTLE = `
+-- KEYS: 1 entry, 2 due; ARGV: 1 key, 2 new state (answered | delivered | abandoned), 3 pending key prefix, 4 reason or ""
+local state = redis.call('HGET', KEYS[1], 'state')
+if not state or state == 'delivered' then return 0 end
+if ARGV[2] == 'answered' and state ~= 'pending' then return 0 end
+redis.call('HSET', KEYS[1], 'state', ARGV[2])
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'lastError', ARGV[4]) end
+if ARGV[2] ~= 'answered' then redis.call('ZREM', KEYS[2], ARGV[1]) end
+redis.call('ZREM', ARGV[3] .. redis.call('HGET', KEYS[1], 'sessionId'), ARGV[1])
+return 1
+`;
+
+const JOURNAL_CLAIM = `
+-- KEYS: 1 receipt; ARGV: 1 claimant, 2 now, 3 lease ms, 4 ttl ms
+if redis.call('HGET', KEYS[1], 'deliveredAt') then return 'delivered' end
+local holder = redis.call('HGET', KEYS[1], 'claimant')
+if holder and holder ~= ARGV[1] and tonumber(redis.call('HGET', KEYS[1], 'claimExpires') or '0') > tonumber(ARGV[2]) then return 'busy' end
+redis.call('HSET', KEYS[1], 'claimant', ARGV[1], 'claimExpires', tonumber(ARGV[2]) + tonumber(ARGV[3]))
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return 'claimed'
+`;
+
+const JOURNAL_RELEASE = `
+-- KEYS: 1 receipt, 2 entry; ARGV: 1 claimant, 2 reason
+if redis.call('HGET', KEYS[1], 'claimant') == ARGV[1] and not redis.call('HGET', KEYS[1], 'deliveredAt') then redis.call('HSET', KEYS[1], 'claimExpires', 0) end
+if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('HSET', KEYS[2], 'lastError', ARGV[2]) end
+return 1
+`;
+
+const JOURNAL_EARLIER_PENDING = `
+-- KEYS: 1 session's pending; ARGV: 1 seq, 2 since, 3 entry key prefix
+for _, key in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])) do
+	local fields = redis.call('HMGET', ARGV[3] .. key, 'state', 'receivedAt')
+	if fields[1] == 'pending' and tonumber(fields[2]) >= tonumber(ARGV[2]) then return 1 end
+end
+return 0
+`;
+
+const JOURNAL_TAKE_OVERDUE = `
+-- KEYS: 1 due; ARGV: 1 due before, 2 now, 3 limit, 4 entry key prefix. Returns key, hash, key, hash, ...
+local taken = {}
+for _, key in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1], 'LIMIT', 0, ARGV[3])) do
+	local entry = ARGV[4] .. key
+	local state = redis.call('HGET', entry, 'state')
+	if state == 'pending' or state == 'answered' then
+		redis.call('HINCRBY', entry, 'attempts', 1)
+		redis.call('ZADD', KEYS[1], ARGV[2], key)
+		table.insert(taken, key)
+		table.insert(taken, redis.call('HGETALL', entry))
+	else
+		redis.call('ZREM', KEYS[1], key)
+	end
+end
+return taken
 `;
 
 const RESET_CONTEXT = `
@@ -226,7 +301,7 @@ function assertCounts(turns: NewTurn[], usage: SessionUsage): void {
  * across processes. Conversations do not expire (/forget erases one), so size Redis for the history
  * you keep; message keys expire after the retention and counters after their own TTL. Redis Cluster is not supported: scripts touch keys of several slots.
  */
-export class RedisSessionStore implements SessionStore {
+export class RedisSessionStore implements SessionStore, DeliveryJournal {
 	private readonly client: Redis;
 	private readonly ownsClient: boolean;
 	private readonly prefix: string;
@@ -307,7 +382,7 @@ export class RedisSessionStore implements SessionStore {
 		assertCounts(turns, usage);
 		const keys: string[] = this.sessionKeys(sessionId);
 		if (options.messageKey) keys.push(this.key('message', options.messageKey));
-		const args: (string | number)[] = [this.messageKeyTtlMs, Date.now(), usage.promptTokens, usage.completionTokens, usage.totalTokens];
+		const args: (string | number)[] = [this.messageKeyTtlMs, Date.now(), usage.promptTokens, usage.completionTokens, usage.totalTokens, options.answer ?? ''];
 		for (const turn of turns) args.push(turn.tokens, turn.role, turn.content);
 		const appended = await this.script(APPEND_TURNS, keys, args);
 		return appended === 1 ? 'appended' : 'duplicate';
@@ -315,6 +390,91 @@ export class RedisSessionStore implements SessionStore {
 
 	async hasMessageKey(messageKey: string): Promise<boolean> {
 		return (await this.command((redis) => redis.exists(this.key('message', messageKey)))) === 1;
+	}
+
+	async readAnswer(messageKey: string): Promise<string | null> {
+		const value = await this.command((redis) => redis.get(this.key('message', messageKey)));
+		// Keys recorded without an answer hold their time of recording.
+		return value?.startsWith('{') ? value : null;
+	}
+
+	async record(entry: { key: string; sessionId: string; item: Record<string, unknown>; receivedAt: number }): Promise<RecordOutcome> {
+		const keys = [this.key('journal:entry', entry.key), `${this.prefix}journal:seq`, `${this.prefix}journal:due`, this.key('journal:pending', entry.sessionId)];
+		const [fresh, value] = (await this.script(JOURNAL_RECORD, keys, [entry.key, entry.sessionId, JSON.stringify(entry.item), entry.receivedAt, this.messageKeyTtlMs])) as [number, number | string];
+		return fresh === 1 ? { kind: 'journaled', seq: Number(value) } : { kind: 'known', state: value as JournalState };
+	}
+
+	private async settle(key: string, state: 'answered' | 'delivered' | 'abandoned', reason = ''): Promise<void> {
+		await this.script(JOURNAL_SETTLE, [this.key('journal:entry', key), `${this.prefix}journal:due`], [key, state, `${this.prefix}journal:pending:`, reason]);
+	}
+
+	async markAnswered(key: string): Promise<void> {
+		await this.settle(key, 'answered');
+	}
+
+	async claimDelivery(key: string, sender: string, claimant: string, leaseMs: number): Promise<DeliveryClaim> {
+		return (await this.script(JOURNAL_CLAIM, [this.receiptKey(key, sender)], [claimant, Date.now(), leaseMs, this.messageKeyTtlMs])) as DeliveryClaim;
+	}
+
+	private receiptKey(key: string, sender: string): string {
+		return this.key('journal:receipt', `${key}\u0000${sender}`);
+	}
+
+	async recordReceipt(key: string, sender: string, _claimant: string, messageIds: string[]): Promise<void> {
+		await this.command((redis) =>
+			redis
+				.multi()
+				.hset(this.receiptKey(key, sender), 'deliveredAt', Date.now(), 'messageIds', JSON.stringify(messageIds), 'claimExpires', 0)
+				.pexpire(this.receiptKey(key, sender), this.messageKeyTtlMs)
+				.exec(),
+		);
+		await this.settle(key, 'delivered');
+	}
+
+	async releaseClaim(key: string, sender: string, claimant: string, reason: string): Promise<void> {
+		await this.script(JOURNAL_RELEASE, [this.receiptKey(key, sender), this.key('journal:entry', key)], [claimant, reason]);
+	}
+
+	async isDelivered(key: string): Promise<boolean> {
+		return (await this.command((redis) => redis.hget(this.key('journal:entry', key), 'state'))) === 'delivered';
+	}
+
+	async recordFailure(key: string, reason: string): Promise<void> {
+		await this.script(JOURNAL_RELEASE, [this.key('journal:no-receipt', key), this.key('journal:entry', key)], ['', reason]);
+	}
+
+	async hasEarlierPending(sessionId: string, seq: number, since: number): Promise<boolean> {
+		return (await this.script(JOURNAL_EARLIER_PENDING, [this.key('journal:pending', sessionId)], [seq, since, `${this.prefix}journal:entry:`])) === 1;
+	}
+
+	async takeOverdue(dueBefore: number, now: number, limit: number): Promise<JournalEntry[]> {
+		const taken = (await this.script(JOURNAL_TAKE_OVERDUE, [`${this.prefix}journal:due`], [dueBefore, now, limit, `${this.prefix}journal:entry:`])) as Array<string | string[]>;
+		const entries: JournalEntry[] = [];
+		for (let i = 0; i < taken.length; i += 2) {
+			const flat = taken[i + 1] as string[];
+			const hash: Record<string, string> = {};
+			for (let j = 0; j < flat.length; j += 2) hash[flat[j]] = flat[j + 1];
+			entries.push({
+				key: taken[i] as string,
+				sessionId: hash.sessionId,
+				seq: Number(hash.seq),
+				item: JSON.parse(hash.item) as Record<string, unknown>,
+				receivedAt: Number(hash.receivedAt),
+				attempts: Number(hash.attempts),
+				state: hash.state as JournalState,
+				lastError: hash.lastError ?? null,
+			});
+		}
+		return entries.sort((a, b) => a.seq - b.seq);
+	}
+
+	async abandon(key: string, reason: string): Promise<void> {
+		await this.settle(key, 'abandoned', reason);
+	}
+
+	async purgeJournal(before: number): Promise<void> {
+		// Entries and receipts expire by themselves; the due set keeps keys only until they are taken or settled.
+		await this.command((redis) => redis.zremrangebyscore(`${this.prefix}journal:due`, '-inf', `(${before}`));
 	}
 
 	async resetContext(sessionId: string): Promise<void> {

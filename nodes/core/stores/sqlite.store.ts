@@ -16,6 +16,7 @@ import {
 	type SessionWindow,
 	type StoredTurn,
 } from '../session/store';
+import type { DeliveryClaim, DeliveryJournal, JournalEntry, JournalState, RecordOutcome } from '../journal';
 import { FifoMutex } from './fifo-mutex';
 import { PurgeSchedule, retentionSettings, type RetentionOptions } from './retention';
 
@@ -48,7 +49,56 @@ CREATE INDEX IF NOT EXISTS clawgate_message_keys_age ON clawgate_message_keys (c
 CREATE TABLE IF NOT EXISTS clawgate_counters (counter_key TEXT PRIMARY KEY, value INTEGER NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS clawgate_counters_expiry ON clawgate_counters (expires_at);
 CREATE TABLE IF NOT EXISTS clawgate_locks (session_id TEXT PRIMARY KEY, token TEXT NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS clawgate_journal (
+	seq INTEGER PRIMARY KEY AUTOINCREMENT,
+	message_key TEXT NOT NULL UNIQUE,
+	session_id TEXT NOT NULL,
+	item TEXT NOT NULL,
+	received_at INTEGER NOT NULL,
+	emitted_at INTEGER NOT NULL,
+	attempts INTEGER NOT NULL DEFAULT 1,
+	state TEXT NOT NULL DEFAULT 'pending',
+	last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS clawgate_journal_due ON clawgate_journal (emitted_at) WHERE state IN ('pending', 'answered');
+CREATE INDEX IF NOT EXISTS clawgate_journal_session ON clawgate_journal (session_id, seq) WHERE state = 'pending';
+CREATE INDEX IF NOT EXISTS clawgate_journal_age ON clawgate_journal (received_at);
+CREATE TABLE IF NOT EXISTS clawgate_receipts (
+	message_key TEXT NOT NULL,
+	sender TEXT NOT NULL,
+	claimant TEXT,
+	claim_expires INTEGER NOT NULL DEFAULT 0,
+	message_ids TEXT,
+	delivered_at INTEGER,
+	created_at INTEGER NOT NULL,
+	PRIMARY KEY (message_key, sender)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS clawgate_receipts_age ON clawgate_receipts (created_at);
 `;
+
+interface JournalRow {
+	seq: number;
+	message_key: string;
+	session_id: string;
+	item: string;
+	received_at: number;
+	attempts: number;
+	state: string;
+	last_error: string | null;
+}
+
+function entryOf(row: JournalRow): JournalEntry {
+	return {
+		key: row.message_key,
+		sessionId: row.session_id,
+		seq: Number(row.seq),
+		item: JSON.parse(row.item) as Record<string, unknown>,
+		receivedAt: Number(row.received_at),
+		attempts: Number(row.attempts),
+		state: row.state as JournalState,
+		lastError: row.last_error,
+	};
+}
 
 interface SessionRow {
 	last_seq: number;
@@ -107,7 +157,7 @@ function toTurn(row: TurnRow): StoredTurn {
  * The default store: one SQLite file (WAL) in the n8n user folder, through Node's built-in
  * `node:sqlite` (no native addon to install). Survives restarts; for one n8n instance.
  */
-export class SqliteSessionStore implements SessionStore {
+export class SqliteSessionStore implements SessionStore, DeliveryJournal {
 	private readonly db: DatabaseSync;
 	private readonly mutex = new FifoMutex();
 	private readonly statements: Record<string, StatementSync>;
@@ -127,6 +177,9 @@ export class SqliteSessionStore implements SessionStore {
 		this.db = new Database(filename);
 		this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
 		this.db.exec(SCHEMA);
+		// Files made before answers were kept with message keys.
+		const keyColumns = this.db.prepare('PRAGMA table_info(clawgate_message_keys)').all() as Array<{ name: string }>;
+		if (!keyColumns.some((column) => column.name === 'answer')) this.db.exec('ALTER TABLE clawgate_message_keys ADD COLUMN answer TEXT');
 		const prepare = (sql: string) => this.db.prepare(sql);
 		this.statements = {
 			session: prepare('SELECT * FROM clawgate_sessions WHERE session_id = ?'),
@@ -140,8 +193,42 @@ export class SqliteSessionStore implements SessionStore {
 			turnsThrough: prepare(
 				'SELECT * FROM clawgate_turns WHERE session_id = ? AND seq > ? AND cumulative_tokens <= ? ORDER BY seq',
 			),
-			insertKey: prepare('INSERT OR IGNORE INTO clawgate_message_keys (message_key, created_at) VALUES (?, ?)'),
+			insertKey: prepare('INSERT OR IGNORE INTO clawgate_message_keys (message_key, created_at, answer) VALUES (?, ?, ?)'),
 			hasKey: prepare('SELECT 1 FROM clawgate_message_keys WHERE message_key = ?'),
+			readAnswer: prepare('SELECT answer FROM clawgate_message_keys WHERE message_key = ?'),
+			journal: prepare(
+				`INSERT INTO clawgate_journal (message_key, session_id, item, received_at, emitted_at) VALUES (?, ?, ?, ?, ?)
+				 ON CONFLICT (message_key) DO NOTHING RETURNING seq`,
+			),
+			journalState: prepare('SELECT state FROM clawgate_journal WHERE message_key = ?'),
+			markAnswered: prepare("UPDATE clawgate_journal SET state = 'answered' WHERE message_key = ? AND state = 'pending'"),
+			receipt: prepare('SELECT claimant, claim_expires, delivered_at FROM clawgate_receipts WHERE message_key = ? AND sender = ?'),
+			claim: prepare(
+				`INSERT INTO clawgate_receipts (message_key, sender, claimant, claim_expires, created_at) VALUES (?, ?, ?, ?, ?)
+				 ON CONFLICT (message_key, sender) DO UPDATE SET claimant = excluded.claimant, claim_expires = excluded.claim_expires`,
+			),
+			// The platform accepted the answer: a receipt whoever holds the claim now.
+			deliver: prepare(
+				`INSERT INTO clawgate_receipts (message_key, sender, message_ids, delivered_at, created_at) VALUES (?, ?, ?, ?, ?)
+				 ON CONFLICT (message_key, sender) DO UPDATE SET message_ids = excluded.message_ids, delivered_at = excluded.delivered_at, claim_expires = 0`,
+			),
+			journalDelivered: prepare("UPDATE clawgate_journal SET state = 'delivered' WHERE message_key = ?"),
+			releaseClaim: prepare('UPDATE clawgate_receipts SET claim_expires = 0 WHERE message_key = ? AND sender = ? AND claimant = ? AND delivered_at IS NULL'),
+			delivered: prepare('SELECT 1 FROM clawgate_receipts WHERE message_key = ? AND delivered_at IS NOT NULL LIMIT 1'),
+			journalFailure: prepare('UPDATE clawgate_journal SET last_error = ? WHERE message_key = ?'),
+			earlierPending: prepare(
+				"SELECT 1 FROM clawgate_journal WHERE session_id = ? AND seq < ? AND state = 'pending' AND received_at >= ? LIMIT 1",
+			),
+			takeOverdue: prepare(
+				`UPDATE clawgate_journal SET attempts = attempts + 1, emitted_at = ? WHERE seq IN (
+					SELECT seq FROM clawgate_journal WHERE state IN ('pending', 'answered') AND emitted_at < ? ORDER BY seq LIMIT ?
+				 ) RETURNING *`,
+			),
+			abandon: prepare("UPDATE clawgate_journal SET state = 'abandoned', last_error = ? WHERE message_key = ? AND state <> 'delivered'"),
+			purgeJournal: prepare('DELETE FROM clawgate_journal WHERE seq IN (SELECT seq FROM clawgate_journal WHERE received_at < ? LIMIT ?)'),
+			purgeReceipts: prepare(
+				'DELETE FROM clawgate_receipts WHERE (message_key, sender) IN (SELECT message_key, sender FROM clawgate_receipts WHERE created_at < ? LIMIT ?)',
+			),
 			insertTurn: prepare(
 				'INSERT INTO clawgate_turns (session_id, seq, role, content, tokens, cumulative_tokens, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
 			),
@@ -235,7 +322,7 @@ export class SqliteSessionStore implements SessionStore {
 		this.purges.poke();
 		const createdAt = this.now();
 		return this.transaction(() => {
-			if (options.messageKey && this.statements.insertKey.run(options.messageKey, createdAt).changes === 0) return 'duplicate';
+			if (options.messageKey && this.statements.insertKey.run(options.messageKey, createdAt, options.answer ?? null).changes === 0) return 'duplicate';
 			this.statements.ensureSession.run(sessionId);
 			const state = this.readState(sessionId);
 			let seq = state.lastSeq;
@@ -253,6 +340,77 @@ export class SqliteSessionStore implements SessionStore {
 
 	async hasMessageKey(messageKey: string): Promise<boolean> {
 		return this.statements.hasKey.get(messageKey) !== undefined;
+	}
+
+	async readAnswer(messageKey: string): Promise<string | null> {
+		const row = this.statements.readAnswer.get(messageKey) as { answer: string | null } | undefined;
+		return row?.answer ?? null;
+	}
+
+	async record(entry: { key: string; sessionId: string; item: Record<string, unknown>; receivedAt: number }): Promise<RecordOutcome> {
+		this.purges.poke();
+		const row = this.statements.journal.get(entry.key, entry.sessionId, JSON.stringify(entry.item), entry.receivedAt, entry.receivedAt) as { seq: number } | undefined;
+		if (row) return { kind: 'journaled', seq: Number(row.seq) };
+		const known = this.statements.journalState.get(entry.key) as { state: JournalState } | undefined;
+		return { kind: 'known', state: known?.state ?? 'pending' };
+	}
+
+	async markAnswered(key: string): Promise<void> {
+		this.statements.markAnswered.run(key);
+	}
+
+	async claimDelivery(key: string, sender: string, claimant: string, leaseMs: number): Promise<DeliveryClaim> {
+		const now = this.now();
+		return this.transaction(() => {
+			const row = this.statements.receipt.get(key, sender) as { claimant: string | null; claim_expires: number; delivered_at: number | null } | undefined;
+			if (row?.delivered_at) return 'delivered';
+			if (row && row.claimant !== claimant && Number(row.claim_expires) > now) return 'busy';
+			this.statements.claim.run(key, sender, claimant, now + leaseMs, now);
+			return 'claimed';
+		});
+	}
+
+	async recordReceipt(key: string, sender: string, _claimant: string, messageIds: string[]): Promise<void> {
+		this.transaction(() => {
+			this.statements.deliver.run(key, sender, JSON.stringify(messageIds), this.now(), this.now());
+			this.statements.journalDelivered.run(key);
+		});
+	}
+
+	async releaseClaim(key: string, sender: string, claimant: string, reason: string): Promise<void> {
+		this.transaction(() => {
+			this.statements.releaseClaim.run(key, sender, claimant);
+			this.statements.journalFailure.run(reason, key);
+		});
+	}
+
+	async isDelivered(key: string): Promise<boolean> {
+		return this.statements.delivered.get(key) !== undefined;
+	}
+
+	async recordFailure(key: string, reason: string): Promise<void> {
+		this.statements.journalFailure.run(reason, key);
+	}
+
+	async hasEarlierPending(sessionId: string, seq: number, since: number): Promise<boolean> {
+		return this.statements.earlierPending.get(sessionId, seq, since) !== undefined;
+	}
+
+	async takeOverdue(dueBefore: number, now: number, limit: number): Promise<JournalEntry[]> {
+		const rows = this.statements.takeOverdue.all(now, dueBefore, limit) as unknown as JournalRow[];
+		return rows.map(entryOf).sort((a, b) => a.seq - b.seq);
+	}
+
+	async abandon(key: string, reason: string): Promise<void> {
+		this.statements.abandon.run(reason, key);
+	}
+
+	async purgeJournal(before: number): Promise<void> {
+		for (const statement of [this.statements.purgeJournal, this.statements.purgeReceipts]) {
+			while (this.db.isOpen && Number(statement.run(before, PURGE_BATCH_ROWS).changes) === PURGE_BATCH_ROWS) {
+				await new Promise((resolve) => setImmediate(resolve));
+			}
+		}
 	}
 
 	async resetContext(sessionId: string): Promise<void> {
@@ -301,6 +459,7 @@ export class SqliteSessionStore implements SessionStore {
 				await new Promise((resolve) => setImmediate(resolve));
 			}
 		}
+		await this.purgeJournal(this.now() - this.retentionMs);
 	}
 
 	async lock(sessionId: string, { waitMs, leaseMs }: LockOptions): Promise<SessionLock> {
