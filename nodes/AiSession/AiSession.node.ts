@@ -13,7 +13,7 @@ import { inboundFromItem } from '../core/session/inbound';
 import { envelopeOriginKey } from '../shared/origin-key';
 import { OpenAiChatModel } from './openai.model';
 import { aiSessionProperties } from './AiSession.properties';
-import { DEFAULT_RETENTION_DAYS, sessionStoreFor, type N8nPostgresCredential, type N8nRedisCredential, type StoreKind } from './session-stores';
+import { DEFAULT_RETENTION_DAYS, sessionStoreFor, type N8nPostgresCredential, type N8nRedisCredential, type StoreKind } from '../shared/session-stores';
 import { itemFailure } from '../shared/item-failure';
 
 interface OpenAiCredential {

@@ -33,14 +33,25 @@ export interface JournalEntry {
 	lastError: string | null;
 }
 
+export interface NewJournalEntry {
+	key: string;
+	sessionId: string;
+	owner: string;
+	item: Record<string, unknown>;
+	receivedAt: number;
+}
+
 export type RecordOutcome = { kind: 'journaled'; seq: number } | { kind: 'known'; state: JournalState };
 
 /** What a send node may do with an answer: send it (the claim is its own), skip it (sent before), or leave it (another execution is sending it now). */
 export type DeliveryClaim = 'claimed' | 'delivered' | 'busy';
 
 export interface DeliveryJournal {
-	/** Records an inbound item before its platform is acknowledged; `known` when its key was journaled before. */
-	record(entry: { key: string; sessionId: string; item: Record<string, unknown>; receivedAt: number }): Promise<RecordOutcome>;
+	/**
+	 * Records an inbound item before its platform is acknowledged; `known` when its key was journaled
+	 * before. `owner` is the trigger that re-emits it (workflow and node).
+	 */
+	record(entry: NewJournalEntry): Promise<RecordOutcome>;
 	/** AI Session answered it (the answer is in the session store, with the turns). */
 	markAnswered(key: string): Promise<void>;
 	/**
@@ -62,10 +73,10 @@ export interface DeliveryJournal {
 	 */
 	hasEarlierPending(sessionId: string, seq: number, since: number): Promise<boolean>;
 	/**
-	 * Entries without a receipt whose last emission was before `dueBefore`, oldest first, at most
-	 * `limit`; each is taken atomically (attempts + 1, emitted now), so two mains never re-emit one.
+	 * Entries of `owner` without a receipt whose last emission was before `dueBefore`, oldest first, at
+	 * most `limit`; each is taken atomically (attempts + 1, emitted now), so two mains never re-emit one.
 	 */
-	takeOverdue(dueBefore: number, now: number, limit: number): Promise<JournalEntry[]>;
+	takeOverdue(owner: string, dueBefore: number, now: number, limit: number): Promise<JournalEntry[]>;
 	/** No more attempts: the entry stays for the record, never emitted again. */
 	abandon(key: string, reason: string): Promise<void>;
 	/** Deletes entries received before `before` (after the retention). */

@@ -98,23 +98,23 @@ describe.each(kinds)('$name delivery journal', (kind) => {
 
 	test('journals a key once, in delivery order; a redelivery is known with its state', async () => {
 		const journal = store();
-		const first = await journal.record({ key: 'k:a1', sessionId: 's:a', item: item('a1'), receivedAt: 1_000 });
-		const second = await journal.record({ key: 'k:a2', sessionId: 's:a', item: item('a2'), receivedAt: 1_001 });
+		const first = await journal.record({ key: 'k:a1', sessionId: 's:a', owner: 'wf:node', item: item('a1'), receivedAt: 1_000 });
+		const second = await journal.record({ key: 'k:a2', sessionId: 's:a', owner: 'wf:node', item: item('a2'), receivedAt: 1_001 });
 		expect(first.kind).toBe('journaled');
 		expect(second.kind).toBe('journaled');
 		if (first.kind !== 'journaled' || second.kind !== 'journaled') return;
 		expect(second.seq).toBeGreaterThan(first.seq);
-		expect(await journal.record({ key: 'k:a1', sessionId: 's:a', item: item('a1'), receivedAt: 1_002 })).toEqual({ kind: 'known', state: 'pending' });
+		expect(await journal.record({ key: 'k:a1', sessionId: 's:a', owner: 'wf:node', item: item('a1'), receivedAt: 1_002 })).toEqual({ kind: 'known', state: 'pending' });
 		await journal.markAnswered('k:a1');
-		expect(await journal.record({ key: 'k:a1', sessionId: 's:a', item: item('a1'), receivedAt: 1_003 })).toEqual({ kind: 'known', state: 'answered' });
+		expect(await journal.record({ key: 'k:a1', sessionId: 's:a', owner: 'wf:node', item: item('a1'), receivedAt: 1_003 })).toEqual({ kind: 'known', state: 'answered' });
 	});
 
 	test('a later message waits only for an earlier, recent, unanswered one of its own session', async () => {
 		const journal = store();
 		const now = Date.now();
-		const one = await journal.record({ key: 'k:b1', sessionId: 's:b', item: item('b1'), receivedAt: now });
-		const two = await journal.record({ key: 'k:b2', sessionId: 's:b', item: item('b2'), receivedAt: now + 1 });
-		await journal.record({ key: 'k:c1', sessionId: 's:c', item: item('c1'), receivedAt: now });
+		const one = await journal.record({ key: 'k:b1', sessionId: 's:b', owner: 'wf:node', item: item('b1'), receivedAt: now });
+		const two = await journal.record({ key: 'k:b2', sessionId: 's:b', owner: 'wf:node', item: item('b2'), receivedAt: now + 1 });
+		await journal.record({ key: 'k:c1', sessionId: 's:c', owner: 'wf:node', item: item('c1'), receivedAt: now });
 		if (one.kind !== 'journaled' || two.kind !== 'journaled') throw new Error('not journaled');
 		expect(await journal.hasEarlierPending('s:b', two.seq, now - 60_000)).toBe(true);
 		expect(await journal.hasEarlierPending('s:b', one.seq, now - 60_000)).toBe(false);
@@ -126,7 +126,7 @@ describe.each(kinds)('$name delivery journal', (kind) => {
 
 	test('one claim at a time per sender; a receipt ends the entry, and a failed send frees the claim with its reason', async () => {
 		const [a, b] = [store(), store()];
-		await a.record({ key: 'k:d1', sessionId: 's:d', item: item('d1'), receivedAt: 1 });
+		await a.record({ key: 'k:d1', sessionId: 's:d', owner: 'wf:node', item: item('d1'), receivedAt: 1 });
 		expect(await a.claimDelivery('k:d1', 'Send', 'run-1', 60_000)).toBe('claimed');
 		expect(await b.claimDelivery('k:d1', 'Send', 'run-2', 60_000)).toBe('busy');
 		// Another node of the workflow sends its own message of the same answer.
@@ -137,12 +137,12 @@ describe.each(kinds)('$name delivery journal', (kind) => {
 		await b.recordReceipt('k:d1', 'Send', 'run-2', ['77']);
 		expect(await a.isDelivered('k:d1')).toBe(true);
 		expect(await a.claimDelivery('k:d1', 'Send', 'run-3', 60_000)).toBe('delivered');
-		expect(await a.takeOverdue(Number.MAX_SAFE_INTEGER, Date.now(), 100).then((due) => due.map((entry) => entry.key))).not.toContain('k:d1');
+		expect(await a.takeOverdue('wf:node', Number.MAX_SAFE_INTEGER, Date.now(), 100).then((due) => due.map((entry) => entry.key))).not.toContain('k:d1');
 	});
 
 	test('a claim whose holder died expires after its lease', async () => {
 		const journal = store();
-		await journal.record({ key: 'k:e1', sessionId: 's:e', item: item('e1'), receivedAt: 1 });
+		await journal.record({ key: 'k:e1', sessionId: 's:e', owner: 'wf:node', item: item('e1'), receivedAt: 1 });
 		expect(await journal.claimDelivery('k:e1', 'Send', 'crashed-run', 50)).toBe('claimed');
 		await new Promise((resolve) => setTimeout(resolve, 120));
 		expect(await journal.claimDelivery('k:e1', 'Send', 'recovery-run', 60_000)).toBe('claimed');
@@ -151,17 +151,19 @@ describe.each(kinds)('$name delivery journal', (kind) => {
 	test('overdue entries are taken once, by one of two processes, with their item and attempt count; abandoned ones never again', async () => {
 		const [a, b] = [store(), store()];
 		const base = 5_000_000;
-		for (let i = 0; i < 30; i++) await a.record({ key: `k:f${i}`, sessionId: `s:f${i % 3}`, item: item(`f${i}`), receivedAt: base + i });
+		for (let i = 0; i < 30; i++) await a.record({ key: `k:f${i}`, sessionId: `s:f${i % 3}`, owner: 'wf:node', item: item(`f${i}`), receivedAt: base + i });
 		await a.recordFailure('k:f0', 'the model timed out');
-		const [fromA, fromB] = await Promise.all([a.takeOverdue(base + 100, base + 200, 100), b.takeOverdue(base + 100, base + 200, 100)]);
+		const [fromA, fromB] = await Promise.all([a.takeOverdue('wf:node', base + 100, base + 200, 100), b.takeOverdue('wf:node', base + 100, base + 200, 100)]);
 		const taken = [...fromA, ...fromB].filter((entry) => entry.key.startsWith('k:f'));
+		// Another trigger's entries are its own to re-emit.
+		expect(await a.takeOverdue('other-wf:node', base + 1_000, base + 200, 100)).toEqual([]);
 		expect(taken.map((entry) => entry.key).sort()).toEqual(Array.from({ length: 30 }, (_, i) => `k:f${i}`).sort());
 		const first = taken.find((entry) => entry.key === 'k:f0') as JournalEntry;
 		expect(first).toMatchObject({ sessionId: 's:f0', attempts: 2, item: item('f0'), lastError: 'the model timed out', receivedAt: base });
 		// Just emitted again: not due until the grace period has passed once more.
-		expect((await a.takeOverdue(base + 150, base + 300, 100)).filter((entry) => entry.key.startsWith('k:f'))).toEqual([]);
+		expect((await a.takeOverdue('wf:node', base + 150, base + 300, 100)).filter((entry) => entry.key.startsWith('k:f'))).toEqual([]);
 		await a.abandon('k:f1', 'gave up');
-		const again = (await a.takeOverdue(base + 1_000, base + 1_100, 100)).filter((entry) => entry.key.startsWith('k:f')).map((entry) => entry.key);
+		const again = (await a.takeOverdue('wf:node', base + 1_000, base + 1_100, 100)).filter((entry) => entry.key.startsWith('k:f')).map((entry) => entry.key);
 		expect(again).toHaveLength(29);
 		expect(again).not.toContain('k:f1');
 	});

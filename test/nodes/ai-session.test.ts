@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 import type { IDataObject, INode } from 'n8n-workflow';
 
-import { closeSessionStores, defaultSqliteFile, resolveSqliteFile } from '../../nodes/AiSession/session-stores';
+import { closeSessionStores, defaultSqliteFile, resolveSqliteFile } from '../../nodes/shared/session-stores';
 import { makeOpenAiKey, OpenAiEmulator } from '../emulators/openai';
 import { INPUT_NODE_NAME, PACKAGE, runWorkflow, telegramDmEnvelope } from './harness';
 

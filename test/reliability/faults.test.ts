@@ -12,7 +12,7 @@ import { join } from 'node:path';
 
 import type { IDataObject, INode, INodeParameters, IConnections } from 'n8n-workflow';
 
-import { closeSessionStores } from '../../nodes/AiSession/session-stores';
+import { closeSessionStores } from '../../nodes/shared/session-stores';
 import { buildMessageKey } from '../../nodes/core/envelope';
 import type { SessionStore } from '../../nodes/core/session/store';
 import { PostgresSessionStore } from '../../nodes/core/stores/postgres.store';

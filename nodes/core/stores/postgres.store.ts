@@ -16,7 +16,7 @@ import {
 	type SessionWindow,
 	type StoredTurn,
 } from '../session/store';
-import type { DeliveryClaim, DeliveryJournal, JournalEntry, JournalState, RecordOutcome } from '../journal';
+import type { DeliveryClaim, DeliveryJournal, JournalEntry, JournalState, NewJournalEntry, RecordOutcome } from '../journal';
 import { ArrivalQueue, FifoMutex } from './fifo-mutex';
 import { PurgeSchedule, retentionSettings, type RetentionOptions } from './retention';
 
@@ -334,12 +334,12 @@ export class PostgresSessionStore implements SessionStore, DeliveryJournal {
 		return row?.answer ?? null;
 	}
 
-	async record(entry: { key: string; sessionId: string; item: Record<string, unknown>; receivedAt: number }): Promise<RecordOutcome> {
+	async record(entry: NewJournalEntry): Promise<RecordOutcome> {
 		this.purges.poke();
 		const [row] = await this.query<{ seq: string }>(
-			`INSERT INTO ${this.tables.journal} (message_key, session_id, item, received_at, emitted_at) VALUES ($1, $2, $3, $4, $4)
+			`INSERT INTO ${this.tables.journal} (message_key, session_id, owner, item, received_at, emitted_at) VALUES ($1, $2, $3, $4, $5, $5)
 			 ON CONFLICT (message_key) DO NOTHING RETURNING seq`,
-			[entry.key, entry.sessionId, JSON.stringify(entry.item), entry.receivedAt],
+			[entry.key, entry.sessionId, entry.owner, JSON.stringify(entry.item), entry.receivedAt],
 		);
 		if (row) return { kind: 'journaled', seq: Number(row.seq) };
 		const [known] = await this.query<{ state: JournalState }>(`SELECT state FROM ${this.tables.journal} WHERE message_key = $1`, [entry.key]);
@@ -406,14 +406,14 @@ export class PostgresSessionStore implements SessionStore, DeliveryJournal {
 		return rows.length > 0;
 	}
 
-	async takeOverdue(dueBefore: number, now: number, limit: number): Promise<JournalEntry[]> {
+	async takeOverdue(owner: string, dueBefore: number, now: number, limit: number): Promise<JournalEntry[]> {
 		// SKIP LOCKED: two mains looking at once take different entries, never one twice.
 		const rows = await this.query<JournalRow>(
 			`UPDATE ${this.tables.journal} SET attempts = attempts + 1, emitted_at = $1 WHERE seq IN (
-				SELECT seq FROM ${this.tables.journal} WHERE state IN ('pending', 'answered') AND emitted_at < $2
+				SELECT seq FROM ${this.tables.journal} WHERE owner = $4 AND state IN ('pending', 'answered') AND emitted_at < $2
 				ORDER BY seq LIMIT $3 FOR UPDATE SKIP LOCKED
 			 ) RETURNING seq, message_key, session_id, item, received_at, attempts, state, last_error`,
-			[now, dueBefore, limit],
+			[now, dueBefore, limit, owner],
 		);
 		return rows.map(journalEntryOf).sort((a, b) => a.seq - b.seq);
 	}
@@ -763,6 +763,7 @@ export class PostgresSessionStore implements SessionStore, DeliveryJournal {
 					seq bigserial PRIMARY KEY,
 					message_key text NOT NULL UNIQUE,
 					session_id text NOT NULL,
+					owner text NOT NULL,
 					item text NOT NULL,
 					received_at bigint NOT NULL,
 					emitted_at bigint NOT NULL,
@@ -770,7 +771,7 @@ export class PostgresSessionStore implements SessionStore, DeliveryJournal {
 					state text NOT NULL DEFAULT 'pending',
 					last_error text
 				);
-				CREATE INDEX IF NOT EXISTS ${index('journal_due')} ON ${journal} (emitted_at) WHERE state IN ('pending', 'answered');
+				CREATE INDEX IF NOT EXISTS ${index('journal_due')} ON ${journal} (owner, emitted_at) WHERE state IN ('pending', 'answered');
 				CREATE INDEX IF NOT EXISTS ${index('journal_session')} ON ${journal} (session_id, seq) WHERE state = 'pending';
 				CREATE TABLE IF NOT EXISTS ${receipts} (
 					message_key text NOT NULL,

@@ -17,7 +17,7 @@ import {
 	type SessionWindow,
 	type StoredTurn,
 } from '../session/store';
-import type { DeliveryClaim, DeliveryJournal, JournalEntry, JournalState, RecordOutcome } from '../journal';
+import type { DeliveryClaim, DeliveryJournal, JournalEntry, JournalState, NewJournalEntry, RecordOutcome } from '../journal';
 import { ArrivalQueue, FifoMutex } from './fifo-mutex';
 import { retentionSettings, type RetentionOptions } from './retention';
 
@@ -121,11 +121,11 @@ return 1
 // The delivery journal (core/journal.ts). An entry is a hash `journal:entry:<key>`; `journal:due` holds the
 // keys without a receipt by last emission; `journal:pending:<session>` the unanswered ones by seq.
 const JOURNAL_RECORD = `
--- KEYS: 1 entry, 2 seq counter, 3 due, 4 session's pending; ARGV: 1 key, 2 sessionId, 3 item, 4 receivedAt, 5 ttl ms
+-- KEYS: 1 entry, 2 seq counter, 3 owner's due, 4 session's pending; ARGV: 1 key, 2 sessionId, 3 item, 4 receivedAt, 5 ttl ms, 6 owner
 local state = redis.call('HGET', KEYS[1], 'state')
 if state then return { 0, state } end
 local seq = redis.call('INCR', KEYS[2])
-redis.call('HSET', KEYS[1], 'sessionId', ARGV[2], 'seq', seq, 'item', ARGV[3], 'receivedAt', ARGV[4], 'attempts', 1, 'state', 'pending')
+redis.call('HSET', KEYS[1], 'sessionId', ARGV[2], 'seq', seq, 'item', ARGV[3], 'receivedAt', ARGV[4], 'attempts', 1, 'state', 'pending', 'owner', ARGV[6])
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
 redis.call('ZADD', KEYS[4], seq, ARGV[1])
@@ -134,13 +134,13 @@ return { 1, seq }
 `;
 
 const JOURNAL_SETTLE = `
--- KEYS: 1 entry, 2 due; ARGV: 1 key, 2 new state (answered | delivered | abandoned), 3 pending key prefix, 4 reason or ""
+-- KEYS: 1 entry; ARGV: 1 key, 2 new state (answered | delivered | abandoned), 3 pending key prefix, 4 reason or "", 5 due key prefix
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state or state == 'delivered' then return 0 end
 if ARGV[2] == 'answered' and state ~= 'pending' then return 0 end
 redis.call('HSET', KEYS[1], 'state', ARGV[2])
 if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'lastError', ARGV[4]) end
-if ARGV[2] ~= 'answered' then redis.call('ZREM', KEYS[2], ARGV[1]) end
+if ARGV[2] ~= 'answered' then redis.call('ZREM', ARGV[5] .. redis.call('HGET', KEYS[1], 'owner'), ARGV[1]) end
 redis.call('ZREM', ARGV[3] .. redis.call('HGET', KEYS[1], 'sessionId'), ARGV[1])
 return 1
 `;
@@ -398,14 +398,15 @@ export class RedisSessionStore implements SessionStore, DeliveryJournal {
 		return value?.startsWith('{') ? value : null;
 	}
 
-	async record(entry: { key: string; sessionId: string; item: Record<string, unknown>; receivedAt: number }): Promise<RecordOutcome> {
-		const keys = [this.key('journal:entry', entry.key), `${this.prefix}journal:seq`, `${this.prefix}journal:due`, this.key('journal:pending', entry.sessionId)];
-		const [fresh, value] = (await this.script(JOURNAL_RECORD, keys, [entry.key, entry.sessionId, JSON.stringify(entry.item), entry.receivedAt, this.messageKeyTtlMs])) as [number, number | string];
+	async record(entry: NewJournalEntry): Promise<RecordOutcome> {
+		const keys = [this.key('journal:entry', entry.key), `${this.prefix}journal:seq`, this.key('journal:due', entry.owner), this.key('journal:pending', entry.sessionId)];
+		const args = [entry.key, entry.sessionId, JSON.stringify(entry.item), entry.receivedAt, this.messageKeyTtlMs, entry.owner];
+		const [fresh, value] = (await this.script(JOURNAL_RECORD, keys, args)) as [number, number | string];
 		return fresh === 1 ? { kind: 'journaled', seq: Number(value) } : { kind: 'known', state: value as JournalState };
 	}
 
 	private async settle(key: string, state: 'answered' | 'delivered' | 'abandoned', reason = ''): Promise<void> {
-		await this.script(JOURNAL_SETTLE, [this.key('journal:entry', key), `${this.prefix}journal:due`], [key, state, `${this.prefix}journal:pending:`, reason]);
+		await this.script(JOURNAL_SETTLE, [this.key('journal:entry', key)], [key, state, `${this.prefix}journal:pending:`, reason, `${this.prefix}journal:due:`]);
 	}
 
 	async markAnswered(key: string): Promise<void> {
@@ -447,8 +448,8 @@ export class RedisSessionStore implements SessionStore, DeliveryJournal {
 		return (await this.script(JOURNAL_EARLIER_PENDING, [this.key('journal:pending', sessionId)], [seq, since, `${this.prefix}journal:entry:`])) === 1;
 	}
 
-	async takeOverdue(dueBefore: number, now: number, limit: number): Promise<JournalEntry[]> {
-		const taken = (await this.script(JOURNAL_TAKE_OVERDUE, [`${this.prefix}journal:due`], [dueBefore, now, limit, `${this.prefix}journal:entry:`])) as Array<string | string[]>;
+	async takeOverdue(owner: string, dueBefore: number, now: number, limit: number): Promise<JournalEntry[]> {
+		const taken = (await this.script(JOURNAL_TAKE_OVERDUE, [this.key('journal:due', owner)], [dueBefore, now, limit, `${this.prefix}journal:entry:`])) as Array<string | string[]>;
 		const entries: JournalEntry[] = [];
 		for (let i = 0; i < taken.length; i += 2) {
 			const flat = taken[i + 1] as string[];
@@ -473,8 +474,12 @@ export class RedisSessionStore implements SessionStore, DeliveryJournal {
 	}
 
 	async purgeJournal(before: number): Promise<void> {
-		// Entries and receipts expire by themselves; the due set keeps keys only until they are taken or settled.
-		await this.command((redis) => redis.zremrangebyscore(`${this.prefix}journal:due`, '-inf', `(${before}`));
+		// Entries and receipts expire by themselves; due sets hold keys until they are settled or purged here.
+		await this.command(async (redis) => {
+			for await (const keys of redis.scanStream({ match: `${this.prefix}journal:due:*`, count: 100 })) {
+				for (const key of keys as string[]) await redis.zremrangebyscore(key, '-inf', `(${before}`);
+			}
+		});
 	}
 
 	async resetContext(sessionId: string): Promise<void> {

@@ -16,7 +16,7 @@ import {
 	type SessionWindow,
 	type StoredTurn,
 } from '../session/store';
-import type { DeliveryClaim, DeliveryJournal, JournalEntry, JournalState, RecordOutcome } from '../journal';
+import type { DeliveryClaim, DeliveryJournal, JournalEntry, JournalState, NewJournalEntry, RecordOutcome } from '../journal';
 import { FifoMutex } from './fifo-mutex';
 import { PurgeSchedule, retentionSettings, type RetentionOptions } from './retention';
 
@@ -53,6 +53,7 @@ CREATE TABLE IF NOT EXISTS clawgate_journal (
 	seq INTEGER PRIMARY KEY AUTOINCREMENT,
 	message_key TEXT NOT NULL UNIQUE,
 	session_id TEXT NOT NULL,
+	owner TEXT NOT NULL,
 	item TEXT NOT NULL,
 	received_at INTEGER NOT NULL,
 	emitted_at INTEGER NOT NULL,
@@ -60,7 +61,7 @@ CREATE TABLE IF NOT EXISTS clawgate_journal (
 	state TEXT NOT NULL DEFAULT 'pending',
 	last_error TEXT
 );
-CREATE INDEX IF NOT EXISTS clawgate_journal_due ON clawgate_journal (emitted_at) WHERE state IN ('pending', 'answered');
+CREATE INDEX IF NOT EXISTS clawgate_journal_due ON clawgate_journal (owner, emitted_at) WHERE state IN ('pending', 'answered');
 CREATE INDEX IF NOT EXISTS clawgate_journal_session ON clawgate_journal (session_id, seq) WHERE state = 'pending';
 CREATE INDEX IF NOT EXISTS clawgate_journal_age ON clawgate_journal (received_at);
 CREATE TABLE IF NOT EXISTS clawgate_receipts (
@@ -197,7 +198,7 @@ export class SqliteSessionStore implements SessionStore, DeliveryJournal {
 			hasKey: prepare('SELECT 1 FROM clawgate_message_keys WHERE message_key = ?'),
 			readAnswer: prepare('SELECT answer FROM clawgate_message_keys WHERE message_key = ?'),
 			journal: prepare(
-				`INSERT INTO clawgate_journal (message_key, session_id, item, received_at, emitted_at) VALUES (?, ?, ?, ?, ?)
+				`INSERT INTO clawgate_journal (message_key, session_id, owner, item, received_at, emitted_at) VALUES (?, ?, ?, ?, ?, ?)
 				 ON CONFLICT (message_key) DO NOTHING RETURNING seq`,
 			),
 			journalState: prepare('SELECT state FROM clawgate_journal WHERE message_key = ?'),
@@ -221,7 +222,7 @@ export class SqliteSessionStore implements SessionStore, DeliveryJournal {
 			),
 			takeOverdue: prepare(
 				`UPDATE clawgate_journal SET attempts = attempts + 1, emitted_at = ? WHERE seq IN (
-					SELECT seq FROM clawgate_journal WHERE state IN ('pending', 'answered') AND emitted_at < ? ORDER BY seq LIMIT ?
+					SELECT seq FROM clawgate_journal WHERE owner = ? AND state IN ('pending', 'answered') AND emitted_at < ? ORDER BY seq LIMIT ?
 				 ) RETURNING *`,
 			),
 			abandon: prepare("UPDATE clawgate_journal SET state = 'abandoned', last_error = ? WHERE message_key = ? AND state <> 'delivered'"),
@@ -347,9 +348,9 @@ export class SqliteSessionStore implements SessionStore, DeliveryJournal {
 		return row?.answer ?? null;
 	}
 
-	async record(entry: { key: string; sessionId: string; item: Record<string, unknown>; receivedAt: number }): Promise<RecordOutcome> {
+	async record(entry: NewJournalEntry): Promise<RecordOutcome> {
 		this.purges.poke();
-		const row = this.statements.journal.get(entry.key, entry.sessionId, JSON.stringify(entry.item), entry.receivedAt, entry.receivedAt) as { seq: number } | undefined;
+		const row = this.statements.journal.get(entry.key, entry.sessionId, entry.owner, JSON.stringify(entry.item), entry.receivedAt, entry.receivedAt) as { seq: number } | undefined;
 		if (row) return { kind: 'journaled', seq: Number(row.seq) };
 		const known = this.statements.journalState.get(entry.key) as { state: JournalState } | undefined;
 		return { kind: 'known', state: known?.state ?? 'pending' };
@@ -396,8 +397,8 @@ export class SqliteSessionStore implements SessionStore, DeliveryJournal {
 		return this.statements.earlierPending.get(sessionId, seq, since) !== undefined;
 	}
 
-	async takeOverdue(dueBefore: number, now: number, limit: number): Promise<JournalEntry[]> {
-		const rows = this.statements.takeOverdue.all(now, dueBefore, limit) as unknown as JournalRow[];
+	async takeOverdue(owner: string, dueBefore: number, now: number, limit: number): Promise<JournalEntry[]> {
+		const rows = this.statements.takeOverdue.all(now, owner, dueBefore, limit) as unknown as JournalRow[];
 		return rows.map(entryOf).sort((a, b) => a.seq - b.seq);
 	}
 
