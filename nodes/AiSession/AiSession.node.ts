@@ -14,6 +14,7 @@ import { envelopeOriginKey } from '../shared/origin-key';
 import { OpenAiChatModel } from './openai.model';
 import { aiSessionProperties } from './AiSession.properties';
 import { DEFAULT_RETENTION_DAYS, sessionStoreFor, type N8nPostgresCredential, type N8nRedisCredential, type StoreKind } from '../shared/session-stores';
+import { journalOfItem, waitForEarlierMessages } from '../shared/delivery-journal';
 import { itemFailure } from '../shared/item-failure';
 
 interface OpenAiCredential {
@@ -78,7 +79,21 @@ export class AiSession implements INodeType {
 					text: this.getNodeParameter('text', itemIndex),
 					fromTrigger: isTriggerEnvelope(item.json, envelopeOriginKey()),
 				});
-				const outcome = await engine.handle(inbound);
+				const journaled = await journalOfItem(this, item.json, { kind: storeKind, store });
+				if (journaled?.stamp.gaveUp) throw new Error(journaled.stamp.gaveUp);
+				if (journaled) await waitForEarlierMessages(journaled, String(item.json.sessionId), config.lock.waitMs);
+				let outcome = await engine.handle(inbound).catch(async (error: unknown) => {
+					// Settled either way, so later messages of the session wait no longer; recovery runs it again.
+					await journaled?.journal.recordFailure(journaled.key, (error as Error).message).catch(() => undefined);
+					await journaled?.journal.markAnswered(journaled.key).catch(() => undefined);
+					throw error;
+				});
+				if (outcome.kind === 'ignored' && outcome.reason === 'duplicate' && journaled && !(await journaled.journal.isDelivered(journaled.key))) {
+					// Answered before a crash, never delivered: the stored answer goes out again.
+					const reply = await engine.replay(inbound);
+					if (reply) outcome = { kind: 'reply', reply };
+				}
+				await journaled?.journal.markAnswered(journaled.key);
 				if (outcome.kind === 'ignored') {
 					ignored.push({ json: { ...item.json, ignored: outcome.reason }, pairedItem: { item: itemIndex } });
 				} else {

@@ -8,6 +8,7 @@ import {
 } from 'n8n-workflow';
 
 import { parseIdList } from '../core/access-policy';
+import { deliveryGuaranteeProperties, journalCredentials } from '../shared/delivery-journal';
 import { runListenerTrigger } from '../shared/listener-trigger';
 import { receiveSettingsFrom } from '../shared/trigger-settings';
 import { SHARED_OPTIONS_SINCE, triggerOptionsProperty } from '../shared/webhook-trigger';
@@ -30,7 +31,7 @@ export class DiscordTrigger implements INodeType {
 		defaults: { name: 'Discord Trigger' },
 		inputs: [],
 		outputs: [NodeConnectionTypes.Main],
-		credentials: [{ name: 'clawgateDiscordApi', required: true }],
+		credentials: [{ name: 'clawgateDiscordApi', required: true }, ...journalCredentials('journalStore', { deliveryGuarantee: ['journal'] })],
 		properties: [
 			{
 				displayName:
@@ -45,6 +46,7 @@ export class DiscordTrigger implements INodeType {
 				ids: { senders: '1234567890123456789', chats: '1234567890123456789', hint: 'Developer Mode on, then right-click → Copy ID; a channel also covers its threads' },
 				platformOptions: [allowedGuildIdsOption],
 			}),
+			...deliveryGuaranteeProperties,
 		],
 	};
 

@@ -1,5 +1,6 @@
 import type { INodeType, IWebhookFunctions, IWebhookResponseData, INodeTypeDescription } from 'n8n-workflow';
 
+import { recoveryTrigger } from '../shared/delivery-journal';
 import { receiveWebhook, webhookMethodsFor, webhookTriggerDescription } from '../shared/webhook-trigger';
 import { linePlugin } from './line.plugin';
 
@@ -30,6 +31,9 @@ export class LineTrigger implements INodeType {
 		icon: { light: 'file:line.svg', dark: 'file:line.dark.svg' },
 		subtitle: 'Messages to your LINE Official Account',
 	};
+
+	// Journal recovery on the leader main (Delivery Guarantee); nothing else is held open.
+	trigger = recoveryTrigger();
 
 	webhookMethods = webhookMethodsFor(linePlugin);
 

@@ -6,6 +6,7 @@ import type { AnyChannelPlugin, ReplyRequest } from '../core/channel';
 import { isTriggerEnvelope } from '../core/origin';
 import { replyTo } from '../core/outbound';
 import { envelopeOriginKey } from '../shared/origin-key';
+import { deliverOnce, journalCredentials, receiptStoreProperty } from '../shared/delivery-journal';
 import { itemFailure } from '../shared/item-failure';
 import { linkPreviewsProperty } from '../shared/send-node';
 import { channelPlugins, pluginForItem } from './channel-registry';
@@ -58,7 +59,7 @@ export class Reply implements INodeType {
 		outputs: [NodeConnectionTypes.Main],
 		usableAsTool: true,
 		// Each platform's credential is optional: set the ones for the channels this workflow serves.
-		credentials: channelPlugins.map((plugin) => ({ name: plugin.credentialType, required: false })),
+		credentials: [...channelPlugins.map((plugin) => ({ name: plugin.credentialType, required: false })), ...journalCredentials('receiptStore')],
 		properties: [
 			{
 				displayName: 'Set the credential of every channel this workflow answers. An item from a channel without its credential fails with a message naming it.',
@@ -90,6 +91,7 @@ export class Reply implements INodeType {
 				description: 'Whether the answer goes into the thread or topic the message came from',
 			},
 			linkPreviewsProperty(),
+			receiptStoreProperty,
 		],
 	};
 
@@ -125,7 +127,8 @@ export class Reply implements INodeType {
 						`This item came to ${plugin.name} account ${request.envelope.accountId}, but the ${plugin.name} credential on Reply is for account ${account}, so it would answer from the wrong bot. Route that bot's items (a Switch on {{ $json.accountId }}) to a Reply or Send node with its own credential.`,
 					);
 				}
-				const sent = await replyTo(plugin, client, request);
+				const delivery = await deliverOnce(this, json, itemIndex, async () => await replyTo(plugin, client, request));
+				const sent = delivery.kind === 'sent' ? delivery.sent : { skipped: delivery.reason, messageIds: [] };
 				results.push({ json: { ...json, sent: { channel: String(json.channel ?? plugin.channels[0]), ...sent } }, pairedItem: { item: itemIndex } });
 			} catch (error) {
 				results.push(itemFailure(this, items[itemIndex], itemIndex, error));

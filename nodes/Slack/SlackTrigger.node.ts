@@ -1,5 +1,6 @@
 import type { INodeType, IWebhookFunctions, IWebhookResponseData, INodeTypeDescription } from 'n8n-workflow';
 
+import { recoveryTrigger } from '../shared/delivery-journal';
 import { receiveWebhook, webhookMethodsFor, webhookTriggerDescription } from '../shared/webhook-trigger';
 import { slackPlugin } from './slack.plugin';
 import { slackTriggerV1Options } from './SlackTrigger.v1-options';
@@ -18,6 +19,9 @@ export class SlackTrigger implements INodeType {
 		icon: { light: 'file:slack.svg', dark: 'file:slack.dark.svg' },
 		subtitle: 'Messages to your Slack app',
 	};
+
+	// Journal recovery on the leader main (Delivery Guarantee); nothing else is held open.
+	trigger = recoveryTrigger();
 
 	webhookMethods = webhookMethodsFor(slackPlugin);
 

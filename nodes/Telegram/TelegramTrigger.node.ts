@@ -10,6 +10,7 @@ import {
 	type IWebhookResponseData,
 } from 'n8n-workflow';
 
+import { journalCredentials, startRecovery, triggerJournalOf } from '../shared/delivery-journal';
 import { receiveWebhook } from '../shared/webhook-trigger';
 import {
 	describeBotTaken,
@@ -52,7 +53,7 @@ export class TelegramTrigger implements INodeType {
 		defaults: { name: 'Telegram Trigger' },
 		inputs: [],
 		outputs: [NodeConnectionTypes.Main],
-		credentials: [{ name: 'clawgateTelegramApi', required: true }],
+		credentials: [{ name: 'clawgateTelegramApi', required: true }, ...journalCredentials('journalStore', { deliveryGuarantee: ['journal'] })],
 		triggerPanel: {
 			header: '',
 			executionsHelp: {
@@ -139,14 +140,28 @@ export class TelegramTrigger implements INodeType {
 	async trigger(this: ITriggerFunctions): Promise<ITriggerResponse | undefined> {
 		const setup = await setupFor(this);
 		const manual = this.getMode() === 'manual';
-		// A published workflow in Webhook mode is served by webhook(): nothing to hold open. The
-		// empty response still registers the trigger, since n8n's publication reconciler otherwise
-		// sees a trigger node without a running trigger and republishes the workflow every 10 s.
-		if (setup.mode === 'webhook' && !manual) return { closeFunction: async () => {} };
 		try {
-			// Fails fast, at activation, on a wrong token.
-			await botOf(setup);
-			return manual ? await startTestListener(this, setup) : await startPolling(this, setup);
+			if (manual) {
+				// Fails fast on a wrong token.
+				await botOf(setup);
+				return await startTestListener(this, setup);
+			}
+			// Journal recovery runs in both modes; a published workflow in Webhook mode is otherwise served
+			// by webhook(). The response still registers the trigger, since n8n's publication reconciler
+			// otherwise sees a trigger node without a running trigger and republishes the workflow every 10 s.
+			const journal = await triggerJournalOf(this);
+			let polling: ITriggerResponse | null = null;
+			if (setup.mode === 'polling') {
+				await botOf(setup);
+				polling = await startPolling(this, setup, journal);
+			}
+			const stopRecovery = journal ? startRecovery(this, journal) : null;
+			return {
+				closeFunction: async () => {
+					await stopRecovery?.();
+					await polling?.closeFunction?.();
+				},
+			};
 		} catch (error) {
 			throw asActivationError(this, error);
 		}

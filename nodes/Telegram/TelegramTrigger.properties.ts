@@ -1,5 +1,6 @@
 import type { INodeProperties } from 'n8n-workflow';
 
+import { deliveryGuaranteeProperties } from '../shared/delivery-journal';
 import { SHARED_OPTIONS_SINCE, triggerOptionsProperty } from '../shared/webhook-trigger';
 import { telegramPlugin } from './telegram.plugin';
 
@@ -162,4 +163,5 @@ export const telegramTriggerProperties: INodeProperties[] = [
 			takeOverWebhookOption,
 		],
 	},
+	...deliveryGuaranteeProperties,
 ];

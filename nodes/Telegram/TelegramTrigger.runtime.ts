@@ -3,6 +3,7 @@
  * an update into the item it emits, hold long polling open, and run "Listen for test event".
  * The Telegram side of each step lives in the adapter (telegram.adapter.ts).
  */
+import { journalItems, type TriggerJournal } from '../shared/delivery-journal';
 import {
 	NodeApiError,
 	NodeOperationError,
@@ -254,7 +255,7 @@ function inOrderPerKey() {
  * Production long polling. Updates are confirmed to Telegram only after their executions end
  * (see telegram.polling.ts), so restarts neither lose nor repeat them.
  */
-export async function startPolling(context: ITriggerFunctions, setup: TriggerSetup): Promise<ITriggerResponse> {
+export async function startPolling(context: ITriggerFunctions, setup: TriggerSetup, journal: TriggerJournal | null): Promise<ITriggerResponse> {
 	const node = context.getNode();
 	const workflow = context.getWorkflow();
 	const owner = { workflowId: String(workflow.id ?? ''), workflowName: workflow.name ?? '', nodeId: node.id };
@@ -282,8 +283,17 @@ export async function startPolling(context: ITriggerFunctions, setup: TriggerSet
 	const emitInChatOrder = (update: Update, envelope: Envelope): Promise<unknown> => {
 		const handedOver = inChatOrder(envelope.chat.id, async () => {
 			if (stopping.signal.aborted) throw new UpdateAbandonedError(update.update_id);
-			const item = await itemOfEnvelope(context, setup, envelope, stopping.signal);
+			let item = await itemOfEnvelope(context, setup, envelope, stopping.signal);
 			if (stopping.signal.aborted) throw new UpdateAbandonedError(update.update_id);
+			if (journal) {
+				// Journaled before it is confirmed to Telegram; a repeat of a journaled update is recovery's to answer.
+				const { kept } = await journalItems(journal, [item]).catch((error: unknown) => {
+					context.logger.warn(`Telegram update ${update.update_id} stays unconfirmed, the delivery journal failed: ${(error as Error).message}`);
+					throw new UpdateAbandonedError(update.update_id);
+				});
+				if (kept.length === 0) return { execution: Promise.resolve() };
+				item = kept[0];
+			}
 			if (!waitsForExecutions) {
 				context.emit([[item]]);
 				return { execution: Promise.resolve() };

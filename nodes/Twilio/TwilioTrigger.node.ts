@@ -1,5 +1,6 @@
 import type { INodeType, IWebhookFunctions, IWebhookResponseData, INodeTypeDescription } from 'n8n-workflow';
 
+import { recoveryTrigger } from '../shared/delivery-journal';
 import { receiveWebhook, webhookMethodsFor, webhookTriggerDescription } from '../shared/webhook-trigger';
 import { twilioChannelsOption, twilioPublicUrlOption, twilioTriggerV1Options } from './TwilioTrigger.options';
 import { twilioPlugin } from './twilio.plugin';
@@ -20,6 +21,9 @@ export class TwilioTrigger implements INodeType {
 		icon: { light: 'file:twilio.svg', dark: 'file:twilio.dark.svg' },
 		subtitle: 'WhatsApp and SMS messages',
 	};
+
+	// Journal recovery on the leader main (Delivery Guarantee); nothing else is held open.
+	trigger = recoveryTrigger();
 
 	webhookMethods = webhookMethodsFor(twilioPlugin);
 

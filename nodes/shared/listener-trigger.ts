@@ -11,6 +11,7 @@ import { admitMessage, pairingWorkOf } from '../core/admission';
 import type { AnyChannelPlugin } from '../core/channel';
 import { stampVia, type Envelope } from '../core/envelope';
 import { signEnvelope } from '../core/origin';
+import { journalItems, startRecovery, triggerJournalOf } from './delivery-journal';
 import { asActivationError, asNodeError } from './node-errors';
 import { envelopeOriginKey } from './origin-key';
 import { policyWithApprovedSenders, settlePairingWork } from './trigger-pairing';
@@ -41,14 +42,26 @@ export async function runListenerTrigger(
 	const manual = context.getMode() === 'manual';
 	let emitted = false;
 	let listener: RunningListener;
+	let stopRecovery: (() => Promise<void>) | null = null;
 	try {
+		const journal = manual ? null : await triggerJournalOf(context);
+		const emit = (json: IDataObject) => context.emit([context.helpers.returnJsonArray([json])]);
 		listener = await start({
 			onEnvelope: (envelope) => {
 				// "Listen for test event" takes the first message only.
 				if (manual && emitted) return;
 				emitted = true;
 				// `context.emit` is read at call time: in manual mode n8n swaps it after trigger() returns.
-				context.emit([context.helpers.returnJsonArray([signEnvelope(stampVia(envelope, plugin.id), envelopeOriginKey()) as unknown as IDataObject])]);
+				const json = signEnvelope(stampVia(envelope, plugin.id), envelopeOriginKey()) as unknown as IDataObject;
+				if (!journal) return emit(json);
+				journalItems(journal, [{ json }]).then(
+					({ kept }) => kept.forEach((item) => emit(item.json)),
+					(error: unknown) => {
+						// The platform has no redelivery to fall back on: the message still runs, unjournaled.
+						context.logger.warn(`${plugin.name} message ${envelope.message.id} runs without the delivery journal, which failed: ${(error as Error).message}`);
+						emit(json);
+					},
+				);
 			},
 			admit: async (envelope, facts) => {
 				const admission = admitMessage(plugin, stampVia(envelope, plugin.id), facts, policyWithApprovedSenders(context, policy));
@@ -59,9 +72,15 @@ export async function runListenerTrigger(
 			},
 			onFatalError: (error) => context.emitError(asNodeError(context.getNode(), error)),
 		});
+		if (journal) stopRecovery = startRecovery(context, journal);
 	} catch (error) {
 		throw asActivationError(context.getNode(), error);
 	}
 	// In manual mode n8n resolves the test run with the first emit, then calls closeFunction.
-	return { closeFunction: async () => await listener.close() };
+	return {
+		closeFunction: async () => {
+			await stopRecovery?.();
+			await listener.close();
+		},
+	};
 }

@@ -18,6 +18,7 @@ import type { AnyChannelPlugin, SentMessages } from '../core/channel';
 import type { Envelope } from '../core/envelope';
 import { isTriggerEnvelope } from '../core/origin';
 import { deliverText, quotes } from '../core/outbound';
+import { deliverOnce, journalCredentials, receiptStoreProperty } from './delivery-journal';
 import { itemFailure } from './item-failure';
 import { envelopeOriginKey } from './origin-key';
 
@@ -138,7 +139,7 @@ export function sendNodeDescription(plugin: AnyChannelPlugin, declaration: SendD
 		defaults: { name: `${declaration.displayName} Send` },
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
-		credentials: [{ name: plugin.credentialType, required: true }],
+		credentials: [{ name: plugin.credentialType, required: true }, ...journalCredentials('receiptStore')],
 		properties: [
 			{
 				displayName: 'Operation',
@@ -150,6 +151,7 @@ export function sendNodeDescription(plugin: AnyChannelPlugin, declaration: SendD
 			},
 			...(declaration.commonProperties ?? []),
 			...operations.flatMap((operation) => operation.properties),
+			receiptStoreProperty,
 		],
 	};
 }
@@ -174,9 +176,11 @@ export async function executeSend(context: IExecuteFunctions, plugin: AnyChannel
 			const value = context.getNodeParameter('operation', itemIndex) as string;
 			const operation = operations.find((candidate) => candidate.value === value);
 			if (!operation) throw new Error(`The operation "${value}" is not known to this version of the node.`);
-			const sent = await operation.run.call(context, { client: client as never, itemIndex, json: items[itemIndex].json });
-			const channel = String(items[itemIndex].json.channel ?? plugin.channels[0]);
-			results.push({ json: { ...items[itemIndex].json, sent: { channel: plugin.channels.includes(channel) ? channel : plugin.channels[0], ...sent } }, pairedItem: { item: itemIndex } });
+			const json = items[itemIndex].json;
+			const delivery = await deliverOnce(context, json, itemIndex, async () => await operation.run.call(context, { client: client as never, itemIndex, json }));
+			const channel = String(json.channel ?? plugin.channels[0]);
+			const sent = delivery.kind === 'sent' ? delivery.sent : { skipped: delivery.reason, messageIds: [] };
+			results.push({ json: { ...json, sent: { channel: plugin.channels.includes(channel) ? channel : plugin.channels[0], ...sent } }, pairedItem: { item: itemIndex } });
 		} catch (error) {
 			results.push(itemFailure(context, items[itemIndex], itemIndex, error));
 		}

@@ -19,6 +19,7 @@ import type { Envelope } from '../core/envelope';
 import { signEnvelope } from '../core/origin';
 import { RecentKeys } from '../core/recent-keys';
 import { handleWebhookDelivery } from '../core/webhook-delivery';
+import { deliveryGuaranteeProperties, journalCredentials, journalItems, triggerJournalOf } from './delivery-journal';
 import { asActivationError, asNodeError } from './node-errors';
 import { envelopeOriginKey } from './origin-key';
 import { policyWithApprovedSenders, settlePairingWork } from './trigger-pairing';
@@ -74,6 +75,18 @@ export async function receiveWebhook(context: IWebhookFunctions, plugin: AnyChan
 	} catch (error) {
 		throw asNodeError(context.getNode(), error);
 	}
+	let envelopes: Envelope[] = [];
+	if (outcome.kind === 'taken' && outcome.envelopes.length > 0) {
+		envelopes = outcome.envelopes.map((envelope) => signEnvelope(envelope, envelopeOriginKey()));
+		try {
+			envelopes = await journaled(context, envelopes, outcome.dropped);
+		} catch (error) {
+			// Not journaled, so not acknowledged: the platform delivers it again.
+			context.logger.error(`${plugin.name} message not taken, the delivery journal failed: ${(error as Error).message}`);
+			context.getResponseObject().status(503).json({ error: 'The delivery journal is not available; deliver again later.' });
+			return { noWebhookResponse: true };
+		}
+	}
 	// Answered here, before any execution starts: platforms wait only seconds, and redeliver otherwise.
 	const { status, body, contentType } = outcome.answer;
 	const response = context.getResponseObject().status(status);
@@ -83,8 +96,7 @@ export async function receiveWebhook(context: IWebhookFunctions, plugin: AnyChan
 		for (const reason of outcome.dropped) context.logger.debug(`${plugin.name} event starts no execution: ${reason}`);
 		// After the answer: the platform does not wait for the code messages, which start no execution.
 		if (outcome.pairing) await settlePairingWork(context, plugin, outcome.credential, outcome.pairing);
-		if (outcome.envelopes.length > 0) {
-			const envelopes = outcome.envelopes.map((envelope) => signEnvelope(envelope, envelopeOriginKey()));
+		if (envelopes.length > 0) {
 			const items = itemsFor ? await itemsFor(envelopes, outcome.credential) : context.helpers.returnJsonArray(envelopes as unknown as IDataObject[]);
 			return { noWebhookResponse: true, workflowData: [items] };
 		}
@@ -92,6 +104,15 @@ export async function receiveWebhook(context: IWebhookFunctions, plugin: AnyChan
 		context.logger.debug(`${plugin.name} webhook request refused (${outcome.answer.status}): ${outcome.reason}`);
 	}
 	return { noWebhookResponse: true };
+}
+
+/** The envelopes to emit, journaled first when the trigger's Delivery Guarantee asks for it (redeliveries dropped). */
+async function journaled(context: IWebhookFunctions, envelopes: Envelope[], dropped: string[]): Promise<Envelope[]> {
+	const journal = await triggerJournalOf(context);
+	if (!journal) return envelopes;
+	const { kept, dropped: known } = await journalItems(journal, envelopes.map((json) => ({ json: json as unknown as IDataObject })));
+	dropped.push(...known);
+	return kept.map((item) => item.json as unknown as Envelope);
 }
 
 /**
@@ -179,12 +200,13 @@ export function webhookTriggerDescription(plugin: AnyChannelPlugin, declaration:
 		defaults: { name: `${declaration.displayName} Trigger` },
 		inputs: [],
 		outputs: [NodeConnectionTypes.Main],
-		credentials: [{ name: plugin.credentialType, required: true }],
+		credentials: [{ name: plugin.credentialType, required: true }, ...journalCredentials('journalStore', { deliveryGuarantee: ['journal'] })],
 		webhooks: (plugin.webhook?.httpMethods ?? ['POST']).map((httpMethod) => ({ name: httpMethod === 'GET' ? 'setup' : 'default', httpMethod, responseMode: 'onReceived', path: 'webhook' })),
 		properties: [
 			{ displayName: declaration.setupNotice, name: 'setupNotice', type: 'notice', default: '' },
 			...(declaration.legacyProperties ?? []),
 			triggerOptionsProperty(plugin, { ...declaration, sharedSince: declaration.legacyProperties ? SHARED_OPTIONS_SINCE : undefined }),
+			...deliveryGuaranteeProperties,
 		],
 	};
 }

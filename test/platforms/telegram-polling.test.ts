@@ -335,7 +335,7 @@ describe('the trigger\'s long polling with "Download Files"', () => {
 			},
 			emitError: (error: Error) => warnings.push(`emitError: ${error.message}`),
 		} as unknown as ITriggerFunctions;
-		const response: ITriggerResponse = await startPolling(context, await setupFor(context));
+		const response: ITriggerResponse = await startPolling(context, await setupFor(context), null);
 		return { emitted, warnings, stop: () => response.closeFunction!() };
 	}
 

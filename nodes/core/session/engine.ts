@@ -79,6 +79,15 @@ export interface SessionReply {
 	/** Set when the configured error reply answered because every model failed: why they failed. */
 	error?: string;
 	session: { id: string; turns: number; historyTokens: number; compacted: boolean; compactionError?: string };
+	/** Set when the answer is the one stored before (a journaled message run again), not a new model call. */
+	replayed?: boolean;
+}
+
+/** What is kept with a message key: the reply without its session figures, which change. */
+type StoredAnswer = Omit<SessionReply, 'session' | 'replayed'>;
+
+function storedAnswer(answer: StoredAnswer): string {
+	return JSON.stringify(answer);
 }
 
 export type SessionOutcome = { kind: 'reply'; reply: SessionReply } | { kind: 'ignored'; reason: 'duplicate' | 'empty' };
@@ -128,6 +137,24 @@ export class SessionEngine {
 		}
 	}
 
+	/**
+	 * The answer stored with a message answered before (a journaled message run again after a crash
+	 * lost its delivery): the same reply, marked `replayed`, without asking the model again; null
+	 * when none was stored.
+	 */
+	async replay(message: InboundMessage): Promise<SessionReply | null> {
+		if (!message.messageKey) return null;
+		const stored = await this.store.readAnswer(message.messageKey);
+		if (!stored) return null;
+		const answer = JSON.parse(stored) as StoredAnswer;
+		const { state } = await this.store.readWindow(message.sessionId, 0);
+		return {
+			...answer,
+			replayed: true,
+			session: { id: message.sessionId, turns: state.turnCount, historyTokens: 0, compacted: liveSummary(state) !== null },
+		};
+	}
+
 	private enabledCommand(command: string | null): CommandName | null {
 		// Own keys only: "/constructor" or "/__proto__" must not find Object.prototype's members.
 		if (!command || !Object.hasOwn(this.config.commands, command)) return null;
@@ -140,7 +167,8 @@ export class SessionEngine {
 		text: string,
 		extra: Pick<SessionReply, 'command' | 'limited'>,
 	): Promise<SessionOutcome> {
-		if ((await this.store.appendTurns(message.sessionId, [], { messageKey: message.messageKey })) === 'duplicate') {
+		const answer = storedAnswer({ text, model: null, finishReason: extra.command ? 'command' : 'limited', usage: ZERO_USAGE, ...extra });
+		if ((await this.store.appendTurns(message.sessionId, [], { messageKey: message.messageKey, answer })) === 'duplicate') {
 			return { kind: 'ignored', reason: 'duplicate' };
 		}
 		const { state } = await this.store.readWindow(message.sessionId, 0);
@@ -262,7 +290,14 @@ export class SessionEngine {
 			{ role: 'user', content: userContent, tokens: userTokens },
 			{ role: 'assistant', content: completion.text, tokens: counter.countMessage({ role: 'assistant', content: completion.text }) },
 		];
-		const outcome = await this.store.appendTurns(message.sessionId, newTurns, { messageKey: message.messageKey, usage: completion.usage });
+		const answer = storedAnswer({
+			text: completion.text,
+			model: completion.model,
+			finishReason: completion.finishReason,
+			usage: completion.usage,
+			...(attempts.length > 1 ? { attempts } : {}),
+		});
+		const outcome = await this.store.appendTurns(message.sessionId, newTurns, { messageKey: message.messageKey, usage: completion.usage, answer });
 		if (outcome === 'duplicate') return { kind: 'ignored', reason: 'duplicate' };
 		if (message.senderKey && config.limits.tokensPerDay > 0) {
 			await this.store.incrementCounter(quotaKey(message.senderKey, this.now()), completion.usage.totalTokens, 2 * DAY_MS);
