@@ -355,3 +355,31 @@ test('an empty message is ignored without a model call', async () => {
 	expect(await engine.handle(inbound('   '))).toEqual({ kind: 'ignored', reason: 'empty' });
 	expect(model.requests).toHaveLength(0);
 });
+
+describe('a journaled message run again after a crash lost its delivery', () => {
+	test('gets the stored answer back, marked replayed, without a second model call', async () => {
+		const { engine, model } = setup();
+		const message = inbound('What is the capital of Peru?');
+		const first = await engine.handle(message);
+		expect(await engine.handle(message)).toEqual({ kind: 'ignored', reason: 'duplicate' });
+		const replayed = await engine.replay(message);
+		expect(model.requests).toHaveLength(1);
+		expect(replayed).toMatchObject({ text: replyText(first), model: 'gpt-4o-mini', finishReason: 'stop', replayed: true, session: { id: message.sessionId, turns: 2 } });
+	});
+
+	test('command answers are stored and replayed too', async () => {
+		const { engine } = setup();
+		const message = inbound('/new', { command: 'new' });
+		await engine.handle(message);
+		expect(await engine.replay(message)).toMatchObject({ text: 'Started a new conversation.', command: 'new', replayed: true });
+	});
+
+	test('nothing to replay for a message never answered, or one the error reply answered (nothing stored: the model is tried again)', async () => {
+		const { engine, model } = setup({ errorReply: 'Sorry, try later.' });
+		expect(await engine.replay(inbound('never seen'))).toBeNull();
+		model.failures.push(new ModelCallError('The model provider rejected the API key (401).', 'auth', { status: 401 }));
+		const failed = inbound('hello');
+		expect(replyText(await engine.handle(failed))).toBe('Sorry, try later.');
+		expect(await engine.replay(failed)).toBeNull();
+	});
+});
