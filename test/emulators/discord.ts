@@ -234,6 +234,11 @@ export class DiscordEmulator {
 		return `${this.gatewayBase}/resume`;
 	}
 
+	/** Whether a bot session (identified) is connected now: only then does a message reach a bot, as on Discord. */
+	get botConnected(): boolean {
+		return [...this.sessions.values()].some((session) => session.socket?.readyState === session.socket?.OPEN && session.socket !== null);
+	}
+
 	/** Sockets that are open right now. */
 	get openSockets(): number {
 		return [...(this.wss?.clients ?? [])].filter((socket) => socket.readyState === socket.OPEN).length;

@@ -22,6 +22,9 @@ import { TwilioEmulator } from '../emulators/twilio';
 import { POSTGRES, REDIS } from './queue-deployment';
 
 export type QueueStore = 'redis' | 'postgres';
+
+/** The triggers run journaled messages without a delivery again after this long (the default is a minute). */
+export const RECOVER_AFTER_SECONDS = 10;
 type ChannelKind = 'telegram' | 'slack' | 'sms' | 'whatsapp' | 'discord';
 const CHANNEL_KINDS: ChannelKind[] = ['telegram', 'slack', 'sms', 'whatsapp', 'discord'];
 
@@ -61,6 +64,13 @@ export interface TrafficOptions {
 	settleMs?: number;
 	/** Called as each reply arrives (the kill test uses it to pick its moment). */
 	onReply?: (repliesSoFar: number) => void;
+	/**
+	 * Deliver a message again, every second for up to two minutes, until n8n takes it (2xx), as
+	 * Telegram and Slack do while a webhook is down; a Discord message waits for the bot to be
+	 * connected (Discord does not replay messages a disconnected bot missed). Off: Telegram
+	 * retries five times, the others not at all.
+	 */
+	retryUntilTaken?: boolean;
 }
 
 export interface TrafficResult {
@@ -71,8 +81,8 @@ export interface TrafficResult {
 	lost: string[];
 	/** Replies beyond the first, summed over all messages. */
 	duplicated: number;
-	/** Telegram updates pushed again after a 5xx, as Telegram would. */
-	telegramRedeliveries: number;
+	/** Deliveries made again after n8n did not take them, as the platforms would. */
+	redeliveries: number;
 	seconds: number;
 }
 
@@ -101,9 +111,19 @@ function gatewayWorkflow(store: QueueStore): { workflow: WorkflowFixture; creden
 		const credentials = Object.fromEntries(Object.keys((node.credentials as object | undefined) ?? {}).map((type) => [type, credentialIds[type]]));
 		const copy: Record<string, unknown> = { ...node, credentials };
 		if (node.webhookId) copy.webhookId = randomUUID();
+		const storeCredential = { [store]: store === 'redis' ? REDIS_CREDENTIAL : POSTGRES_CREDENTIAL };
 		if (node.type === 'n8n-nodes-clawgate.aiSession') {
 			copy.parameters = { ...(node.parameters as object), store };
-			copy.credentials = { ...credentials, [store]: store === 'redis' ? REDIS_CREDENTIAL : POSTGRES_CREDENTIAL };
+			copy.credentials = { ...credentials, ...storeCredential };
+		}
+		// Queue mode: the triggers journal, and Reply keeps its receipts, in the same shared store.
+		if (String(node.type).endsWith('Trigger')) {
+			copy.parameters = { ...(node.parameters as object), journalStore: store, recoverAfterSeconds: RECOVER_AFTER_SECONDS };
+			copy.credentials = { ...credentials, ...storeCredential };
+		}
+		if (node.type === 'n8n-nodes-clawgate.reply') {
+			copy.parameters = { ...(node.parameters as object), receiptStore: store };
+			copy.credentials = { ...credentials, ...storeCredential };
 		}
 		return copy;
 	});
@@ -198,7 +218,7 @@ export class QueueGateway {
 			case 'telegram': {
 				const chatId = Number(id);
 				const from = { id: chatId, is_bot: false, first_name: `Person ${index}` };
-				return { index, kind, send: (text) => this.deliverLikeTelegram(this.telegram.textUpdate({ text, chatId, from })) };
+				return { index, kind, send: (text) => this.telegram.deliver(this.telegram.textUpdate({ text, chatId, from })) };
 			}
 			case 'slack': {
 				const url = n8n.webhookUrl(this.webhookIdOf('Slack Trigger'));
@@ -217,6 +237,7 @@ export class QueueGateway {
 					index,
 					kind,
 					send: async (text) => {
+						if (!this.discord.botConnected) return { status: 0, body: 'the bot is not connected to the gateway' };
 						this.discord.sendDm({ from: user, content: text });
 						return { status: 200, body: '' };
 					},
@@ -225,19 +246,22 @@ export class QueueGateway {
 		}
 	}
 
-	/** Telegram updates pushed again after n8n answered 5xx (Telegram keeps an update until the webhook takes it). */
-	telegramRedeliveries = 0;
+	/** Deliveries made again after n8n did not take them. */
+	private redeliveries = 0;
 
 	/**
-	 * Pushes an update as Telegram does: an answer of 5xx (or no answer) means it is pushed again
-	 * a moment later, up to five tries here. Slack and Twilio senders are not retried: a refusal
-	 * there counts as refused.
+	 * Delivers as the platform would: an answer of 5xx, 404 (the webhook not registered yet after a
+	 * restart) or none means it is delivered again a second later. Telegram tries five times;
+	 * with `retryUntilTaken` every platform tries for two minutes.
 	 */
-	private async deliverLikeTelegram(update: Parameters<TelegramEmulator['deliver']>[0]): Promise<{ status: number; body: string }> {
+	private async deliver(person: Person, text: string, retryUntilTaken: boolean): Promise<{ status: number; body: string }> {
+		const deadline = Date.now() + 120_000;
 		for (let attempt = 1; ; attempt++) {
-			const answer = await this.telegram.deliver(update).catch((error: Error) => ({ status: 0, body: error.message }));
-			if ((answer.status > 0 && answer.status < 500) || attempt === 5) return answer;
-			this.telegramRedeliveries++;
+			const answer = await person.send(text).catch((error: Error) => ({ status: 0, body: `${error.message} (${String((error.cause as Error | undefined)?.message)})` }));
+			const taken = answer.status >= 200 && answer.status < 300;
+			const again = retryUntilTaken ? Date.now() < deadline : person.kind === 'telegram' && attempt < 5;
+			if (taken || (answer.status > 0 && answer.status < 500 && answer.status !== 404) || !again) return answer;
+			this.redeliveries++;
 			await new Promise((resolve) => setTimeout(resolve, 1000));
 		}
 	}
@@ -285,19 +309,19 @@ export class QueueGateway {
 	}
 
 	/** Every person writes `messagesPerSession` messages, paced as asked; counts what came back. */
-	async traffic({ run, sessions, messagesPerSession, pacing, replyTimeoutMs, settleMs = replyTimeoutMs, onReply }: TrafficOptions): Promise<TrafficResult> {
+	async traffic({ run, sessions, messagesPerSession, pacing, replyTimeoutMs, settleMs = replyTimeoutMs, onReply, retryUntilTaken = false }: TrafficOptions): Promise<TrafficResult> {
 		const started = Date.now();
 		const sentMarkers: string[] = [];
 		const refused: Record<string, number> = {};
 		const repliesBefore = this.totalReplies;
-		const redeliveriesBefore = this.telegramRedeliveries;
+		const redeliveriesBefore = this.redeliveries;
 		this.replyListener = onReply ? (total) => onReply(total - repliesBefore) : null;
 		const people = Array.from({ length: sessions }, (_, index) => this.person(run, index));
 		await Promise.all(
 			people.map(async (person) => {
 				for (let message = 1; message <= messagesPerSession; message++) {
 					const messageMarker = marker(run, person.index, message);
-					const answer = await person.send(`hello ${messageMarker}`).catch((error: Error) => ({ status: 0, body: `${error.message} (${String((error.cause as Error | undefined)?.message)})` }));
+					const answer = await this.deliver(person, `hello ${messageMarker}`, retryUntilTaken);
 					if (answer.status < 200 || answer.status >= 300) {
 						const why = `${person.kind} ${answer.status} ${answer.body.slice(0, 80)}`;
 						refused[why] = (refused[why] ?? 0) + 1;
@@ -325,7 +349,7 @@ export class QueueGateway {
 			refused,
 			lost: sentMarkers.filter((sent) => this.repliesTo(sent) === 0),
 			duplicated: sentMarkers.reduce((sum, sent) => sum + Math.max(0, this.repliesTo(sent) - 1), 0),
-			telegramRedeliveries: this.telegramRedeliveries - redeliveriesBefore,
+			redeliveries: this.redeliveries - redeliveriesBefore,
 			seconds,
 		};
 	}
