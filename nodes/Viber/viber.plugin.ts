@@ -1,0 +1,374 @@
+/**
+ * Viber (REST Bot API) as a Clawgate channel plugin: callbacks signed with the auth token, the
+ * webhook set and removed through the API (Viber calls the URL once while setting it), one-on-one
+ * chats only, send_message with the bot's name as sender. Plain HTTPS, no SDK: four endpoints.
+ * https://developers.viber.com/docs/api/rest-bot-api/
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+import type { ChannelPlugin, InboundEvent, WebhookRequest } from '../core/channel';
+import { buildSessionId, commandForBot, type EnvelopeAttachment, type SessionScope } from '../core/envelope';
+import { InvalidPayloadError } from '../core/errors';
+import { finiteNumberOrNull, idOrNull, isoTimestampOrNull, nonEmptyStringOrNull, recordOrNull, stringOr } from '../core/payload';
+import { plainRenderer } from '../core/text/renderer';
+
+export const VIBER_PUBLIC_API = 'https://chatapi.viber.com';
+
+/** send_message: "sender.name … Max 28 characters". */
+const SENDER_NAME_LIMIT = 28;
+
+export interface ViberCredential {
+	authToken: string;
+	baseUrl?: string;
+}
+
+export interface ViberClient {
+	apiBase: string;
+	token: string;
+	/** The sender name of this execution's messages (the Send node's option); empty means the bot's own name. */
+	senderName?: string;
+}
+
+export interface ViberAccount {
+	/** "pa:…": the bot's ID, the envelope's accountId. */
+	id: string;
+	name: string;
+	/** The webhook URL Viber delivers to now ('' when none). */
+	webhook: string;
+}
+
+/** A refused or failed call: `status` is Viber's own code (0 is success), `httpStatus` set when HTTP itself failed. */
+export class ViberApiError extends Error {
+	constructor(
+		message: string,
+		readonly status: number | null,
+		readonly httpStatus: number | null = null,
+	) {
+		super(message);
+		this.name = 'ViberApiError';
+	}
+}
+
+export function createViberClient(credential: ViberCredential): ViberClient {
+	const token = credential.authToken?.trim();
+	if (!token) {
+		throw new ViberApiError('The Clawgate Viber credential has no auth token. Copy it from your bot\'s "Edit Info" screen (Your app key) or the Viber Admin Panel.', null);
+	}
+	return { apiBase: (credential.baseUrl?.trim() || VIBER_PUBLIC_API).replace(/\/+$/, ''), token };
+}
+
+/**
+ * Viber's message tokens are 64-bit numbers (4912661846655238145), beyond what a JS number holds
+ * exactly: read as numbers, two tokens near each other would look the same. They are read as
+ * strings instead. In valid JSON a `"message_token"` between unescaped quotes can only be a key.
+ */
+export function parseViberJson(text: string): unknown {
+	return JSON.parse(text.replace(/"message_token"(\s*):(\s*)(-?\d+)/g, '"message_token"$1:$2"$3"'));
+}
+
+/** One REST call (all are POST with a JSON body); an answer whose `status` is not 0 becomes a ViberApiError. */
+export async function callViber<T = Record<string, unknown>>(client: ViberClient, method: string, body: Record<string, unknown> = {}): Promise<T> {
+	const response = await fetch(`${client.apiBase}/pa/${method}`, {
+		method: 'POST',
+		headers: { 'x-viber-auth-token': client.token, 'content-type': 'application/json' },
+		body: JSON.stringify(body),
+		signal: AbortSignal.timeout(30_000),
+	});
+	const text = await response.text();
+	let parsed: Record<string, unknown> | null = null;
+	try {
+		parsed = recordOrNull(parseViberJson(text));
+	} catch {
+		parsed = null;
+	}
+	if (!response.ok || parsed === null) throw new ViberApiError(parsed ? stringOr(parsed.status_message, response.statusText) : text.slice(0, 200) || response.statusText, null, response.status);
+	// Viber answers HTTP 200 to everything it understood; `status` says whether it did it.
+	const status = finiteNumberOrNull(parsed.status);
+	if (status !== 0) throw new ViberApiError(stringOr(parsed.status_message, 'unknown error'), status ?? -1);
+	return parsed as T;
+}
+
+// get_account_info answers are stable for a token; one call per process (a cache, not shared state).
+const accounts = new Map<string, Promise<ViberAccount>>();
+
+export async function fetchViberAccount(client: ViberClient): Promise<ViberAccount> {
+	const info = await callViber(client, 'get_account_info');
+	const id = nonEmptyStringOrNull(info.id);
+	if (id === null) throw new ViberApiError('Viber answered get_account_info without the bot\'s ID.', null);
+	return { id, name: stringOr(info.name, ''), webhook: stringOr(info.webhook, '') };
+}
+
+/** The bot's ID and name, looked up once per process and token. */
+export function viberAccount(client: ViberClient): Promise<ViberAccount> {
+	const key = createHmac('sha256', 'clawgate-viber-account').update(`${client.apiBase}\n${client.token}`).digest('hex');
+	let account = accounts.get(key);
+	if (!account) {
+		account = fetchViberAccount(client);
+		account.catch(() => accounts.delete(key));
+		accounts.set(key, account);
+	}
+	return account;
+}
+
+const CHECK_TOKEN = 'Copy the auth token again from your bot\'s "Edit Info" screen (Your app key) into the Clawgate Viber credential.';
+
+/** What each documented failure status means for the user (https://developers.viber.com/docs/api/rest-bot-api/#error-codes). */
+const STATUS_ADVICE: Record<number, string> = {
+	1: 'Viber needs a public https:// URL with a certificate from a trusted CA: set n8n\'s WEBHOOK_URL to this n8n\'s public address.',
+	2: CHECK_TOKEN,
+	5: 'The receiver is not a Viber user ID (as in the trigger\'s chat.id).',
+	6: 'The person has not subscribed to the bot, or unsubscribed: Viber lets a bot write only to people who wrote to it and did not leave.',
+	7: 'The bot account is blocked. Contact Viber support.',
+	8: 'Viber does not know this bot account. Check the auth token in the Clawgate Viber credential.',
+	9: 'The bot account is suspended. Contact Viber support.',
+	10: 'No webhook is set for the bot: activate the workflow with the Clawgate Viber Trigger.',
+	11: 'The person has no Viber app that can show this message.',
+	12: 'Viber is rate-limiting the bot: it allows up to 100 messages to one person within an hour without a reply. Wait until the person writes again.',
+	13: 'Viber does not support this API version.',
+	23: 'The bot has used its free chatbot-initiated messages. Raise the plan with your Viber partner.',
+	24: 'The bot account has no balance for paid messages. Top it up with your Viber partner.',
+};
+
+/** A failed call in words a user can act on (never carrying the token). */
+export function describeViberError(error: unknown, action: string): Error {
+	if (error instanceof ViberApiError && error.status !== null) {
+		const said = `(status ${error.status}: ${error.message})`;
+		if (error.status === 2) return new ViberApiError(`Viber rejected the auth token ${said} trying to ${action}. ${CHECK_TOKEN}`, 2);
+		const advice = STATUS_ADVICE[error.status] ?? 'Check the chat ID (a Viber user ID, as in the trigger\'s chat.id) and the message.';
+		return new ViberApiError(`Viber refused to ${action} ${said}. ${advice}`, error.status);
+	}
+	if (error instanceof ViberApiError && error.httpStatus !== null) {
+		const side = error.httpStatus >= 500 ? 'a problem on Viber\'s side. Try again later.' : `Check the credential's Base URL (empty means ${VIBER_PUBLIC_API}).`;
+		return new ViberApiError(`Viber failed to ${action} (HTTP ${error.httpStatus}): ${side}`, null, error.httpStatus);
+	}
+	if (error instanceof ViberApiError) return error;
+	const code = (error as { cause?: { code?: string } })?.cause?.code ?? (error as Error)?.name ?? 'error';
+	return new ViberApiError(`Could not reach the Viber API to ${action} (${code}). Check the network and the credential's Base URL (empty means ${VIBER_PUBLIC_API}).`, null);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Callbacks: https://developers.viber.com/docs/api/rest-bot-api/#callbacks
+
+const SIGNATURE_HEADER = 'x-viber-content-signature';
+
+function signatureOf(request: WebhookRequest): string | null {
+	const value = request.headers[SIGNATURE_HEADER];
+	const signature = Array.isArray(value) ? value[0] : value;
+	// HMAC-SHA256 in hex: 64 characters.
+	return typeof signature === 'string' && /^[0-9a-fA-F]{64}$/.test(signature) ? signature : null;
+}
+
+export function viberMissingSignature(request: WebhookRequest): string | null {
+	if (signatureOf(request) === null) return 'The request carries no Viber signature (X-Viber-Content-Signature).';
+	return request.rawBody === undefined ? 'The request has no body to verify.' : null;
+}
+
+/** X-Viber-Content-Signature: HMAC-SHA256 of the body, keyed with the auth token, in hex. */
+export function viberSignatureDisproof(request: WebhookRequest, authToken: string | undefined): string | null {
+	const token = authToken?.trim();
+	if (!token) return 'The Clawgate Viber credential has no auth token, so no request can be trusted.';
+	const signature = signatureOf(request);
+	if (signature === null || request.rawBody === undefined) return 'The request carries no Viber signature (X-Viber-Content-Signature).';
+	const expected = createHmac('sha256', token).update(request.rawBody).digest();
+	const got = Buffer.from(signature, 'hex');
+	if (got.length !== expected.length || !timingSafeEqual(got, expected)) return 'The request is not signed with the auth token in the Clawgate Viber credential.';
+	return null;
+}
+
+export function parseViberCallback(rawBody: Buffer | undefined): Record<string, unknown> {
+	let payload: unknown;
+	try {
+		payload = parseViberJson(rawBody?.toString('utf8') ?? '');
+	} catch {
+		payload = undefined;
+	}
+	const callback = recordOrNull(payload);
+	if (callback === null) throw new InvalidPayloadError('The request body is not a JSON object. This URL receives Viber REST Bot API callbacks.');
+	if (nonEmptyStringOrNull(callback.event) === null) throw new InvalidPayloadError('The request body is not a Viber callback (no "event").');
+	return callback;
+}
+
+/** What a message carries besides text; null for a message type Clawgate does not read. */
+function attachmentsOf(message: Record<string, unknown>): EnvelopeAttachment[] | null {
+	// Media arrive as download URLs, which are the handles a workflow fetches them by.
+	const media = nonEmptyStringOrNull(message.media);
+	const file = (kind: EnvelopeAttachment['kind']): EnvelopeAttachment[] => {
+		if (media === null) throw new InvalidPayloadError(`The Viber ${String(message.type)} message has no media URL.`);
+		return [{ kind, id: media, mimeType: null, name: stringOr(message.file_name, null), size: finiteNumberOrNull(message.size) }];
+	};
+	switch (message.type) {
+		case 'text':
+		case 'url':
+			return [];
+		case 'picture':
+			return file('image');
+		case 'video':
+			return file('video');
+		case 'file':
+			return file('document');
+		case 'sticker':
+			return [{ kind: 'sticker', id: idOrNull(message.sticker_id) ?? '', mimeType: null, name: null, size: null }];
+		case 'location': {
+			const location = recordOrNull(message.location);
+			const latitude = finiteNumberOrNull(location?.lat);
+			const longitude = finiteNumberOrNull(location?.lon);
+			if (latitude === null || longitude === null) throw new InvalidPayloadError('The Viber location message has no lat or lon.');
+			return [{ kind: 'location', id: `${latitude},${longitude}`, mimeType: null, name: null, size: null, location: { latitude, longitude } }];
+		}
+		case 'contact': {
+			const contact = recordOrNull(message.contact);
+			return [{ kind: 'other', id: stringOr(contact?.phone_number, ''), mimeType: null, name: stringOr(contact?.name, null), size: null }];
+		}
+		default:
+			return null;
+	}
+}
+
+export interface ViberReceiveOptions {
+	sessionScope: SessionScope;
+	now: number;
+}
+
+/** A `message` callback as the trigger pipeline takes it. Viber bots talk one-on-one only: every chat is a DM with the sender. */
+export function viberMessageToInbound(callback: Record<string, unknown>, accountId: string, options: ViberReceiveOptions): InboundEvent {
+	const token = idOrNull(callback.message_token);
+	const sender = recordOrNull(callback.sender);
+	const senderId = nonEmptyStringOrNull(sender?.id);
+	const message = recordOrNull(callback.message);
+	if (token === null || senderId === null || message === null) throw new InvalidPayloadError('The Viber message callback has no message_token, sender.id or message.');
+	// The same message_token on every retry of the callback.
+	const dedupeKey = `message:${token}`;
+	const facts = { fromSelf: false };
+	const attachments = attachmentsOf(message);
+	if (attachments === null) return { envelope: null, skipped: `Viber message type ${JSON.stringify(message.type)} is not read by Clawgate`, facts, dedupeKey };
+	const text = stringOr(message.text, '') || (message.type === 'url' ? stringOr(message.media, '') : '');
+	const chat = { id: senderId, type: 'dm' as const, threadId: null, title: null };
+	return {
+		envelope: {
+			sessionId: buildSessionId({ channel: 'viber', accountId, chat, senderId, scope: options.sessionScope }),
+			channel: 'viber',
+			accountId,
+			event: 'message',
+			chat,
+			sender: { id: senderId, name: nonEmptyStringOrNull(sender?.name), username: null, isBot: false },
+			message: {
+				id: token,
+				text,
+				replyToId: null,
+				mentionsBot: false,
+				command: commandForBot(text, null),
+				attachments,
+				timestamp: isoTimestampOrNull(finiteNumberOrNull(callback.timestamp) ?? Number.NaN) ?? new Date(options.now).toISOString(),
+			},
+			// tracking_data (set by the bot's own keyboards) and the sender's country and language are there.
+			raw: callback,
+		},
+		facts,
+		dedupeKey,
+	};
+}
+
+/** The welcome message of a conversation_started callback, answered in the callback's response (no execution). */
+export function viberWelcome(text: string, senderName: string): Record<string, unknown> {
+	return { sender: { name: senderName.slice(0, SENDER_NAME_LIMIT) || 'Bot' }, type: 'text', text };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export const viberPlugin: ChannelPlugin<ViberCredential, ViberClient> = {
+	id: 'viber',
+	name: 'Viber',
+	channels: ['viber'],
+	credentialType: 'clawgateViberApi',
+	capabilities: {
+		// Text message: "Max length 7,000 characters". https://developers.viber.com/docs/api/rest-bot-api/#text-message
+		textLimit: 7000,
+		// Picture message: "text … Max 768 characters".
+		captionLimit: 768,
+		// Viber documents no markup for bot messages: Markdown is sent as readable plain text.
+		renderer: plainRenderer,
+		edit: false,
+		// No typing indicator in the Bot API.
+		typing: false,
+		// Bots chat one-on-one: no threads, no groups, and no quoting of a message.
+		threads: false,
+		media: true,
+		quote: 'never',
+		inbound: ['webhook'],
+	},
+	createClient: createViberClient,
+	async accountOf(_credential, client) {
+		return (await viberAccount(client).catch(() => null))?.id ?? null;
+	},
+	webhook: {
+		missingProof: (request) => viberMissingSignature(request),
+		disproof: (request, credential) => viberSignatureDisproof(request, credential.authToken),
+		async receive(request, credential, context, settings) {
+			const callback = parseViberCallback(request.rawBody);
+			const event = String(callback.event);
+			const dedupeKey = `${event}:${idOrNull(callback.message_token) ?? ''}`;
+			// set_webhook checks the URL with this callback and fails unless it is answered 200.
+			if (event === 'webhook') return { kind: 'answer', answer: { status: 200, body: {} }, reason: 'Viber\'s webhook check (set_webhook)' };
+			if (event === 'conversation_started') {
+				// The one message a bot may send before the person subscribes: the answer to this callback.
+				const greeting = stringOr(context.options.welcomeMessage, '').trim();
+				if (!greeting) return { kind: 'answer', answer: { status: 200, body: {} }, reason: 'a conversation was opened (no Welcome Message set)' };
+				const account = await viberAccount(createViberClient(credential));
+				return { kind: 'answer', answer: { status: 200, body: viberWelcome(greeting, account.name) }, reason: 'a conversation was opened: answered with the Welcome Message' };
+			}
+			if (event !== 'message') {
+				const why = event === 'failed' ? `Viber could not deliver a message (${stringOr(callback.desc, 'no description')})` : `"${event}" callbacks are not messages`;
+				return { kind: 'events', events: [{ envelope: null, skipped: why, facts: { fromSelf: false }, dedupeKey }] };
+			}
+			const account = await viberAccount(createViberClient(credential)).catch((error: unknown) => {
+				throw describeViberError(error, 'identify the bot (get_account_info)');
+			});
+			return { kind: 'events', events: [viberMessageToInbound(callback, account.id, { sessionScope: settings.sessionScope, now: context.now })] };
+		},
+		acknowledgement: { status: 200, body: {} },
+		async register(credential, url) {
+			const client = createViberClient(credential);
+			// Message, subscribed and unsubscribed callbacks always come; of the others only conversation_started is read.
+			await callViber(client, 'set_webhook', { url, event_types: ['conversation_started'], send_name: true, send_photo: false }).catch((error: unknown) => {
+				throw describeViberError(error, `set the webhook to ${url}`);
+			});
+		},
+		async unregister(credential, url) {
+			const client = createViberClient(credential);
+			// Another workflow (or another n8n) may have taken the bot's webhook since: that one stays.
+			const account = await fetchViberAccount(client).catch((error: unknown) => {
+				throw describeViberError(error, 'read the webhook (get_account_info)');
+			});
+			if (account.webhook !== url) return;
+			await callViber(client, 'set_webhook', { url: '' }).catch((error: unknown) => {
+				throw describeViberError(error, 'remove the webhook');
+			});
+		},
+	},
+	outbound: {
+		async postMessage(client, { chatId, text }) {
+			const name = client.senderName?.trim() || (await viberAccount(client)).name;
+			const sent = await callViber(client, 'send_message', { receiver: chatId, min_api_version: 1, sender: { name: name.slice(0, SENDER_NAME_LIMIT) }, type: 'text', text });
+			const token = idOrNull(sent.message_token);
+			return token === null ? [] : [token];
+		},
+	},
+	// Viber's only rate limit answer (status 12) lasts until the person replies: no wait within an execution ends it.
+	retryAfterMs: () => null,
+	describeError: (error, action) => describeViberError(error, action),
+};
+
+/** A message of another type (picture, video, file) through send_message; the send node's Send Media operation. */
+export async function sendViberMedia(
+	client: ViberClient,
+	media: { chatId: string; type: 'picture' | 'video' | 'file'; url: string; caption: string; fileName: string; size: number },
+): Promise<string[]> {
+	const name = client.senderName?.trim() || (await viberAccount(client)).name;
+	const body: Record<string, unknown> = { receiver: media.chatId, min_api_version: 1, sender: { name: name.slice(0, SENDER_NAME_LIMIT) }, type: media.type, media: media.url };
+	if (media.type === 'picture') body.text = media.caption.slice(0, 768);
+	if (media.type !== 'picture') body.size = media.size;
+	if (media.type === 'file') body.file_name = media.fileName || media.url.split(/[/?#]/).filter(Boolean).pop() || 'file';
+	const sent = await callViber(client, 'send_message', body);
+	const token = idOrNull(sent.message_token);
+	return token === null ? [] : [token];
+}
