@@ -358,6 +358,15 @@ export const viberPlugin: ChannelPlugin<ViberCredential, ViberClient> = {
 	describeError: (error, action) => describeViberError(error, action),
 };
 
+/** The last segment of a URL's path ("report.pdf" of https://example.com/files/report.pdf?x=1). */
+function fileNameOf(url: string): string {
+	try {
+		return decodeURIComponent(new URL(url).pathname.split('/').filter(Boolean).pop() ?? '') || 'file';
+	} catch {
+		return 'file';
+	}
+}
+
 /** A message of another type (picture, video, file) through send_message; the send node's Send Media operation. */
 export async function sendViberMedia(
 	client: ViberClient,
@@ -367,7 +376,7 @@ export async function sendViberMedia(
 	const body: Record<string, unknown> = { receiver: media.chatId, min_api_version: 1, sender: { name: name.slice(0, SENDER_NAME_LIMIT) }, type: media.type, media: media.url };
 	if (media.type === 'picture') body.text = media.caption.slice(0, 768);
 	if (media.type !== 'picture') body.size = media.size;
-	if (media.type === 'file') body.file_name = media.fileName || media.url.split(/[/?#]/).filter(Boolean).pop() || 'file';
+	if (media.type === 'file') body.file_name = media.fileName || fileNameOf(media.url);
 	const sent = await callViber(client, 'send_message', body);
 	const token = idOrNull(sent.message_token);
 	return token === null ? [] : [token];
