@@ -11,11 +11,7 @@ export class ViberTrigger implements INodeType {
 			description: 'Starts the workflow when someone messages your Viber bot, as a Clawgate envelope',
 			setupNotice:
 				'Activating this workflow sets the <b>Production URL</b> above as your Viber bot\'s webhook (Viber needs it on public https:// with a certificate from a trusted CA; listening for a test event sets the Test URL instead, until the next activation). Deactivating removes it. Viber bots talk one-on-one only: there are no groups. While a webhook is set, the bot\'s chat is open to anyone who finds it: use <b>DM Policy</b> to keep it private.',
-			ids: {
-				senders: '01234567890A=, hWd+Gp0sQaKHkBKZ0fxQ3A==',
-				chats: '',
-				hint: 'Viber user IDs, as the trigger\'s sender.id shows them',
-			},
+			ids: { senders: '01234567890A=, hWd+Gp0sQaKHkBKZ0fxQ3A==', chats: '', hint: 'Viber user IDs, as the trigger\'s sender.id shows them' },
 			groups: false,
 			platformOptions: [
 				{
