@@ -313,7 +313,9 @@ export const viberPlugin: ChannelPlugin<ViberCredential, ViberClient> = {
 				// The one message a bot may send before the person subscribes: the answer to this callback.
 				const greeting = stringOr(context.options.welcomeMessage, '').trim();
 				if (!greeting) return { kind: 'answer', answer: { status: 200, body: {} }, reason: 'a conversation was opened (no Welcome Message set)' };
-				const account = await viberAccount(createViberClient(credential));
+				// The greeting needs the bot's name; without it the callback is still answered, as no greeting.
+				const account = await viberAccount(createViberClient(credential)).catch(() => null);
+				if (account === null) return { kind: 'answer', answer: { status: 200, body: {} }, reason: 'a conversation was opened; the Welcome Message was not sent: get_account_info failed' };
 				return { kind: 'answer', answer: { status: 200, body: viberWelcome(greeting, account.name) }, reason: 'a conversation was opened: answered with the Welcome Message' };
 			}
 			if (event !== 'message') {

@@ -252,6 +252,8 @@ describe('Webex: reading the message is capped and timed', () => {
 	beforeAll(async () => {
 		// A Webex that answers the message fetch with far more than a message can hold.
 		server = createServer((request, response) => {
+			// Holds this one request open, as a Webex that hangs would.
+			if (request.url === '/v1/messages/never-answered') return;
 			response.writeHead(200, { 'content-type': 'application/json' });
 			if (request.url === '/v1/people/me') return void response.end(JSON.stringify({ id: botId, displayName: 'Bot' }));
 			response.end(JSON.stringify({ id: 'm', roomId: 'r', personId: 'p', text: 'x'.repeat(2 * 1024 * 1024) }));
@@ -259,7 +261,20 @@ describe('Webex: reading the message is capped and timed', () => {
 		await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 		base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 	});
-	afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+	afterAll(() => {
+		server.closeAllConnections();
+		return new Promise<void>((resolve) => server.close(() => resolve()));
+	});
+
+	test('a Webex that does not answer the fetch within 10 seconds fails the request instead of holding it', async () => {
+		const held = { botToken: 'token-of-the-silent-test', webhookSecret: '', baseUrl: base };
+		const rawBody = JSON.stringify({ resource: 'messages', event: 'created', data: { id: 'never-answered', roomId: 'r', personId: 'p', personEmail: 'ada@example.com' } });
+		const headers = { 'content-type': 'application/json', 'x-spark-signature': createHmac('sha1', webexWebhookSecret(held, HOOK)).update(rawBody).digest('hex') };
+		const started = Date.now();
+		await expect(deliverRequest(requestOf(headers, rawBody), { credential: held })).rejects.toThrow(/Could not reach the Webex API to read the message .*TimeoutError/);
+		expect(Date.now() - started).toBeGreaterThanOrEqual(9_500);
+		expect(Date.now() - started).toBeLessThan(15_000);
+	}, 30_000);
 
 	test('an answer larger than 512 KB is refused, not read whole', async () => {
 		const held = { botToken: 'token-of-the-capped-test', webhookSecret: '', baseUrl: base };
