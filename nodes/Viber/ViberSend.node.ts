@@ -3,7 +3,8 @@ import type { INodeProperties, INodeType, INodeTypeDescription } from 'n8n-workf
 import { isTriggerEnvelope } from '../core/origin';
 import { envelopeOriginKey } from '../shared/origin-key';
 import { chatIdProperty, type SendDeclaration, sendExecutor, sendNodeDescription, type SendOperation, sendTextOperation, stringParameter } from '../shared/send-node';
-import { describeViberError, sendViberMedia, viberPlugin, type ViberClient } from './viber.plugin';
+import { describeViberError, sendViberMedia, type ViberClient } from './viber.api';
+import { viberPlugin } from './viber.plugin';
 
 const showMedia = { show: { operation: ['sendMedia'] } };
 

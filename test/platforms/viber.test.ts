@@ -15,7 +15,8 @@ import type { Envelope } from '../../nodes/core/envelope';
 import { deliverText } from '../../nodes/core/outbound';
 import { RecentKeys } from '../../nodes/core/recent-keys';
 import { handleWebhookDelivery, type WebhookOutcome } from '../../nodes/core/webhook-delivery';
-import { createViberClient, sendViberMedia, viberPlugin, type ViberCredential } from '../../nodes/Viber/viber.plugin';
+import { createViberClient, sendViberMedia, type ViberCredential } from '../../nodes/Viber/viber.api';
+import { viberPlugin } from '../../nodes/Viber/viber.plugin';
 import { VIBER_STATUS, ViberEmulator, viberJson, type ViberDeliveryOptions } from '../emulators/viber';
 
 const viber = new ViberEmulator();

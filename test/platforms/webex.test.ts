@@ -15,7 +15,8 @@ import type { Envelope, SessionScope } from '../../nodes/core/envelope';
 import { deliverText } from '../../nodes/core/outbound';
 import { RecentKeys } from '../../nodes/core/recent-keys';
 import { handleWebhookDelivery, type WebhookOutcome } from '../../nodes/core/webhook-delivery';
-import { createWebexClient, webexPlugin, webexWebhookSecret, type WebexCredential } from '../../nodes/Webex/webex.plugin';
+import { createWebexClient, type WebexCredential } from '../../nodes/Webex/webex.api';
+import { webexPlugin, webexWebhookSecret } from '../../nodes/Webex/webex.plugin';
 import { WebexEmulator, type WebexDeliveryOptions } from '../emulators/webex';
 
 const webex = new WebexEmulator();
