@@ -313,11 +313,13 @@ describe.each(contractDrivers.map((driver) => [driver.plugin.name, driver] as co
 			}
 		});
 
-		test('a 429 with Retry-After is waited out and the message arrives once', async () => {
+		const withRetryAfter = driver.outbound.rateLimitNextSend ? test : test.skip;
+
+		withRetryAfter('a 429 with Retry-After is waited out and the message arrives once', async () => {
 			const [envelope] = await sendDm('are you there?');
 			const client = await plugin.createClient(driver.credential());
 			const text = `after the wait ${Date.now()}`;
-			driver.outbound.rateLimitNextSend(1);
+			driver.outbound.rateLimitNextSend!(1);
 			const callsBefore = driver.outbound.sendCalls();
 			const started = Date.now();
 			const sent = await replyTo(plugin, client, { envelope, text, quote: false, inThread: true, linkPreviews: false });
@@ -328,10 +330,10 @@ describe.each(contractDrivers.map((driver) => [driver.plugin.name, driver] as co
 			expect(sent.messageIds).toHaveLength(1);
 		});
 
-		test('a Retry-After longer than Clawgate waits fails at once, saying the platform refused (429)', async () => {
+		withRetryAfter('a Retry-After longer than Clawgate waits fails at once, saying the platform refused (429)', async () => {
 			const [envelope] = await sendDm('still there?');
 			const client = await plugin.createClient(driver.credential());
-			driver.outbound.rateLimitNextSend(120);
+			driver.outbound.rateLimitNextSend!(120);
 			const callsBefore = driver.outbound.sendCalls();
 			const started = Date.now();
 			const failure = await replyTo(plugin, client, { envelope, text: 'too late', quote: false, inThread: true, linkPreviews: false }).then(
@@ -341,6 +343,19 @@ describe.each(contractDrivers.map((driver) => [driver.plugin.name, driver] as co
 			expect(failure).toBeInstanceOf(Error);
 			expect(failure!.message).toMatch(/rate.?limit|429/i);
 			expect(Date.now() - started).toBeLessThan(5_000);
+			expect(driver.outbound.sendCalls() - callsBefore).toBe(1);
+		});
+
+		(driver.outbound.rateLimitNextSendWithoutWait ? test : test.skip)('a rate limit that names no wait fails at once, in words that say so', async () => {
+			const [envelope] = await sendDm('one more?');
+			const client = await plugin.createClient(driver.credential());
+			driver.outbound.rateLimitNextSendWithoutWait!();
+			const callsBefore = driver.outbound.sendCalls();
+			const failure = await replyTo(plugin, client, { envelope, text: 'not now', quote: false, inThread: true, linkPreviews: false }).then(
+				() => null,
+				(error: unknown) => error as Error,
+			);
+			expect(failure!.message).toMatch(/rate.?limit/i);
 			expect(driver.outbound.sendCalls() - callsBefore).toBe(1);
 		});
 

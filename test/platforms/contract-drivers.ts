@@ -11,10 +11,14 @@ import { linePlugin } from '../../nodes/Line/line.plugin';
 import { slackPlugin } from '../../nodes/Slack/slack.plugin';
 import { telegramPlugin, telegramWebhookSecret } from '../../nodes/Telegram/telegram.plugin';
 import { twilioPlugin } from '../../nodes/Twilio/twilio.plugin';
+import { viberPlugin } from '../../nodes/Viber/viber.plugin';
+import { webexPlugin, webexWebhookSecret } from '../../nodes/Webex/webex.plugin';
 import { LineEmulator, signLineBody } from '../emulators/line';
 import { makeBotToken, signSlackRequest, SlackEmulator } from '../emulators/slack';
 import { makeBotToken as makeTelegramToken, TelegramEmulator, type TelegramUser } from '../emulators/telegram';
 import { makeAuthToken, TwilioEmulator } from '../emulators/twilio';
+import { signViberBody, ViberEmulator } from '../emulators/viber';
+import { signWebexBody, WebexEmulator, type WebexPerson } from '../emulators/webex';
 
 /** A request as n8n hands it to the trigger: lower-case headers, the raw bytes, the parsed body. */
 export interface Delivery {
@@ -68,8 +72,10 @@ export interface ContractDriver<Sample = unknown> {
 		sentTexts(chatId: string): string[];
 		/** Calls of the send method so far (accepted or not). */
 		sendCalls(): number;
-		/** The next send is answered 429 with this Retry-After (seconds). */
-		rateLimitNextSend(seconds: number): void;
+		/** The next send is answered 429 with this Retry-After (seconds); absent where the platform names no wait (Viber). */
+		rateLimitNextSend?(seconds: number): void;
+		/** The next send is refused as rate-limited with no wait that would end it (Viber's status 12); where the platform has that. */
+		rateLimitNextSendWithoutWait?(): void;
 	};
 }
 
@@ -240,5 +246,84 @@ function lineDriver(): ContractDriver<{ destination: string; events: Array<Recor
 	};
 }
 
+function viberDriver(): ContractDriver<Record<string, unknown>> {
+	const viber = new ViberEmulator();
+	const people: Record<Sender, { id: string; name: string }> = { ada: { id: viber.newUserId(), name: 'Ada L.' }, stranger: { id: viber.newUserId(), name: 'Eve' } };
+	const json = (headers: Record<string, string>, rawBody: string): Delivery => ({ headers, rawBody, body: JSON.parse(rawBody) });
+	return {
+		plugin: viberPlugin,
+		start: async () => void (await viber.start()),
+		stop: () => viber.stop(),
+		credential: () => ({ authToken: viber.authToken, baseUrl: viber.apiUrl }),
+		adaListedAs: people.ada.id,
+		wrongToken() {
+			const token = new ViberEmulator().authToken;
+			return { credential: { authToken: token, baseUrl: viber.apiUrl }, token };
+		},
+		dm: (text, from = 'ada') => viber.text(people[from], text),
+		// Viber bots have no groups, and Viber delivers no bot's messages to a bot.
+		deliver(callback, kind = 'signed') {
+			// A retry is the same callback again.
+			const options = { signed: {}, redelivery: {}, forged: { authToken: new ViberEmulator().authToken }, unsigned: { unsigned: true } }[kind];
+			const { headers, rawBody } = viber.signedDelivery(callback, options);
+			return json(headers, rawBody);
+		},
+		malformed() {
+			const rawBody = JSON.stringify({ timestamp: Date.now(), message_token: 1 });
+			return json({ 'content-type': 'application/json', 'x-viber-content-signature': signViberBody(viber.authToken, rawBody) }, rawBody);
+		},
+		outbound: {
+			sentTexts: (chatId) => viber.textsTo(chatId),
+			sendCalls: () => viber.calls('send_message').length,
+			rateLimitNextSendWithoutWait: () => void viber.rateLimitNext(1),
+		},
+	};
+}
+
+function webexDriver(): ContractDriver<Record<string, unknown>> {
+	const webex = new WebexEmulator();
+	const people: Record<Sender, WebexPerson> = { ada: webex.newPerson('Ada Lovelace'), stranger: webex.newPerson('Eve Stranger') };
+	const group = webex.newGroupRoom('Project Unicorn');
+	const deployBot = webex.newPerson('Deploy', 'deploy@webex.bot');
+	const credential = () => ({ botToken: webex.token, webhookSecret: '', baseUrl: webex.apiUrl });
+	const json = (headers: Record<string, string>, rawBody: string): Delivery => ({ headers, rawBody, body: JSON.parse(rawBody) });
+	return {
+		plugin: webexPlugin,
+		start: async () => void (await webex.start()),
+		stop: () => webex.stop(),
+		credential,
+		adaListedAs: people.ada.id,
+		wrongToken() {
+			const token = new WebexEmulator().token;
+			return { credential: { ...credential(), botToken: token }, token };
+		},
+		dm: (text, from = 'ada') => webex.post({ from: people[from], room: webex.directRoom(people[from]), text }),
+		group: {
+			chatId: group.id,
+			plain: (text, from = 'ada') => webex.post({ from: people[from], room: group, text }),
+			mention: (text, from = 'ada') => webex.post({ from: people[from], room: group, text, mentionBot: true }),
+		},
+		// Webex notifies a bot of its own posts too.
+		ownMessage: (text) => webex.post({ from: webex.bot, room: webex.directRoom(people.ada), text }),
+		otherBotMessage: (text) => webex.post({ from: deployBot, room: webex.directRoom(deployBot), text }),
+		deliver(notification, kind = 'signed') {
+			// The secret the trigger gave Webex on registration, derived per trigger node.
+			const secret = webexWebhookSecret(credential(), CONTRACT_WEBHOOK);
+			const options = { signed: {}, redelivery: {}, forged: { secret: randomBytes(20).toString('hex') }, unsigned: { unsigned: true } }[kind];
+			const { headers, rawBody } = webex.signedDelivery(notification, secret, options);
+			return json(headers, rawBody);
+		},
+		malformed() {
+			const rawBody = JSON.stringify({ resource: 'messages', event: 'created' });
+			return json({ 'content-type': 'application/json', 'x-spark-signature': signWebexBody(webexWebhookSecret(credential(), CONTRACT_WEBHOOK), rawBody) }, rawBody);
+		},
+		outbound: {
+			sentTexts: (chatId) => webex.textsTo(chatId),
+			sendCalls: () => webex.calls('POST /v1/messages').length,
+			rateLimitNextSend: (seconds) => void webex.fail({ route: 'POST /v1/messages', rateLimitSeconds: seconds }),
+		},
+	};
+}
+
 /** Every webhook channel the contract suite checks: one entry per channel. */
-export const contractDrivers: ContractDriver[] = [slackDriver(), twilioDriver(), telegramDriver(), lineDriver()] as ContractDriver[];
+export const contractDrivers: ContractDriver[] = [slackDriver(), twilioDriver(), telegramDriver(), lineDriver(), viberDriver(), webexDriver()] as ContractDriver[];
