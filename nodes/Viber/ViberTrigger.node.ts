@@ -1,5 +1,6 @@
 import type { INodeType, IWebhookFunctions, IWebhookResponseData, INodeTypeDescription } from 'n8n-workflow';
 
+import { recoveryTrigger } from '../shared/delivery-journal';
 import { receiveWebhook, webhookMethodsFor, webhookTriggerDescription } from '../shared/webhook-trigger';
 import { viberPlugin } from './viber.plugin';
 
@@ -28,6 +29,9 @@ export class ViberTrigger implements INodeType {
 		icon: { light: 'file:viber.svg', dark: 'file:viber.dark.svg' },
 		subtitle: 'Messages to your Viber bot',
 	};
+
+	// Journal recovery on the leader main (Delivery Guarantee); nothing else is held open.
+	trigger = recoveryTrigger();
 
 	webhookMethods = webhookMethodsFor(viberPlugin);
 

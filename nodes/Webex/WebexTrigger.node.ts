@@ -1,5 +1,6 @@
 import type { INodeType, IWebhookFunctions, IWebhookResponseData, INodeTypeDescription } from 'n8n-workflow';
 
+import { recoveryTrigger } from '../shared/delivery-journal';
 import { receiveWebhook, webhookMethodsFor, webhookTriggerDescription } from '../shared/webhook-trigger';
 import { webexPlugin } from './webex.plugin';
 
@@ -16,6 +17,9 @@ export class WebexTrigger implements INodeType {
 		icon: { light: 'file:webex.svg', dark: 'file:webex.dark.svg' },
 		subtitle: 'Messages to your Webex bot',
 	};
+
+	// Journal recovery on the leader main (Delivery Guarantee); nothing else is held open.
+	trigger = recoveryTrigger();
 
 	webhookMethods = webhookMethodsFor(webexPlugin);
 
