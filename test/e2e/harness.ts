@@ -131,12 +131,26 @@ export class N8nInstance {
 		clearTimeout(timer);
 	}
 
-	/** Restarts n8n on the same user folder (same database, same webhooks). */
+	/**
+	 * Restarts n8n on the same user folder (same database, same webhooks), as a process supervisor
+	 * does: n8n 2.40.7 can exit on the first start after a SIGKILL (its recovery of executions from
+	 * the event log throws on an execution that never started: "Cannot read properties of null
+	 * (reading 'getTime')"), and the next start skips that recovery, so one more start is made.
+	 */
 	async restart(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
 		await this.halt(signal);
-		await this.boot();
+		try {
+			await this.boot();
+		} catch (error) {
+			if (!/exited .*before it was ready/.test((error as Error).message)) throw error;
+			this.restartsAfterFailedStart += 1;
+			await this.boot();
+		}
 		this.cookie = await runtime.login(this.baseUrl, OWNER);
 	}
+
+	/** Starts n8n needed again because the first start after a kill exited (see restart()). */
+	restartsAfterFailedStart = 0;
 
 	async stop(): Promise<void> {
 		await this.halt();
