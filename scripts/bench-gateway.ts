@@ -536,6 +536,16 @@ function report(comparisons: ComparisonResult[], history: HistoryResult | null, 
 		);
 		out.push(table(['store, stored turns per session', 'c', 'msg/s (median)', 'msg/s range', 'p50 ms', 'p95 ms', 'p99 ms', 'messages', 'messages per model request', 'errors / redeliveries'], historyRows, [1, 2, 4, 5, 6, 7, 8]));
 		for (const note of history.skipped) out.push('', `Skipped: ${note}`);
+		// What the delivery journal costs: the same SQLite workflow journaled and best effort, interleaved.
+		const journaled = history.variants.find((variant) => variant.key === `sqlite${HISTORY_SIZES[0]}`);
+		const bestEffort = history.variants.find((variant) => variant.key === `sqlite${HISTORY_SIZES[0]}NoJournal`);
+		if (journaled && bestEffort) {
+			const costs = HISTORY_CONCURRENCIES.map((c, index) => {
+				const [on, off] = [journaled.cells[index], bestEffort.cells[index]];
+				return `c=${c}: p50 ${ms(on.p50)} vs ${ms(off.p50)} ms (${on.p50 - off.p50 >= 0 ? '+' : ''}${ms(on.p50 - off.p50)} ms), ${f1(on.throughput)} vs ${f1(off.throughput)} msg/s`;
+			});
+			out.push('', `Delivery journal (Delivery Guarantee "At Least Once" vs "Best Effort", SQLite, same rounds): ${costs.join('; ')}. At c=1 the p50 difference is what the journal adds to each message's time in n8n (journal write before the webhook answer, answered mark, claim and receipt).`);
+		}
 		out.push('');
 	}
 
@@ -618,14 +628,16 @@ async function main(): Promise<number> {
 
 	// Stored-history variants: SQLite always; Redis and Postgres when their servers answer.
 	const skipped: string[] = [];
-	const stores: Array<{ store: HistoryVariant['store']; turns: number; suffix: string }> = HISTORY_SIZES.map((turns) => ({ store: 'sqlite' as const, turns, suffix: `Sq${turns}` }));
+	const stores: Array<{ store: HistoryVariant['store']; turns: number; suffix: string; journal?: boolean }> = HISTORY_SIZES.map((turns) => ({ store: 'sqlite' as const, turns, suffix: `Sq${turns}` }));
+	// The delivery journal's cost: the same SQLite variant with the trigger's Delivery Guarantee set to Best Effort.
+	stores.splice(1, 0, { store: 'sqlite', turns: HISTORY_SIZES[0], suffix: 'SqNoJ', journal: false });
 	const redisProblem = await redisReachable(REDIS);
 	if (redisProblem) skipped.push(`Redis at ${REDIS.host}:${REDIS.port} did not answer (${redisProblem}).`);
 	else stores.push({ store: 'redis', turns: HISTORY_SIZES[0], suffix: 'Rds1' });
 	const postgresProblem = await postgresReachable(POSTGRES);
 	if (postgresProblem) skipped.push(`Postgres at ${POSTGRES.host}:${POSTGRES.port}/${POSTGRES.database} did not answer (${postgresProblem}).`);
 	else stores.push({ store: 'postgres', turns: HISTORY_SIZES[0], suffix: 'Pgs1' });
-	const historyBots = stores.map(({ store, turns }) => new TelegramEmulator({ username: `bench_${store}${turns}_bot` }));
+	const historyBots = stores.map(({ store, turns, journal }) => new TelegramEmulator({ username: `bench_${store}${turns}${journal === false ? 'nojournal' : ''}_bot` }));
 	const sharedStoreBots = stores.flatMap(({ store }, index) => (store === 'sqlite' ? [] : [historyBots[index].bot.id]));
 	if (!redisProblem) onCleanup('the Redis keys of this run', () => removeRedisData(REDIS, sharedStoreBots));
 	if (!postgresProblem) onCleanup('the Postgres rows of this run', () => removePostgresData(POSTGRES, sharedStoreBots));
@@ -644,14 +656,15 @@ async function main(): Promise<number> {
 	];
 	if (!redisProblem) credentials.push({ id: 'BenchStoreredis', name: 'Bench redis', type: 'redis', data: { host: REDIS.host, port: REDIS.port, database: 0, password: '' } });
 	if (!postgresProblem) credentials.push({ id: 'BenchStorepostgres', name: 'Bench postgres', type: 'postgres', data: { ...POSTGRES, ssl: 'disable' } });
-	const variants: HistoryVariant[] = stores.map(({ store, turns, suffix }, index) => {
+	const variants: HistoryVariant[] = stores.map(({ store, turns, suffix, journal = true }, index) => {
 		const bot = historyBots[index];
 		const telegramCredentialId = `BenchTgHist${suffix}`;
 		credentials.push({ id: telegramCredentialId, name: `Bench bot ${suffix}`, type: 'clawgateTelegramApi', data: { accessToken: bot.token, baseUrl: bot.apiRoot } });
 		const storeCredentialId = store === 'sqlite' ? undefined : `BenchStore${store}`;
-		const workflow = clawgateWorkflow(example, { suffix, telegramCredentialId, store, storeCredentialId, sessionOptions: HISTORY_SESSION_OPTIONS });
+		const workflow = clawgateWorkflow(example, { suffix, telegramCredentialId, store, storeCredentialId, sessionOptions: HISTORY_SESSION_OPTIONS, journal });
 		const storeName = { sqlite: 'SQLite', redis: 'Redis', postgres: 'Postgres' }[store];
-		return { key: `${store}${turns}`, label: `${storeName}, ${turns.toLocaleString('en-US')} turns`, store, storedTurns: turns, bot, workflow };
+		const guarantee = journal ? 'journaled' : 'best effort, no journal';
+		return { key: `${store}${turns}${journal ? '' : 'NoJournal'}`, label: `${storeName}, ${turns.toLocaleString('en-US')} turns, ${guarantee}`, store, storedTurns: turns, bot, workflow };
 	});
 
 	progress(`starting n8n ${N8N_VERSION} (pack and install this package, import, boot)...`);

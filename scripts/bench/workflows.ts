@@ -84,7 +84,16 @@ export function clawgateWorkflow(
 		store,
 		storeCredentialId,
 		sessionOptions,
-	}: { suffix?: string; telegramCredentialId?: string; store?: 'sqlite' | 'redis' | 'postgres'; storeCredentialId?: string; sessionOptions?: Record<string, unknown> } = {},
+		journal = true,
+	}: {
+		suffix?: string;
+		telegramCredentialId?: string;
+		store?: 'sqlite' | 'redis' | 'postgres';
+		storeCredentialId?: string;
+		sessionOptions?: Record<string, unknown>;
+		/** The trigger's Delivery Guarantee: journaled (the default) in the session store, or best effort. */
+		journal?: boolean;
+	} = {},
 ): WorkflowFixture {
 	const copy = JSON.parse(JSON.stringify(example)) as WorkflowFixture;
 	// The example long-polls (it runs on a laptop without a public URL); here every flow is fed by webhook.
@@ -101,11 +110,24 @@ export function clawgateWorkflow(
 		if (credentials.clawgateTelegramApi && telegramCredentialId) {
 			credentials.clawgateTelegramApi = { id: telegramCredentialId, name: `Bench bot ${suffix}` };
 		}
+		const parameters = node.parameters as Record<string, unknown>;
+		const sharedStore = store && store !== 'sqlite' && storeCredentialId ? store : null;
 		if (node.type === 'n8n-nodes-clawgate.aiSession') {
-			const parameters = node.parameters as Record<string, unknown>;
 			if (store) parameters.store = store;
 			if (sessionOptions) parameters.options = { ...(parameters.options as object), ...sessionOptions };
-			if (store && store !== 'sqlite' && storeCredentialId) credentials[store] = { id: storeCredentialId, name: `Bench ${store}` };
+			if (sharedStore) credentials[sharedStore] = { id: storeCredentialId!, name: `Bench ${sharedStore}` };
+		}
+		// The journal and the receipts live in the session store, as README tells users to set them.
+		if (node.type === 'n8n-nodes-clawgate.telegramTrigger') {
+			parameters.deliveryGuarantee = journal ? 'journal' : 'bestEffort';
+			if (sharedStore && journal) {
+				parameters.journalStore = sharedStore;
+				credentials[sharedStore] = { id: storeCredentialId!, name: `Bench ${sharedStore}` };
+			}
+		}
+		if (node.type === 'n8n-nodes-clawgate.telegramSend' && sharedStore) {
+			parameters.receiptStore = sharedStore;
+			credentials[sharedStore] = { id: storeCredentialId!, name: `Bench ${sharedStore}` };
 		}
 	}
 	return copy;
