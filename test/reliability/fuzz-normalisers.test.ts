@@ -21,6 +21,7 @@ import { decideTelegramUpdate, normalizeTelegramUpdate, parseTelegramUpdate } fr
 import { normalizeTwilioMessage, type TwilioCredential } from '../../nodes/Twilio/twilio.adapter';
 import { twilioPlugin } from '../../nodes/Twilio/twilio.plugin';
 import { signSlackRequest, SlackEmulator } from '../emulators/slack';
+import { CONTRACT_WEBHOOK, CONTRACT_WEBHOOK_URL, contractDrivers, type ContractDriver, type Delivery } from '../platforms/contract-drivers';
 import { recordFigure } from './figures';
 
 jest.setTimeout(120_000);
@@ -586,6 +587,79 @@ describe('a signed Slack delivery through the trigger pipeline', () => {
 			area: 'Fuzzing',
 			measure: 'Slack webhook: signed deliveries of random and mutated bodies → exceptions (400 expected for bad bodies)',
 			value: `${inputs.toLocaleString('en-US')} inputs, ${findings.length} unexpected`,
+			bar: '0 unexpected',
+			ok: findings.length === 0,
+		});
+		const distinct = [...new Map(findings.map((finding) => [finding.problem, finding])).values()].slice(0, 10);
+		expect(distinct.map((finding) => `${finding.problem}\n    input: ${describeInput(finding.input)}`)).toEqual([]);
+	});
+});
+
+/**
+ * Every webhook channel of the contract suite: its own signed deliveries with mutated payloads,
+ * through the shared trigger pipeline. The driver signs each mutated payload as the platform would,
+ * so the fuzzing reaches the plugin's parsing, not only the signature check.
+ */
+/** A form-encoded platform (Twilio) sends only strings: a mutated form field is written as the platform would write it. */
+function asSent(sample: unknown, payload: unknown): unknown {
+	const isForm = typeof sample === 'object' && sample !== null && !Array.isArray(sample) && Object.values(sample).every((value) => typeof value === 'string');
+	if (!isForm || typeof payload !== 'object' || payload === null || Array.isArray(payload)) return payload;
+	return Object.fromEntries(Object.entries(payload).map(([key, value]) => [key, typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value)]));
+}
+
+const fuzzedDrivers = contractDrivers.filter((driver) => driver.plugin.webhook && driver.plugin.id !== 'slack');
+const DRIVER_RUNS = 400;
+
+describe.each(fuzzedDrivers.map((driver) => [driver.plugin.name, driver] as const))('a signed %s delivery of a mutated payload through the trigger pipeline', (name, driver: ContractDriver) => {
+	beforeAll(() => driver.start());
+	afterAll(() => driver.stop());
+
+	test('answers 200 or 400, or emits well-formed envelopes: it never throws', async () => {
+		const samples: unknown[] = [driver.dm('hello there'), driver.dm('/new'), ...(driver.group ? [driver.group.mention('hi all'), driver.group.plain('chatter')] : [])];
+		const findings: Finding[] = [];
+		let inputs = 0;
+		let envelopes = 0;
+		await fc.assert(
+			fc.asyncProperty(fc.constantFrom(...samples), fc.array(mutationArbitrary, { minLength: 1, maxLength: 6 }), async (sample, mutations) => {
+				inputs++;
+				const payload = asSent(sample, mutate(sample, mutations));
+				let delivery: Delivery;
+				try {
+					delivery = driver.deliver(payload as never, 'signed');
+				} catch {
+					// The driver could not even write this payload down (the platform could not send it either).
+					return;
+				}
+				const options = driver.options ?? {};
+				const settings = receiveSettingsFrom(driver.plugin, options);
+				const request: WebhookRequest = { method: 'POST', headers: delivery.headers, rawBody: Buffer.from(delivery.rawBody), body: delivery.body, query: {}, url: CONTRACT_WEBHOOK_URL };
+				try {
+					const outcome = await handleWebhookDelivery(driver.plugin, {
+						request,
+						context: { ...CONTRACT_WEBHOOK, options, now: Date.now() },
+						credentialFor: async (verifies) => ({ credential: driver.credential(), verified: verifies(driver.credential()) }),
+						...settings,
+						recent: new RecentKeys(),
+					});
+					if (outcome.kind === 'forged') findings.push({ input: delivery.rawBody, problem: `a genuinely signed body was taken for forged: ${outcome.reason}` });
+					if (outcome.answer.status >= 500) findings.push({ input: delivery.rawBody, problem: `answered ${outcome.answer.status}` });
+					if (outcome.kind === 'taken') {
+						for (const envelope of outcome.envelopes) {
+							envelopes++;
+							const problems = envelopeProblems(envelope);
+							if (problems.length > 0) findings.push({ input: delivery.rawBody, problem: `a malformed envelope: ${problems.join('; ')}` });
+						}
+					}
+				} catch (error) {
+					findings.push({ input: delivery.rawBody, problem: `threw ${(error as Error)?.name}: ${(error as Error)?.message}` });
+				}
+			}),
+			{ numRuns: DRIVER_RUNS, seed: SEED },
+		);
+		recordFigure({
+			area: 'Fuzzing',
+			measure: `${name} webhook: signed deliveries of mutated payloads through the trigger pipeline → exceptions, 5xx or malformed envelopes`,
+			value: `${inputs.toLocaleString('en-US')} inputs (${envelopes.toLocaleString('en-US')} envelopes), ${findings.length} unexpected`,
 			bar: '0 unexpected',
 			ok: findings.length === 0,
 		});
