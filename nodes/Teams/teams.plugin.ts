@@ -1,0 +1,399 @@
+/**
+ * Microsoft Teams (Bot Framework) as a Clawgate channel plugin: the Bot Connector's JWT on every
+ * activity, activities into envelopes, and answers posted to the conversation's serviceUrl with a
+ * bot token from the client-credentials grant. Plain `fetch` + `node:crypto` (core/jwt.ts), no
+ * SDK: the protocol is one JWT check, one token request and three Connector calls, and
+ * botframework-connector would bring the whole Bot Builder stack for them.
+ * https://learn.microsoft.com/azure/bot-service/rest-api/bot-framework-rest-connector-authentication
+ */
+import { createHash } from 'node:crypto';
+
+import type { ChannelPlugin, InboundEvent, WebhookRequest } from '../core/channel';
+import { buildSessionId, commandForBot, type ChatType, type EnvelopeAttachment, type SessionScope } from '../core/envelope';
+import { InvalidPayloadError } from '../core/errors';
+import { AccessTokenCache, bearerTokenOf, claimsProblem, decodeJwt, fetchKeyDocument, KeySetRegistry, keysOfJwks, rs256ShapeProblem, rs256SignatureHolds } from '../core/jwt';
+import { idOrNull, isRecord, listOf, nonEmptyStringOrNull, recordOrNull, stringOr } from '../core/payload';
+import { RateLimitedError } from '../core/retry-after';
+import { markdownRenderer } from '../core/text/renderer';
+
+export const BOT_FRAMEWORK_ISSUER = 'https://api.botframework.com';
+const OPENID_METADATA = 'https://login.botframework.com/v1/.well-known/openidconfiguration';
+const LOGIN = 'https://login.microsoftonline.com';
+const TOKEN_SCOPE = 'https://api.botframework.com/.default';
+/** Where a conversation is reached when no activity named its serviceUrl (a Chat ID typed by hand). */
+export const DEFAULT_SERVICE_URL = 'https://smba.trafficmanager.net/teams/';
+
+export interface TeamsCredential {
+	appId: string;
+	appPassword: string;
+	tenantId?: string;
+	baseUrl?: string;
+}
+
+export interface TeamsClient {
+	appId: string;
+	appPassword: string;
+	/** The tenant of a single-tenant app, or botframework.com for a multi-tenant one. */
+	tenant: string;
+	/** The credential's Base URL without a trailing slash, or null for Microsoft's services. */
+	baseUrl: string | null;
+}
+
+/** A refused or failed call; `message` is Microsoft's own words, which `describeTeamsError` puts into advice. */
+export class TeamsApiError extends Error {
+	constructor(
+		message: string,
+		readonly status: number | null,
+		readonly retryAfterMs: number | null = null,
+		/** Which service refused: the token endpoint (app ID and password) or the Bot Connector. */
+		readonly service: 'token' | 'connector' | null = null,
+	) {
+		super(message);
+		this.name = 'TeamsApiError';
+	}
+}
+
+const baseUrlOf = (credential: Pick<TeamsCredential, 'baseUrl'>) => credential.baseUrl?.trim().replace(/\/+$/, '') || null;
+
+export function createTeamsClient(credential: TeamsCredential): TeamsClient {
+	const appId = credential.appId?.trim();
+	const appPassword = credential.appPassword?.trim();
+	if (!appId || !appPassword) {
+		throw new TeamsApiError('The Clawgate Microsoft Teams credential needs the app ID and the app password (client secret) of your Azure Bot.', null);
+	}
+	return { appId, appPassword, tenant: credential.tenantId?.trim() || 'botframework.com', baseUrl: baseUrlOf(credential) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bot token: OAuth client credentials, kept until shortly before it expires
+
+const botTokens = new AccessTokenCache();
+
+function tokenUrlOf(client: TeamsClient): string {
+	return `${client.baseUrl ?? LOGIN}/${encodeURIComponent(client.tenant)}/oauth2/v2.0/token`;
+}
+
+function tokenKeyOf(client: TeamsClient): string {
+	return createHash('sha256').update(JSON.stringify([tokenUrlOf(client), client.appId, client.appPassword])).digest('hex');
+}
+
+async function readJson(response: Response): Promise<Record<string, unknown>> {
+	const text = await response.text();
+	try {
+		return recordOrNull(text ? JSON.parse(text) : {}) ?? {};
+	} catch {
+		return { message: text.slice(0, 200) };
+	}
+}
+
+export async function teamsBotToken(client: TeamsClient): Promise<string> {
+	return await botTokens.get(tokenKeyOf(client), async () => {
+		const response = await fetch(tokenUrlOf(client), {
+			method: 'POST',
+			headers: { 'content-type': 'application/x-www-form-urlencoded' },
+			body: new URLSearchParams({ grant_type: 'client_credentials', client_id: client.appId, client_secret: client.appPassword, scope: TOKEN_SCOPE }).toString(),
+			signal: AbortSignal.timeout(30_000),
+		});
+		const answer = await readJson(response);
+		const token = nonEmptyStringOrNull(answer.access_token);
+		if (!response.ok || token === null) {
+			// Microsoft's error_description starts with an AADSTS code a user can look up; it never holds the secret.
+			const said = stringOr(answer.error_description, stringOr(answer.error, response.statusText)).split('\n')[0];
+			throw new TeamsApiError(said, response.status, null, 'token');
+		}
+		return { token, expiresInSeconds: Number(answer.expires_in) || 3600 };
+	});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Where answers go: the serviceUrl of the conversation
+
+/**
+ * Service URL hosts of Teams (commercial, GCC, GCC High, DoD) and the Bot Framework's own. With the
+ * public services the bot token goes to these alone: `raw.serviceUrl` passes through the workflow,
+ * so a changed item must not send the token elsewhere.
+ */
+const SERVICE_HOSTS = [/^smba\.trafficmanager\.net$/, /\.botframework\.com$/, /\.teams\.microsoft\.com$/, /\.teams\.microsoft\.us$/];
+
+/** Why the bot token may not go to `serviceUrl`, or null when it may. With a Base URL (an emulator) any http(s) URL is allowed. */
+export function serviceUrlProblem(serviceUrl: string, client: Pick<TeamsClient, 'baseUrl'>): string | null {
+	let url: URL;
+	try {
+		url = new URL(serviceUrl);
+	} catch {
+		return `The service URL ${JSON.stringify(serviceUrl)} is not a URL.`;
+	}
+	if (client.baseUrl !== null) return url.protocol === 'https:' || url.protocol === 'http:' ? null : `The service URL ${serviceUrl} is not http(s).`;
+	if (url.protocol !== 'https:' || !SERVICE_HOSTS.some((host) => host.test(url.hostname))) {
+		return `The service URL ${serviceUrl} is not a Microsoft Teams service (https://smba.trafficmanager.net/...), so the bot token is not sent there.`;
+	}
+	return null;
+}
+
+/** A Chat ID as the send pipeline passes it: `<serviceUrl>|<conversationId>` from an envelope, or a bare conversation ID. */
+export function teamsAddressOf(chatId: string, client: Pick<TeamsClient, 'baseUrl'>): { serviceUrl: string; conversationId: string } {
+	const bar = /^https?:\/\//.test(chatId) ? chatId.indexOf('|') : -1;
+	const serviceUrl = bar > 0 ? chatId.slice(0, bar) : client.baseUrl ? `${client.baseUrl}/` : DEFAULT_SERVICE_URL;
+	const conversationId = bar > 0 ? chatId.slice(bar + 1) : chatId;
+	if (!conversationId.trim()) throw new TeamsApiError('There is no Teams conversation ID to send to.', null);
+	return { serviceUrl: serviceUrl.endsWith('/') ? serviceUrl : `${serviceUrl}/`, conversationId };
+}
+
+/** One Bot Connector call to a conversation; a non-2xx answer becomes a TeamsApiError with Microsoft's message. */
+export async function callConnector(client: TeamsClient, chatId: string, method: string, path: string, body: unknown): Promise<Record<string, unknown>> {
+	const { serviceUrl, conversationId } = teamsAddressOf(chatId, client);
+	const problem = serviceUrlProblem(serviceUrl, client);
+	if (problem) throw new TeamsApiError(problem, null);
+	const call = async () =>
+		await fetch(`${serviceUrl}v3/conversations/${encodeURIComponent(conversationId)}/activities${path}`, {
+			method,
+			headers: { authorization: `Bearer ${await teamsBotToken(client)}`, 'content-type': 'application/json' },
+			body: JSON.stringify(body),
+			signal: AbortSignal.timeout(30_000),
+		});
+	let response = await call();
+	// A token Microsoft revoked before its expiry: one new token, one more try.
+	if (response.status === 401) {
+		botTokens.forget(tokenKeyOf(client));
+		response = await call();
+	}
+	const answer = await readJson(response);
+	if (response.ok) return answer;
+	const error = recordOrNull(answer.error);
+	const retryAfter = Number(response.headers.get('retry-after'));
+	throw new TeamsApiError(
+		stringOr(error?.message, stringOr(answer.message, response.statusText)),
+		response.status,
+		response.headers.has('retry-after') && Number.isFinite(retryAfter) ? retryAfter * 1000 : null,
+		'connector',
+	);
+}
+
+export function describeTeamsError(error: unknown, action: string): Error {
+	if (error instanceof RateLimitedError) return error;
+	if (error instanceof TeamsApiError && error.status !== null) {
+		const said = `(${error.status}: ${error.message})`;
+		if (error.service === 'token') {
+			return new TeamsApiError(
+				`Microsoft refused the bot's app ID and password trying to ${action} ${said}. Check the App ID and App Password (a client secret of the bot's app registration) in the Clawgate Microsoft Teams credential; a single-tenant bot also needs its Tenant ID.`,
+				error.status,
+			);
+		}
+		if (error.status === 401 || error.status === 403) {
+			return new TeamsApiError(`The Bot Connector refused the bot token trying to ${action} ${said}. Check that the App ID is the one of the Azure Bot and that the bot is installed in this conversation.`, error.status);
+		}
+		if (error.status === 429) return new TeamsApiError(`Teams is rate-limiting the bot and refused to ${action} ${said}. Send fewer messages or try again later.`, 429);
+		if (error.status >= 500) return new TeamsApiError(`Teams failed to ${action} ${said}: a problem on Microsoft's side. Try again later.`, error.status);
+		return new TeamsApiError(`Teams refused to ${action} ${said}. Check the conversation ID (the trigger's chat.id) and that the bot is still in the conversation.`, error.status);
+	}
+	if (error instanceof TeamsApiError) return error;
+	const code = (error as { cause?: { code?: string } })?.cause?.code ?? (error as Error)?.name ?? 'error';
+	return new TeamsApiError(`Could not reach Microsoft Teams to ${action} (${code}). Check the network and the credential's Base URL (empty means Microsoft's services).`, null);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Proof: the Bot Connector's JWT (RS256, issuer api.botframework.com, audience the app ID)
+
+const keySets = new KeySetRegistry();
+
+function metadataUrlOf(credential: Pick<TeamsCredential, 'baseUrl'>): string {
+	const base = baseUrlOf(credential);
+	return base ? `${base}/v1/.well-known/openidconfiguration` : OPENID_METADATA;
+}
+
+function keySetOf(credential: Pick<TeamsCredential, 'baseUrl'>) {
+	const metadataUrl = metadataUrlOf(credential);
+	return keySets.get(metadataUrl, async () => {
+		const { document } = await fetchKeyDocument(metadataUrl);
+		const jwksUri = nonEmptyStringOrNull(recordOrNull(document)?.jwks_uri);
+		// Keys over https only, unless a Base URL (an emulator on loopback) serves them.
+		if (jwksUri === null || !(jwksUri.startsWith('https://') || baseUrlOf(credential))) throw new Error(`The OpenID metadata at ${metadataUrl} names no https jwks_uri.`);
+		const { document: jwks, maxAgeMs } = await fetchKeyDocument(jwksUri);
+		return { keys: keysOfJwks(jwks), maxAgeMs };
+	});
+}
+
+function activityOf(rawBody: Buffer | undefined): Record<string, unknown> | null {
+	try {
+		return recordOrNull(JSON.parse(rawBody?.toString('utf8') ?? ''));
+	} catch {
+		return null;
+	}
+}
+
+export function teamsMissingProof(request: WebhookRequest): string | null {
+	return rs256ShapeProblem(bearerTokenOf(request.headers));
+}
+
+export function teamsDisproof(request: WebhookRequest, credential: TeamsCredential, now: number): string | null {
+	const appId = credential.appId?.trim();
+	if (!appId) return 'The Clawgate Microsoft Teams credential has no app ID, so no request can be trusted.';
+	const token = bearerTokenOf(request.headers);
+	const jwt = token === null ? null : decodeJwt(token);
+	if (!jwt || rs256ShapeProblem(token)) return 'The request carries no Bot Framework token.';
+	const key = keySetOf(credential).keyFor(String(jwt.header.kid), now);
+	if (!key) return 'The token is signed with a key the Bot Framework does not publish.';
+	if (!rs256SignatureHolds(jwt, key)) return 'The token signature does not hold.';
+	const claims = claimsProblem(jwt.payload, { issuers: [BOT_FRAMEWORK_ISSUER], audience: appId, now });
+	if (claims) return claims;
+	// The token names the serviceUrl it was issued for: an activity cannot redirect answers elsewhere.
+	const activity = activityOf(request.rawBody);
+	if (activity && typeof activity.serviceUrl === 'string' && activity.serviceUrl !== jwt.payload.serviceUrl) return "The token's serviceUrl is not the activity's.";
+	return null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inbound: https://learn.microsoft.com/microsoftteams/platform/bots/how-to/conversations/conversation-messages
+
+export interface TeamsReceiveOptions {
+	appId: string;
+	sessionScope: SessionScope;
+	now: number;
+}
+
+const CHAT_TYPES: Record<string, ChatType> = { personal: 'dm', groupChat: 'group', channel: 'channel' };
+
+/** The bot is `28:<appId>` in Teams; the Bot Framework names it by the app ID elsewhere. */
+const isBotAccount = (id: unknown, recipientId: string | null, appId: string) => typeof id === 'string' && (id === recipientId || id === appId || id === `28:${appId}`);
+
+/** The text without the `<at>Bot</at>` of mentions of this bot (Teams puts the mention's display text in the message). */
+function withoutBotMentions(text: string, mentionTexts: string[]): string {
+	let stripped = text;
+	for (const mention of mentionTexts) stripped = stripped.split(mention).join(' ');
+	return stripped.replace(/\s+/g, ' ').trim();
+}
+
+/** Files and images; the text/html copy of the message Teams attaches is no attachment. */
+function attachmentsOf(activity: Record<string, unknown>): EnvelopeAttachment[] {
+	return listOf(activity.attachments).flatMap((entry) => {
+		const attachment = recordOrNull(entry);
+		const type = stringOr(attachment?.contentType, '');
+		if (!attachment || type === 'text/html' || type.startsWith('application/vnd.microsoft.card')) return [];
+		const download = recordOrNull(attachment.content);
+		const url = nonEmptyStringOrNull(download?.downloadUrl) ?? nonEmptyStringOrNull(attachment.contentUrl);
+		if (url === null) return [];
+		const kind = type.startsWith('image/') ? 'image' : type.startsWith('video/') ? 'video' : type.startsWith('audio/') ? 'audio' : 'document';
+		return [{ kind, id: url, mimeType: type.includes('/') && !type.startsWith('application/vnd.microsoft') ? type : null, name: nonEmptyStringOrNull(attachment.name), size: null }];
+	});
+}
+
+/** One activity as the trigger pipeline takes it: an envelope, or null and why not. */
+export function teamsActivityToInbound(activity: Record<string, unknown>, options: TeamsReceiveOptions): InboundEvent {
+	const type = stringOr(activity.type, '');
+	const id = idOrNull(activity.id);
+	const conversation = recordOrNull(activity.conversation);
+	const conversationId = nonEmptyStringOrNull(conversation?.id);
+	const dedupeKey = `${conversationId ?? ''}:${id ?? ''}:${type}`;
+	const from = recordOrNull(activity.from);
+	const recipientId = nonEmptyStringOrNull(recordOrNull(activity.recipient)?.id);
+	const facts = { fromSelf: isBotAccount(from?.id, recipientId, options.appId) };
+	const skip = (skipped: string): InboundEvent => ({ envelope: null, skipped, facts, dedupeKey });
+	if (type !== 'message') return skip(`"${type}" activities are not messages`);
+	if (id === null || conversationId === null || !isRecord(from) || nonEmptyStringOrNull(from.id) === null) throw new InvalidPayloadError('The Teams message activity has no id, conversation or sender.');
+	if (typeof activity.serviceUrl !== 'string') throw new InvalidPayloadError('The Teams message activity has no serviceUrl to answer to.');
+
+	const chatType = CHAT_TYPES[stringOr(conversation?.conversationType, '')] ?? (conversation?.isGroup === true ? 'group' : 'dm');
+	const chat = { id: conversationId, type: chatType, threadId: null, title: nonEmptyStringOrNull(conversation?.name) };
+	const mentionTexts = listOf(activity.entities)
+		.map(recordOrNull)
+		.filter((entity) => entity?.type === 'mention' && isBotAccount(recordOrNull(entity.mentioned)?.id, recipientId, options.appId))
+		.map((entity) => stringOr(entity?.text, ''))
+		.filter(Boolean);
+	const text = withoutBotMentions(stringOr(activity.text, ''), mentionTexts);
+	// A channel's reply chain is `19:…@thread.tacv2;messageid=…`; Allowed Chats may name the channel itself.
+	const channelId = conversationId.split(';')[0];
+	const senderId = String(from.id);
+	return {
+		envelope: {
+			sessionId: buildSessionId({ channel: 'teams', accountId: options.appId, chat, senderId, scope: options.sessionScope }),
+			channel: 'teams',
+			accountId: options.appId,
+			event: 'message',
+			chat,
+			sender: { id: senderId, name: nonEmptyStringOrNull(from.name), username: nonEmptyStringOrNull(from.aadObjectId), isBot: from.role === 'bot' },
+			message: {
+				id,
+				text,
+				replyToId: idOrNull(activity.replyToId),
+				mentionsBot: mentionTexts.length > 0,
+				command: commandForBot(text, null),
+				attachments: attachmentsOf(activity),
+				timestamp: typeof activity.timestamp === 'string' && !Number.isNaN(Date.parse(activity.timestamp)) ? new Date(activity.timestamp).toISOString() : new Date(options.now).toISOString(),
+			},
+			// The activity as Teams sent it: serviceUrl (where answers go), channelData (tenant, team, channel).
+			raw: activity,
+		},
+		facts: { ...facts, alsoInChats: [channelId, nonEmptyStringOrNull(recordOrNull(recordOrNull(activity.channelData)?.channel)?.id) ?? channelId] },
+		dedupeKey,
+	};
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export const teamsPlugin: ChannelPlugin<TeamsCredential, TeamsClient> = {
+	id: 'teams',
+	name: 'Microsoft Teams',
+	channels: ['teams'],
+	credentialType: 'clawgateTeamsApi',
+	capabilities: {
+		// Teams refuses messages over about 28 KB; 8,000 characters stay under it even at 3 bytes each.
+		// https://learn.microsoft.com/microsoftteams/platform/bots/how-to/format-your-bot-messages
+		textLimit: 8000,
+		captionLimit: null,
+		// Teams renders Markdown in message text (textFormat "markdown").
+		renderer: markdownRenderer,
+		edit: true,
+		typing: true,
+		threads: false,
+		media: false,
+		quote: 'groups',
+		inbound: ['webhook'],
+	},
+	createClient: createTeamsClient,
+	async accountOf(credential) {
+		return credential.appId?.trim() || null;
+	},
+	webhook: {
+		missingProof: (request) => teamsMissingProof(request),
+		disproof: (request, credential, context) => teamsDisproof(request, credential, context.now),
+		async fetchProofKeys(request, credential, context) {
+			const jwt = decodeJwt(bearerTokenOf(request.headers) ?? '');
+			if (jwt) await keySetOf(credential).refreshFor(String(jwt.header.kid), context.now);
+		},
+		async receive(request, credential, context, settings) {
+			const activity = activityOf(request.rawBody);
+			if (activity === null || typeof activity.type !== 'string') throw new InvalidPayloadError('The request body is not a Bot Framework activity (no "type").');
+			return { kind: 'events', events: [teamsActivityToInbound(activity, { appId: credential.appId.trim(), sessionScope: settings.sessionScope, now: context.now })] };
+		},
+		acknowledgement: { status: 200, body: {} },
+		async checkCredential(credential) {
+			// The messaging endpoint is set in the Azure Bot's configuration; activation checks the app ID and password.
+			await teamsBotToken(createTeamsClient(credential)).catch((error: unknown) => {
+				throw describeTeamsError(error, 'get a bot token');
+			});
+		},
+	},
+	outbound: {
+		async postMessage(client, { chatId, text, replyToId }) {
+			const path = replyToId ? `/${encodeURIComponent(replyToId)}` : '';
+			const sent = await callConnector(client, chatId, 'POST', path, { type: 'message', text, textFormat: 'markdown' });
+			return [idOrNull(sent.id) ?? ''].filter(Boolean);
+		},
+		async editMessage(client, { chatId, messageId, text }) {
+			await callConnector(client, chatId, 'PUT', `/${encodeURIComponent(messageId)}`, { type: 'message', id: messageId, text, textFormat: 'markdown' });
+		},
+		async sendTyping(client, { chatId }) {
+			await callConnector(client, chatId, 'POST', '', { type: 'typing' });
+		},
+		replyTarget(envelope) {
+			// The serviceUrl of the verified activity the envelope came from; the trigger signed the item.
+			const serviceUrl = nonEmptyStringOrNull(recordOrNull((envelope as { raw?: unknown }).raw)?.serviceUrl);
+			return { chatId: serviceUrl ? `${serviceUrl}|${envelope.chat.id}` : envelope.chat.id, threadId: null };
+		},
+	},
+	retryAfterMs(error) {
+		if (!(error instanceof TeamsApiError) || error.status !== 429) return null;
+		return error.retryAfterMs ?? 1000;
+	},
+	describeError: describeTeamsError,
+};
