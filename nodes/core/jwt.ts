@@ -42,7 +42,8 @@ export function bearerTokenOf(headers: Record<string, string | string[] | undefi
 export function decodeJwt(token: string): DecodedJwt | null {
 	if (token.length > MAX_JWT_LENGTH) return null;
 	const segments = token.split('.');
-	if (segments.length !== 3 || !segments.every((segment) => SEGMENT.test(segment))) return null;
+	// An empty signature is a JWT too (`alg: none`), refused by its algorithm rather than its shape.
+	if (segments.length !== 3 || !SEGMENT.test(segments[0]) || !SEGMENT.test(segments[1]) || !/^[A-Za-z0-9_-]*$/.test(segments[2])) return null;
 	const header = jsonSegment(segments[0]);
 	const payload = jsonSegment(segments[1]);
 	if (!header || !payload) return null;
