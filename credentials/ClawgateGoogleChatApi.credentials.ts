@@ -10,6 +10,8 @@ export class ClawgateGoogleChatApi implements ICredentialType {
 	documentationUrl = 'https://developers.google.com/workspace/chat/quickstart/gcf-app';
 
 	properties: INodeProperties[] = [
+		// The rule reads the field name only; this JSON holds the service account's private key.
+		// eslint-disable-next-line @n8n/community-nodes/credential-unnecessary-password
 		{
 			displayName: 'Service Account JSON',
 			name: 'serviceAccountJson',

@@ -10,19 +10,7 @@ import { createHash } from 'node:crypto';
 import type { ChannelPlugin, InboundEvent, WebhookRequest } from '../core/channel';
 import { buildSessionId, commandForBot, type EnvelopeAttachment, type SessionScope } from '../core/envelope';
 import { InvalidPayloadError } from '../core/errors';
-import {
-	AccessTokenCache,
-	bearerTokenOf,
-	claimsProblem,
-	decodeJwt,
-	fetchKeyDocument,
-	KeySetRegistry,
-	keysOfJwks,
-	keysOfX509Map,
-	rs256ShapeProblem,
-	rs256SignatureHolds,
-	signRs256Jwt,
-} from '../core/jwt';
+import { AccessTokenCache, bearerJwtProof, claimsProblem, fetchKeyDocument, KeySetRegistry, keysOfJwks, keysOfX509Map, signRs256Jwt, type DecodedJwt } from '../core/jwt';
 import { isRecord, listOf, nonEmptyStringOrNull, recordOrNull, stringOr } from '../core/payload';
 import { RateLimitedError } from '../core/retry-after';
 import { googleChatRenderer } from './googleChat.format';
@@ -184,25 +172,15 @@ function keySetFor(issuer: string, credential: Pick<GoogleChatCredential, 'baseU
 
 const issuerOf = (payload: Record<string, unknown>) => (payload.iss === CHAT_ISSUER || GOOGLE_OIDC_ISSUERS.includes(String(payload.iss)) ? String(payload.iss) : null);
 
-export function googleChatMissingProof(request: WebhookRequest): string | null {
-	return rs256ShapeProblem(bearerTokenOf(request.headers));
-}
-
-export function googleChatDisproof(request: WebhookRequest, credential: GoogleChatCredential, now: number): string | null {
+/** Chat's claims: the credential's audience, times, and for ID tokens the email of Chat's own account. */
+export function googleChatClaimsDisproof(jwt: DecodedJwt, credential: GoogleChatCredential, _request: WebhookRequest, now: number): string | null {
 	const audience = credential.audience?.trim();
 	if (!audience) return 'The Clawgate Google Chat credential has no audience, so no request can be trusted.';
-	const token = bearerTokenOf(request.headers);
-	const jwt = token === null ? null : decodeJwt(token);
-	if (!jwt || rs256ShapeProblem(token)) return 'The request carries no Google Chat token.';
-	const issuer = issuerOf(jwt.payload);
-	if (issuer === null) return `The token's issuer ${JSON.stringify(jwt.payload.iss ?? null)} is not Google Chat.`;
-	const key = keySetFor(issuer, credential).keyFor(String(jwt.header.kid), now);
-	if (!key) return 'The token is signed with a key Google does not publish.';
-	if (!rs256SignatureHolds(jwt, key)) return 'The token signature does not hold.';
+	const issuer = String(jwt.payload.iss);
 	const claims = claimsProblem(jwt.payload, { issuers: [issuer], audience, now, clockSkewSeconds: 60 });
 	if (claims) return claims;
 	// Any Google account can get an ID token for any audience: only Chat's own account counts.
-	if (issuer !== CHAT_ISSUER && (jwt.payload.email !== CHAT_ISSUER || jwt.payload.email_verified !== true)) return 'The ID token is not Google Chat\'s (email).';
+	if (issuer !== CHAT_ISSUER && (jwt.payload.email !== CHAT_ISSUER || jwt.payload.email_verified !== true)) return "The ID token is not Google Chat's (email).";
 	return null;
 }
 
@@ -303,13 +281,11 @@ export const googleChatPlugin: ChannelPlugin<GoogleChatCredential, GoogleChatCli
 		return credential.audience?.trim() || null;
 	},
 	webhook: {
-		missingProof: (request) => googleChatMissingProof(request),
-		disproof: (request, credential, context) => googleChatDisproof(request, credential, context.now),
-		async fetchProofKeys(request, credential, context) {
-			const jwt = decodeJwt(bearerTokenOf(request.headers) ?? '');
-			const issuer = jwt ? issuerOf(jwt.payload) : null;
-			if (jwt && issuer) await keySetFor(issuer, credential).refreshFor(String(jwt.header.kid), context.now);
-		},
+		...bearerJwtProof<GoogleChatCredential>({
+			platform: 'Google Chat',
+			keySetFor: (jwt, credential) => (issuerOf(jwt.payload) === null ? null : keySetFor(String(jwt.payload.iss), credential)),
+			claimsDisproof: googleChatClaimsDisproof,
+		}),
 		async receive(request, credential, context, settings) {
 			let event: Record<string, unknown> | null;
 			try {

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import type { ChannelPlugin, InboundEvent, WebhookRequest } from '../core/channel';
 import { buildSessionId, commandForBot, type ChatType, type EnvelopeAttachment, type SessionScope } from '../core/envelope';
 import { InvalidPayloadError } from '../core/errors';
-import { AccessTokenCache, bearerTokenOf, claimsProblem, decodeJwt, fetchKeyDocument, KeySetRegistry, keysOfJwks, rs256ShapeProblem, rs256SignatureHolds } from '../core/jwt';
+import { AccessTokenCache, bearerJwtProof, claimsProblem, fetchKeyDocument, KeySetRegistry, keysOfJwks, type DecodedJwt } from '../core/jwt';
 import { idOrNull, isRecord, listOf, nonEmptyStringOrNull, recordOrNull, stringOr } from '../core/payload';
 import { RateLimitedError } from '../core/retry-after';
 import { markdownRenderer } from '../core/text/renderer';
@@ -221,19 +221,10 @@ function activityOf(rawBody: Buffer | undefined): Record<string, unknown> | null
 	}
 }
 
-export function teamsMissingProof(request: WebhookRequest): string | null {
-	return rs256ShapeProblem(bearerTokenOf(request.headers));
-}
-
-export function teamsDisproof(request: WebhookRequest, credential: TeamsCredential, now: number): string | null {
+/** The Bot Connector's claims: issuer, the app ID as audience, times, and the serviceUrl the activity names. */
+export function teamsClaimsDisproof(jwt: DecodedJwt, credential: TeamsCredential, request: WebhookRequest, now: number): string | null {
 	const appId = credential.appId?.trim();
 	if (!appId) return 'The Clawgate Microsoft Teams credential has no app ID, so no request can be trusted.';
-	const token = bearerTokenOf(request.headers);
-	const jwt = token === null ? null : decodeJwt(token);
-	if (!jwt || rs256ShapeProblem(token)) return 'The request carries no Bot Framework token.';
-	const key = keySetOf(credential).keyFor(String(jwt.header.kid), now);
-	if (!key) return 'The token is signed with a key the Bot Framework does not publish.';
-	if (!rs256SignatureHolds(jwt, key)) return 'The token signature does not hold.';
 	const claims = claimsProblem(jwt.payload, { issuers: [BOT_FRAMEWORK_ISSUER], audience: appId, now });
 	if (claims) return claims;
 	// The token names the serviceUrl it was issued for: an activity cannot redirect answers elsewhere.
@@ -249,6 +240,16 @@ export interface TeamsReceiveOptions {
 	appId: string;
 	sessionScope: SessionScope;
 	now: number;
+	/** "Allowed Tenants": Microsoft 365 organisations whose people may reach the bot; empty allows every tenant that installed it. */
+	allowedTenants?: readonly string[];
+}
+
+/** The tenant IDs typed into "Allowed Tenants", lower-cased as Entra ID compares them. */
+export function allowedTenantsOf(value: unknown): string[] {
+	return String(value ?? '')
+		.split(/[\s,;]+/)
+		.map((id) => id.trim().toLowerCase())
+		.filter(Boolean);
 }
 
 const CHAT_TYPES: Record<string, ChatType> = { personal: 'dm', groupChat: 'group', channel: 'channel' };
@@ -292,6 +293,9 @@ export function teamsActivityToInbound(activity: Record<string, unknown>, option
 	if (id === null || conversationId === null || !isRecord(from) || nonEmptyStringOrNull(from.id) === null) throw new InvalidPayloadError('The Teams message activity has no id, conversation or sender.');
 	if (typeof activity.serviceUrl !== 'string') throw new InvalidPayloadError('The Teams message activity has no serviceUrl to answer to.');
 
+	// A multi-tenant bot can be installed by any Microsoft 365 organisation; "Allowed Tenants" keeps it to the listed ones.
+	const tenant = nonEmptyStringOrNull(recordOrNull(recordOrNull(activity.channelData)?.tenant)?.id) ?? nonEmptyStringOrNull(conversation?.tenantId);
+	if (options.allowedTenants?.length && !options.allowedTenants.includes(tenant?.toLowerCase() ?? '')) return skip(`its tenant ${tenant ?? '(none)'} is not in "Allowed Tenants"`);
 	const chatType = CHAT_TYPES[stringOr(conversation?.conversationType, '')] ?? (conversation?.isGroup === true ? 'group' : 'dm');
 	const chat = { id: conversationId, type: chatType, threadId: null, title: nonEmptyStringOrNull(conversation?.name) };
 	const mentionTexts = listOf(activity.entities)
@@ -354,16 +358,12 @@ export const teamsPlugin: ChannelPlugin<TeamsCredential, TeamsClient> = {
 		return credential.appId?.trim() || null;
 	},
 	webhook: {
-		missingProof: (request) => teamsMissingProof(request),
-		disproof: (request, credential, context) => teamsDisproof(request, credential, context.now),
-		async fetchProofKeys(request, credential, context) {
-			const jwt = decodeJwt(bearerTokenOf(request.headers) ?? '');
-			if (jwt) await keySetOf(credential).refreshFor(String(jwt.header.kid), context.now);
-		},
+		...bearerJwtProof<TeamsCredential>({ platform: 'Bot Framework', keySetFor: (_jwt, credential) => keySetOf(credential), claimsDisproof: teamsClaimsDisproof }),
 		async receive(request, credential, context, settings) {
 			const activity = activityOf(request.rawBody);
 			if (activity === null || typeof activity.type !== 'string') throw new InvalidPayloadError('The request body is not a Bot Framework activity (no "type").');
-			return { kind: 'events', events: [teamsActivityToInbound(activity, { appId: credential.appId.trim(), sessionScope: settings.sessionScope, now: context.now })] };
+			const options = { appId: credential.appId.trim(), sessionScope: settings.sessionScope, now: context.now, allowedTenants: allowedTenantsOf(context.options.allowedTenants) };
+			return { kind: 'events', events: [teamsActivityToInbound(activity, options)] };
 		},
 		acknowledgement: { status: 200, body: {} },
 		async checkCredential(credential) {

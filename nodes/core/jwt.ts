@@ -6,6 +6,7 @@
  */
 import { createPrivateKey, createPublicKey, sign, verify, X509Certificate, type KeyObject } from 'node:crypto';
 
+import type { WebhookInbound, WebhookRequest } from './channel';
 import { isRecord, recordOrNull } from './payload';
 
 /** Platforms' tokens are under 2 KB; a larger header is refused before any decoding. */
@@ -248,4 +249,46 @@ export class AccessTokenCache {
 	forget(key: string): void {
 		this.tokens.delete(key);
 	}
+}
+
+// ---------------------------------------------------------------------------------------------
+// A webhook whose proof is a bearer JWT signed with published keys
+
+export interface BearerJwtProof<Credential> {
+	/** Whose tokens these are, for refusals ("Bot Framework", "Google Chat"). */
+	platform: string;
+	/** The key set that signs this token for this credential (by its issuer), or null when the issuer is none of the platform's. */
+	keySetFor(jwt: DecodedJwt, credential: Credential): PublishedKeySet | null;
+	/** Why the claims of a token whose signature holds do not fit this credential and request, or null when they do. */
+	claimsDisproof(jwt: DecodedJwt, credential: Credential, request: WebhookRequest, now: number): string | null;
+}
+
+/**
+ * The proof members of a webhook that receives `Authorization: Bearer <RS256 JWT>`: the shape is
+ * checked without the credential (no token, `alg: none`, no kid → 401 with no read), the signature
+ * with the platform's published key, then the platform's claims; keys are fetched as the key set allows.
+ */
+export function bearerJwtProof<Credential>(proof: BearerJwtProof<Credential>): Pick<WebhookInbound<Credential>, 'missingProof' | 'disproof' | 'fetchProofKeys'> {
+	const tokenOf = (request: WebhookRequest) => {
+		const token = bearerTokenOf(request.headers);
+		return token !== null && rs256ShapeProblem(token) === null ? decodeJwt(token) : null;
+	};
+	return {
+		missingProof: (request) => rs256ShapeProblem(bearerTokenOf(request.headers)),
+		disproof(request, credential, context) {
+			const jwt = tokenOf(request);
+			if (!jwt) return `The request carries no ${proof.platform} token.`;
+			const keySet = proof.keySetFor(jwt, credential);
+			if (!keySet) return `The token's issuer ${JSON.stringify(jwt.payload.iss ?? null)} is not ${proof.platform}.`;
+			const key = keySet.keyFor(String(jwt.header.kid), context.now);
+			if (!key) return `The token is signed with a key ${proof.platform} does not publish.`;
+			if (!rs256SignatureHolds(jwt, key)) return 'The token signature does not hold.';
+			return proof.claimsDisproof(jwt, credential, request, context.now);
+		},
+		async fetchProofKeys(request, credential, context) {
+			const jwt = tokenOf(request);
+			const keySet = jwt ? proof.keySetFor(jwt, credential) : null;
+			if (jwt && keySet) await keySet.refreshFor(String(jwt.header.kid), context.now);
+		},
+	};
 }

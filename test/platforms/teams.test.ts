@@ -115,6 +115,22 @@ describe('activities into envelopes', () => {
 		expect(await deliver(teams.conversationUpdate())).toMatchObject({ kind: 'taken', envelopes: [] });
 	});
 
+	test('with Allowed Tenants, people of other Microsoft 365 organisations start nothing', async () => {
+		const handled = async (tenants: string) => {
+			const { headers, rawBody } = teams.signedDelivery(teams.activity({ text: 'hi' }));
+			return await handleWebhookDelivery(teamsPlugin, {
+				request: { method: 'POST', headers, rawBody: Buffer.from(rawBody), body: JSON.parse(rawBody), query: {}, url: 'https://n8n.example.com/webhook/teams/webhook' },
+				context: { workflowId: 'wf', nodeId: 'node', webhookId: 'teams-tenants', options: { allowedTenants: tenants }, now: Date.now() },
+				credentialFor: async (verifies) => ({ credential, verified: verifies(credential) }),
+				policy: DEFAULT_ACCESS_POLICY,
+				sessionScope: 'chat',
+				recent: new RecentKeys(),
+			});
+		};
+		expect(await handled('00000000-0000-0000-0000-000000000001')).toMatchObject({ kind: 'taken', envelopes: [], dropped: [expect.stringMatching(/Allowed Tenants/)] });
+		expect(await handled(`00000000-0000-0000-0000-000000000001, ${teams.tenantId.toUpperCase()}`)).toMatchObject({ kind: 'taken', envelopes: [expect.anything()] });
+	});
+
 	test('the same activity delivered twice is emitted once', async () => {
 		const recent = new RecentKeys();
 		const activity = teams.activity({ text: 'twice' });
