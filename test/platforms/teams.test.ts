@@ -75,6 +75,20 @@ describe("the Bot Connector's JWT", () => {
 		expect(keyFetches()).toBe(before);
 	});
 
+	test('when the signing keys cannot be fetched, the request fails (n8n answers 500 and the Bot Connector retries) and is not taken', async () => {
+		const { headers, rawBody } = teams.signedDelivery(teams.activity({ text: 'hi' }));
+		const unreachable = { ...credential, baseUrl: 'http://127.0.0.1:9' };
+		const delivery = handleWebhookDelivery(teamsPlugin, {
+			request: { method: 'POST', headers, rawBody: Buffer.from(rawBody), body: JSON.parse(rawBody), query: {}, url: 'https://n8n.example.com/webhook/teams/webhook' },
+			context: { workflowId: 'wf', nodeId: 'node', webhookId: 'teams-unreachable', options: {}, now: Date.now() },
+			credentialFor: async (verifies) => ({ credential: unreachable, verified: verifies(unreachable) }),
+			policy: DEFAULT_ACCESS_POLICY,
+			sessionScope: 'chat',
+			recent: new RecentKeys(),
+		});
+		await expect(delivery).rejects.toThrow();
+	});
+
 	test('a signed body that is no activity is answered 400', async () => {
 		expect(await deliver({ text: 'no type' })).toMatchObject({ kind: 'invalid', answer: { status: 400 } });
 	});
