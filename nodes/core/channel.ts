@@ -98,6 +98,13 @@ export interface WebhookInbound<Credential> {
 	missingProof(request: WebhookRequest, context: WebhookContext): string | null;
 	/** Why the proof does not hold with this credential, or null when the request is the platform's; compared in constant time. */
 	disproof(request: WebhookRequest, credential: Credential, context: WebhookContext): string | null;
+	/**
+	 * For proofs checked against keys the platform publishes (a JWT whose signing keys come from a
+	 * key set URL: Teams, Google Chat): fetches the keys the request names into the plugin's cache,
+	 * where `disproof` (synchronous) reads them. Called only when `disproof` refused the request
+	 * with this credential; the plugin decides when a fetch is due (an unknown key, a cooldown).
+	 */
+	fetchProofKeys?(request: WebhookRequest, credential: Credential, context: WebhookContext): Promise<void>;
 	/** How a refusal (401, 400) is written; default JSON `{ error }`. */
 	refusal?(status: number, reason: string): WebhookAnswer;
 	/** The request's events, normalised; throws InvalidPayloadError for a body the platform would never send. */

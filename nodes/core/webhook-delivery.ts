@@ -49,7 +49,14 @@ export async function handleWebhookDelivery<Credential, Client>(plugin: ChannelP
 	const { request, context } = input;
 	const missing = inbound.missingProof(request, context);
 	if (missing !== null) return refused(plugin, 'forged', 401, missing);
-	const { credential, verified } = await input.credentialFor((candidate) => inbound.disproof(request, candidate, context) === null);
+	const checked = await input.credentialFor((candidate) => inbound.disproof(request, candidate, context) === null);
+	const { credential } = checked;
+	let { verified } = checked;
+	// Keys the platform publishes are fetched once the credential says where, then the proof is checked again.
+	if (!verified && inbound.fetchProofKeys) {
+		await inbound.fetchProofKeys(request, credential, context);
+		verified = inbound.disproof(request, credential, context) === null;
+	}
 	if (!verified) return refused(plugin, 'forged', 401, inbound.disproof(request, credential, context) ?? 'The request is not signed for this webhook.');
 
 	let receipt;

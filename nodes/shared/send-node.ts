@@ -17,7 +17,8 @@ import {
 import type { AnyChannelPlugin, SentMessages } from '../core/channel';
 import type { Envelope } from '../core/envelope';
 import { isTriggerEnvelope } from '../core/origin';
-import { deliverText, quotes } from '../core/outbound';
+import { deliverText, messagesFor, quotes } from '../core/outbound';
+import { RateLimitedError, withRetryAfter } from '../core/retry-after';
 import { deliverOnce, journalCredentials, receiptStoreProperty } from './delivery-journal';
 import { itemFailure } from './item-failure';
 import { envelopeOriginKey } from './origin-key';
@@ -95,14 +96,8 @@ export function sendTextOperation(plugin: AnyChannelPlugin): SendOperation<unkno
 		],
 		async run({ client, itemIndex, json }) {
 			const envelope = envelopeOf(json);
-			const chatId = stringParameter(this, 'chatId', itemIndex);
-			const fromEnvelope = chatId === '' || chatId === envelope.chat?.id;
-			// An empty Chat ID answers where the item came from: only an envelope a Clawgate trigger signed says where that is.
-			if (fromEnvelope && !isTriggerEnvelope(json, envelopeOriginKey())) {
-				throw new Error(`The item was not made by a Clawgate trigger, so there is no chat to answer. Set "Chat ID" to the ${plugin.name} chat to send to.`);
-			}
-			const text = String(this.getNodeParameter('text', itemIndex, '') ?? '') || String((json.reply as IDataObject | undefined)?.text ?? '');
-			const target = fromEnvelope && envelope.chat ? (plugin.outbound.replyTarget?.(envelope as Envelope, true) ?? { chatId: envelope.chat.id, threadId: envelope.chat.threadId }) : { chatId, threadId: null };
+			const { target, fromEnvelope } = sendTargetOf(this, plugin, json, itemIndex);
+			const text = textParameterOrReply(this, json, itemIndex);
 			const quote = this.getNodeParameter('quote', itemIndex, true) === true && fromEnvelope && envelope.message && envelope.chat && quotes(plugin, envelope as Envelope);
 			return await deliverText(plugin, client, {
 				...target,
@@ -111,6 +106,84 @@ export function sendTextOperation(plugin: AnyChannelPlugin): SendOperation<unkno
 				linkPreviews: this.getNodeParameter('linkPreviews', itemIndex, false) === true,
 				accountId: fromEnvelope ? (envelope.accountId ?? null) : null,
 			});
+		},
+	};
+}
+
+/** The Text parameter, or the AI Session answer when it is empty. */
+function textParameterOrReply(context: IExecuteFunctions, json: IDataObject, itemIndex: number): string {
+	return String(context.getNodeParameter('text', itemIndex, '') ?? '') || String((json.reply as IDataObject | undefined)?.text ?? '');
+}
+
+/**
+ * Where the standard operations send: the Chat ID parameter, or, when it is empty (or names the
+ * item's own chat), the chat and thread the item came from, as the plugin's reply target says.
+ */
+function sendTargetOf(context: IExecuteFunctions, plugin: AnyChannelPlugin, json: IDataObject, itemIndex: number): { target: { chatId: string; threadId: string | null }; fromEnvelope: boolean } {
+	const envelope = envelopeOf(json);
+	const chatId = stringParameter(context, 'chatId', itemIndex);
+	const fromEnvelope = chatId === '' || chatId === envelope.chat?.id;
+	// An empty Chat ID answers where the item came from: only an envelope a Clawgate trigger signed says where that is.
+	if (fromEnvelope && !isTriggerEnvelope(json, envelopeOriginKey())) {
+		throw new Error(`The item was not made by a Clawgate trigger, so there is no chat to answer. Set "Chat ID" to the ${plugin.name} chat to send to.`);
+	}
+	const target = fromEnvelope && envelope.chat ? (plugin.outbound.replyTarget?.(envelope as Envelope, true) ?? { chatId: envelope.chat.id, threadId: envelope.chat.threadId }) : { chatId, threadId: null };
+	return { target, fromEnvelope };
+}
+
+/**
+ * Edit Text for platforms with edits (`capabilities.edit`): replaces the text of a message the bot
+ * posted, by default the first one the send node before it posted, in the chat the item came from.
+ * An edit is one message, so Markdown past the limit is cut at the first chunk.
+ */
+export function editTextOperation(plugin: AnyChannelPlugin): SendOperation<unknown> {
+	const show = { show: { operation: ['editText'] } };
+	return {
+		name: 'Edit Text',
+		value: 'editText',
+		action: 'Edit a message',
+		description: `Replace the text of a message the bot posted (Markdown as ${plugin.name} formatting, one message)`,
+		properties: [
+			sentMessageProperty('Message ID', 'messageId', 'editText', `The message to edit; it must be one the bot posted. By default the first message an earlier Clawgate ${plugin.name} Send posted.`),
+			{
+				displayName: 'Text',
+				name: 'text',
+				type: 'string',
+				typeOptions: { rows: 4 },
+				default: '',
+				placeholder: 'Empty: the AI Session answer (reply.text)',
+				displayOptions: show,
+				description: 'The new text, in Markdown. Empty uses the answer of the Clawgate AI Session node.',
+			},
+		],
+		async run({ client, itemIndex, json }) {
+			const { target } = sendTargetOf(this, plugin, json, itemIndex);
+			const messageId = stringParameter(this, 'messageId', itemIndex);
+			if (!messageId) throw new Error('There is no message to edit. Set "Message ID" (by default the first message the send node before this one posted).');
+			const [text] = messagesFor(plugin, textParameterOrReply(this, json, itemIndex));
+			if (!text) throw new Error('There is no text to put into the message. Set "Text" (by default the answer of Clawgate AI Session, reply.text).');
+			await withRetryAfter(() => plugin.outbound.editMessage!(client, { ...target, messageId, text }), { action: 'edit a message', platform: plugin.name, retryAfterMs: (error) => plugin.retryAfterMs(error) }).catch((error: unknown) => {
+				throw error instanceof RateLimitedError ? error : plugin.describeError(error, 'edit a message');
+			});
+			return { chatId: target.chatId, messageIds: [messageId], threadId: target.threadId };
+		},
+	};
+}
+
+/** Send Typing for platforms with a typing indicator (`capabilities.typing`), in the chat the item came from by default. */
+export function typingOperation(plugin: AnyChannelPlugin): SendOperation<unknown> {
+	return {
+		name: 'Send Typing',
+		value: 'sendTyping',
+		action: 'Show the typing indicator',
+		description: `Show the bot as typing for a few seconds, or until it posts`,
+		properties: [],
+		async run({ client, itemIndex, json }) {
+			const { target } = sendTargetOf(this, plugin, json, itemIndex);
+			await plugin.outbound.sendTyping!(client, target).catch((error: unknown) => {
+				throw plugin.describeError(error, 'show the typing indicator');
+			});
+			return { chatId: target.chatId, messageIds: [] };
 		},
 	};
 }

@@ -44,14 +44,18 @@ import {
 import { expressionSandboxHooks } from 'n8n-workflow/dist/cjs/expression-sandboxing';
 
 import { ClawgateDiscordApi } from '../../credentials/ClawgateDiscordApi.credentials';
+import { ClawgateGoogleChatApi } from '../../credentials/ClawgateGoogleChatApi.credentials';
 import { ClawgateSlackApi } from '../../credentials/ClawgateSlackApi.credentials';
+import { ClawgateTeamsApi } from '../../credentials/ClawgateTeamsApi.credentials';
 import { ClawgateTelegramApi } from '../../credentials/ClawgateTelegramApi.credentials';
 import { ClawgateTwilioApi } from '../../credentials/ClawgateTwilioApi.credentials';
 import { AiSession } from '../../nodes/AiSession/AiSession.node';
 import { Reply } from '../../nodes/Reply/Reply.node';
 import { DiscordSend } from '../../nodes/Discord/DiscordSend.node';
+import { GoogleChatSend } from '../../nodes/GoogleChat/GoogleChatSend.node';
 import { SlackSend } from '../../nodes/Slack/SlackSend.node';
 import { SlackTrigger } from '../../nodes/Slack/SlackTrigger.node';
+import { TeamsSend } from '../../nodes/Teams/TeamsSend.node';
 import { TelegramSend } from '../../nodes/Telegram/TelegramSend.node';
 import { TelegramTrigger } from '../../nodes/Telegram/TelegramTrigger.node';
 import { TwilioSend } from '../../nodes/Twilio/TwilioSend.node';
@@ -139,6 +143,8 @@ export const nodeTypes: Record<string, INodeType | IVersionedNodeType> = {
 	[`${PACKAGE}.telegramTrigger`]: new TelegramTrigger(),
 	[`${PACKAGE}.slackTrigger`]: new SlackTrigger(),
 	[`${PACKAGE}.twilioTrigger`]: new TwilioTrigger(),
+	[`${PACKAGE}.teamsSend`]: new TeamsSend(),
+	[`${PACKAGE}.googleChatSend`]: new GoogleChatSend(),
 };
 
 /** n8n's built-in credential types our nodes use, with the fields n8n 2.40.7 gives them. */
@@ -197,6 +203,8 @@ export const credentialTypes: Record<string, ICredentialType> = {
 	clawgateDiscordApi: new ClawgateDiscordApi(),
 	clawgateSlackApi: new ClawgateSlackApi(),
 	clawgateTwilioApi: new ClawgateTwilioApi(),
+	clawgateTeamsApi: new ClawgateTeamsApi(),
+	clawgateGoogleChatApi: new ClawgateGoogleChatApi(),
 	openAiApi: n8nOpenAiApi,
 	redis: n8nRedis,
 	postgres: n8nPostgres,

@@ -4,17 +4,21 @@
  * keeps what the bot sent. Adding a channel to the contract suite is one driver here and one
  * entry in `contractDrivers`.
  */
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 
 import type { AnyChannelPlugin, WebhookContext } from '../../nodes/core/channel';
+import { googleChatPlugin } from '../../nodes/GoogleChat/googleChat.plugin';
 import { linePlugin } from '../../nodes/Line/line.plugin';
 import { slackPlugin } from '../../nodes/Slack/slack.plugin';
+import { teamsPlugin } from '../../nodes/Teams/teams.plugin';
 import { telegramPlugin, telegramWebhookSecret } from '../../nodes/Telegram/telegram.plugin';
 import { twilioPlugin } from '../../nodes/Twilio/twilio.plugin';
 import { viberPlugin } from '../../nodes/Viber/viber.plugin';
 import { webexPlugin, webexWebhookSecret } from '../../nodes/Webex/webex.plugin';
+import { GoogleChatEmulator } from '../emulators/googleChat';
 import { LineEmulator, signLineBody } from '../emulators/line';
 import { makeBotToken, signSlackRequest, SlackEmulator } from '../emulators/slack';
+import { TeamsEmulator } from '../emulators/teams';
 import { makeBotToken as makeTelegramToken, TelegramEmulator, type TelegramUser } from '../emulators/telegram';
 import { makeAuthToken, TwilioEmulator } from '../emulators/twilio';
 import { signViberBody, ViberEmulator } from '../emulators/viber';
@@ -325,5 +329,83 @@ function webexDriver(): ContractDriver<Record<string, unknown>> {
 	};
 }
 
+/** A key no platform published: what a forger signs JWTs with. */
+const forgerKey = () => generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+
+function teamsDriver(): ContractDriver<Record<string, unknown>> {
+	const teams = new TeamsEmulator();
+	const people: Record<Sender, { id: string; name: string }> = { ada: { id: '29:1ada', name: 'Ada Lovelace' }, stranger: { id: '29:1eve', name: 'Eve' } };
+	const dms: Record<Sender, string> = { ada: 'a:1ada-personal', stranger: 'a:1eve-personal' };
+	const groupId = '19:clawgategroup@thread.v2';
+	const json = ({ headers, rawBody }: { headers: Record<string, string>; rawBody: string }): Delivery => ({ headers, rawBody, body: JSON.parse(rawBody) });
+	return {
+		plugin: teamsPlugin,
+		start: async () => void (await teams.start()),
+		stop: () => teams.stop(),
+		credential: () => teams.credential(),
+		adaListedAs: '29:1ada',
+		wrongToken() {
+			const token = randomBytes(24).toString('base64url');
+			return { credential: { ...teams.credential(), appPassword: token }, token };
+		},
+		dm: (text, from = 'ada') => teams.activity({ text, conversationId: dms[from], from: people[from] }),
+		group: {
+			chatId: groupId,
+			plain: (text, from = 'ada') => teams.activity({ text, conversationType: 'groupChat', conversationId: groupId, from: people[from] }),
+			mention: (text, from = 'ada') => teams.activity({ text, conversationType: 'groupChat', conversationId: groupId, from: people[from], mentionBot: true }),
+		},
+		ownMessage: (text) => teams.ownActivity(text),
+		deliver(activity, kind = 'signed') {
+			// The Bot Connector sends the same activity (same id) again when the bot did not answer in time.
+			if (kind === 'unsigned') return json(teams.signedDelivery(activity, { unsigned: true }));
+			return json(teams.signedDelivery(activity, kind === 'forged' ? { privateKey: forgerKey(), kid: teams.kid } : {}));
+		},
+		malformed: () => json(teams.signedDelivery({ type: 'message', text: 'no id, conversation or sender', serviceUrl: teams.serviceUrl })),
+		outbound: {
+			sentTexts: (chatId) => teams.textsTo(chatId),
+			sendCalls: () => teams.sendCalls(),
+			rateLimitNextSend: (seconds) => teams.rateLimitNextSend(seconds),
+		},
+	};
+}
+
+function googleChatDriver(): ContractDriver<Record<string, unknown>> {
+	const chat = new GoogleChatEmulator();
+	const people: Record<Sender, { name: string; displayName: string }> = { ada: { name: 'users/111', displayName: 'Ada Lovelace' }, stranger: { name: 'users/999', displayName: 'Eve' } };
+	const dms: Record<Sender, { name: string; type: 'DM' }> = { ada: { name: 'spaces/adaDm', type: 'DM' }, stranger: { name: 'spaces/eveDm', type: 'DM' } };
+	const room = { name: 'spaces/clawgateRoom', type: 'ROOM' as const, displayName: 'Clawgate testers' };
+	// Fixed once, as the credential is: the service account key is generated per emulator.
+	let credential: ReturnType<GoogleChatEmulator['credential']> | null = null;
+	const json = ({ headers, rawBody }: { headers: Record<string, string>; rawBody: string }): Delivery => ({ headers, rawBody, body: JSON.parse(rawBody) });
+	return {
+		plugin: googleChatPlugin,
+		start: async () => void (await chat.start()),
+		stop: () => chat.stop(),
+		credential: () => (credential ??= chat.credential()),
+		adaListedAs: 'users/111',
+		wrongToken() {
+			const other = new GoogleChatEmulator().serviceAccountJson();
+			return { credential: { ...chat.credential(), serviceAccountJson: other }, token: JSON.parse(other).private_key };
+		},
+		dm: (text, from = 'ada') => chat.message({ text, space: dms[from], sender: people[from] }),
+		group: {
+			chatId: room.name,
+			plain: (text, from = 'ada') => chat.message({ text, space: room, sender: people[from] }),
+			mention: (text, from = 'ada') => chat.message({ text, space: room, sender: people[from], mentionBot: true }),
+		},
+		otherBotMessage: (text) => chat.message({ text, space: dms.ada, sender: { name: 'users/777', displayName: 'Deploy bot', type: 'BOT' } }),
+		deliver(event, kind = 'signed') {
+			if (kind === 'unsigned') return json(chat.signedDelivery(event, { unsigned: true }));
+			return json(chat.signedDelivery(event, kind === 'forged' ? { privateKey: forgerKey(), kid: chat.kid } : {}));
+		},
+		malformed: () => json(chat.signedDelivery({ type: 'MESSAGE', message: { text: 'no name, space or sender' } })),
+		outbound: {
+			sentTexts: (chatId) => chat.textsTo(chatId),
+			sendCalls: () => chat.sendCalls(),
+			rateLimitNextSend: (seconds) => chat.rateLimitNextSend(seconds),
+		},
+	};
+}
+
 /** Every webhook channel the contract suite checks: one entry per channel. */
-export const contractDrivers: ContractDriver[] = [slackDriver(), twilioDriver(), telegramDriver(), lineDriver(), viberDriver(), webexDriver()] as ContractDriver[];
+export const contractDrivers: ContractDriver[] = [slackDriver(), twilioDriver(), telegramDriver(), lineDriver(), viberDriver(), webexDriver(), teamsDriver(), googleChatDriver()] as ContractDriver[];

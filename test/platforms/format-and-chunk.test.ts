@@ -4,11 +4,12 @@
  */
 import fc from 'fast-check';
 import { formatAndChunk, markdownRenderer, plainRenderer, type TextRenderer } from '../../nodes/core/text';
+import { googleChatRenderer } from '../../nodes/GoogleChat/googleChat.format';
 import { slackMrkdwnRenderer } from '../../nodes/Slack/slack.format';
 import { telegramHtmlRenderer } from '../../nodes/Telegram/telegram.format';
 import { isSubsequence, lettersAndDigits, lines, LONE_SURROGATE, markdown, pathologicalMarkdown, RUNS, scanFences, slackProblem, telegramHtmlProblem, timed } from '../core/text-checks';
 
-const RENDERERS = [telegramHtmlRenderer, slackMrkdwnRenderer, plainRenderer, markdownRenderer];
+const RENDERERS = [telegramHtmlRenderer, slackMrkdwnRenderer, plainRenderer, markdownRenderer, googleChatRenderer];
 /** Telegram HTML counted as sent (tags and escapes included). */
 const telegramHtmlAsSent: TextRenderer = { ...telegramHtmlRenderer, measure: undefined };
 
@@ -20,6 +21,7 @@ function visibleText(renderer: TextRenderer, message: string): string {
 	// The address after the label, where Markdown has it: `[label](url)`.
 	if (renderer.name === telegramHtmlRenderer.name) return decodeEntities(message.replace(/<a href="([^"]*)">([\s\S]*?)<\/a>/g, ' $2 $1 ').replace(/<[^<>]*>/g, ''));
 	if (renderer === slackMrkdwnRenderer) return decodeEntities(message.replace(/<([^<>|]*)\|([^<>]*)>/g, ' $2 $1 '));
+	if (renderer === googleChatRenderer) return message.replace(/<([^<>|]*)\|([^<>]*)>/g, ' $2 $1 ');
 	return message;
 }
 
@@ -92,7 +94,7 @@ describe('formatAndChunk over every renderer', () => {
 
 	it('formatted chunks fit the limit and are valid Telegram HTML or Slack mrkdwn', () => {
 		fc.assert(
-			fc.property(markdown, fc.constantFrom(telegramHtmlAsSent, slackMrkdwnRenderer, plainRenderer, markdownRenderer), fc.integer({ min: 10, max: 400 }), fc.option(fc.integer({ min: 1, max: 30 }), { nil: undefined }), (text, renderer, limit, maxLines) => {
+			fc.property(markdown, fc.constantFrom(telegramHtmlAsSent, slackMrkdwnRenderer, plainRenderer, markdownRenderer, googleChatRenderer), fc.integer({ min: 10, max: 400 }), fc.option(fc.integer({ min: 1, max: 30 }), { nil: undefined }), (text, renderer, limit, maxLines) => {
 				for (const message of formatAndChunk(text, { renderer, limit, maxLines })) {
 					expect(message.length).toBeLessThanOrEqual(limit);
 					if (maxLines) expect(lines(message)).toBeLessThanOrEqual(maxLines);

@@ -18,6 +18,8 @@ import type { AnyChannelPlugin, WebhookRequest } from '../../nodes/core/channel'
 import { buildMessageKey, type Envelope } from '../../nodes/core/envelope';
 import { RecentKeys } from '../../nodes/core/recent-keys';
 import { handleWebhookDelivery, type WebhookOutcome } from '../../nodes/core/webhook-delivery';
+import { googleChatEventToInbound, googleChatPlugin } from '../../nodes/GoogleChat/googleChat.plugin';
+import { teamsActivityToInbound } from '../../nodes/Teams/teams.plugin';
 import { normalizeDiscordMessage, type DiscordMessagePayload, type DiscordTriggerOptions } from '../../nodes/Discord/discord.adapter';
 import { normalizeSlackEvent, type SlackCredential, type SlackEventCallback } from '../../nodes/Slack/slack.adapter';
 import { decideTelegramUpdate, parseTelegramUpdate, type TelegramTriggerRules, type UpdateDecision } from '../../nodes/Telegram/telegram.adapter';
@@ -509,5 +511,75 @@ describe('Twilio messaging webhooks from the Twilio documentation', () => {
 
 	test('a WhatsApp reply names the message it answers in replyToId', async () => {
 		expect(envelopeOf(await deliver('whatsapp-inbound-reply')).message.replyToId).toBe('SMXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX');
+	});
+});
+
+// -------------------------------------------------------------------------------------------------
+// Microsoft Teams and Google Chat: the activities and events through the plugins' normalisers (their
+// JWTs are checked in teams.test.ts and googleChat.test.ts against keys the emulators publish).
+
+describe('Microsoft Teams activities from the Teams documentation', () => {
+	const appId = 'c9e8c047-2a74-40a2-b28a-b162d5f5327c';
+	const inbound = (name: string) => teamsActivityToInbound(recorded('teams', name).payload, { appId, sessionScope: 'chat', now: Date.parse('2026-01-01T00:00:00Z') });
+
+	test('a personal chat message becomes a DM envelope of the app, in the conversation\'s session', () => {
+		const { envelope } = inbound('personal-message');
+		const conversation = 'a:17I0kl8EkpE1O9PH5TWrzrLNwnWWcfrU7QZjKR0WSfOpzbfcAg2IaydGElSo10tVr4C7Fc6GtieTJX663WuJCc1uA83n4CSrHSgGBj5XNYLcVlJAs2ZX8DbYBPck201w-';
+		expect(userFacing(envelope)).toEqual({
+			sessionId: `teams:${appId}:dm:${conversation}`,
+			channel: 'teams',
+			accountId: appId,
+			event: 'message',
+			chat: { id: conversation, type: 'dm', threadId: null, title: null },
+			sender: { id: '29:1XJKJMvc5GBtc2JwZq0oj8tHZmzrQgFmB39ATiQWA85gQtHieVkKilBZ9XHoq9j7Zaqt7CZ-NJWi7me2kHTL3Bw', name: 'Megan Bowen', username: '7faf6d23-1f0b-48b4-9bb1-9f6b8ce6ce4e', isBot: false },
+			message: { id: '1485983408511', text: 'Hello Teams TestBot', replyToId: null, mentionsBot: false, command: null, attachments: [], timestamp: '2017-02-01T21:10:07.437Z' },
+		});
+	});
+
+	test('a channel mention is a channel envelope in its reply chain, mentioning the bot, without the <at> text or the HTML copy', () => {
+		const { envelope, facts } = inbound('channel-mention');
+		expect(envelope?.chat).toEqual({ id: '19:253b1f341670408fb6fcb1e57b9dc1b1@thread.skype;messageid=1481567603816', type: 'channel', threadId: null, title: null });
+		expect(envelope?.message).toMatchObject({ text: "what's the weather?", mentionsBot: true, attachments: [] });
+		expect(facts.alsoInChats).toContain('19:253b1f341670408fb6fcb1e57b9dc1b1@thread.skype');
+	});
+});
+
+describe('Google Chat events from the Google Chat documentation', () => {
+	const accountId = '123456789012';
+	const inbound = (name: string) => googleChatEventToInbound(recorded('googleChat', name).payload, { accountId, sessionScope: 'chat', now: Date.parse('2026-01-01T00:00:00Z') });
+
+	test('an @mention in a space becomes a group envelope in its thread, with argumentText as the text', () => {
+		const { envelope } = inbound('message-space-mention');
+		expect(userFacing(envelope)).toEqual({
+			sessionId: `googlechat:${accountId}:group:spaces/AAAAAAAAAAA:spaces/AAAAAAAAAAA/threads/DDDDDDDDDDD`,
+			channel: 'googlechat',
+			accountId,
+			event: 'message',
+			chat: { id: 'spaces/AAAAAAAAAAA', type: 'group', threadId: 'spaces/AAAAAAAAAAA/threads/DDDDDDDDDDD', title: 'Customer Support Superstars' },
+			sender: { id: 'users/12345678901234567890', name: 'Charlie', username: 'charlie@example.com', isBot: false },
+			message: {
+				id: 'spaces/AAAAAAAAAAA/messages/CCCCCCCCCCC',
+				text: 'Can you help me find the status of my order?',
+				replyToId: null,
+				mentionsBot: true,
+				command: null,
+				attachments: [],
+				timestamp: '2023-08-04T22:16:54.000Z',
+			},
+		});
+	});
+
+	test('a direct message is a DM envelope of the space, not threaded', () => {
+		expect(userFacing(inbound('message-dm').envelope)).toMatchObject({ chat: { id: 'spaces/BBBBBBBBBBB', type: 'dm', threadId: null }, message: { text: 'Hello!', timestamp: '2023-08-04T22:16:54.093Z' } });
+	});
+
+	test('ADDED_TO_SPACE is answered 200 with no envelope', async () => {
+		const receipt = await googleChatPlugin.webhook!.receive(
+			{ method: 'POST', headers: {}, rawBody: Buffer.from(JSON.stringify(recorded('googleChat', 'added-to-space').payload)), body: {}, query: {}, url: '' },
+			{ serviceAccountJson: '{}', audience: accountId },
+			{ workflowId: 'w', nodeId: 'n', webhookId: 'h', options: {}, now: Date.now() },
+			{ policy: DEFAULT_ACCESS_POLICY, sessionScope: 'chat' },
+		);
+		expect(receipt).toMatchObject({ kind: 'answer', answer: { status: 200 } });
 	});
 });
