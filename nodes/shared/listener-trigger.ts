@@ -4,7 +4,7 @@
  * taking the first message only, and the connection closed on deactivation. The platform part
  * is a `start` function; the decisions (redelivery, access policy) happen inside it, through core.
  */
-import { type IDataObject, type ITriggerFunctions, type ITriggerResponse } from 'n8n-workflow';
+import { NodeConnectionTypes, type IDataObject, type INodeProperties, type INodeTypeDescription, type IRun, type ITriggerFunctions, type ITriggerResponse } from 'n8n-workflow';
 
 import type { AccessFacts, AccessPolicy } from '../core/access-policy';
 import { admitMessage, pairingWorkOf } from '../core/admission';
@@ -14,9 +14,17 @@ import { signEnvelope } from '../core/origin';
 import { asActivationError, asNodeError } from './node-errors';
 import { envelopeOriginKey } from './origin-key';
 import { policyWithApprovedSenders, settlePairingWork } from './trigger-pairing';
+import type { IdExamples } from './trigger-settings';
+import { triggerOptionsProperty } from './webhook-trigger';
 
 export interface ListenerHandlers {
 	onEnvelope(envelope: Envelope): void;
+	/**
+	 * Emits the envelope and settles once its execution has ended (at once while listening for a
+	 * test event, and for engine 2.0 workflows, which cannot be waited for): a listener confirms a
+	 * message to its platform only after this, so a restart neither loses nor repeats it.
+	 */
+	execute(envelope: Envelope): Promise<void>;
 	/** The shared access policy and DM pairing: whether a message is emitted (pairing work is done here, never emitted). */
 	admit(envelope: Envelope, facts: AccessFacts): Promise<boolean>;
 	/** The connection is lost for good (a revoked token): n8n shows it and retries activation. */
@@ -39,16 +47,30 @@ export async function runListenerTrigger(
 	start: (handlers: ListenerHandlers) => Promise<RunningListener>,
 ): Promise<ITriggerResponse> {
 	const manual = context.getMode() === 'manual';
+	// Engine 2.0 workflows cannot wait for their executions; their messages count as done once handed over.
+	const waits = !manual && (context.getWorkflowSettings() as IDataObject).engineType !== 'v2';
 	let emitted = false;
 	let listener: RunningListener;
+	/** Hands the envelope to n8n; the execution's end when it can be waited for, else null. */
+	const emit = (envelope: Envelope): Promise<unknown> | null => {
+		// "Listen for test event" takes the first message only.
+		if (manual && emitted) return null;
+		emitted = true;
+		const items = [context.helpers.returnJsonArray([signEnvelope(stampVia(envelope, plugin.id), envelopeOriginKey()) as unknown as IDataObject])];
+		// `context.emit` is read at call time: in manual mode n8n swaps it after trigger() returns.
+		if (!waits) {
+			context.emit(items);
+			return null;
+		}
+		const done = context.helpers.createDeferredPromise<IRun>();
+		context.emit(items, undefined, done);
+		return done.promise;
+	};
 	try {
 		listener = await start({
-			onEnvelope: (envelope) => {
-				// "Listen for test event" takes the first message only.
-				if (manual && emitted) return;
-				emitted = true;
-				// `context.emit` is read at call time: in manual mode n8n swaps it after trigger() returns.
-				context.emit([context.helpers.returnJsonArray([signEnvelope(stampVia(envelope, plugin.id), envelopeOriginKey()) as unknown as IDataObject])]);
+			onEnvelope: (envelope) => void emit(envelope)?.catch(() => undefined),
+			execute: async (envelope) => {
+				await emit(envelope)?.catch((error: unknown) => context.logger.debug(`${plugin.name} execution ended with an error: ${(error as Error).message}`));
 			},
 			admit: async (envelope, facts) => {
 				const admission = admitMessage(plugin, stampVia(envelope, plugin.id), facts, policyWithApprovedSenders(context, policy));
@@ -64,4 +86,35 @@ export async function runListenerTrigger(
 	}
 	// In manual mode n8n resolves the test run with the first emit, then calls closeFunction.
 	return { closeFunction: async () => await listener.close() };
+}
+
+export interface ListenerTriggerDeclaration {
+	/** Without "Clawgate" and "Trigger": "Matrix". */
+	displayName: string;
+	description: string;
+	subtitle: string;
+	/** What the user sets up on the platform (a notice above the options). */
+	notice: string;
+	ids: IdExamples;
+	platformOptions?: INodeProperties[];
+}
+
+/** The description of a listener trigger (a connection or long poll n8n holds), all but the icon, which the node file names. */
+export function listenerTriggerDescription(plugin: AnyChannelPlugin, declaration: ListenerTriggerDeclaration): Omit<INodeTypeDescription, 'icon'> {
+	return {
+		displayName: `Clawgate ${declaration.displayName} Trigger`,
+		name: `${plugin.id}Trigger`,
+		group: ['trigger'],
+		version: 1,
+		subtitle: declaration.subtitle,
+		description: declaration.description,
+		defaults: { name: `${declaration.displayName} Trigger` },
+		inputs: [],
+		outputs: [NodeConnectionTypes.Main],
+		credentials: [{ name: plugin.credentialType, required: true }],
+		properties: [
+			{ displayName: declaration.notice, name: 'listenerNotice', type: 'notice', default: '' },
+			triggerOptionsProperty(plugin, { ids: declaration.ids, platformOptions: declaration.platformOptions }),
+		],
+	};
 }
