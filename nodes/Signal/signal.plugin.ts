@@ -85,10 +85,11 @@ function textWithMentions(text: string, mentions: Record<string, unknown>[], isB
 	return result.replace(/^[\s:,]+/, '');
 }
 
-/** The notification's params ({ envelope, account }), whether or not the JSON-RPC frame is around it. */
+/** The notification's params ({ envelope, account }), with or without the JSON-RPC frame (and subscription result) around it. */
 export function signalParamsOf(frame: unknown): Record<string, unknown> | null {
 	const record = recordOrNull(frame);
-	return recordOrNull(record?.params) ?? record;
+	const params = recordOrNull(record?.params) ?? record;
+	return recordOrNull(params?.result) ?? params;
 }
 
 export function signalEnvelopeToInbound(frame: unknown, options: SignalReceiveOptions): InboundEvent | null {
