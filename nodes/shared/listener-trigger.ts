@@ -4,17 +4,17 @@
  * taking the first message only, and the connection closed on deactivation. The platform part
  * is a `start` function; the decisions (redelivery, access policy) happen inside it, through core.
  */
-import { NodeConnectionTypes, type IDataObject, type INodeProperties, type INodeTypeDescription, type IRun, type ITriggerFunctions, type ITriggerResponse } from 'n8n-workflow';
+import { NodeConnectionTypes, type IDataObject, type INodeType, type INodeProperties, type INodeTypeDescription, type IRun, type ITriggerFunctions, type ITriggerResponse } from 'n8n-workflow';
 
 import type { AccessFacts, AccessPolicy } from '../core/access-policy';
 import { admitMessage, pairingWorkOf } from '../core/admission';
-import type { AnyChannelPlugin } from '../core/channel';
+import type { AnyChannelPlugin, ReceiveSettings } from '../core/channel';
 import { stampVia, type Envelope } from '../core/envelope';
 import { signEnvelope } from '../core/origin';
 import { asActivationError, asNodeError } from './node-errors';
 import { envelopeOriginKey } from './origin-key';
 import { policyWithApprovedSenders, settlePairingWork } from './trigger-pairing';
-import type { IdExamples } from './trigger-settings';
+import { receiveSettingsFrom, type IdExamples } from './trigger-settings';
 import { triggerOptionsProperty } from './webhook-trigger';
 
 export interface ListenerHandlers {
@@ -92,7 +92,6 @@ export interface ListenerTriggerDeclaration {
 	/** Without "Clawgate" and "Trigger": "Matrix". */
 	displayName: string;
 	description: string;
-	subtitle: string;
 	/** What the user sets up on the platform (a notice above the options). */
 	notice: string;
 	ids: IdExamples;
@@ -106,7 +105,6 @@ export function listenerTriggerDescription(plugin: AnyChannelPlugin, declaration
 		name: `${plugin.id}Trigger`,
 		group: ['trigger'],
 		version: 1,
-		subtitle: declaration.subtitle,
 		description: declaration.description,
 		defaults: { name: `${declaration.displayName} Trigger` },
 		inputs: [],
@@ -116,5 +114,20 @@ export function listenerTriggerDescription(plugin: AnyChannelPlugin, declaration
 			{ displayName: declaration.notice, name: 'listenerNotice', type: 'notice', default: '' },
 			triggerOptionsProperty(plugin, { ids: declaration.ids, platformOptions: declaration.platformOptions }),
 		],
+	};
+}
+
+/** What a listener trigger starts, given its credential and settings (the node's options as well, for the platform's own). */
+export type StartListening = (context: ITriggerFunctions, setup: { credential: unknown; settings: ReceiveSettings; options: IDataObject }) => Promise<ITriggerResponse>;
+
+/** A listener trigger node's description (all but icon and subtitle, which its file names) and `trigger`. */
+export function listenerTriggerNode(plugin: AnyChannelPlugin, declaration: ListenerTriggerDeclaration, start: StartListening): Pick<INodeType, 'trigger'> & { description: Omit<INodeTypeDescription, 'icon'> } {
+	return {
+		description: listenerTriggerDescription(plugin, declaration),
+		async trigger(this: ITriggerFunctions) {
+			const credential = await this.getCredentials(plugin.credentialType);
+			const options = this.getNodeParameter('options', {}) as IDataObject;
+			return await start(this, { credential, settings: receiveSettingsFrom(plugin, options), options });
+		},
 	};
 }
