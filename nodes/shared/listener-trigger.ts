@@ -4,12 +4,14 @@
  * taking the first message only, and the connection closed on deactivation. The platform part
  * is a `start` function; the decisions (redelivery, access policy) happen inside it, through core.
  */
+import { createHash } from 'node:crypto';
+
 import { NodeConnectionTypes, type IDataObject, type INodeType, type INodeProperties, type INodeTypeDescription, type IRun, type ITriggerFunctions, type ITriggerResponse } from 'n8n-workflow';
 
 import type { AccessFacts, AccessPolicy } from '../core/access-policy';
 import { admitMessage, pairingWorkOf } from '../core/admission';
 import type { AnyChannelPlugin, ReceiveSettings } from '../core/channel';
-import { stampVia, type Envelope } from '../core/envelope';
+import { buildMessageKey, stampVia, type Envelope } from '../core/envelope';
 import { signEnvelope } from '../core/origin';
 import { asActivationError, asNodeError } from './node-errors';
 import { envelopeOriginKey } from './origin-key';
@@ -51,8 +53,16 @@ export async function runListenerTrigger(
 	const waits = !manual && (context.getWorkflowSettings() as IDataObject).engineType !== 'v2';
 	let emitted = false;
 	let listener: RunningListener;
+	const node = context.getNode();
+	const workflowId = String(context.getWorkflow().id ?? '');
+	/**
+	 * n8n (2.40 and later) starts no second execution with the same deduplication key: a message a
+	 * listener fetches again after a restart (its confirmation was not saved yet) is not run twice.
+	 * Older n8n versions ignore the key.
+	 */
+	const deduplicationKeyOf = (envelope: Envelope) => `clawgate:${createHash('sha256').update(`${workflowId}\n${node.id}\n${buildMessageKey(envelope)}`).digest('hex')}`;
 	/** Hands the envelope to n8n; the execution's end when it can be waited for, else null. */
-	const emit = (envelope: Envelope): Promise<unknown> | null => {
+	const emit = (envelope: Envelope, deduplicate = false): Promise<unknown> | null => {
 		// "Listen for test event" takes the first message only.
 		if (manual && emitted) return null;
 		emitted = true;
@@ -63,14 +73,14 @@ export async function runListenerTrigger(
 			return null;
 		}
 		const done = context.helpers.createDeferredPromise<IRun>();
-		context.emit(items, undefined, done);
+		context.emit(items, undefined, done, deduplicate ? deduplicationKeyOf(envelope) : undefined);
 		return done.promise;
 	};
 	try {
 		listener = await start({
 			onEnvelope: (envelope) => void emit(envelope)?.catch(() => undefined),
 			execute: async (envelope) => {
-				await emit(envelope)?.catch((error: unknown) => context.logger.debug(`${plugin.name} execution ended with an error: ${(error as Error).message}`));
+				await emit(envelope, true)?.catch((error: unknown) => context.logger.debug(`${plugin.name} execution ended with an error: ${(error as Error).message}`));
 			},
 			admit: async (envelope, facts) => {
 				const admission = admitMessage(plugin, stampVia(envelope, plugin.id), facts, policyWithApprovedSenders(context, policy));
