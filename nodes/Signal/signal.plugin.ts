@@ -23,8 +23,8 @@ export interface SignalClient {
 	account: string;
 }
 
-/** Phone numbers are typed with spaces and dashes; Signal writes them +<digits>. */
-export const normalizeSignalNumber = (number: string) => number.replace(/[\s\-().]/g, '');
+/** Phone numbers are typed with spaces and dashes; Signal writes them +<digits>. Other IDs (group.…, UUIDs) stay as they are. */
+export const normalizeSignalNumber = (id: string) => (/^\+?[\d\s\-().]+$/.test(id.trim()) ? id.replace(/[\s\-().]/g, '') : id.trim());
 
 export function createSignalClient(credential: SignalCredential): SignalClient {
 	const base = credential.baseUrl?.trim().replace(/\/+$/, '');
@@ -44,7 +44,7 @@ export function describeSignalError(error: unknown, action: string): Error {
 	const said = `(${error.status}: ${stringOr(error.body?.error, error.message)})`;
 	if (error.status === 429 || /\b429\b|rate limit/i.test(stringOr(error.body?.error, ''))) return new HttpJsonError(`Signal is rate-limiting the bot and refused to ${action} ${said}. Send fewer messages or try again later.`, 429, error.body);
 	if (/not registered|unknown account|no such account/i.test(stringOr(error.body?.error, ''))) {
-		return new HttpJsonError(`signal-cli does not know the account and could not ${action} ${said}. Register or link the number in signal-cli and check the Account in the Clawgate Signal credential.`, error.status, error.body);
+		return new HttpJsonError(`signal-cli does not know the account and could not ${action} (${error.status}). Register or link the number in signal-cli and check the Account in the Clawgate Signal credential.`, error.status);
 	}
 	if (error.status >= 500) return new HttpJsonError(`signal-cli-rest-api failed to ${action} ${said}. Look at the container's log.`, error.status, error.body);
 	return new HttpJsonError(`signal-cli-rest-api refused to ${action} ${said}. Check the chat ID (a phone number, or group.… for a group) and the Account in the Clawgate Signal credential.`, error.status, error.body);

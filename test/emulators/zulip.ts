@@ -106,9 +106,8 @@ export class ZulipEmulator {
 		return [this.bot, ...Object.values(this.people)].find((user) => user.user_id === id) ?? { user_id: id, email: `user${id}@zulip.test`, full_name: `User ${id}` };
 	}
 
-	private post(partial: Omit<ZulipStoredMessage, 'id'>): ZulipStoredMessage {
-		const message: ZulipStoredMessage = { id: this.nextMessageId++, ...partial };
-		this.messages.push(message);
+	/** The `message` event Zulip queues for a message, as GET /events returns it (`id` is the queue's). */
+	eventOf(message: ZulipStoredMessage): Record<string, unknown> {
 		const sender = this.userById(message.sender_id);
 		const wire = {
 			id: message.id,
@@ -127,9 +126,15 @@ export class ZulipEmulator {
 				? { stream_id: message.stream_id, display_recipient: Object.keys(this.streams).find((name) => this.streams[name] === message.stream_id), subject: message.topic, topic_links: [] }
 				: { display_recipient: message.recipients!.map((id) => ({ id, email: this.userById(id).email, full_name: this.userById(id).full_name, is_mirror_dummy: false })), subject: '' }),
 		};
-		const mentioned = message.content.includes(`@**${this.bot.full_name}**`);
+		return { type: 'message', id: 0, message: wire, flags: message.content.includes(`@**${this.bot.full_name}**`) ? ['mentioned'] : [] };
+	}
+
+	private post(partial: Omit<ZulipStoredMessage, 'id'>): ZulipStoredMessage {
+		const message: ZulipStoredMessage = { id: this.nextMessageId++, ...partial };
+		this.messages.push(message);
+		const event = this.eventOf(message);
 		for (const queue of this.queues.values()) {
-			queue.events.push({ type: 'message', id: queue.nextEventId++, message: wire, flags: mentioned ? ['mentioned'] : [] });
+			queue.events.push({ ...event, id: queue.nextEventId++ });
 			for (const wake of [...queue.waiting]) wake();
 		}
 		return message;
