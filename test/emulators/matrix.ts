@@ -192,7 +192,9 @@ export class MatrixEmulator {
 			const room = this.rooms.get(roomId)!;
 			if (!room.members.has(this.botUserId)) continue;
 			const entry = (join[roomId] ??= { summary: { 'm.joined_member_count': room.members.size }, timeline: { events: [], limited: false, prev_batch: `s${from}` } }) as { timeline: { events: unknown[] } };
-			const { room_id: _roomId, ...withoutRoom } = event;
+			// /sync leaves room_id out of timeline events: the room is the key they are under.
+			const withoutRoom: Record<string, unknown> = { ...event };
+			delete withoutRoom.room_id;
 			entry.timeline.events.push(withoutRoom);
 		}
 		const invite = Object.fromEntries([...this.invites].filter(([, at]) => at > from).map(([roomId]) => [roomId, { invite_state: { events: [{ type: 'm.room.member', state_key: this.botUserId, content: { membership: 'invite' }, sender: '@ada:localhost' }] } }]));
