@@ -66,6 +66,21 @@ describe('receiving over the WebSocket', () => {
 		expect(signal.openSockets).toBe(0);
 	});
 
+	test("on a Node without a global WebSocket (Node 20) the ws package stands in", async () => {
+		const global = globalThis as { WebSocket?: unknown };
+		const saved = global.WebSocket;
+		delete global.WebSocket;
+		try {
+			const { harness, listener } = await listen();
+			signal.receive(signal.envelope(signal.people.ada, 'through ws'));
+			await until(() => harness.executed.length === 1, 'the message');
+			await listener.close();
+			expect(harness.texts()).toEqual(['through ws']);
+		} finally {
+			global.WebSocket = saved;
+		}
+	});
+
 	test('a URL without the receive WebSocket fails activation in words that name json-rpc mode', async () => {
 		const failure = await startSignalListener({ credential: { baseUrl: `${signal.baseUrl}/nothing`, account: signal.account }, settings, log: new ListenerHarness(signalPlugin).log, ...new ListenerHarness(signalPlugin).handlers }).catch(
 			(error: Error) => error,
