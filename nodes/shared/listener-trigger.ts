@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 
-import { NodeConnectionTypes, type IDataObject, type INodeType, type INodeProperties, type INodeTypeDescription, type IRun, type ITriggerFunctions, type ITriggerResponse } from 'n8n-workflow';
+import { NodeConnectionTypes, type IDataObject, type INodeProperties, type INodeTypeDescription, type IRun, type ITriggerFunctions, type ITriggerResponse } from 'n8n-workflow';
 
 import type { AccessFacts, AccessPolicy } from '../core/access-policy';
 import { admitMessage, pairingWorkOf } from '../core/admission';
@@ -131,7 +131,11 @@ export function listenerTriggerDescription(plugin: AnyChannelPlugin, declaration
 export type StartListening = (context: ITriggerFunctions, setup: { credential: unknown; settings: ReceiveSettings; options: IDataObject }) => Promise<ITriggerResponse>;
 
 /** A listener trigger node's description (all but icon and subtitle, which its file names) and `trigger`. */
-export function listenerTriggerNode(plugin: AnyChannelPlugin, declaration: ListenerTriggerDeclaration, start: StartListening): Pick<INodeType, 'trigger'> & { description: Omit<INodeTypeDescription, 'icon'> } {
+export function listenerTriggerNode(
+	plugin: AnyChannelPlugin,
+	declaration: ListenerTriggerDeclaration,
+	start: StartListening,
+): { description: Omit<INodeTypeDescription, 'icon'>; trigger(this: ITriggerFunctions): Promise<ITriggerResponse> } {
 	return {
 		description: listenerTriggerDescription(plugin, declaration),
 		async trigger(this: ITriggerFunctions) {
