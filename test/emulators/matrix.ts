@@ -49,6 +49,7 @@ export class MatrixEmulator {
 	openPolls = 0;
 	private rateLimits: number[] = [];
 	private loseNextSendAnswer = false;
+	private failingSyncs = 0;
 
 	constructor() {
 		this.server = new EmulatorServer('Matrix', (request, connection) => this.handle(request, connection.closed));
@@ -101,6 +102,11 @@ export class MatrixEmulator {
 		this.rateLimits.push(seconds);
 	}
 
+	/** The next `count` syncs are answered 502, as a homeserver behind a restarting proxy. */
+	failNextSyncs(count: number): void {
+		this.failingSyncs = count;
+	}
+
 	/** The next send is stored, but its answer is a 502: the client cannot know it arrived. */
 	loseNextAnswer(): void {
 		this.loseNextSendAnswer = true;
@@ -124,6 +130,10 @@ export class MatrixEmulator {
 		if (path === '/account/whoami') return json(200, { user_id: this.botUserId, device_id: 'CLAWGATE' });
 		if ((match = /^\/profile\/([^/]+)\/displayname$/.exec(path))) return match[1] === this.botUserId ? json(200, { displayname: this.displayName }) : error(404, 'M_NOT_FOUND', 'Profile not found');
 		if (path === `/user/${this.botUserId}/account_data/m.direct`) return Object.keys(this.direct).length ? json(200, this.direct) : error(404, 'M_NOT_FOUND', 'Account data not found');
+		if (path === '/sync' && this.failingSyncs > 0) {
+			this.failingSyncs--;
+			return { status: 502, body: '<html>Bad Gateway</html>' };
+		}
 		if (path === '/sync') return await this.sync(request, closed);
 		if ((match = /^\/join\/(.+)$/.exec(path)) && request.method === 'POST') {
 			const room = this.rooms.get(match[1]);

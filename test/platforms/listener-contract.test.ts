@@ -4,7 +4,8 @@
  * outbound checks as channel-contract.test.ts, through the normaliser each trigger's receive loop
  * uses and the shared admission. A channel joins by one driver in contract-drivers.ts.
  */
-import { admitMessage } from '../../nodes/core/admission';
+import { admitMessage, pairingWorkOf } from '../../nodes/core/admission';
+import { policyWithApprovedSenders, settlePairingWork, type PairingContext } from '../../nodes/shared/trigger-pairing';
 import { stampVia, type Envelope } from '../../nodes/core/envelope';
 import { deliverText, replyTo } from '../../nodes/core/outbound';
 import { receiveSettingsFrom } from '../../nodes/shared/trigger-settings';
@@ -90,6 +91,37 @@ describe.each(listenerContractDrivers.map((driver) => [driver.plugin.name, drive
 		expect(await sendDm('not me', 'stranger', { allowedSenderIds: driver.adaListedAs })).toEqual([]);
 		expect(await sendDm('hello?', 'ada', { dmPolicy: 'disabled', allowedSenderIds: driver.adaListedAs })).toEqual([]);
 		expect(await sendDm('hello from afar', 'stranger')).toHaveLength(1);
+	});
+
+	describe('DM pairing', () => {
+		let staticData: Record<string, unknown> = {};
+		const warnings: string[] = [];
+		const node = { getWorkflowStaticData: () => staticData, logger: { info: () => undefined, warn: (line: string) => void warnings.push(line) } } as unknown as PairingContext;
+		const pairing = { dmPolicy: 'pairing', allowedSenderIds: driver.adaListedAs };
+
+		/** A DM through the listener's admission with pairing, as runListenerTrigger's admit does it. */
+		async function pairingDm(text: string, from: 'ada' | 'stranger') {
+			const settings = receiveSettingsFrom(plugin, pairing);
+			const inbound = (await driver.inbound(driver.dm(text, from), settings))!;
+			const envelope = stampVia(inbound.envelope!, plugin.id);
+			const admission = admitMessage(plugin, envelope, inbound.facts, policyWithApprovedSenders(node, settings.policy));
+			const work = pairingWorkOf(admission);
+			if (work) await settlePairingWork(node, plugin, driver.credential(), work);
+			return { admission, chatId: envelope.chat.id };
+		}
+
+		test("a stranger's DM gets a one-time code and starts nothing; the owner's /pair approves; the stranger's next DM is emitted", async () => {
+			staticData = {};
+			const asked = await pairingDm('hello, can I use you?', 'stranger');
+			expect(asked.admission.kind).toBe('pairing-request');
+			const code = /\b([A-HJ-NP-Z2-9]{8})\b/.exec(driver.outbound.sentTexts(asked.chatId).at(-1) ?? '')?.[1];
+			expect(code).toEqual(expect.any(String));
+			const approved = await pairingDm(`/pair ${code}`, 'ada');
+			expect(approved.admission.kind).toBe('pair-command');
+			expect(driver.outbound.sentTexts(approved.chatId).at(-1)).toMatch(/^Approved /);
+			expect((await pairingDm('thanks!', 'stranger')).admission.kind).toBe('emit');
+			expect(warnings).toEqual([]);
+		});
 	});
 
 	describe('outbound', () => {

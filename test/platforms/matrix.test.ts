@@ -137,6 +137,22 @@ describe('receiving by /sync', () => {
 		await on.poller.stop();
 	});
 
+	test('a failing homeserver is retried with growing waits; the message waiting meanwhile arrives once it answers again', async () => {
+		const room = matrix.createRoom({ members: [ada], direct: true });
+		const harness = new ListenerHarness(matrixPlugin);
+		const source = await matrixSyncSource(matrix.credential(), options(), harness.log);
+		const cursor = await source.begin(new AbortController().signal);
+		matrix.failNextSyncs(3);
+		matrix.say(room, ada, 'are you back?');
+		const poller = await harness.poll(source, cursor);
+		await until(() => harness.executed.length === 1, 'the message after the failures');
+		await poller.stop();
+		expect(harness.texts()).toEqual(['are you back?']);
+		const warnings = harness.log.lines.filter((line) => line.startsWith('warn:'));
+		expect(warnings).toEqual([expect.stringMatching(/^warn: The Matrix homeserver failed to fetch new messages \(502.*Retrying in \d+ s \(attempt 1\)/)]);
+		expect(harness.log.lines).toContain('info: Matrix: polling works again');
+	});
+
 	test('stopping ends the long poll at once', async () => {
 		const { poller } = await listen();
 		await until(() => matrix.openPolls > 0, 'the long poll');
