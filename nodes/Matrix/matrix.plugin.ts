@@ -175,7 +175,7 @@ export function matrixEventToInbound(event: Record<string, unknown>, roomId: str
 // ---------------------------------------------------------------------------------------------
 // Outbound
 
-/** A transaction ID per content: the same message sent again (a retry) reuses it, and the homeserver keeps one. */
+/** A transaction ID per content until it is sent: a retry (after a lost answer or a 429) reuses it, and the homeserver keeps one message. */
 function txnIdFor(client: MatrixClient, key: string): string {
 	let txnId = client.txnIds.get(key);
 	if (!txnId) {
@@ -187,13 +187,15 @@ function txnIdFor(client: MatrixClient, key: string): string {
 
 /** PUTs an event, once more after a lost answer or a 5xx: the transaction ID makes the second try the same event. */
 async function sendEvent(client: MatrixClient, roomId: string, content: Record<string, unknown>): Promise<string> {
-	const txnId = txnIdFor(client, `${roomId}\n${JSON.stringify(content)}`);
-	const path = `${room(roomId)}/send/m.room.message/${encodeURIComponent(txnId)}`;
+	const key = `${roomId}\n${JSON.stringify(content)}`;
+	const path = `${room(roomId)}/send/m.room.message/${encodeURIComponent(txnIdFor(client, key))}`;
 	const put = () => callMatrix(client, 'PUT', path, { body: content });
 	const sent = await put().catch(async (error: unknown) => {
 		if (error instanceof HttpJsonError && (error.status === null || error.status >= 500)) return await put();
 		throw error;
 	});
+	// Sent: the same text sent again on purpose (a second item) is a new message with a new ID.
+	client.txnIds.delete(key);
 	return stringOr(sent.event_id, '');
 }
 

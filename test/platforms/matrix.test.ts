@@ -218,6 +218,13 @@ describe('sending', () => {
 		expect(sent.messageIds).toEqual([matrix.sent.find((message) => message.roomId === room)!.eventId]);
 	});
 
+	test('the same text sent twice on purpose is two messages', async () => {
+		const room = matrix.createRoom({ members: [ada], direct: true });
+		const matrixClient = client();
+		for (let i = 0; i < 2; i++) await deliverText(matrixPlugin, matrixClient, { chatId: room, markdown: 'OK', replyToId: null, threadId: null, linkPreviews: false });
+		expect(matrix.textsIn(room)).toEqual(['OK', 'OK']);
+	});
+
 	test('a 429 with retry_after_ms is waited out, and the message arrives once', async () => {
 		const room = matrix.createRoom({ members: [ada], direct: true });
 		matrix.rateLimitNextSend(1);
