@@ -4,20 +4,30 @@
  * taking the first message only, and the connection closed on deactivation. The platform part
  * is a `start` function; the decisions (redelivery, access policy) happen inside it, through core.
  */
-import { type IDataObject, type ITriggerFunctions, type ITriggerResponse } from 'n8n-workflow';
+import { createHash } from 'node:crypto';
+
+import { NodeConnectionTypes, type IDataObject, type INodeProperties, type INodeTypeDescription, type IRun, type ITriggerFunctions, type ITriggerResponse } from 'n8n-workflow';
 
 import type { AccessFacts, AccessPolicy } from '../core/access-policy';
 import { admitMessage, pairingWorkOf } from '../core/admission';
-import type { AnyChannelPlugin } from '../core/channel';
-import { stampVia, type Envelope } from '../core/envelope';
+import type { AnyChannelPlugin, ReceiveSettings } from '../core/channel';
+import { buildMessageKey, stampVia, type Envelope } from '../core/envelope';
 import { signEnvelope } from '../core/origin';
-import { journalItems, startRecovery, triggerJournalOf } from './delivery-journal';
+import { journalItems, startRecovery, triggerJournalOf, type TriggerJournal } from './delivery-journal';
 import { asActivationError, asNodeError } from './node-errors';
 import { envelopeOriginKey } from './origin-key';
 import { policyWithApprovedSenders, settlePairingWork } from './trigger-pairing';
+import { receiveSettingsFrom, type IdExamples } from './trigger-settings';
+import { triggerOptionsProperty } from './webhook-trigger';
 
 export interface ListenerHandlers {
 	onEnvelope(envelope: Envelope): void;
+	/**
+	 * Emits the envelope and settles once its execution has ended (at once while listening for a
+	 * test event, and for engine 2.0 workflows, which cannot be waited for): a listener confirms a
+	 * message to its platform only after this, so a restart neither loses nor repeats it.
+	 */
+	execute(envelope: Envelope): Promise<void>;
 	/** The shared access policy and DM pairing: whether a message is emitted (pairing work is done here, never emitted). */
 	admit(envelope: Envelope, facts: AccessFacts): Promise<boolean>;
 	/** The connection is lost for good (a revoked token): n8n shows it and retries activation. */
@@ -40,29 +50,55 @@ export async function runListenerTrigger(
 	start: (handlers: ListenerHandlers) => Promise<RunningListener>,
 ): Promise<ITriggerResponse> {
 	const manual = context.getMode() === 'manual';
+	// Engine 2.0 workflows cannot wait for their executions; their messages count as done once handed over.
+	const waits = !manual && (context.getWorkflowSettings() as IDataObject).engineType !== 'v2';
 	let emitted = false;
 	let listener: RunningListener;
 	let stopRecovery: (() => Promise<void>) | null = null;
+	let journal: TriggerJournal | null = null;
+	const node = context.getNode();
+	const workflowId = String(context.getWorkflow().id ?? '');
+	/**
+	 * n8n (2.40 and later) starts no second execution with the same deduplication key: a message a
+	 * listener fetches again after a restart (its confirmation was not saved yet) is not run twice.
+	 * Older n8n versions ignore the key.
+	 */
+	const deduplicationKeyOf = (envelope: Envelope) => `clawgate:${createHash('sha256').update(`${workflowId}\n${node.id}\n${buildMessageKey(envelope)}`).digest('hex')}`;
+	/**
+	 * Hands the envelope to n8n, journaled first when the trigger's Delivery Guarantee asks for it (a
+	 * message journaled before is recovery's, not emitted again); settles when its execution ends,
+	 * where that can be waited for. `confirmable`: the listener confirms the message to its platform
+	 * after this, so a journal that cannot be written fails it (the platform gives it again) instead
+	 * of letting it run unjournaled.
+	 */
+	const emit = async (envelope: Envelope, confirmable = false): Promise<void> => {
+		// "Listen for test event" takes the first message only.
+		if (manual && emitted) return;
+		emitted = true;
+		let json = signEnvelope(stampVia(envelope, plugin.id), envelopeOriginKey()) as unknown as IDataObject;
+		if (journal) {
+			try {
+				const { kept } = await journalItems(journal, [{ json }]);
+				if (kept.length === 0) return;
+				json = kept[0].json;
+			} catch (error) {
+				if (confirmable) throw asNodeError(context.getNode(), error);
+				// The platform has no redelivery to fall back on: the message still runs, unjournaled.
+				context.logger.warn(`${plugin.name} message ${envelope.message.id} runs without the delivery journal, which failed: ${(error as Error).message}`);
+			}
+		}
+		const items = [context.helpers.returnJsonArray([json])];
+		// `context.emit` is read at call time: in manual mode n8n swaps it after trigger() returns.
+		if (!waits) return context.emit(items);
+		const done = context.helpers.createDeferredPromise<IRun>();
+		context.emit(items, undefined, done, confirmable ? deduplicationKeyOf(envelope) : undefined);
+		await done.promise.catch((error: unknown) => context.logger.debug(`${plugin.name} execution ended with an error: ${(error as Error).message}`));
+	};
 	try {
-		const journal = manual ? null : await triggerJournalOf(context);
-		const emit = (json: IDataObject) => context.emit([context.helpers.returnJsonArray([json])]);
+		journal = manual ? null : await triggerJournalOf(context);
 		listener = await start({
-			onEnvelope: (envelope) => {
-				// "Listen for test event" takes the first message only.
-				if (manual && emitted) return;
-				emitted = true;
-				// `context.emit` is read at call time: in manual mode n8n swaps it after trigger() returns.
-				const json = signEnvelope(stampVia(envelope, plugin.id), envelopeOriginKey()) as unknown as IDataObject;
-				if (!journal) return emit(json);
-				journalItems(journal, [{ json }]).then(
-					({ kept }) => kept.forEach((item) => emit(item.json)),
-					(error: unknown) => {
-						// The platform has no redelivery to fall back on: the message still runs, unjournaled.
-						context.logger.warn(`${plugin.name} message ${envelope.message.id} runs without the delivery journal, which failed: ${(error as Error).message}`);
-						emit(json);
-					},
-				);
-			},
+			onEnvelope: (envelope) => void emit(envelope).catch(() => undefined),
+			execute: async (envelope) => await emit(envelope, true),
 			admit: async (envelope, facts) => {
 				const admission = admitMessage(plugin, stampVia(envelope, plugin.id), facts, policyWithApprovedSenders(context, policy));
 				const work = pairingWorkOf(admission);
@@ -81,6 +117,54 @@ export async function runListenerTrigger(
 		closeFunction: async () => {
 			await stopRecovery?.();
 			await listener.close();
+		},
+	};
+}
+
+export interface ListenerTriggerDeclaration {
+	/** Without "Clawgate" and "Trigger": "Matrix". */
+	displayName: string;
+	description: string;
+	/** What the user sets up on the platform (a notice above the options). */
+	notice: string;
+	ids: IdExamples;
+	platformOptions?: INodeProperties[];
+}
+
+/** The description of a listener trigger (a connection or long poll n8n holds), all but the icon, which the node file names. */
+export function listenerTriggerDescription(plugin: AnyChannelPlugin, declaration: ListenerTriggerDeclaration): Omit<INodeTypeDescription, 'icon'> {
+	return {
+		displayName: `Clawgate ${declaration.displayName} Trigger`,
+		name: `${plugin.id}Trigger`,
+		group: ['trigger'],
+		version: 1,
+		description: declaration.description,
+		defaults: { name: `${declaration.displayName} Trigger` },
+		inputs: [],
+		outputs: [NodeConnectionTypes.Main],
+		credentials: [{ name: plugin.credentialType, required: true }],
+		properties: [
+			{ displayName: declaration.notice, name: 'listenerNotice', type: 'notice', default: '' },
+			triggerOptionsProperty(plugin, { ids: declaration.ids, platformOptions: declaration.platformOptions }),
+		],
+	};
+}
+
+/** What a listener trigger starts, given its credential and settings (the node's options as well, for the platform's own). */
+export type StartListening = (context: ITriggerFunctions, setup: { credential: unknown; settings: ReceiveSettings; options: IDataObject }) => Promise<ITriggerResponse>;
+
+/** A listener trigger node's description (all but icon and subtitle, which its file names) and `trigger`. */
+export function listenerTriggerNode(
+	plugin: AnyChannelPlugin,
+	declaration: ListenerTriggerDeclaration,
+	start: StartListening,
+): { description: Omit<INodeTypeDescription, 'icon'>; trigger(this: ITriggerFunctions): Promise<ITriggerResponse> } {
+	return {
+		description: listenerTriggerDescription(plugin, declaration),
+		async trigger(this: ITriggerFunctions) {
+			const credential = await this.getCredentials(plugin.credentialType);
+			const options = this.getNodeParameter('options', {}) as IDataObject;
+			return await start(this, { credential, settings: receiveSettingsFrom(plugin, options), options });
 		},
 	};
 }

@@ -22,7 +22,8 @@ export interface EmulatorReply {
 	body?: unknown;
 }
 
-export type EmulatorHandler = (request: RecordedRequest) => EmulatorReply | Promise<EmulatorReply>;
+/** `closed` aborts when the client hangs up before the answer (a long poll ended by the client). */
+export type EmulatorHandler = (request: RecordedRequest, connection: { closed: AbortSignal }) => EmulatorReply | Promise<EmulatorReply>;
 
 export function parseBody(rawBody: Buffer, contentType: string | undefined): Record<string, unknown> {
 	if (rawBody.length === 0) return {};
@@ -90,6 +91,12 @@ export class EmulatorServer {
 		await new Promise<void>((resolve) => server.close(() => resolve()));
 	}
 
+	/** The listening server, for emulators that also take WebSocket upgrades on the same port. */
+	get httpServer(): Server {
+		if (!this.server) throw new Error(`The ${this.name} emulator is not started.`);
+		return this.server;
+	}
+
 	/** Requests matching the predicate received so far. */
 	matching(predicate: (request: RecordedRequest) => boolean): RecordedRequest[] {
 		return this.requests.filter(predicate);
@@ -130,12 +137,17 @@ export class EmulatorServer {
 			receivedAt: Date.now(),
 		};
 		this.requests.push(recorded);
+		const hangUp = new AbortController();
+		res.on('close', () => {
+			if (!res.writableEnded) hangUp.abort();
+		});
 		let reply: EmulatorReply;
 		try {
-			reply = await this.handler(recorded);
+			reply = await this.handler(recorded, { closed: hangUp.signal });
 		} catch (error) {
 			reply = { status: 500, body: { error: (error as Error).message } };
 		}
+		if (hangUp.signal.aborted) return;
 		const isJson = reply.body !== undefined && typeof reply.body !== 'string';
 		res.writeHead(reply.status, { ...(isJson ? { 'content-type': 'application/json' } : {}), ...reply.headers });
 		res.end(isJson ? JSON.stringify(reply.body) : (reply.body as string | undefined));

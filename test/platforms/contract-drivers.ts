@@ -6,8 +6,11 @@
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 
-import type { AnyChannelPlugin, WebhookContext } from '../../nodes/core/channel';
+import type { AnyChannelPlugin, InboundEvent, ReceiveSettings, WebhookContext } from '../../nodes/core/channel';
 import { googleChatPlugin } from '../../nodes/GoogleChat/googleChat.plugin';
+import { matrixEventToInbound, matrixPlugin } from '../../nodes/Matrix/matrix.plugin';
+import { signalEnvelopeToInbound, signalPlugin } from '../../nodes/Signal/signal.plugin';
+import { zulipEventToInbound, zulipPlugin } from '../../nodes/Zulip/zulip.plugin';
 import { linePlugin } from '../../nodes/Line/line.plugin';
 import { slackPlugin } from '../../nodes/Slack/slack.plugin';
 import { teamsPlugin } from '../../nodes/Teams/teams.plugin';
@@ -23,6 +26,9 @@ import { makeBotToken as makeTelegramToken, TelegramEmulator, type TelegramUser 
 import { makeAuthToken, TwilioEmulator } from '../emulators/twilio';
 import { signViberBody, ViberEmulator } from '../emulators/viber';
 import { signWebexBody, WebexEmulator, type WebexPerson } from '../emulators/webex';
+import { MatrixEmulator } from '../emulators/matrix';
+import { SignalEmulator } from '../emulators/signal';
+import { ZulipEmulator } from '../emulators/zulip';
 
 /** A request as n8n hands it to the trigger: lower-case headers, the raw bytes, the parsed body. */
 export interface Delivery {
@@ -409,3 +415,114 @@ function googleChatDriver(): ContractDriver<Record<string, unknown>> {
 
 /** Every webhook channel the contract suite checks: one entry per channel. */
 export const contractDrivers: ContractDriver[] = [slackDriver(), twilioDriver(), telegramDriver(), lineDriver(), viberDriver(), webexDriver(), teamsDriver(), googleChatDriver()] as ContractDriver[];
+
+// ---------------------------------------------------------------------------------------------
+// Listener channels: messages are fetched (long poll, socket), so there is no proof of origin to
+// check and no redelivery to answer; the suite feeds the platform's payloads to the normaliser the
+// trigger's receive loop uses, then the shared admission, and checks the same envelope, access and
+// outbound rules as for webhook channels.
+
+export interface ListenerContractDriver<Sample = unknown> extends Omit<ContractDriver<Sample>, 'deliver' | 'malformed' | 'options'> {
+	/** The payload as the trigger's receive loop turns it into an inbound event (null: not a message at all). */
+	inbound(sample: Sample, settings: ReceiveSettings): Promise<InboundEvent | null> | InboundEvent | null;
+}
+
+function matrixDriver(): ListenerContractDriver<{ roomId: string; event: Record<string, unknown>; isDirect: boolean }> {
+	const matrix = new MatrixEmulator();
+	const people: Record<Sender, string> = { ada: '@ada:localhost', stranger: '@eve:localhost' };
+	const dms: Record<Sender, string> = { ada: matrix.createRoom({ members: [people.ada], direct: true }), stranger: matrix.createRoom({ members: [people.stranger], direct: true }) };
+	const groupId = matrix.createRoom({ members: [people.ada, people.stranger] });
+	const say = (roomId: string, sender: string, text: string, content: Record<string, unknown> = {}) => ({ roomId, event: matrix.say(roomId, sender, text, content), isDirect: roomId !== groupId });
+	return {
+		plugin: matrixPlugin,
+		start: async () => void (await matrix.start()),
+		stop: () => matrix.stop(),
+		credential: () => matrix.credential(),
+		adaListedAs: people.ada,
+		wrongToken() {
+			const token = `syt_${randomBytes(16).toString('base64url')}`;
+			return { credential: { ...matrix.credential(), accessToken: token }, token };
+		},
+		dm: (text, from = 'ada') => say(dms[from], people[from], text),
+		group: {
+			chatId: groupId,
+			plain: (text, from = 'ada') => say(groupId, people[from], text),
+			mention: (text, from = 'ada') => say(groupId, people[from], `${matrix.displayName}: ${text}`, { 'm.mentions': { user_ids: [matrix.botUserId] } }),
+		},
+		ownMessage: (text) => say(dms.ada, matrix.botUserId, text),
+		// Bots post m.notice.
+		otherBotMessage: (text) => say(dms.ada, '@deploy:localhost', text, { msgtype: 'm.notice' }),
+		inbound: ({ roomId, event, isDirect }, settings) =>
+			matrixEventToInbound(event, roomId, { botUserId: matrix.botUserId, botDisplayName: matrix.displayName, isDirect, sessionScope: settings.sessionScope }),
+		outbound: {
+			sentTexts: (chatId) => matrix.textsIn(chatId),
+			sendCalls: () => matrix.server.matching((request) => request.method === 'PUT' && request.path.includes('/send/m.room.message/')).length,
+			rateLimitNextSend: (seconds) => matrix.rateLimitNextSend(seconds),
+		},
+	};
+}
+
+function zulipDriver(): ListenerContractDriver<Record<string, unknown>> {
+	const zulip = new ZulipEmulator();
+	const people: Record<Sender, typeof zulip.people.ada> = { ada: zulip.people.ada, stranger: zulip.people.eve };
+	const bot = { id: String(zulip.bot.user_id), fullName: zulip.bot.full_name };
+	return {
+		plugin: zulipPlugin,
+		start: async () => void (await zulip.start()),
+		stop: () => zulip.stop(),
+		credential: () => zulip.credential(),
+		adaListedAs: String(people.ada.user_id),
+		wrongToken() {
+			const token = randomBytes(16).toString('hex');
+			return { credential: { ...zulip.credential(), apiKey: token }, token };
+		},
+		dm: (text, from = 'ada') => zulip.eventOf(zulip.dm(people[from], text)),
+		group: {
+			chatId: String(zulip.streams.general),
+			plain: (text, from = 'ada') => zulip.eventOf(zulip.streamMessage(people[from], text)),
+			mention: (text, from = 'ada') => zulip.eventOf(zulip.streamMessage(people[from], text, { mention: true })),
+		},
+		ownMessage: (text) => zulip.eventOf(zulip.dm(zulip.bot, text)),
+		otherBotMessage: (text) => zulip.eventOf(zulip.dm(zulip.people.deploy, text)),
+		inbound: (event, settings) => zulipEventToInbound(event, { bot, sessionScope: settings.sessionScope }),
+		outbound: {
+			sentTexts: (chatId) => zulip.textsTo(chatId),
+			sendCalls: () => zulip.server.matching((request) => request.method === 'POST' && request.path === '/api/v1/messages').length,
+			rateLimitNextSend: (seconds) => zulip.rateLimitNextSend(seconds),
+		},
+	};
+}
+
+function signalDriver(): ListenerContractDriver<Record<string, unknown>> {
+	const signal = new SignalEmulator();
+	const people: Record<Sender, typeof signal.people.ada> = { ada: signal.people.ada, stranger: signal.people.eve };
+	return {
+		plugin: signalPlugin,
+		start: () => signal.start(),
+		stop: () => signal.stop(),
+		credential: () => signal.credential(),
+		// Phone numbers are typed with spaces; Signal's ID reading takes them out.
+		adaListedAs: people.ada.number.replace(/^(\+\d{2})(\d{3})/, '$1 $2 '),
+		// signal-cli-rest-api has no token: the account is what the credential names, and a wrong one is refused.
+		wrongToken() {
+			const account = `+49151${randomBytes(3).readUIntBE(0, 3).toString().padStart(8, '7')}`;
+			return { credential: { ...signal.credential(), account }, token: account };
+		},
+		dm: (text, from = 'ada') => signal.envelope(people[from], text),
+		group: {
+			chatId: signal.groupRecipient,
+			plain: (text, from = 'ada') => signal.envelope(people[from], text, { group: true }),
+			mention: (text, from = 'ada') => signal.envelope(people[from], text, { group: true, mention: true }),
+		},
+		ownMessage: (text) => signal.envelope({ number: signal.account, uuid: 'self', name: 'Bot' }, text),
+		inbound: (frame, settings) => signalEnvelopeToInbound(frame, { account: signal.account, sessionScope: settings.sessionScope }),
+		outbound: {
+			sentTexts: (chatId) => signal.textsTo(chatId),
+			sendCalls: () => signal.server.matching((request) => request.path === '/v2/send').length,
+			rateLimitNextSend: (seconds) => signal.rateLimitNextSend(seconds),
+		},
+	};
+}
+
+/** Every listener channel the contract suite checks (listener-contract.test.ts): one entry per channel. */
+export const listenerContractDrivers: ListenerContractDriver[] = [matrixDriver(), zulipDriver(), signalDriver()] as ListenerContractDriver[];

@@ -24,6 +24,10 @@ import { normalizeDiscordMessage, type DiscordMessagePayload, type DiscordTrigge
 import { normalizeSlackEvent, type SlackCredential, type SlackEventCallback } from '../../nodes/Slack/slack.adapter';
 import { decideTelegramUpdate, parseTelegramUpdate, type TelegramTriggerRules, type UpdateDecision } from '../../nodes/Telegram/telegram.adapter';
 import { EMPTY_TWIML } from '../../nodes/Twilio/twilio.adapter';
+import { matrixEventToInbound } from '../../nodes/Matrix/matrix.plugin';
+import { signalEnvelopeToInbound } from '../../nodes/Signal/signal.plugin';
+import { zulipEventToInbound } from '../../nodes/Zulip/zulip.plugin';
+import { zulipQueueSource } from '../../nodes/Zulip/zulip.queue';
 
 interface RecordedPayload<T = unknown> {
 	source: string;
@@ -581,5 +585,103 @@ describe('Google Chat events from the Google Chat documentation', () => {
 			{ policy: DEFAULT_ACCESS_POLICY, sessionScope: 'chat' },
 		);
 		expect(receipt).toMatchObject({ kind: 'answer', answer: { status: 200 } });
+	});
+});
+// -------------------------------------------------------------------------------------------------
+// Matrix: https://spec.matrix.org/latest/client-server-api/ (listener: events come from /sync)
+
+describe('Matrix room events from the client-server spec', () => {
+	const options = { botUserId: '@clawbot:example.org', botDisplayName: 'Clawbot', isDirect: true, sessionScope: 'chat' as const };
+	const inbound = (name: string, isDirect = true) => {
+		const event = recorded('matrix', name).payload;
+		return matrixEventToInbound(event, String(event.room_id ?? '!room:example.org'), { ...options, isDirect });
+	};
+
+	test('an m.text message with HTML becomes a DM envelope of its plain body', () => {
+		expect(userFacing(inbound('m-text-html').envelope)).toEqual({
+			sessionId: 'matrix:@clawbot:example.org:dm:!jEsUZKDJdhlrceRyVU:example.org',
+			channel: 'matrix',
+			accountId: '@clawbot:example.org',
+			event: 'message',
+			chat: { id: '!jEsUZKDJdhlrceRyVU:example.org', type: 'dm', threadId: null, title: null },
+			sender: { id: '@example:example.org', name: null, username: '@example:example.org', isBot: false },
+			message: { id: '$143273582443PhrSn:example.org', text: 'This is an example text message', replyToId: null, mentionsBot: false, command: null, attachments: [], timestamp: '2015-05-27T14:10:24.653Z' },
+		});
+	});
+
+	test('an m.image carries its mxc URL, type and size', () => {
+		expect(inbound('m-image').envelope?.message.attachments).toEqual([{ kind: 'image', id: 'mxc://example.org/JWEIFJgwEIhweiWJE', mimeType: 'image/jpeg', name: 'filename.jpg', size: 31037 }]);
+	});
+
+	test('a thread reply names its thread root, and in a room without a mention it is not addressed to the bot', () => {
+		const { envelope } = inbound('thread-reply', false);
+		expect(envelope?.chat).toEqual({ id: '!room:example.org', type: 'group', threadId: '$alice_hello', title: null });
+		expect(envelope?.message.mentionsBot).toBe(false);
+	});
+});
+
+// -------------------------------------------------------------------------------------------------
+// Zulip: https://zulip.com/api/get-events
+
+describe('Zulip events from the API documentation', () => {
+	const bot = { id: '31572', fullName: 'Hamlet of Denmark' };
+	const events = recorded<{ events: Record<string, unknown>[] }>('zulip', 'get-events').payload.events;
+
+	test("a stream message is a group message of the stream, its topic the thread; the sender's -bot@ address marks a bot", () => {
+		expect(userFacing(zulipEventToInbound(events[0], { bot, sessionScope: 'chat' })?.envelope)).toMatchObject({
+			sessionId: 'zulip:31572:group:15:Castle',
+			chat: { id: '15', type: 'group', threadId: 'Castle', title: 'Denmark' },
+			sender: { id: '13215', name: 'Othello Bot', username: 'othello-bot@example.com', isBot: true },
+			message: { id: '12345678', text: 'I come not, friends, to steal away your hearts.', mentionsBot: false, timestamp: '2013-08-08T16:13:23.000Z' },
+		});
+	});
+
+	test('a direct message to the bot is a DM with the sender', () => {
+		expect(zulipEventToInbound(events[1], { bot, sessionScope: 'chat' })?.envelope).toMatchObject({ sessionId: 'zulip:31572:dm:13215', chat: { id: '13215', type: 'dm', threadId: null } });
+	});
+
+	test('the documented BAD_EVENT_QUEUE_ID answer makes the trigger register a new queue', async () => {
+		const answer = recorded('zulip', 'bad-event-queue-id').payload;
+		const calls: string[] = [];
+		const server = createServer((request, response) => {
+			calls.push(`${request.method} ${request.url?.split('?')[0]}`);
+			const body = request.url?.startsWith('/api/v1/users/me') ? { result: 'success', user_id: 1, full_name: 'Bot' } : request.url?.startsWith('/api/v1/register') ? { result: 'success', queue_id: 'new-queue', last_event_id: -1 } : answer;
+			response.writeHead(request.url?.startsWith('/api/v1/events') ? 400 : 200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+		});
+		await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+		const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+		try {
+			const warnings: string[] = [];
+			const source = await zulipQueueSource({ baseUrl, email: 'bot@example.com', apiKey: 'k' }, { policy: DEFAULT_ACCESS_POLICY, sessionScope: 'chat' }, { debug: () => undefined, info: () => undefined, warn: (line) => void warnings.push(line) });
+			const batch = await source.fetch(JSON.stringify({ queueId: 'fb67bf8a-c031-47cc-84cf-ed80accacda8', lastEventId: 3 }), new AbortController().signal);
+			expect(batch).toEqual({ events: [], cursor: JSON.stringify({ queueId: 'new-queue', lastEventId: -1 }) });
+			expect(calls).toEqual(['GET /api/v1/users/me', 'GET /api/v1/events', 'POST /api/v1/register']);
+			expect(warnings).toHaveLength(1);
+		} finally {
+			await new Promise<void>((resolve) => server.close(() => resolve()));
+		}
+	});
+});
+
+// -------------------------------------------------------------------------------------------------
+// Signal: signal-cli's JSON-RPC receive notifications, as signal-cli-rest-api forwards them
+
+describe('Signal envelopes from the signal-cli documentation', () => {
+	const options = { account: '+44987654321', sessionScope: 'chat' as const };
+
+	test('a data message is a DM from its sender, named by timestamp and author', () => {
+		expect(userFacing(signalEnvelopeToInbound(recorded('signal', 'receive-data-message').payload, options)?.envelope)).toEqual({
+			sessionId: 'signal:+44987654321:dm:+33123456789',
+			channel: 'signal',
+			accountId: '+44987654321',
+			event: 'message',
+			chat: { id: '+33123456789', type: 'dm', threadId: null, title: null },
+			sender: { id: '+33123456789', name: 'name', username: 'uuid', isBot: false },
+			message: { id: '1631458508784@+33123456789', text: 'foobar', replyToId: null, mentionsBot: false, command: null, attachments: [], timestamp: '2021-09-12T14:55:08.784Z' },
+		});
+	});
+
+	test("the account's own message from a linked device (a sync message, in subscription form) starts nothing", () => {
+		expect(signalEnvelopeToInbound(recorded('signal', 'receive-sync-message').payload, { ...options, account: '+33123456789' })).toMatchObject({ envelope: null, facts: { fromSelf: true } });
 	});
 });
