@@ -13,7 +13,7 @@ import { admitMessage, pairingWorkOf } from '../core/admission';
 import type { AnyChannelPlugin, ReceiveSettings } from '../core/channel';
 import { buildMessageKey, stampVia, type Envelope } from '../core/envelope';
 import { signEnvelope } from '../core/origin';
-import { journalItems, startRecovery, triggerJournalOf, type TriggerJournal } from './delivery-journal';
+import { deliveryGuaranteeProperties, journalCredentials, journalItems, startRecovery, triggerJournalOf, type TriggerJournal } from './delivery-journal';
 import { asActivationError, asNodeError } from './node-errors';
 import { envelopeOriginKey } from './origin-key';
 import { policyWithApprovedSenders, settlePairingWork } from './trigger-pairing';
@@ -142,10 +142,11 @@ export function listenerTriggerDescription(plugin: AnyChannelPlugin, declaration
 		defaults: { name: `${declaration.displayName} Trigger` },
 		inputs: [],
 		outputs: [NodeConnectionTypes.Main],
-		credentials: [{ name: plugin.credentialType, required: true }],
+		credentials: [{ name: plugin.credentialType, required: true }, ...journalCredentials('journalStore', { deliveryGuarantee: ['journal'] })],
 		properties: [
 			{ displayName: declaration.notice, name: 'listenerNotice', type: 'notice', default: '' },
 			triggerOptionsProperty(plugin, { ids: declaration.ids, platformOptions: declaration.platformOptions }),
+			...deliveryGuaranteeProperties,
 		],
 	};
 }
