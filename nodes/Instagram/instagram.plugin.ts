@@ -36,5 +36,5 @@ export const instagramPlugin = messagingPlugin<InstagramCredential>({
 	accountIdOf: async (client) => idOrNull((await callGraph(client, 'GET', '/me?fields=user_id,username')).user_id),
 	// 2534022: "This message is sent outside of allowed window."
 	windowClosedSubcode: 2534022,
-	textSendFields: {},
+	messageFields: {},
 });

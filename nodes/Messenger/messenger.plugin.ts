@@ -34,5 +34,5 @@ export const messengerPlugin = messagingPlugin<MessengerCredential>({
 	// 2018278: "This message is sent outside of allowed window."
 	windowClosedSubcode: 2018278,
 	// RESPONSE: an answer within the 24-hour window that the person's message opened.
-	textSendFields: { messaging_type: 'RESPONSE' },
+	messageFields: { messaging_type: 'RESPONSE' },
 });

@@ -15,6 +15,11 @@ import { metaWebhookInbound, skippedEvent, type MetaWebhookCredential } from './
 
 export type SenderAction = 'typing_on' | 'typing_off' | 'mark_seen';
 
+export interface MessagingClient extends GraphClient {
+	/** Fields every message (not sender action) carries besides recipient and message: Messenger's messaging_type. */
+	messageFields: Record<string, unknown>;
+}
+
 /** An attachment of the Send API: by public URL; the platform fetches it. */
 export type OutboundAttachmentType = 'image' | 'audio' | 'video' | 'file';
 
@@ -36,8 +41,8 @@ export interface MessagingSpec<Credential extends MetaWebhookCredential> {
 	accountIdOf(client: GraphClient): Promise<string | null>;
 	/** The subcode Meta answers when the 24-hour messaging window is closed. */
 	windowClosedSubcode: number;
-	/** Fields every text send carries besides recipient and message (Messenger's messaging_type). */
-	textSendFields: Record<string, unknown>;
+	/** Fields every message carries besides recipient and message (Messenger's messaging_type). */
+	messageFields: Record<string, unknown>;
 }
 
 // -------------------------------------------------------------------------------------------------
@@ -134,15 +139,18 @@ export function messagingEventsOf(entries: Record<string, unknown>[], options: M
 // -------------------------------------------------------------------------------------------------
 // Outbound: POST /me/messages https://developers.facebook.com/docs/messenger-platform/reference/send-api/
 
-export async function sendMessaging(client: GraphClient, recipientId: string, body: Record<string, unknown>): Promise<string[]> {
+async function sendMessaging(client: GraphClient, recipientId: string, body: Record<string, unknown>): Promise<string[]> {
 	const answer = await callGraph(client, 'POST', '/me/messages', { recipient: { id: recipientId }, ...body });
 	return nonEmptyStringOrNull(answer.message_id) ? [String(answer.message_id)] : [];
 }
 
 export const sendSenderAction = (client: GraphClient, recipientId: string, action: SenderAction) => sendMessaging(client, recipientId, { sender_action: action }).then(() => undefined);
 
-export const sendAttachment = (client: GraphClient, recipientId: string, type: OutboundAttachmentType, url: string) =>
-	sendMessaging(client, recipientId, { message: { attachment: { type, payload: { url, is_reusable: false } } } });
+/** Sends one message object (`{ text }` or `{ attachment }`); returns its message ID. */
+export const sendMessagingMessage = (client: MessagingClient, recipientId: string, message: Record<string, unknown>) => sendMessaging(client, recipientId, { ...client.messageFields, message });
+
+export const sendAttachment = (client: MessagingClient, recipientId: string, type: OutboundAttachmentType, url: string) =>
+	sendMessagingMessage(client, recipientId, { attachment: { type, payload: { url, is_reusable: false } } });
 
 export function describeMessagingError<Credential extends MetaWebhookCredential>(spec: MessagingSpec<Credential>, error: unknown, action: string): Error {
 	return describeGraphError(spec.name, error, action, {
@@ -161,8 +169,11 @@ export function describeMessagingError<Credential extends MetaWebhookCredential>
 }
 
 /** A Messenger-model channel plugin: the webhook, the envelope and the Send API with one spec. */
-export function messagingPlugin<Credential extends MetaWebhookCredential & { baseUrl?: string }>(spec: MessagingSpec<Credential>): ChannelPlugin<Credential, GraphClient> {
-	const createClient = (credential: Credential) => createGraphClient(spec.name, spec.publicApi, spec.tokenOf(credential), credential.baseUrl, spec.tokenAdvice);
+export function messagingPlugin<Credential extends MetaWebhookCredential & { baseUrl?: string }>(spec: MessagingSpec<Credential>): ChannelPlugin<Credential, MessagingClient> {
+	const createClient = (credential: Credential): MessagingClient => ({
+		...createGraphClient(spec.name, spec.publicApi, spec.tokenOf(credential), credential.baseUrl, spec.tokenAdvice),
+		messageFields: spec.messageFields,
+	});
 	const describe = (error: unknown, action: string) => describeMessagingError(spec, error, action);
 	return {
 		id: spec.id,
@@ -186,7 +197,7 @@ export function messagingPlugin<Credential extends MetaWebhookCredential & { bas
 			},
 		}),
 		outbound: {
-			postMessage: (client, { chatId, text }) => sendMessaging(client, chatId, { ...spec.textSendFields, message: { text } }),
+			postMessage: (client, { chatId, text }) => sendMessagingMessage(client, chatId, { text }),
 			sendTyping: (client, { chatId }) => sendSenderAction(client, chatId, 'typing_on'),
 		},
 		retryAfterMs: graphRetryAfterMs,

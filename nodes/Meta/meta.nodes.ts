@@ -9,8 +9,7 @@ import type { AnyChannelPlugin } from '../core/channel';
 import { isTriggerEnvelope } from '../core/origin';
 import { envelopeOriginKey } from '../shared/origin-key';
 import { stringParameter, type SendOperation } from '../shared/send-node';
-import type { GraphClient } from './meta.graph';
-import { sendAttachment, sendSenderAction, type OutboundAttachmentType, type SenderAction } from './meta.messaging';
+import { sendAttachment, sendSenderAction, type MessagingClient, type OutboundAttachmentType, type SenderAction } from './meta.messaging';
 
 /** The Chat ID parameter, or the chat of the item when empty: only an item a Clawgate trigger signed names one. */
 export function chatIdFor(context: IExecuteFunctions, plugin: AnyChannelPlugin, itemIndex: number, json: IDataObject): string {
@@ -47,8 +46,8 @@ export async function describedCall<T>(plugin: AnyChannelPlugin, action: string,
 }
 
 /** Send Media and Sender Action of Messenger and Instagram. */
-export function messagingSendOperations(plugin: AnyChannelPlugin): SendOperation<GraphClient>[] {
-	const sendMedia: SendOperation<GraphClient> = {
+export function messagingSendOperations(plugin: AnyChannelPlugin): SendOperation<MessagingClient>[] {
+	const sendMedia: SendOperation<MessagingClient> = {
 		name: 'Send Media',
 		value: 'sendMedia',
 		action: 'Send an image, audio, video or file',
@@ -75,7 +74,7 @@ export function messagingSendOperations(plugin: AnyChannelPlugin): SendOperation
 			return { chatId, messageIds };
 		},
 	};
-	const senderAction: SendOperation<GraphClient> = {
+	const senderAction: SendOperation<MessagingClient> = {
 		name: 'Send Sender Action',
 		value: 'senderAction',
 		action: 'Show typing or mark as seen',
