@@ -22,10 +22,7 @@ export interface InstagramCredential {
 const instagramRenderer: TextRenderer = { ...plainRenderer, name: 'plain text (UTF-8 bytes)', measure: (text) => Buffer.byteLength(text, 'utf8') };
 
 export const instagramPlugin = messagingPlugin<InstagramCredential>({
-	id: 'instagram',
 	name: 'Instagram',
-	channel: 'instagram',
-	credentialType: 'clawgateInstagramApi',
 	object: 'instagram',
 	publicApi: INSTAGRAM_PUBLIC_API,
 	tokenOf: (credential) => credential.accessToken,

@@ -4,7 +4,6 @@
  * shared with Instagram (nodes/Meta/meta.messaging.ts). https://developers.facebook.com/docs/messenger-platform
  */
 import { idOrNull } from '../core/payload';
-import { plainRenderer } from '../core/text/renderer';
 import { callGraph } from '../Meta/meta.graph';
 import { messagingPlugin } from '../Meta/meta.messaging';
 
@@ -18,17 +17,13 @@ export interface MessengerCredential {
 }
 
 export const messengerPlugin = messagingPlugin<MessengerCredential>({
-	id: 'messenger',
 	name: 'Messenger',
-	channel: 'messenger',
-	credentialType: 'clawgateMessengerApi',
 	object: 'page',
 	publicApi: MESSENGER_PUBLIC_API,
 	tokenOf: (credential) => credential.pageAccessToken,
 	tokenAdvice: 'Generate a Page access token in the Meta App Dashboard (Messenger → Messenger API Settings → Access Tokens) and paste it into the Clawgate Messenger credential.',
 	// "Text must be UTF-8 and has a 2000 character limit." https://developers.facebook.com/docs/messenger-platform/reference/send-api/
 	textLimit: 2000,
-	renderer: plainRenderer,
 	// A Page token's /me is the Page: its ID is the recipient of every message to it.
 	accountIdOf: async (client) => idOrNull((await callGraph(client, 'GET', '/me?fields=id,name')).id),
 	// 2018278: "This message is sent outside of allowed window."

@@ -9,7 +9,7 @@ import type { ChannelPlugin, InboundEvent } from '../core/channel';
 import { buildSessionId, commandForBot, type EnvelopeAttachment, type SessionScope } from '../core/envelope';
 import { InvalidPayloadError } from '../core/errors';
 import { finiteNumberOrNull, idOrNull, isoTimestampOrNull, isRecord, listOf, nonEmptyStringOrNull, recordOrNull, stringOr } from '../core/payload';
-import type { TextRenderer } from '../core/text/renderer';
+import { plainRenderer, type TextRenderer } from '../core/text/renderer';
 import { callGraph, createGraphClient, describeGraphError, graphRetryAfterMs, MetaGraphError, type GraphClient } from './meta.graph';
 import { metaWebhookInbound, skippedEvent, type MetaWebhookCredential } from './meta.webhook';
 
@@ -24,11 +24,8 @@ export interface MessagingClient extends GraphClient {
 export type OutboundAttachmentType = 'image' | 'audio' | 'video' | 'file';
 
 export interface MessagingSpec<Credential extends MetaWebhookCredential> {
-	id: string;
+	/** "Messenger": the integration id and envelope channel are its lower case, the credential `clawgate<Name>Api` (DESIGN.md "Names"). */
 	name: string;
-	/** The envelope channel. */
-	channel: string;
-	credentialType: string;
 	/** The webhook's `object`. */
 	object: string;
 	publicApi: string;
@@ -36,7 +33,8 @@ export interface MessagingSpec<Credential extends MetaWebhookCredential> {
 	/** Where a user gets a token, for errors. */
 	tokenAdvice: string;
 	textLimit: number;
-	renderer: TextRenderer;
+	/** Default plain text: neither shows Markdown. */
+	renderer?: TextRenderer;
 	/** The account ID as webhooks name it (`recipient.id`), read with the token. */
 	accountIdOf(client: GraphClient): Promise<string | null>;
 	/** The subcode Meta answers when the 24-hour messaging window is closed. */
@@ -175,12 +173,13 @@ export function messagingPlugin<Credential extends MetaWebhookCredential & { bas
 		messageFields: spec.messageFields,
 	});
 	const describe = (error: unknown, action: string) => describeMessagingError(spec, error, action);
+	const id = spec.name.toLowerCase();
 	return {
-		id: spec.id,
+		id,
 		name: spec.name,
-		channels: [spec.channel],
-		credentialType: spec.credentialType,
-		capabilities: { textLimit: spec.textLimit, captionLimit: null, renderer: spec.renderer, edit: false, typing: true, threads: false, media: true, quote: 'never', inbound: ['webhook'] },
+		channels: [id],
+		credentialType: `clawgate${spec.name}Api`,
+		capabilities: { textLimit: spec.textLimit, captionLimit: null, renderer: spec.renderer ?? plainRenderer, edit: false, typing: true, threads: false, media: true, quote: 'never', inbound: ['webhook'] },
 		createClient,
 		accountOf: (_credential, client) => spec.accountIdOf(client).catch(() => null),
 		webhook: metaWebhookInbound<Credential>({
@@ -188,7 +187,7 @@ export function messagingPlugin<Credential extends MetaWebhookCredential & { bas
 			object: spec.object,
 			// Button presses are how a person starts ("Get Started") or answers a menu: on unless turned off.
 			eventsOf: (entries, _credential, context, settings) =>
-				messagingEventsOf(entries, { channel: spec.channel, sessionScope: settings.sessionScope, postbacks: context.options.emitCallbackQueries !== false, now: context.now }),
+				messagingEventsOf(entries, { channel: id, sessionScope: settings.sessionScope, postbacks: context.options.emitCallbackQueries !== false, now: context.now }),
 			async checkCredential(credential) {
 				const account = await spec.accountIdOf(createClient(credential)).catch((error: unknown) => {
 					throw describe(error, 'read the account of the credential');

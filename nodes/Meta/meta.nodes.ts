@@ -8,7 +8,9 @@ import type { IExecuteFunctions, IDataObject, INodeProperties } from 'n8n-workfl
 import type { AnyChannelPlugin } from '../core/channel';
 import { isTriggerEnvelope } from '../core/origin';
 import { envelopeOriginKey } from '../shared/origin-key';
-import { stringParameter, type SendOperation } from '../shared/send-node';
+import { chatIdProperty, type SendDeclaration, sendTextOperation, stringParameter, type SendOperation } from '../shared/send-node';
+import type { IdExamples } from '../shared/trigger-settings';
+import type { TriggerDeclaration } from '../shared/webhook-trigger';
 import { sendAttachment, sendSenderAction, type MessagingClient, type OutboundAttachmentType, type SenderAction } from './meta.messaging';
 
 /** The Chat ID parameter, or the chat of the item when empty: only an item a Clawgate trigger signed names one. */
@@ -45,61 +47,37 @@ export async function describedCall<T>(plugin: AnyChannelPlugin, action: string,
 	});
 }
 
+/** A choice parameter of one operation, from [label, value] pairs; the first is the default. */
+export function choiceProperty(operation: string, displayName: string, name: string, choices: Array<[string, string]>): INodeProperties {
+	return operationProperty(operation, { displayName, name, type: 'options', default: choices[0][1], options: choices.map(([label, value]) => ({ name: label, value })) });
+}
+
 /** Send Media and Sender Action of Messenger and Instagram. */
 export function messagingSendOperations(plugin: AnyChannelPlugin): SendOperation<MessagingClient>[] {
-	const sendMedia: SendOperation<MessagingClient> = {
-		name: 'Send Media',
-		value: 'sendMedia',
-		action: 'Send an image, audio, video or file',
-		description: 'Send a file by its public URL',
-		properties: [
-			operationProperty('sendMedia', {
-				displayName: 'Media Type',
-				name: 'mediaType',
-				type: 'options',
-				default: 'image',
-				options: [
-					{ name: 'Audio', value: 'audio' },
-					{ name: 'File', value: 'file' },
-					{ name: 'Image', value: 'image' },
-					{ name: 'Video', value: 'video' },
-				],
-			}),
-			mediaUrlProperty('sendMedia'),
-		],
-		async run({ client, itemIndex, json }) {
-			const chatId = chatIdFor(this, plugin, itemIndex, json);
-			const type = this.getNodeParameter('mediaType', itemIndex, 'image') as OutboundAttachmentType;
-			const messageIds = await describedCall(plugin, `send the ${type}`, () => sendAttachment(client, chatId, type, stringParameter(this, 'mediaUrl', itemIndex)));
-			return { chatId, messageIds };
+	const mediaTypes: Array<[string, OutboundAttachmentType]> = [['Image', 'image'], ['Audio', 'audio'], ['File', 'file'], ['Video', 'video']];
+	const senderActions: Array<[string, SenderAction]> = [['Typing On', 'typing_on'], ['Typing Off', 'typing_off'], ['Mark Seen', 'mark_seen']];
+	return [
+		{
+			...{ name: 'Send Media', value: 'sendMedia', action: 'Send an image, audio, video or file', description: 'Send a file by its public URL' },
+			properties: [choiceProperty('sendMedia', 'Media Type', 'mediaType', mediaTypes), mediaUrlProperty('sendMedia')],
+			async run({ client, itemIndex, json }) {
+				const chatId = chatIdFor(this, plugin, itemIndex, json);
+				const type = this.getNodeParameter('mediaType', itemIndex, 'image') as OutboundAttachmentType;
+				const messageIds = await describedCall(plugin, `send the ${type}`, () => sendAttachment(client, chatId, type, stringParameter(this, 'mediaUrl', itemIndex)));
+				return { chatId, messageIds };
+			},
 		},
-	};
-	const senderAction: SendOperation<MessagingClient> = {
-		name: 'Send Sender Action',
-		value: 'senderAction',
-		action: 'Show typing or mark as seen',
-		description: 'Show the typing indicator (about 20 seconds, or until the next message) or mark the conversation as seen',
-		properties: [
-			operationProperty('senderAction', {
-				displayName: 'Action',
-				name: 'senderAction',
-				type: 'options',
-				default: 'typing_on',
-				options: [
-					{ name: 'Typing On', value: 'typing_on' },
-					{ name: 'Typing Off', value: 'typing_off' },
-					{ name: 'Mark Seen', value: 'mark_seen' },
-				],
-			}),
-		],
-		async run({ client, itemIndex, json }) {
-			const chatId = chatIdFor(this, plugin, itemIndex, json);
-			const action = this.getNodeParameter('senderAction', itemIndex, 'typing_on') as SenderAction;
-			await describedCall(plugin, `send the sender action ${action}`, () => sendSenderAction(client, chatId, action));
-			return { chatId, messageIds: [] };
+		{
+			...{ name: 'Send Sender Action', value: 'senderAction', action: 'Show typing or mark as seen', description: 'Show the typing indicator (about 20 seconds, or until the next message) or mark the conversation as seen' },
+			properties: [choiceProperty('senderAction', 'Action', 'senderAction', senderActions)],
+			async run({ client, itemIndex, json }) {
+				const chatId = chatIdFor(this, plugin, itemIndex, json);
+				const action = this.getNodeParameter('senderAction', itemIndex, 'typing_on') as SenderAction;
+				await describedCall(plugin, `send the sender action ${action}`, () => sendSenderAction(client, chatId, action));
+				return { chatId, messageIds: [] };
+			},
 		},
-	};
-	return [sendMedia, senderAction];
+	];
 }
 
 /** How the user connects a Meta app to the trigger: Meta has no API to set the callback URL per workflow. */
@@ -115,3 +93,15 @@ export const emitButtonPressesOption: INodeProperties = {
 	default: true,
 	description: 'Whether a press on a button (a postback, "Get Started" included) starts the workflow. The button\'s payload is in message.text, event is "callback_query".',
 };
+
+/** The declaration of a Messenger-model trigger (Messenger, Instagram): one-to-one chats, button presses. */
+export function messagingTriggerDeclaration(displayName: string, description: string, dashboardPath: string, ids: IdExamples): TriggerDeclaration {
+	const fields = 'the <b>messages</b> and <b>messaging_postbacks</b> fields';
+	return { displayName, version: [1], description, setupNotice: metaSetupNotice(dashboardPath, fields), ids, groups: false, platformOptions: [emitButtonPressesOption] };
+}
+
+/** The operations and declaration of a Messenger-model send node: Send Text, Send Media, Send Sender Action. */
+export function messagingSendDeclaration(plugin: AnyChannelPlugin, description: string, chatIdPlaceholder: string): { operations: SendOperation<never>[]; declaration: SendDeclaration } {
+	const operations = [sendTextOperation(plugin), ...messagingSendOperations(plugin)] as SendOperation<never>[];
+	return { operations, declaration: { displayName: plugin.name, description, operations, commonProperties: [chatIdProperty(plugin, chatIdPlaceholder)] } };
+}

@@ -77,8 +77,9 @@ export function parseMetaDelivery(rawBody: Buffer | undefined, object: string, p
 	try {
 		payload = JSON.parse(rawBody?.toString('utf8') ?? '');
 	} catch {
-		throw new InvalidPayloadError(`The request body is not JSON. This URL receives ${platform} webhooks.`);
+		payload = undefined;
 	}
+	if (payload === undefined) throw new InvalidPayloadError(`The request body is not JSON. This URL receives ${platform} webhooks.`);
 	const delivery = recordOrNull(payload);
 	const kind = stringOr(delivery?.object, null);
 	if (kind === null || !Array.isArray(delivery?.entry)) throw new InvalidPayloadError(`The request body is not a Meta webhook (no "object" and "entry").`);

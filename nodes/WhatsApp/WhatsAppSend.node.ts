@@ -1,6 +1,6 @@
 import type { IDataObject, INodeType, INodeTypeDescription } from 'n8n-workflow';
 
-import { chatIdFor, describedCall, mediaUrlProperty, operationProperty } from '../Meta/meta.nodes';
+import { chatIdFor, choiceProperty, describedCall, mediaUrlProperty, operationProperty } from '../Meta/meta.nodes';
 import { chatIdProperty, type SendDeclaration, sendExecutor, sendNodeDescription, type SendOperation, sendTextOperation, stringParameter } from '../shared/send-node';
 import { markWhatsAppMessageRead, sendWhatsAppMessage, whatsAppPlugin, type WhatsAppClient } from './whatsapp.plugin';
 
@@ -12,10 +12,7 @@ function templateComponents(value: unknown): unknown[] {
 }
 
 const sendTemplate: SendOperation<WhatsAppClient> = {
-	name: 'Send Template',
-	value: 'sendTemplate',
-	action: 'Send a message template',
-	description: 'Send an approved message template: the only message WhatsApp delivers more than 24 hours after the person last wrote',
+	...{ name: 'Send Template', value: 'sendTemplate', action: 'Send a message template', description: 'Send an approved message template: the only message WhatsApp delivers more than 24 hours after the person last wrote' },
 	properties: [
 		operationProperty('sendTemplate', { displayName: 'Template Name', name: 'templateName', type: 'string', default: '', required: true, placeholder: 'hello_world', description: 'As in WhatsApp Manager → Message templates' }),
 		operationProperty('sendTemplate', { displayName: 'Language Code', name: 'languageCode', type: 'string', default: 'en_US', required: true, description: 'The language of the template version to send (en_US, de, pt_BR…)' }),
@@ -38,18 +35,9 @@ const sendTemplate: SendOperation<WhatsAppClient> = {
 };
 
 const sendMedia: SendOperation<WhatsAppClient> = {
-	name: 'Send Media',
-	value: 'sendMedia',
-	action: 'Send an image, audio, video or document',
-	description: 'Send a file by its public URL, with a caption',
+	...{ name: 'Send Media', value: 'sendMedia', action: 'Send an image, audio, video or document', description: 'Send a file by its public URL, with a caption' },
 	properties: [
-		operationProperty('sendMedia', {
-			displayName: 'Media Type',
-			name: 'mediaType',
-			type: 'options',
-			default: 'image',
-			options: ['audio', 'document', 'image', 'video'].map((value) => ({ name: value[0].toUpperCase() + value.slice(1), value })),
-		}),
+		choiceProperty('sendMedia', 'Media Type', 'mediaType', [['Image', 'image'], ['Audio', 'audio'], ['Document', 'document'], ['Video', 'video']]),
 		mediaUrlProperty('sendMedia'),
 		operationProperty('sendMedia', { displayName: 'Caption', name: 'caption', type: 'string', default: '', description: 'Text under an image, video or document (up to 1,024 characters); audio has none' }),
 	],
@@ -64,10 +52,7 @@ const sendMedia: SendOperation<WhatsAppClient> = {
 };
 
 const markAsRead: SendOperation<WhatsAppClient> = {
-	name: 'Mark as Read',
-	value: 'markAsRead',
-	action: 'Mark a message as read',
-	description: 'Show the incoming message as read (blue ticks) and, optionally, the typing indicator until the answer (at most 25 seconds)',
+	...{ name: 'Mark as Read', value: 'markAsRead', action: 'Mark a message as read', description: 'Show the incoming message as read (blue ticks) and, optionally, the typing indicator until the answer (at most 25 seconds)' },
 	properties: [
 		operationProperty('markAsRead', { displayName: 'Message ID', name: 'messageId', type: 'string', default: '', placeholder: 'Empty: the incoming message (message.id)', description: 'The wamid of the message to mark' }),
 		operationProperty('markAsRead', { displayName: 'Show Typing', name: 'typing', type: 'boolean', default: true, description: 'Whether the person sees "typing…" until the next message of the number' }),
@@ -91,12 +76,7 @@ const declaration: SendDeclaration = {
 };
 
 export class WhatsAppSend implements INodeType {
-	description: INodeTypeDescription = {
-		...sendNodeDescription(whatsAppPlugin, declaration),
-		icon: { light: 'file:whatsapp.svg', dark: 'file:whatsapp.dark.svg' },
-		subtitle: '={{ $parameter["operation"] }}',
-		usableAsTool: true,
-	};
+	description: INodeTypeDescription = { ...sendNodeDescription(whatsAppPlugin, declaration), icon: { light: 'file:whatsapp.svg', dark: 'file:whatsapp.dark.svg' }, subtitle: '={{ $parameter["operation"] }}', usableAsTool: true };
 
 	execute = sendExecutor(whatsAppPlugin, operations);
 }
