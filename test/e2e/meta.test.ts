@@ -20,7 +20,7 @@ interface Channel {
 }
 
 const CHANNELS: Channel[] = [
-	{ product: 'whatsapp', node: 'whatsApp', credentialType: 'clawgateWhatsAppApi', webhookId: '5b1f0c3e-7a2d-4e91-9c1b-6d0e8f2a3b41', credential: { id: 'ClawgateWaCred01', name: 'WhatsApp number' } },
+	{ product: 'whatsapp', node: 'whatsapp', credentialType: 'clawgateWhatsAppApi', webhookId: '5b1f0c3e-7a2d-4e91-9c1b-6d0e8f2a3b41', credential: { id: 'ClawgateWaCred01', name: 'WhatsApp number' } },
 	{ product: 'messenger', node: 'messenger', credentialType: 'clawgateMessengerApi', webhookId: '5b1f0c3e-7a2d-4e91-9c1b-6d0e8f2a3b42', credential: { id: 'ClawgateMsCred01', name: 'Messenger page' } },
 	{ product: 'instagram', node: 'instagram', credentialType: 'clawgateInstagramApi', webhookId: '5b1f0c3e-7a2d-4e91-9c1b-6d0e8f2a3b43', credential: { id: 'ClawgateIgCred01', name: 'Instagram account' } },
 ];
@@ -50,7 +50,7 @@ function templateWorkflow(credential: Channel['credential']): WorkflowFixture {
 	const send = (n: number, name: string, parameters: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
 		id: id(n),
 		name,
-		type: 'n8n-nodes-clawgate.whatsAppSend',
+		type: 'n8n-nodes-clawgate.whatsappSend',
 		typeVersion: 1,
 		position: [260 * n, 0],
 		parameters: { chatId: LAPSED_CUSTOMER, ...parameters },
@@ -61,7 +61,7 @@ function templateWorkflow(credential: Channel['credential']): WorkflowFixture {
 		id: 'ClawgateMetaTemplate',
 		name: 'Clawgate: WhatsApp re-engagement (e2e)',
 		nodes: [
-			{ id: id(0), name: 'Trigger', type: 'n8n-nodes-clawgate.whatsAppTrigger', typeVersion: 1, position: [0, 0], webhookId: TEMPLATE_WEBHOOK_ID, parameters: {}, credentials: { clawgateWhatsAppApi: credential } },
+			{ id: id(0), name: 'Trigger', type: 'n8n-nodes-clawgate.whatsappTrigger', typeVersion: 1, position: [0, 0], webhookId: TEMPLATE_WEBHOOK_ID, parameters: {}, credentials: { clawgateWhatsAppApi: credential } },
 			send(1, 'Send Text', { operation: 'sendText', text: 'Are you still interested?' }, { onError: 'continueRegularOutput' }),
 			send(2, 'Send Template', { operation: 'sendTemplate', templateName: 'hello_world', languageCode: 'en_US' }),
 		],
