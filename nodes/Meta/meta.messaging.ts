@@ -72,6 +72,8 @@ function attachmentOf(attachment: Record<string, unknown>): EnvelopeAttachment |
 	return url && kind ? { kind, id: url, mimeType: null, name: nonEmptyStringOrNull(attachment.title), size: null } : null;
 }
 
+const ADDRESSING_KEYS = new Set(['sender', 'recipient', 'timestamp']);
+
 function messagingEvent(event: Record<string, unknown>, options: MessagingReceiveOptions): InboundEvent {
 	const senderId = idOrNull(recordOrNull(event.sender)?.id);
 	const recipientId = idOrNull(recordOrNull(event.recipient)?.id);
@@ -79,8 +81,10 @@ function messagingEvent(event: Record<string, unknown>, options: MessagingReceiv
 	const postback = recordOrNull(event.postback);
 	const timestamp = finiteNumberOrNull(event.timestamp);
 	const mid = nonEmptyStringOrNull(message?.mid) ?? nonEmptyStringOrNull(postback?.mid);
-	const dedupeKey = mid ?? `${Object.keys(event).filter((key) => !['sender', 'recipient', 'timestamp'].includes(key)).join('+')}:${senderId}:${timestamp}`;
-	if (message === null && postback === null) return skippedEvent(dedupeKey, `${Object.keys(event).filter((key) => key !== 'sender' && key !== 'recipient' && key !== 'timestamp').join(', ') || 'an empty'} event is not a message`);
+	// What the event is (message, postback, read, delivery, reaction…): its keys besides the addressing ones.
+	const kinds = Object.keys(event).filter((key) => !ADDRESSING_KEYS.has(key));
+	const dedupeKey = mid ?? `${kinds.join('+')}:${senderId}:${timestamp}`;
+	if (message === null && postback === null) return skippedEvent(dedupeKey, `${kinds.join(', ') || 'an empty'} event is not a message`);
 	if (senderId === null || recipientId === null) throw new InvalidPayloadError(`The ${options.channel} event has no sender or recipient ID.`);
 	// An echo is a message the account sent (through any app or a person in the inbox): its person is the recipient.
 	const echo = message?.is_echo === true;
