@@ -70,6 +70,23 @@ function templateWorkflow(credential: Channel['credential']): WorkflowFixture {
 	};
 }
 
+const OPERATIONS_WEBHOOK_IDS = { whatsapp: '5b1f0c3e-7a2d-4e91-9c1b-6d0e8f2a3b4a', messenger: '5b1f0c3e-7a2d-4e91-9c1b-6d0e8f2a3b4b' };
+const PICTURE = 'https://example.com/menu.png';
+
+/** Trigger → the first operation → the second: the send node's other operations, answering the item's chat. */
+function operationsWorkflow(channel: Channel, webhookId: string, first: Record<string, unknown>, second: Record<string, unknown>): WorkflowFixture {
+	const id = (n: number) => `5b1f0c3e-200${n}-4e91-9c1b-${webhookId.slice(-12)}`;
+	const credentials = { [channel.credentialType]: channel.credential };
+	const send = (n: number, parameters: Record<string, unknown>) => ({ id: id(n), name: `Send ${n}`, type: `n8n-nodes-clawgate.${channel.node}Send`, typeVersion: 1, position: [260 * n, 0], parameters, credentials });
+	return {
+		id: `ClawgateMetaOps${channel.product}`,
+		name: `Clawgate: ${channel.product} send operations (e2e)`,
+		nodes: [{ id: id(0), name: 'Trigger', type: `n8n-nodes-clawgate.${channel.node}Trigger`, typeVersion: 1, position: [0, 0], webhookId, parameters: {}, credentials }, send(1, first), send(2, second)],
+		connections: { Trigger: { main: [[{ node: 'Send 1', type: 'main', index: 0 }]] }, 'Send 1': { main: [[{ node: 'Send 2', type: 'main', index: 0 }]] } },
+		settings: { executionOrder: 'v1' },
+	};
+}
+
 describe('WhatsApp, Messenger and Instagram in a real n8n: Trigger → AI Session → Send', () => {
 	const emulators = new Map(CHANNELS.map((channel) => [channel.product, new MetaEmulator(channel.product)]));
 	const model = new OpenAiEmulator({ responder: (request) => `answer to: ${String(request.messages.at(-1)?.content)}` });
@@ -88,9 +105,14 @@ describe('WhatsApp, Messenger and Instagram in a real n8n: Trigger → AI Sessio
 				...CHANNELS.map((channel) => ({ ...channel.credential, type: channel.credentialType, data: meta(channel.product).credential() })),
 				{ ...OPENAI, type: 'openAiApi', data: { apiKey: model.apiKey, url: model.baseUrl } },
 			],
-			workflows: [...CHANNELS.map(aiWorkflow), templateWorkflow(whatsapp.credential)],
+			workflows: [
+				...CHANNELS.map(aiWorkflow),
+				templateWorkflow(whatsapp.credential),
+				operationsWorkflow(whatsapp, OPERATIONS_WEBHOOK_IDS.whatsapp, { operation: 'markAsRead' }, { operation: 'sendMedia', mediaType: 'image', mediaUrl: PICTURE, caption: 'our menu' }),
+				operationsWorkflow(CHANNELS[1], OPERATIONS_WEBHOOK_IDS.messenger, { operation: 'senderAction', senderAction: 'typing_on' }, { operation: 'sendMedia', mediaType: 'image', mediaUrl: PICTURE }),
+			],
 		});
-		await n8n.waitForWebhooks([...CHANNELS.map((channel) => channel.webhookId), TEMPLATE_WEBHOOK_ID]);
+		await n8n.waitForWebhooks([...CHANNELS.map((channel) => channel.webhookId), TEMPLATE_WEBHOOK_ID, ...Object.values(OPERATIONS_WEBHOOK_IDS)]);
 	});
 
 	afterAll(async () => {
@@ -190,5 +212,25 @@ describe('WhatsApp, Messenger and Instagram in a real n8n: Trigger → AI Sessio
 		expect(data).toMatch(/more than 24 hours have passed since this person last wrote/);
 		expect(data).toMatch(/131047/);
 		expect(data).toMatch(/Send Template/);
+	});
+
+	test('WhatsApp Send: Mark as Read (with typing) on the incoming message, then Send Media with a caption to its sender', async () => {
+		const whatsapp = meta('whatsapp');
+		const person = whatsapp.newPersonId();
+		const body = whatsapp.whatsAppText(person, 'show me the menu');
+		const messageId = (body.entry as Array<{ changes: Array<{ value: { messages: Array<{ id: string }> } }> }>)[0].changes[0].value.messages[0].id;
+		expect((await whatsapp.deliver(n8n.webhookUrl(OPERATIONS_WEBHOOK_IDS.whatsapp), body)).status).toBe(200);
+		await eventually(() => (whatsapp.sent.some((message) => message.to === person && message.type === 'image') ? true : undefined), 'the image', 30_000);
+		expect(whatsapp.readReceipts).toContainEqual({ messageId, typing: true });
+		expect(whatsapp.sent.find((message) => message.to === person)).toMatchObject({ type: 'image', text: PICTURE, body: { image: { link: PICTURE, caption: 'our menu' } } });
+	});
+
+	test('Messenger Send: Send Sender Action (typing on), then Send Media, to the person who wrote', async () => {
+		const messenger = meta('messenger');
+		const person = messenger.newPersonId();
+		expect((await messenger.deliver(n8n.webhookUrl(OPERATIONS_WEBHOOK_IDS.messenger), messenger.messagingText(person, 'menu?'))).status).toBe(200);
+		await eventually(() => (messenger.sent.some((message) => message.to === person && message.type === 'image') ? true : undefined), 'the image', 30_000);
+		expect(messenger.senderActions).toContainEqual({ to: person, action: 'typing_on' });
+		expect(messenger.sent.find((message) => message.to === person)).toMatchObject({ type: 'image', text: PICTURE, body: { messaging_type: 'RESPONSE' } });
 	});
 });
