@@ -5,18 +5,37 @@
 import type { AnyChannelPlugin } from '../core/channel';
 import { discordPlugin } from '../Discord/discord.plugin';
 import { googleChatPlugin } from '../GoogleChat/googleChat.plugin';
+import { instagramPlugin } from '../Instagram/instagram.plugin';
 import { linePlugin } from '../Line/line.plugin';
 import { matrixPlugin } from '../Matrix/matrix.plugin';
+import { messengerPlugin } from '../Messenger/messenger.plugin';
 import { signalPlugin } from '../Signal/signal.plugin';
-import { zulipPlugin } from '../Zulip/zulip.plugin';
 import { slackPlugin } from '../Slack/slack.plugin';
 import { teamsPlugin } from '../Teams/teams.plugin';
 import { telegramPlugin } from '../Telegram/telegram.plugin';
 import { twilioPlugin } from '../Twilio/twilio.plugin';
 import { viberPlugin } from '../Viber/viber.plugin';
 import { webexPlugin } from '../Webex/webex.plugin';
+import { whatsAppPlugin } from '../WhatsApp/whatsapp.plugin';
+import { zulipPlugin } from '../Zulip/zulip.plugin';
 
-export const channelPlugins: readonly AnyChannelPlugin[] = [telegramPlugin, discordPlugin, slackPlugin, twilioPlugin, linePlugin, viberPlugin, webexPlugin, teamsPlugin, googleChatPlugin, matrixPlugin, zulipPlugin, signalPlugin];
+export const channelPlugins: readonly AnyChannelPlugin[] = [
+	telegramPlugin,
+	discordPlugin,
+	slackPlugin,
+	twilioPlugin,
+	linePlugin,
+	whatsAppPlugin,
+	messengerPlugin,
+	instagramPlugin,
+	viberPlugin,
+	teamsPlugin,
+	googleChatPlugin,
+	webexPlugin,
+	matrixPlugin,
+	zulipPlugin,
+	signalPlugin,
+];
 
 /** The plugin that answers an item: by `via` (the integration that received it), else by `channel` for items made before `via`. */
 export function pluginForItem(item: { via?: unknown; channel?: unknown }): AnyChannelPlugin | null {

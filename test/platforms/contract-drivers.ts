@@ -11,15 +11,19 @@ import { googleChatPlugin } from '../../nodes/GoogleChat/googleChat.plugin';
 import { matrixEventToInbound, matrixPlugin } from '../../nodes/Matrix/matrix.plugin';
 import { signalEnvelopeToInbound, signalPlugin } from '../../nodes/Signal/signal.plugin';
 import { zulipEventToInbound, zulipPlugin } from '../../nodes/Zulip/zulip.plugin';
+import { instagramPlugin } from '../../nodes/Instagram/instagram.plugin';
 import { linePlugin } from '../../nodes/Line/line.plugin';
+import { messengerPlugin } from '../../nodes/Messenger/messenger.plugin';
 import { slackPlugin } from '../../nodes/Slack/slack.plugin';
 import { teamsPlugin } from '../../nodes/Teams/teams.plugin';
 import { telegramPlugin, telegramWebhookSecret } from '../../nodes/Telegram/telegram.plugin';
 import { twilioPlugin } from '../../nodes/Twilio/twilio.plugin';
+import { whatsAppPlugin } from '../../nodes/WhatsApp/whatsapp.plugin';
 import { viberPlugin } from '../../nodes/Viber/viber.plugin';
 import { webexPlugin, webexWebhookSecret } from '../../nodes/Webex/webex.plugin';
 import { GoogleChatEmulator } from '../emulators/googleChat';
 import { LineEmulator, signLineBody } from '../emulators/line';
+import { MetaEmulator, signMetaBody, type MetaProduct } from '../emulators/meta';
 import { makeBotToken, signSlackRequest, SlackEmulator } from '../emulators/slack';
 import { TeamsEmulator } from '../emulators/teams';
 import { makeBotToken as makeTelegramToken, TelegramEmulator, type TelegramUser } from '../emulators/telegram';
@@ -256,6 +260,42 @@ function lineDriver(): ContractDriver<{ destination: string; events: Array<Recor
 	};
 }
 
+/** WhatsApp Cloud API, Messenger and Instagram: one Meta emulator per product, the same webhook scheme. */
+function metaDriver(product: MetaProduct, plugin: AnyChannelPlugin): ContractDriver<Record<string, unknown>> {
+	const meta = new MetaEmulator(product);
+	const people: Record<Sender, string> = { ada: meta.newPersonId(), stranger: meta.newPersonId() };
+	const json = (headers: Record<string, string>, rawBody: string): Delivery => ({ headers, rawBody, body: JSON.parse(rawBody) });
+	return {
+		plugin,
+		start: async () => void (await meta.start()),
+		stop: () => meta.stop(),
+		credential: () => meta.credential(),
+		// WhatsApp IDs are phone numbers, typed with + and spaces; the others are typed as they are.
+		adaListedAs: product === 'whatsapp' ? `+${people.ada.slice(0, 1)} ${people.ada.slice(1, 4)} ${people.ada.slice(4)}` : people.ada,
+		wrongToken() {
+			const token = `EAAG${randomBytes(60).toString('base64url')}`;
+			return { credential: meta.credential(product === 'messenger' ? { pageAccessToken: token } : { accessToken: token }), token };
+		},
+		dm: (text, from = 'ada') => meta.text(people[from], text),
+		// Messenger and Instagram echo the account's own messages (is_echo); WhatsApp delivers none. No channel has bots writing to the account.
+		...(product === 'whatsapp' ? {} : { ownMessage: (text: string) => meta.messagingEcho(people.ada, text) }),
+		deliver(body, kind = 'signed') {
+			const options = { signed: {}, redelivery: {}, forged: { appSecret: randomBytes(16).toString('hex') }, unsigned: { unsigned: true } }[kind];
+			const { headers, rawBody } = meta.signedDelivery(body, options);
+			return json(headers, rawBody);
+		},
+		malformed() {
+			const rawBody = JSON.stringify({ object: product === 'whatsapp' ? 'whatsapp_business_account' : product === 'messenger' ? 'page' : 'instagram', entry: 'none' });
+			return json({ 'content-type': 'application/json', 'x-hub-signature-256': signMetaBody(meta.appSecret, rawBody) }, rawBody);
+		},
+		outbound: {
+			sentTexts: (chatId) => meta.textsTo(chatId),
+			sendCalls: () => meta.calls(meta.sendPath).length,
+			rateLimitNextSend: (seconds) => void meta.fail({ path: meta.sendPath, rateLimitSeconds: seconds }),
+		},
+	};
+}
+
 function viberDriver(): ContractDriver<Record<string, unknown>> {
 	const viber = new ViberEmulator();
 	const people: Record<Sender, { id: string; name: string }> = { ada: { id: viber.newUserId(), name: 'Ada L.' }, stranger: { id: viber.newUserId(), name: 'Eve' } };
@@ -414,7 +454,19 @@ function googleChatDriver(): ContractDriver<Record<string, unknown>> {
 }
 
 /** Every webhook channel the contract suite checks: one entry per channel. */
-export const contractDrivers: ContractDriver[] = [slackDriver(), twilioDriver(), telegramDriver(), lineDriver(), viberDriver(), webexDriver(), teamsDriver(), googleChatDriver()] as ContractDriver[];
+export const contractDrivers: ContractDriver[] = [
+	slackDriver(),
+	twilioDriver(),
+	telegramDriver(),
+	lineDriver(),
+	metaDriver('whatsapp', whatsAppPlugin),
+	metaDriver('messenger', messengerPlugin),
+	metaDriver('instagram', instagramPlugin),
+	viberDriver(),
+	webexDriver(),
+	teamsDriver(),
+	googleChatDriver(),
+] as ContractDriver[];
 
 // ---------------------------------------------------------------------------------------------
 // Listener channels: messages are fetched (long poll, socket), so there is no proof of origin to

@@ -685,3 +685,172 @@ describe('Signal envelopes from the signal-cli documentation', () => {
 		expect(signalEnvelopeToInbound(recorded('signal', 'receive-sync-message').payload, { ...options, account: '+33123456789' })).toMatchObject({ envelope: null, facts: { fromSelf: true } });
 	});
 });
+// -------------------------------------------------------------------------------------------------
+// Meta (WhatsApp Cloud API, Messenger, Instagram): https://developers.facebook.com/docs/graph-api/webhooks/getting-started
+
+/** X-Hub-Signature-256 as Meta documents it: "sha256=" and the hex HMAC-SHA256 of the raw body, keyed with the app secret. */
+function metaSignedRequest(body: string, appSecret: string): WebhookRequest {
+	return {
+		method: 'POST',
+		headers: { 'content-type': 'application/json', 'x-hub-signature-256': `sha256=${createHmac('sha256', appSecret).update(body).digest('hex')}` },
+		rawBody: Buffer.from(body),
+		body: JSON.parse(body),
+		query: {},
+		url: 'https://n8n.example.com/webhook/clawgate-meta/webhook',
+	};
+}
+
+describe('Meta webhooks from the WhatsApp, Messenger and Instagram documentation', () => {
+	const APP_SECRET = 'recorded-payloads-app-secret';
+	const NOW = Date.UTC(2026, 0, 15, 12, 0, 0);
+	const plugins: Record<string, AnyChannelPlugin> = {};
+	beforeAll(async () => {
+		plugins.whatsapp = (await import('../../nodes/WhatsApp/whatsapp.plugin')).whatsAppPlugin;
+		plugins.messenger = (await import('../../nodes/Messenger/messenger.plugin')).messengerPlugin;
+		plugins.instagram = (await import('../../nodes/Instagram/instagram.plugin')).instagramPlugin;
+	});
+	const credentials: Record<string, Record<string, string>> = {
+		whatsapp: { accessToken: 'EAAG-recorded', phoneNumberId: '106540352242922', appSecret: APP_SECRET, verifyToken: 'recorded-verify' },
+		messenger: { pageAccessToken: 'EAAG-recorded', appSecret: APP_SECRET, verifyToken: 'recorded-verify' },
+		instagram: { accessToken: 'IGAA-recorded', appSecret: APP_SECRET, verifyToken: 'recorded-verify' },
+	};
+
+	function deliver(platform: string, name: string, { signWith = APP_SECRET, credential = credentials[platform] } = {}): Promise<WebhookOutcome> {
+		const body = JSON.stringify(recorded(platform, name).payload);
+		return deliverThrough(plugins[platform], metaSignedRequest(body, signWith), credential, { now: NOW });
+	}
+
+	const dropped = (outcome: WebhookOutcome) => (outcome.kind === 'taken' && outcome.envelopes.length === 0 ? outcome.dropped.join('\n') : `not dropped: ${JSON.stringify(outcome)}`);
+
+	test('the verification request is answered with its challenge as text, only with the verify token', async () => {
+		const request = (token: string): WebhookRequest => ({
+			method: 'GET',
+			headers: {},
+			rawBody: undefined,
+			body: {},
+			query: { 'hub.mode': 'subscribe', 'hub.challenge': '1158201444', 'hub.verify_token': token },
+			url: 'https://n8n.example.com/webhook/clawgate-meta/webhook',
+		});
+		for (const platform of ['whatsapp', 'messenger', 'instagram']) {
+			expect(await deliverThrough(plugins[platform], request('recorded-verify'), credentials[platform], { now: NOW })).toMatchObject({
+				kind: 'answered',
+				answer: { status: 200, body: '1158201444', contentType: 'text/plain' },
+			});
+			const wrong = await deliverThrough(plugins[platform], request('guessed'), credentials[platform], { now: NOW });
+			expect(wrong).toMatchObject({ kind: 'forged', answer: { status: 401 } });
+			expect(JSON.stringify(wrong)).not.toContain('1158201444');
+		}
+	});
+
+	test('WhatsApp: the reference\'s text message becomes a DM envelope on the phone number ID, named by profile', async () => {
+		const outcome = await deliver('whatsapp', 'text-message');
+		expect(outcome).toMatchObject({ kind: 'taken', answer: { status: 200 } });
+		expect(userFacing(envelopeOf(outcome))).toEqual({
+			sessionId: 'whatsapp:106540352242922:dm:16505551234',
+			channel: 'whatsapp',
+			via: 'whatsapp',
+			accountId: '106540352242922',
+			event: 'message',
+			chat: { id: '16505551234', type: 'dm', threadId: null, title: null },
+			sender: { id: '16505551234', name: 'Sheena Nelson', username: null, isBot: false },
+			message: {
+				id: 'wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=',
+				text: 'Does it come in another color?',
+				replyToId: null,
+				mentionsBot: false,
+				command: null,
+				attachments: [],
+				timestamp: '2025-06-08T20:59:43.000Z',
+			},
+		});
+	});
+
+	test('WhatsApp: a webhook signed with another app secret is refused 401', async () => {
+		expect(await deliver('whatsapp', 'text-message', { signWith: 'someone-elses-secret' })).toMatchObject({ kind: 'forged', answer: { status: 401 } });
+	});
+
+	test('WhatsApp: an image keeps its media ID and type, the caption is the text', async () => {
+		expect(envelopeOf(await deliver('whatsapp', 'image-message')).message).toMatchObject({
+			text: 'This is a caption',
+			attachments: [{ kind: 'image', id: '2754859441498128', mimeType: 'image/jpeg', name: null, size: null }],
+		});
+	});
+
+	test('WhatsApp: a location becomes a location attachment with its coordinates and name', async () => {
+		expect(envelopeOf(await deliver('whatsapp', 'location-message')).message.attachments).toEqual([
+			{ kind: 'location', id: '37.483307,-122.148981', mimeType: null, name: 'Philz Coffee', size: null, location: { latitude: 37.483307, longitude: -122.148981 } },
+		]);
+	});
+
+	test('WhatsApp: a voice note is a voice attachment', async () => {
+		expect(envelopeOf(await deliver('whatsapp', 'voice-message')).message.attachments).toMatchObject([{ kind: 'voice', id: '1003383421387256', mimeType: 'audio/ogg; codecs=opus' }]);
+	});
+
+	test('WhatsApp: a reply names the business message it answers', async () => {
+		expect(envelopeOf(await deliver('whatsapp', 'reply-with-context')).message).toMatchObject({ text: 'Yes, the blue one please', replyToId: 'wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBI3NTJBODk4QjVCNzFGMTRDNUEA' });
+	});
+
+	test('WhatsApp: status callbacks (delivered; failed with 131047) are acknowledged and start nothing', async () => {
+		expect(dropped(await deliver('whatsapp', 'status-delivered'))).toMatch(/"delivered" status .* is not a message/);
+		expect(dropped(await deliver('whatsapp', 'status-failed-131047'))).toMatch(/"failed" status .*131047.*24-hour window/);
+	});
+
+	test('WhatsApp: a message to another phone number of the same app starts nothing for this credential', async () => {
+		const other = { ...credentials.whatsapp, phoneNumberId: '999999999999999' };
+		expect(dropped(await deliver('whatsapp', 'text-message', { credential: other }))).toMatch(/phone number ID 106540352242922, not to 999999999999999/);
+	});
+
+	test('Messenger: the reference\'s text message becomes a DM envelope of the Page', async () => {
+		expect(userFacing(envelopeOf(await deliver('messenger', 'text-quick-reply')))).toEqual({
+			sessionId: 'messenger:PAGE_ID:dm:USER_ID',
+			channel: 'messenger',
+			via: 'messenger',
+			accountId: 'PAGE_ID',
+			event: 'message',
+			chat: { id: 'USER_ID', type: 'dm', threadId: null, title: null },
+			sender: { id: 'USER_ID', name: null, username: null, isBot: false },
+			message: {
+				id: 'mid.1457764197618:41d102a3e1ae206a38',
+				text: 'hello, world!',
+				replyToId: null,
+				mentionsBot: false,
+				command: null,
+				attachments: [],
+				timestamp: '2016-03-23T00:25:52.478Z',
+			},
+		});
+	});
+
+	test('Messenger: an image attachment is an image whose id is its URL', async () => {
+		expect(envelopeOf(await deliver('messenger', 'image-attachment')).message.attachments).toEqual([
+			{ kind: 'image', id: 'https://scontent.xx.fbcdn.net/v/t1.15752-9/image.png', mimeType: null, name: null, size: null },
+		]);
+	});
+
+	test('Messenger: a postback is a callback_query whose text is the payload', async () => {
+		expect(envelopeOf(await deliver('messenger', 'postback'))).toMatchObject({ event: 'callback_query', chat: { id: 'USER_ID', type: 'dm' }, message: { id: 'm_MESSAGE-ID', text: 'GET_STARTED' } });
+	});
+
+	test('Messenger: an echo of the Page\'s own message and a read receipt start nothing', async () => {
+		expect(dropped(await deliver('messenger', 'message-echo'))).toMatch(/the bot sent it itself/);
+		expect(dropped(await deliver('messenger', 'message-reads'))).toMatch(/read event is not a message/);
+	});
+
+	test('Instagram: a direct message becomes a DM envelope of the professional account', async () => {
+		expect(envelopeOf(await deliver('instagram', 'text-message'))).toMatchObject({
+			sessionId: 'instagram:17841405822304914:dm:1234567890123456',
+			channel: 'instagram',
+			via: 'instagram',
+			accountId: '17841405822304914',
+			chat: { id: '1234567890123456', type: 'dm' },
+			message: { text: 'Do you ship to Berlin?', timestamp: '2019-09-23T18:14:45.349Z' },
+		});
+	});
+
+	test('Instagram: an image, an echo and a postback', async () => {
+		expect(envelopeOf(await deliver('instagram', 'image-attachment')).message.attachments).toMatchObject([{ kind: 'image', id: expect.stringMatching(/^https:\/\/lookaside/) }]);
+		expect(dropped(await deliver('instagram', 'message-echo'))).toMatch(/the bot sent it itself/);
+		expect(envelopeOf(await deliver('instagram', 'postback'))).toMatchObject({ event: 'callback_query', message: { text: 'HOURS' } });
+	});
+});
+
