@@ -48,7 +48,8 @@ function triggerOf(id: string): { name: string; version: number } {
 interface Channel {
 	driver: ContractDriver;
 	workflow: WorkflowFixture;
-	credential: CredentialFixture;
+	/** Pointing at the emulator, which has an address only once started. */
+	credential(): CredentialFixture;
 	webhookId: string;
 }
 
@@ -56,11 +57,11 @@ function channelOf(driver: ContractDriver, index: number): Channel {
 	const { plugin } = driver;
 	const trigger = triggerOf(plugin.id);
 	const webhookId = randomUUID();
-	const credential = { id: `ForgedCred${String(index).padStart(6, '0')}`, name: `${plugin.name} (forged input)`, type: plugin.credentialType, data: driver.credential() as Record<string, unknown> };
-	const credentials = { [plugin.credentialType]: { id: credential.id, name: credential.name } };
+	const id = { id: `ForgedCred${String(index).padStart(6, '0')}`, name: `${plugin.name} (forged input)` };
+	const credentials = { [plugin.credentialType]: id };
 	return {
 		driver,
-		credential,
+		credential: () => ({ ...id, type: plugin.credentialType, data: driver.credential() as Record<string, unknown> }),
 		webhookId,
 		workflow: {
 			id: `ForgedChannel${String(index).padStart(3, '0')}`,
@@ -95,7 +96,7 @@ describe('forged input against every other webhook channel in a real n8n: 1,000 
 
 	beforeAll(async () => {
 		await Promise.all(channels.map((channel) => channel.driver.start()));
-		n8n = await N8nInstance.start({ credentials: channels.map((channel) => channel.credential), workflows: channels.map((channel) => channel.workflow) });
+		n8n = await N8nInstance.start({ credentials: channels.map((channel) => channel.credential()), workflows: channels.map((channel) => channel.workflow) });
 		await n8n.waitForWebhooks(channels.map((channel) => channel.webhookId));
 	});
 
