@@ -4,7 +4,7 @@
  * taking the first message only, and the connection closed on deactivation. The platform part
  * is a `start` function; the decisions (redelivery, access policy) happen inside it, through core.
  */
-import { type IDataObject, type ITriggerFunctions, type ITriggerResponse } from 'n8n-workflow';
+import { NodeConnectionTypes, type IDataObject, type INodeTypeDescription, type IRun, type ITriggerFunctions, type ITriggerResponse } from 'n8n-workflow';
 
 import type { AccessFacts, AccessPolicy } from '../core/access-policy';
 import { admitMessage, pairingWorkOf } from '../core/admission';
@@ -14,9 +14,17 @@ import { signEnvelope } from '../core/origin';
 import { asActivationError, asNodeError } from './node-errors';
 import { envelopeOriginKey } from './origin-key';
 import { policyWithApprovedSenders, settlePairingWork } from './trigger-pairing';
+import { receiveSettingsFrom } from './trigger-settings';
+import { triggerOptionsProperty, type TriggerDeclaration } from './webhook-trigger';
 
 export interface ListenerHandlers {
 	onEnvelope(envelope: Envelope): void;
+	/**
+	 * Emits like `onEnvelope`, and resolves once the execution it started has ended (at once when
+	 * nothing was started, or n8n cannot wait: test mode, engine v2), so a listener confirms a
+	 * message to its platform only after its execution. Rejects when the execution failed.
+	 */
+	emitAndWait(envelope: Envelope): Promise<void>;
 	/** The shared access policy and DM pairing: whether a message is emitted (pairing work is done here, never emitted). */
 	admit(envelope: Envelope, facts: AccessFacts): Promise<boolean>;
 	/** The connection is lost for good (a revoked token): n8n shows it and retries activation. */
@@ -41,15 +49,25 @@ export async function runListenerTrigger(
 	const manual = context.getMode() === 'manual';
 	let emitted = false;
 	let listener: RunningListener;
+	// Engine 2.0 workflows cannot wait for their executions; their messages count as done once handed over.
+	const waits = !manual && (context.getWorkflowSettings() as IDataObject).engineType !== 'v2';
+	const emit = (envelope: Envelope): Promise<void> => {
+		// "Listen for test event" takes the first message only.
+		if (manual && emitted) return Promise.resolve();
+		emitted = true;
+		const items = [context.helpers.returnJsonArray([signEnvelope(stampVia(envelope, plugin.id), envelopeOriginKey()) as unknown as IDataObject])];
+		// `context.emit` is read at call time: in manual mode n8n swaps it after trigger() returns.
+		if (!waits) return Promise.resolve(context.emit(items));
+		const done = context.helpers.createDeferredPromise<IRun>();
+		context.emit(items, undefined, done);
+		return done.promise.then((run) => {
+			if (run?.data?.resultData?.error) throw new Error(run.data.resultData.error.message);
+		});
+	};
 	try {
 		listener = await start({
-			onEnvelope: (envelope) => {
-				// "Listen for test event" takes the first message only.
-				if (manual && emitted) return;
-				emitted = true;
-				// `context.emit` is read at call time: in manual mode n8n swaps it after trigger() returns.
-				context.emit([context.helpers.returnJsonArray([signEnvelope(stampVia(envelope, plugin.id), envelopeOriginKey()) as unknown as IDataObject])]);
-			},
+			onEnvelope: (envelope) => void emit(envelope).catch(() => undefined),
+			emitAndWait: emit,
 			admit: async (envelope, facts) => {
 				const admission = admitMessage(plugin, stampVia(envelope, plugin.id), facts, policyWithApprovedSenders(context, policy));
 				const work = pairingWorkOf(admission);
@@ -64,4 +82,48 @@ export async function runListenerTrigger(
 	}
 	// In manual mode n8n resolves the test run with the first emit, then calls closeFunction.
 	return { closeFunction: async () => await listener.close() };
+}
+
+/** What a listener channel's trigger node file declares: its plugin, names and options. */
+export type ListenerTriggerDeclaration = Omit<TriggerDeclaration, 'legacyProperties'>;
+
+/** The description of a listener channel's trigger, all but the icon and subtitle (the node file names them, for n8n's linter). */
+export function listenerTriggerDescription(plugin: AnyChannelPlugin, declaration: ListenerTriggerDeclaration): Omit<INodeTypeDescription, 'icon'> {
+	return {
+		displayName: `Clawgate ${declaration.displayName} Trigger`,
+		name: `${plugin.id}Trigger`,
+		group: ['trigger'],
+		version: declaration.version,
+		defaultVersion: declaration.version[declaration.version.length - 1],
+		description: declaration.description,
+		defaults: { name: `${declaration.displayName} Trigger` },
+		inputs: [],
+		outputs: [NodeConnectionTypes.Main],
+		credentials: [{ name: plugin.credentialType, required: true }],
+		properties: [{ displayName: declaration.setupNotice, name: 'setupNotice', type: 'notice', default: '' }, triggerOptionsProperty(plugin, declaration)],
+	};
+}
+
+/** What a channel's listener gets to start with: the credential, the trigger's options and the shared handlers. */
+export interface ChannelListenerInput<Credential> extends ListenerHandlers {
+	credential: Credential;
+	options: IDataObject;
+	sessionScope: ReturnType<typeof receiveSettingsFrom>['sessionScope'];
+	/** The trigger node's static data: saved by n8n with the next execution the trigger starts. */
+	staticData: IDataObject;
+	logger: ITriggerFunctions['logger'];
+}
+
+/** A listener channel's `trigger()`: reads the credential and options, then holds the platform's connection through `runListenerTrigger`. */
+export async function runChannelListener<Credential>(
+	context: ITriggerFunctions,
+	plugin: AnyChannelPlugin,
+	start: (input: ChannelListenerInput<Credential>) => Promise<RunningListener>,
+): Promise<ITriggerResponse> {
+	const credential = (await context.getCredentials(plugin.credentialType)) as unknown as Credential;
+	const options = context.getNodeParameter('options', {}) as IDataObject;
+	const { policy, sessionScope } = receiveSettingsFrom(plugin, options);
+	return await runListenerTrigger(context, plugin, { credential, policy }, async (handlers) =>
+		await start({ ...handlers, credential, options, sessionScope, staticData: context.getWorkflowStaticData('node'), logger: context.logger }),
+	);
 }

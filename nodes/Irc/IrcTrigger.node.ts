@@ -1,0 +1,23 @@
+import type { INodeType, INodeTypeDescription, ITriggerFunctions, ITriggerResponse } from 'n8n-workflow';
+
+import { listenerTriggerDescription, runChannelListener } from '../shared/listener-trigger';
+import { ircPlugin, startIrcListener } from './irc.plugin';
+
+export class IrcTrigger implements INodeType {
+	description: INodeTypeDescription = {
+		...listenerTriggerDescription(ircPlugin, {
+			displayName: 'IRC',
+			version: [1],
+			description: 'Starts the workflow when someone writes to your IRC bot, or says its nick in a channel it joined, as a Clawgate envelope',
+			setupNotice:
+				'While the workflow is active, n8n holds one connection to the IRC server with the credential\'s nick and joins its channels. In channels the bot answers when a message starts with its nick ("clawbot: hi") or names it; private messages always reach it.',
+			ids: { senders: 'ada, grace', chats: '#support, #dev', hint: 'nicks for people, channel names for chats' },
+		}),
+		icon: { light: 'file:irc.svg', dark: 'file:irc.dark.svg' },
+		subtitle: 'Messages to your IRC bot',
+	};
+
+	async trigger(this: ITriggerFunctions): Promise<ITriggerResponse> {
+		return await runChannelListener(this, ircPlugin, startIrcListener);
+	}
+}
