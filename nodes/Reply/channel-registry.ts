@@ -4,12 +4,15 @@
  */
 import type { AnyChannelPlugin } from '../core/channel';
 import { discordPlugin } from '../Discord/discord.plugin';
+import { emailPlugin } from '../Email/email.plugin';
+import { ircPlugin } from '../Irc/irc.plugin';
 import { linePlugin } from '../Line/line.plugin';
 import { slackPlugin } from '../Slack/slack.plugin';
 import { telegramPlugin } from '../Telegram/telegram.plugin';
 import { twilioPlugin } from '../Twilio/twilio.plugin';
+import { xmppPlugin } from '../Xmpp/xmpp.plugin';
 
-export const channelPlugins: readonly AnyChannelPlugin[] = [telegramPlugin, discordPlugin, slackPlugin, twilioPlugin, linePlugin];
+export const channelPlugins: readonly AnyChannelPlugin[] = [telegramPlugin, discordPlugin, slackPlugin, twilioPlugin, linePlugin, ircPlugin, xmppPlugin, emailPlugin];
 
 /** The plugin that answers an item: by `via` (the integration that received it), else by `channel` for items made before `via`. */
 export function pluginForItem(item: { via?: unknown; channel?: unknown }): AnyChannelPlugin | null {
