@@ -97,9 +97,31 @@ function referencesOf(mail: ParsedMail): string[] {
 	return references.filter(Boolean);
 }
 
+/**
+ * HTML as text in one pass, for the HTML parts mailparser leaves unconverted (an HTML part beside
+ * attachments): tags dropped (block ends become line breaks), the common entities decoded.
+ */
+export function htmlAsText(html: string): string {
+	let out = '';
+	let tag: string | null = null;
+	for (const char of html.slice(0, MAX_BODY_CHARS * 4)) {
+		if (tag !== null) {
+			if (char !== '>') {
+				if (tag.length < 8) tag += char;
+				continue;
+			}
+			if (/^\/?(p|div|br|li|tr|h\d)\b/i.test(tag)) out += '\n';
+			tag = null;
+		} else if (char === '<') tag = '';
+		else out += char;
+	}
+	const entities: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };
+	return out.replace(/&(amp|lt|gt|quot|apos|nbsp);/g, (_match, name: string) => entities[name]).replace(/[ \t]+/g, ' ').replace(/\n\s*\n+/g, '\n\n');
+}
+
 /** The text a person wrote: text/plain, else the HTML made text; without the quoted history below "On … wrote:". */
 export function bodyTextOf(mail: ParsedMail): string {
-	const full = (mail.text ?? '').slice(0, MAX_BODY_CHARS * 2);
+	const full = (mail.text || (typeof mail.html === 'string' ? htmlAsText(mail.html) : '')).slice(0, MAX_BODY_CHARS * 2);
 	const lines = full.split(/\r?\n/);
 	const cut = lines.findIndex((line, index) => /^On .{1,200} wrote:\s*$/.test(line) || (line.startsWith('>') && lines.slice(index).every((rest) => rest.startsWith('>') || !rest.trim())));
 	return (cut >= 0 ? lines.slice(0, cut) : lines).join('\n').trim().slice(0, MAX_BODY_CHARS);
@@ -127,7 +149,8 @@ export function whyMailIsNoMessage(mail: ParsedMail): string | null {
 	if (auto !== 'no') return `it was sent automatically (Auto-Submitted: ${auto}), and answering could start a mail loop`;
 	const precedence = String(mail.headers.get('precedence') ?? '').toLowerCase();
 	if (['bulk', 'junk', 'list', 'auto_reply'].includes(precedence)) return `it is bulk or list mail (Precedence: ${precedence})`;
-	if (mail.headers.has('list-id') || mail.headers.has('list-unsubscribe')) return 'it comes from a mailing list';
+	// mailparser gathers the List-* headers under "list".
+	if (mail.headers.has('list') || mail.headers.has('list-id') || mail.headers.has('list-unsubscribe')) return 'it comes from a mailing list';
 	return null;
 }
 
@@ -253,6 +276,8 @@ async function openMailbox(input: ChannelListenerInput<EmailCredential>, account
 					lock.release();
 				}
 			} while (again && !closing);
+			// IDLE until the next command: the server tells of new mail meanwhile (RFC 2177).
+			if (!closing) void client.idle().catch(() => undefined);
 		})()
 			.catch((error: unknown) => input.logger.warn(describeImapError(error, host).message))
 			.finally(() => (running = null));
