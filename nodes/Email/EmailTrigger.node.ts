@@ -1,7 +1,7 @@
 import type { INodeType, INodeTypeDescription, ITriggerFunctions, ITriggerResponse } from 'n8n-workflow';
 
-import { listenerTriggerDescription, runChannelListener } from '../shared/listener-trigger';
-import { emailPlugin, startEmailListener } from './email.plugin';
+import { listenerCredentialTest, listenerTriggerDescription, runChannelListener } from '../shared/listener-trigger';
+import { checkEmailCredential, emailPlugin, startEmailListener } from './email.plugin';
 
 export class EmailTrigger implements INodeType {
 	description: INodeTypeDescription = {
@@ -14,9 +14,12 @@ export class EmailTrigger implements INodeType {
 			ids: { senders: 'ada@example.org, grace@example.org', chats: 'ada@example.org', hint: 'email addresses' },
 			groups: false,
 		}),
+		credentials: [{ name: 'clawgateEmailApi', required: true, testedBy: 'emailConnectionTest' }],
 		icon: { light: 'file:email.svg', dark: 'file:email.dark.svg' },
 		subtitle: 'Mail to your mailbox',
 	};
+
+	methods = { credentialTest: { emailConnectionTest: listenerCredentialTest(checkEmailCredential) } };
 
 	async trigger(this: ITriggerFunctions): Promise<ITriggerResponse> {
 		return await runChannelListener(this, emailPlugin, startEmailListener);

@@ -298,6 +298,25 @@ async function openMailbox(input: ChannelListenerInput<EmailCredential>, account
 	};
 }
 
+/** Logs in to IMAP and SMTP once (the credential's Test button). */
+export async function checkEmailCredential(credential: EmailCredential): Promise<void> {
+	const client = imapClient(credential);
+	const host = credential.imapHost ?? '';
+	const connected = await client.connect().then(
+		() => null,
+		(error: unknown) => describeImapError(error, host),
+	);
+	if (connected) throw connected;
+	await client.logout().catch(() => client.close());
+	const { transport } = emailPlugin.createClient(credential) as EmailClient;
+	const verified = await transport.verify().then(
+		() => null,
+		(error: unknown) => emailPlugin.describeError(error, 'log in to the SMTP server'),
+	);
+	transport.close();
+	if (verified) throw verified;
+}
+
 export async function startEmailListener(input: ChannelListenerInput<EmailCredential>): Promise<RunningListener> {
 	const account = addressOf(input.credential);
 	const kept = await keepConnected({ name: `IMAP ${input.credential.imapHost ?? ''}`, log: input.logger, onFatalError: input.onFatalError, connect: () => openMailbox(input, account) });

@@ -40,12 +40,8 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|\[::1\]|localhost)$/i;
 export function ircServerOf(credential: IrcCredential): IrcServer {
 	const raw = credential.baseUrl?.trim() || '';
 	if (!raw) throw new IrcError('The Clawgate IRC credential has no server. Set "Server URL", for example ircs://irc.libera.chat:6697.');
-	let url: URL;
-	try {
-		url = new URL(raw.includes('://') ? raw : `ircs://${raw}`);
-	} catch {
-		throw new IrcError(`"${raw}" is not an IRC server URL. Write it as ircs://irc.libera.chat:6697 (TLS) or irc://host:6667.`);
-	}
+	const url = URL.canParse(raw.includes('://') ? raw : `ircs://${raw}`) ? new URL(raw.includes('://') ? raw : `ircs://${raw}`) : null;
+	if (!url) throw new IrcError(`"${raw}" is not an IRC server URL. Write it as ircs://irc.libera.chat:6697 (TLS) or irc://host:6667.`);
 	if (url.protocol !== 'ircs:' && url.protocol !== 'irc:') throw new IrcError(`"${raw}" is not an IRC server URL: it must start with ircs:// (TLS) or irc://.`);
 	const tls = url.protocol === 'ircs:';
 	return { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port) || (tls ? 6697 : 6667), tls };

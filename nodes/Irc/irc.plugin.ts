@@ -135,6 +135,12 @@ export async function startIrcListener(input: ChannelListenerInput<IrcCredential
 	};
 }
 
+/** Logs in once and leaves (the credential's Test button). */
+export async function checkIrcCredential(credential: IrcCredential): Promise<void> {
+	const connection = await IrcConnection.open({ credential, joinChannels: false });
+	await connection.close();
+}
+
 export const ircPlugin: ChannelPlugin<IrcCredential, IrcClient> = {
 	id: 'irc',
 	name: 'IRC',

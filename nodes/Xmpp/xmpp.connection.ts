@@ -59,12 +59,9 @@ export function jidOf(credential: XmppCredential): { local: string; domain: stri
 export function serverOf(credential: XmppCredential): { host: string; port: number; tls: boolean } {
 	const raw = credential.baseUrl?.trim();
 	if (!raw) return { host: jidOf(credential).domain, port: 5222, tls: false };
-	let url: URL;
-	try {
-		url = new URL(raw.includes('://') ? raw : `xmpp://${raw}`);
-	} catch {
-		throw new XmppError(`"${raw}" is not a server address. Write it as xmpp://host:5222 or xmpps://host:5223, or leave it empty.`);
-	}
+	const written = raw.includes('://') ? raw : `xmpp://${raw}`;
+	const url = URL.canParse(written) ? new URL(written) : null;
+	if (!url) throw new XmppError(`"${raw}" is not a server address. Write it as xmpp://host:5222 or xmpps://host:5223, or leave it empty.`);
 	if (url.protocol !== 'xmpp:' && url.protocol !== 'xmpps:') throw new XmppError(`"${raw}" must start with xmpp:// (STARTTLS) or xmpps:// (direct TLS).`);
 	const tls = url.protocol === 'xmpps:';
 	return { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port) || (tls ? 5223 : 5222), tls };
@@ -152,19 +149,13 @@ export class XmppConnection implements OpenConnection {
 		const connection = new XmppConnection(socket, options, domain);
 		const timeout = options.timeoutMs ?? TIMEOUT_MS;
 		let timer: NodeJS.Timeout | undefined;
-		try {
-			return await Promise.race([
-				connection.login(server),
-				new Promise<never>((_resolve, reject) => {
-					timer = setTimeout(() => reject(new XmppError(`${server.host} did not finish the XMPP login within ${timeout / 1000} s.`)), timeout);
-				}),
-			]);
-		} catch (error) {
-			connection.socket.destroy();
-			throw error;
-		} finally {
-			clearTimeout(timer);
-		}
+		const timedOut = new Promise<never>((_resolve, reject) => {
+			timer = setTimeout(() => reject(new XmppError(`${server.host} did not finish the XMPP login within ${timeout / 1000} s.`)), timeout);
+		});
+		const login = Promise.race([connection.login(server), timedOut]).finally(() => clearTimeout(timer));
+		// A failed login leaves no socket behind.
+		login.catch(() => connection.socket.destroy());
+		return await login;
 	}
 
 	private attach(socket: Socket): void {
@@ -341,7 +332,6 @@ export class XmppConnection implements OpenConnection {
 	message(to: string, type: 'chat' | 'groupchat', body: string): string {
 		const id = `cg-${Date.now().toString(36)}-${++this.ids}`;
 		// Control characters are not allowed in XML 1.0 (§2.2): left out rather than breaking the stream.
-		// eslint-disable-next-line no-control-regex
 		this.send(xml('message', { to, type, id }, xml('body', {}, escapeXml(body.replace(/[\x00-\x08\x0B\x0C\x0E-\x1F\uFFFE\uFFFF]/g, '')))));
 		return id;
 	}

@@ -136,6 +136,12 @@ export async function startXmppListener(input: ChannelListenerInput<XmppCredenti
 	};
 }
 
+/** Logs in once and leaves (the credential's Test button). */
+export async function checkXmppCredential(credential: XmppCredential): Promise<void> {
+	const connection = await XmppConnection.open({ credential, joinRooms: false });
+	await connection.close();
+}
+
 /** Whether a chat ID is a room this account joined or is configured to join (rooms get groupchat messages). */
 function isRoom(client: XmppClient, chatId: string): boolean {
 	const rooms = (client.credential.rooms ?? '').split(/[,\s]+/).map((entry) => bareJid(entry));

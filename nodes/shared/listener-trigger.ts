@@ -4,7 +4,17 @@
  * taking the first message only, and the connection closed on deactivation. The platform part
  * is a `start` function; the decisions (redelivery, access policy) happen inside it, through core.
  */
-import { NodeConnectionTypes, type IDataObject, type INodeTypeDescription, type IRun, type ITriggerFunctions, type ITriggerResponse } from 'n8n-workflow';
+import {
+	NodeConnectionTypes,
+	type ICredentialsDecrypted,
+	type ICredentialTestFunctions,
+	type IDataObject,
+	type INodeCredentialTestResult,
+	type INodeTypeDescription,
+	type IRun,
+	type ITriggerFunctions,
+	type ITriggerResponse,
+} from 'n8n-workflow';
 
 import type { AccessFacts, AccessPolicy } from '../core/access-policy';
 import { admitMessage, pairingWorkOf } from '../core/admission';
@@ -126,4 +136,19 @@ export async function runChannelListener<Credential>(
 	return await runListenerTrigger(context, plugin, { credential, policy }, async (handlers) =>
 		await start({ ...handlers, credential, options, sessionScope, staticData: context.getWorkflowStaticData('node'), logger: context.logger }),
 	);
+}
+
+/**
+ * n8n's "Test" button of a credential whose platform has no HTTP API to ask (IRC, XMPP, IMAP): the
+ * check logs in and out once. Named in the trigger's `credentials[].testedBy`.
+ */
+export function listenerCredentialTest<Credential>(check: (credential: Credential) => Promise<void>) {
+	return async function (this: ICredentialTestFunctions, credential: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
+		try {
+			await check((credential.data ?? {}) as Credential);
+			return { status: 'OK', message: 'Logged in' };
+		} catch (error) {
+			return { status: 'Error', message: (error as Error).message };
+		}
+	};
 }

@@ -289,7 +289,10 @@ export class MailEmulator {
 		const flags = list.split(/\s+/).filter(Boolean);
 		for (const mail of this.inSet(set, byUid)) {
 			if (sign === '') mail.flags = new Set(flags);
-			for (const flag of flags) sign === '-' ? mail.flags.delete(flag) : mail.flags.add(flag);
+			for (const flag of flags) {
+				if (sign === '-') mail.flags.delete(flag);
+				else mail.flags.add(flag);
+			}
 			if (!silent) session.socket.write(`* ${this.mailbox.indexOf(mail) + 1} FETCH (UID ${mail.uid} FLAGS (${[...mail.flags].join(' ')}))\r\n`);
 		}
 		session.socket.write(`${tag} OK STORE completed\r\n`);
