@@ -49,6 +49,10 @@ describe('IRC, XMPP and Email in a real n8n: listener trigger → AI Session →
 
 	beforeAll(async () => {
 		await Promise.all([irc.start(), xmpp.start(), mail.start(), model.start()]);
+		// The room replays this on join, with a delay element: it must never be answered.
+		xmpp.history.set(room, [{ nick: 'ada', text: 'clawbot: an old question', stamp: '2026-01-01T10:00:00Z' }]);
+		// Mail in the box before the first activation is left alone.
+		mail.deliver({ from: 'ada@people.test', to: 'bot@clawgate.test', subject: 'Old', text: 'an old mail' });
 		n8n = await N8nInstance.start({
 			credentials: [
 				{ id: `${ircWorkflow.id}Cr`, name: 'IRC account', type: 'clawgateIrcApi', data: { baseUrl: irc.url, nick: 'clawbot', saslPassword: 'irc-secret', channels: '#clawgate' } },
@@ -88,6 +92,7 @@ describe('IRC, XMPP and Email in a real n8n: listener trigger → AI Session →
 		expect(await executionsOf(xmppWorkflow)).toHaveLength(before);
 		xmpp.roomSay({ room, nick: 'grace', text: 'clawbot, what time is it?' });
 		await eventually(() => (xmpp.bodiesTo(room).includes('answer to: what time is it?') ? true : undefined), 'the room answer', 60_000);
+		expect(xmpp.bodiesTo(room)).toEqual(['answer to: what time is it?']);
 	});
 
 	test('Email: a listed sender gets a reply in the thread; a stranger starts nothing (DM Policy Allowlist)', async () => {
@@ -101,6 +106,7 @@ describe('IRC, XMPP and Email in a real n8n: listener trigger → AI Session →
 		await settle();
 		expect(await executionsOf(emailWorkflow)).toHaveLength(before + 1);
 		expect(await repliesTo('spam@junk.test')).toEqual([]);
+		expect((await repliesTo('ada@people.test')).map((mail) => mail.subject)).toEqual(['Re: Capital']);
 	});
 
 	test('a restart of n8n repeats nothing, and mail that arrived while n8n was down is answered once', async () => {
