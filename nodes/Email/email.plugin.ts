@@ -21,7 +21,7 @@ import type { ChannelPlugin } from '../core/channel';
 import { buildSessionId, commandForBot, type Envelope, type EnvelopeAttachment, type SessionScope } from '../core/envelope';
 import { FatalConnectionError, keepConnected, type OpenConnection } from '../core/keep-connected';
 import { plainRenderer } from '../core/text/renderer';
-import type { ChannelListenerInput, RunningListener } from '../shared/listener-trigger';
+import type { ChannelListenerInput, ListenerTriggerDeclaration, RunningListener } from '../shared/listener-trigger';
 
 export interface EmailCredential {
 	imapHost?: string;
@@ -183,6 +183,17 @@ export function emailEnvelopeOf(mail: ParsedMail, context: EmailNormalizeContext
 		},
 	};
 }
+
+/** What the trigger node shows: its names, the notice above its options, how IDs are written. */
+export const emailTriggerDeclaration: ListenerTriggerDeclaration = {
+	displayName: 'Email',
+	version: [1],
+	description: 'Starts the workflow when a mail arrives in the mailbox (IMAP), as a Clawgate envelope: one conversation per email thread',
+	setupNotice:
+		'While the workflow is active, n8n keeps the INBOX open (IMAP IDLE) and answers mail that arrives from now on; older mail is left alone. A mailbox address is public: set <b>DM Policy</b> to Allowlist (with Allowed Senders) or Pairing, or the bot answers spam with your model budget.',
+	ids: { senders: 'ada@example.org, grace@example.org', chats: 'ada@example.org', hint: 'email addresses' },
+	groups: false,
+};
 
 /** The high-water mark in the trigger's static data: mail below `nextUid` (in this UIDVALIDITY) was handled. */
 interface Mark {

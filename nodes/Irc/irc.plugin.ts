@@ -6,10 +6,10 @@
  */
 import type { ChannelPlugin } from '../core/channel';
 import { buildSessionId, commandForBot, type Envelope, type SessionScope } from '../core/envelope';
-import { keepConnected } from '../core/keep-connected';
 import { nameMention } from '../core/name-mention';
 import { plainRenderer } from '../core/text/renderer';
-import type { ChannelListenerInput, RunningListener } from '../shared/listener-trigger';
+import { BorrowedConnection, holdConnection, type HeardMessage } from '../shared/held-connection';
+import type { ChannelListenerInput, ListenerTriggerDeclaration, RunningListener } from '../shared/listener-trigger';
 import { ircAccountOf, IrcConnection, IrcError, ircServerOf, nickOfCredential, type IrcCredential } from './irc.connection';
 import { identOf, isChannelName, isCtcp, nickOf, privmsgTextBudget, sameNick, type IrcLine } from './irc.protocol';
 
@@ -18,28 +18,8 @@ const liveConnections = new Map<string, IrcConnection>();
 
 /** What a send node talks through: the trigger's live connection, else a short one of its own. */
 export interface IrcClient {
-	credential: IrcCredential;
 	account: string;
-	own: Promise<IrcConnection> | null;
-	idleTimer: NodeJS.Timeout | null;
-}
-
-/** How long a send node's own connection stays open after its last message (more chunks or items may follow). */
-const OWN_CONNECTION_IDLE_MS = 3_000;
-
-async function connectionFor(client: IrcClient, target: string): Promise<IrcConnection> {
-	const live = liveConnections.get(client.account);
-	const connection = live ?? (await (client.own ??= IrcConnection.open({ credential: client.credential, joinChannels: false })));
-	if (isChannelName(target) && !connection.isIn(target)) await connection.join(target);
-	if (!live) {
-		if (client.idleTimer) clearTimeout(client.idleTimer);
-		client.idleTimer = setTimeout(() => {
-			const own = client.own;
-			client.own = null;
-			void own?.then((open) => open.close()).catch(() => undefined);
-		}, OWN_CONNECTION_IDLE_MS);
-	}
-	return connection;
+	connection: BorrowedConnection<IrcConnection>;
 }
 
 let arrivals = 0;
@@ -99,40 +79,33 @@ export function ircEnvelopeOf(line: IrcLine, context: IrcNormalizeContext): { en
 	};
 }
 
+/** What the trigger node shows: its names, the notice above its options, how IDs are written. */
+export const ircTriggerDeclaration: ListenerTriggerDeclaration = {
+	displayName: 'IRC',
+	version: [1],
+	description: 'Starts the workflow when someone writes to your IRC bot, or says its nick in a channel it joined, as a Clawgate envelope',
+	setupNotice:
+		'While the workflow is active, n8n holds one connection to the IRC server with the credential\'s nick and joins its channels. In channels the bot answers when a message starts with its nick ("clawbot: hi") or names it; private messages always reach it.',
+	ids: { senders: 'ada, grace', chats: '#support, #dev', hint: 'nicks for people, channel names for chats' },
+};
+
+/** What the trigger's connection does with each PRIVMSG: skip what is no message, normalise the rest for the shared admission. */
+function privmsgListener(log: { debug(message: string): void }, context: Omit<IrcNormalizeContext, 'ownNick'>, hear: (message: HeardMessage) => void) {
+	return (line: IrcLine, ownNick: string) => {
+		const skipped = whyIrcLineIsNoMessage(line);
+		if (skipped) return log.debug(`IRC line starts nothing: ${skipped}`);
+		const { envelope, fromSelf } = ircEnvelopeOf(line, { ...context, ownNick });
+		hear({ envelope, facts: { fromSelf } });
+	};
+}
+
 /** The trigger's connection: held open, reconnected with backoff, every PRIVMSG through the shared admission. */
 export async function startIrcListener(input: ChannelListenerInput<IrcCredential>): Promise<RunningListener> {
-	const { credential } = input;
-	const account = ircAccountOf(credential);
-	const configuredNick = nickOfCredential(credential);
+	const { credential, logger } = input;
 	const server = ircServerOf(credential);
-	let queue = Promise.resolve();
-	const onPrivmsg = (line: IrcLine, ownNick: string) => {
-		const skipped = whyIrcLineIsNoMessage(line);
-		if (skipped) return input.logger.debug(`IRC line starts nothing: ${skipped}`);
-		const { envelope, fromSelf } = ircEnvelopeOf(line, { account, ownNick, configuredNick, sessionScope: input.sessionScope });
-		queue = queue
-			.then(async () => {
-				if (await input.admit(envelope, { fromSelf })) input.onEnvelope(envelope);
-			})
-			.catch((error: unknown) => input.logger.warn(`IRC: could not handle a message from ${envelope.sender.id}: ${(error as Error).message}`));
-	};
-	let current: IrcConnection | null = null;
-	const kept = await keepConnected({
-		name: `IRC ${server.host}:${server.port}`,
-		log: input.logger,
-		onFatalError: input.onFatalError,
-		connect: async () => {
-			current = await IrcConnection.open({ credential, onPrivmsg, log: input.logger });
-			liveConnections.set(account, current);
-			return current;
-		},
-	});
-	return {
-		async close() {
-			if (current && liveConnections.get(account) === current) liveConnections.delete(account);
-			await kept.close();
-		},
-	};
+	const context = { account: ircAccountOf(credential), configuredNick: nickOfCredential(credential), sessionScope: input.sessionScope };
+	const open = async (hear: (message: HeardMessage) => void) => await IrcConnection.open({ credential, log: logger, onPrivmsg: privmsgListener(logger, context, hear) });
+	return await holdConnection(input, { name: `IRC ${server.host}:${server.port}`, account: context.account, live: liveConnections, open });
 }
 
 /** Logs in once and leaves (the credential's Test button). */
@@ -159,13 +132,17 @@ export const ircPlugin: ChannelPlugin<IrcCredential, IrcClient> = {
 		quote: 'groups',
 		inbound: ['listener'],
 	},
-	createClient: (credential) => ({ credential, account: ircAccountOf(credential), own: null, idleTimer: null }),
+	createClient: (credential) => ({
+		account: ircAccountOf(credential),
+		connection: new BorrowedConnection(liveConnections, ircAccountOf(credential), () => IrcConnection.open({ credential, joinChannels: false })),
+	}),
 	accountOf: async (credential) => ircAccountOf(credential),
 	outbound: {
 		async postMessage(client, { chatId, text, replyToId }) {
 			const target = chatId.trim();
 			if (!target || /[\s,\0]/.test(target)) throw new IrcError(`"${chatId}" is not an IRC nick or channel.`);
-			const connection = await connectionFor(client, target);
+			const { connection } = await client.connection.get();
+			if (isChannelName(target) && !connection.isIn(target)) await connection.join(target);
 			// A quoted answer in a channel addresses the asker ("ada: …"), the way people answer on IRC.
 			const asker = replyToId?.includes('!') ? replyToId.slice(0, replyToId.indexOf('!')) : undefined;
 			const lines = await connection.say(target, asker ? `${asker}: ${text}` : text);

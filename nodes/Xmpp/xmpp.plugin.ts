@@ -6,10 +6,10 @@
  */
 import type { ChannelPlugin } from '../core/channel';
 import { buildSessionId, commandForBot, type Envelope, type SessionScope } from '../core/envelope';
-import { keepConnected } from '../core/keep-connected';
 import { nameMention } from '../core/name-mention';
 import { plainRenderer } from '../core/text/renderer';
-import type { ChannelListenerInput, RunningListener } from '../shared/listener-trigger';
+import { BorrowedConnection, holdConnection } from '../shared/held-connection';
+import type { ChannelListenerInput, ListenerTriggerDeclaration, RunningListener } from '../shared/listener-trigger';
 import { bareJid, jidOf, resourceOf, serverOf, XmppConnection, XmppError, type XmppCredential } from './xmpp.connection';
 import { child, textOf, type XmlElement } from './xmpp.xml';
 
@@ -19,28 +19,11 @@ const liveConnections = new Map<string, XmppConnection>();
 export interface XmppClient {
 	credential: XmppCredential;
 	account: string;
-	own: Promise<XmppConnection> | null;
-	idleTimer: NodeJS.Timeout | null;
+	connection: BorrowedConnection<XmppConnection>;
 }
 
-const OWN_CONNECTION_IDLE_MS = 3_000;
 /** Longer bodies are cut before they reach the envelope (stanzas are capped at 256 KiB anyway). */
 const MAX_BODY_CHARS = 20_000;
-
-async function connectionFor(client: XmppClient, chatId: string, groupchat: boolean): Promise<XmppConnection> {
-	const live = liveConnections.get(client.account);
-	const connection = live ?? (await (client.own ??= XmppConnection.open({ credential: client.credential, joinRooms: false })));
-	if (groupchat && !connection.rooms.has(chatId)) await connection.join(chatId, client.credential.nick?.trim() || jidOf(client.credential).local);
-	if (!live) {
-		if (client.idleTimer) clearTimeout(client.idleTimer);
-		client.idleTimer = setTimeout(() => {
-			const own = client.own;
-			client.own = null;
-			void own?.then((open) => open.close()).catch(() => undefined);
-		}, OWN_CONNECTION_IDLE_MS);
-	}
-	return connection;
-}
 
 let arrivals = 0;
 
@@ -102,38 +85,36 @@ export function xmppEnvelopeOf(stanza: XmlElement, context: XmppNormalizeContext
 	};
 }
 
+/** What the trigger node shows: its names, the notice above its options, how IDs are written. */
+export const xmppTriggerDeclaration: ListenerTriggerDeclaration = {
+	displayName: 'XMPP',
+	version: [1],
+	description: 'Starts the workflow when someone chats with your XMPP (Jabber) account, or names it in a room it joined, as a Clawgate envelope',
+	setupNotice:
+		'While the workflow is active, n8n stays logged in with the credential\'s JID and joins its rooms. In rooms the bot answers when a message starts with its nick ("clawbot: hi") or names it; the history a room replays on join is never answered.',
+	ids: { senders: 'ada@example.org, team@conference.example.org/ada', chats: 'team@conference.example.org', hint: 'JIDs for people (in rooms: room/nick), room JIDs for chats' },
+};
+
 export async function startXmppListener(input: ChannelListenerInput<XmppCredential>): Promise<RunningListener> {
 	const { credential } = input;
 	const account = jidOf(credential).bare;
 	const server = serverOf(credential);
-	let queue = Promise.resolve();
-	const onMessage = (stanza: XmlElement, connection: XmppConnection) => {
-		const skipped = whyXmppStanzaIsNoMessage(stanza);
-		if (skipped) return input.logger.debug(`XMPP stanza starts nothing: ${skipped}`);
-		const { envelope, fromSelf } = xmppEnvelopeOf(stanza, { account, rooms: connection.rooms, sessionScope: input.sessionScope });
-		queue = queue
-			.then(async () => {
-				if (await input.admit(envelope, { fromSelf })) input.onEnvelope(envelope);
-			})
-			.catch((error: unknown) => input.logger.warn(`XMPP: could not handle a message from ${envelope.sender.id}: ${(error as Error).message}`));
-	};
-	let current: XmppConnection | null = null;
-	const kept = await keepConnected({
+	return await holdConnection(input, {
 		name: `XMPP ${server.host}:${server.port}`,
-		log: input.logger,
-		onFatalError: input.onFatalError,
-		connect: async () => {
-			current = await XmppConnection.open({ credential, onMessage, log: input.logger });
-			liveConnections.set(account, current);
-			return current;
-		},
+		account,
+		live: liveConnections,
+		open: async (hear) =>
+			await XmppConnection.open({
+				credential,
+				log: input.logger,
+				onMessage: (stanza, connection) => {
+					const skipped = whyXmppStanzaIsNoMessage(stanza);
+					if (skipped) return input.logger.debug(`XMPP stanza starts nothing: ${skipped}`);
+					const { envelope, fromSelf } = xmppEnvelopeOf(stanza, { account, rooms: connection.rooms, sessionScope: input.sessionScope });
+					hear({ envelope, facts: { fromSelf } });
+				},
+			}),
 	});
-	return {
-		async close() {
-			if (current && liveConnections.get(account) === current) liveConnections.delete(account);
-			await kept.close();
-		},
-	};
 }
 
 /** Logs in once and leaves (the credential's Test button). */
@@ -165,14 +146,19 @@ export const xmppPlugin: ChannelPlugin<XmppCredential, XmppClient> = {
 		quote: 'never',
 		inbound: ['listener'],
 	},
-	createClient: (credential) => ({ credential, account: jidOf(credential).bare, own: null, idleTimer: null }),
+	createClient: (credential) => ({
+		credential,
+		account: jidOf(credential).bare,
+		connection: new BorrowedConnection(liveConnections, jidOf(credential).bare, () => XmppConnection.open({ credential, joinRooms: false })),
+	}),
 	accountOf: async (credential) => jidOf(credential).bare,
 	outbound: {
 		async postMessage(client, { chatId, text }) {
 			const to = bareJid(chatId.trim());
 			if (!/^[^@/\s]+@[^@/\s]+$/.test(to)) throw new XmppError(`"${chatId}" is not an XMPP address (user@example.org, or room@conference.example.org for a room).`);
 			const groupchat = isRoom(client, to);
-			const connection = await connectionFor(client, to, groupchat);
+			const { connection } = await client.connection.get();
+			if (groupchat && !connection.rooms.has(to)) await connection.join(to, client.credential.nick?.trim() || jidOf(client.credential).local);
 			return [connection.message(to, groupchat ? 'groupchat' : 'chat', text)];
 		},
 	},

@@ -5,7 +5,6 @@
  * is a `start` function; the decisions (redelivery, access policy) happen inside it, through core.
  */
 import {
-	NodeConnectionTypes,
 	type ICredentialsDecrypted,
 	type ICredentialTestFunctions,
 	type IDataObject,
@@ -25,7 +24,7 @@ import { asActivationError, asNodeError } from './node-errors';
 import { envelopeOriginKey } from './origin-key';
 import { policyWithApprovedSenders, settlePairingWork } from './trigger-pairing';
 import { receiveSettingsFrom } from './trigger-settings';
-import { triggerOptionsProperty, type TriggerDeclaration } from './webhook-trigger';
+import { triggerDescriptionBase, triggerOptionsProperty, type TriggerDeclaration } from './webhook-trigger';
 
 export interface ListenerHandlers {
 	onEnvelope(envelope: Envelope): void;
@@ -99,19 +98,8 @@ export type ListenerTriggerDeclaration = Omit<TriggerDeclaration, 'legacyPropert
 
 /** The description of a listener channel's trigger, all but the icon and subtitle (the node file names them, for n8n's linter). */
 export function listenerTriggerDescription(plugin: AnyChannelPlugin, declaration: ListenerTriggerDeclaration): Omit<INodeTypeDescription, 'icon'> {
-	return {
-		displayName: `Clawgate ${declaration.displayName} Trigger`,
-		name: `${plugin.id}Trigger`,
-		group: ['trigger'],
-		version: declaration.version,
-		defaultVersion: declaration.version[declaration.version.length - 1],
-		description: declaration.description,
-		defaults: { name: `${declaration.displayName} Trigger` },
-		inputs: [],
-		outputs: [NodeConnectionTypes.Main],
-		credentials: [{ name: plugin.credentialType, required: true }],
-		properties: [{ displayName: declaration.setupNotice, name: 'setupNotice', type: 'notice', default: '' }, triggerOptionsProperty(plugin, declaration)],
-	};
+	const notice = { displayName: declaration.setupNotice, name: 'setupNotice', type: 'notice' as const, default: '' };
+	return { ...triggerDescriptionBase(plugin, declaration), properties: [notice, triggerOptionsProperty(plugin, declaration)] };
 }
 
 /** What a channel's listener gets to start with: the credential, the trigger's options and the shared handlers. */
@@ -150,5 +138,12 @@ export function listenerCredentialTest<Credential>(check: (credential: Credentia
 		} catch (error) {
 			return { status: 'Error', message: (error as Error).message };
 		}
+	};
+}
+
+/** A listener channel's `trigger` method, for its node class: `trigger = listenerTrigger(plugin, startListener)`. */
+export function listenerTrigger<Credential>(plugin: AnyChannelPlugin, start: (input: ChannelListenerInput<Credential>) => Promise<RunningListener>) {
+	return async function (this: ITriggerFunctions): Promise<ITriggerResponse> {
+		return await runChannelListener(this, plugin, start);
 	};
 }
