@@ -9,8 +9,9 @@ const node = listenerTriggerNode(
 	matrixPlugin,
 	{
 		displayName: 'Matrix',
+		version: [1],
 		description: 'Starts the workflow when your Matrix bot gets a message in a DM, or is mentioned in a room, as a Clawgate envelope',
-		notice:
+		setupNotice:
 			'While the workflow is active, n8n long-polls your homeserver (/sync) for the bot. Invite the bot to rooms (or turn on "Join Invited Rooms"). End-to-end encrypted rooms cannot be read: their messages are reported in n8n\'s log and not answered.',
 		ids: { senders: '@ada:example.org', chats: '!roomid:example.org', hint: 'user IDs @name:server, room IDs !id:server (Element: Room settings → Advanced)' },
 		platformOptions: [

@@ -4,8 +4,10 @@
  */
 import type { AnyChannelPlugin } from '../core/channel';
 import { discordPlugin } from '../Discord/discord.plugin';
+import { emailPlugin } from '../Email/email.plugin';
 import { googleChatPlugin } from '../GoogleChat/googleChat.plugin';
 import { instagramPlugin } from '../Instagram/instagram.plugin';
+import { ircPlugin } from '../Irc/irc.plugin';
 import { linePlugin } from '../Line/line.plugin';
 import { matrixPlugin } from '../Matrix/matrix.plugin';
 import { messengerPlugin } from '../Messenger/messenger.plugin';
@@ -17,6 +19,7 @@ import { twilioPlugin } from '../Twilio/twilio.plugin';
 import { viberPlugin } from '../Viber/viber.plugin';
 import { webexPlugin } from '../Webex/webex.plugin';
 import { whatsAppPlugin } from '../WhatsApp/whatsapp.plugin';
+import { xmppPlugin } from '../Xmpp/xmpp.plugin';
 import { zulipPlugin } from '../Zulip/zulip.plugin';
 
 export const channelPlugins: readonly AnyChannelPlugin[] = [
@@ -35,6 +38,9 @@ export const channelPlugins: readonly AnyChannelPlugin[] = [
 	matrixPlugin,
 	zulipPlugin,
 	signalPlugin,
+	ircPlugin,
+	xmppPlugin,
+	emailPlugin,
 ];
 
 /** The plugin that answers an item: by `via` (the integration that received it), else by `channel` for items made before `via`. */

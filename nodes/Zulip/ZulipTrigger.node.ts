@@ -9,8 +9,9 @@ const node = listenerTriggerNode(
 	zulipPlugin,
 	{
 		displayName: 'Zulip',
+		version: [1],
 		description: 'Starts the workflow when your Zulip bot gets a direct message, or is mentioned in a stream, as a Clawgate envelope',
-		notice: 'While the workflow is active, n8n holds a Zulip event queue open for the bot. Use a "Generic bot" and subscribe it to the streams it should answer in; in streams it answers when @-mentioned, in the same topic.',
+		setupNotice: 'While the workflow is active, n8n holds a Zulip event queue open for the bot. Use a "Generic bot" and subscribe it to the streams it should answer in; in streams it answers when @-mentioned, in the same topic.',
 		ids: { senders: '8, 25', chats: '12 (a stream ID), 8,25 (a group DM)', hint: "user and stream IDs: Zulip shows them in the user's profile and the stream settings" },
 	},
 	async (context, { credential, settings }) =>

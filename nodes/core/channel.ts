@@ -129,6 +129,8 @@ export interface OutboundMessage {
 	linkPreviews: boolean;
 	/** The account that answers, when the platform needs it named (Twilio sends from the number that received the message). */
 	accountId: string | null;
+	/** The envelope being answered, when there is one (email keeps its subject and quotes it); set on the first chunk only. */
+	answers?: Partial<Pick<Envelope, 'message' | 'sender' | 'raw'>> | null;
 }
 
 export interface SentMessages {

@@ -3,7 +3,7 @@
  * at its limit, the first piece quoting the message it answers, each piece posted through the
  * rate-limit loop. Plugins only post one message that fits.
  */
-import type { AnyChannelPlugin, ReplyRequest, SentMessages } from './channel';
+import type { AnyChannelPlugin, OutboundMessage, ReplyRequest, SentMessages } from './channel';
 import { RateLimitedError, withRetryAfter } from './retry-after';
 import { formatAndChunk } from './text';
 
@@ -18,6 +18,8 @@ export interface TextDelivery {
 	accountId?: string | null;
 	/** Lines per message; default the platform's suggestion, 0 for none. */
 	maxLines?: number;
+	/** The envelope being answered, for platforms whose answers carry more of it than its ID (email). */
+	answers?: OutboundMessage['answers'];
 }
 
 /** The messages `markdown` becomes on a platform, in its format and within its limits. */
@@ -42,6 +44,7 @@ export async function deliverText<Client>(plugin: AnyChannelPlugin, client: Clie
 			threadId: delivery.threadId,
 			linkPreviews: delivery.linkPreviews,
 			accountId: delivery.accountId ?? null,
+			answers: index === 0 ? (delivery.answers ?? null) : null,
 		};
 		const posted = await withRetryAfter(() => plugin.outbound.postMessage(client, message), {
 			action: 'send a message',
@@ -74,5 +77,6 @@ export async function replyTo<Client>(plugin: AnyChannelPlugin, client: Client, 
 		replyToId: request.quote && quotes(plugin, envelope) ? envelope.message.id : null,
 		linkPreviews: request.linkPreviews,
 		accountId: envelope.accountId,
+		answers: request.quote ? envelope : null,
 	});
 }

@@ -6,19 +6,28 @@
  */
 import { createHash } from 'node:crypto';
 
-import { NodeConnectionTypes, type IDataObject, type INodeProperties, type INodeTypeDescription, type IRun, type ITriggerFunctions, type ITriggerResponse } from 'n8n-workflow';
+import {
+	type ICredentialsDecrypted,
+	type ICredentialTestFunctions,
+	type IDataObject,
+	type INodeCredentialTestResult,
+	type INodeTypeDescription,
+	type IRun,
+	type ITriggerFunctions,
+	type ITriggerResponse,
+} from 'n8n-workflow';
 
 import type { AccessFacts, AccessPolicy } from '../core/access-policy';
 import { admitMessage, pairingWorkOf } from '../core/admission';
 import type { AnyChannelPlugin, ReceiveSettings } from '../core/channel';
 import { buildMessageKey, stampVia, type Envelope } from '../core/envelope';
 import { signEnvelope } from '../core/origin';
-import { deliveryGuaranteeProperties, journalCredentials, journalItems, startRecovery, triggerJournalOf, type TriggerJournal } from './delivery-journal';
+import { deliveryGuaranteeProperties, journalItems, startRecovery, triggerJournalOf, type TriggerJournal } from './delivery-journal';
 import { asActivationError, asNodeError } from './node-errors';
 import { envelopeOriginKey } from './origin-key';
 import { policyWithApprovedSenders, settlePairingWork } from './trigger-pairing';
-import { receiveSettingsFrom, type IdExamples } from './trigger-settings';
-import { triggerOptionsProperty } from './webhook-trigger';
+import { receiveSettingsFrom } from './trigger-settings';
+import { triggerDescriptionBase, triggerOptionsProperty, type TriggerDeclaration } from './webhook-trigger';
 
 export interface ListenerHandlers {
 	onEnvelope(envelope: Envelope): void;
@@ -28,6 +37,8 @@ export interface ListenerHandlers {
 	 * message to its platform only after this, so a restart neither loses nor repeats it.
 	 */
 	execute(envelope: Envelope): Promise<void>;
+	/** The same as `execute` (the name the IRC, XMPP and Email listeners use). */
+	emitAndWait(envelope: Envelope): Promise<void>;
 	/** The shared access policy and DM pairing: whether a message is emitted (pairing work is done here, never emitted). */
 	admit(envelope: Envelope, facts: AccessFacts): Promise<boolean>;
 	/** The connection is lost for good (a revoked token): n8n shows it and retries activation. */
@@ -99,6 +110,7 @@ export async function runListenerTrigger(
 		listener = await start({
 			onEnvelope: (envelope) => void emit(envelope).catch(() => undefined),
 			execute: async (envelope) => await emit(envelope, true),
+			emitAndWait: async (envelope) => await emit(envelope, true),
 			admit: async (envelope, facts) => {
 				const admission = admitMessage(plugin, stampVia(envelope, plugin.id), facts, policyWithApprovedSenders(context, policy));
 				const work = pairingWorkOf(admission);
@@ -121,34 +133,13 @@ export async function runListenerTrigger(
 	};
 }
 
-export interface ListenerTriggerDeclaration {
-	/** Without "Clawgate" and "Trigger": "Matrix". */
-	displayName: string;
-	description: string;
-	/** What the user sets up on the platform (a notice above the options). */
-	notice: string;
-	ids: IdExamples;
-	platformOptions?: INodeProperties[];
-}
+/** What a listener channel's trigger node file declares: its names, setup notice and options. */
+export type ListenerTriggerDeclaration = Omit<TriggerDeclaration, 'legacyProperties'>;
 
-/** The description of a listener trigger (a connection or long poll n8n holds), all but the icon, which the node file names. */
+/** The description of a listener channel's trigger, all but the icon and subtitle (the node file names them, for n8n's linter). */
 export function listenerTriggerDescription(plugin: AnyChannelPlugin, declaration: ListenerTriggerDeclaration): Omit<INodeTypeDescription, 'icon'> {
-	return {
-		displayName: `Clawgate ${declaration.displayName} Trigger`,
-		name: `${plugin.id}Trigger`,
-		group: ['trigger'],
-		version: 1,
-		description: declaration.description,
-		defaults: { name: `${declaration.displayName} Trigger` },
-		inputs: [],
-		outputs: [NodeConnectionTypes.Main],
-		credentials: [{ name: plugin.credentialType, required: true }, ...journalCredentials('journalStore', { deliveryGuarantee: ['journal'] })],
-		properties: [
-			{ displayName: declaration.notice, name: 'listenerNotice', type: 'notice', default: '' },
-			triggerOptionsProperty(plugin, { ids: declaration.ids, platformOptions: declaration.platformOptions }),
-			...deliveryGuaranteeProperties,
-		],
-	};
+	const notice = { displayName: declaration.setupNotice, name: 'setupNotice', type: 'notice' as const, default: '' };
+	return { ...triggerDescriptionBase(plugin, declaration), properties: [notice, triggerOptionsProperty(plugin, declaration), ...deliveryGuaranteeProperties] };
 }
 
 /** What a listener trigger starts, given its credential and settings (the node's options as well, for the platform's own). */
@@ -167,5 +158,51 @@ export function listenerTriggerNode(
 			const options = this.getNodeParameter('options', {}) as IDataObject;
 			return await start(this, { credential, settings: receiveSettingsFrom(plugin, options), options });
 		},
+	};
+}
+
+/** What a channel's listener gets to start with: the credential, the trigger's options and the shared handlers. */
+export interface ChannelListenerInput<Credential> extends ListenerHandlers {
+	credential: Credential;
+	options: IDataObject;
+	sessionScope: ReturnType<typeof receiveSettingsFrom>['sessionScope'];
+	/** The trigger node's static data: saved by n8n with the next execution the trigger starts. */
+	staticData: IDataObject;
+	logger: ITriggerFunctions['logger'];
+}
+
+/** A listener channel's `trigger()`: reads the credential and options, then holds the platform's connection through `runListenerTrigger`. */
+export async function runChannelListener<Credential>(
+	context: ITriggerFunctions,
+	plugin: AnyChannelPlugin,
+	start: (input: ChannelListenerInput<Credential>) => Promise<RunningListener>,
+): Promise<ITriggerResponse> {
+	const credential = (await context.getCredentials(plugin.credentialType)) as unknown as Credential;
+	const options = context.getNodeParameter('options', {}) as IDataObject;
+	const { policy, sessionScope } = receiveSettingsFrom(plugin, options);
+	return await runListenerTrigger(context, plugin, { credential, policy }, async (handlers) =>
+		await start({ ...handlers, credential, options, sessionScope, staticData: context.getWorkflowStaticData('node'), logger: context.logger }),
+	);
+}
+
+/**
+ * n8n's "Test" button of a credential whose platform has no HTTP API to ask (IRC, XMPP, IMAP): the
+ * check logs in and out once. Named in the trigger's `credentials[].testedBy`.
+ */
+export function listenerCredentialTest<Credential>(check: (credential: Credential) => Promise<void>) {
+	return async function (this: ICredentialTestFunctions, credential: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
+		try {
+			await check((credential.data ?? {}) as Credential);
+			return { status: 'OK', message: 'Logged in' };
+		} catch (error) {
+			return { status: 'Error', message: (error as Error).message };
+		}
+	};
+}
+
+/** A listener channel's `trigger` method, for its node class: `trigger = listenerTrigger(plugin, startListener)`. */
+export function listenerTrigger<Credential>(plugin: AnyChannelPlugin, start: (input: ChannelListenerInput<Credential>) => Promise<RunningListener>) {
+	return async function (this: ITriggerFunctions): Promise<ITriggerResponse> {
+		return await runChannelListener(this, plugin, start);
 	};
 }

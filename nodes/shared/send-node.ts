@@ -105,6 +105,7 @@ export function sendTextOperation(plugin: AnyChannelPlugin): SendOperation<unkno
 				replyToId: quote ? (envelope.message?.id ?? null) : null,
 				linkPreviews: this.getNodeParameter('linkPreviews', itemIndex, false) === true,
 				accountId: fromEnvelope ? (envelope.accountId ?? null) : null,
+				answers: quote ? (envelope as Envelope) : null,
 			});
 		},
 	};

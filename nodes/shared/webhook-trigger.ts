@@ -185,11 +185,8 @@ export function triggerOptionsProperty(plugin: AnyChannelPlugin, declaration: Pi
 	};
 }
 
-/**
- * The description of a channel's webhook trigger, all but the icon: the node file names its icon
- * files itself, where n8n's linter checks that they exist.
- */
-export function webhookTriggerDescription(plugin: AnyChannelPlugin, declaration: TriggerDeclaration): Omit<INodeTypeDescription, 'icon'> {
+/** What every channel's trigger description holds, webhook or listener: names, versions, one credential, one output. */
+export function triggerDescriptionBase(plugin: AnyChannelPlugin, declaration: Pick<TriggerDeclaration, 'displayName' | 'description' | 'version'>): Omit<INodeTypeDescription, 'icon' | 'properties'> {
 	return {
 		displayName: `Clawgate ${declaration.displayName} Trigger`,
 		name: `${plugin.id}Trigger`,
@@ -201,6 +198,16 @@ export function webhookTriggerDescription(plugin: AnyChannelPlugin, declaration:
 		inputs: [],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [{ name: plugin.credentialType, required: true }, ...journalCredentials('journalStore', { deliveryGuarantee: ['journal'] })],
+	};
+}
+
+/**
+ * The description of a channel's webhook trigger, all but the icon: the node file names its icon
+ * files itself, where n8n's linter checks that they exist.
+ */
+export function webhookTriggerDescription(plugin: AnyChannelPlugin, declaration: TriggerDeclaration): Omit<INodeTypeDescription, 'icon'> {
+	return {
+		...triggerDescriptionBase(plugin, declaration),
 		webhooks: (plugin.webhook?.httpMethods ?? ['POST']).map((httpMethod) => ({ name: httpMethod === 'GET' ? 'setup' : 'default', httpMethod, responseMode: 'onReceived', path: 'webhook' })),
 		properties: [
 			{ displayName: declaration.setupNotice, name: 'setupNotice', type: 'notice', default: '' },

@@ -11,7 +11,7 @@ import { RecentKeys } from '../../nodes/core/recent-keys';
 import { handleWebhookDelivery, type WebhookOutcome } from '../../nodes/core/webhook-delivery';
 import { policyWithApprovedSenders, settlePairingWork, type PairingContext } from '../../nodes/shared/trigger-pairing';
 import { receiveSettingsFrom } from '../../nodes/shared/trigger-settings';
-import { CONTRACT_WEBHOOK, CONTRACT_WEBHOOK_URL, contractDrivers, type ContractDriver, type Delivery } from './contract-drivers';
+import { CONTRACT_WEBHOOK, CONTRACT_WEBHOOK_URL, connectionContractDrivers, contractDrivers, type ConnectionContractDriver, type ContractDriver, type Delivery } from './contract-drivers';
 
 jest.setTimeout(30_000);
 
@@ -22,10 +22,10 @@ function measureOf(plugin: AnyChannelPlugin): (text: string) => number {
 }
 
 /** About 10,000 characters of Markdown as a model writes it, each paragraph marked Q<n>Q to check order. */
-function longMarkdownAnswer(): { markdown: string; markers: string[] } {
+function longMarkdownAnswer(length = 10_000): { markdown: string; markers: string[] } {
 	const markers: string[] = [];
 	const parts: string[] = [];
-	for (let i = 1; parts.join('\n\n').length < 10_000; i++) {
+	for (let i = 1; parts.join('\n\n').length < length; i++) {
 		const marker = `Q${i}Q`;
 		markers.push(marker);
 		if (i % 7 === 1) parts.push(`## Section ${i}`);
@@ -384,4 +384,104 @@ describe.each(contractDrivers.map((driver) => [driver.plugin.name, driver] as co
 			expect(driver.outbound.sentTexts(sent.chatId).at(-1)).toBe('pong');
 		});
 	});
+});
+
+describe.each(connectionContractDrivers.map((driver) => [driver.plugin.name, driver] as const))('channel contract (listener): %s', (_name, driver: ConnectionContractDriver) => {
+	const { plugin } = driver;
+
+	beforeAll(() => driver.start());
+	afterAll(() => driver.stop());
+
+	/** Starts the listener, lets `act` talk to it, and returns what it emitted within a short wait. */
+	async function emittedBy(options: Record<string, unknown>, act: () => void, expected: number): Promise<Envelope[]> {
+		const running = await driver.listen(options);
+		try {
+			act();
+			const deadline = Date.now() + 5_000;
+			while (running.emitted.length < expected && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
+			// Time for anything beyond the expected to show up.
+			await new Promise((resolve) => setTimeout(resolve, 400));
+			return [...running.emitted];
+		} finally {
+			await running.close();
+		}
+	}
+
+	test('a DM becomes one envelope of the DESIGN.md shape, and /new is the command "new"', async () => {
+		const [envelope, command, ...more] = await emittedBy({}, () => {
+			driver.dm('What is the capital of France?');
+			setTimeout(() => driver.dm('/new'), 150);
+		}, 2);
+		expect(more).toHaveLength(0);
+		expect(envelope.via).toBe(plugin.id);
+		expect(plugin.channels).toContain(envelope.channel);
+		expect(envelope.chat.type).toBe('dm');
+		const thread = envelope.chat.threadId ? `:${envelope.chat.threadId}` : '';
+		expect(envelope.sessionId).toBe(`${envelope.channel}:${envelope.accountId}:dm:${envelope.chat.id}${thread}`);
+		expect(envelope.sender).toMatchObject({ id: expect.any(String), isBot: false });
+		expect(envelope.message).toMatchObject({ text: 'What is the capital of France?', command: null, attachments: [] });
+		expect(new Date(envelope.message.timestamp).toISOString()).toBe(envelope.message.timestamp);
+		expect(Object.keys(envelope).slice(0, 3)).toEqual(['sessionId', 'channel', 'via']);
+		expect(command.message.command).toBe('new');
+		const credential = driver.credential();
+		expect(await plugin.accountOf(credential, await plugin.createClient(credential))).toBe(envelope.accountId);
+	});
+
+	(driver.ownMessage ? test : test.skip)("the bot's own message is ignored, even with Include Other Bots on", async () => {
+		expect(await emittedBy({ includeBots: true, groupActivation: 'all' }, () => driver.ownMessage!('my own answer'), 0)).toEqual([]);
+	});
+
+	(driver.group ? test : test.skip)('groups: only mentions by default, every message with React To: every message, Allowed Chats and per-user sessions hold', async () => {
+		const group = driver.group!;
+		const mentions = await emittedBy({}, () => {
+			group.plain('lunch, anyone?');
+			group.mention('what is new?');
+		}, 1);
+		expect(mentions).toHaveLength(1);
+		expect(mentions[0]).toMatchObject({ chat: { id: group.chatId, type: 'group' }, message: { mentionsBot: true, text: 'what is new?' } });
+		expect(await emittedBy({ groupActivation: 'all' }, () => group.plain('lunch at noon'), 1)).toHaveLength(1);
+		expect(await emittedBy({ allowedGroupChatIds: 'some-other-chat' }, () => group.mention('hello?'), 0)).toEqual([]);
+		const [ada, eve] = await emittedBy({ perUserSessions: true }, () => {
+			group.mention('mine');
+			setTimeout(() => group.mention('mine', 'stranger'), 100);
+		}, 2);
+		expect(ada.sessionId).toMatch(/:user:/);
+		expect(eve.sessionId).not.toBe(ada.sessionId);
+	});
+
+	test('access policy in DMs: Allowlist lets only listed senders through, Disabled none, Open a stranger', async () => {
+		const allowlist = { dmPolicy: 'allowlist', allowedSenderIds: driver.adaListedAs };
+		const listed = await emittedBy(allowlist, () => {
+			driver.dm('hi, a stranger here', 'stranger');
+			driver.dm('hi, it is Ada');
+		}, 1);
+		expect(listed.map((envelope) => envelope.message.text)).toEqual(['hi, it is Ada']);
+		expect(await emittedBy({ dmPolicy: 'disabled', allowedSenderIds: driver.adaListedAs }, () => driver.dm('hello?'), 0)).toEqual([]);
+		expect(await emittedBy({}, () => driver.dm('hello from afar', 'stranger'), 1)).toHaveLength(1);
+	});
+
+	// 2,500 characters: IRC paces its lines at one a second, so 10,000 would take over a minute here.
+	test('a 2,500-character Markdown answer arrives in order, each message within the limit', async () => {
+		const [envelope] = await emittedBy({}, () => driver.dm('tell me everything'), 1);
+		const { markdown, markers } = longMarkdownAnswer(2_500);
+		const client = await plugin.createClient(driver.credential());
+		const running = await driver.listen({});
+		let sent;
+		try {
+			sent = await replyTo(plugin, client, { envelope, text: markdown, quote: false, inThread: true, linkPreviews: false });
+		} finally {
+			await running.close();
+		}
+		const deadline = Date.now() + 10_000;
+		while (driver.sentTexts(sent.chatId).length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+		const all = driver.sentTexts(sent.chatId).join('\n');
+		const measure = measureOf(plugin);
+		for (const text of driver.sentTexts(sent.chatId)) expect(measure(text)).toBeLessThanOrEqual(plugin.capabilities.textLimit);
+		let from = 0;
+		for (const marker of markers) {
+			const at = all.indexOf(marker, from);
+			expect({ marker, found: at >= 0 }).toEqual({ marker, found: true });
+			from = at + marker.length;
+		}
+	}, 60_000);
 });

@@ -11,6 +11,11 @@ import { googleChatPlugin } from '../../nodes/GoogleChat/googleChat.plugin';
 import { matrixEventToInbound, matrixPlugin } from '../../nodes/Matrix/matrix.plugin';
 import { signalEnvelopeToInbound, signalPlugin } from '../../nodes/Signal/signal.plugin';
 import { zulipEventToInbound, zulipPlugin } from '../../nodes/Zulip/zulip.plugin';
+import type { Envelope } from '../../nodes/core/envelope';
+import { emailPlugin, startEmailListener } from '../../nodes/Email/email.plugin';
+import { ircPlugin, startIrcListener } from '../../nodes/Irc/irc.plugin';
+import type { ChannelListenerInput } from '../../nodes/shared/listener-trigger';
+import { startXmppListener, xmppPlugin } from '../../nodes/Xmpp/xmpp.plugin';
 import { instagramPlugin } from '../../nodes/Instagram/instagram.plugin';
 import { linePlugin } from '../../nodes/Line/line.plugin';
 import { messengerPlugin } from '../../nodes/Messenger/messenger.plugin';
@@ -28,6 +33,10 @@ import { makeBotToken, signSlackRequest, SlackEmulator } from '../emulators/slac
 import { TeamsEmulator } from '../emulators/teams';
 import { makeBotToken as makeTelegramToken, TelegramEmulator, type TelegramUser } from '../emulators/telegram';
 import { makeAuthToken, TwilioEmulator } from '../emulators/twilio';
+import { MailEmulator } from '../emulators/email';
+import { IrcEmulator } from '../emulators/irc';
+import { XmppEmulator } from '../emulators/xmpp';
+import { listenerProbe } from './listener-probe';
 import { signViberBody, ViberEmulator } from '../emulators/viber';
 import { signWebexBody, WebexEmulator, type WebexPerson } from '../emulators/webex';
 import { MatrixEmulator } from '../emulators/matrix';
@@ -578,3 +587,100 @@ function signalDriver(): ListenerContractDriver<Record<string, unknown>> {
 
 /** Every listener channel the contract suite checks (listener-contract.test.ts): one entry per channel. */
 export const listenerContractDrivers: ListenerContractDriver[] = [matrixDriver(), zulipDriver(), signalDriver()] as ListenerContractDriver[];
+// ---------------------------------------------------------------------------------------------
+// Listener channels: messages arrive over a connection the trigger holds, not by webhook, so
+// there is no proof, redelivery or malformed request to check; the rest of the contract holds.
+
+/** A running listener of the plugin, started with the shared handlers (listener-harness.ts). */
+export interface RunningProbe {
+	emitted: Envelope[];
+	close(): Promise<void>;
+}
+
+export interface ConnectionContractDriver {
+	plugin: AnyChannelPlugin;
+	start(): Promise<void>;
+	stop(): Promise<void>;
+	credential(): unknown;
+	adaListedAs: string;
+	/** Starts the trigger's listener with these options; resolves once it listens. */
+	listen(options: Record<string, unknown>): Promise<RunningProbe>;
+	/** The platform delivers a direct message from Ada or a stranger. */
+	dm(text: string, from?: Sender): void;
+	group?: { chatId: string; plain(text: string, from?: Sender): void; mention(text: string, from?: Sender): void };
+	ownMessage?(text: string): void;
+	/** Texts the bot sent to a chat, in order. */
+	sentTexts(chatId: string): string[];
+}
+
+async function probeOf(plugin: AnyChannelPlugin, credential: unknown, options: Record<string, unknown>, start: (input: ChannelListenerInput<never>) => Promise<{ close(): Promise<void> }>): Promise<RunningProbe> {
+	const probe = listenerProbe(plugin, credential, options);
+	const listener = await start(probe.input as ChannelListenerInput<never>);
+	return { emitted: probe.emitted, close: () => listener.close() };
+}
+
+function ircDriver(): ConnectionContractDriver {
+	const server = new IrcEmulator();
+	const nicks: Record<Sender, string> = { ada: 'ada', stranger: 'eve' };
+	const credential = () => ({ baseUrl: server.url, nick: 'clawbot', channels: '#contract' });
+	return {
+		plugin: ircPlugin,
+		start: () => server.start(),
+		stop: () => server.stop(),
+		credential,
+		adaListedAs: 'ada',
+		listen: (options) => probeOf(ircPlugin, credential(), options, startIrcListener),
+		dm: (text, from = 'ada') => void server.say({ from: nicks[from], to: 'clawbot', text }),
+		group: {
+			chatId: '#contract',
+			plain: (text, from = 'ada') => void server.say({ from: nicks[from], to: '#contract', text }),
+			mention: (text, from = 'ada') => void server.say({ from: nicks[from], to: '#contract', text: `clawbot: ${text}` }),
+		},
+		ownMessage: (text) => void server.say({ from: 'clawbot', to: '#contract', text: `clawbot: ${text}` }),
+		sentTexts: (chatId) => server.textsTo(chatId),
+	};
+}
+
+function xmppDriver(): ConnectionContractDriver {
+	const server = new XmppEmulator({ accounts: { clawbot: 'contract-secret' } });
+	const room = 'contract@conference.clawgate.test';
+	const jids: Record<Sender, string> = { ada: 'ada@clawgate.test', stranger: 'eve@elsewhere.test' };
+	const credential = () => ({ jid: 'clawbot@clawgate.test', password: 'contract-secret', baseUrl: server.url, rooms: room });
+	return {
+		plugin: xmppPlugin,
+		start: () => server.start(),
+		stop: () => server.stop(),
+		credential,
+		adaListedAs: 'ada@clawgate.test',
+		listen: (options) => probeOf(xmppPlugin, credential(), options, startXmppListener),
+		dm: (text, from = 'ada') => void server.chat({ from: `${jids[from]}/phone`, to: 'clawbot@clawgate.test', text }),
+		group: {
+			chatId: room,
+			plain: (text, from = 'ada') => void server.roomSay({ room, nick: from, text }),
+			mention: (text, from = 'ada') => void server.roomSay({ room, nick: from, text: `clawbot: ${text}` }),
+		},
+		ownMessage: (text) => void server.chat({ from: 'clawbot@clawgate.test/other', to: 'clawbot@clawgate.test', text }),
+		sentTexts: (chatId) => server.bodiesTo(chatId),
+	};
+}
+
+function emailDriver(): ConnectionContractDriver {
+	const server = new MailEmulator({ 'bot@clawgate.test': 'contract-secret' });
+	const addresses: Record<Sender, string> = { ada: 'ada@people.test', stranger: 'eve@elsewhere.test' };
+	const credential = () => server.credential('bot@clawgate.test');
+	return {
+		plugin: emailPlugin,
+		start: () => server.start(),
+		stop: () => server.stop(),
+		credential,
+		adaListedAs: 'ada@people.test',
+		listen: (options) => probeOf(emailPlugin, credential(), options, startEmailListener),
+		dm: (text, from = 'ada') => void server.deliver({ from: addresses[from], to: 'bot@clawgate.test', subject: 'Contract', text }),
+		ownMessage: (text) => void server.deliver({ from: 'bot@clawgate.test', to: 'bot@clawgate.test', subject: 'Contract', text }),
+		sentTexts: (chatId) => server.sent.filter((mail) => mail.to.includes(chatId)).map((mail) => /\r\n\r\n([\s\S]*?)(?:\r\n\r\nOn |\r\n$)/.exec(mail.raw)?.[1] ?? ''),
+	};
+}
+
+/** Every listener channel the contract suite checks. */
+export const connectionContractDrivers: ConnectionContractDriver[] = [ircDriver(), xmppDriver(), emailDriver()];
+
