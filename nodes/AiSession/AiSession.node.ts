@@ -14,7 +14,7 @@ import { envelopeOriginKey } from '../shared/origin-key';
 import { OpenAiChatModel } from './openai.model';
 import { aiSessionProperties } from './AiSession.properties';
 import { DEFAULT_RETENTION_DAYS, sessionStoreFor, type N8nPostgresCredential, type N8nRedisCredential, type StoreKind } from '../shared/session-stores';
-import { journalOfItem, waitForEarlierMessages } from '../shared/delivery-journal';
+import { journalOfItem, waitForEarlierMessages, whileWorkingOn } from '../shared/delivery-journal';
 import { itemFailure } from '../shared/item-failure';
 
 interface OpenAiCredential {
@@ -81,12 +81,15 @@ export class AiSession implements INodeType {
 				});
 				const journaled = await journalOfItem(this, item.json, { kind: storeKind, store });
 				if (journaled?.stamp.gaveUp) throw new Error(journaled.stamp.gaveUp);
-				if (journaled) await waitForEarlierMessages(journaled, String(item.json.sessionId), config.lock.waitMs);
-				let outcome = await engine.handle(inbound).catch(async (error: unknown) => {
-					// Settled either way, so later messages of the session wait no longer; recovery runs it again.
-					await journaled?.journal.recordFailure(journaled.key, (error as Error).message).catch(() => undefined);
-					await journaled?.journal.markAnswered(journaled.key).catch(() => undefined);
-					throw error;
+				let outcome = await whileWorkingOn(journaled, async () => {
+					if (journaled) await waitForEarlierMessages(journaled, String(item.json.sessionId), config.lock.waitMs);
+					const handled = await engine.handle(inbound).catch(async (error: unknown) => {
+						// Settled either way, so later messages of the session wait no longer; recovery runs it again.
+						await journaled?.journal.recordFailure(journaled.key, (error as Error).message).catch(() => undefined);
+						await journaled?.journal.markAnswered(journaled.key).catch(() => undefined);
+						throw error;
+					});
+					return handled;
 				});
 				if (outcome.kind === 'ignored' && outcome.reason === 'duplicate' && journaled && !(await journaled.journal.isDelivered(journaled.key))) {
 					// Answered before a crash, never delivered: the stored answer goes out again.

@@ -54,6 +54,8 @@ export interface DeliveryJournal {
 	record(entry: NewJournalEntry): Promise<RecordOutcome>;
 	/** AI Session answered it (the answer is in the session store, with the turns). */
 	markAnswered(key: string): Promise<void>;
+	/** An execution is working on it now: not overdue before another grace period has passed. */
+	touch(key: string, now: number): Promise<void>;
 	/**
 	 * Takes the right to send the answer of `key` from node `sender` for `leaseMs`: `delivered` when
 	 * that node's receipt exists, `busy` while another claim of it is live.

@@ -307,3 +307,23 @@ export async function deliverOnce<T extends { messageIds: string[] }>(context: I
 	await journaled.journal.recordReceipt(journaled.key, sender, claimant, sent.messageIds);
 	return { kind: 'sent', sent };
 }
+
+/** How often an execution working on a journaled message says so (`touch`), well inside the shortest grace period (5 s). */
+const HEARTBEAT_MS = 2_000;
+
+/**
+ * Runs `work` on a journaled message while telling the journal it is alive, so recovery does not
+ * run it a second time while a slow model, a wait for earlier messages or a busy n8n holds it up.
+ */
+export async function whileWorkingOn<T>(journaled: { journal: DeliveryJournal; key: string } | null, work: () => Promise<T>): Promise<T> {
+	if (!journaled) return await work();
+	const touch = () => void journaled.journal.touch(journaled.key, Date.now()).catch(() => undefined);
+	touch();
+	const heartbeat = setInterval(touch, HEARTBEAT_MS);
+	heartbeat.unref?.();
+	try {
+		return await work();
+	} finally {
+		clearInterval(heartbeat);
+	}
+}

@@ -168,6 +168,18 @@ describe.each(kinds)('$name delivery journal', (kind) => {
 		expect(again).not.toContain('k:f1');
 	});
 
+	test('an entry an execution is working on (touched) is not overdue until a grace period after the touch', async () => {
+		const journal = store();
+		const base = 9_000_000;
+		await journal.record({ key: 'k:t1', sessionId: 's:t', owner: 'wf:touch', item: item('t1'), receivedAt: base });
+		await journal.touch('k:t1', base + 500);
+		expect(await journal.takeOverdue('wf:touch', base + 400, base + 600, 10)).toEqual([]);
+		expect((await journal.takeOverdue('wf:touch', base + 501, base + 600, 10)).map((entry) => entry.key)).toEqual(['k:t1']);
+		// A touch never moves an entry back in time.
+		await journal.touch('k:t1', base + 100);
+		expect(await journal.takeOverdue('wf:touch', base + 550, base + 700, 10)).toEqual([]);
+	});
+
 	test('AI Session keeps the answer with the message key, in the same write as the turns', async () => {
 		const sessions = store();
 		await sessions.appendTurns('s:g', [{ role: 'user', content: 'hi', tokens: 3 }, { role: 'assistant', content: 'hello', tokens: 3 }], { messageKey: 'k:g1', answer: '{"text":"hello"}' });

@@ -350,6 +350,10 @@ export class PostgresSessionStore implements SessionStore, DeliveryJournal {
 		await this.query(`UPDATE ${this.tables.journal} SET state = 'answered' WHERE message_key = $1 AND state = 'pending'`, [key]);
 	}
 
+	async touch(key: string, now: number): Promise<void> {
+		await this.query(`UPDATE ${this.tables.journal} SET emitted_at = GREATEST(emitted_at, $1) WHERE message_key = $2 AND state IN ('pending', 'answered')`, [now, key]);
+	}
+
 	async claimDelivery(key: string, sender: string, claimant: string, leaseMs: number): Promise<DeliveryClaim> {
 		// One statement: the claim is taken unless delivered or held by a live claim of someone else.
 		const [row] = await this.query<{ claimant: string; delivered: boolean }>(

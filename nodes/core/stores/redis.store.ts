@@ -145,6 +145,15 @@ redis.call('ZREM', ARGV[3] .. redis.call('HGET', KEYS[1], 'sessionId'), ARGV[1])
 return 1
 `;
 
+const JOURNAL_TOUCH = `
+-- KEYS: 1 entry; ARGV: 1 key, 2 now, 3 due key prefix
+local state = redis.call('HGET', KEYS[1], 'state')
+if state ~= 'pending' and state ~= 'answered' then return 0 end
+local due = ARGV[3] .. redis.call('HGET', KEYS[1], 'owner')
+if tonumber(ARGV[2]) > tonumber(redis.call('ZSCORE', due, ARGV[1]) or '0') then redis.call('ZADD', due, ARGV[2], ARGV[1]) end
+return 1
+`;
+
 const JOURNAL_CLAIM = `
 -- KEYS: 1 receipt; ARGV: 1 claimant, 2 now, 3 lease ms, 4 ttl ms
 if redis.call('HGET', KEYS[1], 'deliveredAt') then return 'delivered' end
@@ -411,6 +420,10 @@ export class RedisSessionStore implements SessionStore, DeliveryJournal {
 
 	async markAnswered(key: string): Promise<void> {
 		await this.settle(key, 'answered');
+	}
+
+	async touch(key: string, now: number): Promise<void> {
+		await this.script(JOURNAL_TOUCH, [this.key('journal:entry', key)], [key, now, `${this.prefix}journal:due:`]);
 	}
 
 	async claimDelivery(key: string, sender: string, claimant: string, leaseMs: number): Promise<DeliveryClaim> {

@@ -203,6 +203,7 @@ export class SqliteSessionStore implements SessionStore, DeliveryJournal {
 			),
 			journalState: prepare('SELECT state FROM clawgate_journal WHERE message_key = ?'),
 			markAnswered: prepare("UPDATE clawgate_journal SET state = 'answered' WHERE message_key = ? AND state = 'pending'"),
+			touch: prepare("UPDATE clawgate_journal SET emitted_at = max(emitted_at, ?) WHERE message_key = ? AND state IN ('pending', 'answered')"),
 			receipt: prepare('SELECT claimant, claim_expires, delivered_at FROM clawgate_receipts WHERE message_key = ? AND sender = ?'),
 			claim: prepare(
 				`INSERT INTO clawgate_receipts (message_key, sender, claimant, claim_expires, created_at) VALUES (?, ?, ?, ?, ?)
@@ -358,6 +359,10 @@ export class SqliteSessionStore implements SessionStore, DeliveryJournal {
 
 	async markAnswered(key: string): Promise<void> {
 		this.statements.markAnswered.run(key);
+	}
+
+	async touch(key: string, now: number): Promise<void> {
+		this.statements.touch.run(now, key);
 	}
 
 	async claimDelivery(key: string, sender: string, claimant: string, leaseMs: number): Promise<DeliveryClaim> {
