@@ -9,10 +9,12 @@ import { randomBytes } from 'node:crypto';
 import type { AnyChannelPlugin, WebhookContext } from '../../nodes/core/channel';
 import { linePlugin } from '../../nodes/Line/line.plugin';
 import { slackPlugin } from '../../nodes/Slack/slack.plugin';
+import { synologyChatPlugin } from '../../nodes/SynologyChat/synologyChat.plugin';
 import { telegramPlugin, telegramWebhookSecret } from '../../nodes/Telegram/telegram.plugin';
 import { twilioPlugin } from '../../nodes/Twilio/twilio.plugin';
 import { LineEmulator, signLineBody } from '../emulators/line';
 import { makeBotToken, signSlackRequest, SlackEmulator } from '../emulators/slack';
+import { SynologyChatEmulator } from '../emulators/synologyChat';
 import { makeBotToken as makeTelegramToken, TelegramEmulator, type TelegramUser } from '../emulators/telegram';
 import { makeAuthToken, TwilioEmulator } from '../emulators/twilio';
 
@@ -240,5 +242,39 @@ function lineDriver(): ContractDriver<{ destination: string; events: Array<Recor
 	};
 }
 
+function synologyChatDriver(): ContractDriver<Record<string, string>> {
+	const synology = new SynologyChatEmulator();
+	const people = { ada: { userId: 4, username: 'ada' }, stranger: { userId: 12, username: 'eve' } };
+	const form = (fields: Record<string, string>, options: { token?: string; unsigned?: boolean } = {}): Delivery => {
+		const rawBody = synology.formOf(fields, options);
+		return { headers: { 'content-type': 'application/x-www-form-urlencoded' }, rawBody, body: Object.fromEntries(new URLSearchParams(rawBody)) };
+	};
+	return {
+		plugin: synologyChatPlugin,
+		start: async () => void (await synology.start()),
+		stop: () => synology.stop(),
+		credential: () => synology.credential(),
+		adaListedAs: '4',
+		wrongToken() {
+			const token = randomBytes(24).toString('base64url');
+			return { credential: { ...synology.credential(), botToken: token }, token };
+		},
+		dm: (text, from = 'ada') => synology.botPost(people[from], text),
+		group: {
+			chatId: `channel:${synology.incomingChannelId}`,
+			plain: (text, from = 'ada') => synology.channelPost(people[from], text, { channelId: synology.incomingChannelId }),
+			mention: (text, from = 'ada') => synology.channelPost(people[from], text, { channelId: synology.incomingChannelId, triggerWord: 'clawgate' }),
+		},
+		// Synology posts no bot's messages to a chatbot, and outgoing webhooks answer people's trigger words.
+		deliver: (fields, kind = 'signed') => form(fields, kind === 'forged' ? { token: randomBytes(24).toString('base64url') } : kind === 'unsigned' ? { unsigned: true } : {}),
+		malformed: () => form({ token: synology.botToken, text: 'no user or post' }),
+		outbound: {
+			sentTexts: (chatId) => synology.textsTo(chatId),
+			sendCalls: () => synology.sendCalls().length,
+			rateLimitNextSend: (seconds) => synology.rateLimitNext(seconds),
+		},
+	};
+}
+
 /** Every webhook channel the contract suite checks: one entry per channel. */
-export const contractDrivers: ContractDriver[] = [slackDriver(), twilioDriver(), telegramDriver(), lineDriver()] as ContractDriver[];
+export const contractDrivers: ContractDriver[] = [slackDriver(), twilioDriver(), telegramDriver(), lineDriver(), synologyChatDriver()] as ContractDriver[];
