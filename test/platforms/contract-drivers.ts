@@ -8,11 +8,13 @@ import { randomBytes } from 'node:crypto';
 
 import type { AnyChannelPlugin, WebhookContext } from '../../nodes/core/channel';
 import { linePlugin } from '../../nodes/Line/line.plugin';
+import { nextcloudTalkPlugin } from '../../nodes/NextcloudTalk/nextcloudTalk.plugin';
 import { slackPlugin } from '../../nodes/Slack/slack.plugin';
 import { synologyChatPlugin } from '../../nodes/SynologyChat/synologyChat.plugin';
 import { telegramPlugin, telegramWebhookSecret } from '../../nodes/Telegram/telegram.plugin';
 import { twilioPlugin } from '../../nodes/Twilio/twilio.plugin';
 import { LineEmulator, signLineBody } from '../emulators/line';
+import { NextcloudTalkEmulator, signTalkBody } from '../emulators/nextcloudTalk';
 import { makeBotToken, signSlackRequest, SlackEmulator } from '../emulators/slack';
 import { SynologyChatEmulator } from '../emulators/synologyChat';
 import { makeBotToken as makeTelegramToken, TelegramEmulator, type TelegramUser } from '../emulators/telegram';
@@ -276,5 +278,46 @@ function synologyChatDriver(): ContractDriver<Record<string, string>> {
 	};
 }
 
+function nextcloudTalkDriver(): ContractDriver<Record<string, unknown>> {
+	const talk = new NextcloudTalkEmulator();
+	const people = { ada: { id: 'users/ada', name: 'Ada Lovelace' }, stranger: { id: 'users/eve', name: 'Eve' } };
+	let rooms: Record<Sender | 'group', string>;
+	const json = ({ headers, rawBody }: { headers: Record<string, string>; rawBody: string }): Delivery => ({ headers, rawBody, body: JSON.parse(rawBody) });
+	return {
+		plugin: nextcloudTalkPlugin,
+		async start() {
+			await talk.start();
+			rooms = { ada: talk.newConversation('one-to-one'), stranger: talk.newConversation('one-to-one', 'Eve'), group: talk.newConversation('group') };
+		},
+		stop: () => talk.stop(),
+		credential: () => talk.credential(),
+		adaListedAs: 'users/ada',
+		wrongToken() {
+			const token = randomBytes(40).toString('hex');
+			return { credential: { ...talk.credential(), botSecret: token }, token };
+		},
+		dm: (text, from = 'ada') => talk.message(rooms[from], people[from], text),
+		group: {
+			get chatId() {
+				return rooms.group;
+			},
+			plain: (text, from = 'ada') => talk.message(rooms.group, people[from], text),
+			mention: (text, from = 'ada') => talk.message(rooms.group, people[from], text, { mentionBot: true }),
+		},
+		// Talk sends a bot the messages of people, not of bots.
+		deliver: (activity, kind = 'signed') => json(talk.signedDelivery(activity, kind === 'forged' ? { secret: randomBytes(40).toString('hex') } : { unsigned: kind === 'unsigned' })),
+		malformed() {
+			const rawBody = JSON.stringify({ type: 'Create', object: { type: 'Note', id: '1', content: 'not json' }, target: { id: rooms.ada } });
+			const random = randomBytes(32).toString('hex');
+			return { headers: { 'content-type': 'application/json', 'x-nextcloud-talk-random': random, 'x-nextcloud-talk-signature': signTalkBody(talk.botSecret, random, rawBody) }, rawBody, body: JSON.parse(rawBody) };
+		},
+		outbound: {
+			sentTexts: (chatId) => talk.messagesIn(chatId),
+			sendCalls: () => talk.sendCalls().length,
+			rateLimitNextSend: (seconds) => talk.rateLimitNext(seconds),
+		},
+	};
+}
+
 /** Every webhook channel the contract suite checks: one entry per channel. */
-export const contractDrivers: ContractDriver[] = [slackDriver(), twilioDriver(), telegramDriver(), lineDriver(), synologyChatDriver()] as ContractDriver[];
+export const contractDrivers: ContractDriver[] = [slackDriver(), twilioDriver(), telegramDriver(), lineDriver(), synologyChatDriver(), nextcloudTalkDriver()] as ContractDriver[];
