@@ -17,7 +17,7 @@ import {
 import type { AnyChannelPlugin, SentMessages } from '../core/channel';
 import type { Envelope } from '../core/envelope';
 import { isTriggerEnvelope } from '../core/origin';
-import { deliverText, quotes } from '../core/outbound';
+import { deliverText, messagesFor, quotes } from '../core/outbound';
 import { itemFailure } from './item-failure';
 import { envelopeOriginKey } from './origin-key';
 
@@ -228,5 +228,56 @@ export function linkPreviewsProperty(displayOptions?: INodeProperties['displayOp
 		default: false,
 		...(displayOptions ? { displayOptions } : {}),
 		description: 'Whether the platform may fetch and show previews of links in the text. Off by default: a link a model was tricked into writing is not fetched without a click.',
+	};
+}
+
+/**
+ * Edit Message, for platforms whose plugin edits (`outbound.editMessage`): the text is formatted
+ * like Send Text and must fit one message; by default it replaces the first message an earlier
+ * send node of the channel posted, in the chat of the item.
+ */
+export function editTextOperation(plugin: AnyChannelPlugin): SendOperation<unknown> {
+	const show = { show: { operation: ['editMessage'] } };
+	return {
+		name: 'Edit Message',
+		value: 'editMessage',
+		action: 'Edit a message',
+		description: `Replace the text of a message the bot posted on ${plugin.name}`,
+		properties: [
+			{ ...sentMessageProperty('Message ID', 'messageId', 'editMessage', `The message to edit; it must be one the bot posted. By default the first message an earlier Clawgate ${plugin.name} Send posted.`), displayOptions: show },
+			{ displayName: 'Text', name: 'editText', type: 'string', typeOptions: { rows: 4 }, default: '', required: true, displayOptions: show, description: 'The new text, in Markdown' },
+		],
+		async run({ client, itemIndex, json }) {
+			const sent = json.sent as { chatId?: unknown } | undefined;
+			const chatId = stringParameter(this, 'chatId', itemIndex) || String(sent?.chatId ?? (json.chat as { id?: unknown } | undefined)?.id ?? '');
+			const messageId = stringParameter(this, 'messageId', itemIndex);
+			const [text, ...more] = messagesFor(plugin, String(this.getNodeParameter('editText', itemIndex, '') ?? ''));
+			if (!text) throw new Error('There is no text to put into the message. Set "Text".');
+			if (more.length > 0) throw new Error(`The new text is longer than one ${plugin.name} message (${plugin.capabilities.textLimit.toLocaleString('en-US')} characters). Shorten it.`);
+			await plugin.outbound.editMessage!(client, { chatId, messageId, text, threadId: null }).catch((error: unknown) => {
+				throw plugin.describeError(error, `edit message ${messageId}`);
+			});
+			return { chatId, messageIds: [messageId] };
+		},
+	};
+}
+
+/** Show Typing, for platforms whose plugin shows it (`outbound.sendTyping`): in the chat (and thread) of the item by default. */
+export function typingOperation(plugin: AnyChannelPlugin): SendOperation<unknown> {
+	return {
+		name: 'Show Typing',
+		value: 'sendTyping',
+		action: 'Show the bot as typing',
+		description: `Show "typing…" in the ${plugin.name} chat for a few seconds`,
+		properties: [],
+		async run({ client, itemIndex, json }) {
+			const envelope = envelopeOf(json);
+			const chatId = stringParameter(this, 'chatId', itemIndex) || String(envelope.chat?.id ?? '');
+			const threadId = chatId === envelope.chat?.id ? (envelope.chat?.threadId ?? null) : null;
+			await plugin.outbound.sendTyping!(client, { chatId, threadId }).catch((error: unknown) => {
+				throw plugin.describeError(error, 'show typing');
+			});
+			return { chatId, messageIds: [] };
+		},
 	};
 }
