@@ -8,17 +8,24 @@ import { randomBytes } from 'node:crypto';
 
 import type { AnyChannelPlugin, WebhookContext } from '../../nodes/core/channel';
 import { linePlugin } from '../../nodes/Line/line.plugin';
+import { createMattermostClient, mattermostBotOf, mattermostPlugin, mattermostSocket } from '../../nodes/Mattermost/mattermost.plugin';
+import { createRocketChatClient, rocketChatBotOf, rocketChatPlugin, rocketChatSocket } from '../../nodes/RocketChat/rocketChat.plugin';
+import { startSocketListener, type SocketPlatform } from '../../nodes/shared/socket-listener';
+import { receiveSettingsFrom } from '../../nodes/shared/trigger-settings';
 import { nextcloudTalkPlugin } from '../../nodes/NextcloudTalk/nextcloudTalk.plugin';
 import { slackPlugin } from '../../nodes/Slack/slack.plugin';
 import { synologyChatPlugin } from '../../nodes/SynologyChat/synologyChat.plugin';
 import { telegramPlugin, telegramWebhookSecret } from '../../nodes/Telegram/telegram.plugin';
 import { twilioPlugin } from '../../nodes/Twilio/twilio.plugin';
 import { LineEmulator, signLineBody } from '../emulators/line';
+import { MattermostEmulator, mattermostId, type MattermostChannel } from '../emulators/mattermost';
+import { RocketChatEmulator, type RocketRoom } from '../emulators/rocketChat';
 import { NextcloudTalkEmulator, signTalkBody } from '../emulators/nextcloudTalk';
 import { makeBotToken, signSlackRequest, SlackEmulator } from '../emulators/slack';
 import { SynologyChatEmulator } from '../emulators/synologyChat';
 import { makeBotToken as makeTelegramToken, TelegramEmulator, type TelegramUser } from '../emulators/telegram';
 import { makeAuthToken, TwilioEmulator } from '../emulators/twilio';
+import { collectingHandlers, quietLog, settle, type CollectingHandlers } from './listener-harness';
 
 /** A request as n8n hands it to the trigger: lower-case headers, the raw bytes, the parsed body. */
 export interface Delivery {
@@ -321,3 +328,128 @@ function nextcloudTalkDriver(): ContractDriver<Record<string, unknown>> {
 
 /** Every webhook channel the contract suite checks: one entry per channel. */
 export const contractDrivers: ContractDriver[] = [slackDriver(), twilioDriver(), telegramDriver(), lineDriver(), synologyChatDriver(), nextcloudTalkDriver()] as ContractDriver[];
+
+// ---------------------------------------------------------------------------------------------
+// Listener channels: the platform pushes over a socket the trigger holds open, so there is no
+// request to sign or forge. A driver opens the listener with trigger options, makes the platform
+// post, and hands back what the listener emitted.
+
+export interface ListenerContractDriver {
+	plugin: AnyChannelPlugin;
+	start(): Promise<void>;
+	stop(): Promise<void>;
+	credential(): unknown;
+	adaListedAs: string;
+	/** Opens the listener (through the shared socket listener and admission) with these trigger options, and another credential if given. */
+	listen(options?: Record<string, unknown>, credential?: unknown): Promise<{ handlers: CollectingHandlers; close(): Promise<void> }>;
+	/** Logged-in socket connections the platform holds open now. */
+	openConnections(): number;
+	dm(text: string, from?: Sender): void;
+	group: { chatId: string; plain(text: string, from?: Sender): void; mention(text: string, from?: Sender): void };
+	/** The bot posts itself (the platform echoes its posts to it). */
+	ownMessage(text: string): void;
+	otherBotMessage(text: string): void;
+	/** Ada's DM, then the platform sends the same message again (a replay after a network blip, or the catch-up after a reconnect). */
+	dmTwice(text: string): Promise<void>;
+	wrongToken(): { credential: unknown; token: string };
+	outbound: ContractDriver['outbound'];
+}
+
+async function openListener(plugin: AnyChannelPlugin, socketOf: () => Promise<SocketPlatform<unknown>>, options: Record<string, unknown> = {}) {
+	const handlers = collectingHandlers(plugin, { policy: receiveSettingsFrom(plugin, options).policy });
+	const listener = await startSocketListener(await socketOf(), handlers, quietLog, { backoffMs: { initial: 50, max: 200 } });
+	return { handlers, close: () => listener.close() };
+}
+
+function mattermostDriver(): ListenerContractDriver {
+	const mattermost = new MattermostEmulator();
+	const people = { ada: mattermost.person('ada'), stranger: mattermost.person('eve') };
+	let town: MattermostChannel;
+	const client = (credential: unknown = mattermost.credential()) => createMattermostClient(credential as never);
+	return {
+		plugin: mattermostPlugin,
+		async start() {
+			await mattermost.start();
+			town = mattermost.openChannel('Town Square');
+		},
+		stop: () => mattermost.stop(),
+		credential: () => mattermost.credential(),
+		adaListedAs: people.ada.id,
+		listen: (options = {}, credential) =>
+			openListener(mattermostPlugin, async () => mattermostSocket(client(credential), await mattermostBotOf(client(credential)), receiveSettingsFrom(mattermostPlugin, options).sessionScope) as SocketPlatform<unknown>, options),
+		openConnections: () => mattermost.openSockets,
+		dm: (text, from = 'ada') => void mattermost.say(people[from], mattermost.dmWith(people[from]), text),
+		group: {
+			get chatId() {
+				return town.id;
+			},
+			plain: (text, from = 'ada') => void mattermost.say(people[from], town, text),
+			mention: (text, from = 'ada') => void mattermost.say(people[from], town, `@${mattermost.bot.username} ${text}`),
+		},
+		ownMessage: (text) => void mattermost.say(mattermost.bot, mattermost.dmWith(people.ada), text),
+		otherBotMessage: (text) => void mattermost.say(mattermost.person('deploybot', true), mattermost.dmWith(people.ada), text),
+		async dmTwice(text) {
+			const post = mattermost.say(people.ada, mattermost.dmWith(people.ada), text);
+			await settle(200);
+			mattermost.replay(post, people.ada);
+		},
+		wrongToken() {
+			const token = mattermostId();
+			return { credential: { ...mattermost.credential(), botToken: token }, token };
+		},
+		outbound: {
+			sentTexts: (chatId) => mattermost.botTextsIn(chatId),
+			sendCalls: () => mattermost.calls('POST', '/api/v4/posts').length,
+			rateLimitNextSend: (seconds) => mattermost.rateLimitNext(seconds),
+		},
+	};
+}
+
+function rocketChatDriver(): ListenerContractDriver {
+	const rocket = new RocketChatEmulator();
+	const people = { ada: rocket.person('ada'), stranger: rocket.person('eve') };
+	let general: RocketRoom;
+	const client = (credential: unknown = rocket.credential()) => createRocketChatClient(credential as never);
+	return {
+		plugin: rocketChatPlugin,
+		async start() {
+			await rocket.start();
+			general = rocket.channel('general');
+		},
+		stop: () => rocket.stop(),
+		credential: () => rocket.credential(),
+		adaListedAs: people.ada._id,
+		listen: (options = {}, credential) =>
+			openListener(rocketChatPlugin, async () => rocketChatSocket(client(credential), await rocketChatBotOf(client(credential)), receiveSettingsFrom(rocketChatPlugin, options).sessionScope) as SocketPlatform<unknown>, options),
+		openConnections: () => rocket.openSockets,
+		dm: (text, from = 'ada') => void rocket.say(people[from], rocket.dmWith(people[from]), text),
+		group: {
+			get chatId() {
+				return general._id;
+			},
+			plain: (text, from = 'ada') => void rocket.say(people[from], general, text),
+			mention: (text, from = 'ada') => void rocket.say(people[from], general, `@${rocket.bot.username} ${text}`),
+		},
+		ownMessage: (text) => void rocket.say(rocket.bot, rocket.dmWith(people.ada), text),
+		otherBotMessage: (text) => void rocket.say(rocket.person('deploybot', true), rocket.dmWith(people.ada), text),
+		async dmTwice(text) {
+			rocket.say(people.ada, rocket.dmWith(people.ada), text);
+			await settle(200);
+			// The connection drops; on reconnecting, the catch-up brings the same message again.
+			rocket.dropConnections();
+			await settle(600);
+		},
+		wrongToken() {
+			const token = randomBytes(32).toString('base64url');
+			return { credential: { ...rocket.credential(), authToken: token }, token };
+		},
+		outbound: {
+			sentTexts: (chatId) => rocket.textsIn(chatId, { byBot: true }),
+			sendCalls: () => rocket.calls('chat.sendMessage').length,
+			rateLimitNextSend: (seconds) => rocket.rateLimitNext(seconds),
+		},
+	};
+}
+
+/** Every listener channel the contract suite checks. */
+export const listenerContractDrivers: ListenerContractDriver[] = [mattermostDriver(), rocketChatDriver()];
