@@ -1,4 +1,4 @@
-import type { ICredentialType, Icon, INodeProperties } from 'n8n-workflow';
+import type { ICredentialTestRequest, ICredentialType, Icon, INodeProperties } from 'n8n-workflow';
 
 export class ClawgateNextcloudTalkApi implements ICredentialType {
 	name = 'clawgateNextcloudTalkApi';
@@ -53,4 +53,13 @@ export class ClawgateNextcloudTalkApi implements ICredentialType {
 			description: 'An app password of the API User (Personal settings → Security → Create new app password)',
 		},
 	];
+
+	// The bot secret cannot be checked without posting; this checks that the Base URL is a Nextcloud server.
+	test: ICredentialTestRequest = {
+		request: {
+			baseURL: '={{ $credentials.baseUrl.replace(/\\/+$/, "") }}',
+			url: '/status.php',
+			method: 'GET',
+		},
+	};
 }

@@ -1,4 +1,4 @@
-import type { ICredentialType, Icon, INodeProperties } from 'n8n-workflow';
+import type { ICredentialTestRequest, ICredentialType, Icon, INodeProperties } from 'n8n-workflow';
 
 export class ClawgateSynologyChatApi implements ICredentialType {
 	name = 'clawgateSynologyChatApi';
@@ -46,4 +46,14 @@ export class ClawgateSynologyChatApi implements ICredentialType {
 				'Integration → Incoming Webhooks → your webhook: the value of token= in its Webhook URL. Needed only to answer in that webhook\'s channel.',
 		},
 	];
+
+	// Tokens cannot be checked without posting; this checks that the Base URL is a DSM that serves the Chat API.
+	test: ICredentialTestRequest = {
+		request: {
+			baseURL: '={{ $credentials.baseUrl.replace(/\\/+$/, "") }}',
+			url: '/webapi/query.cgi',
+			method: 'GET',
+			qs: { api: 'SYNO.API.Info', version: '1', method: 'query', query: 'SYNO.Chat.External' },
+		},
+	};
 }

@@ -125,10 +125,10 @@ export function readTalkContent(content: string, botName: string | null): RichMe
 	try {
 		parsed = JSON.parse(content);
 	} catch {
-		throw new InvalidPayloadError('The Nextcloud Talk message content is not JSON.');
+		parsed = undefined;
 	}
 	const message = stringOr(recordOrNull(parsed)?.message, null);
-	if (message === null) throw new InvalidPayloadError('The Nextcloud Talk message content has no "message".');
+	if (message === null) throw new InvalidPayloadError('The Nextcloud Talk message content is not JSON with a "message".');
 	const parameters = recordOrNull(recordOrNull(parsed)?.parameters) ?? {};
 	const bot = botName?.toLowerCase() ?? null;
 	let mentionsBot = false;

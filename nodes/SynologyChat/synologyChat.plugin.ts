@@ -153,7 +153,8 @@ export function synologyPostToInbound(
 	let text = stringOr(fields.text, '');
 	// An outgoing webhook with trigger words posts only messages that start with one: that is how a channel addresses the bot.
 	if (trigger !== null && text.startsWith(trigger)) text = text.slice(trigger.length).replace(/^[\s:,]+/, '');
-	const { token: _token, ...raw } = fields;
+	const raw = { ...fields };
+	delete raw.token;
 	return {
 		envelope: {
 			sessionId: buildSessionId({ channel: 'synologychat', accountId, chat, senderId: userId, scope: options.sessionScope }),

@@ -214,13 +214,12 @@ export async function startSocketListener<Message>(
 		}
 	};
 
-	try {
-		await connect();
-	} catch (error) {
+	// A first connection that fails fails activation (runListenerTrigger shows it in n8n's terms).
+	await connect().catch((error: unknown) => {
 		closed = true;
 		(socket as WebSocket | null)?.terminate();
 		throw error;
-	}
+	});
 
 	return {
 		async close() {
@@ -254,12 +253,11 @@ export async function runSocketTrigger<Credential, Client>(
 	const credential = (await context.getCredentials(plugin.credentialType)) as unknown as Credential;
 	const { policy, sessionScope } = receiveSettingsFrom(plugin as AnyChannelPlugin, context.getNodeParameter('options', {}) as IDataObject);
 	return await runListenerTrigger(context, plugin as AnyChannelPlugin, { credential, policy }, async (handlers) => {
-		let platform: SocketPlatform<unknown>;
-		try {
-			platform = await socketOf(await plugin.createClient(credential), sessionScope);
-		} catch (error) {
-			throw plugin.describeError(error, 'connect');
-		}
+		const platform = await Promise.resolve()
+			.then(async () => await socketOf(await plugin.createClient(credential), sessionScope))
+			.catch((error: unknown) => {
+				throw plugin.describeError(error, 'connect');
+			});
 		return await startSocketListener(platform, handlers, context.logger);
 	});
 }
