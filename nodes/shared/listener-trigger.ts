@@ -24,7 +24,7 @@ export interface ListenerHandlers {
 	 * open on close until the messages it took are answered.
 	 */
 	emitAndWait(envelope: Envelope): Promise<void>;
-	/** Where a listener keeps how far it has read (the node's static data, saved with each execution it starts). */
+	/** Where a listener keeps how far it has read (the node's static data, which n8n saves on each emit). */
 	cursor: ListenerCursor;
 	/** The shared access policy and DM pairing: whether a message is emitted (pairing work is done here, never emitted). */
 	admit(envelope: Envelope, facts: AccessFacts): Promise<boolean>;

@@ -5,9 +5,11 @@
  * no message and repeats none.
  *
  * How far the listener has read (the newest message's time, and the IDs posted at that time) is
- * written to the trigger's static data before each message is emitted; n8n saves it when that
- * execution ends. After a restart the listener asks the server for what came after it. A message
- * whose execution had not ended when n8n died is asked for again; AI Session's ledger answers it once.
+ * written to the trigger's static data before each message is emitted; n8n saves a trigger's static
+ * data as it starts the execution (n8n 2.x `emit`). After a restart the listener asks the server for
+ * what came after it. A clean shutdown waits for running executions (n8n's and close()'s), so it
+ * loses and repeats nothing; a crash (SIGKILL, power loss) during an execution loses that
+ * message's answer, since it was confirmed when handed over (see the channel docs).
  */
 import type { IDataObject, ITriggerFunctions, ITriggerResponse } from 'n8n-workflow';
 import WebSocket from 'ws';
@@ -120,7 +122,7 @@ export async function startSocketListener<Message>(
 		seen.add(key);
 		if (seen.size > 5_000) seen.delete(seen.values().next().value as string);
 		cursor = cursor === null || time > cursor.at ? { at: time, ids: [key] } : { at: cursor.at, ids: [...cursor.ids, key].slice(-100) };
-		// Written before the execution starts: n8n saves it when that execution ends.
+		// Written before the emit: n8n saves the trigger's static data as it starts the execution.
 		handlers.cursor.write({ at: cursor.at, ids: cursor.ids });
 		const event = await platform.inbound(message);
 		if (!event.envelope) return log.debug(`${platform.name} message ${key} starts no execution: ${event.skipped ?? 'not a message'}`);
