@@ -71,7 +71,8 @@ describe('Synology Chat', () => {
 	});
 
 	test('a post without a token is refused before the credential is read', async () => {
-		const { token: _omitted, ...fields } = fixture('chatbot-direct-message').payload;
+		const fields: Record<string, string> = { ...fixture('chatbot-direct-message').payload };
+		delete fields.token;
 		const { outcome, reads } = await receive(fields, { baseUrl: 'https://nas.example.com', botToken: 'x' });
 		expect(outcome).toMatchObject({ kind: 'forged', answer: { status: 401 } });
 		expect(reads).toBe(0);
