@@ -6,7 +6,7 @@
  */
 import type { ChannelPlugin, InboundEvent } from '../core/channel';
 import { buildSessionId, commandForBot, type ChatType, type SessionScope } from '../core/envelope';
-import { finiteNumberOrNull, idOrNull, isoTimestampOrNull, listOf, nonEmptyStringOrNull, recordOrNull, stringOr } from '../core/payload';
+import { finiteNumberOrNull, idOrNull, isoTimestampOrNull, isRecord, listOf, nonEmptyStringOrNull, recordOrNull, stringOr } from '../core/payload';
 import { RateLimitedError } from '../core/retry-after';
 import { markdownRenderer } from '../core/text/renderer';
 import { baseUrlOf, networkCodeOf, requestJson, retryAfterHeaderMs } from '../shared/http-json';
@@ -224,6 +224,13 @@ async function mattermostPostsSince(client: MattermostClient, bot: MattermostBot
 				posts.push({ post: record, channelType: stringOr(channel?.type, ''), mentions: [], senderName: null, channelName: nonEmptyStringOrNull(channel?.display_name) });
 			}
 		}
+	}
+	// The REST API's posts name their authors by ID only; one lookup gives them the usernames events carry.
+	const authors = [...new Set(posts.map((item) => idOrNull(item.post.user_id)).filter((id): id is string => id !== null))];
+	if (authors.length > 0) {
+		const users = await callMattermost<unknown[]>(client, 'POST', '/users/ids', authors).catch(() => []);
+		const names = new Map(listOf(users).flatMap((user) => (isRecord(user) && typeof user.id === 'string' && typeof user.username === 'string' ? [[user.id, `@${user.username}`] as const] : [])));
+		for (const item of posts) item.senderName = names.get(String(item.post.user_id)) ?? null;
 	}
 	return posts.sort((a, b) => (finiteNumberOrNull(a.post.create_at) ?? 0) - (finiteNumberOrNull(b.post.create_at) ?? 0));
 }

@@ -48,6 +48,8 @@ export class MattermostEmulator {
 	readonly channels = new Map<string, MattermostChannel>();
 	readonly posts: MattermostPostRecord[] = [];
 	readonly typing: Array<{ channelId: string; parentId: string | null }> = [];
+	/** Everyone who can post, by ID (the bot too). */
+	readonly users = new Map<string, MattermostUser>([[this.bot.id, this.bot]]);
 	private readonly wss = new WebSocketServer({ noServer: true });
 	private readonly sockets = new Set<WebSocket>();
 	private rateLimits: number[] = [];
@@ -130,7 +132,9 @@ export class MattermostEmulator {
 	}
 
 	person(username: string, isBot = false): MattermostUser {
-		return { id: mattermostId(), username, isBot };
+		const user = { id: mattermostId(), username, isBot };
+		this.users.set(user.id, user);
+		return user;
 	}
 
 	/** A post by someone: stored, and sent as a `posted` event to every connected socket. */
@@ -233,6 +237,10 @@ export class MattermostEmulator {
 		if (request.headers.authorization !== `Bearer ${this.token}`) return mmError(401, 'api.context.session_expired.app_error', 'Invalid or expired session, please login again.');
 		const route = `${request.method} ${request.path}`;
 		if (route === 'GET /api/v4/users/me') return { status: 200, body: { id: this.bot.id, username: this.bot.username, is_bot: true, roles: 'system_user' } };
+		if (route === 'POST /api/v4/users/ids') {
+			const ids: unknown[] = Array.isArray(request.body) ? (request.body as unknown[]) : [];
+			return { status: 200, body: ids.flatMap((id) => (this.users.has(String(id)) ? [{ id, username: this.users.get(String(id))!.username, is_bot: this.users.get(String(id))!.isBot === true }] : [])) };
+		}
 		if (route === `GET /api/v4/users/${this.bot.id}/channels`) return { status: 200, body: [...this.channels.values()].map((channel) => ({ ...channel, team_id: '' })) };
 		const channelPosts = /^GET \/api\/v4\/channels\/([a-z0-9]{26})\/posts$/.exec(route);
 		if (channelPosts) {

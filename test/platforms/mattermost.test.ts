@@ -122,6 +122,8 @@ describe('Mattermost', () => {
 		await second.handlers.waitFor(1);
 		await settle();
 		expect(second.handlers.envelopes.map((envelope) => envelope.message.text)).toEqual(['sent while n8n was down']);
+		// Fetched over REST, yet named like a live event.
+		expect(second.handlers.envelopes[0].sender.username).toBe('ada');
 		await second.listener.close();
 	});
 
