@@ -75,7 +75,8 @@ export async function runListenerTrigger(
 	const staticData = context.getWorkflowStaticData('node');
 	try {
 		listener = await start({
-			onEnvelope: (envelope) => void emit(envelope),
+			// A failed execution is n8n's to show; nothing here waits for it.
+			onEnvelope: (envelope) => void emit(envelope).catch(() => undefined),
 			emitAndWait: emit,
 			cursor: {
 				read: () => (staticData[CURSOR_KEY] && typeof staticData[CURSOR_KEY] === 'object' ? (staticData[CURSOR_KEY] as IDataObject) : null),
