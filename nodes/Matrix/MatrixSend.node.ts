@@ -1,10 +1,9 @@
 import type { INodeType, INodeTypeDescription } from 'n8n-workflow';
 
-import { chatIdProperty, type SendDeclaration, sendExecutor, sendNodeDescription, type SendOperation, sendTextOperation } from '../shared/send-node';
-import { editOperation, typingOperation } from '../shared/send-operations';
+import { chatIdProperty, editTextOperation, type SendDeclaration, sendExecutor, sendNodeDescription, type SendOperation, sendTextOperation, typingOperation } from '../shared/send-node';
 import { matrixPlugin } from './matrix.plugin';
 
-const operations = [sendTextOperation(matrixPlugin), editOperation(matrixPlugin), typingOperation(matrixPlugin)] as SendOperation<never>[];
+const operations = [sendTextOperation(matrixPlugin), editTextOperation(matrixPlugin), typingOperation(matrixPlugin)] as SendOperation<never>[];
 
 const declaration: SendDeclaration = {
 	displayName: 'Matrix',

@@ -10,9 +10,13 @@ import { instagramPlugin } from '../Instagram/instagram.plugin';
 import { ircPlugin } from '../Irc/irc.plugin';
 import { linePlugin } from '../Line/line.plugin';
 import { matrixPlugin } from '../Matrix/matrix.plugin';
+import { mattermostPlugin } from '../Mattermost/mattermost.plugin';
 import { messengerPlugin } from '../Messenger/messenger.plugin';
+import { nextcloudTalkPlugin } from '../NextcloudTalk/nextcloudTalk.plugin';
+import { rocketChatPlugin } from '../RocketChat/rocketChat.plugin';
 import { signalPlugin } from '../Signal/signal.plugin';
 import { slackPlugin } from '../Slack/slack.plugin';
+import { synologyChatPlugin } from '../SynologyChat/synologyChat.plugin';
 import { teamsPlugin } from '../Teams/teams.plugin';
 import { telegramPlugin } from '../Telegram/telegram.plugin';
 import { twilioPlugin } from '../Twilio/twilio.plugin';
@@ -41,6 +45,10 @@ export const channelPlugins: readonly AnyChannelPlugin[] = [
 	ircPlugin,
 	xmppPlugin,
 	emailPlugin,
+	mattermostPlugin,
+	rocketChatPlugin,
+	nextcloudTalkPlugin,
+	synologyChatPlugin,
 ];
 
 /** The plugin that answers an item: by `via` (the integration that received it), else by `channel` for items made before `via`. */

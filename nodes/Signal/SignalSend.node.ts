@@ -1,7 +1,6 @@
 import type { INodeType, INodeTypeDescription } from 'n8n-workflow';
 
-import { chatIdProperty, type SendDeclaration, sendExecutor, sendNodeDescription, type SendOperation, sendTextOperation } from '../shared/send-node';
-import { typingOperation } from '../shared/send-operations';
+import { chatIdProperty, type SendDeclaration, sendExecutor, sendNodeDescription, type SendOperation, sendTextOperation, typingOperation } from '../shared/send-node';
 import { signalPlugin } from './signal.plugin';
 
 const operations = [sendTextOperation(signalPlugin), typingOperation(signalPlugin)] as SendOperation<never>[];

@@ -1,10 +1,9 @@
 import type { INodeType, INodeTypeDescription } from 'n8n-workflow';
 
-import { chatIdProperty, type SendDeclaration, sendExecutor, sendNodeDescription, type SendOperation, sendTextOperation } from '../shared/send-node';
-import { editOperation, typingOperation } from '../shared/send-operations';
+import { chatIdProperty, editTextOperation, type SendDeclaration, sendExecutor, sendNodeDescription, type SendOperation, sendTextOperation, typingOperation } from '../shared/send-node';
 import { zulipPlugin } from './zulip.plugin';
 
-const operations = [sendTextOperation(zulipPlugin), editOperation(zulipPlugin), typingOperation(zulipPlugin)] as SendOperation<never>[];
+const operations = [sendTextOperation(zulipPlugin), editTextOperation(zulipPlugin), typingOperation(zulipPlugin)] as SendOperation<never>[];
 
 const declaration: SendDeclaration = {
 	displayName: 'Zulip',

@@ -37,13 +37,24 @@ export interface ListenerHandlers {
 	 * message to its platform only after this, so a restart neither loses nor repeats it.
 	 */
 	execute(envelope: Envelope): Promise<void>;
-	/** The same as `execute` (the name the IRC, XMPP and Email listeners use). */
+	/** The same as `execute` (the name the IRC, XMPP, Email, Mattermost and Rocket.Chat listeners use). */
 	emitAndWait(envelope: Envelope): Promise<void>;
+	/** Where a listener keeps how far it has read (the node's static data, which n8n saves on each emit). */
+	cursor: ListenerCursor;
 	/** The shared access policy and DM pairing: whether a message is emitted (pairing work is done here, never emitted). */
 	admit(envelope: Envelope, facts: AccessFacts): Promise<boolean>;
 	/** The connection is lost for good (a revoked token): n8n shows it and retries activation. */
 	onFatalError(error: Error): void;
 }
+
+/** How far a listener has read, as it stores it (plain JSON); null before the first message. */
+export interface ListenerCursor {
+	read(): IDataObject | null;
+	write(value: IDataObject): void;
+}
+
+/** The key under the node's static data: one name, visible to a user who reads the workflow JSON. */
+const CURSOR_KEY = 'clawgateListenerCursor';
 
 export interface RunningListener {
 	close(): Promise<void>;
@@ -105,12 +116,17 @@ export async function runListenerTrigger(
 		context.emit(items, undefined, done, confirmable ? deduplicationKeyOf(envelope) : undefined);
 		await done.promise.catch((error: unknown) => context.logger.debug(`${plugin.name} execution ended with an error: ${(error as Error).message}`));
 	};
+	const staticData = context.getWorkflowStaticData('node');
 	try {
 		journal = manual ? null : await triggerJournalOf(context);
 		listener = await start({
 			onEnvelope: (envelope) => void emit(envelope).catch(() => undefined),
 			execute: async (envelope) => await emit(envelope, true),
 			emitAndWait: async (envelope) => await emit(envelope, true),
+			cursor: {
+				read: () => (staticData[CURSOR_KEY] && typeof staticData[CURSOR_KEY] === 'object' ? (staticData[CURSOR_KEY] as IDataObject) : null),
+				write: (value) => void (staticData[CURSOR_KEY] = value),
+			},
 			admit: async (envelope, facts) => {
 				const admission = admitMessage(plugin, stampVia(envelope, plugin.id), facts, policyWithApprovedSenders(context, policy));
 				const work = pairingWorkOf(admission);

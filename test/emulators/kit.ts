@@ -3,7 +3,7 @@
  * assert on what reached the "platform" by awaiting a recorded request matching a predicate.
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 
 export interface RecordedRequest {
 	method: string;
@@ -60,6 +60,7 @@ export class EmulatorServer {
 	private server: Server | null = null;
 	private waiters = new Set<Waiter>();
 	private baseUrl = '';
+	private upgrades: Array<(request: IncomingMessage, socket: Socket, head: Buffer) => boolean> = [];
 
 	constructor(
 		readonly name: string,
@@ -73,6 +74,10 @@ export class EmulatorServer {
 
 	async start(): Promise<string> {
 		const server = createServer((req, res) => void this.serve(req, res));
+		// WebSocket APIs (Mattermost, Rocket.Chat) share the port of the HTTP API, as on the real servers.
+		server.on('upgrade', (request: IncomingMessage, socket: Socket, head: Buffer) => {
+			if (!this.upgrades.some((handle) => handle(request, socket, head))) socket.destroy();
+		});
 		// Platform APIs keep idle connections open for a minute or more; Node's default of 5 s would
 		// close a client's pooled socket just as it is reused after a pause (a reset nobody sees in production).
 		server.keepAliveTimeout = 75_000;
@@ -95,6 +100,11 @@ export class EmulatorServer {
 	get httpServer(): Server {
 		if (!this.server) throw new Error(`The ${this.name} emulator is not started.`);
 		return this.server;
+	}
+
+	/** Takes WebSocket upgrades: the handler returns true for a request it took (e.g. through `ws`'s handleUpgrade). */
+	onUpgrade(handler: (request: IncomingMessage, socket: Socket, head: Buffer) => boolean): void {
+		this.upgrades.push(handler);
 	}
 
 	/** Requests matching the predicate received so far. */

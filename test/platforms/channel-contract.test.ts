@@ -11,7 +11,8 @@ import { RecentKeys } from '../../nodes/core/recent-keys';
 import { handleWebhookDelivery, type WebhookOutcome } from '../../nodes/core/webhook-delivery';
 import { policyWithApprovedSenders, settlePairingWork, type PairingContext } from '../../nodes/shared/trigger-pairing';
 import { receiveSettingsFrom } from '../../nodes/shared/trigger-settings';
-import { CONTRACT_WEBHOOK, CONTRACT_WEBHOOK_URL, connectionContractDrivers, contractDrivers, type ConnectionContractDriver, type ContractDriver, type Delivery } from './contract-drivers';
+import { CONTRACT_WEBHOOK, CONTRACT_WEBHOOK_URL, connectionContractDrivers, contractDrivers, socketContractDrivers, type ConnectionContractDriver, type ContractDriver, type Delivery, type Sender, type SocketContractDriver } from './contract-drivers';
+import { settle } from './socket-harness';
 
 jest.setTimeout(30_000);
 
@@ -21,12 +22,13 @@ function measureOf(plugin: AnyChannelPlugin): (text: string) => number {
 	return measure ? (text) => measure(text) : (text) => text.length;
 }
 
-/** About 10,000 characters of Markdown as a model writes it, each paragraph marked Q<n>Q to check order. */
+/** At least `length` (about 10,000) characters of Markdown as a model writes it, each paragraph marked Q<n>Q to check order. */
 function longMarkdownAnswer(length = 10_000): { markdown: string; markers: string[] } {
 	const markers: string[] = [];
 	const parts: string[] = [];
-	for (let i = 1; parts.join('\n\n').length < length; i++) {
+	for (let i = 1, size = 0; size < length; i++) {
 		const marker = `Q${i}Q`;
+		const before = parts.length;
 		markers.push(marker);
 		if (i % 7 === 1) parts.push(`## Section ${i}`);
 		parts.push(
@@ -34,6 +36,8 @@ function longMarkdownAnswer(length = 10_000): { markdown: string; markers: strin
 				? `- ${marker} a point with **weight** and \`inline code\`\n- a second point that goes on for a while to make the list longer`
 				: `${marker} Lorem ipsum dolor sit amet, **consectetur** adipiscing elit, sed do *eiusmod* tempor incididunt ut labore et dolore magna aliqua. Ut enim ad minim veniam, quis nostrud exercitation.`,
 		);
+		// Linear: joining everything on each turn made 48,000 characters quadratic.
+		for (const part of parts.slice(before)) size += part.length + 2;
 	}
 	return { markdown: parts.join('\n\n'), markers };
 }
@@ -285,12 +289,19 @@ describe.each(contractDrivers.map((driver) => [driver.plugin.name, driver] as co
 		});
 	});
 
+	describeOutbound(driver, sendDm);
+});
+
+/** Outbound through the shared send pipeline against the platform's emulator: the same checks for webhook and listener channels. */
+function describeOutbound(driver: Pick<ContractDriver, 'plugin' | 'credential' | 'wrongToken' | 'outbound'>, sendDm: (text: string) => Promise<Envelope[]>): void {
+	const { plugin } = driver;
 	describe('outbound', () => {
 		const measure = measureOf(plugin);
 
-		test('a 10,000-character Markdown answer arrives as several messages, each within the limit, in order', async () => {
+		test('a 10,000-character Markdown answer (longer where the limit is higher) arrives as several messages, each within the limit, in order', async () => {
 			const [envelope] = await sendDm('tell me everything');
-			const { markdown, markers } = longMarkdownAnswer();
+			// Past the limit on every platform: Nextcloud Talk takes 32,000 characters in one message.
+			const { markdown, markers } = longMarkdownAnswer(Math.max(10_000, plugin.capabilities.textLimit + 5_000));
 			const credential = driver.credential();
 			const client = await plugin.createClient(credential);
 			const sent = await replyTo(plugin, client, { envelope, text: markdown, quote: true, inThread: true, linkPreviews: false });
@@ -384,6 +395,128 @@ describe.each(contractDrivers.map((driver) => [driver.plugin.name, driver] as co
 			expect(driver.outbound.sentTexts(sent.chatId).at(-1)).toBe('pong');
 		});
 	});
+}
+
+describe.each(socketContractDrivers.map((driver) => [driver.plugin.name, driver] as const))('channel contract (socket listener): %s', (_name, driver: SocketContractDriver) => {
+	const { plugin } = driver;
+
+	beforeAll(() => driver.start());
+	afterAll(() => driver.stop());
+
+	/** What the listener emits, with these trigger options, for what the platform posts in `act`. */
+	async function envelopesOf(act: () => void | Promise<void>, options: Record<string, unknown> = {}, expected?: number): Promise<Envelope[]> {
+		const { handlers, close } = await driver.listen(options);
+		try {
+			await act();
+			if (expected) await handlers.waitFor(expected);
+			await settle(expected ? 150 : 400);
+			return [...handlers.envelopes];
+		} finally {
+			await close();
+		}
+	}
+	const sendDm = (text: string, from: Sender = 'ada', options: Record<string, unknown> = {}) => envelopesOf(() => driver.dm(text, from), options, 1);
+
+	test('the listener holds one connection while active and none once closed (deactivation)', async () => {
+		const before = driver.openConnections();
+		const { close } = await driver.listen();
+		expect(driver.openConnections()).toBe(before + 1);
+		await close();
+		expect(driver.openConnections()).toBe(before);
+	});
+
+	test('a wrong token fails activation in words that point at the credential, never carrying the token', async () => {
+		const { credential, token } = driver.wrongToken();
+		const failure = await driver.listen({}, credential).then(
+			async ({ close }) => {
+				await close();
+				return null;
+			},
+			(error: unknown) => plugin.describeError(error, 'connect'),
+		);
+		expect(failure).toBeInstanceOf(Error);
+		expect(failure!.message).toContain(plugin.name);
+		expect(failure!.message).toMatch(/credential/i);
+		expect(JSON.stringify({ message: failure!.message, ...failure })).not.toContain(token);
+	});
+
+	describe('the envelope', () => {
+		test('a DM becomes one envelope of the DESIGN.md shape', async () => {
+			const [envelope, ...more] = await sendDm('What is the capital of France?');
+			expect(more).toHaveLength(0);
+			expect(envelope.via).toBe(plugin.id);
+			expect(plugin.channels).toContain(envelope.channel);
+			expect(envelope.chat.type).toBe('dm');
+			expect(envelope.sessionId).toBe(`${envelope.channel}:${envelope.accountId}:${envelope.chat.type}:${envelope.chat.id}`);
+			expect(envelope.sender).toMatchObject({ id: expect.any(String), isBot: false });
+			expect(envelope.message).toMatchObject({ text: 'What is the capital of France?', mentionsBot: false, command: null, attachments: [] });
+			expect(new Date(envelope.message.timestamp).toISOString()).toBe(envelope.message.timestamp);
+			expect(Object.keys(envelope).slice(0, 3)).toEqual(['sessionId', 'channel', 'via']);
+		});
+
+		test('/new in a DM is the command "new"', async () => {
+			const [envelope] = await sendDm('/new');
+			expect(envelope.message.command).toBe('new');
+		});
+
+		test("the credential's account is the one the envelope names, so Reply answers with the right bot", async () => {
+			const [envelope] = await sendDm('which bot?');
+			const credential = driver.credential();
+			expect(await plugin.accountOf(credential, await plugin.createClient(credential))).toBe(envelope.accountId);
+		});
+
+		test('the same message sent again by the platform starts one execution', async () => {
+			expect(await envelopesOf(() => driver.dmTwice('only once'), {}, 1)).toHaveLength(1);
+		});
+	});
+
+	describe('bots', () => {
+		test("the bot's own message is ignored, even with Include Other Bots on", async () => {
+			expect(await envelopesOf(() => driver.ownMessage('my own answer'), { includeBots: true, groupActivation: 'all' })).toEqual([]);
+		});
+
+		test("another bot's message is ignored by default and emitted with Include Other Bots", async () => {
+			expect(await envelopesOf(() => driver.otherBotMessage('deploy finished'))).toEqual([]);
+			const [envelope] = await envelopesOf(() => driver.otherBotMessage('deploy finished again'), { includeBots: true }, 1);
+			expect(envelope.sender.isBot).toBe(true);
+		});
+	});
+
+	describe('groups', () => {
+		test('a group message that does not address the bot starts nothing (React To: mentions, the default)', async () => {
+			expect(await envelopesOf(() => driver.group.plain('lunch, anyone?'))).toEqual([]);
+		});
+
+		test('a group message that mentions the bot is emitted, as a group message of that chat, without the mention', async () => {
+			const [envelope] = await envelopesOf(() => driver.group.mention('what is new?'), {}, 1);
+			expect(envelope.chat).toMatchObject({ id: driver.group.chatId, type: 'group' });
+			expect(envelope.message).toMatchObject({ mentionsBot: true, text: 'what is new?' });
+		});
+
+		test('with React To: every message, a group message without mention is emitted', async () => {
+			expect(await envelopesOf(() => driver.group.plain('lunch at noon'), { groupActivation: 'all' }, 1)).toHaveLength(1);
+		});
+
+		test('Allowed Chats and Allowed Senders hold in groups', async () => {
+			expect(await envelopesOf(() => driver.group.mention('hello?'), { allowedGroupChatIds: 'some-other-chat' })).toEqual([]);
+			expect(await envelopesOf(() => driver.group.mention('let me in', 'stranger'), { allowedSenderIds: driver.adaListedAs })).toEqual([]);
+			expect(await envelopesOf(() => driver.group.mention('it is me'), { allowedSenderIds: driver.adaListedAs, allowedGroupChatIds: driver.group.chatId }, 1)).toHaveLength(1);
+		});
+	});
+
+	describe('access policy in DMs', () => {
+		test('DM Policy Allowlist: a listed sender is emitted, a stranger dropped', async () => {
+			const allowlist = { dmPolicy: 'allowlist', allowedSenderIds: driver.adaListedAs };
+			expect(await sendDm('hi, it is Ada', 'ada', allowlist)).toHaveLength(1);
+			expect(await envelopesOf(() => driver.dm('a stranger here', 'stranger'), allowlist)).toEqual([]);
+		});
+
+		test('DM Policy Disabled: no DM starts the workflow', async () => {
+			expect(await envelopesOf(() => driver.dm('hello?'), { dmPolicy: 'disabled', allowedSenderIds: driver.adaListedAs })).toEqual([]);
+		});
+	});
+
+	describeOutbound({ ...driver, outbound: driver.outbound } as unknown as ContractDriver, (text) => sendDm(text));
 });
 
 describe.each(connectionContractDrivers.map((driver) => [driver.plugin.name, driver] as const))('channel contract (listener): %s', (_name, driver: ConnectionContractDriver) => {

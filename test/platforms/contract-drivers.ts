@@ -18,8 +18,14 @@ import type { ChannelListenerInput } from '../../nodes/shared/listener-trigger';
 import { startXmppListener, xmppPlugin } from '../../nodes/Xmpp/xmpp.plugin';
 import { instagramPlugin } from '../../nodes/Instagram/instagram.plugin';
 import { linePlugin } from '../../nodes/Line/line.plugin';
+import { createMattermostClient, mattermostBotOf, mattermostPlugin, mattermostSocket } from '../../nodes/Mattermost/mattermost.plugin';
+import { createRocketChatClient, rocketChatBotOf, rocketChatPlugin, rocketChatSocket } from '../../nodes/RocketChat/rocketChat.plugin';
+import { startSocketListener, type SocketPlatform } from '../../nodes/shared/socket-listener';
+import { receiveSettingsFrom } from '../../nodes/shared/trigger-settings';
+import { nextcloudTalkPlugin } from '../../nodes/NextcloudTalk/nextcloudTalk.plugin';
 import { messengerPlugin } from '../../nodes/Messenger/messenger.plugin';
 import { slackPlugin } from '../../nodes/Slack/slack.plugin';
+import { synologyChatPlugin } from '../../nodes/SynologyChat/synologyChat.plugin';
 import { teamsPlugin } from '../../nodes/Teams/teams.plugin';
 import { telegramPlugin, telegramWebhookSecret } from '../../nodes/Telegram/telegram.plugin';
 import { twilioPlugin } from '../../nodes/Twilio/twilio.plugin';
@@ -28,11 +34,16 @@ import { viberPlugin } from '../../nodes/Viber/viber.plugin';
 import { webexPlugin, webexWebhookSecret } from '../../nodes/Webex/webex.plugin';
 import { GoogleChatEmulator } from '../emulators/googleChat';
 import { LineEmulator, signLineBody } from '../emulators/line';
+import { MattermostEmulator, mattermostId, type MattermostChannel } from '../emulators/mattermost';
+import { RocketChatEmulator, type RocketRoom } from '../emulators/rocketChat';
+import { NextcloudTalkEmulator, signTalkBody } from '../emulators/nextcloudTalk';
 import { MetaEmulator, signMetaBody, type MetaProduct } from '../emulators/meta';
 import { makeBotToken, signSlackRequest, SlackEmulator } from '../emulators/slack';
+import { SynologyChatEmulator } from '../emulators/synologyChat';
 import { TeamsEmulator } from '../emulators/teams';
 import { makeBotToken as makeTelegramToken, TelegramEmulator, type TelegramUser } from '../emulators/telegram';
 import { makeAuthToken, TwilioEmulator } from '../emulators/twilio';
+import { collectingHandlers, quietLog, settle, type CollectingHandlers } from './socket-harness';
 import { MailEmulator } from '../emulators/email';
 import { IrcEmulator } from '../emulators/irc';
 import { XmppEmulator } from '../emulators/xmpp';
@@ -269,6 +280,81 @@ function lineDriver(): ContractDriver<{ destination: string; events: Array<Recor
 	};
 }
 
+function synologyChatDriver(): ContractDriver<Record<string, string>> {
+	const synology = new SynologyChatEmulator();
+	const people = { ada: { userId: 4, username: 'ada' }, stranger: { userId: 12, username: 'eve' } };
+	const form = (fields: Record<string, string>, options: { token?: string; unsigned?: boolean } = {}): Delivery => {
+		const rawBody = synology.formOf(fields, options);
+		return { headers: { 'content-type': 'application/x-www-form-urlencoded' }, rawBody, body: Object.fromEntries(new URLSearchParams(rawBody)) };
+	};
+	return {
+		plugin: synologyChatPlugin,
+		start: async () => void (await synology.start()),
+		stop: () => synology.stop(),
+		credential: () => synology.credential(),
+		adaListedAs: '4',
+		wrongToken() {
+			const token = randomBytes(24).toString('base64url');
+			return { credential: { ...synology.credential(), botToken: token }, token };
+		},
+		dm: (text, from = 'ada') => synology.botPost(people[from], text),
+		group: {
+			chatId: `channel:${synology.incomingChannelId}`,
+			plain: (text, from = 'ada') => synology.channelPost(people[from], text, { channelId: synology.incomingChannelId }),
+			mention: (text, from = 'ada') => synology.channelPost(people[from], text, { channelId: synology.incomingChannelId, triggerWord: 'clawgate' }),
+		},
+		// Synology posts no bot's messages to a chatbot, and outgoing webhooks answer people's trigger words.
+		deliver: (fields, kind = 'signed') => form(fields, kind === 'forged' ? { token: randomBytes(24).toString('base64url') } : kind === 'unsigned' ? { unsigned: true } : {}),
+		malformed: () => form({ token: synology.botToken, text: 'no user or post' }),
+		outbound: {
+			sentTexts: (chatId) => synology.textsTo(chatId),
+			sendCalls: () => synology.sendCalls().length,
+			rateLimitNextSend: (seconds) => synology.rateLimitNext(seconds),
+		},
+	};
+}
+
+function nextcloudTalkDriver(): ContractDriver<Record<string, unknown>> {
+	const talk = new NextcloudTalkEmulator();
+	const people = { ada: { id: 'users/ada', name: 'Ada Lovelace' }, stranger: { id: 'users/eve', name: 'Eve' } };
+	let rooms: Record<Sender | 'group', string>;
+	const json = ({ headers, rawBody }: { headers: Record<string, string>; rawBody: string }): Delivery => ({ headers, rawBody, body: JSON.parse(rawBody) });
+	return {
+		plugin: nextcloudTalkPlugin,
+		async start() {
+			await talk.start();
+			rooms = { ada: talk.newConversation('one-to-one'), stranger: talk.newConversation('one-to-one', 'Eve'), group: talk.newConversation('group') };
+		},
+		stop: () => talk.stop(),
+		credential: () => talk.credential(),
+		adaListedAs: 'users/ada',
+		wrongToken() {
+			const token = randomBytes(40).toString('hex');
+			return { credential: { ...talk.credential(), botSecret: token }, token };
+		},
+		dm: (text, from = 'ada') => talk.message(rooms[from], people[from], text),
+		group: {
+			get chatId() {
+				return rooms.group;
+			},
+			plain: (text, from = 'ada') => talk.message(rooms.group, people[from], text),
+			mention: (text, from = 'ada') => talk.message(rooms.group, people[from], text, { mentionBot: true }),
+		},
+		// Talk sends a bot the messages of people, not of bots.
+		deliver: (activity, kind = 'signed') => json(talk.signedDelivery(activity, kind === 'forged' ? { secret: randomBytes(40).toString('hex') } : { unsigned: kind === 'unsigned' })),
+		malformed() {
+			const rawBody = JSON.stringify({ type: 'Create', object: { type: 'Note', id: '1', content: 'not json' }, target: { id: rooms.ada } });
+			const random = randomBytes(32).toString('hex');
+			return { headers: { 'content-type': 'application/json', 'x-nextcloud-talk-random': random, 'x-nextcloud-talk-signature': signTalkBody(talk.botSecret, random, rawBody) }, rawBody, body: JSON.parse(rawBody) };
+		},
+		outbound: {
+			sentTexts: (chatId) => talk.messagesIn(chatId),
+			sendCalls: () => talk.sendCalls().length,
+			rateLimitNextSend: (seconds) => talk.rateLimitNext(seconds),
+		},
+	};
+}
+
 /** WhatsApp Cloud API, Messenger and Instagram: one Meta emulator per product, the same webhook scheme. */
 function metaDriver(product: MetaProduct, plugin: AnyChannelPlugin): ContractDriver<Record<string, unknown>> {
 	const meta = new MetaEmulator(product);
@@ -475,6 +561,8 @@ export const contractDrivers: ContractDriver[] = [
 	webexDriver(),
 	teamsDriver(),
 	googleChatDriver(),
+	synologyChatDriver(),
+	nextcloudTalkDriver(),
 ] as ContractDriver[];
 
 // ---------------------------------------------------------------------------------------------
@@ -683,4 +771,129 @@ function emailDriver(): ConnectionContractDriver {
 
 /** Every listener channel the contract suite checks. */
 export const connectionContractDrivers: ConnectionContractDriver[] = [ircDriver(), xmppDriver(), emailDriver()];
+// ---------------------------------------------------------------------------------------------
+// Listener channels: the platform pushes over a socket the trigger holds open, so there is no
+// request to sign or forge. A driver opens the listener with trigger options, makes the platform
+// post, and hands back what the listener emitted.
+
+export interface SocketContractDriver {
+	plugin: AnyChannelPlugin;
+	start(): Promise<void>;
+	stop(): Promise<void>;
+	credential(): unknown;
+	adaListedAs: string;
+	/** Opens the listener (through the shared socket listener and admission) with these trigger options, and another credential if given. */
+	listen(options?: Record<string, unknown>, credential?: unknown): Promise<{ handlers: CollectingHandlers; close(): Promise<void> }>;
+	/** Logged-in socket connections the platform holds open now. */
+	openConnections(): number;
+	dm(text: string, from?: Sender): void;
+	group: { chatId: string; plain(text: string, from?: Sender): void; mention(text: string, from?: Sender): void };
+	/** The bot posts itself (the platform echoes its posts to it). */
+	ownMessage(text: string): void;
+	otherBotMessage(text: string): void;
+	/** Ada's DM, then the platform sends the same message again (a replay after a network blip, or the catch-up after a reconnect). */
+	dmTwice(text: string): Promise<void>;
+	wrongToken(): { credential: unknown; token: string };
+	outbound: ContractDriver['outbound'];
+}
+
+async function openListener(plugin: AnyChannelPlugin, socketOf: () => Promise<SocketPlatform<unknown>>, options: Record<string, unknown> = {}) {
+	const handlers = collectingHandlers(plugin, { policy: receiveSettingsFrom(plugin, options).policy });
+	const listener = await startSocketListener(await socketOf(), handlers, quietLog, { backoffMs: { initial: 50, max: 200 } });
+	return { handlers, close: () => listener.close() };
+}
+
+function mattermostDriver(): SocketContractDriver {
+	const mattermost = new MattermostEmulator();
+	const people = { ada: mattermost.person('ada'), stranger: mattermost.person('eve') };
+	let town: MattermostChannel;
+	const client = (credential: unknown = mattermost.credential()) => createMattermostClient(credential as never);
+	return {
+		plugin: mattermostPlugin,
+		async start() {
+			await mattermost.start();
+			town = mattermost.openChannel('Town Square');
+		},
+		stop: () => mattermost.stop(),
+		credential: () => mattermost.credential(),
+		adaListedAs: people.ada.id,
+		listen: (options = {}, credential) =>
+			openListener(mattermostPlugin, async () => mattermostSocket(client(credential), await mattermostBotOf(client(credential)), receiveSettingsFrom(mattermostPlugin, options).sessionScope) as SocketPlatform<unknown>, options),
+		openConnections: () => mattermost.openSockets,
+		dm: (text, from = 'ada') => void mattermost.say(people[from], mattermost.dmWith(people[from]), text),
+		group: {
+			get chatId() {
+				return town.id;
+			},
+			plain: (text, from = 'ada') => void mattermost.say(people[from], town, text),
+			mention: (text, from = 'ada') => void mattermost.say(people[from], town, `@${mattermost.bot.username} ${text}`),
+		},
+		ownMessage: (text) => void mattermost.say(mattermost.bot, mattermost.dmWith(people.ada), text),
+		otherBotMessage: (text) => void mattermost.say(mattermost.person('deploybot', true), mattermost.dmWith(people.ada), text),
+		async dmTwice(text) {
+			const post = mattermost.say(people.ada, mattermost.dmWith(people.ada), text);
+			await settle(200);
+			mattermost.replay(post, people.ada);
+		},
+		wrongToken() {
+			const token = mattermostId();
+			return { credential: { ...mattermost.credential(), botToken: token }, token };
+		},
+		outbound: {
+			sentTexts: (chatId) => mattermost.botTextsIn(chatId),
+			sendCalls: () => mattermost.calls('POST', '/api/v4/posts').length,
+			rateLimitNextSend: (seconds) => mattermost.rateLimitNext(seconds),
+		},
+	};
+}
+
+function rocketChatDriver(): SocketContractDriver {
+	const rocket = new RocketChatEmulator();
+	const people = { ada: rocket.person('ada'), stranger: rocket.person('eve') };
+	let general: RocketRoom;
+	const client = (credential: unknown = rocket.credential()) => createRocketChatClient(credential as never);
+	return {
+		plugin: rocketChatPlugin,
+		async start() {
+			await rocket.start();
+			general = rocket.channel('general');
+		},
+		stop: () => rocket.stop(),
+		credential: () => rocket.credential(),
+		adaListedAs: people.ada._id,
+		listen: (options = {}, credential) =>
+			openListener(rocketChatPlugin, async () => rocketChatSocket(client(credential), await rocketChatBotOf(client(credential)), receiveSettingsFrom(rocketChatPlugin, options).sessionScope) as SocketPlatform<unknown>, options),
+		openConnections: () => rocket.openSockets,
+		dm: (text, from = 'ada') => void rocket.say(people[from], rocket.dmWith(people[from]), text),
+		group: {
+			get chatId() {
+				return general._id;
+			},
+			plain: (text, from = 'ada') => void rocket.say(people[from], general, text),
+			mention: (text, from = 'ada') => void rocket.say(people[from], general, `@${rocket.bot.username} ${text}`),
+		},
+		ownMessage: (text) => void rocket.say(rocket.bot, rocket.dmWith(people.ada), text),
+		otherBotMessage: (text) => void rocket.say(rocket.person('deploybot', true), rocket.dmWith(people.ada), text),
+		async dmTwice(text) {
+			rocket.say(people.ada, rocket.dmWith(people.ada), text);
+			await settle(200);
+			// The connection drops; on reconnecting, the catch-up brings the same message again.
+			rocket.dropConnections();
+			await settle(600);
+		},
+		wrongToken() {
+			const token = randomBytes(32).toString('base64url');
+			return { credential: { ...rocket.credential(), authToken: token }, token };
+		},
+		outbound: {
+			sentTexts: (chatId) => rocket.textsIn(chatId, { byBot: true }),
+			sendCalls: () => rocket.calls('chat.sendMessage').length,
+			rateLimitNextSend: (seconds) => rocket.rateLimitNext(seconds),
+		},
+	};
+}
+
+/** Every listener channel the contract suite checks. */
+export const socketContractDrivers: SocketContractDriver[] = [mattermostDriver(), rocketChatDriver()];
+
 
