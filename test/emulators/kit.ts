@@ -96,12 +96,6 @@ export class EmulatorServer {
 		await new Promise<void>((resolve) => server.close(() => resolve()));
 	}
 
-	/** The listening server, for emulators that also take WebSocket upgrades on the same port. */
-	get httpServer(): Server {
-		if (!this.server) throw new Error(`The ${this.name} emulator is not started.`);
-		return this.server;
-	}
-
 	/** Takes WebSocket upgrades: the handler returns true for a request it took (e.g. through `ws`'s handleUpgrade). */
 	onUpgrade(handler: (request: IncomingMessage, socket: Socket, head: Buffer) => boolean): void {
 		this.upgrades.push(handler);

@@ -58,12 +58,10 @@ export class SignalEmulator {
 	async start(): Promise<void> {
 		await this.server.start();
 		this.wss = new WebSocketServer({ noServer: true });
-		this.server.httpServer.on('upgrade', (request, socket, head) => {
-			if (request.url !== `/v1/receive/${encodeURIComponent(this.account)}`) {
-				socket.destroy();
-				return;
-			}
+		this.server.onUpgrade((request, socket, head) => {
+			if (request.url !== `/v1/receive/${encodeURIComponent(this.account)}`) return false;
 			this.wss!.handleUpgrade(request, socket, head, (client) => this.wss!.emit('connection', client, request));
+			return true;
 		});
 	}
 
