@@ -77,8 +77,10 @@ export interface DeliveryJournal {
 	/**
 	 * Entries of `owner` without a receipt whose last emission was before `dueBefore`, oldest first, at
 	 * most `limit`; each is taken atomically (attempts + 1, emitted now), so two mains never re-emit one.
+	 * With `backoffMs`, an entry taken for its n-th time counts as emitted `backoffMs × (2ⁿ⁻¹ − 1)` in
+	 * the future (capped at 63×), so each further attempt waits twice as long as the one before.
 	 */
-	takeOverdue(owner: string, dueBefore: number, now: number, limit: number): Promise<JournalEntry[]>;
+	takeOverdue(owner: string, dueBefore: number, now: number, limit: number, backoffMs?: number): Promise<JournalEntry[]>;
 	/** No more attempts: the entry stays for the record, never emitted again. */
 	abandon(key: string, reason: string): Promise<void>;
 	/** Deletes entries received before `before` (after the retention). */

@@ -203,7 +203,8 @@ export function startRecovery(context: ITriggerFunctions, journal: TriggerJourna
 	let stopped = false;
 	const look = async () => {
 		const now = Date.now();
-		const due = await journal.journal.takeOverdue(journal.owner, now - recovery.graceMs, now, recovery.batch);
+		// Each further attempt of one message waits twice as long as the one before.
+		const due = await journal.journal.takeOverdue(journal.owner, now - recovery.graceMs, now, recovery.batch, recovery.graceMs);
 		for (const entry of due) {
 			if (stopped) return;
 			const step = recoveryStep(entry, recovery, now);

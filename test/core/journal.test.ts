@@ -180,6 +180,20 @@ describe.each(kinds)('$name delivery journal', (kind) => {
 		expect(await journal.takeOverdue('wf:touch', base + 550, base + 700, 10)).toEqual([]);
 	});
 
+	test('each further attempt of one message waits twice as long as the one before', async () => {
+		const journal = store();
+		const base = 12_000_000;
+		const grace = 1_000;
+		await journal.record({ key: 'k:bo1', sessionId: 's:bo', owner: 'wf:backoff', item: item('bo1'), receivedAt: base });
+		const take = (now: number) => journal.takeOverdue('wf:backoff', now - grace, now, 10, grace).then((due) => due.map((entry) => entry.attempts));
+		expect(await take(base + 1_001)).toEqual([2]);
+		// Attempt 2 went out at +1,001: attempt 3 is due 2 × grace later, not 1 ×.
+		expect(await take(base + 2_500)).toEqual([]);
+		expect(await take(base + 3_002)).toEqual([3]);
+		expect(await take(base + 6_000)).toEqual([]);
+		expect(await take(base + 7_003)).toEqual([4]);
+	});
+
 	test('AI Session keeps the answer with the message key, in the same write as the turns', async () => {
 		const sessions = store();
 		await sessions.appendTurns('s:g', [{ role: 'user', content: 'hi', tokens: 3 }, { role: 'assistant', content: 'hello', tokens: 3 }], { messageKey: 'k:g1', answer: '{"text":"hello"}' });

@@ -410,14 +410,14 @@ export class PostgresSessionStore implements SessionStore, DeliveryJournal {
 		return rows.length > 0;
 	}
 
-	async takeOverdue(owner: string, dueBefore: number, now: number, limit: number): Promise<JournalEntry[]> {
+	async takeOverdue(owner: string, dueBefore: number, now: number, limit: number, backoffMs = 0): Promise<JournalEntry[]> {
 		// SKIP LOCKED: two mains looking at once take different entries, never one twice.
 		const rows = await this.query<JournalRow>(
-			`UPDATE ${this.tables.journal} SET attempts = attempts + 1, emitted_at = $1 WHERE seq IN (
+			`UPDATE ${this.tables.journal} SET attempts = attempts + 1, emitted_at = $1 + $5::bigint * ((1 << LEAST(attempts, 6)) - 1) WHERE seq IN (
 				SELECT seq FROM ${this.tables.journal} WHERE owner = $4 AND state IN ('pending', 'answered') AND emitted_at < $2
 				ORDER BY seq LIMIT $3 FOR UPDATE SKIP LOCKED
 			 ) RETURNING seq, message_key, session_id, item, received_at, attempts, state, last_error`,
-			[now, dueBefore, limit, owner],
+			[now, dueBefore, limit, owner, backoffMs],
 		);
 		return rows.map(journalEntryOf).sort((a, b) => a.seq - b.seq);
 	}

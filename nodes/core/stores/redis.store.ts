@@ -181,14 +181,14 @@ return 0
 `;
 
 const JOURNAL_TAKE_OVERDUE = `
--- KEYS: 1 due; ARGV: 1 due before, 2 now, 3 limit, 4 entry key prefix. Returns key, hash, key, hash, ...
+-- KEYS: 1 due; ARGV: 1 due before, 2 now, 3 limit, 4 entry key prefix, 5 backoff ms. Returns key, hash, key, hash, ...
 local taken = {}
 for _, key in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1], 'LIMIT', 0, ARGV[3])) do
 	local entry = ARGV[4] .. key
 	local state = redis.call('HGET', entry, 'state')
 	if state == 'pending' or state == 'answered' then
-		redis.call('HINCRBY', entry, 'attempts', 1)
-		redis.call('ZADD', KEYS[1], ARGV[2], key)
+		local before = redis.call('HINCRBY', entry, 'attempts', 1) - 1
+		redis.call('ZADD', KEYS[1], tonumber(ARGV[2]) + tonumber(ARGV[5]) * (2 ^ math.min(before, 6) - 1), key)
 		table.insert(taken, key)
 		table.insert(taken, redis.call('HGETALL', entry))
 	else
@@ -461,8 +461,8 @@ export class RedisSessionStore implements SessionStore, DeliveryJournal {
 		return (await this.script(JOURNAL_EARLIER_PENDING, [this.key('journal:pending', sessionId)], [seq, since, `${this.prefix}journal:entry:`])) === 1;
 	}
 
-	async takeOverdue(owner: string, dueBefore: number, now: number, limit: number): Promise<JournalEntry[]> {
-		const taken = (await this.script(JOURNAL_TAKE_OVERDUE, [this.key('journal:due', owner)], [dueBefore, now, limit, `${this.prefix}journal:entry:`])) as Array<string | string[]>;
+	async takeOverdue(owner: string, dueBefore: number, now: number, limit: number, backoffMs = 0): Promise<JournalEntry[]> {
+		const taken = (await this.script(JOURNAL_TAKE_OVERDUE, [this.key('journal:due', owner)], [dueBefore, now, limit, `${this.prefix}journal:entry:`, backoffMs])) as Array<string | string[]>;
 		const entries: JournalEntry[] = [];
 		for (let i = 0; i < taken.length; i += 2) {
 			const flat = taken[i + 1] as string[];

@@ -222,7 +222,7 @@ export class SqliteSessionStore implements SessionStore, DeliveryJournal {
 				"SELECT 1 FROM clawgate_journal WHERE session_id = ? AND seq < ? AND state = 'pending' AND received_at >= ? LIMIT 1",
 			),
 			takeOverdue: prepare(
-				`UPDATE clawgate_journal SET attempts = attempts + 1, emitted_at = ? WHERE seq IN (
+				`UPDATE clawgate_journal SET attempts = attempts + 1, emitted_at = ? + ? * ((1 << min(attempts, 6)) - 1) WHERE seq IN (
 					SELECT seq FROM clawgate_journal WHERE owner = ? AND state IN ('pending', 'answered') AND emitted_at < ? ORDER BY seq LIMIT ?
 				 ) RETURNING *`,
 			),
@@ -402,8 +402,8 @@ export class SqliteSessionStore implements SessionStore, DeliveryJournal {
 		return this.statements.earlierPending.get(sessionId, seq, since) !== undefined;
 	}
 
-	async takeOverdue(owner: string, dueBefore: number, now: number, limit: number): Promise<JournalEntry[]> {
-		const rows = this.statements.takeOverdue.all(now, owner, dueBefore, limit) as unknown as JournalRow[];
+	async takeOverdue(owner: string, dueBefore: number, now: number, limit: number, backoffMs = 0): Promise<JournalEntry[]> {
+		const rows = this.statements.takeOverdue.all(now, backoffMs, owner, dueBefore, limit) as unknown as JournalRow[];
 		return rows.map(entryOf).sort((a, b) => a.seq - b.seq);
 	}
 
