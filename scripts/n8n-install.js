@@ -1,5 +1,5 @@
 // Installs n8n into a cache outside the repository, once per machine and version: the pinned
-// version by default, any other with N8N_VERSION=<version> (`newest` picks the newest release
+// version by default, any other with N8N_VERSION=<version> (`--newest` names the newest release
 // whose own packages the registry holds). npm's own install of n8n fails offline (an optional
 // dependency downloads a binary while building), so it is installed with --ignore-scripts and
 // the two native addons n8n needs are rebuilt from source against the Node 24 that runs it.
@@ -10,7 +10,7 @@ const { dirname, join } = require('node:path');
 
 /** The n8n that `npm start` runs and every test is written against. */
 const PINNED_N8N_VERSION = '2.40.7';
-const N8N_VERSION = process.env.N8N_VERSION && process.env.N8N_VERSION !== 'newest' ? process.env.N8N_VERSION : PINNED_N8N_VERSION;
+const N8N_VERSION = process.env.N8N_VERSION || PINNED_N8N_VERSION;
 const READY_MARKER = '.clawgate-ready';
 const INSTALLED_MARKER = '.clawgate-installed';
 

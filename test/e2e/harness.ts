@@ -1,5 +1,5 @@
 /**
- * A real n8n 2.40.7 for end-to-end tests: fresh user folder, free loopback ports, the freshly
+ * A real n8n for end-to-end tests (the pinned 2.40.7, or N8N_VERSION=<version>, installed beside it): fresh user folder, free loopback ports, the freshly
  * packed tarball installed the community way, owner created, credentials and workflows
  * imported and published. `stop()` always cleans up, so a failing test leaves nothing behind.
  */
