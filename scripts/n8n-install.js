@@ -4,7 +4,7 @@
 // dependency downloads a binary while building), so it is installed with --ignore-scripts and
 // the two native addons n8n needs are rebuilt from source against the Node 24 that runs it.
 const { execFile, spawn } = require('node:child_process');
-const { existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, writeFileSync } = require('node:fs');
+const { existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } = require('node:fs');
 const { homedir } = require('node:os');
 const { dirname, join } = require('node:path');
 
@@ -13,6 +13,8 @@ const PINNED_N8N_VERSION = '2.40.7';
 const N8N_VERSION = process.env.N8N_VERSION || PINNED_N8N_VERSION;
 const READY_MARKER = '.clawgate-ready';
 const INSTALLED_MARKER = '.clawgate-installed';
+/** The native addons n8n needs, built from source for the Node 24 that runs it. */
+const NATIVE_ADDONS = ['sqlite3', 'isolated-vm'];
 
 function n8nCacheDir(version = N8N_VERSION) {
 	const root = process.env.CLAWGATE_CACHE_DIR || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'clawgate');
@@ -68,12 +70,26 @@ function npmView(args) {
 
 const megabytes = (bytes) => `${Math.round(bytes / 1024 / 1024).toLocaleString('en-US')} MB`;
 
+/** Bytes in the files under a folder (small folders only: the addons' build output). */
+function folderBytes(dir) {
+	let total = 0;
+	try {
+		for (const entry of readdirSync(dir, { withFileTypes: true })) {
+			const file = join(dir, entry.name);
+			total += entry.isDirectory() ? folderBytes(file) : statSync(file).size;
+		}
+	} catch {
+		// not created yet
+	}
+	return total;
+}
+
 /**
  * What npm has really moved so far: bytes it read (registry downloads and cache reads) and wrote
  * (its cache and the unpacked files), from Linux's per-process I/O counters; npm unpacks only at
  * the end, so counting folders would show nothing for minutes. Elsewhere: top-level packages.
  */
-function progressOf(npmPid, staging) {
+function installProgress(npmPid, staging) {
 	try {
 		const io = Object.fromEntries(
 			readFileSync(`/proc/${npmPid}/io`, 'utf8')
@@ -92,6 +108,17 @@ function progressOf(npmPid, staging) {
 		}
 		return `${packages} top-level packages unpacked`;
 	}
+}
+
+/**
+ * The compilers run as npm's children, so npm's own counters stay still: count the addons' build
+ * output instead (an addon that ships a prebuilt binary for this platform has none).
+ */
+function rebuildProgress(staging) {
+	const built = NATIVE_ADDONS.map((addon) => [addon, join(staging, 'node_modules', addon, 'build')])
+		.filter(([, dir]) => existsSync(dir))
+		.map(([addon, dir]) => `${addon} ${megabytes(folderBytes(dir))}`);
+	return built.length > 0 ? `compiler output so far: ${built.join(', ')}` : 'the compiler is starting';
 }
 
 /**
@@ -149,12 +176,14 @@ async function ensureN8n({ log = (line) => console.log(line), version = N8N_VERS
 	writeFileSync(join(staging, 'package.json'), JSON.stringify({ name: 'clawgate-n8n-cache', private: true, ...(overrides ? { overrides } : {}) }, null, 2));
 	if (overrides) log(`npm overrides in ${join(staging, 'package.json')}: ${JSON.stringify(overrides)}`);
 
-	log(`Installing n8n ${version} into ${dir} (first time only: about 3 minutes, 700 MB to download, 3 GB on disk).`);
+	log(`Installing n8n ${version} into ${dir} (first time only: 5 to 10 minutes, about 1 GB to download, 3 GB on disk).`);
 	const started = Date.now();
 	let npmPid = null;
+	let phase = 'install';
 	const heartbeat = setInterval(() => {
 		const seconds = Math.round((Date.now() - started) / 1000);
-		log(`  ... ${seconds}s: ${npmPid ? progressOf(npmPid, staging) : 'starting npm'}`);
+		const progress = phase === 'rebuild' ? rebuildProgress(staging) : npmPid ? installProgress(npmPid, staging) : 'starting npm';
+		log(`  ... ${seconds}s: ${progress}`);
 	}, 15_000);
 	const env = { ...process.env, PATH: `${dirname(nodeBin)}:${process.env.PATH}`, ...(nodeDir ? { npm_config_nodedir: nodeDir } : {}) };
 	try {
@@ -166,13 +195,9 @@ async function ensureN8n({ log = (line) => console.log(line), version = N8N_VERS
 			});
 			writeFileSync(join(staging, INSTALLED_MARKER), `${new Date().toISOString()}\n`);
 		}
-		npmPid = null;
-		log('  building the native addons n8n needs (sqlite3, isolated-vm) for Node 24 from source (a minute or two)...');
-		await run('npm', ['rebuild', 'sqlite3', 'isolated-vm', ...(nodeDir ? [`--nodedir=${nodeDir}`] : []), '--loglevel=error'], {
-			cwd: staging,
-			env,
-			onStart: (child) => (npmPid = child.pid),
-		});
+		phase = 'rebuild';
+		log(`  building the native addons n8n needs (${NATIVE_ADDONS.join(', ')}) for Node 24 from source (a few minutes)...`);
+		await run('npm', ['rebuild', ...NATIVE_ADDONS, ...(nodeDir ? [`--nodedir=${nodeDir}`] : []), '--loglevel=error'], { cwd: staging, env });
 	} finally {
 		clearInterval(heartbeat);
 	}
