@@ -33,7 +33,6 @@ const BY_DESIGN = {
 const KNOWN = {
 	'n8n-nodes-base/node-execute-block-wrong-error-thrown': 'Telegram Send and Trigger throw Error (wrapped into NodeApiError by the shared error path)',
 	'n8n-nodes-base/node-param-display-name-miscased': "AI Session's command options start with '/' ('/help: List Commands')",
-	'n8n-nodes-base/node-param-collection-type-unsorted-items': "AI Session's Options are ordered by importance, not alphabetically",
 	'n8n-nodes-base/node-param-description-miscased-json': "a false positive on the expression {{ $json.channel }} in a description",
 	'n8n-nodes-base/node-param-default-missing': 'Discord Send and the shared send node have a parameter without default',
 	'n8n-nodes-base/node-param-description-unencoded-angle-brackets': "Discord Send's description shows <@id> mentions",
