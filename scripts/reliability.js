@@ -44,16 +44,17 @@ function table(figures) {
  * alone refreshes it), the rest the reliability page's (refreshed by a full run only: a part run
  * alone would drop the other parts' figures from its table).
  */
+const isQueueMode = (figure) => figure.area === 'Queue mode' || String(figure.measure).startsWith('Queue mode');
 const PAGES = [
-	{ page: 'scaling.md', section: 'queue-mode-figures', ofPage: (area) => area === 'Queue mode', partRunRefreshes: true },
-	{ page: 'reliability.md', section: 'reliability-figures', ofPage: (area) => area !== 'Queue mode', partRunRefreshes: false },
+	{ page: 'scaling.md', section: 'queue-mode-figures', ofPage: isQueueMode, partRunRefreshes: true },
+	{ page: 'reliability.md', section: 'reliability-figures', ofPage: (figure) => !isQueueMode(figure), partRunRefreshes: false },
 ];
 
 function refreshDocs(figures, { fullRun, jestStatus }) {
 	const when = `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 	const where = `n8n ${N8N_VERSION}, Node ${process.versions.node}, ${cpus().length} cores`;
 	for (const { page, section, ofPage, partRunRefreshes } of PAGES) {
-		const own = figures.filter((figure) => ofPage(figure.area));
+		const own = figures.filter(ofPage);
 		if (own.length === 0 || (!fullRun && !partRunRefreshes)) continue;
 		const missed = own.filter((figure) => !figure.ok).length;
 		const verdict = missed === 0 && jestStatus === 0 ? 'every bar held' : `${missed} missed their bar, jest exited with ${jestStatus}`;
