@@ -1,5 +1,4 @@
 import { n8nCommunityNodesPlugin } from '@n8n/eslint-plugin-community-nodes';
-import * as jsoncParser from 'jsonc-eslint-parser';
 import tseslint from 'typescript-eslint';
 
 const packageFiles = ['nodes/**/*.ts', 'credentials/**/*.ts', 'package.json'];
@@ -8,7 +7,7 @@ export default [
 	{ ignores: ['dist/**', 'node_modules/**', 'coverage/**', '*.js', 'scripts/**'] },
 	...tseslint.configs.recommended.map((config) => ({ ...config, files: ['**/*.ts'] })),
 	{ files: packageFiles, ...n8nCommunityNodesPlugin.configs.recommendedWithoutN8nCloudSupport },
-	{ files: ['package.json'], languageOptions: { parser: jsoncParser } },
+	{ files: ['package.json'], languageOptions: { parser: tseslint.parser } },
 	{
 		files: packageFiles,
 		rules: {

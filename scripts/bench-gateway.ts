@@ -49,6 +49,7 @@ import { builtinWorkflow, clawgateWorkflow, exampleCredentialIds, floorWorkflow,
 
 const runtime = require('./n8n-runtime.js');
 const { N8N_VERSION } = require('./n8n-install.js');
+const { writeDocsSection } = require('./docs-section.js');
 
 const CONCURRENCIES = [1, 8, 32];
 const SESSIONS = 100;
@@ -741,7 +742,9 @@ async function main(): Promise<number> {
 	};
 	writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
 	progress(`wrote ${path.relative(runtime.REPO_ROOT, file)}; total ${(totalSeconds / 60).toFixed(1)} min`);
-	process.stdout.write(`${report(comparisons, history, profile, profileNote, totalMessages, totalSeconds)}\n`);
+	const markdown = report(comparisons, history, profile, profileNote, totalMessages, totalSeconds);
+	process.stdout.write(`${markdown}\n`);
+	progress(`wrote the tables to ${path.relative(runtime.REPO_ROOT, writeDocsSection('performance.md', 'bench-gateway', markdown))}`);
 	return 0;
 }
 

@@ -31,6 +31,7 @@ import { SqliteSessionStore } from '../nodes/core/stores/sqlite.store';
 import { createTokenCounter } from '../nodes/core/tokens';
 import { OpenAiEmulator } from '../test/emulators/openai';
 
+const { writeDocsSection } = require('./docs-section.js');
 const SIZES = [10, 100, 1_000, 10_000];
 const WARMUP_MESSAGES = 5;
 /** Rounds × messages per round = samples per (store, size); rounds visit every session in turn. */
@@ -585,6 +586,8 @@ async function main(): Promise<void> {
 	}
 	lines.push('', `countMessage / encode: ${fixed(tokens.ratio)} (target ≤ ${TOKEN_RATIO_TARGET}: ${tokens.met ? 'met' : 'MISSED'}).`);
 	process.stdout.write(`${lines.join('\n')}\n`);
+	const page = writeDocsSection('performance.md', 'bench-session', lines.join('\n'));
+	process.stderr.write(`Wrote the tables to ${path.relative(path.resolve(__dirname, '..'), page)}.\n`);
 
 	const directory = path.resolve(__dirname, '..', 'bench-results');
 	mkdirSync(directory, { recursive: true });

@@ -1,19 +1,24 @@
-// Installs the pinned n8n into a cache outside the repository, once per machine.
-// npm's own install of n8n fails offline (an optional dependency downloads a binary while
-// building), so it is installed with --ignore-scripts and the two native addons n8n needs
-// are rebuilt from source against the Node 24 that runs it.
-const { spawn } = require('node:child_process');
-const { existsSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, writeFileSync } = require('node:fs');
+// Installs n8n into a cache outside the repository, once per machine and version: the pinned
+// version by default, any other with N8N_VERSION=<version> (`--newest` names the newest release
+// whose own packages the registry holds). npm's own install of n8n fails offline (an optional
+// dependency downloads a binary while building), so it is installed with --ignore-scripts and
+// the two native addons n8n needs are rebuilt from source against the Node 24 that runs it.
+const { execFile, spawn } = require('node:child_process');
+const { existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } = require('node:fs');
 const { homedir } = require('node:os');
 const { dirname, join } = require('node:path');
 
-const N8N_VERSION = '2.40.7';
+/** The n8n that `npm start` runs and every test is written against. */
+const PINNED_N8N_VERSION = '2.40.7';
+const N8N_VERSION = process.env.N8N_VERSION || PINNED_N8N_VERSION;
 const READY_MARKER = '.clawgate-ready';
 const INSTALLED_MARKER = '.clawgate-installed';
+/** The native addons n8n needs, built from source for the Node 24 that runs it. */
+const NATIVE_ADDONS = ['sqlite3', 'isolated-vm'];
 
-function n8nCacheDir() {
+function n8nCacheDir(version = N8N_VERSION) {
 	const root = process.env.CLAWGATE_CACHE_DIR || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'clawgate');
-	return join(root, `n8n-${N8N_VERSION}`);
+	return join(root, `n8n-${version}`);
 }
 
 function n8nBin(dir = n8nCacheDir()) {
@@ -46,19 +51,120 @@ function run(command, args, options) {
 		child.on('exit', (code, signal) =>
 			code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')} failed (${signal ?? `exit ${code}`})`)),
 		);
+		options?.onStart?.(child);
 	});
 }
 
-function countPackages(dir) {
+function npmView(args) {
+	return new Promise((resolve) => {
+		execFile('npm', ['view', ...args, '--json'], { maxBuffer: 64 * 1024 * 1024 }, (error, stdout) => {
+			if (error) return resolve(undefined);
+			try {
+				resolve(JSON.parse(stdout));
+			} catch {
+				resolve(undefined);
+			}
+		});
+	});
+}
+
+const megabytes = (bytes) => `${Math.round(bytes / 1024 / 1024).toLocaleString('en-US')} MB`;
+
+/** Bytes in the files under a folder (small folders only: the addons' build output). */
+function folderBytes(dir) {
+	let total = 0;
 	try {
-		return readdirSync(join(dir, 'node_modules')).length;
+		for (const entry of readdirSync(dir, { withFileTypes: true })) {
+			const file = join(dir, entry.name);
+			total += entry.isDirectory() ? folderBytes(file) : statSync(file).size;
+		}
 	} catch {
-		return 0;
+		// not created yet
+	}
+	return total;
+}
+
+/**
+ * What npm has really moved so far: bytes it read (registry downloads and cache reads) and wrote
+ * (its cache and the unpacked files), from Linux's per-process I/O counters; npm unpacks only at
+ * the end, so counting folders would show nothing for minutes. Elsewhere: top-level packages.
+ */
+function installProgress(npmPid, staging) {
+	try {
+		const io = Object.fromEntries(
+			readFileSync(`/proc/${npmPid}/io`, 'utf8')
+				.trim()
+				.split('\n')
+				.map((line) => line.split(': '))
+				.map(([name, value]) => [name, Number(value)]),
+		);
+		return `npm has read ${megabytes(io.rchar)} and written ${megabytes(io.wchar)}`;
+	} catch {
+		let packages = 0;
+		try {
+			packages = readdirSync(join(staging, 'node_modules')).length;
+		} catch {
+			// npm has not unpacked anything yet
+		}
+		return `${packages} top-level packages unpacked`;
 	}
 }
 
-async function ensureN8n({ log = (line) => console.log(line) } = {}) {
-	const dir = n8nCacheDir();
+/**
+ * The compilers run as npm's children, so npm's own counters stay still: count the addons' build
+ * output instead (an addon that ships a prebuilt binary for this platform has none).
+ */
+function rebuildProgress(staging) {
+	const built = NATIVE_ADDONS.map((addon) => [addon, join(staging, 'node_modules', addon, 'build')])
+		.filter(([, dir]) => existsSync(dir))
+		.map(([addon, dir]) => `${addon} ${megabytes(folderBytes(dir))}`);
+	return built.length > 0 ? `compiler output so far: ${built.join(', ')}` : 'the compiler is starting';
+}
+
+/**
+ * The n8n-owned packages (n8n-*, @n8n/*) that an n8n release pins to an exact version the
+ * registry does not hold. npm fails on the first of them with ETARGET after resolving for a
+ * while; this names them all at once.
+ */
+async function missingN8nPackages(version) {
+	const dependencies = (await npmView([`n8n@${version}`, 'dependencies'])) ?? {};
+	const pinned = Object.entries(dependencies).filter(([name, range]) => /^(n8n-|@n8n\/)/.test(name) && /^\d+\.\d+\.\d+$/.test(range));
+	const missing = [];
+	for (const [name, range] of pinned) {
+		const versions = [].concat((await npmView([name, 'versions'])) ?? []);
+		if (!versions.includes(range)) missing.push({ name, version: range, newest: versions.at(-1) ?? null });
+	}
+	return missing;
+}
+
+const byVersion = (a, b) => {
+	const [x, y] = [a, b].map((version) => version.split('.').map(Number));
+	return x[0] - y[0] || x[1] - y[1] || x[2] - y[2];
+};
+
+/** The newest stable n8n release whose own packages are all in the registry, with the ones skipped and why. */
+async function newestInstallableN8n({ log = () => {} } = {}) {
+	const releases = [].concat((await npmView(['n8n', 'versions'])) ?? []).filter((version) => /^\d+\.\d+\.\d+$/.test(version));
+	const candidates = releases.filter((version) => byVersion(version, PINNED_N8N_VERSION) > 0).sort(byVersion).reverse();
+	for (const version of candidates) {
+		const missing = await missingN8nPackages(version);
+		if (missing.length === 0) return version;
+		log(`n8n ${version} cannot be installed from this registry: it pins ${missing.length} package(s) at versions the registry does not have (npm: ETARGET), e.g. ${missing.slice(0, 3).map((entry) => `${entry.name}@${entry.version} (newest there: ${entry.newest})`).join(', ')}.`);
+	}
+	return PINNED_N8N_VERSION;
+}
+
+/**
+ * npm `overrides` for the n8n cache's package.json, from CLAWGATE_N8N_OVERRIDES (JSON, e.g.
+ * {"@n8n/agents":"0.26.1"}): a way to install a release that pins a package the registry lacks.
+ */
+function overridesFromEnvironment() {
+	if (!process.env.CLAWGATE_N8N_OVERRIDES) return undefined;
+	return JSON.parse(process.env.CLAWGATE_N8N_OVERRIDES);
+}
+
+async function ensureN8n({ log = (line) => console.log(line), version = N8N_VERSION } = {}) {
+	const dir = n8nCacheDir(version);
 	if (existsSync(join(dir, READY_MARKER))) return dir;
 
 	const nodeBin = node24Bin();
@@ -66,40 +172,58 @@ async function ensureN8n({ log = (line) => console.log(line) } = {}) {
 	// A half-done install is kept and resumed: the download alone takes minutes.
 	const staging = `${dir}.partial`;
 	mkdirSync(staging, { recursive: true });
-	writeFileSync(join(staging, 'package.json'), JSON.stringify({ name: 'clawgate-n8n-cache', private: true }, null, 2));
+	const overrides = overridesFromEnvironment();
+	writeFileSync(join(staging, 'package.json'), JSON.stringify({ name: 'clawgate-n8n-cache', private: true, ...(overrides ? { overrides } : {}) }, null, 2));
+	if (overrides) log(`npm overrides in ${join(staging, 'package.json')}: ${JSON.stringify(overrides)}`);
 
-	log(`Installing n8n ${N8N_VERSION} into ${dir} (first time only: about 3 minutes and 3 GB).`);
+	log(`Installing n8n ${version} into ${dir} (first time only: 5 to 10 minutes, about 1 GB to download, 3 GB on disk).`);
 	const started = Date.now();
+	let npmPid = null;
+	let phase = 'install';
 	const heartbeat = setInterval(() => {
 		const seconds = Math.round((Date.now() - started) / 1000);
-		log(`  ... ${seconds}s, ${countPackages(staging)} top-level packages so far`);
+		const progress = phase === 'rebuild' ? rebuildProgress(staging) : npmPid ? installProgress(npmPid, staging) : 'starting npm';
+		log(`  ... ${seconds}s: ${progress}`);
 	}, 15_000);
 	const env = { ...process.env, PATH: `${dirname(nodeBin)}:${process.env.PATH}`, ...(nodeDir ? { npm_config_nodedir: nodeDir } : {}) };
 	try {
 		if (!existsSync(join(staging, INSTALLED_MARKER))) {
-			await run('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error', `n8n@${N8N_VERSION}`], { cwd: staging, env });
+			await run('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error', `n8n@${version}`], {
+				cwd: staging,
+				env,
+				onStart: (child) => (npmPid = child.pid),
+			});
 			writeFileSync(join(staging, INSTALLED_MARKER), `${new Date().toISOString()}\n`);
 		}
-		log('  building the native addons n8n needs (sqlite3, isolated-vm) for Node 24 from source...');
-		await run('npm', ['rebuild', 'sqlite3', 'isolated-vm', ...(nodeDir ? [`--nodedir=${nodeDir}`] : []), '--loglevel=error'], { cwd: staging, env });
+		phase = 'rebuild';
+		log(`  building the native addons n8n needs (${NATIVE_ADDONS.join(', ')}) for Node 24 from source (a few minutes)...`);
+		await run('npm', ['rebuild', ...NATIVE_ADDONS, ...(nodeDir ? [`--nodedir=${nodeDir}`] : []), '--loglevel=error'], { cwd: staging, env });
 	} finally {
 		clearInterval(heartbeat);
 	}
 	writeFileSync(join(staging, READY_MARKER), `${new Date().toISOString()}\n`);
 	rmSync(dir, { recursive: true, force: true });
 	renameSync(staging, dir);
-	log(`n8n ${N8N_VERSION} installed in ${Math.round((Date.now() - started) / 1000)}s.`);
+	log(`n8n ${version} installed in ${Math.round((Date.now() - started) / 1000)}s.`);
 	return dir;
 }
 
-module.exports = { N8N_VERSION, ensureN8n, n8nBin, n8nCacheDir, node24Bin };
+module.exports = { N8N_VERSION, PINNED_N8N_VERSION, ensureN8n, missingN8nPackages, n8nBin, n8nCacheDir, newestInstallableN8n, node24Bin };
 
 if (require.main === module) {
-	ensureN8n().then(
-		(dir) => console.log(`n8n ${N8N_VERSION} is ready in ${dir}`),
-		(error) => {
-			console.error(error.message);
-			process.exit(1);
-		},
-	);
+	const [command] = process.argv.slice(2);
+	if (command === '--newest') {
+		// Prints only the version on stdout, so CI can use it: N8N_VERSION=$(node scripts/n8n-install.js --newest)
+		newestInstallableN8n({ log: (line) => console.error(line) }).then((version) => console.log(version));
+	} else if (command === '--missing') {
+		missingN8nPackages(process.argv[3]).then((missing) => console.log(JSON.stringify(missing, null, 2)));
+	} else {
+		ensureN8n().then(
+			(dir) => console.log(`n8n ${N8N_VERSION} is ready in ${dir}`),
+			(error) => {
+				console.error(error.message);
+				process.exit(1);
+			},
+		);
+	}
 }

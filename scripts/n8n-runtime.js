@@ -99,6 +99,12 @@ function freePort() {
 	});
 }
 
+/**
+ * n8n modules that call the internet as soon as n8n starts, and print a stack trace when it is
+ * not reachable (mcp-registry: `getaddrinfo ENOTFOUND` fetching its server list).
+ */
+const INTERNET_MODULES = ['mcp-registry'];
+
 /** The environment n8n needs here: loopback only, no calls to the internet it cannot reach. */
 function n8nEnvironment({ userFolder, port, brokerPort, encryptionKey, extra = {} }) {
 	// Test runners set NODE_ENV=test and their own variables; n8n must run as it does for users.
@@ -118,6 +124,9 @@ function n8nEnvironment({ userFolder, port, brokerPort, encryptionKey, extra = {
 		N8N_VERSION_NOTIFICATIONS_ENABLED: 'false',
 		N8N_TEMPLATES_ENABLED: 'false',
 		N8N_PERSONALIZATION_ENABLED: 'false',
+		N8N_DISABLED_MODULES: [...new Set([...(process.env.N8N_DISABLED_MODULES ?? '').split(',').filter(Boolean), ...INTERNET_MODULES])].join(','),
+		// n8n 3.0 loads unverified community packages (this one, until n8n verifies it) only when this is true.
+		N8N_UNVERIFIED_PACKAGES_ENABLED: 'true',
 		N8N_ENFORCE_SETTINGS_FILE_PERMISSIONS: 'false',
 		N8N_LOG_OUTPUT: 'console',
 		DB_SQLITE_POOL_SIZE: '2',

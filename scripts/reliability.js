@@ -4,11 +4,20 @@
  * time: most start real n8n processes) and prints every figure it recorded as one Markdown table.
  * Exits non-zero when jest failed or any figure missed its bar. Extra arguments go to jest
  * (e.g. a test path to run one part).
+ *
+ * A full run (no arguments) also refreshes the figures in docs/reliability.md, and the queue-mode
+ * ones in docs/scaling.md; a run of one part refreshes only the page(s) whose areas it measured,
+ * so a page never mixes a part's new figures with figures of parts that did not run.
  */
 'use strict';
 const { spawnSync } = require('node:child_process');
 const { existsSync, readFileSync, rmSync } = require('node:fs');
 const path = require('node:path');
+
+const { cpus } = require('node:os');
+
+const { writeDocsSection } = require('./docs-section');
+const { N8N_VERSION } = require('./n8n-install');
 
 const REPO_ROOT = path.join(__dirname, '..');
 const FIGURES_FILE = path.join(REPO_ROOT, 'reliability-results', 'figures.jsonl');
@@ -30,6 +39,30 @@ function table(figures) {
 	return lines.join('\n');
 }
 
+/**
+ * The figures' pages: queue mode is the scale-out page's (one test file, so a run of that part
+ * alone refreshes it), the rest the reliability page's (refreshed by a full run only: a part run
+ * alone would drop the other parts' figures from its table).
+ */
+const isQueueMode = (figure) => figure.area === 'Queue mode' || String(figure.measure).startsWith('Queue mode');
+const PAGES = [
+	{ page: 'scaling.md', section: 'queue-mode-figures', ofPage: isQueueMode, partRunRefreshes: true },
+	{ page: 'reliability.md', section: 'reliability-figures', ofPage: (figure) => !isQueueMode(figure), partRunRefreshes: false },
+];
+
+function refreshDocs(figures, { fullRun, jestStatus }) {
+	const when = `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+	const where = `n8n ${N8N_VERSION}, Node ${process.versions.node}, ${cpus().length} cores`;
+	for (const { page, section, ofPage, partRunRefreshes } of PAGES) {
+		const own = figures.filter(ofPage);
+		if (own.length === 0 || (!fullRun && !partRunRefreshes)) continue;
+		const missed = own.filter((figure) => !figure.ok).length;
+		const verdict = missed === 0 && jestStatus === 0 ? 'every bar held' : `${missed} missed their bar, jest exited with ${jestStatus}`;
+		const file = writeDocsSection(page, section, `Latest run (${when}; ${where}): ${own.length} figures, ${verdict}.\n\n${table(own)}`);
+		process.stdout.write(`Wrote ${own.length} figures to ${path.relative(REPO_ROOT, file)}.\n`);
+	}
+}
+
 function main() {
 	rmSync(FIGURES_FILE, { force: true });
 	const jest = path.join(REPO_ROOT, 'node_modules', '.bin', 'jest');
@@ -46,6 +79,7 @@ function main() {
 		process.stdout.write('No figures were recorded.\n');
 		return 1;
 	}
+	refreshDocs(figures, { fullRun: process.argv.length <= 2, jestStatus: result.status });
 	return result.status === 0 && missed.length === 0 ? 0 : 1;
 }
 

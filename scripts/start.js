@@ -78,6 +78,40 @@ function canReceiveTelegramWebhooks() {
 	return /^https:\/\//.test(process.env.WEBHOOK_URL || '');
 }
 
+const EXAMPLES = {
+	aiBot: { id: 'ClawgateTgAiBot1', name: 'Clawgate: Telegram AI bot', what: 'message your bot on Telegram and the AI answers, remembering the conversation (long polling: no public URL needed).' },
+	echo: { id: 'ClawgateTgEcho01', name: 'Clawgate: Telegram echo', what: 'message your bot on Telegram and it answers with your words (webhook).' },
+	gateway: { id: 'ClawgateGateway1', name: 'Clawgate: multi-channel AI gateway' },
+};
+
+/**
+ * Activates the one Telegram example the environment can run (a bot is received by one workflow):
+ * the AI bot with a model key, else the echo bot when Telegram can reach n8n's webhook.
+ */
+function activateExamples(env) {
+	if (!process.env.TELEGRAM_BOT_TOKEN) return null;
+	const example = process.env.OPENAI_API_KEY ? EXAMPLES.aiBot : canReceiveTelegramWebhooks() ? EXAMPLES.echo : null;
+	if (example) runtime.n8nCli(['publish:workflow', `--id=${example.id}`], env);
+	return example;
+}
+
+/** What would activate the examples that are not active, in the words of the variables to set. */
+function activationHints(active) {
+	const hints = [];
+	if (!process.env.TELEGRAM_BOT_TOKEN) {
+		hints.push(`To activate "${EXAMPLES.aiBot.name}": stop with Ctrl+C and run TELEGRAM_BOT_TOKEN=<token from @BotFather> OPENAI_API_KEY=<key> npm start`);
+	} else if (!process.env.OPENAI_API_KEY) {
+		hints.push(`To activate "${EXAMPLES.aiBot.name}" instead: add OPENAI_API_KEY=<key> (OPENAI_BASE_URL for Ollama and other OpenAI-compatible servers).`);
+	}
+	if (active !== EXAMPLES.echo) {
+		hints.push(`"${EXAMPLES.echo.name}" runs with TELEGRAM_BOT_TOKEN and a public WEBHOOK_URL=https://... and without OPENAI_API_KEY.`);
+	}
+	hints.push(
+		`"${EXAMPLES.gateway.name}" (Telegram, Discord, Slack, WhatsApp/SMS): set DISCORD_BOT_TOKEN, SLACK_BOT_TOKEN + SLACK_SIGNING_SECRET, TWILIO_ACCOUNT_SID + TWILIO_AUTH_TOKEN and WEBHOOK_URL, then activate it in the editor (deactivate the Telegram example first: one bot, one workflow).`,
+	);
+	return hints;
+}
+
 async function main() {
 	const started = Date.now();
 	await ensureN8n({ log });
@@ -124,19 +158,7 @@ async function main() {
 	}
 	writeState(state);
 
-	if (process.env.TELEGRAM_BOT_TOKEN) {
-		// One bot can be received by one workflow. The AI bot long-polls, so it works on a laptop
-		// without a public URL; the echo example uses a webhook and needs public HTTPS.
-		if (process.env.OPENAI_API_KEY) {
-			runtime.n8nCli(['publish:workflow', '--id=ClawgateTgAiBot1'], env);
-			log('Activated "Clawgate: Telegram AI bot" (long polling): message your bot and the AI answers, remembering the conversation.');
-		} else if (canReceiveTelegramWebhooks()) {
-			runtime.n8nCli(['publish:workflow', '--id=ClawgateTgEcho01'], env);
-			log('Activated "Clawgate: Telegram echo" (webhook): message your bot and it answers with your words.');
-		} else {
-			log('TELEGRAM_BOT_TOKEN is set. Add OPENAI_API_KEY to activate the Telegram AI bot (long polling, works anywhere), or set WEBHOOK_URL=https://... to activate the webhook echo example.');
-		}
-	}
+	const active = activateExamples(env);
 
 	log(`Starting n8n ${N8N_VERSION} on http://127.0.0.1:${PORT} ...`);
 	const child = runtime.startN8nProcess(env, { onOutput: (text) => process.stdout.write(text) });
@@ -159,8 +181,11 @@ async function main() {
 			writeState(state);
 		}
 	}
-	log(`n8n is ready after ${Math.round((Date.now() - started) / 1000)} s: open ${baseUrl}`);
-	if (state.owner) log(`Log in as ${state.owner.email} with password ${state.owner.password} (kept in ${STATE_FILE}).`);
+	log('');
+	log(`n8n ${N8N_VERSION} with Clawgate is ready after ${Math.round((Date.now() - started) / 1000)} s.`);
+	log(`  Open ${baseUrl} and log in${state.owner ? ` as ${state.owner.email}, password ${state.owner.password} (kept in ${STATE_FILE})` : ' with the owner account you created on the first run'}.`);
+	log(active ? `  Active: "${active.name}": ${active.what}` : '  No example is active yet: they are imported, inactive, under Overview.');
+	for (const hint of activationHints(active)) log(`  ${hint}`);
 	log('Press Ctrl+C to stop.');
 }
 

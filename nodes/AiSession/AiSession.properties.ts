@@ -160,15 +160,6 @@ export const aiSessionProperties: INodeProperties[] = [
 				description: 'The model\'s context window in tokens; 0 uses the built-in table (8,192 for unknown models)',
 			},
 			{
-				displayName: 'Error Reply',
-				name: 'errorReply',
-				type: 'string',
-				typeOptions: { rows: 2 },
-				default: '',
-				placeholder: 'Sorry, I cannot answer right now. Please try again in a minute.',
-				description: 'What the user is told when every model failed (after retries and fallbacks). Empty: the item fails instead (use the node\'s error output or "Continue" to handle it). Nothing is stored either way, so the same message can be tried again.',
-			},
-			{
 				displayName: 'Data Retention (Days)',
 				name: 'retentionDays',
 				type: 'number',
@@ -176,6 +167,15 @@ export const aiSessionProperties: INodeProperties[] = [
 				default: 30,
 				description:
 					'How long the store remembers which messages it has answered (so a redelivered message is not answered twice) and how long expired rate-limit and quota counters may stay before they are deleted. Conversations are not affected.',
+			},
+			{
+				displayName: 'Error Reply',
+				name: 'errorReply',
+				type: 'string',
+				typeOptions: { rows: 2 },
+				default: '',
+				placeholder: 'Sorry, I cannot answer right now. Please try again in a minute.',
+				description: 'What the user is told when every model failed (after retries and fallbacks). Empty: the item fails instead (use the node\'s error output or "Continue" to handle it). Nothing is stored either way, so the same message can be tried again.',
 			},
 			{
 				displayName: 'Max Message Length (Characters)',

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 
-import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
+import { NodeConnectionTypes, NodeOperationError, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
 
 import type { AnyChannelPlugin, ReplyRequest } from '../core/channel';
 import { isTriggerEnvelope } from '../core/origin';
@@ -39,7 +39,7 @@ async function accountOf(plugin: AnyChannelPlugin, credential: object, client: u
 
 async function connectionFor(context: IExecuteFunctions, plugin: AnyChannelPlugin, itemIndex: number): Promise<Connection> {
 	const credential = await context.getCredentials(plugin.credentialType, itemIndex).catch(() => {
-		throw new Error(`This item came from ${plugin.name}, but no "Clawgate ${plugin.name} API" credential is set on the Reply node. Add it under Credentials.`);
+		throw new NodeOperationError(context.getNode(), `This item came from ${plugin.name}, but no "Clawgate ${plugin.name} API" credential is set on the Reply node. Add it under Credentials.`, { itemIndex });
 	});
 	const client = await plugin.createClient(credential);
 	return { client, account: await accountOf(plugin, credential, client) };
@@ -105,11 +105,11 @@ export class Reply implements INodeType {
 				// Only an envelope a Clawgate trigger signed names a chat Reply may answer: a Chat Trigger or
 				// Webhook body shaped like one could otherwise send the bot's answers to anyone's chat.
 				if (!isTriggerEnvelope(json, envelopeOriginKey())) {
-					throw new Error('This item was not made by a Clawgate trigger (or its chat, sender or message fields were changed), so Reply does not know where to answer. Connect a Clawgate trigger (through AI Session) to this node; to message a chat of your choice, use a Clawgate Send node with its Chat ID.');
+					throw new NodeOperationError(this.getNode(), 'This item was not made by a Clawgate trigger (or its chat, sender or message fields were changed), so Reply does not know where to answer. Connect a Clawgate trigger (through AI Session) to this node; to message a chat of your choice, use a Clawgate Send node with its Chat ID.', { itemIndex });
 				}
 				const plugin = pluginForItem(json);
 				if (!plugin) {
-					throw new Error(`The item's channel "${String(json.via ?? json.channel ?? '')}" cannot be answered here. Reply knows: ${supportedChannels}. Connect a Clawgate trigger (through AI Session) to this node.`);
+					throw new NodeOperationError(this.getNode(), `The item's channel "${String(json.via ?? json.channel ?? '')}" cannot be answered here. Reply knows: ${supportedChannels}. Connect a Clawgate trigger (through AI Session) to this node.`, { itemIndex });
 				}
 				const request: ReplyRequest = {
 					envelope: json as unknown as ReplyRequest['envelope'],
@@ -118,13 +118,15 @@ export class Reply implements INodeType {
 					inThread: this.getNodeParameter('inThread', itemIndex, true) as boolean,
 					linkPreviews: this.getNodeParameter('linkPreviews', itemIndex, false) as boolean,
 				};
-				if (!request.envelope.chat?.id) throw new Error('The item has no chat to answer ({{ $json.chat.id }} is empty). Connect a Clawgate trigger to this node.');
+				if (!request.envelope.chat?.id) throw new NodeOperationError(this.getNode(), 'The item has no chat to answer ({{ $json.chat.id }} is empty). Connect a Clawgate trigger to this node.', { itemIndex });
 				if (!connections.has(plugin.id)) connections.set(plugin.id, connectionFor(this, plugin, itemIndex));
 				const { client, account } = await connections.get(plugin.id)!;
 				if (account !== null && request.envelope.accountId && account !== request.envelope.accountId) {
 					// n8n holds one credential per type on a node: a second bot of a platform answers through its own node.
-					throw new Error(
+					throw new NodeOperationError(
+						this.getNode(),
 						`This item came to ${plugin.name} account ${request.envelope.accountId}, but the ${plugin.name} credential on Reply is for account ${account}, so it would answer from the wrong bot. Route that bot's items (a Switch on {{ $json.accountId }}) to a Reply or Send node with its own credential.`,
+						{ itemIndex },
 					);
 				}
 				const delivery = await deliverOnce(this, json, itemIndex, async () => await replyTo(plugin, client, request));

@@ -1,5 +1,5 @@
 /**
- * A real n8n 2.40.7 for end-to-end tests: fresh user folder, free loopback ports, the freshly
+ * A real n8n for end-to-end tests (the pinned 2.40.7, or N8N_VERSION=<version>, installed beside it): fresh user folder, free loopback ports, the freshly
  * packed tarball installed the community way, owner created, credentials and workflows
  * imported and published. `stop()` always cleans up, so a failing test leaves nothing behind.
  */
@@ -186,12 +186,28 @@ export class N8nInstance {
 		return JSON.parse(text) as T;
 	}
 
-	/** All executions n8n has saved (webhook executions are saved by default). */
+	/**
+	 * All executions n8n has saved (webhook executions are saved by default), page by page: n8n
+	 * serves at most 100 per request (2.40 cuts a larger limit to 100 without a word; 2.41 answers
+	 * 400). Later pages: 2.41's `nextCursor`; 2.40's `lastId`, which follows ID order only when
+	 * the query names statuses (test/reliability/n8n-checks.ts pages the same way).
+	 */
 	async executions(): Promise<Array<{ id: string; workflowId: string; status: string; mode: string }>> {
-		const body = await this.api<{ data: { results: Array<{ id: string; workflowId: string; status: string; mode: string }> } }>(
-			'/rest/executions?limit=250',
-		);
-		return body.data.results;
+		type Execution = { id: string; workflowId: string; status: string; mode: string };
+		const seen = new Map<string, Execution>();
+		const everyStatus = encodeURIComponent(JSON.stringify({ status: ['canceled', 'crashed', 'error', 'new', 'running', 'success', 'unknown', 'waiting'] }));
+		let query = `limit=100&filter=${everyStatus}`;
+		for (;;) {
+			const { data } = await this.api<{ data: { results: Execution[]; nextCursor?: string | null } }>(`/rest/executions?${query}`);
+			const fresh = data.results.filter((execution) => !seen.has(execution.id));
+			for (const execution of fresh) seen.set(execution.id, execution);
+			if (fresh.length === 0) break;
+			if (data.nextCursor) query = `limit=100&filter=${everyStatus}&cursor=${encodeURIComponent(data.nextCursor)}`;
+			else if (data.nextCursor === undefined && data.results.length >= 100) {
+				query = `limit=100&filter=${everyStatus}&lastId=${Math.min(...data.results.map((execution) => Number(execution.id)))}`;
+			} else break;
+		}
+		return [...seen.values()];
 	}
 
 	async execution(id: string): Promise<{ data: string; status: string }> {

@@ -1,0 +1,87 @@
+#!/usr/bin/env node
+/**
+ * `npm run docs:screenshots`: the canvas of every example workflow, as docs/images/<file>.png, taken
+ * in headless Chromium from a running n8n (`npm start` in another terminal). Logs in as the owner
+ * that `npm start` created (its state file) or N8N_OWNER_EMAIL / N8N_OWNER_PASSWORD.
+ *
+ * Needs Chromium (Debian: apt-get install chromium; CHROMIUM_PATH for another binary) and
+ * playwright-core, which is installed on first use into the cache beside n8n, outside the project.
+ * N8N_URL (default http://127.0.0.1:$N8N_PORT or 5678) points at another n8n.
+ */
+'use strict';
+const { execFileSync } = require('node:child_process');
+const { existsSync, mkdirSync, readFileSync, writeFileSync } = require('node:fs');
+const { homedir } = require('node:os');
+const path = require('node:path');
+
+const { listExampleWorkflows, login, REPO_ROOT } = require('./n8n-runtime');
+
+const PLAYWRIGHT_VERSION = '1.65.2';
+const OUT_DIR = path.join(REPO_ROOT, 'docs', 'images');
+const BASE_URL = process.env.N8N_URL || `http://127.0.0.1:${process.env.N8N_PORT || 5678}`;
+const STATE_FILE = path.join(process.env.N8N_USER_FOLDER || path.join(REPO_ROOT, '.n8n-dev'), 'clawgate-start.json');
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const VIEWPORT = { width: 1200, height: 560 };
+
+/** playwright-core, from a tools folder in the cache (it is no dependency of the package or its tests). */
+function loadPlaywright() {
+	const root = process.env.CLAWGATE_CACHE_DIR || path.join(process.env.XDG_CACHE_HOME || path.join(homedir(), '.cache'), 'clawgate');
+	const dir = path.join(root, 'tools', `playwright-core-${PLAYWRIGHT_VERSION}`);
+	if (!existsSync(path.join(dir, 'node_modules', 'playwright-core'))) {
+		console.log(`Installing playwright-core ${PLAYWRIGHT_VERSION} into ${dir} (once)...`);
+		mkdirSync(dir, { recursive: true });
+		writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'clawgate-tools', private: true }));
+		execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', `playwright-core@${PLAYWRIGHT_VERSION}`], { cwd: dir, stdio: 'inherit' });
+	}
+	return require(path.join(dir, 'node_modules', 'playwright-core'));
+}
+
+function ownerCredentials() {
+	if (process.env.N8N_OWNER_EMAIL && process.env.N8N_OWNER_PASSWORD) return { email: process.env.N8N_OWNER_EMAIL, password: process.env.N8N_OWNER_PASSWORD };
+	try {
+		const { owner } = JSON.parse(readFileSync(STATE_FILE, 'utf8'));
+		if (owner) return owner;
+	} catch {
+		// no state file: fall through to the message below
+	}
+	throw new Error(`No owner to log in as: start n8n with npm start (it writes ${STATE_FILE}), or set N8N_OWNER_EMAIL and N8N_OWNER_PASSWORD.`);
+}
+
+async function main() {
+	if (!existsSync(CHROMIUM)) throw new Error(`No Chromium at ${CHROMIUM}: apt-get install chromium, or set CHROMIUM_PATH.`);
+	const cookie = await login(BASE_URL, ownerCredentials()).catch((error) => {
+		throw new Error(`Could not log in to n8n at ${BASE_URL} (is npm start running?): ${error.message}`);
+	});
+	const [name, value] = cookie.split(/=(.*)/s);
+	const { chromium } = loadPlaywright();
+	const browser = await chromium.launch({
+		executablePath: CHROMIUM,
+		args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+	});
+	try {
+		const context = await browser.newContext({ viewport: VIEWPORT, deviceScaleFactor: 1, colorScheme: 'light' });
+		await context.addCookies([{ name, value, url: BASE_URL }]);
+		mkdirSync(OUT_DIR, { recursive: true });
+		for (const file of listExampleWorkflows()) {
+			const workflow = JSON.parse(readFileSync(file, 'utf8'));
+			const page = await context.newPage();
+			await page.goto(`${BASE_URL}/workflow/${workflow.id}`, { waitUntil: 'networkidle' });
+			// Every node drawn, then n8n's own "zoom to fit" (Shift+1), so the picture shows the whole workflow.
+			await page.waitForSelector('[data-test-id="canvas-node"]', { timeout: 60_000 });
+			await page.keyboard.press('Shift+1');
+			await page.waitForTimeout(1_000);
+			const target = path.join(OUT_DIR, `${path.basename(file, '.json')}.png`);
+			const canvas = page.locator('[data-test-id="canvas"]').first();
+			await ((await canvas.count()) > 0 ? canvas : page).screenshot({ path: target });
+			console.log(`${path.relative(REPO_ROOT, target)}: "${workflow.name}"`);
+			await page.close();
+		}
+	} finally {
+		await browser.close();
+	}
+}
+
+main().catch((error) => {
+	console.error(error.message);
+	process.exit(1);
+});
