@@ -140,7 +140,7 @@ const triggerJournals = new Map<string, { journal: TriggerJournal | null; until:
 export async function triggerJournalOf(context: IWebhookFunctions | ITriggerFunctions): Promise<TriggerJournal | null> {
 	const node = context.getNode();
 	const owner = `${String(context.getWorkflow().id ?? '')}:${node.id}`;
-	const cacheKey = `${owner}:${JSON.stringify(node.parameters)}:${JSON.stringify(node.credentials ?? {})}`;
+	const cacheKey = `${owner}:${context.getMode()}:${JSON.stringify(node.parameters)}:${JSON.stringify(node.credentials ?? {})}`;
 	const cached = triggerJournals.get(cacheKey);
 	if (cached && cached.until > Date.now()) return cached.journal;
 	const journal = await resolveTriggerJournal(context, owner);
@@ -150,6 +150,8 @@ export async function triggerJournalOf(context: IWebhookFunctions | ITriggerFunc
 }
 
 async function resolveTriggerJournal(context: IWebhookFunctions | ITriggerFunctions, owner: string): Promise<TriggerJournal | null> {
+	// A test event ("Listen for test event") is the editor's, never the published workflow's to run again.
+	if (context.getMode() === 'manual') return null;
 	if (context.getNodeParameter('deliveryGuarantee', 'journal') !== 'journal') return null;
 	const node = context.getNode();
 	if (!context.getChildNodes(node.name).some((child) => !child.disabled && writesReceipts(child.type))) {
