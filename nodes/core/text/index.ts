@@ -52,17 +52,27 @@ export function formatAndChunk(markdown: string, options: FormatOptions): string
 
 	const split = splitterFor(markdown);
 	const full: ChunkOptions = { limit, maxLines };
-	let chunks = split(full);
+	// After a cut, the limit that fitted carries on (a text of emoji on a platform counting bytes
+	// would otherwise be cut twice per message); once messages come out less than two thirds full
+	// at it, the full limit is tried again.
+	let current = full;
+	let chunks = split(current);
 	for (let step = chunks.next(); !step.done; step = chunks.next()) {
 		let chunk: TextChunk = step.value;
 		let message = renderer.render(chunk.text);
 		if (fits(message)) {
 			send(message);
+			if (current !== full && measure(message) * 3 < limit * 2) {
+				const next = chunks.next();
+				if (next.done) break;
+				current = full;
+				chunks = split(current, next.value.start);
+			}
 			continue;
 		}
 		// Too long once rendered: cut again from the same start, smaller, until the first piece
-		// fits; what it leaves is chunked at the full limit again. Each cut lowers a limit.
-		let piece = full;
+		// fits; what it leaves is chunked at the limit that fitted. Each cut lowers a limit.
+		let piece = current;
 		let pieces = chunks;
 		for (let cut = 1; ; cut++) {
 			const length = measure(message);
@@ -73,6 +83,7 @@ export function formatAndChunk(markdown: string, options: FormatOptions): string
 			};
 			if (cut > MAX_CUTS || smaller.limit < 2 || (smaller.maxLines !== undefined && smaller.maxLines < 1)) {
 				asPlainText(chunk.text, renderer, limit, maxLines).forEach(send);
+				piece = full;
 				break;
 			}
 			piece = smaller;
@@ -86,7 +97,8 @@ export function formatAndChunk(markdown: string, options: FormatOptions): string
 		}
 		const after = pieces.next();
 		if (after.done) break;
-		chunks = split(full, after.value.start);
+		current = piece;
+		chunks = split(current, after.value.start);
 	}
 	return messages;
 }
