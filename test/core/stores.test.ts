@@ -402,22 +402,23 @@ describe.each(kinds)('$name session store', (kind) => {
 			const store = open();
 			const key = `rate:${runId}:${newSession()}`;
 			expect(await store.readCounter(key)).toBe(0);
-			expect(await store.incrementCounter(key, 1, 300)).toBe(1);
-			expect(await store.incrementCounter(key, 250, 300)).toBe(251);
+			// TTLs of seconds, not milliseconds: on a loaded machine a step can take longer than a short TTL.
+			expect(await store.incrementCounter(key, 1, 2_000)).toBe(1);
+			expect(await store.incrementCounter(key, 250, 2_000)).toBe(251);
 			expect(await store.readCounter(key)).toBe(251);
 			expect(await store.readCounter(`${key}:other`)).toBe(0);
-			await sleep(400);
+			await sleep(2_200);
 			expect(await store.readCounter(key)).toBe(0);
-			expect(await store.incrementCounter(key, 3, 300)).toBe(3);
+			expect(await store.incrementCounter(key, 3, 2_000)).toBe(3);
 		});
 
 		test('a counter expires ttl after its first increment, not its last', async () => {
 			const store = open();
 			const key = `quota:${runId}:${newSession()}`;
-			await store.incrementCounter(key, 1, 500);
-			await sleep(300);
-			expect(await store.incrementCounter(key, 1, 500)).toBe(2);
-			await sleep(350);
+			await store.incrementCounter(key, 1, 3_000);
+			await sleep(1_500);
+			expect(await store.incrementCounter(key, 1, 3_000)).toBe(2);
+			await sleep(1_800);
 			expect(await store.readCounter(key)).toBe(0);
 		});
 	});
