@@ -283,8 +283,12 @@ export async function waitForEarlierMessages(journaled: { journal: DeliveryJourn
 	}
 }
 
-/** How long a send node's claim on an answer lasts: long enough for a send that waits out 429s, short beside recovery's attempts. */
-const CLAIM_LEASE_MS = 120_000;
+/**
+ * How long a send node's claim on an answer lasts unless renewed: a live send renews it every
+ * third of this (a send that waits out 429s keeps it); a send on a worker that died frees it soon,
+ * well before recovery's next attempt.
+ */
+const CLAIM_LEASE_MS = 30_000;
 
 export type Delivery<T> = { kind: 'sent'; sent: T } | { kind: 'skipped'; reason: string };
 
@@ -302,11 +306,15 @@ export async function deliverOnce<T extends { messageIds: string[] }>(context: I
 	const claim = await journaled.journal.claimDelivery(journaled.key, sender, claimant, CLAIM_LEASE_MS);
 	if (claim === 'delivered') return { kind: 'skipped', reason: 'delivered before' };
 	if (claim === 'busy') return { kind: 'skipped', reason: 'another execution is delivering it' };
-	const sent = await send().catch(async (error: unknown) => {
-		// Freed for the next attempt, with the reason kept for when Clawgate gives up.
-		await journaled.journal.releaseClaim(journaled.key, sender, claimant, (error as Error).message).catch(() => undefined);
-		throw error;
-	});
+	const renewal = setInterval(() => void journaled.journal.claimDelivery(journaled.key, sender, claimant, CLAIM_LEASE_MS).catch(() => undefined), CLAIM_LEASE_MS / 3);
+	renewal.unref?.();
+	const sent = await send()
+		.catch(async (error: unknown) => {
+			// Freed for the next attempt, with the reason kept for when Clawgate gives up.
+			await journaled.journal.releaseClaim(journaled.key, sender, claimant, (error as Error).message).catch(() => undefined);
+			throw error;
+		})
+		.finally(() => clearInterval(renewal));
 	await journaled.journal.recordReceipt(journaled.key, sender, claimant, sent.messageIds);
 	return { kind: 'sent', sent };
 }

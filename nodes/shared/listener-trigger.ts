@@ -87,6 +87,17 @@ export async function runListenerTrigger(
 	 */
 	const deduplicationKeyOf = (envelope: Envelope) => `clawgate:${createHash('sha256').update(`${workflowId}\n${node.id}\n${buildMessageKey(envelope)}`).digest('hex')}`;
 	/**
+	 * Messages are journaled one after another, in the order the listener got them: the journal's
+	 * sequence is the order AI Session answers a conversation in, and two writes in flight at once
+	 * could finish the other way round. Only the journal write waits its turn, not the execution.
+	 */
+	let journalTail: Promise<unknown> = Promise.resolve();
+	const journalInArrivalOrder = (journal: TriggerJournal, json: IDataObject): Promise<IDataObject | null> => {
+		const step = journalTail.then(async () => (await journalItems(journal, [{ json }])).kept[0]?.json ?? null);
+		journalTail = step.catch(() => undefined);
+		return step;
+	};
+	/**
 	 * Hands the envelope to n8n, journaled first when the trigger's Delivery Guarantee asks for it (a
 	 * message journaled before is recovery's, not emitted again); settles when its execution ends,
 	 * where that can be waited for. `confirmable`: the listener confirms the message to its platform
@@ -100,9 +111,9 @@ export async function runListenerTrigger(
 		let json = signEnvelope(stampVia(envelope, plugin.id), envelopeOriginKey()) as unknown as IDataObject;
 		if (journal) {
 			try {
-				const { kept } = await journalItems(journal, [{ json }]);
-				if (kept.length === 0) return;
-				json = kept[0].json;
+				const journaled = await journalInArrivalOrder(journal, json);
+				if (!journaled) return;
+				json = journaled;
 			} catch (error) {
 				if (confirmable) throw asNodeError(context.getNode(), error);
 				// The platform has no redelivery to fall back on: the message still runs, unjournaled.

@@ -49,7 +49,11 @@ interface Person {
 	index: number;
 	kind: ChannelKind;
 	/** Sends a text; resolves with what the trigger answered (200 for a Discord gateway dispatch). */
-	send(text: string): Promise<{ status: number; body: string }>;
+	/**
+	 * The message as the platform will deliver it (its IDs fixed once), and how one delivery of it
+	 * is made: a redelivery repeats the same message, it does not write a new one.
+	 */
+	message(text: string): () => Promise<{ status: number; body: string }>;
 }
 
 export interface TrafficOptions {
@@ -218,25 +222,47 @@ export class QueueGateway {
 			case 'telegram': {
 				const chatId = Number(id);
 				const from = { id: chatId, is_bot: false, first_name: `Person ${index}` };
-				return { index, kind, send: (text) => this.telegram.deliver(this.telegram.textUpdate({ text, chatId, from })) };
+				return {
+					index,
+					kind,
+					message: (text) => {
+						const update = this.telegram.textUpdate({ text, chatId, from });
+						return () => this.telegram.deliver(update);
+					},
+				};
 			}
 			case 'slack': {
 				const url = n8n.webhookUrl(this.webhookIdOf('Slack Trigger'));
-				return { index, kind, send: (text) => this.slack.deliver(url, this.slack.dmMessage({ text, user: `U${id}`, channel: `D${id}` })) };
+				return {
+					index,
+					kind,
+					message: (text) => {
+						const event = this.slack.dmMessage({ text, user: `U${id}`, channel: `D${id}` });
+						return () => this.slack.deliver(url, event);
+					},
+				};
 			}
 			case 'sms':
 			case 'whatsapp': {
 				const url = n8n.webhookUrl(this.webhookIdOf('Twilio Trigger'));
 				const from = `+1555${id.padStart(7, '0')}`;
 				const inbound = (body: string) => (kind === 'sms' ? this.twilio.inboundSms({ from, body }) : this.twilio.inboundWhatsApp({ from, body }));
-				return { index, kind, send: (text) => this.twilio.deliver(url, inbound(text)) };
+				return {
+					index,
+					kind,
+					message: (text) => {
+						const message = inbound(text);
+						return () => this.twilio.deliver(url, message);
+					},
+				};
 			}
 			case 'discord': {
 				const user: DiscordUser = { id: snowflake(), username: `person${id}`, global_name: `Person ${index}`, discriminator: '0', avatar: null, public_flags: 0 };
 				return {
 					index,
 					kind,
-					send: async (text) => {
+					// Discord has no redelivery: a message waits until the bot is connected, then goes once.
+					message: (text) => async () => {
 						if (!this.discord.botConnected) return { status: 0, body: 'the bot is not connected to the gateway' };
 						this.discord.sendDm({ from: user, content: text });
 						return { status: 200, body: '' };
@@ -256,8 +282,9 @@ export class QueueGateway {
 	 */
 	private async deliver(person: Person, text: string, retryUntilTaken: boolean): Promise<{ status: number; body: string }> {
 		const deadline = Date.now() + 120_000;
+		const delivery = person.message(text);
 		for (let attempt = 1; ; attempt++) {
-			const answer = await person.send(text).catch((error: Error) => ({ status: 0, body: `${error.message} (${String((error.cause as Error | undefined)?.message)})` }));
+			const answer = await delivery().catch((error: Error) => ({ status: 0, body: `${error.message} (${String((error.cause as Error | undefined)?.message)})` }));
 			const taken = answer.status >= 200 && answer.status < 300;
 			const again = retryUntilTaken ? Date.now() < deadline : person.kind === 'telegram' && attempt < 5;
 			if (taken || (answer.status > 0 && answer.status < 500 && answer.status !== 404) || !again) return answer;
