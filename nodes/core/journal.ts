@@ -41,6 +41,31 @@ export interface NewJournalEntry {
 	receivedAt: number;
 }
 
+/** A journal entry as the SQL stores keep it (numbers may come back as strings from Postgres). */
+export interface JournalRow {
+	seq: number | string;
+	message_key: string;
+	session_id: string;
+	item: string;
+	received_at: number | string;
+	attempts: number | string;
+	state: string;
+	last_error: string | null;
+}
+
+export function journalEntryOf(row: JournalRow): JournalEntry {
+	return {
+		key: row.message_key,
+		sessionId: row.session_id,
+		seq: Number(row.seq),
+		item: JSON.parse(row.item) as Record<string, unknown>,
+		receivedAt: Number(row.received_at),
+		attempts: Number(row.attempts),
+		state: row.state as JournalState,
+		lastError: row.last_error,
+	};
+}
+
 export type RecordOutcome = { kind: 'journaled'; seq: number } | { kind: 'known'; state: JournalState };
 
 /** What a send node may do with an answer: send it (the claim is its own), skip it (sent before), or leave it (another execution is sending it now). */

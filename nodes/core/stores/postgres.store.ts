@@ -16,7 +16,7 @@ import {
 	type SessionWindow,
 	type StoredTurn,
 } from '../session/store';
-import type { DeliveryClaim, DeliveryJournal, JournalEntry, JournalState, NewJournalEntry, RecordOutcome } from '../journal';
+import { journalEntryOf, type DeliveryClaim, type DeliveryJournal, type JournalEntry, type JournalRow, type JournalState, type NewJournalEntry, type RecordOutcome } from '../journal';
 import { ArrivalQueue, FifoMutex } from './fifo-mutex';
 import { PurgeSchedule, retentionSettings, type RetentionOptions } from './retention';
 
@@ -139,30 +139,6 @@ function turnFromRow(row: TurnRow): StoredTurn {
 		tokens: row.tokens,
 		cumulativeTokens: Number(row.cumulative_tokens),
 		createdAt: row.created_at_ms,
-	};
-}
-
-interface JournalRow {
-	seq: string;
-	message_key: string;
-	session_id: string;
-	item: string;
-	received_at: string;
-	attempts: number;
-	state: JournalState;
-	last_error: string | null;
-}
-
-function journalEntryOf(row: JournalRow): JournalEntry {
-	return {
-		key: row.message_key,
-		sessionId: row.session_id,
-		seq: Number(row.seq),
-		item: JSON.parse(row.item) as Record<string, unknown>,
-		receivedAt: Number(row.received_at),
-		attempts: Number(row.attempts),
-		state: row.state,
-		lastError: row.last_error,
 	};
 }
 

@@ -16,7 +16,7 @@ import {
 	type SessionWindow,
 	type StoredTurn,
 } from '../session/store';
-import type { DeliveryClaim, DeliveryJournal, JournalEntry, JournalState, NewJournalEntry, RecordOutcome } from '../journal';
+import { journalEntryOf, type DeliveryClaim, type DeliveryJournal, type JournalEntry, type JournalRow, type JournalState, type NewJournalEntry, type RecordOutcome } from '../journal';
 import { FifoMutex } from './fifo-mutex';
 import { PurgeSchedule, retentionSettings, type RetentionOptions } from './retention';
 
@@ -76,30 +76,6 @@ CREATE TABLE IF NOT EXISTS clawgate_receipts (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS clawgate_receipts_age ON clawgate_receipts (created_at);
 `;
-
-interface JournalRow {
-	seq: number;
-	message_key: string;
-	session_id: string;
-	item: string;
-	received_at: number;
-	attempts: number;
-	state: string;
-	last_error: string | null;
-}
-
-function entryOf(row: JournalRow): JournalEntry {
-	return {
-		key: row.message_key,
-		sessionId: row.session_id,
-		seq: Number(row.seq),
-		item: JSON.parse(row.item) as Record<string, unknown>,
-		receivedAt: Number(row.received_at),
-		attempts: Number(row.attempts),
-		state: row.state as JournalState,
-		lastError: row.last_error,
-	};
-}
 
 interface SessionRow {
 	last_seq: number;
@@ -404,7 +380,7 @@ export class SqliteSessionStore implements SessionStore, DeliveryJournal {
 
 	async takeOverdue(owner: string, dueBefore: number, now: number, limit: number, backoffMs = 0): Promise<JournalEntry[]> {
 		const rows = this.statements.takeOverdue.all(now, backoffMs, owner, dueBefore, limit) as unknown as JournalRow[];
-		return rows.map(entryOf).sort((a, b) => a.seq - b.seq);
+		return rows.map(journalEntryOf).sort((a, b) => a.seq - b.seq);
 	}
 
 	async abandon(key: string, reason: string): Promise<void> {
