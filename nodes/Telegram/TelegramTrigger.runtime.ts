@@ -294,7 +294,9 @@ export async function startPolling(context: ITriggerFunctions, setup: TriggerSet
 				if (kept.length === 0) return { execution: Promise.resolve() };
 				item = kept[0];
 			}
-			if (!waitsForExecutions) {
+			// A journaled update is safe once journaled: it is confirmed to Telegram without waiting for
+			// its execution, which recovery runs again if it never delivers.
+			if (!waitsForExecutions || journal) {
 				context.emit([[item]]);
 				return { execution: Promise.resolve() };
 			}
