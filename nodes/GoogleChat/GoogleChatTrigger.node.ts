@@ -1,8 +1,9 @@
-import type { INodeType, IWebhookFunctions, IWebhookResponseData, INodeTypeDescription } from 'n8n-workflow';
+import type { INodeType, INodeTypeDescription } from 'n8n-workflow';
 
-import { recoveryTrigger } from '../shared/delivery-journal';
-import { receiveWebhook, webhookMethodsFor, webhookTriggerDescription } from '../shared/webhook-trigger';
+import { webhookTriggerDescription, webhookTriggerMethods } from '../shared/webhook-trigger';
 import { googleChatPlugin } from './googleChat.plugin';
+
+const methods = webhookTriggerMethods(googleChatPlugin);
 
 export class GoogleChatTrigger implements INodeType {
 	description: INodeTypeDescription = {
@@ -18,12 +19,8 @@ export class GoogleChatTrigger implements INodeType {
 		subtitle: 'Messages to your Google Chat app',
 	};
 
-	// Journal recovery on the leader main (Delivery Guarantee); nothing else is held open.
-	trigger = recoveryTrigger();
-
-	webhookMethods = webhookMethodsFor(googleChatPlugin);
-
-	async webhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
-		return await receiveWebhook(this, googleChatPlugin);
-	}
+	// Requests, activation and journal recovery: the shared webhook pipeline.
+	trigger = methods.trigger;
+	webhookMethods = methods.webhookMethods;
+	webhook = methods.webhook;
 }

@@ -1,8 +1,7 @@
-import type { INodeType, IWebhookFunctions, IWebhookResponseData, INodeTypeDescription } from 'n8n-workflow';
+import type { INodeType, INodeTypeDescription } from 'n8n-workflow';
 
 import { messagingTriggerDeclaration } from '../Meta/meta.nodes';
-import { recoveryTrigger } from '../shared/delivery-journal';
-import { receiveWebhook, webhookMethodsFor, webhookTriggerDescription } from '../shared/webhook-trigger';
+import { webhookTriggerDescription, webhookTriggerMethods } from '../shared/webhook-trigger';
 import { instagramPlugin } from './instagram.plugin';
 
 const declaration = messagingTriggerDeclaration(
@@ -12,15 +11,13 @@ const declaration = messagingTriggerDeclaration(
 	{ senders: '1234567890123456, 2345678901234567', chats: '', hint: 'Instagram-scoped IDs (IGSIDs); the trigger\'s sender.id shows them' },
 );
 
+const methods = webhookTriggerMethods(instagramPlugin);
+
 export class InstagramTrigger implements INodeType {
 	description: INodeTypeDescription = { ...webhookTriggerDescription(instagramPlugin, declaration), icon: { light: 'file:instagram.svg', dark: 'file:instagram.dark.svg' }, subtitle: 'Direct messages to your Instagram account' };
 
-	// Journal recovery on the leader main (Delivery Guarantee); nothing else is held open.
-	trigger = recoveryTrigger();
-
-	webhookMethods = webhookMethodsFor(instagramPlugin);
-
-	async webhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
-		return await receiveWebhook(this, instagramPlugin);
-	}
+	// Requests, activation and journal recovery: the shared webhook pipeline.
+	trigger = methods.trigger;
+	webhookMethods = methods.webhookMethods;
+	webhook = methods.webhook;
 }

@@ -1,8 +1,7 @@
-import type { INodeType, IWebhookFunctions, IWebhookResponseData, INodeTypeDescription } from 'n8n-workflow';
+import type { INodeType, INodeTypeDescription } from 'n8n-workflow';
 
 import { messagingTriggerDeclaration } from '../Meta/meta.nodes';
-import { recoveryTrigger } from '../shared/delivery-journal';
-import { receiveWebhook, webhookMethodsFor, webhookTriggerDescription } from '../shared/webhook-trigger';
+import { webhookTriggerDescription, webhookTriggerMethods } from '../shared/webhook-trigger';
 import { messengerPlugin } from './messenger.plugin';
 
 const declaration = messagingTriggerDeclaration(
@@ -12,15 +11,13 @@ const declaration = messagingTriggerDeclaration(
 	{ senders: '6945123456789012, 7023456789012345', chats: '', hint: 'page-scoped IDs (PSIDs); the trigger\'s sender.id shows them' },
 );
 
+const methods = webhookTriggerMethods(messengerPlugin);
+
 export class MessengerTrigger implements INodeType {
 	description: INodeTypeDescription = { ...webhookTriggerDescription(messengerPlugin, declaration), icon: { light: 'file:messenger.svg', dark: 'file:messenger.dark.svg' }, subtitle: 'Messages to your Facebook Page' };
 
-	// Journal recovery on the leader main (Delivery Guarantee); nothing else is held open.
-	trigger = recoveryTrigger();
-
-	webhookMethods = webhookMethodsFor(messengerPlugin);
-
-	async webhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
-		return await receiveWebhook(this, messengerPlugin);
-	}
+	// Requests, activation and journal recovery: the shared webhook pipeline.
+	trigger = methods.trigger;
+	webhookMethods = methods.webhookMethods;
+	webhook = methods.webhook;
 }

@@ -1,9 +1,10 @@
-import type { INodeType, IWebhookFunctions, IWebhookResponseData, INodeTypeDescription } from 'n8n-workflow';
+import type { INodeType, INodeTypeDescription } from 'n8n-workflow';
 
-import { recoveryTrigger } from '../shared/delivery-journal';
-import { receiveWebhook, webhookMethodsFor, webhookTriggerDescription } from '../shared/webhook-trigger';
+import { webhookTriggerDescription, webhookTriggerMethods } from '../shared/webhook-trigger';
 import { slackPlugin } from './slack.plugin';
 import { slackTriggerV1Options } from './SlackTrigger.v1-options';
+
+const methods = webhookTriggerMethods(slackPlugin);
 
 export class SlackTrigger implements INodeType {
 	description: INodeTypeDescription = {
@@ -20,12 +21,8 @@ export class SlackTrigger implements INodeType {
 		subtitle: 'Messages to your Slack app',
 	};
 
-	// Journal recovery on the leader main (Delivery Guarantee); nothing else is held open.
-	trigger = recoveryTrigger();
-
-	webhookMethods = webhookMethodsFor(slackPlugin);
-
-	async webhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
-		return await receiveWebhook(this, slackPlugin);
-	}
+	// Requests, activation and journal recovery: the shared webhook pipeline.
+	trigger = methods.trigger;
+	webhookMethods = methods.webhookMethods;
+	webhook = methods.webhook;
 }

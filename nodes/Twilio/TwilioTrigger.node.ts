@@ -1,9 +1,10 @@
-import type { INodeType, IWebhookFunctions, IWebhookResponseData, INodeTypeDescription } from 'n8n-workflow';
+import type { INodeType, INodeTypeDescription } from 'n8n-workflow';
 
-import { recoveryTrigger } from '../shared/delivery-journal';
-import { receiveWebhook, webhookMethodsFor, webhookTriggerDescription } from '../shared/webhook-trigger';
+import { webhookTriggerDescription, webhookTriggerMethods } from '../shared/webhook-trigger';
 import { twilioChannelsOption, twilioPublicUrlOption, twilioTriggerV1Options } from './TwilioTrigger.options';
 import { twilioPlugin } from './twilio.plugin';
+
+const methods = webhookTriggerMethods(twilioPlugin);
 
 export class TwilioTrigger implements INodeType {
 	description: INodeTypeDescription = {
@@ -22,12 +23,8 @@ export class TwilioTrigger implements INodeType {
 		subtitle: 'WhatsApp and SMS messages',
 	};
 
-	// Journal recovery on the leader main (Delivery Guarantee); nothing else is held open.
-	trigger = recoveryTrigger();
-
-	webhookMethods = webhookMethodsFor(twilioPlugin);
-
-	async webhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
-		return await receiveWebhook(this, twilioPlugin);
-	}
+	// Requests, activation and journal recovery: the shared webhook pipeline.
+	trigger = methods.trigger;
+	webhookMethods = methods.webhookMethods;
+	webhook = methods.webhook;
 }

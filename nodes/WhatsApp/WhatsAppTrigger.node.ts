@@ -1,9 +1,10 @@
-import type { INodeType, IWebhookFunctions, IWebhookResponseData, INodeTypeDescription } from 'n8n-workflow';
+import type { INodeType, INodeTypeDescription } from 'n8n-workflow';
 
 import { metaSetupNotice } from '../Meta/meta.nodes';
-import { recoveryTrigger } from '../shared/delivery-journal';
-import { receiveWebhook, webhookMethodsFor, webhookTriggerDescription } from '../shared/webhook-trigger';
+import { webhookTriggerDescription, webhookTriggerMethods } from '../shared/webhook-trigger';
 import { whatsAppPlugin } from './whatsapp.plugin';
+
+const methods = webhookTriggerMethods(whatsAppPlugin);
 
 export class WhatsAppTrigger implements INodeType {
 	description: INodeTypeDescription = {
@@ -22,12 +23,8 @@ export class WhatsAppTrigger implements INodeType {
 		subtitle: 'Messages to your WhatsApp Business number',
 	};
 
-	// Journal recovery on the leader main (Delivery Guarantee); nothing else is held open.
-	trigger = recoveryTrigger();
-
-	webhookMethods = webhookMethodsFor(whatsAppPlugin);
-
-	async webhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
-		return await receiveWebhook(this, whatsAppPlugin);
-	}
+	// Requests, activation and journal recovery: the shared webhook pipeline.
+	trigger = methods.trigger;
+	webhookMethods = methods.webhookMethods;
+	webhook = methods.webhook;
 }

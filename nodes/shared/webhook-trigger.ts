@@ -19,7 +19,7 @@ import type { Envelope } from '../core/envelope';
 import { signEnvelope } from '../core/origin';
 import { RecentKeys } from '../core/recent-keys';
 import { handleWebhookDelivery } from '../core/webhook-delivery';
-import { deliveryGuaranteeProperties, journalCredentials, journalItems, triggerJournalOf } from './delivery-journal';
+import { deliveryGuaranteeProperties, journalCredentials, journalItems, recoveryTrigger, triggerJournalOf } from './delivery-journal';
 import { asActivationError, asNodeError } from './node-errors';
 import { envelopeOriginKey } from './origin-key';
 import { policyWithApprovedSenders, settlePairingWork } from './trigger-pairing';
@@ -215,5 +215,20 @@ export function webhookTriggerDescription(plugin: AnyChannelPlugin, declaration:
 			triggerOptionsProperty(plugin, { ...declaration, sharedSince: declaration.legacyProperties ? SHARED_OPTIONS_SINCE : undefined }),
 			...deliveryGuaranteeProperties,
 		],
+	};
+}
+
+/**
+ * A webhook trigger node's methods, for its class (`webhook = methods.webhook` and so on): each
+ * request through the shared pipeline, the webhook registered on activation, and journal recovery
+ * on the leader main, its only `trigger()` work.
+ */
+export function webhookTriggerMethods(plugin: AnyChannelPlugin) {
+	return {
+		trigger: recoveryTrigger(),
+		webhookMethods: webhookMethodsFor(plugin),
+		async webhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
+			return await receiveWebhook(this, plugin);
+		},
 	};
 }
