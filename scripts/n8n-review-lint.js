@@ -80,6 +80,7 @@ async function main() {
 					const entry = failures.get(rule) ?? { source: 0, tarball: 0, files: new Set() };
 					entry[leg] += 1;
 					entry.files.add(path.relative(cwd, result.filePath));
+					if (process.env.CLAWGATE_REVIEW_DETAIL) console.error(`${rule}: ${path.relative(cwd, result.filePath)}:${message.line} ${message.message}`);
 					failures.set(rule, entry);
 				}
 			}

@@ -8,7 +8,7 @@ import {
 } from 'n8n-workflow';
 
 import { parseIdList } from '../core/access-policy';
-import { deliveryGuaranteeProperties, journalCredentials } from '../shared/delivery-journal';
+import { deliveryGuaranteeProperties, withJournalCredentials } from '../shared/delivery-journal';
 import { runListenerTrigger } from '../shared/listener-trigger';
 import { receiveSettingsFrom } from '../shared/trigger-settings';
 import { SHARED_OPTIONS_SINCE, triggerOptionsProperty } from '../shared/webhook-trigger';
@@ -31,7 +31,7 @@ export class DiscordTrigger implements INodeType {
 		defaults: { name: 'Discord Trigger' },
 		inputs: [],
 		outputs: [NodeConnectionTypes.Main],
-		credentials: [{ name: 'clawgateDiscordApi', required: true }, ...journalCredentials('journalStore', { deliveryGuarantee: ['journal'] })],
+		credentials: withJournalCredentials([{ name: 'clawgateDiscordApi', required: true }], 'journalStore', { deliveryGuarantee: ['journal'] }),
 		properties: [
 			{
 				displayName:

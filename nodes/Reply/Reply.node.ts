@@ -6,7 +6,7 @@ import type { AnyChannelPlugin, ReplyRequest } from '../core/channel';
 import { isTriggerEnvelope } from '../core/origin';
 import { replyTo } from '../core/outbound';
 import { envelopeOriginKey } from '../shared/origin-key';
-import { deliverOnce, journalCredentials, receiptStoreProperty } from '../shared/delivery-journal';
+import { deliverOnce, receiptStoreProperty, withJournalCredentials } from '../shared/delivery-journal';
 import { itemFailure } from '../shared/item-failure';
 import { linkPreviewsProperty } from '../shared/send-node';
 import { channelPlugins, pluginForItem } from './channel-registry';
@@ -59,7 +59,7 @@ export class Reply implements INodeType {
 		outputs: [NodeConnectionTypes.Main],
 		usableAsTool: true,
 		// Each platform's credential is optional: set the ones for the channels this workflow serves.
-		credentials: [...channelPlugins.map((plugin) => ({ name: plugin.credentialType, required: false })), ...journalCredentials('receiptStore')],
+		credentials: withJournalCredentials(channelPlugins.map((plugin) => ({ name: plugin.credentialType, required: false })), 'receiptStore'),
 		properties: [
 			{
 				displayName: 'Set the credential of every channel this workflow answers. An item from a channel without its credential fails with a message naming it.',

@@ -10,7 +10,7 @@ import {
 	type IWebhookResponseData,
 } from 'n8n-workflow';
 
-import { journalCredentials, startRecovery, triggerJournalOf } from '../shared/delivery-journal';
+import { startRecovery, triggerJournalOf, withJournalCredentials } from '../shared/delivery-journal';
 import { receiveWebhook } from '../shared/webhook-trigger';
 import {
 	describeBotTaken,
@@ -53,7 +53,7 @@ export class TelegramTrigger implements INodeType {
 		defaults: { name: 'Telegram Trigger' },
 		inputs: [],
 		outputs: [NodeConnectionTypes.Main],
-		credentials: [{ name: 'clawgateTelegramApi', required: true }, ...journalCredentials('journalStore', { deliveryGuarantee: ['journal'] })],
+		credentials: withJournalCredentials([{ name: 'clawgateTelegramApi', required: true }], 'journalStore', { deliveryGuarantee: ['journal'] }),
 		triggerPanel: {
 			header: '',
 			executionsHelp: {

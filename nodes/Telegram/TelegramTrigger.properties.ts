@@ -10,7 +10,7 @@ const modeOptions = [
 	{
 		name: 'Long Polling',
 		value: 'polling',
-		description: 'n8n asks Telegram for new messages. Works on any n8n, also on a laptop or behind a firewall.',
+		description: 'N8n asks Telegram for new messages. Works on any n8n, also on a laptop or behind a firewall.',
 	},
 	{
 		name: 'Webhook',

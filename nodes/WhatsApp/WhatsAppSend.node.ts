@@ -54,7 +54,7 @@ const sendMedia: SendOperation<WhatsAppClient> = {
 const markAsRead: SendOperation<WhatsAppClient> = {
 	...{ name: 'Mark as Read', value: 'markAsRead', action: 'Mark a message as read', description: 'Show the incoming message as read (blue ticks) and, optionally, the typing indicator until the answer (at most 25 seconds)' },
 	properties: [
-		operationProperty('markAsRead', { displayName: 'Message ID', name: 'messageId', type: 'string', default: '', placeholder: 'Empty: the incoming message (message.id)', description: 'The wamid of the message to mark' }),
+		operationProperty('markAsRead', { displayName: 'Message ID', name: 'messageId', type: 'string', default: '', placeholder: 'Empty: the incoming message (message ID)', description: 'The wamid of the message to mark' }),
 		operationProperty('markAsRead', { displayName: 'Show Typing', name: 'typing', type: 'boolean', default: true, description: 'Whether the person sees "typing…" until the next message of the number' }),
 	],
 	async run({ client, itemIndex, json }) {

@@ -61,8 +61,8 @@ export const deliveryGuaranteeProperties: INodeProperties[] = [
 		displayOptions: { show: showJournal },
 		options: [
 			{ name: 'SQLite (This N8n)', value: 'sqlite', description: 'A file in the n8n user folder; for one n8n, not for queue mode' },
-			{ name: 'Redis', value: 'redis', description: "n8n's Redis credential; for queue mode" },
-			{ name: 'Postgres', value: 'postgres', description: "n8n's Postgres credential; for queue mode" },
+			{ name: 'Redis', value: 'redis', description: "For queue mode, with n8n's Redis credential" },
+			{ name: 'Postgres', value: 'postgres', description: "For queue mode, with n8n's Postgres credential" },
 		],
 		description: 'Where messages are journaled: choose the store of your AI Session node, and the same under "Delivery Receipts" of the send or Reply node',
 	},
@@ -84,6 +84,11 @@ export function journalCredentials(parameter: 'journalStore' | 'receiptStore', e
 		required: true,
 		displayOptions: { show: { ...extra, [parameter]: [name] } },
 	}));
+}
+
+/** A node's own credentials followed by the journal's (a call, not a spread, so n8n's description linters can read the node file). */
+export function withJournalCredentials(own: INodeCredentialDescription[], parameter: 'journalStore' | 'receiptStore', extra: Record<string, string[]> = {}): INodeCredentialDescription[] {
+	return [...own, ...journalCredentials(parameter, extra)];
 }
 
 /** The send and Reply nodes' "Delivery Receipts" parameter: where the trigger journals. */

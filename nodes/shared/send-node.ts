@@ -19,7 +19,7 @@ import type { Envelope } from '../core/envelope';
 import { isTriggerEnvelope } from '../core/origin';
 import { deliverText, messagesFor, quotes } from '../core/outbound';
 import { RateLimitedError, withRetryAfter } from '../core/retry-after';
-import { deliverOnce, journalCredentials, receiptStoreProperty } from './delivery-journal';
+import { deliverOnce, receiptStoreProperty, withJournalCredentials } from './delivery-journal';
 import { itemFailure } from './item-failure';
 import { envelopeOriginKey } from './origin-key';
 
@@ -177,7 +177,7 @@ export function typingOperation(plugin: AnyChannelPlugin): SendOperation<unknown
 		name: 'Send Typing',
 		value: 'sendTyping',
 		action: 'Show the typing indicator',
-		description: `Show the bot as typing for a few seconds, or until it posts`,
+		description: 'Show the bot as typing for a few seconds, or until it posts',
 		properties: [],
 		async run({ client, itemIndex, json }) {
 			const { target } = sendTargetOf(this, plugin, json, itemIndex);
@@ -213,7 +213,7 @@ export function sendNodeDescription(plugin: AnyChannelPlugin, declaration: SendD
 		defaults: { name: `${declaration.displayName} Send` },
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
-		credentials: [{ name: plugin.credentialType, required: true }, ...journalCredentials('receiptStore')],
+		credentials: withJournalCredentials([{ name: plugin.credentialType, required: true }], 'receiptStore'),
 		properties: [
 			{
 				displayName: 'Operation',

@@ -19,7 +19,7 @@ import type { Envelope } from '../core/envelope';
 import { signEnvelope } from '../core/origin';
 import { RecentKeys } from '../core/recent-keys';
 import { handleWebhookDelivery } from '../core/webhook-delivery';
-import { deliveryGuaranteeProperties, journalCredentials, journalItems, recoveryTrigger, triggerJournalOf } from './delivery-journal';
+import { deliveryGuaranteeProperties, journalItems, recoveryTrigger, triggerJournalOf, withJournalCredentials } from './delivery-journal';
 import { asActivationError, asNodeError } from './node-errors';
 import { envelopeOriginKey } from './origin-key';
 import { policyWithApprovedSenders, settlePairingWork } from './trigger-pairing';
@@ -197,7 +197,7 @@ export function triggerDescriptionBase(plugin: AnyChannelPlugin, declaration: Pi
 		defaults: { name: `${declaration.displayName} Trigger` },
 		inputs: [],
 		outputs: [NodeConnectionTypes.Main],
-		credentials: [{ name: plugin.credentialType, required: true }, ...journalCredentials('journalStore', { deliveryGuarantee: ['journal'] })],
+		credentials: withJournalCredentials([{ name: plugin.credentialType, required: true }], 'journalStore', { deliveryGuarantee: ['journal'] }),
 	};
 }
 
