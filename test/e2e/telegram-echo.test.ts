@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 
 import { TelegramEmulator } from '../emulators/telegram';
 import { eventually, loadExampleWorkflow, N8nInstance } from './harness';
@@ -30,13 +30,14 @@ describe('Telegram echo example in a real n8n with the package installed the com
 	test('n8n loads every node and credential the package lists, as n8n-nodes-clawgate.<name>', async () => {
 		const installed = join(n8n.userFolder, '.n8n', 'nodes', 'node_modules', 'n8n-nodes-clawgate');
 		const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')).n8n as { nodes: string[]; credentials: string[] };
-		// File names are the type names in PascalCase (TelegramSend.node.js declares telegramSend).
-		const typeName = (file: string) => {
-			const base = basename(file).split('.')[0];
-			return base[0].toLowerCase() + base.slice(1);
-		};
-		const nodeNames = manifest.nodes.map(typeName);
-		const credentialNames = manifest.credentials.map(typeName);
+		// The names the package declares, read from its own compiled classes (a file name need not spell it: WhatsAppTrigger declares whatsappTrigger).
+		const declared = (file: string, read: (instance: Record<string, unknown>) => unknown) =>
+			Object.values(require(join(installed, file)) as Record<string, new () => Record<string, unknown>>)
+				.filter((exported) => typeof exported === 'function')
+				.map((Exported) => String(read(new Exported())));
+		const nodeNames = manifest.nodes.flatMap((file) => declared(file, (node) => (node.description as { name: string }).name));
+		const credentialNames = manifest.credentials.flatMap((file) => declared(file, (credential) => credential.name));
+		expect(nodeNames).toHaveLength(manifest.nodes.length);
 
 		const loadedNodes = (await n8n.api<Array<{ name: string }>>('/types/nodes.json')).map((node) => node.name);
 		const loadedCredentials = (await n8n.api<Array<{ name: string }>>('/types/credentials.json')).map((credential) => credential.name);
