@@ -30,9 +30,9 @@ describe('Telegram echo example in a real n8n with the package installed the com
 	test('n8n loads every node and credential the package lists, as n8n-nodes-clawgate.<name>', async () => {
 		const installed = join(n8n.userFolder, '.n8n', 'nodes', 'node_modules', 'n8n-nodes-clawgate');
 		const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')).n8n as { nodes: string[]; credentials: string[] };
-		// The names the package declares, read from its own compiled classes (a file name need not spell it: WhatsAppTrigger declares whatsappTrigger).
+		// The names the listed classes declare (a file name need not spell it: WhatsAppTrigger declares whatsappTrigger), read from the sources they were built from.
 		const declared = (file: string, read: (instance: Record<string, unknown>) => unknown) =>
-			Object.values(require(join(installed, file)) as Record<string, new () => Record<string, unknown>>)
+			Object.values(require(join(__dirname, '..', '..', file.replace(/^dist\//, '').replace(/\.js$/, '.ts'))) as Record<string, new () => Record<string, unknown>>)
 				.filter((exported) => typeof exported === 'function')
 				.map((Exported) => String(read(new Exported())));
 		const nodeNames = manifest.nodes.flatMap((file) => declared(file, (node) => (node.description as { name: string }).name));
