@@ -1,5 +1,6 @@
 import {
 	NodeConnectionTypes,
+	NodeOperationError,
 	type IDataObject,
 	type IExecuteFunctions,
 	type INodeExecutionData,
@@ -80,7 +81,7 @@ export class AiSession implements INodeType {
 					fromTrigger: isTriggerEnvelope(item.json, envelopeOriginKey()),
 				});
 				const journaled = await journalOfItem(this, item.json, { kind: storeKind, store });
-				if (journaled?.stamp.gaveUp) throw new Error(journaled.stamp.gaveUp);
+				if (journaled?.stamp.gaveUp) throw new NodeOperationError(this.getNode(), journaled.stamp.gaveUp, { itemIndex });
 				let outcome = await whileWorkingOn(journaled, async () => {
 					if (journaled) await waitForEarlierMessages(journaled, String(item.json.sessionId), config.lock.waitMs);
 					const handled = await engine.handle(inbound).catch(async (error: unknown) => {

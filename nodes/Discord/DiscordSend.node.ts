@@ -75,7 +75,7 @@ const operations = [
 		name: 'Typing',
 		value: 'typing',
 		action: 'Show the typing indicator',
-		description: 'Show "<bot> is typing…" for up to 10 seconds, or until the bot posts',
+		description: 'Show "&lt;bot&gt; is typing…" for up to 10 seconds, or until the bot posts',
 		properties: [],
 		async run({ client, itemIndex }) {
 			return await sendDiscordTyping(client, parameter(this, 'channelId', itemIndex));
