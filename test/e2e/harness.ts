@@ -123,7 +123,8 @@ export class N8nInstance {
 	async halt(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
 		const child = this.child;
 		this.child = null;
-		if (!child || child.exitCode !== null) return;
+		// Already gone (an exit code, or a signal such as an earlier SIGKILL): there is no 'exit' left to wait for.
+		if (!child || child.exitCode !== null || child.signalCode !== null) return;
 		const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
 		child.kill(signal);
 		const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
