@@ -12,7 +12,7 @@ import { buildSessionId, commandForBot, type EnvelopeAttachment, type SessionSco
 import { InvalidPayloadError } from '../core/errors';
 import { AccessTokenCache, bearerJwtProof, claimsProblem, fetchKeyDocument, KeySetRegistry, keysOfJwks, keysOfX509Map, signRs256Jwt, type DecodedJwt } from '../core/jwt';
 import { isRecord, listOf, nonEmptyStringOrNull, recordOrNull, stringOr } from '../core/payload';
-import { RateLimitedError } from '../core/retry-after';
+import { RateLimitedError, retryAfterHeaderOf } from '../core/retry-after';
 import { googleChatRenderer } from './googleChat.format';
 
 export const CHAT_ISSUER = 'chat@system.gserviceaccount.com';
@@ -126,11 +126,10 @@ export async function callChat(client: GoogleChatClient, method: string, path: s
 	const answer = await readJson(response);
 	if (response.ok) return answer;
 	if (response.status === 401) appTokens.forget(tokenKeyOf(client));
-	const retryAfter = Number(response.headers.get('retry-after'));
 	throw new GoogleChatApiError(
 		stringOr(recordOrNull(answer.error)?.message, stringOr(answer.message, response.statusText)),
 		response.status,
-		response.headers.has('retry-after') && Number.isFinite(retryAfter) ? retryAfter * 1000 : null,
+		retryAfterHeaderOf(response.headers),
 		'chat',
 	);
 }

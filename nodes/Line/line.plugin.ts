@@ -9,7 +9,7 @@ import type { ChannelPlugin, InboundEvent, WebhookRequest } from '../core/channe
 import { buildSessionId, commandForBot, type ChatType, type EnvelopeAttachment, type EnvelopeMessage, type SessionScope } from '../core/envelope';
 import { InvalidPayloadError } from '../core/errors';
 import { finiteNumberOrNull, idOrNull, isoTimestampOrNull, isRecord, listOf, nonEmptyStringOrNull, recordOrNull, stringOr } from '../core/payload';
-import { RateLimitedError } from '../core/retry-after';
+import { RateLimitedError, retryAfterHeaderOf } from '../core/retry-after';
 import { plainRenderer } from '../core/text/renderer';
 
 export const LINE_PUBLIC_API = 'https://api.line.me';
@@ -67,8 +67,7 @@ export async function callLine<T = Record<string, unknown>>(client: LineClient, 
 		.map((detail) => [stringOr(recordOrNull(detail)?.property, ''), stringOr(recordOrNull(detail)?.message, '')].filter(Boolean).join(': '))
 		.filter(Boolean);
 	const message = [stringOr(answer?.message, response.statusText), ...details].join('; ');
-	const retryAfter = Number(response.headers.get('retry-after'));
-	throw new LineApiError(message, response.status, response.headers.has('retry-after') && Number.isFinite(retryAfter) ? retryAfter * 1000 : null);
+	throw new LineApiError(message, response.status, retryAfterHeaderOf(response.headers));
 }
 
 /** User IDs start with U, groups with C, rooms with R (https://developers.line.biz/en/docs/messaging-api/getting-user-ids/). */

@@ -4,7 +4,7 @@
  * each channel calls three or four endpoints. https://developers.facebook.com/docs/graph-api/guides/error-handling
  */
 import { finiteNumberOrNull, recordOrNull, stringOr } from '../core/payload';
-import { RateLimitedError } from '../core/retry-after';
+import { RateLimitedError, retryAfterHeaderOf } from '../core/retry-after';
 
 /** The Graph API version every path carries; one place to move it forward. */
 export const GRAPH_API_VERSION = 'v21.0';
@@ -58,13 +58,12 @@ export async function callGraph<T = Record<string, unknown>>(client: GraphClient
 	const error = recordOrNull(recordOrNull(parsed)?.error);
 	const details = stringOr(recordOrNull(error?.error_data)?.details, '');
 	const message = [stringOr(error?.message, response.statusText), details].filter(Boolean).join(' ');
-	const retryAfter = Number(response.headers.get('retry-after'));
 	throw new MetaGraphError(
 		message,
 		response.status,
 		finiteNumberOrNull(error?.code),
 		finiteNumberOrNull(error?.error_subcode),
-		response.headers.has('retry-after') && Number.isFinite(retryAfter) ? retryAfter * 1000 : null,
+		retryAfterHeaderOf(response.headers),
 	);
 }
 

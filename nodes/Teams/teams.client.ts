@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 
 import { AccessTokenCache } from '../core/jwt';
 import { nonEmptyStringOrNull, recordOrNull, stringOr } from '../core/payload';
-import { RateLimitedError } from '../core/retry-after';
+import { RateLimitedError, retryAfterHeaderOf } from '../core/retry-after';
 
 const LOGIN = 'https://login.microsoftonline.com';
 const TOKEN_SCOPE = 'https://api.botframework.com/.default';
@@ -152,11 +152,10 @@ export async function callConnector(client: TeamsClient, chatId: string, method:
 	const answer = await readJson(response);
 	if (response.ok) return answer;
 	const error = recordOrNull(answer.error);
-	const retryAfter = Number(response.headers.get('retry-after'));
 	throw new TeamsApiError(
 		stringOr(error?.message, stringOr(answer.message, response.statusText)),
 		response.status,
-		response.headers.has('retry-after') && Number.isFinite(retryAfter) ? retryAfter * 1000 : null,
+		retryAfterHeaderOf(response.headers),
 		'connector',
 	);
 }

@@ -6,6 +6,7 @@
 import { createHmac } from 'node:crypto';
 
 import { nonEmptyStringOrNull, recordOrNull, stringOr } from '../core/payload';
+import { retryAfterHeaderOf } from '../core/retry-after';
 
 export const WEBEX_PUBLIC_API = 'https://webexapis.com';
 
@@ -86,8 +87,7 @@ export async function callWebex<T = Record<string, unknown>>(client: WebexClient
 		parsed = { message: text.slice(0, 200) };
 	}
 	if (response.ok) return parsed as T;
-	const retryAfter = Number(response.headers.get('retry-after'));
-	const retryAfterMs = response.status === 429 ? (response.headers.has('retry-after') && Number.isFinite(retryAfter) ? retryAfter * 1000 : 1000) : null;
+	const retryAfterMs = response.status === 429 ? (retryAfterHeaderOf(response.headers) ?? 1000) : null;
 	throw new WebexApiError(stringOr(recordOrNull(parsed)?.message, response.statusText), response.status, retryAfterMs);
 }
 

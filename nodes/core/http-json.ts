@@ -4,6 +4,7 @@
  * status, the parsed body and any Retry-After, never the request (its headers carry the token).
  */
 import { recordOrNull } from './payload';
+import { retryAfterHeaderOf } from './retry-after';
 
 export class HttpJsonError extends Error {
 	constructor(
@@ -61,11 +62,10 @@ export async function requestJson(url: string, request: HttpJsonRequest): Promis
 	}
 	const body = recordOrNull(parsed) ?? (Array.isArray(parsed) ? { items: parsed } : null);
 	if (response.ok && body) return body;
-	const retryAfter = Number(response.headers.get('retry-after'));
 	throw new HttpJsonError(
 		response.ok ? 'the answer is not JSON' : `HTTP ${response.status}`,
 		response.status,
 		body,
-		response.headers.has('retry-after') && Number.isFinite(retryAfter) ? retryAfter * 1000 : null,
+		retryAfterHeaderOf(response.headers),
 	);
 }

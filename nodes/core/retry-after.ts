@@ -12,6 +12,12 @@ export interface RetryAfterPolicy {
 
 export const DEFAULT_RETRY_AFTER: RetryAfterPolicy = { maxRetries: 3, maxWaitMs: 30_000 };
 
+/** A response's `Retry-After` (seconds) in milliseconds, or null when it has none that is a number. */
+export function retryAfterHeaderOf(headers: Headers): number | null {
+	const seconds = Number(headers.get('retry-after'));
+	return headers.has('retry-after') && Number.isFinite(seconds) ? seconds * 1000 : null;
+}
+
 export class RateLimitedError extends Error {
 	constructor(
 		message: string,
