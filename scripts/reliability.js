@@ -75,6 +75,8 @@ function main() {
 	const missed = figures.filter((figure) => !figure.ok);
 	process.stdout.write(`\n## Reliability figures (${new Date().toISOString()})\n\n${table(figures)}\n\n`);
 	process.stdout.write(`${figures.length} figures, ${missed.length} missed their bar; jest exited with ${result.status}.\n`);
+	// Repeated last, so that the end of a long log names what missed.
+	for (const figure of missed) process.stdout.write(`MISSED: ${figure.area} | ${figure.measure} | ${figure.value} | bar ${figure.bar}\n`);
 	if (figures.length === 0) {
 		process.stdout.write('No figures were recorded.\n');
 		return 1;

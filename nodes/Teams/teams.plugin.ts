@@ -119,7 +119,7 @@ export function teamsActivityToInbound(activity: Record<string, unknown>, option
 	const skip = (skipped: string): InboundEvent => ({ envelope: null, skipped, facts, dedupeKey });
 	if (type !== 'message') return skip(`"${type}" activities are not messages`);
 	if (id === null || conversationId === null || !isRecord(from) || nonEmptyStringOrNull(from.id) === null) throw new InvalidPayloadError('The Teams message activity has no id, conversation or sender.');
-	if (typeof activity.serviceUrl !== 'string') throw new InvalidPayloadError('The Teams message activity has no serviceUrl to answer to.');
+	if (!/^https?:\/\/\S+$/i.test(stringOr(activity.serviceUrl, ''))) throw new InvalidPayloadError('The Teams message activity has no serviceUrl to answer to.');
 
 	// A multi-tenant bot can be installed by any Microsoft 365 organisation; "Allowed Tenants" keeps it to the listed ones.
 	const tenant = nonEmptyStringOrNull(recordOrNull(recordOrNull(activity.channelData)?.tenant)?.id) ?? nonEmptyStringOrNull(conversation?.tenantId);

@@ -304,7 +304,13 @@ function synologyChatDriver(): ContractDriver<Record<string, string>> {
 			mention: (text, from = 'ada') => synology.channelPost(people[from], text, { channelId: synology.incomingChannelId, triggerWord: 'clawgate' }),
 		},
 		// Synology posts no bot's messages to a chatbot, and outgoing webhooks answer people's trigger words.
-		deliver: (fields, kind = 'signed') => form(fields, kind === 'forged' ? { token: randomBytes(24).toString('base64url') } : kind === 'unsigned' ? { unsigned: true } : {}),
+		// The NAS writes its integration's own token into every form it posts.
+		deliver(fields, kind = 'signed') {
+			if (kind === 'forged') return form(fields, { token: randomBytes(24).toString('base64url') });
+			if (kind === 'unsigned') return form(fields, { unsigned: true });
+			const genuine = [synology.botToken, synology.outgoingToken].includes(fields.token);
+			return form(fields, genuine ? {} : { token: synology.botToken });
+		},
 		malformed: () => form({ token: synology.botToken, text: 'no user or post' }),
 		outbound: {
 			sentTexts: (chatId) => synology.textsTo(chatId),
@@ -498,8 +504,11 @@ function teamsDriver(): ContractDriver<Record<string, unknown>> {
 		ownMessage: (text) => teams.ownActivity(text),
 		deliver(activity, kind = 'signed') {
 			// The Bot Connector sends the same activity (same id) again when the bot did not answer in time.
+			// The Connector's token names the serviceUrl of the activity it carries.
 			if (kind === 'unsigned') return json(teams.signedDelivery(activity, { unsigned: true }));
-			return json(teams.signedDelivery(activity, kind === 'forged' ? { privateKey: forgerKey(), kid: teams.kid } : {}));
+			const named = (activity as { serviceUrl?: unknown } | null)?.serviceUrl;
+			const serviceUrl = typeof named === 'string' ? named : undefined;
+			return json(teams.signedDelivery(activity, kind === 'forged' ? { privateKey: forgerKey(), kid: teams.kid, serviceUrl } : { serviceUrl }));
 		},
 		malformed: () => json(teams.signedDelivery({ type: 'message', text: 'no id, conversation or sender', serviceUrl: teams.serviceUrl })),
 		outbound: {
