@@ -149,10 +149,22 @@ function startN8nProcess(env, { onOutput, command = 'start' } = {}) {
 	return child;
 }
 
-async function waitForReadiness(baseUrl, child, { timeoutMs = 180_000 } = {}) {
+/**
+ * Resolves once n8n answers its readiness probe. `crashed()` tells from n8n's output that it gave
+ * up starting ("Exiting due to an error"): n8n 2.40.7 can then hang instead of exiting, so it gets
+ * a few seconds to exit and is killed after that, and the start counts as exited.
+ */
+async function waitForReadiness(baseUrl, child, { timeoutMs = 180_000, crashed = () => false } = {}) {
 	const deadline = Date.now() + timeoutMs;
+	let crashSeenAt = null;
 	while (Date.now() < deadline) {
-		if (child.exitCode !== null) throw new Error(`n8n exited (code ${child.exitCode}) before it was ready.`);
+		if (child.exitCode !== null || child.signalCode !== null) throw new Error(`n8n exited (code ${child.exitCode ?? child.signalCode}) before it was ready.`);
+		if (crashSeenAt === null && crashed()) crashSeenAt = Date.now();
+		if (crashSeenAt !== null && Date.now() - crashSeenAt > 10_000) {
+			child.kill('SIGKILL');
+			await new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', resolve)));
+			throw new Error('n8n exited (killed: it reported "Exiting due to an error" and did not exit) before it was ready.');
+		}
 		try {
 			const response = await fetch(`${baseUrl}/healthz/readiness`);
 			if (response.ok) return;

@@ -111,9 +111,11 @@ export class N8nInstance {
 	}
 
 	private async boot(): Promise<void> {
+		const from = this.output.length;
 		this.child = runtime.startN8nProcess(this.env, { onOutput: (text: string) => this.output.push(text) });
+		const crashed = () => this.output.slice(from).some((text) => text.includes('Exiting due to an error'));
 		try {
-			await runtime.waitForReadiness(this.baseUrl, this.child);
+			await runtime.waitForReadiness(this.baseUrl, this.child, { crashed });
 		} catch (error) {
 			throw new Error(`${(error as Error).message}\n--- n8n output (last lines) ---\n${this.log.split('\n').slice(-40).join('\n')}`);
 		}
@@ -136,7 +138,8 @@ export class N8nInstance {
 	 * Restarts n8n on the same user folder (same database, same webhooks), as a process supervisor
 	 * does: n8n 2.40.7 can exit on the first start after a SIGKILL (its recovery of executions from
 	 * the event log throws on an execution that never started: "Cannot read properties of null
-	 * (reading 'getTime')"), and the next start skips that recovery, so one more start is made.
+	 * (reading 'getTime')"; sometimes it then hangs instead of exiting, and is killed), and the next
+	 * start skips that recovery, so one more start is made.
 	 */
 	async restart(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
 		await this.halt(signal);
