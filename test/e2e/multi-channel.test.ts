@@ -51,7 +51,7 @@ describe(`multi-channel gateway example in a real n8n: ${triggerCount} triggers 
 	const discord = new DiscordEmulator();
 	const slack = new SlackEmulator();
 	const twilio = new TwilioEmulator();
-	const whatsapp = new MetaEmulator('whatsapp');
+	const whatsappCloud = new MetaEmulator('whatsapp');
 	const messenger = new MetaEmulator('messenger');
 	const instagram = new MetaEmulator('instagram');
 	const viber = new ViberEmulator();
@@ -69,7 +69,7 @@ describe(`multi-channel gateway example in a real n8n: ${triggerCount} triggers 
 	const talk = new NextcloudTalkEmulator();
 	const synology = new SynologyChatEmulator();
 	const model = new OpenAiEmulator({ responder: (request) => `answer to: ${String(request.messages.at(-1)?.content)}` });
-	const emulators = [telegram, discord, slack, twilio, whatsapp, messenger, instagram, viber, webex, teams, googleChat, matrix, zulip, signal, irc, xmpp, mail, mattermost, rocket, talk, synology, model];
+	const emulators = [telegram, discord, slack, twilio, whatsappCloud, messenger, instagram, viber, webex, teams, googleChat, matrix, zulip, signal, irc, xmpp, mail, mattermost, rocket, talk, synology, model];
 	const ircChannel = '#clawgate';
 	const xmppRoom = 'team@conference.clawgate.test';
 	const matrixPerson = '@ada:localhost';
@@ -77,7 +77,7 @@ describe(`multi-channel gateway example in a real n8n: ${triggerCount} triggers 
 	let n8n: N8nInstance;
 	const executions = async () => (await n8n.executions()).filter((run) => run.workflowId === example.id);
 
-	/** Delivers a webhook request as the platform does; n8n must take it. */
+	/** Awaits a webhook delivery: n8n must take it (200). */
 	const accepted = async (delivery: Promise<{ status: number } | number>) => {
 		const result = await delivery;
 		expect(typeof result === 'number' ? result : result.status).toBe(200);
@@ -102,7 +102,7 @@ describe(`multi-channel gateway example in a real n8n: ${triggerCount} triggers 
 		const rocketPerson = rocket.person('ada');
 		const rocketDm = rocket.dmWith(rocketPerson);
 		return [
-			metaPerson('WhatsApp Cloud API', whatsapp, 'WhatsApp Trigger'),
+			metaPerson('WhatsApp Cloud API', whatsappCloud, 'WhatsApp Trigger'),
 			metaPerson('Messenger', messenger, 'Messenger Trigger'),
 			metaPerson('Instagram', instagram, 'Instagram Trigger'),
 			{ name: 'Viber', channel: 'viber', sendDm: (text) => accepted(viber.deliver(url('Viber Trigger'), viber.text(viberUser, text))), answers: () => viber.textsTo(viberUser.id) },
@@ -142,7 +142,7 @@ describe(`multi-channel gateway example in a real n8n: ${triggerCount} triggers 
 			clawgateDiscordApi: { botToken: discord.token, baseUrl: discord.apiBase },
 			clawgateSlackApi: { botToken: slack.token, signingSecret: slack.signingSecret, baseUrl: slack.apiUrl },
 			clawgateTwilioApi: twilio.credential(),
-			clawgateWhatsAppApi: whatsapp.credential(),
+			clawgateWhatsAppApi: whatsappCloud.credential(),
 			clawgateMessengerApi: messenger.credential(),
 			clawgateInstagramApi: instagram.credential(),
 			clawgateViberApi: { authToken: viber.authToken, baseUrl: viber.apiUrl },
