@@ -107,7 +107,7 @@ function activationHints(active) {
 		hints.push(`"${EXAMPLES.echo.name}" runs with TELEGRAM_BOT_TOKEN and a public WEBHOOK_URL=https://... and without OPENAI_API_KEY.`);
 	}
 	hints.push(
-		`"${EXAMPLES.gateway.name}" (Telegram, Discord, Slack, WhatsApp/SMS): set DISCORD_BOT_TOKEN, SLACK_BOT_TOKEN + SLACK_SIGNING_SECRET, TWILIO_ACCOUNT_SID + TWILIO_AUTH_TOKEN and WEBHOOK_URL, then activate it in the editor (deactivate the Telegram example first: one bot, one workflow).`,
+		`"${EXAMPLES.gateway.name}" (a trigger for each of 21 platforms): set DISCORD_BOT_TOKEN, SLACK_BOT_TOKEN + SLACK_SIGNING_SECRET, TWILIO_ACCOUNT_SID + TWILIO_AUTH_TOKEN and WEBHOOK_URL, fill in the other platforms' credentials in the editor or delete their triggers, then activate it (deactivate the Telegram example first: one bot, one workflow).`,
 	);
 	return hints;
 }

@@ -42,6 +42,27 @@ export function loadExampleWorkflow(name: string): WorkflowFixture {
 	return JSON.parse(readFileSync(join(runtime.REPO_ROOT, 'examples', name), 'utf8'));
 }
 
+/**
+ * The workflow with only the triggers of these node types: the others go, with their connections
+ * and, on the nodes that stay (Reply), their platforms' credentials. A test that drives some
+ * channels of a multi-channel example then needs no emulator and no credential for the rest.
+ */
+export function keepOnlyTriggers(workflow: WorkflowFixture, triggerTypes: string[]): WorkflowFixture {
+	const isDropped = (node: Record<string, unknown>) => String(node.type).endsWith('Trigger') && !triggerTypes.includes(String(node.type));
+	const credentialTypes = (nodes: Array<Record<string, unknown>>) => new Set(nodes.flatMap((node) => Object.keys((node.credentials as object | undefined) ?? {})));
+	const kept = workflow.nodes.filter((node) => !isDropped(node));
+	const keptTriggerCredentials = credentialTypes(kept.filter((node) => String(node.type).endsWith('Trigger')));
+	const unused = [...credentialTypes(workflow.nodes.filter(isDropped))].filter((type) => !keptTriggerCredentials.has(type));
+	const dropped = new Set(workflow.nodes.filter(isDropped).map((node) => String(node.name)));
+	return {
+		...workflow,
+		nodes: kept.map((node) =>
+			node.credentials ? { ...node, credentials: Object.fromEntries(Object.entries(node.credentials as object).filter(([type]) => !unused.includes(type))) } : node,
+		),
+		connections: Object.fromEntries(Object.entries(workflow.connections).filter(([source]) => !dropped.has(source))),
+	};
+}
+
 export class N8nInstance {
 	private child: ChildProcess | null = null;
 	private output: string[] = [];

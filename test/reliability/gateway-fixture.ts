@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 
-import { eventually, loadExampleWorkflow, N8nInstance } from '../e2e/harness';
+import { eventually, keepOnlyTriggers, loadExampleWorkflow, N8nInstance } from '../e2e/harness';
 import { DiscordEmulator } from '../emulators/discord';
 import { OpenAiEmulator } from '../emulators/openai';
 import { SlackEmulator } from '../emulators/slack';
@@ -20,7 +20,14 @@ import { allExecutions } from './n8n-checks';
  */
 export const RELIABILITY_N8N_ENV = { N8N_DISABLED_MODULES: 'mcp-registry' };
 
-export const gatewayExample = loadExampleWorkflow('multi-channel-gateway.json');
+// The example holds a trigger for every channel; these tests drive only these four, so the others
+// (and the emulators and credentials they would need to activate) are left out.
+export const gatewayExample = keepOnlyTriggers(loadExampleWorkflow('multi-channel-gateway.json'), [
+	'n8n-nodes-clawgate.telegramTrigger',
+	'n8n-nodes-clawgate.discordTrigger',
+	'n8n-nodes-clawgate.slackTrigger',
+	'n8n-nodes-clawgate.twilioTrigger',
+]);
 
 type Credentials = Record<string, { id: string; name: string }>;
 const credentialOf = (type: string) =>
