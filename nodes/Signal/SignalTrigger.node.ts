@@ -10,12 +10,12 @@ const receiveThroughOptions = [
 	{
 		name: 'Polling (Normal or Native Mode)',
 		value: 'polling',
-		description: "For signal-cli-rest-api with MODE=native (or normal). Messages wait on Signal's servers until n8n fetches them, so messages sent while n8n is down are answered once it is back.",
+		description: "For signal-cli-rest-api in native (or normal) mode. Messages wait on Signal's servers until n8n fetches them, so messages sent while n8n is down are answered once it is back.",
 	},
 	{
 		name: 'WebSocket (JSON-RPC Mode)',
 		value: 'webSocket',
-		description: 'For signal-cli-rest-api with MODE=json-rpc. Messages arrive at once, but those sent while n8n is down are lost.',
+		description: 'For signal-cli-rest-api in JSON-RPC mode. Messages arrive at once, but those sent while n8n is down are lost.',
 	},
 ];
 
