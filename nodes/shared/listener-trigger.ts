@@ -37,6 +37,12 @@ export interface ListenerHandlers {
 	 * message to its platform only after this, so a restart neither loses nor repeats it.
 	 */
 	execute(envelope: Envelope): Promise<void>;
+	/**
+	 * As `execute`, for a message the platform will not give again (fetching it took it off the
+	 * platform's servers): journaled first where the trigger journals, but still run when the
+	 * journal cannot be written, since refusing it would lose it.
+	 */
+	executeTaken(envelope: Envelope): Promise<void>;
 	/** The same as `execute` (the name the IRC, XMPP, Email, Mattermost and Rocket.Chat listeners use). */
 	emitAndWait(envelope: Envelope): Promise<void>;
 	/** Where a listener keeps how far it has read (the node's static data, which n8n saves on each emit). */
@@ -102,9 +108,10 @@ export async function runListenerTrigger(
 	 * message journaled before is recovery's, not emitted again); settles when its execution ends,
 	 * where that can be waited for. `confirmable`: the listener confirms the message to its platform
 	 * after this, so a journal that cannot be written fails it (the platform gives it again) instead
-	 * of letting it run unjournaled.
+	 * of letting it run unjournaled. `deduplicate`: n8n is told the message key, so a message handed
+	 * over twice runs once.
 	 */
-	const emit = async (envelope: Envelope, confirmable = false): Promise<void> => {
+	const emit = async (envelope: Envelope, { confirmable = false, deduplicate = confirmable }: { confirmable?: boolean; deduplicate?: boolean } = {}): Promise<void> => {
 		// "Listen for test event" takes the first message only.
 		if (manual && emitted) return;
 		emitted = true;
@@ -124,7 +131,7 @@ export async function runListenerTrigger(
 		// `context.emit` is read at call time: in manual mode n8n swaps it after trigger() returns.
 		if (!waits) return context.emit(items);
 		const done = context.helpers.createDeferredPromise<IRun>();
-		context.emit(items, undefined, done, confirmable ? deduplicationKeyOf(envelope) : undefined);
+		context.emit(items, undefined, done, deduplicate ? deduplicationKeyOf(envelope) : undefined);
 		await done.promise.catch((error: unknown) => context.logger.debug(`${plugin.name} execution ended with an error: ${(error as Error).message}`));
 	};
 	const staticData = context.getWorkflowStaticData('node');
@@ -132,8 +139,9 @@ export async function runListenerTrigger(
 		journal = manual ? null : await triggerJournalOf(context);
 		listener = await start({
 			onEnvelope: (envelope) => void emit(envelope).catch(() => undefined),
-			execute: async (envelope) => await emit(envelope, true),
-			emitAndWait: async (envelope) => await emit(envelope, true),
+			execute: async (envelope) => await emit(envelope, { confirmable: true }),
+			executeTaken: async (envelope) => await emit(envelope, { deduplicate: true }),
+			emitAndWait: async (envelope) => await emit(envelope, { confirmable: true }),
 			cursor: {
 				read: () => (staticData[CURSOR_KEY] && typeof staticData[CURSOR_KEY] === 'object' ? (staticData[CURSOR_KEY] as IDataObject) : null),
 				write: (value) => void (staticData[CURSOR_KEY] = value),
