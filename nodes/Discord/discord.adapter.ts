@@ -532,8 +532,11 @@ export async function startDiscordListener({ credential, options = {}, onEnvelop
 	client.ws.on(GatewayDispatchEvents.MessageCreate, (data: DiscordMessagePayload) => {
 		const botUserId = client.user?.id;
 		if (closed || !botUserId) return;
+		// A copy as Discord sent it: discord.js then sets `member.user` to its own User object
+		// (circular: the journal could not store it, and n8n would save the client in the item).
+		const payload = structuredClone(data);
 		queue = queue
-			.then(() => handle(data, botUserId))
+			.then(() => handle(payload, botUserId))
 			.catch((error) => logger.error(`Clawgate Discord: could not handle message ${data?.id}: ${(error as Error).message}`));
 	});
 	client.on(Events.Error, (error) => logger.error(`Clawgate Discord: ${error.message}`));

@@ -124,6 +124,9 @@ describe('Discord trigger connection (discord.js against the gateway emulator)',
 			sender: { id: discord.users.ada.id, name: 'Ada L.', username: 'ada', isBot: false },
 			message: { id: raw.id, text: 'what is the capital of France?', mentionsBot: true },
 		});
+		// The payload as Discord sent it (a server message carries its author's member): plain JSON
+		// the journal and n8n can store, not discord.js's objects.
+		expect(JSON.parse(JSON.stringify(envelope.raw))).toEqual(JSON.parse(JSON.stringify(raw)));
 
 		discord.sendGuildMessage({ content: `hey <@!${discord.bot.id}>, and you?` });
 		expect((await received.next()).message).toMatchObject({ text: 'hey , and you?', mentionsBot: true });
