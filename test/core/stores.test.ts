@@ -395,6 +395,20 @@ describe.each(kinds)('$name session store', (kind) => {
 			await store.resetContext(session);
 			expect((await store.readWindow(session, 1000)).state.usage).toEqual({ promptTokens: 230, completionTokens: 45, totalTokens: 275 });
 		});
+
+		test('the token calibration is kept with the session: replaced by an append that carries one, kept by one that does not, and seen by another instance', async () => {
+			const store = open();
+			const session = newSession();
+			expect((await store.readWindow(session, 1000)).state.calibration).toEqual({});
+			await store.appendTurns(session, turnsOf(5, 6), { calibration: { 'claude-sonnet-4-5': 1.1667 } });
+			await store.appendTurns(session, turnsOf(5, 6));
+			expect((await store.readWindow(session, 1000)).state.calibration).toEqual({ 'claude-sonnet-4-5': 1.1667 });
+			await store.appendTurns(session, turnsOf(5, 6), { calibration: { 'claude-sonnet-4-5': 1.2, 'llama3.1:8b': 0.95 } });
+			await store.resetContext(session);
+			const reader = kind.shared ? open() : store;
+			expect((await reader.readWindow(session, 1000)).state.calibration).toEqual({ 'claude-sonnet-4-5': 1.2, 'llama3.1:8b': 0.95 });
+			expect((await reader.readWindow(newSession(), 1000)).state.calibration).toEqual({});
+		});
 	});
 
 	describe('counters (rate limits and quotas)', () => {
