@@ -206,6 +206,7 @@ describe.each(kinds)('$name session store', (kind) => {
 				contextStartSeq: 0,
 				summary: null,
 				usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 },
+				calibration: {},
 			});
 		});
 
@@ -274,7 +275,7 @@ describe.each(kinds)('$name session store', (kind) => {
 			await store.forgetSession(session);
 			const window = await store.readWindow(session, 1000);
 			expect(window).toEqual({
-				state: { turnCount: 0, lastSeq: 0, lastCumulativeTokens: 0, contextStartSeq: 0, summary: null, usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 } },
+				state: { turnCount: 0, lastSeq: 0, lastCumulativeTokens: 0, contextStartSeq: 0, summary: null, usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 }, calibration: {} },
 				turns: [],
 			});
 			expect(await store.readTurns(session, 0, Number.MAX_SAFE_INTEGER)).toEqual([]);
