@@ -20,6 +20,10 @@ export interface LangChainChatModelLike {
 	modelId?: unknown;
 	/** Azure OpenAI's deployment, when its model ID is not set. */
 	azureOpenAIApiDeploymentName?: unknown;
+	/** The longest answer the sub-node asks for: `maxTokens` (OpenAI, Anthropic, Mistral, Groq), `maxOutputTokens` (Gemini), `numPredict` (Ollama). */
+	maxTokens?: unknown;
+	maxOutputTokens?: unknown;
+	numPredict?: unknown;
 }
 
 /** One connected Chat Model: the name it goes by in AI Session's model list, errors and `reply.attempts`. */
@@ -46,6 +50,17 @@ export function nameConnectedChatModels(models: LangChainChatModelLike[]): Conne
 		used.add(name);
 		return { name, model };
 	});
+}
+
+/**
+ * The answer length the sub-node itself asks the provider for, when it sets one: AI Session cannot
+ * change it per call, so the budget reserves at least this much for the answer.
+ */
+export function outputLimitOf(model: LangChainChatModelLike): number | undefined {
+	for (const candidate of [model.maxTokens, model.maxOutputTokens, model.numPredict]) {
+		if (typeof candidate === 'number' && Number.isInteger(candidate) && candidate > 0) return candidate;
+	}
+	return undefined;
 }
 
 function modelIdOf(model: LangChainChatModelLike): string | undefined {
