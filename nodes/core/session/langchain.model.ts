@@ -173,8 +173,10 @@ function usageOf(message: Loose, metadata: Loose): ChatUsage {
 	const usage = asObject(metadata.usage) ?? {};
 	const tokenUsage = asObject(metadata.tokenUsage) ?? {};
 	const first = (...values: unknown[]) => values.map(asCount).find((value) => value !== undefined);
+	// Anthropic's input_tokens leave out the cached part of the prompt (LangChain's usage_metadata adds it back).
+	const anthropicInput = asCount(usage.input_tokens) === undefined ? undefined : (usage.input_tokens as number) + (asCount(usage.cache_creation_input_tokens) ?? 0) + (asCount(usage.cache_read_input_tokens) ?? 0);
 	const promptTokens =
-		first(standard?.input_tokens, tokenUsage.promptTokens, usage.input_tokens, usage.prompt_tokens, usage.inputTokens, metadata.prompt_eval_count) ?? 0;
+		first(standard?.input_tokens, tokenUsage.promptTokens, anthropicInput, usage.prompt_tokens, usage.inputTokens, metadata.prompt_eval_count) ?? 0;
 	const completionTokens =
 		first(standard?.output_tokens, tokenUsage.completionTokens, usage.output_tokens, usage.completion_tokens, usage.outputTokens, metadata.eval_count) ?? 0;
 	const totalTokens = first(standard?.total_tokens, tokenUsage.totalTokens, usage.total_tokens, usage.totalTokens) ?? promptTokens + completionTokens;
@@ -230,7 +232,8 @@ function toModelCallError(error: unknown, request: ChatRequest): ModelCallError 
 	const detail = reason ? `: ${reason}` : '';
 	const fail = (kind: ModelErrorKind, message: string, retryAfterMs?: number | null) => new ModelCallError(message, kind, { model, status, retryAfterMs });
 	if (status === undefined) {
-		const names = chain.map((link) => `${String(link.name ?? '')} ${String(link.code ?? '')}`).join(' ');
+		// SDK errors keep the name "Error"; their class says what happened (APIConnectionError, APIConnectionTimeoutError).
+		const names = chain.map((link) => `${String(link.name ?? '')} ${String((link.constructor as { name?: string } | undefined)?.name ?? '')} ${String(link.code ?? '')}`).join(' ');
 		if (/ConnectionTimeout|TimeoutError|ETIMEDOUT/i.test(names)) return fail('timeout', `The Chat Model "${model}" did not answer in time${detail}.`);
 		if (/APIConnectionError/.test(names) || chain.some((link) => typeof link.code === 'string' && NETWORK_CODES.test(link.code))) {
 			return fail('network', `Could not reach the provider of the Chat Model "${model}"${detail}. Check the base URL in the Chat Model's credential and that the server is running.`);
