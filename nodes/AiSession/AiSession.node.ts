@@ -13,6 +13,7 @@ import { isTriggerEnvelope } from '../core/origin';
 import { inboundFromItem } from '../core/session/inbound';
 import { envelopeOriginKey } from '../shared/origin-key';
 import { OpenAiChatModel } from './openai.model';
+import { aiSessionInputs, connectedChatModels, modelSourceOf, type ConnectedModels } from './chat-model-input';
 import { aiSessionProperties } from './AiSession.properties';
 import { DEFAULT_RETENTION_DAYS, sessionStoreFor, type N8nPostgresCredential, type N8nRedisCredential, type StoreKind } from '../shared/session-stores';
 import { journalOfItem, waitForEarlierMessages, whileWorkingOn } from '../shared/delivery-journal';
@@ -30,18 +31,20 @@ export class AiSession implements INodeType {
 		name: 'aiSession',
 		icon: { light: 'file:aiSession.svg', dark: 'file:aiSession.dark.svg' },
 		group: ['transform'],
-		version: 1,
-		subtitle: '={{ $parameter["model"] }}',
+		// 2: the model can come from Chat Model sub-nodes (Model Source); version 1 uses the OpenAI credential only.
+		version: [1, 2],
+		defaultVersion: 2,
+		subtitle: '={{ $parameter["modelSource"] === "chatModel" ? "Connected Chat Model" : $parameter["model"] }}',
 		description: 'Answers each message with an AI model, remembering the conversation within a token budget',
 		defaults: { name: 'AI Session' },
-		inputs: [NodeConnectionTypes.Main],
+		inputs: aiSessionInputs,
 		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main],
 		outputNames: ['Reply', 'Ignored'],
 		usableAsTool: true,
 		credentials: [
 			// n8n's own credentials, so users reuse the OpenAI, Redis and Postgres accounts they already have (DESIGN.md "Names").
 			// eslint-disable-next-line @n8n/community-nodes/no-credential-reuse, @n8n/community-nodes/valid-credential-references
-			{ name: 'openAiApi', required: true },
+			{ name: 'openAiApi', required: true, displayOptions: { hide: { modelSource: ['chatModel'] } } },
 			// eslint-disable-next-line @n8n/community-nodes/no-credential-reuse, @n8n/community-nodes/valid-credential-references
 			{ name: 'redis', required: true, displayOptions: { show: { store: ['redis'] } } },
 			// eslint-disable-next-line @n8n/community-nodes/no-credential-reuse, @n8n/community-nodes/valid-credential-references
@@ -54,7 +57,8 @@ export class AiSession implements INodeType {
 		const items = this.getInputData();
 		const replies: INodeExecutionData[] = [];
 		const ignored: INodeExecutionData[] = [];
-		const credential = (await this.getCredentials('openAiApi')) as unknown as OpenAiCredential;
+		const connected: ConnectedModels | null = modelSourceOf(this) === 'chatModel' ? await connectedChatModels(this) : null;
+		const credential = connected ? null : ((await this.getCredentials('openAiApi')) as unknown as OpenAiCredential);
 		const storeKind = this.getNodeParameter('store', 0) as StoreKind;
 		const store = sessionStoreFor({
 			kind: storeKind,
@@ -67,13 +71,15 @@ export class AiSession implements INodeType {
 		for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
 			const item = items[itemIndex];
 			try {
-				const config = readEngineConfig(this, itemIndex);
-				const model = new OpenAiChatModel({
-					apiKey: credential.apiKey,
-					baseUrl: credential.url,
-					organizationId: credential.organizationId,
-					timeoutMs: config.timeoutMs,
-				});
+				const config = readEngineConfig(this, itemIndex, connected);
+				const model =
+					connected?.model ??
+					new OpenAiChatModel({
+						apiKey: credential!.apiKey,
+						baseUrl: credential!.url,
+						organizationId: credential!.organizationId,
+						timeoutMs: config.timeoutMs,
+					});
 				const engine = new SessionEngine(store, model, config);
 				const inbound = inboundFromItem(item.json, {
 					sessionId: this.getNodeParameter('sessionKey', itemIndex),
@@ -101,7 +107,8 @@ export class AiSession implements INodeType {
 				if (outcome.kind === 'ignored') {
 					ignored.push({ json: { ...item.json, ignored: outcome.reason }, pairedItem: { item: itemIndex } });
 				} else {
-					replies.push({ json: { ...item.json, reply: outcome.reply as unknown as IDataObject }, pairedItem: { item: itemIndex } });
+					// `output` is where n8n's Chat Trigger (Last Node mode) and AI nodes look for the answer.
+					replies.push({ json: { ...item.json, reply: outcome.reply as unknown as IDataObject, output: outcome.reply.text }, pairedItem: { item: itemIndex } });
 				}
 			} catch (error) {
 				replies.push(itemFailure(this, item, itemIndex, error));
@@ -111,7 +118,11 @@ export class AiSession implements INodeType {
 	}
 }
 
-function readEngineConfig(context: IExecuteFunctions, itemIndex: number): SessionEngineConfig {
+/**
+ * With Chat Model sub-nodes the models are theirs (primary, then fallback), and the answer length
+ * they ask for is reserved in the window when it is more than Max Output Tokens.
+ */
+function readEngineConfig(context: IExecuteFunctions, itemIndex: number, connected: ConnectedModels | null): SessionEngineConfig {
 	const parameter = <T>(name: string, fallback: T): T => context.getNodeParameter(name, itemIndex, fallback) as T;
 	const fallbackModels = parameter('fallbackModels', '')
 		.split(',')
@@ -123,10 +134,10 @@ function readEngineConfig(context: IExecuteFunctions, itemIndex: number): Sessio
 	const compaction = parameter<IDataObject>('compaction', {});
 	const limits = parameter<IDataObject>('limits', {});
 	return {
-		models: [parameter('model', 'gpt-4o-mini').trim(), ...fallbackModels],
+		models: connected ? connected.model.names : [parameter('model', 'gpt-4o-mini').trim(), ...fallbackModels],
 		systemPrompt: parameter('systemPrompt', ''),
 		contextWindow: Number(options.contextWindow ?? 0) || undefined,
-		maxOutputTokens: Number(options.maxOutputTokens ?? 1024),
+		maxOutputTokens: Math.max(Number(options.maxOutputTokens ?? 1024), connected?.outputLimit ?? 0),
 		safetyMargin: Number(options.safetyMargin ?? 256),
 		temperature: options.temperature === undefined ? undefined : Number(options.temperature),
 		commands: {

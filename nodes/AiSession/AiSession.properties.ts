@@ -3,12 +3,41 @@ import type { INodeProperties } from 'n8n-workflow';
 /** The AI Session node's parameters; every default works with a Clawgate trigger's envelope. */
 export const aiSessionProperties: INodeProperties[] = [
 	{
+		displayName: 'Model Source',
+		name: 'modelSource',
+		type: 'options',
+		noDataExpression: true,
+		default: 'openAiCredential',
+		options: [
+			{
+				name: 'OpenAI Credential',
+				value: 'openAiCredential',
+				description: "Any OpenAI-compatible API (OpenAI, OpenRouter, Ollama, vLLM, LM Studio...) through n8n's OpenAI credential",
+			},
+			{
+				name: 'Connected Chat Model',
+				value: 'chatModel',
+				description: 'A Chat Model sub-node connected to the Model input (Anthropic, Gemini, Azure OpenAI, Bedrock, Mistral, Groq...), and optionally a second one as fallback',
+			},
+		],
+		displayOptions: { show: { '@version': [{ _cnd: { gte: 2 } }] } },
+	},
+	{
+		displayName:
+			"Connect a Chat Model sub-node to the Model input, and optionally another to Fallback Model (answers when the first fails). The sub-node's own model, answer length and temperature apply; AI Session's retries replace the sub-node's.",
+		name: 'chatModelNotice',
+		type: 'notice',
+		default: '',
+		displayOptions: { show: { modelSource: ['chatModel'] } },
+	},
+	{
 		displayName: 'Model',
 		name: 'model',
 		type: 'string',
 		default: 'gpt-4o-mini',
 		required: true,
 		description: 'The model ID at the provider of the OpenAI credential (OpenAI, OpenRouter, Ollama, vLLM, LM Studio...)',
+		displayOptions: { hide: { modelSource: ['chatModel'] } },
 	},
 	{
 		displayName: 'Fallback Models',
@@ -17,6 +46,7 @@ export const aiSessionProperties: INodeProperties[] = [
 		default: '',
 		placeholder: 'gpt-4.1-mini, gpt-4o',
 		description: 'Comma-separated models tried in order when the model keeps failing (rate limits, outages, timeouts)',
+		displayOptions: { hide: { modelSource: ['chatModel'] } },
 	},
 	{
 		displayName: 'System Prompt',
@@ -191,7 +221,7 @@ export const aiSessionProperties: INodeProperties[] = [
 				name: 'maxOutputTokens',
 				type: 'number',
 				default: 1024,
-				description: 'The longest answer the model may give; reserved in the context window',
+				description: 'The longest answer the model may give; reserved in the context window (with a connected Chat Model, at least its own maximum is reserved)',
 			},
 			{
 				displayName: 'Model Timeout (Seconds)',
@@ -230,6 +260,8 @@ export const aiSessionProperties: INodeProperties[] = [
 				typeOptions: { minValue: 0, maxValue: 2, numberPrecision: 1 },
 				default: 1,
 				description: 'Higher is more varied, lower more focused',
+				// A connected Chat Model sends its own temperature.
+				displayOptions: { hide: { '/modelSource': ['chatModel'] } },
 			},
 			{
 				displayName: 'Wait For Earlier Messages (Seconds)',

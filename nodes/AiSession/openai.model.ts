@@ -5,6 +5,7 @@
  */
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 
+import { retryAfterMsFrom } from '../core/retry-after';
 import { ModelCallError, type ChatCompletion, type ChatModel, type ChatRequest } from '../core/session/model';
 
 export const OPENAI_DEFAULT_BASE_URL = 'https://api.openai.com/v1';
@@ -231,17 +232,6 @@ function providerMessage(error: APIError): string {
 function refusesParameter(error: unknown, parameter: OutputLimitParameter): boolean {
 	if (!(error instanceof APIError) || (error.status !== 400 && error.status !== 422)) return false;
 	return error.param === parameter || (/unsupported|unrecognized|unknown|not supported|extra/i.test(providerMessage(error)) && providerMessage(error).includes(parameter));
-}
-
-/** `retry-after-ms` (OpenAI's), else `retry-after` in seconds or as an HTTP date. */
-export function retryAfterMsFrom(headers: Headers | undefined, now = Date.now()): number | null {
-	const milliseconds = Number.parseFloat(headers?.get('retry-after-ms') ?? '');
-	if (Number.isFinite(milliseconds) && milliseconds >= 0) return Math.round(milliseconds);
-	const value = headers?.get('retry-after')?.trim();
-	if (!value) return null;
-	if (/^\d+(\.\d+)?$/.test(value)) return Math.round(Number.parseFloat(value) * 1000);
-	const date = Date.parse(value);
-	return Number.isNaN(date) ? null : Math.max(date - now, 0);
 }
 
 function formatDuration(ms: number): string {

@@ -13,10 +13,15 @@ export interface ContextBudgetInput {
 	systemTokens: number;
 	/** Kept free for counting differences between our tokenizer and the provider's. */
 	safetyMargin: number;
+	/**
+	 * Provider tokens per counted token (`token-calibration.ts`), 1 when the counts are the model's
+	 * own: the room the provider gives is divided by it before counted tokens are spent.
+	 */
+	tokenScale?: number;
 }
 
 /** Tokens left for the conversation (summary, history and the new message). */
-export function contextBudget({ model, contextWindow, maxOutputTokens, systemTokens, safetyMargin }: ContextBudgetInput): number {
+export function contextBudget({ model, contextWindow, maxOutputTokens, systemTokens, safetyMargin, tokenScale = 1 }: ContextBudgetInput): number {
 	const parts: Array<[string, number]> = [
 		['Context Window', contextWindow],
 		['Max Output Tokens', maxOutputTokens],
@@ -26,7 +31,8 @@ export function contextBudget({ model, contextWindow, maxOutputTokens, systemTok
 	for (const [label, value] of parts) {
 		if (!Number.isFinite(value) || value < 0) throw new Error(`${label} must be a number of tokens, 0 or more (got ${value}).`);
 	}
-	const budget = contextWindow - maxOutputTokens - systemTokens - safetyMargin;
+	if (!Number.isFinite(tokenScale) || tokenScale <= 0) throw new Error(`The token scale must be a number above 0 (got ${tokenScale}).`);
+	const budget = Math.floor((contextWindow - maxOutputTokens - safetyMargin) / tokenScale) - systemTokens;
 	if (budget <= 0) {
 		const margin = safetyMargin > 0 ? `, the answer budget (${maxOutputTokens}) and the safety margin (${safetyMargin})` : ` and the answer budget (${maxOutputTokens})`;
 		throw new Error(

@@ -18,6 +18,27 @@ export function retryAfterHeaderOf(headers: Headers): number | null {
 	return headers.has('retry-after') && Number.isFinite(seconds) ? seconds * 1000 : null;
 }
 
+/**
+ * A model provider's wait in milliseconds: `retry-after-ms` (OpenAI's), else `retry-after` in seconds
+ * or as an HTTP date; null when neither says. Takes fetch `Headers` or the plain header object that
+ * SDK errors wrapped by n8n's Chat Model sub-nodes carry.
+ */
+export function retryAfterMsFrom(headers: Headers | Record<string, unknown> | undefined | null, now = Date.now()): number | null {
+	const read = (name: string): string | undefined => {
+		if (!headers) return undefined;
+		if (typeof (headers as Headers).get === 'function') return (headers as Headers).get(name) ?? undefined;
+		const value = (headers as Record<string, unknown>)[name];
+		return typeof value === 'string' || typeof value === 'number' ? String(value) : undefined;
+	};
+	const milliseconds = Number.parseFloat(read('retry-after-ms') ?? '');
+	if (Number.isFinite(milliseconds) && milliseconds >= 0) return Math.round(milliseconds);
+	const value = read('retry-after')?.trim();
+	if (!value) return null;
+	if (/^\d+(\.\d+)?$/.test(value)) return Math.round(Number.parseFloat(value) * 1000);
+	const date = Date.parse(value);
+	return Number.isNaN(date) ? null : Math.max(date - now, 0);
+}
+
 export class RateLimitedError extends Error {
 	constructor(
 		message: string,

@@ -56,11 +56,13 @@ const CL100K_PREFIXES = ['gpt-4-', 'gpt-3.5', 'gpt-35', 'text-embedding-3', 'tex
 
 /**
  * Context windows in tokens, matched by the longest prefix of the normalized model name. Sources:
- * the providers' model pages (OpenAI, Anthropic) and the models' cards (Llama, Mistral, Qwen,
- * Gemma, DeepSeek). A newer variant of a family gets the family's entry until it is listed.
+ * the providers' model pages (OpenAI, Azure OpenAI, Anthropic, Google, Mistral, Groq, Amazon
+ * Bedrock) and the models' cards (Llama, Qwen, Gemma, DeepSeek). A newer variant of a family gets
+ * the family's entry until it is listed; where a family's sizes differ, the smaller one is listed.
  */
 const CONTEXT_WINDOWS: Record<string, number> = {
-	// OpenAI
+	// OpenAI, and Azure OpenAI's model names ("gpt-35-turbo"); an Azure deployment name is the
+	// user's own, so it needs the Context Window option.
 	'gpt-5': 400_000,
 	'gpt-5-chat': 128_000,
 	'gpt-4.5': 128_000,
@@ -82,23 +84,63 @@ const CONTEXT_WINDOWS: Record<string, number> = {
 	o3: 200_000,
 	'o3-mini': 200_000,
 	'o4-mini': 200_000,
-	// Anthropic
+	// Anthropic (API ids "claude-sonnet-4-5", Bedrock's "claude-3-5-sonnet-20240620-v1:0", "claude-v2:1")
 	claude: 200_000,
-	// Open-weight models, in Ollama's spelling (llama3.1) and the hosted one (llama-3.1)
+	'claude-2': 100_000,
+	'claude-2.1': 200_000,
+	'claude-v2': 100_000,
+	'claude-v2:1': 200_000,
+	'claude-instant': 100_000,
+	// Google Gemini ("models/gemini-2.5-flash" in n8n's Gemini node, "gemini-1.5-pro-002" on Vertex)
+	gemini: 1_048_576,
+	'gemini-1.5-pro': 2_097_152,
+	'gemini-1.0': 32_760,
+	'gemini-pro': 32_760,
+	// Open-weight models, in Ollama's spelling (llama3.1), the hosted one (llama-3.1, Groq's
+	// llama-3.3-70b-versatile) and Bedrock's (llama3-1-70b-instruct-v1:0)
+	llama2: 4_096,
+	'llama-2': 4_096,
+	codellama: 16_384,
 	llama3: 8_192,
 	'llama3.1': 128_000,
 	'llama3.2': 128_000,
 	'llama3.3': 128_000,
+	'llama3-1': 128_000,
+	'llama3-2': 128_000,
+	'llama3-3': 128_000,
 	'llama-3': 8_192,
 	'llama-3.1': 128_000,
 	'llama-3.2': 128_000,
 	'llama-3.3': 128_000,
+	'llama4': 131_072,
+	'llama-4': 131_072,
 	'meta-llama-3': 8_192,
 	'meta-llama-3.1': 128_000,
+	// Mistral (La Plateforme ids, Bedrock's "mistral-large-2407-v1:0")
 	mistral: 32_768,
 	'mistral-nemo': 128_000,
 	'mistral-large': 128_000,
+	'mistral-medium': 128_000,
+	'mistral-small': 32_768,
+	'open-mistral-nemo': 128_000,
+	'open-mistral-7b': 32_768,
+	'open-mixtral-8x22b': 65_536,
+	'open-mixtral-8x7b': 32_768,
+	ministral: 128_000,
+	pixtral: 128_000,
+	codestral: 32_768,
 	mixtral: 32_768,
+	'mixtral-8x22b': 65_536,
+	// Amazon Bedrock's own models
+	'nova-micro': 128_000,
+	'nova-lite': 300_000,
+	'nova-pro': 300_000,
+	'nova-premier': 1_000_000,
+	'titan-text-express': 8_192,
+	'titan-text-lite': 4_096,
+	'titan-text-premier': 32_768,
+	'command-r': 128_000,
+	jamba: 256_000,
 	'qwen2.5': 32_768,
 	'qwen-2.5': 32_768,
 	qwen3: 32_768,
@@ -130,12 +172,19 @@ function loadEncoder(encoding: ChatEncoding): Tiktoken {
 }
 
 /**
- * Lower-cased, without a fine-tune marker ("ft:gpt-4o-mini:org::id") and without a provider
- * path ("openai/gpt-4o" on OpenRouter, "meta-llama/llama-3.1-8b-instruct").
+ * Bedrock names a model by its provider and, for cross-region inference, a region group:
+ * "us.anthropic.claude-3-7-sonnet-20250219-v1:0", "meta.llama3-1-70b-instruct-v1:0".
+ */
+const BEDROCK_PREFIX = /^(?:(?:us|eu|apac|us-gov|global)\.)?(?:anthropic|meta|mistral|amazon|cohere|ai21|deepseek|openai|qwen|writer)\./;
+
+/**
+ * Lower-cased, without a fine-tune marker ("ft:gpt-4o-mini:org::id"), a provider path
+ * ("openai/gpt-4o" on OpenRouter, "meta-llama/llama-3.1-8b-instruct", "models/gemini-2.5-flash")
+ * or Bedrock's provider prefix.
  */
 function normalizeModelName(model: string): string {
 	const name = model.trim().toLowerCase().replace(/^ft:/, '');
-	return name.slice(name.lastIndexOf('/') + 1);
+	return name.slice(name.lastIndexOf('/') + 1).replace(BEDROCK_PREFIX, '');
 }
 
 export function encodingForModel(model: string): { encoding: ChatEncoding; exact: boolean } {

@@ -206,6 +206,7 @@ describe.each(kinds)('$name session store', (kind) => {
 				contextStartSeq: 0,
 				summary: null,
 				usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 },
+				calibration: {},
 			});
 		});
 
@@ -274,7 +275,7 @@ describe.each(kinds)('$name session store', (kind) => {
 			await store.forgetSession(session);
 			const window = await store.readWindow(session, 1000);
 			expect(window).toEqual({
-				state: { turnCount: 0, lastSeq: 0, lastCumulativeTokens: 0, contextStartSeq: 0, summary: null, usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 } },
+				state: { turnCount: 0, lastSeq: 0, lastCumulativeTokens: 0, contextStartSeq: 0, summary: null, usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 }, calibration: {} },
 				turns: [],
 			});
 			expect(await store.readTurns(session, 0, Number.MAX_SAFE_INTEGER)).toEqual([]);
@@ -394,6 +395,20 @@ describe.each(kinds)('$name session store', (kind) => {
 			await store.appendTurns(session, turnsOf(5));
 			await store.resetContext(session);
 			expect((await store.readWindow(session, 1000)).state.usage).toEqual({ promptTokens: 230, completionTokens: 45, totalTokens: 275 });
+		});
+
+		test('the token calibration is kept with the session: replaced by an append that carries one, kept by one that does not, and seen by another instance', async () => {
+			const store = open();
+			const session = newSession();
+			expect((await store.readWindow(session, 1000)).state.calibration).toEqual({});
+			await store.appendTurns(session, turnsOf(5, 6), { calibration: { 'claude-sonnet-4-5': 1.1667 } });
+			await store.appendTurns(session, turnsOf(5, 6));
+			expect((await store.readWindow(session, 1000)).state.calibration).toEqual({ 'claude-sonnet-4-5': 1.1667 });
+			await store.appendTurns(session, turnsOf(5, 6), { calibration: { 'claude-sonnet-4-5': 1.2, 'llama3.1:8b': 0.95 } });
+			await store.resetContext(session);
+			const reader = kind.shared ? open() : store;
+			expect((await reader.readWindow(session, 1000)).state.calibration).toEqual({ 'claude-sonnet-4-5': 1.2, 'llama3.1:8b': 0.95 });
+			expect((await reader.readWindow(newSession(), 1000)).state.calibration).toEqual({});
 		});
 	});
 

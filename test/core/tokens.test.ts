@@ -208,6 +208,50 @@ describe('context windows', () => {
 		expect(contextWindowFor('meta-llama/llama-3.1-70b-instruct')).toEqual({ contextWindow: 128_000, known: true });
 	});
 
+	test.each([
+		// Anthropic, as n8n's Anthropic Chat Model names them, and Bedrock's ids
+		['claude-sonnet-4-5-20250929', 200_000],
+		['claude-3-haiku-20240307', 200_000],
+		['claude-2', 100_000],
+		['claude-2.1', 200_000],
+		['claude-instant-1.2', 100_000],
+		['anthropic.claude-3-5-sonnet-20240620-v1:0', 200_000],
+		['us.anthropic.claude-3-7-sonnet-20250219-v1:0', 200_000],
+		['anthropic.claude-v2', 100_000],
+		['anthropic.claude-v2:1', 200_000],
+		// Gemini (n8n's Gemini node passes "models/…")
+		['models/gemini-2.5-flash', 1_048_576],
+		['gemini-1.5-pro-002', 2_097_152],
+		['gemini-1.5-flash', 1_048_576],
+		['gemini-pro', 32_760],
+		// Mistral
+		['mistral-large-latest', 128_000],
+		['mistral-small-latest', 32_768],
+		['open-mixtral-8x22b', 65_536],
+		['mistral.mistral-large-2407-v1:0', 128_000],
+		// Llama on Ollama, Groq and Bedrock
+		['llama3.1:70b', 128_000],
+		['llama-3.3-70b-versatile', 128_000],
+		['llama3-70b-8192', 8_192],
+		['meta-llama/llama-4-scout-17b-16e-instruct', 131_072],
+		['meta.llama3-1-70b-instruct-v1:0', 128_000],
+		['meta.llama3-8b-instruct-v1:0', 8_192],
+		['llama2:13b', 4_096],
+		// Azure OpenAI's model names, Bedrock's own models
+		['gpt-35-turbo', 16_385],
+		['gpt-4o-2024-08-06', 128_000],
+		['amazon.nova-pro-v1:0', 300_000],
+		['amazon.titan-text-express-v1', 8_192],
+		['cohere.command-r-plus-v1:0', 128_000],
+	])('%s (Anthropic, Gemini, Mistral, Llama, Azure OpenAI, Bedrock) has a context window of %i tokens', (model, contextWindow) => {
+		expect(contextWindowFor(model)).toEqual({ contextWindow, known: true });
+	});
+
+	test('Bedrock model ids are counted like the model they name', () => {
+		expect(encodingForModel('openai.gpt-oss-120b-1:0')).toEqual({ encoding: 'o200k_base', exact: true });
+		expect(encodingForModel('us.anthropic.claude-3-7-sonnet-20250219-v1:0')).toEqual({ encoding: 'o200k_base', exact: false });
+	});
+
 	test('an unknown model gets a conservative 8192 tokens, flagged as unknown', () => {
 		expect(contextWindowFor('my-company-model')).toEqual({ contextWindow: 8_192, known: false });
 		expect(contextWindowFor('')).toEqual({ contextWindow: 8_192, known: false });

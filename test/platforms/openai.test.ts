@@ -2,7 +2,8 @@ import OpenAI from 'openai';
 
 import { ModelCallError } from '../../nodes/core/session/model';
 import { callModelWithFallback } from '../../nodes/core/session/model-call';
-import { OpenAiChatModel, outputLimitParameterFor, retryAfterMsFrom } from '../../nodes/AiSession/openai.model';
+import { OpenAiChatModel, outputLimitParameterFor } from '../../nodes/AiSession/openai.model';
+import { retryAfterMsFrom } from '../../nodes/core/retry-after';
 import { countPromptTokens, countTokens, makeOpenAiKey, OpenAiEmulator, type OpenAiFault } from '../emulators/openai';
 
 describe('OpenAiChatModel against the OpenAI emulator (openai SDK over HTTP)', () => {

@@ -4,7 +4,8 @@
  * without n8n; the AI Session node only maps parameters and items onto it.
  */
 import { contextBudget, fitTurnsToBudget, truncateMiddle, truncateMiddleToCharacters } from '../budget';
-import { contextWindowFor, createTokenCounter, type TokenCounter } from '../tokens';
+import { budgetScale, calibrate } from '../token-calibration';
+import { contextWindowFor, createTokenCounter, encodingForModel, type TokenCounter } from '../tokens';
 import { callModelWithFallback } from './model-call';
 import { ModelCallError, type ChatMessage, type ChatModel, type ChatUsage } from './model';
 import type { NewTurn, SessionState, SessionStore, SessionSummary, SessionWindow, StoredTurn } from './store';
@@ -122,6 +123,12 @@ export class SessionEngine {
 		this.contextWindow = config.contextWindow || contextWindowFor(config.models[0]).contextWindow;
 	}
 
+	/** Whether the counter's tokenizer is the model's own: its counts need no calibration. */
+	private readonly countsExactly = (model: string): boolean => {
+		const { encoding, exact } = encodingForModel(model);
+		return exact && encoding === this.counter.encoding;
+	};
+
 	async handle(message: InboundMessage): Promise<SessionOutcome> {
 		if (message.text.trim() === '') return { kind: 'ignored', reason: 'empty' };
 		const lock = await this.store.lock(message.sessionId, this.config.lock);
@@ -229,16 +236,17 @@ export class SessionEngine {
 	private async converse(message: InboundMessage): Promise<SessionOutcome> {
 		const { config, counter } = this;
 		const systemTokens = counter.countMessage({ role: 'system', content: config.systemPrompt }) + counter.replyPriming;
+		const peek = await this.store.readWindow(message.sessionId, 0);
 		const budget = contextBudget({
 			model: config.models[0],
 			contextWindow: this.contextWindow,
 			maxOutputTokens: config.maxOutputTokens,
 			systemTokens,
 			safetyMargin: config.safetyMargin,
+			tokenScale: budgetScale(config.models, peek.state.calibration, this.countsExactly),
 		});
 
 		// The summary comes first, then the user's new message; history gets what is left.
-		const peek = await this.store.readWindow(message.sessionId, 0);
 		const summary = liveSummary(peek.state);
 		const summaryMessage = summary ? summaryAsMessage(summary.content) : null;
 		const summaryTokens = summaryMessage ? counter.countMessage(summaryMessage) : 0;
@@ -285,6 +293,14 @@ export class SessionEngine {
 			};
 		}
 		const { completion, attempts } = called;
+		const historyTokens = history.reduce((sum, turn) => sum + turn.tokens, 0);
+		const calibration = calibrate(
+			window.state.calibration,
+			attempts[attempts.length - 1].model,
+			completion.usage.promptTokens,
+			systemTokens + summaryTokens + historyTokens + userTokens,
+			this.countsExactly,
+		);
 
 		const newTurns: NewTurn[] = [
 			{ role: 'user', content: userContent, tokens: userTokens },
@@ -297,13 +313,17 @@ export class SessionEngine {
 			usage: completion.usage,
 			...(attempts.length > 1 ? { attempts } : {}),
 		});
-		const outcome = await this.store.appendTurns(message.sessionId, newTurns, { messageKey: message.messageKey, usage: completion.usage, answer });
+		const outcome = await this.store.appendTurns(message.sessionId, newTurns, {
+			messageKey: message.messageKey,
+			usage: completion.usage,
+			answer,
+			...(calibration ? { calibration } : {}),
+		});
 		if (outcome === 'duplicate') return { kind: 'ignored', reason: 'duplicate' };
 		if (message.senderKey && config.limits.tokensPerDay > 0) {
 			await this.store.incrementCounter(quotaKey(message.senderKey, this.now()), completion.usage.totalTokens, 2 * DAY_MS);
 		}
 
-		const historyTokens = history.reduce((sum, turn) => sum + turn.tokens, 0);
 		const compaction = await this.compactIfNeeded(message.sessionId, window, history, newTurns, budget);
 		return {
 			kind: 'reply',

@@ -34,6 +34,12 @@ export interface SessionUsage {
 	totalTokens: number;
 }
 
+/**
+ * Provider tokens per counted token, per model name: learned from the prompt tokens the provider
+ * reported against what was counted, so a model whose tokenizer is not tiktoken still fits its window.
+ */
+export type TokenCalibration = Record<string, number>;
+
 export interface SessionState {
 	/** Turns stored in the session, including those before a reset. */
 	turnCount: number;
@@ -43,6 +49,8 @@ export interface SessionState {
 	contextStartSeq: number;
 	summary: SessionSummary | null;
 	usage: SessionUsage;
+	/** Empty until a model outside OpenAI's tokenizers has answered in this session. */
+	calibration: TokenCalibration;
 }
 
 export interface SessionWindow {
@@ -61,6 +69,8 @@ export interface AppendOptions {
 	 * a message answered before a crash is sent again from here instead of asking the model twice.
 	 */
 	answer?: string;
+	/** Replaces the session's token calibration in the same transaction; absent leaves it as it is. */
+	calibration?: TokenCalibration;
 }
 
 export type AppendOutcome = 'appended' | 'duplicate';

@@ -19,6 +19,7 @@ interface MemorySession {
 	contextStartSeq: number;
 	summary: SessionSummary | null;
 	usage: SessionState['usage'];
+	calibration: SessionState['calibration'];
 }
 
 /**
@@ -44,7 +45,7 @@ export class MemorySessionStore implements SessionStore {
 	private session(sessionId: string): MemorySession {
 		let session = this.sessions.get(sessionId);
 		if (!session) {
-			session = { turns: [], contextStartSeq: 0, summary: null, usage: { ...EMPTY_USAGE } };
+			session = { turns: [], contextStartSeq: 0, summary: null, usage: { ...EMPTY_USAGE }, calibration: {} };
 			this.sessions.set(sessionId, session);
 		}
 		return session;
@@ -59,6 +60,7 @@ export class MemorySessionStore implements SessionStore {
 			contextStartSeq: session.contextStartSeq,
 			summary: session.summary ? { ...session.summary } : null,
 			usage: { ...session.usage },
+			calibration: { ...session.calibration },
 		};
 	}
 
@@ -106,6 +108,7 @@ export class MemorySessionStore implements SessionStore {
 			session.usage.completionTokens += options.usage.completionTokens;
 			session.usage.totalTokens += options.usage.totalTokens;
 		}
+		if (options.calibration) session.calibration = { ...options.calibration };
 		return 'appended';
 	}
 

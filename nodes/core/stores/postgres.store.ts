@@ -16,6 +16,7 @@ import {
 	type SessionWindow,
 	type StoredTurn,
 } from '../session/store';
+import { parseCalibration } from '../token-calibration';
 import { journalEntryOf, type DeliveryClaim, type DeliveryJournal, type JournalEntry, type JournalRow, type JournalState, type NewJournalEntry, type RecordOutcome } from '../journal';
 import { ArrivalQueue, FifoMutex } from './fifo-mutex';
 import { PurgeSchedule, retentionSettings, type RetentionOptions } from './retention';
@@ -69,6 +70,7 @@ interface SessionRow {
 	prompt_tokens: string;
 	completion_tokens: string;
 	total_tokens: string;
+	calibration: string | null;
 }
 
 interface TurnRow {
@@ -111,7 +113,7 @@ function sslOption(ssl: PostgresSsl | undefined): boolean | ConnectionOptions {
 
 function stateFromRow(row: SessionRow | undefined): SessionState {
 	if (!row) {
-		return { turnCount: 0, lastSeq: 0, lastCumulativeTokens: 0, contextStartSeq: 0, summary: null, usage: { ...EMPTY_USAGE } };
+		return { turnCount: 0, lastSeq: 0, lastCumulativeTokens: 0, contextStartSeq: 0, summary: null, usage: { ...EMPTY_USAGE }, calibration: {} };
 	}
 	// bigint columns arrive as strings (pg keeps them exact); every count here fits a JS number.
 	return {
@@ -128,6 +130,7 @@ function stateFromRow(row: SessionRow | undefined): SessionState {
 			completionTokens: Number(row.completion_tokens),
 			totalTokens: Number(row.total_tokens),
 		},
+		calibration: parseCalibration(row.calibration),
 	};
 }
 
@@ -278,7 +281,8 @@ export class PostgresSessionStore implements SessionStore, DeliveryJournal {
 					FROM unnest($2::bigint[], $3::text[], $4::text[], $5::int[], $6::bigint[]) AS t (seq, role, content, tokens, cumulative)
 				)
 				UPDATE ${this.tables.sessions} SET last_seq = $8, last_cumulative_tokens = $9,
-					prompt_tokens = prompt_tokens + $10, completion_tokens = completion_tokens + $11, total_tokens = total_tokens + $12
+					prompt_tokens = prompt_tokens + $10, completion_tokens = completion_tokens + $11, total_tokens = total_tokens + $12,
+					calibration = coalesce($13, calibration)
 				WHERE session_id = $1`,
 				[
 					sessionId,
@@ -293,6 +297,7 @@ export class PostgresSessionStore implements SessionStore, DeliveryJournal {
 					usage.promptTokens,
 					usage.completionTokens,
 					usage.totalTokens,
+					options.calibration ? JSON.stringify(options.calibration) : null,
 				],
 			);
 			return 'commit';
@@ -739,6 +744,7 @@ export class PostgresSessionStore implements SessionStore, DeliveryJournal {
 				);
 				CREATE INDEX IF NOT EXISTS ${index('lock_queue_session')} ON ${lockQueue} (session_id, ticket);
 				ALTER TABLE ${messageKeys} ADD COLUMN IF NOT EXISTS answer text;
+				ALTER TABLE ${sessions} ADD COLUMN IF NOT EXISTS calibration text;
 				CREATE TABLE IF NOT EXISTS ${journal} (
 					seq bigserial PRIMARY KEY,
 					message_key text NOT NULL UNIQUE,

@@ -17,6 +17,7 @@ import {
 	type SessionWindow,
 	type StoredTurn,
 } from '../session/store';
+import { parseCalibration } from '../token-calibration';
 import type { DeliveryClaim, DeliveryJournal, JournalEntry, JournalState, NewJournalEntry, RecordOutcome } from '../journal';
 import { ArrivalQueue, FifoMutex } from './fifo-mutex';
 import { retentionSettings, type RetentionOptions } from './retention';
@@ -98,14 +99,15 @@ return bodiesOf(KEYS[2], seqs)
 
 const APPEND_TURNS = `
 -- KEYS: 1 state hash, 2 index, 3 turn bodies, 4 message key (optional)
--- ARGV: 1 message key ttl ms, 2 createdAt, 3-5 usage (prompt, completion, total), 6 the answer (JSON) or "", then per turn: tokens, role, content
+-- ARGV: 1 message key ttl ms, 2 createdAt, 3-5 usage (prompt, completion, total), 6 the answer (JSON) or "",
+-- 7 the token calibration (JSON) or "", then per turn: tokens, role, content
 if KEYS[4] then
 	local value = ARGV[6] ~= '' and ARGV[6] or ARGV[2]
 	if not redis.call('SET', KEYS[4], value, 'NX', 'PX', ARGV[1]) then return 0 end
 end
 local seq = tonumber(redis.call('HGET', KEYS[1], 'lastSeq') or '0')
 local cumulative = tonumber(redis.call('HGET', KEYS[1], 'lastCumulativeTokens') or '0')
-for i = 7, #ARGV, 3 do
+for i = 8, #ARGV, 3 do
 	seq = seq + 1
 	cumulative = cumulative + tonumber(ARGV[i])
 	redis.call('ZADD', KEYS[2], cumulative, seq)
@@ -115,6 +117,7 @@ redis.call('HSET', KEYS[1], 'lastSeq', seq, 'lastCumulativeTokens', cumulative)
 redis.call('HINCRBY', KEYS[1], 'promptTokens', ARGV[3])
 redis.call('HINCRBY', KEYS[1], 'completionTokens', ARGV[4])
 redis.call('HINCRBY', KEYS[1], 'totalTokens', ARGV[5])
+if ARGV[7] ~= '' then redis.call('HSET', KEYS[1], 'calibration', ARGV[7]) end
 return 1
 `;
 
@@ -284,6 +287,7 @@ function stateFromHash(flat: string[]): SessionState {
 			completionTokens: number('completionTokens'),
 			totalTokens: number('totalTokens'),
 		},
+		calibration: parseCalibration(hash.calibration),
 	};
 }
 
@@ -391,7 +395,7 @@ export class RedisSessionStore implements SessionStore, DeliveryJournal {
 		assertCounts(turns, usage);
 		const keys: string[] = this.sessionKeys(sessionId);
 		if (options.messageKey) keys.push(this.key('message', options.messageKey));
-		const args: (string | number)[] = [this.messageKeyTtlMs, Date.now(), usage.promptTokens, usage.completionTokens, usage.totalTokens, options.answer ?? ''];
+		const args: (string | number)[] = [this.messageKeyTtlMs, Date.now(), usage.promptTokens, usage.completionTokens, usage.totalTokens, options.answer ?? '', options.calibration ? JSON.stringify(options.calibration) : ''];
 		for (const turn of turns) args.push(turn.tokens, turn.role, turn.content);
 		const appended = await this.script(APPEND_TURNS, keys, args);
 		return appended === 1 ? 'appended' : 'duplicate';

@@ -3,6 +3,7 @@ import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 
+import { parseCalibration } from '../token-calibration';
 import {
 	LockTimeoutError,
 	type AppendOptions,
@@ -31,7 +32,8 @@ CREATE TABLE IF NOT EXISTS clawgate_sessions (
 	summary_through_seq INTEGER,
 	prompt_tokens INTEGER NOT NULL DEFAULT 0,
 	completion_tokens INTEGER NOT NULL DEFAULT 0,
-	total_tokens INTEGER NOT NULL DEFAULT 0
+	total_tokens INTEGER NOT NULL DEFAULT 0,
+	calibration TEXT
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS clawgate_turns (
 	session_id TEXT NOT NULL,
@@ -87,6 +89,7 @@ interface SessionRow {
 	prompt_tokens: number;
 	completion_tokens: number;
 	total_tokens: number;
+	calibration: string | null;
 }
 
 interface TurnRow {
@@ -157,6 +160,9 @@ export class SqliteSessionStore implements SessionStore, DeliveryJournal {
 		// Files made before answers were kept with message keys.
 		const keyColumns = this.db.prepare('PRAGMA table_info(clawgate_message_keys)').all() as Array<{ name: string }>;
 		if (!keyColumns.some((column) => column.name === 'answer')) this.db.exec('ALTER TABLE clawgate_message_keys ADD COLUMN answer TEXT');
+		// Files made before token calibration was kept with the session.
+		const sessionColumns = this.db.prepare('PRAGMA table_info(clawgate_sessions)').all() as Array<{ name: string }>;
+		if (!sessionColumns.some((column) => column.name === 'calibration')) this.db.exec('ALTER TABLE clawgate_sessions ADD COLUMN calibration TEXT');
 		const prepare = (sql: string) => this.db.prepare(sql);
 		this.statements = {
 			session: prepare('SELECT * FROM clawgate_sessions WHERE session_id = ?'),
@@ -212,7 +218,7 @@ export class SqliteSessionStore implements SessionStore, DeliveryJournal {
 			),
 			advanceSession: prepare(
 				`UPDATE clawgate_sessions SET last_seq = ?, last_cumulative_tokens = ?, prompt_tokens = prompt_tokens + ?,
-				 completion_tokens = completion_tokens + ?, total_tokens = total_tokens + ? WHERE session_id = ?`,
+				 completion_tokens = completion_tokens + ?, total_tokens = total_tokens + ?, calibration = coalesce(?, calibration) WHERE session_id = ?`,
 			),
 			reset: prepare(
 				'UPDATE clawgate_sessions SET context_start_seq = last_seq, summary = NULL, summary_tokens = NULL, summary_through_seq = NULL WHERE session_id = ?',
@@ -254,6 +260,7 @@ export class SqliteSessionStore implements SessionStore, DeliveryJournal {
 				contextStartSeq: 0,
 				summary: null,
 				usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 },
+				calibration: {},
 			};
 		}
 		return {
@@ -266,6 +273,7 @@ export class SqliteSessionStore implements SessionStore, DeliveryJournal {
 					? null
 					: { content: row.summary, tokens: row.summary_tokens ?? 0, throughSeq: row.summary_through_seq ?? 0 },
 			usage: { promptTokens: row.prompt_tokens, completionTokens: row.completion_tokens, totalTokens: row.total_tokens },
+			calibration: parseCalibration(row.calibration),
 		};
 	}
 
@@ -311,7 +319,8 @@ export class SqliteSessionStore implements SessionStore, DeliveryJournal {
 				this.statements.insertTurn.run(sessionId, seq, turn.role, turn.content, turn.tokens, cumulative, createdAt);
 			}
 			const usage = options.usage ?? { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
-			this.statements.advanceSession.run(seq, cumulative, usage.promptTokens, usage.completionTokens, usage.totalTokens, sessionId);
+			const calibration = options.calibration ? JSON.stringify(options.calibration) : null;
+			this.statements.advanceSession.run(seq, cumulative, usage.promptTokens, usage.completionTokens, usage.totalTokens, calibration, sessionId);
 			return 'appended';
 		});
 	}
