@@ -519,7 +519,7 @@ describe.each(kinds)('$name session store', (kind) => {
 			// Connected first: arrival is when lock() is called, not when a new connection comes up.
 			await Promise.all([a, b].map((store) => store.lock(newSession(), lockOptions).then((lock) => lock.release())));
 			// Far enough apart that each process has queued its waiter before the next arrives, even on a busy CI machine.
-			const events = await runAcquirers([a, b, a, b, a, b], newSession(), 40);
+			const events = await runAcquirers([a, b, a, b, a, b], newSession(), 120);
 			expect(events).toEqual(expectedOrder(6));
 		});
 

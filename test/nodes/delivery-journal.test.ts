@@ -13,6 +13,9 @@ import { OpenAiEmulator } from '../emulators/openai';
 import { TelegramEmulator } from '../emulators/telegram';
 import { INPUT_NODE_NAME, PACKAGE, runWorkflow, telegramDmEnvelope } from './harness';
 
+// Each test runs workflows in n8n-core; the first also loads it, which takes seconds on a busy machine.
+jest.setTimeout(30_000);
+
 const model = new OpenAiEmulator({ responder: (request) => `answer to: ${String(request.messages.at(-1)?.content)}` });
 const telegram = new TelegramEmulator();
 beforeAll(() => Promise.all([model.start(), telegram.start()]));
