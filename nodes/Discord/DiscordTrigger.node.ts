@@ -60,6 +60,10 @@ export class DiscordTrigger implements INodeType {
 				options: { sessionScope, allowedGuildIds: parseIdList(options.allowedGuildIds) },
 				logger: this.logger,
 				...handlers,
+				// Settles once the message is journaled and emitted, not when its execution ends: messages keep their order without waiting for the model.
+				onEnvelope: handlers.handOver,
+				// "Listen for test event" starts a session of its own: resuming the active trigger's would take it away.
+				cursor: this.getMode() === 'manual' ? undefined : handlers.cursor,
 			}),
 		);
 	}

@@ -3,7 +3,7 @@
  * listener the trigger holds, normalisation of MESSAGE_CREATE payloads into the envelope, and
  * outbound calls. Node classes stay thin and call only this.
  */
-import type { APIAllowedMentions, APIMessage, Channel, Client, GatewayMessageCreateDispatchData, REST } from 'discord.js';
+import type { APIAllowedMentions, APIChannel, APIMessage, APIUser, Channel, Client, ClientOptions, ClientUser, GatewayMessageCreateDispatchData, REST } from 'discord.js';
 
 import { buildSessionId, commandForBot, type AttachmentKind, type Envelope, type EnvelopeAttachment, type SessionScope } from '../core/envelope';
 import { decideAccess, DEFAULT_ACCESS_POLICY, type AccessFacts, type AccessPolicy } from '../core/access-policy';
@@ -11,6 +11,7 @@ import { InvalidPayloadError } from '../core/errors';
 import { RecentKeys } from '../core/recent-keys';
 import { finiteNumberOrNull, idOrNull, isoTimestampOrNull, isRecord, listOf, nonEmptyStringOrNull, recordOrNull, stringOr } from '../core/payload';
 import { formatAndChunk, markdownRenderer } from '../core/text';
+import type { ListenerCursor } from '../shared/listener-trigger';
 
 export const DISCORD_PUBLIC_API = 'https://discord.com/api';
 
@@ -417,8 +418,17 @@ const silentLogger: DiscordLogger = { debug() {}, info() {}, warn() {}, error() 
 export interface DiscordListenerInput {
 	credential: DiscordCredential;
 	options?: DiscordTriggerOptions;
-	/** Called once per accepted message, in arrival order. */
-	onEnvelope: (envelope: Envelope) => void | Promise<void>;
+	/**
+	 * Called once per accepted message, in arrival order; the next message waits until it settles.
+	 * `handedOver` (called when it settles, if the handler has not called it before) moves the saved
+	 * session past the message: call it once the message is journaled, right before it is emitted.
+	 */
+	onEnvelope: (envelope: Envelope, handedOver: () => void) => void | Promise<void>;
+	/**
+	 * Where the gateway session is kept between runs (the node's static data): a restart RESUMEs it
+	 * and Discord replays what was sent meanwhile. Without it every start is a new session.
+	 */
+	cursor?: ListenerCursor;
 	/**
 	 * Decides who may talk to the bot (the shared access policy and DM pairing), instead of the
 	 * policy in `options`: resolves whether the message is emitted.
@@ -431,9 +441,42 @@ export interface DiscordListenerInput {
 
 export interface DiscordListener {
 	readonly botUser: { id: string; username: string };
-	/** Closes the gateway connection; nothing is emitted afterwards. */
+	/** Closes the gateway connection (keeping a saved session resumable); nothing is emitted afterwards. */
 	close(): Promise<void>;
 }
+
+/**
+ * A gateway session as the trigger keeps it between runs. Discord replays to a RESUME every event
+ * after `sequence`, for as long as it keeps the session (a few minutes after the connection ends).
+ */
+export interface DiscordGatewaySession {
+	sessionId: string;
+	resumeURL: string;
+	/** The seq of the last MESSAGE_CREATE handed over (journaled and emitted, or skipped), or READY's for a new session: never a later one. */
+	sequence: number;
+	/** @discordjs/ws resumes only with the shard count it connects with. */
+	shardCount: number;
+	/** When this was written (ISO 8601), for the logs. */
+	savedAt: string;
+}
+
+function savedSessionOf(cursor: ListenerCursor | undefined): DiscordGatewaySession | null {
+	const saved = cursor?.read();
+	if (!saved) return null;
+	const { sessionId, resumeURL, sequence, shardCount, savedAt } = saved;
+	if (typeof sessionId !== 'string' || typeof resumeURL !== 'string' || !Number.isInteger(sequence) || !Number.isInteger(shardCount)) return null;
+	return { sessionId, resumeURL, sequence: sequence as number, shardCount: shardCount as number, savedAt: String(savedAt ?? '') };
+}
+
+/** Only shard 0 is kept: a bot in fewer than 2,500 servers has one shard (Discord requires sharding above that). */
+const SAVED_SHARD = 0;
+
+/**
+ * Closing with 1000 or 1001 ends the session on Discord's side; any other code keeps it resumable,
+ * so the next start replays what was sent meanwhile (https://discord.com/developers/docs/events/gateway#disconnecting).
+ * 4200 is the code @discordjs/ws itself closes with before it resumes.
+ */
+const RESUMABLE_CLOSE_CODE = 4200;
 
 /** How long `close()` lets an ongoing reconnect finish, so the connection it opens is closed too. */
 const RECONNECT_SETTLE_MS = 5_000;
@@ -466,14 +509,53 @@ function channelInfoFrom(channel: Channel | null | undefined, client: Client): D
 	return { parentId: null, name: 'name' in channel ? (channel.name ?? null) : null };
 }
 
-/** Where a message was posted; one REST lookup for a thread the client has not seen yet. */
-async function channelInfoOf(client: Client, message: DiscordMessagePayload, logger: DiscordLogger, discordJs: DiscordJs): Promise<DiscordChannelInfo | null> {
+/** A channel as REST returns it: its parent and name; for a thread, its parent's name (one more lookup). */
+async function channelInfoFromRest(client: Client, channelId: string, { Routes }: DiscordJs): Promise<DiscordChannelInfo> {
+	const channel = (await client.rest.get(Routes.channel(channelId))) as APIChannel;
+	if (!THREAD_CHANNELS.has(channel.type)) return { parentId: null, name: 'name' in channel ? (channel.name ?? null) : null };
+	const parentId = 'parent_id' in channel ? (channel.parent_id ?? null) : null;
+	if (!parentId) return { parentId: null, name: null };
+	const parent = channelInfoFrom(client.channels.cache.get(parentId), client) ?? (await channelInfoFromRest(client, parentId, { Routes } as DiscordJs));
+	return { parentId, name: parent.name };
+}
+
+/** How long a channel looked up through REST is taken as it was (its name may change; a thread's parent does not). */
+const CHANNEL_LOOKUP_TTL_MS = 10 * 60_000;
+
+interface ChannelLookups {
+	get(channelId: string): DiscordChannelInfo | undefined;
+	set(channelId: string, info: DiscordChannelInfo): void;
+}
+
+function channelLookups(): ChannelLookups {
+	const entries = new Map<string, { info: DiscordChannelInfo; until: number }>();
+	return {
+		get: (channelId) => {
+			const entry = entries.get(channelId);
+			if (entry && entry.until > Date.now()) return entry.info;
+			entries.delete(channelId);
+			return undefined;
+		},
+		set: (channelId, info) => void entries.set(channelId, { info, until: Date.now() + CHANNEL_LOOKUP_TTL_MS }),
+	};
+}
+
+/**
+ * Where a message was posted: from discord.js's cache, else one REST lookup, kept a while (a thread
+ * the client has not seen yet; any server channel after a resumed start, whose cache stays empty:
+ * READY and the servers' GUILD_CREATE went to the process that started the session).
+ */
+async function channelInfoOf(client: Client, message: DiscordMessagePayload, lookups: ChannelLookups, logger: DiscordLogger, discordJs: DiscordJs): Promise<DiscordChannelInfo | null> {
 	if (isDirectMessage(message)) return null;
 	const cached = channelInfoFrom(client.channels.cache.get(message.channel_id), client);
 	const isThread = THREAD_CHANNELS.has(message.channel_type ?? -1);
 	if (cached && (!isThread || cached.parentId)) return cached;
+	const looked = lookups.get(message.channel_id);
+	if (looked) return looked;
 	try {
-		return channelInfoFrom(await client.channels.fetch(message.channel_id, { force: true }), client);
+		const info = await channelInfoFromRest(client, message.channel_id, discordJs);
+		lookups.set(message.channel_id, info);
+		return info;
 	} catch (error) {
 		logger.warn(`Clawgate Discord: could not look up channel ${message.channel_id}: ${describeDiscordError(error, 'look up the channel', discordJs).message}`);
 		return cached;
@@ -481,15 +563,65 @@ async function channelInfoOf(client: Client, message: DiscordMessagePayload, log
 }
 
 /**
- * Connects to the Discord gateway with the credential's bot and calls `onEnvelope` for every
- * message the options accept. Resolves once Discord has accepted the session (READY); rejects
- * with an actionable error otherwise. discord.js heartbeats, reconnects and resumes the session,
- * and Discord replays what was sent meanwhile.
+ * discord.js's gateway strategy, handed the saved session before its first connection: @discordjs/ws
+ * then connects to `resumeURL` and sends RESUME instead of IDENTIFY (and identifies when Discord
+ * answers INVALID_SESSION). The session goes in through `updateSessionInfo`, the call @discordjs/ws
+ * makes after READY; discord.js has created its shards by the time the strategy connects.
  */
-export async function startDiscordListener({ credential, options = {}, onEnvelope, admit, onFatalError, logger = silentLogger }: DiscordListenerInput): Promise<DiscordListener> {
+function resumingStrategy(discordJs: DiscordJs, manager: GatewayManager, saved: DiscordGatewaySession | null) {
+	let pending = saved;
+	return new (class ResumingShardingStrategy extends discordJs.SimpleShardingStrategy {
+		override async connect(): Promise<void> {
+			if (pending) {
+				const { sessionId, resumeURL, sequence, shardCount } = pending;
+				pending = null;
+				await manager.options.updateSessionInfo(SAVED_SHARD, { sessionId, resumeURL, sequence, shardCount, shardId: SAVED_SHARD });
+			}
+			await super.connect();
+		}
+	})(manager);
+}
+
+/** discord.js's own, private step at READY (14.28: `WebSocketManager#triggerClientReady`), which a RESUME never takes. */
+interface ClientReadyStep {
+	triggerClientReady(): void;
+}
+
+/**
+ * After a RESUME in a new process discord.js has seen no READY: it knows no bot user and never turns
+ * ready, so it would queue every later event unhandled, for good. Gives it the bot user from REST
+ * and takes its READY step.
+ */
+function completeResumedStart(client: Client, user: APIUser, { ClientUser: ClientUserClass }: DiscordJs): void {
+	const clientUser = new (ClientUserClass as unknown as new (client: Client, data: APIUser) => ClientUser)(client, user);
+	client.user = clientUser;
+	client.users.cache.set(clientUser.id, clientUser);
+	(client.ws as unknown as ClientReadyStep).triggerClientReady();
+}
+
+/** @discordjs/ws's manager, which discord.js hands to `ws.buildStrategy`. */
+type GatewayManager = Parameters<NonNullable<NonNullable<ClientOptions['ws']>['buildStrategy']>>[0];
+
+/** A dispatch as discord.js's `raw` event hands it over: `s` is the session's sequence number. */
+interface GatewayDispatch {
+	t: string;
+	s: number;
+	d: unknown;
+}
+
+/**
+ * Connects to the Discord gateway with the credential's bot and calls `onEnvelope` for every
+ * message the options accept. With a `cursor` it RESUMEs the session saved there, so Discord
+ * replays what was sent while no process held it, and saves the session as messages are handed
+ * over. Resolves once Discord has accepted the session (READY or RESUMED); rejects with an
+ * actionable error otherwise. discord.js heartbeats, reconnects and resumes within the process.
+ */
+export async function startDiscordListener({ credential, options = {}, onEnvelope, cursor, admit, onFatalError, logger = silentLogger }: DiscordListenerInput): Promise<DiscordListener> {
 	const token = botTokenOf(credential);
 	const discordJs = await loadDiscordJs();
-	const { Client, Events, GatewayDispatchEvents, GatewayIntentBits, Options, Partials } = discordJs;
+	const { Client, Events, GatewayDispatchEvents, GatewayIntentBits, Options, Partials, Routes } = discordJs;
+	const saved = savedSessionOf(cursor);
+	let gateway: ReturnType<typeof resumingStrategy> | null = null;
 	const client = new Client({
 		// Message events in servers and DMs, with their text (MESSAGE_CONTENT is privileged: it must be
 		// switched on in the Developer Portal), and GUILDS for channel names and thread parents.
@@ -500,6 +632,7 @@ export async function startDiscordListener({ credential, options = {}, onEnvelop
 		rest: { api: apiBaseOf(credential), timeout: DISCORD_REQUEST_TIMEOUT_MS },
 		// The listener reads raw payloads; cached messages would only hold memory.
 		makeCache: Options.cacheWithLimits({ ...Options.DefaultMakeCacheSettings, MessageManager: 0 }),
+		ws: { buildStrategy: (manager) => (gateway = resumingStrategy(discordJs, manager, saved)) },
 	});
 
 	let started = false;
@@ -513,38 +646,84 @@ export async function startDiscordListener({ credential, options = {}, onEnvelop
 	};
 	// A resumed gateway session replays what the bot missed; a replayed message is emitted once.
 	const recent = new RecentKeys(24 * 60 * 60_000, 1000);
+	const lookups = channelLookups();
 	let queue = Promise.resolve();
+	/** The session the cursor holds now; null without a cursor, or before Discord accepted one. */
+	let session: DiscordGatewaySession | null = null;
+	let resuming = saved !== null;
+	const saveSession = (next: DiscordGatewaySession) => {
+		session = next;
+		cursor?.write({ ...next });
+	};
+	// Messages replayed before RESUMED arrive before the bot user is known (a resumed start gets no READY).
+	let knowBotUser: (id: string | null) => void = () => undefined;
+	const botUserId = new Promise<string | null>((resolve) => (knowBotUser = resolve));
 
-	const handle = async (message: DiscordMessagePayload, botUserId: string) => {
-		if (closed) return;
-		const context: DiscordNormalizeContext = { botUserId, options, channel: await channelInfoOf(client, message, logger, discordJs) };
+	const handle = async (message: DiscordMessagePayload, sessionId: string | null, sequence: number) => {
+		const userId = await botUserId;
+		if (closed || !userId) return;
+		let handedOver = false;
+		const moveSessionPast = () => {
+			if (handedOver) return;
+			handedOver = true;
+			// A message of an earlier session (replaced after INVALID_SESSION) moves nothing: the new session starts after it.
+			if (session && session.sessionId === sessionId && sequence > session.sequence) saveSession({ ...session, sequence, savedAt: new Date().toISOString() });
+		};
+		const context: DiscordNormalizeContext = { botUserId: userId, options, channel: await channelInfoOf(client, message, lookups, logger, discordJs) };
 		const skipped = admit ? whyDiscordMessageIsNoMessage(message, context) : whyDiscordMessageIsSkipped(message, context);
-		if (skipped !== null) return logger.debug(`Clawgate Discord: not emitting message ${message.id}: ${skipped}`);
-		if (!recent.remember(message.id)) return logger.debug(`Clawgate Discord: message ${message.id} was delivered again; emitted once already`);
+		if (skipped !== null) {
+			moveSessionPast();
+			return logger.debug(`Clawgate Discord: not emitting message ${message.id}: ${skipped}`);
+		}
+		if (!recent.remember(message.id)) {
+			moveSessionPast();
+			return logger.debug(`Clawgate Discord: message ${message.id} was delivered again; emitted once already`);
+		}
 		const envelope = discordEnvelopeOf(message, context);
-		if (admit && !(await admit(envelope, discordAccessFacts(message, context)))) return;
-		if (!closed) await onEnvelope(envelope);
+		if (admit && !(await admit(envelope, discordAccessFacts(message, context)))) return moveSessionPast();
+		if (closed) return;
+		await onEnvelope(envelope, moveSessionPast);
+		moveSessionPast();
 	};
 
-	// The raw payload, as Discord sent it, is what the envelope carries; discord.js updates its
-	// channel cache for the same event synchronously right after this listener, and the queued
-	// handler runs after that, in arrival order.
-	client.ws.on(GatewayDispatchEvents.MessageCreate, (data: DiscordMessagePayload) => {
-		const botUserId = client.user?.id;
-		if (closed || !botUserId) return;
-		// A copy as Discord sent it: discord.js then sets `member.user` to its own User object
-		// (circular: the journal could not store it, and n8n would save the client in the item).
-		const payload = structuredClone(data);
-		queue = queue
-			.then(() => handle(payload, botUserId))
-			.catch((error) => logger.error(`Clawgate Discord: could not handle message ${data?.id}: ${(error as Error).message}`));
+	// `raw` fires for every dispatch of the gateway, with its sequence number, right before
+	// discord.js handles it (its channel cache included); the queued handler runs after that, in
+	// arrival order.
+	client.on(Events.Raw, (packet: GatewayDispatch, shardId: number) => {
+		if (closed || shardId !== SAVED_SHARD) return;
+		if (packet.t === GatewayDispatchEvents.Ready) {
+			const ready = packet.d as { session_id: string; resume_gateway_url: string };
+			if (resuming) logger.warn(`Clawgate Discord: Discord could not resume the gateway session saved at ${saved?.savedAt} (it had ended or expired), so it started a new one; messages sent to the bot in between are lost.`);
+			resuming = false;
+			if (cursor) {
+				saveSession({
+					sessionId: ready.session_id,
+					resumeURL: ready.resume_gateway_url,
+					sequence: packet.s,
+					shardCount: client.options.shardCount ?? 1,
+					savedAt: new Date().toISOString(),
+				});
+			}
+		} else if (packet.t === GatewayDispatchEvents.Resumed && resuming) {
+			resuming = false;
+			session = saved;
+			logger.info(`Clawgate Discord: resumed the gateway session saved at ${saved?.savedAt}; Discord replays what was sent since`);
+		} else if (packet.t === GatewayDispatchEvents.MessageCreate) {
+			// A copy as Discord sent it: discord.js then sets `member.user` to its own User object
+			// (circular: the journal could not store it, and n8n would save the client in the item).
+			const payload = structuredClone(packet.d) as DiscordMessagePayload;
+			const sessionId = session?.sessionId ?? (resuming ? (saved?.sessionId ?? null) : null);
+			queue = queue
+				.then(() => handle(payload, sessionId, packet.s))
+				.catch((error) => logger.error(`Clawgate Discord: could not handle message ${payload?.id}: ${(error as Error).message}`));
+		}
 	});
 	client.on(Events.Error, (error) => logger.error(`Clawgate Discord: ${error.message}`));
 	client.on(Events.Warn, (message) => logger.warn(`Clawgate Discord: ${message}`));
 	client.on(Events.ShardError, (error) => logger.warn(`Clawgate Discord: gateway connection error: ${error.message}`));
 	client.on(Events.ShardReconnecting, () => {
 		reconnecting = true;
-		logger.info('Clawgate Discord: the gateway connection dropped; reconnecting');
+		if (!closed) logger.info('Clawgate Discord: the gateway connection dropped; reconnecting');
 	});
 	client.on(Events.ShardResume, (_shardId, replayed) => {
 		settle();
@@ -561,15 +740,20 @@ export async function startDiscordListener({ credential, options = {}, onEnvelop
 		onFatalError?.(error);
 	});
 
+	let botUser: { id: string; username: string };
 	try {
+		if (saved) logger.info(`Clawgate Discord: resuming the gateway session saved at ${saved.savedAt} (after event ${saved.sequence})`);
 		await client.login(token);
+		if (!client.user) completeResumedStart(client, (await client.rest.get(Routes.user())) as APIUser, discordJs);
+		botUser = { id: client.user!.id, username: client.user!.username };
 	} catch (error) {
 		closed = true;
+		knowBotUser(null);
 		await client.destroy();
 		throw describeGatewayError(error, discordJs);
 	}
 	started = true;
-	const botUser = { id: client.user!.id, username: client.user!.username };
+	knowBotUser(botUser.id);
 	const applicationId = credential.applicationId?.trim();
 	if (applicationId && client.application?.id && client.application.id !== applicationId) {
 		logger.warn(`Clawgate Discord: the bot token belongs to application ${client.application.id}, not ${applicationId} as the credential says.`);
@@ -592,6 +776,8 @@ export async function startDiscordListener({ credential, options = {}, onEnvelop
 					});
 				});
 			}
+			// A saved session stays resumable for the next start; without a cursor the session ends here.
+			if (cursor) await gateway?.destroy({ code: RESUMABLE_CLOSE_CODE, reason: 'n8n stopped the trigger; the next start resumes the session' });
 			await client.destroy();
 		},
 	};

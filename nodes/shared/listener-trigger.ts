@@ -43,6 +43,15 @@ export interface ListenerHandlers {
 	 * journal cannot be written, since refusing it would lose it.
 	 */
 	executeTaken(envelope: Envelope): Promise<void>;
+	/**
+	 * As `executeTaken`, but settles as soon as n8n has the message, without waiting for its
+	 * execution: for a socket whose messages arrive faster than they are answered and that the
+	 * platform gives again only to a resumed session (Discord's gateway). `handedOver` runs after the
+	 * journal write and right before the emit (or when the journal drops the message as one it holds
+	 * already): a cursor written there is saved with this very emit, since n8n saves the node's static
+	 * data as an emit starts the execution.
+	 */
+	handOver(envelope: Envelope, handedOver?: () => void): Promise<void>;
 	/** The same as `execute` (the name the IRC, XMPP, Email, Mattermost and Rocket.Chat listeners use). */
 	emitAndWait(envelope: Envelope): Promise<void>;
 	/** Where a listener keeps how far it has read (the node's static data, which n8n saves on each emit). */
@@ -109,9 +118,12 @@ export async function runListenerTrigger(
 	 * where that can be waited for. `confirmable`: the listener confirms the message to its platform
 	 * after this, so a journal that cannot be written fails it (the platform gives it again) instead
 	 * of letting it run unjournaled. `deduplicate`: n8n is told the message key, so a message handed
-	 * over twice runs once.
+	 * over twice runs once. `wait: false` settles once n8n has it; `handedOver` runs right before the emit.
 	 */
-	const emit = async (envelope: Envelope, { confirmable = false, deduplicate = confirmable }: { confirmable?: boolean; deduplicate?: boolean } = {}): Promise<void> => {
+	const emit = async (
+		envelope: Envelope,
+		{ confirmable = false, deduplicate = confirmable, wait = true, handedOver }: { confirmable?: boolean; deduplicate?: boolean; wait?: boolean; handedOver?: () => void } = {},
+	): Promise<void> => {
 		// "Listen for test event" takes the first message only.
 		if (manual && emitted) return;
 		emitted = true;
@@ -119,7 +131,7 @@ export async function runListenerTrigger(
 		if (journal) {
 			try {
 				const journaled = await journalInArrivalOrder(journal, json);
-				if (!journaled) return;
+				if (!journaled) return handedOver?.();
 				json = journaled;
 			} catch (error) {
 				if (confirmable) throw asNodeError(context.getNode(), error);
@@ -127,11 +139,14 @@ export async function runListenerTrigger(
 				context.logger.warn(`${plugin.name} message ${envelope.message.id} runs without the delivery journal, which failed: ${(error as Error).message}`);
 			}
 		}
+		handedOver?.();
 		const items = [context.helpers.returnJsonArray([json])];
+		const deduplicationKey = deduplicate ? deduplicationKeyOf(envelope) : undefined;
 		// `context.emit` is read at call time: in manual mode n8n swaps it after trigger() returns.
 		if (!waits) return context.emit(items);
+		if (!wait) return context.emit(items, undefined, undefined, deduplicationKey);
 		const done = context.helpers.createDeferredPromise<IRun>();
-		context.emit(items, undefined, done, deduplicate ? deduplicationKeyOf(envelope) : undefined);
+		context.emit(items, undefined, done, deduplicationKey);
 		await done.promise.catch((error: unknown) => context.logger.debug(`${plugin.name} execution ended with an error: ${(error as Error).message}`));
 	};
 	const staticData = context.getWorkflowStaticData('node');
@@ -141,6 +156,7 @@ export async function runListenerTrigger(
 			onEnvelope: (envelope) => void emit(envelope).catch(() => undefined),
 			execute: async (envelope) => await emit(envelope, { confirmable: true }),
 			executeTaken: async (envelope) => await emit(envelope, { deduplicate: true }),
+			handOver: async (envelope, handedOver) => await emit(envelope, { deduplicate: true, wait: false, handedOver }),
 			emitAndWait: async (envelope) => await emit(envelope, { confirmable: true }),
 			cursor: {
 				read: () => (staticData[CURSOR_KEY] && typeof staticData[CURSOR_KEY] === 'object' ? (staticData[CURSOR_KEY] as IDataObject) : null),

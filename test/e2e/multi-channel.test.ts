@@ -251,6 +251,24 @@ describe(`multi-channel gateway example in a real n8n: ${triggerCount} triggers 
 		expect(await executions()).toHaveLength(before);
 	});
 
+	test('a Discord DM sent while n8n is down (killed) is answered exactly once after it is back; one answered before is not answered again', async () => {
+		const answersTo = (text: string) => discord.sent.filter((message) => message.content === `answer to: ${text}`);
+		discord.sendDm({ content: 'before the crash' });
+		await eventually(() => answersTo('before the crash')[0], 'the answer before the crash', 60_000);
+
+		await n8n.halt('SIGKILL');
+		await eventually(() => (discord.openSockets === 0 ? true : undefined), 'the killed n8n\'s gateway connection to drop', 20_000);
+		discord.sendDm({ content: 'sent while n8n was down' });
+		await n8n.restart();
+
+		await eventually(() => answersTo('sent while n8n was down')[0], 'the answer to the DM sent while n8n was down', 90_000);
+		// The trigger resumed the session it had saved instead of starting a new one.
+		expect(discord.connections.at(-1)!.start?.op).toBe(6);
+		await new Promise((resolve) => setTimeout(resolve, 3000));
+		expect(answersTo('sent while n8n was down')).toHaveLength(1);
+		expect(answersTo('before the crash')).toHaveLength(1);
+	});
+
 	test('deactivating the workflow closes the Discord gateway connection', async () => {
 		expect(discord.openSockets).toBeGreaterThan(0);
 		await n8n.api(`/rest/workflows/${example.id}/deactivate`, { method: 'POST', body: '{}' });

@@ -163,11 +163,14 @@ export class DiscordEmulator {
 	readonly connections: GatewayConnection[] = [];
 	/** Gateway happenings for tests to await: `identify`, `resume`, `heartbeat`, `close`. */
 	readonly gatewayEvents = new EventEmitter();
+	/** False: the gateway cannot be reached (a new socket is cut at once, before HELLO), as when the host running the bot loses its network. */
+	gatewayReachable = true;
 
 	private readonly messages = new Map<string, DiscordMessage>();
 	private readonly dmChannels = new Map<string, DiscordChannel>();
 	private readonly extraChannels = new Map<string, DiscordChannel>();
 	private readonly sessions = new Map<string, GatewaySession>();
+	private readonly closedByGateway = new WeakSet<WebSocket>();
 	private rateLimitFaults: RateLimitFault[] = [];
 	private buckets = new Map<string, { windowStart: number; used: number }>();
 	/** Per-channel message bucket (Discord: 5 per 5 s); generous by default so tests do not wait. */
@@ -340,7 +343,10 @@ export class DiscordEmulator {
 
 	/** Closes every open gateway socket with a close code (4000 "Unknown error": the client resumes). */
 	closeConnections(code = 4000, reason = 'Unknown error.'): void {
-		for (const socket of this.wss?.clients ?? []) socket.close(code, reason);
+		for (const socket of this.wss?.clients ?? []) {
+			this.closedByGateway.add(socket);
+			socket.close(code, reason);
+		}
 	}
 
 	/** Cuts every socket without a close frame, like a network drop (the client sees 1006). */
@@ -374,9 +380,16 @@ export class DiscordEmulator {
 		this.connections.push(connection);
 		socket.on('close', (code) => {
 			connection.closeCode = code;
-			for (const session of this.sessions.values()) if (session.socket === socket) session.socket = null;
+			// A client that closes with 1000 or 1001 ends its session; any other close, or none, keeps it resumable.
+			const ended = (code === 1000 || code === 1001) && !this.closedByGateway.has(socket);
+			for (const [id, session] of this.sessions) {
+				if (session.socket !== socket) continue;
+				session.socket = null;
+				if (ended) this.sessions.delete(id);
+			}
 			this.gatewayEvents.emit('close', connection);
 		});
+		if (!this.gatewayReachable) return void socket.terminate();
 		const query = new URL(url, 'ws://gateway').searchParams;
 		if (query.get('v') !== '10') return void socket.close(4012, 'Invalid API version.');
 		if (query.get('encoding') !== 'json') return void socket.close(4002, 'Error while decoding payload.');

@@ -103,7 +103,7 @@ function setUp(parameters: INodeParameters = {}, token = discord.token) {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-test('an active workflow gets one envelope item per accepted message, and deactivation closes the connection', async () => {
+test('an active workflow gets one envelope item per accepted message, and deactivation closes the connection, keeping the session resumable', async () => {
 	const { node, workflow, additionalData } = setUp({ options: { allowedUserIds: `${discord.users.ada.id}, 42` } });
 	const emitted: INodeExecutionData[][][] = [];
 	const errors: Error[] = [];
@@ -124,8 +124,10 @@ test('an active workflow gets one envelope item per accepted message, and deacti
 	expect(errors).toEqual([]);
 
 	await response.closeFunction!();
-	expect(connection.closeCode).toBe(1000);
+	// Not 1000: Discord keeps the session, and the next activation resumes it from the node's static data.
+	expect(connection.closeCode).toBe(4200);
 	expect(discord.openSockets).toBe(0);
+	expect(workflow.getStaticData('node', node).clawgateListenerCursor).toMatchObject({ sessionId: expect.any(String), sequence: expect.any(Number), shardCount: 1 });
 });
 
 test('"Listen for test event" resolves with the first message only, then closes', async () => {

@@ -1,3 +1,5 @@
+import type { IDataObject } from 'n8n-workflow';
+
 import type { Envelope } from '../../nodes/core/envelope';
 import { RecentKeys } from '../../nodes/core/recent-keys';
 import { InvalidPayloadError } from '../../nodes/core/errors';
@@ -10,6 +12,7 @@ import {
 	sendDiscordTyping,
 	startDiscordListener,
 	type DiscordListener,
+	type DiscordGatewaySession,
 	type DiscordListenerInput,
 	type DiscordMessagePayload,
 	type DiscordTriggerOptions,
@@ -307,6 +310,136 @@ describe('Discord trigger connection (discord.js against the gateway emulator)',
 		await discord.nextGatewayEvent('identify');
 		const later = discord.sendDm({ content: 'after a new session' });
 		expect((await received.next(10_000)).message.id).toBe(later.id);
+	}, 20_000);
+
+	/** The node's static data as n8n keeps it between runs: what a listener wrote is what the next one reads. */
+	function savedCursor() {
+		let value: IDataObject | null = null;
+		return {
+			read: () => (value ? { ...value } : null),
+			write: (next: IDataObject) => void (value = { ...next }),
+			get session() {
+				return value as unknown as DiscordGatewaySession | null;
+			},
+		};
+	}
+	const identifies = () => discord.connections.filter((connection) => connection.start?.op === 2).length;
+
+	test('a listener with a cursor saves its new session (READY\'s seq), then the seq of each message it hands over', async () => {
+		const cursor = savedCursor();
+		const { received } = await listen({}, { cursor });
+		const identify = discord.connections.at(-1)!;
+		expect(identify.start?.op).toBe(2);
+		expect(cursor.session).toEqual({ sessionId: expect.any(String), resumeURL: discord.resumeGatewayUrl, sequence: 1, shardCount: 1, savedAt: expect.any(String) });
+		const before = cursor.session!.sequence;
+		discord.sendDm({ content: 'hello' });
+		await received.next();
+		await until(() => cursor.session!.sequence > before);
+		discord.sendGuildMessage({ content: 'people talking among themselves' });
+		const marker = discord.sendDm({ content: 'marker' });
+		expect((await received.next()).message.id).toBe(marker.id);
+		// The skipped server message moved the session too: a restart replays neither.
+		await until(() => cursor.session!.sequence === before + 3);
+	});
+
+	test('after a restart, the next listener resumes the saved session and gets what was sent while none listened, exactly once', async () => {
+		const cursor = savedCursor();
+		const first = await listen({}, { cursor });
+		const answered = discord.sendDm({ content: 'answered before the restart' });
+		expect((await first.received.next()).message.id).toBe(answered.id);
+		const identifiesBefore = identifies();
+
+		await first.listener.close();
+		// Closed with a code other than 1000/1001, so Discord keeps the session.
+		expect(discord.connections.at(-1)!.closeCode).toBe(4200);
+		const whileDown = discord.sendDm({ content: 'sent while n8n was down' });
+
+		const second = await listen({}, { cursor });
+		const resume = discord.connections.at(-1)!;
+		expect(resume.url).toBe('/resume?v=10&encoding=json');
+		expect(resume.start).toEqual({ op: 6, d: { token: discord.token, session_id: cursor.session!.sessionId, seq: expect.any(Number) } });
+		expect(identifies()).toBe(identifiesBefore);
+		expect(second.listener.botUser).toEqual({ id: discord.bot.id, username: discord.bot.username });
+		expect((await second.received.next()).message.id).toBe(whileDown.id);
+		await expectNothingEmittedBefore(second.received);
+		expect(second.received.items.map((envelope) => envelope.message.text)).toEqual(['sent while n8n was down', 'marker']);
+	});
+
+	test('after a crash (connection cut, no clean close), messages not yet handed over and those sent meanwhile reach the next listener once each', async () => {
+		const cursor = savedCursor();
+		const handedOver: string[] = [];
+		const first = await listen({}, {
+			cursor,
+			onEnvelope: (envelope, done) => {
+				// n8n dies while the second message is being journaled: it is never handed over.
+				if (envelope.message.text === 'being journaled when n8n died') return new Promise<void>(() => undefined);
+				done();
+				handedOver.push(envelope.message.text);
+				return Promise.resolve();
+			},
+		});
+		discord.sendDm({ content: 'answered before the crash' });
+		await until(() => handedOver.length === 1);
+		const dying = discord.sendDm({ content: 'being journaled when n8n died' });
+		const savedSequence = cursor.session!.sequence;
+		await sleep(100);
+		expect(cursor.session!.sequence).toBe(savedSequence);
+
+		const cut = discord.nextGatewayEvent<{ closeCode: number | null }>('close');
+		discord.dropConnections();
+		await first.listener.close();
+		expect((await cut).closeCode).toBe(1006);
+		const connections = discord.connections.length;
+		await sleep(800);
+		expect(discord.connections).toHaveLength(connections);
+		const whileDown = discord.sendDm({ content: 'sent while n8n was down' });
+
+		const { listener, received } = await listen({}, { cursor });
+		expect(discord.connections.at(-1)!.start).toMatchObject({ op: 6, d: { seq: savedSequence } });
+		expect((await received.next()).message.id).toBe(dying.id);
+		expect((await received.next()).message.id).toBe(whileDown.id);
+		await expectNothingEmittedBefore(received);
+		expect(received.items.map((envelope) => envelope.message.text)).toEqual(['being journaled when n8n died', 'sent while n8n was down', 'marker']);
+		expect(listener.botUser.id).toBe(discord.bot.id);
+	});
+
+	test('after a resumed start, server messages are still emitted with their channel and thread (looked up through REST)', async () => {
+		const cursor = savedCursor();
+		const first = await listen({}, { cursor });
+		await first.listener.close();
+		const mention = discord.mentionBot('in general', { channel: discord.channels.general });
+		const inThread = discord.mentionBot('in the thread', { channel: discord.channels.helpThread });
+
+		const { received } = await listen({}, { cursor });
+		expect(discord.connections.at(-1)!.start?.op).toBe(6);
+		expect(await received.next()).toMatchObject({ message: { id: mention.id, text: 'in general', mentionsBot: true }, chat: { id: discord.channels.general.id, title: 'general' } });
+		expect((await received.next()).chat).toEqual({ id: discord.channels.general.id, type: 'group', threadId: discord.channels.helpThread.id, title: 'general' });
+		expect(inThread.id).toBeTruthy();
+		// discord.js turned ready after the resume, so it handles (rather than queues) what follows.
+		const later = discord.mentionBot('later', { channel: discord.channels.random });
+		expect(await received.next()).toMatchObject({ message: { id: later.id }, chat: { title: 'random' } });
+	});
+
+	// discord.js spaces IDENTIFYs 5 s apart (Discord's max_concurrency 1), so this may take a while.
+	test('a saved session Discord no longer knows (expired or ended) falls back to IDENTIFY, says what was lost, and saves the new session', async () => {
+		const cursor = savedCursor();
+		const first = await listen({}, { cursor });
+		await first.listener.close();
+		const old = cursor.session!;
+		discord.invalidateSessions();
+		discord.sendDm({ content: 'lost: no session held it' });
+
+		const warnings: string[] = [];
+		const logger = { debug() {}, info() {}, error() {}, warn: (message: string) => void warnings.push(message) };
+		const { listener, received } = await listen({}, { cursor, logger });
+		const [resume, identify] = discord.connections.slice(-2);
+		expect(resume.start).toMatchObject({ op: 6, d: { session_id: old.sessionId } });
+		expect(identify.start?.op).toBe(2);
+		expect(warnings).toEqual([expect.stringMatching(/could not resume the gateway session saved at .*messages sent to the bot in between are lost/)]);
+		expect(cursor.session!.sessionId).not.toBe(old.sessionId);
+		expect(listener.botUser.id).toBe(discord.bot.id);
+		const after = discord.sendDm({ content: 'after the new session' });
+		expect((await received.next()).message.id).toBe(after.id);
 	}, 20_000);
 
 	test('an event Discord delivers twice is emitted once', async () => {
