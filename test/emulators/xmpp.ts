@@ -16,6 +16,8 @@ interface Session {
 	user: string | null;
 	jid: string | null;
 	authenticated: boolean;
+	/** Sent its initial presence (RFC 6121 §4.2): 1:1 messages are routed to it from then on. */
+	available: boolean;
 }
 
 export interface XmppEmulatorOptions {
@@ -71,11 +73,32 @@ export class XmppEmulator {
 		return [...this.sessions.values()].filter((session) => session.jid).map((session) => session.jid!.split('/')[0]);
 	}
 
-	/** A person's 1:1 message to a bare JID (delivered to each of its sessions). `delay` marks it as stored offline. */
+	/**
+	 * A person's 1:1 message to a bare JID, delivered to each of its available sessions. With none
+	 * the server stores it (RFC 6121 §8.5.2.1.1, XEP-0160) and delivers it with a delay element
+	 * (XEP-0203) to the next session that sends its initial presence. `delay` marks it as stored offline.
+	 */
 	chat({ from, to, text, id = `m${randomBytes(4).toString('hex')}`, delay }: { from: string; to: string; text: string; id?: string; delay?: string }): string {
 		const stanza = xml('message', { from, to, type: 'chat', id }, xml('body', {}, escapeXml(text)), delay ? xml('delay', { xmlns: 'urn:xmpp:delay', from: this.domain, stamp: delay }) : null);
-		for (const session of this.sessions.values()) if (session.jid?.split('/')[0] === to.split('/')[0]) session.socket.write(stanza);
+		const bare = to.split('/')[0];
+		const online = [...this.sessions.values()].filter((session) => session.available && session.jid?.split('/')[0] === bare);
+		if (online.length === 0 && !delay) {
+			this.offline.push({ bare, from, text, id, stamp: new Date().toISOString() });
+			return id;
+		}
+		for (const session of online) session.socket.write(stanza);
 		return id;
+	}
+
+	/** Messages stored for accounts that were offline, not delivered yet. */
+	readonly offline: Array<{ bare: string; from: string; text: string; id: string; stamp: string }> = [];
+
+	private deliverOffline(session: Session): void {
+		const bare = session.jid?.split('/')[0];
+		for (const stored of this.offline.filter((message) => message.bare === bare)) {
+			this.offline.splice(this.offline.indexOf(stored), 1);
+			this.chat({ from: stored.from, to: bare!, text: stored.text, id: stored.id, delay: stored.stamp });
+		}
 	}
 
 	/** A simulated person speaks in a room: reflected to every occupant with a session. */
@@ -105,7 +128,7 @@ export class XmppEmulator {
 	}
 
 	private accept(socket: Socket): void {
-		const session: Session = { id: this.nextId++, socket, user: null, jid: null, authenticated: false };
+		const session: Session = { id: this.nextId++, socket, user: null, jid: null, authenticated: false, available: false };
 		this.sessions.set(session.id, session);
 		let parser = new XmlStreamParser();
 		let scram: { user: string; clientFirstBare: string; serverFirst: string; nonce: string } | null = null;
@@ -178,6 +201,11 @@ export class XmppEmulator {
 				return socket.write(xml('iq', { type: 'result', id: element.attrs.id }));
 			}
 			if (element.name === 'presence' && element.attrs.to) return this.joinRoom(session, element.attrs.to);
+			if (element.name === 'presence') {
+				session.available = element.attrs.type !== 'unavailable';
+				if (session.available) this.deliverOffline(session);
+				return undefined;
+			}
 			if (element.name === 'message' && element.attrs.to) {
 				const to = element.attrs.to;
 				if (element.attrs.type === 'groupchat') {
