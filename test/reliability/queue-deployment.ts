@@ -7,6 +7,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { Redis } from 'ioredis';
@@ -175,6 +176,11 @@ export class QueueDeployment {
 
 	async stop(): Promise<void> {
 		await Promise.all(this.workers.map((worker) => worker.stop()));
+		// CLAWGATE_E2E_LOG_DIR keeps the workers' output beside the main's (which N8nInstance keeps).
+		if (process.env.CLAWGATE_E2E_LOG_DIR) {
+			mkdirSync(process.env.CLAWGATE_E2E_LOG_DIR, { recursive: true });
+			for (const [index, worker] of this.workers.entries()) writeFileSync(join(process.env.CLAWGATE_E2E_LOG_DIR, `${this.database}-worker-${index + 1}.log`), worker.log);
+		}
 		await this.main?.stop();
 		await withPostgres('postgres', (client) => client.query(`DROP DATABASE IF EXISTS ${this.database} WITH (FORCE)`));
 		await deleteRedisKeys(this.redisPrefixes);

@@ -198,7 +198,10 @@ export class PostgresSessionStore implements SessionStore, DeliveryJournal {
 				user: options.user,
 				password: options.password || undefined,
 				ssl: sslOption(options.ssl),
-				connectionTimeoutMillis: 10_000,
+				// How long a query waits for a pooled connection: after a crash, recovery and the queue send
+				// many messages at once, and a message that waits is better than one that fails and is run
+				// again (measured: a 10 s wait failed 51 of 1,000 messages in the queue-mode kill run).
+				connectionTimeoutMillis: 30_000,
 				// Idle connections close, so a quiet workflow holds no connections open.
 				idleTimeoutMillis: 30_000,
 				application_name: 'n8n-nodes-clawgate',
