@@ -24,7 +24,7 @@ const BY_DESIGN = {
 	'@n8n/community-nodes/no-runtime-dependencies': 'platform SDKs, openai, tiktoken, ioredis and pg are run-time dependencies',
 	'@n8n/community-nodes/no-restricted-imports': 'those SDKs, and node:fs/os/path/crypto (SQLite file store, signature checks)',
 	'@n8n/community-nodes/no-restricted-globals': 'setTimeout/clearTimeout (model timeouts, retry-after waits, typing), process (N8N_* settings, the user folder)',
-	'@n8n/community-nodes/no-credential-reuse': "AI Session uses n8n's own openAiApi, redis and postgres credentials",
+	'@n8n/community-nodes/no-credential-reuse': "AI Session uses n8n's own openAiApi, redis and postgres credentials; Chat Memory the same redis and postgres",
 	'@n8n/community-nodes/valid-credential-references': 'the same three credentials, defined by n8n rather than this package',
 	'n8n-nodes-base/node-class-description-credentials-name-unsuffixed': "n8n's own credential names redis and postgres have no -Api suffix",
 	'@n8n/community-nodes/require-node-api-error': 'nodes/core has no n8n imports (DESIGN.md layers); node classes wrap its errors in NodeApiError',

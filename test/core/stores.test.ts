@@ -584,3 +584,31 @@ describe.each(kinds)('$name session store', (kind) => {
 		});
 	});
 });
+
+describe('Postgres tables made by an earlier Clawgate', () => {
+	test('get the columns added since (calibration, answer) on first use, so an upgrade keeps working', async () => {
+		const tablePrefix = `clawgate_test_${randomUUID().replace(/-/g, '').slice(0, 12)}_`;
+		const admin = new Pool(postgresAddress);
+		try {
+			const first = new PostgresSessionStore({ ...postgresAddress, tablePrefix });
+			await first.appendTurns('s1', [{ role: 'user', content: 'hi', tokens: 3 }]);
+			await first.close();
+			// The tables as an earlier version created them.
+			await admin.query(`ALTER TABLE "${tablePrefix}sessions" DROP COLUMN calibration`);
+			await admin.query(`ALTER TABLE "${tablePrefix}message_keys" DROP COLUMN answer`);
+
+			const upgraded = new PostgresSessionStore({ ...postgresAddress, tablePrefix });
+			try {
+				await upgraded.appendTurns('s1', [{ role: 'assistant', content: 'hello', tokens: 3 }], { messageKey: 'k1', answer: '{"text":"hello"}', calibration: { 'claude-x': 1.4 } });
+				expect((await upgraded.readWindow('s1', 100)).state.calibration).toEqual({ 'claude-x': 1.4 });
+				expect(await upgraded.readAnswer('k1')).toBe('{"text":"hello"}');
+			} finally {
+				await upgraded.close();
+			}
+		} finally {
+			const { rows } = await admin.query<{ tablename: string }>('SELECT tablename FROM pg_tables WHERE tablename LIKE $1', [`${tablePrefix}%`]);
+			for (const { tablename } of rows) await admin.query(`DROP TABLE IF EXISTS "${tablename}" CASCADE`);
+			await admin.end();
+		}
+	});
+});

@@ -2,7 +2,9 @@
  * OpenAI-compatible API emulator on loopback: `POST /v1/chat/completions` (JSON or SSE when
  * `stream: true`) and `GET /v1/models`, with OpenAI's response and error shapes, Bearer key
  * checks, token usage counted with tiktoken, and a queue of scripted faults (429 with
- * `retry-after`, 5xx, hangs, malformed JSON, delays) consumed one per completion request.
+ * `retry-after`, 5xx, hangs, malformed JSON, delays) consumed one per completion request. A
+ * responder may answer with `tool_calls` of the tools the request offers (an agent's tool step);
+ * a tool message that answers no earlier call gets OpenAI's 400.
  */
 import { randomBytes } from 'node:crypto';
 
@@ -14,6 +16,15 @@ export interface EmulatedMessage {
 	role: string;
 	content: unknown;
 	name?: string;
+	/** On an assistant message: the tools it called. */
+	tool_calls?: Array<{ id: string; type: 'function'; function: { name: string; arguments: string } }>;
+	/** On a tool message: the call it answers. */
+	tool_call_id?: string;
+}
+
+/** A scripted answer that calls tools (finish_reason `tool_calls`) instead of answering in text. */
+export interface ToolCallsAnswer {
+	toolCalls: Array<{ name: string; arguments: Record<string, unknown> }>;
 }
 
 /** The Chat Completions request body as the emulator received it. */
@@ -28,8 +39,8 @@ export interface ChatCompletionBody {
 	[key: string]: unknown;
 }
 
-/** Scripted reply text; `null` answers with `content: null` like a refusal or tool call does. */
-export type Responder = (request: ChatCompletionBody) => string | null;
+/** Scripted reply text; `null` answers with `content: null` like a refusal does; `toolCalls` calls the request's tools. */
+export type Responder = (request: ChatCompletionBody) => string | null | ToolCallsAnswer;
 
 interface FaultTarget {
 	/** Only a request for this model consumes the fault; others pass it by. */
@@ -271,12 +282,21 @@ export class OpenAiEmulator {
 			);
 		}
 
+		const unanswered = unansweredToolMessage(body.messages);
+		if (unanswered !== null) {
+			// OpenAI's own check: a tool result must follow the assistant message that called the tool.
+			return apiError(400, "Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'.", 'invalid_request_error', null, `messages.[${unanswered}].role`);
+		}
+
 		const limit = body.max_completion_tokens ?? body.max_tokens ?? null;
-		const scripted = this.responder(body);
+		const answer = this.responder(body);
+		const scripted = typeof answer === 'string' || answer === null ? answer : null;
+		const toolCalls = answer !== null && typeof answer === 'object' ? this.toolCallsFor(body, answer) : null;
+		if (toolCalls && 'status' in toolCalls) return toolCalls;
 		const content = scripted === null || limit === null ? scripted : truncateToTokens(scripted, limit);
-		const finishReason = scripted !== null && content !== scripted ? 'length' : 'stop';
+		const finishReason = toolCalls ? 'tool_calls' : scripted !== null && content !== scripted ? 'length' : 'stop';
 		const promptTokens = countPromptTokens(body.messages);
-		const completionTokens = content === null ? 0 : countTokens(content);
+		const completionTokens = toolCalls ? countTokens(JSON.stringify(toolCalls)) : content === null ? 0 : countTokens(content);
 		const usage = { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
 		const id = `chatcmpl-${randomBytes(15).toString('base64url')}`;
 		const created = Math.floor(Date.now() / 1000);
@@ -287,7 +307,7 @@ export class OpenAiEmulator {
 			return {
 				status: 200,
 				headers: { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' },
-				body: streamEvents({ id, created, model, content, finishReason, usage: body.stream_options?.include_usage ? usage : null }),
+				body: streamEvents({ id, created, model, content, toolCalls, finishReason, usage: body.stream_options?.include_usage ? usage : null }),
 			};
 		}
 		return {
@@ -298,7 +318,14 @@ export class OpenAiEmulator {
 				object: 'chat.completion',
 				created,
 				model,
-				choices: [{ index: 0, message: { role: 'assistant', content, refusal: null, annotations: [] }, logprobs: null, finish_reason: finishReason }],
+				choices: [
+					{
+						index: 0,
+						message: { role: 'assistant', content, refusal: null, annotations: [], ...(toolCalls ? { tool_calls: toolCalls } : {}) },
+						logprobs: null,
+						finish_reason: finishReason,
+					},
+				],
 				usage: {
 					...usage,
 					prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
@@ -308,6 +335,18 @@ export class OpenAiEmulator {
 				system_fingerprint: 'fp_emulator',
 			},
 		};
+	}
+
+	/** The `tool_calls` of a scripted answer; 400 when it names a tool the request did not offer, as a model cannot call one. */
+	private toolCallsFor(body: ChatCompletionBody, answer: ToolCallsAnswer): EmittedToolCall[] | EmulatorReply {
+		const offered = new Set((Array.isArray(body.tools) ? (body.tools as Array<{ function?: { name?: string } }>) : []).map((tool) => tool.function?.name));
+		const missing = answer.toolCalls.find((call) => !offered.has(call.name));
+		if (missing) return apiError(400, `The emulator was scripted to call the tool "${missing.name}", which the request did not offer.`, 'invalid_request_error', null, 'tools');
+		return answer.toolCalls.map((call) => ({
+			id: `call_${randomBytes(12).toString('base64url')}`,
+			type: 'function' as const,
+			function: { name: call.name, arguments: JSON.stringify(call.arguments) },
+		}));
 	}
 
 	private takeFault(model: string): OpenAiFault | null {
@@ -386,6 +425,18 @@ export class OpenAiEmulator {
 	}
 }
 
+type EmittedToolCall = NonNullable<EmulatedMessage['tool_calls']>[number];
+
+/** The index of the first tool message that answers no call of an earlier assistant message, or null. */
+function unansweredToolMessage(messages: EmulatedMessage[]): number | null {
+	const called = new Set<string>();
+	for (const [index, message] of messages.entries()) {
+		for (const call of message.tool_calls ?? []) called.add(call.id);
+		if (message.role === 'tool' && !called.has(String(message.tool_call_id))) return index;
+	}
+	return null;
+}
+
 function isChatCompletion(request: RecordedRequest): boolean {
 	return request.method === 'POST' && request.path === '/v1/chat/completions';
 }
@@ -396,6 +447,7 @@ function streamEvents({
 	created,
 	model,
 	content,
+	toolCalls,
 	finishReason,
 	usage,
 }: {
@@ -403,6 +455,7 @@ function streamEvents({
 	created: number;
 	model: string;
 	content: string | null;
+	toolCalls: EmittedToolCall[] | null;
 	finishReason: string;
 	usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number } | null;
 }): string {
@@ -420,6 +473,9 @@ function streamEvents({
 	const events: unknown[] = [chunk([{ index: 0, delta: { role: 'assistant', content: '', refusal: null }, logprobs: null, finish_reason: null }])];
 	for (const piece of (content ?? '').match(/\S+\s*|\s+/g) ?? []) {
 		events.push(chunk([{ index: 0, delta: { content: piece }, logprobs: null, finish_reason: null }]));
+	}
+	for (const [index, call] of (toolCalls ?? []).entries()) {
+		events.push(chunk([{ index: 0, delta: { tool_calls: [{ index, ...call }] }, logprobs: null, finish_reason: null }]));
 	}
 	events.push(chunk([{ index: 0, delta: {}, logprobs: null, finish_reason: finishReason }]));
 	if (usage) events.push(chunk([], { usage }));

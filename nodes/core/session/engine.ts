@@ -405,11 +405,12 @@ export class SessionEngine {
  * context start was made before /new or /reset and must never reach the model again (stores kept
  * such summaries before they cleared them on reset, so old data can still hold one).
  */
-function liveSummary(state: SessionState): SessionSummary | null {
+export function liveSummary(state: SessionState): SessionSummary | null {
 	return state.summary && state.summary.throughSeq > state.contextStartSeq ? state.summary : null;
 }
 
-function summaryAsMessage(content: string): ChatMessage {
+/** How a summary reaches a model: a system message after the system prompt (Clawgate Chat Memory hands it to an agent the same way). */
+export function summaryAsMessage(content: string): ChatMessage {
 	return { role: 'system', content: `Summary of the earlier conversation:\n${content}` };
 }
 

@@ -688,7 +688,13 @@ export class PostgresSessionStore implements SessionStore, DeliveryJournal {
 			'SELECT count(*)::int AS missing FROM unnest($1::text[]) AS name WHERE to_regclass(name) IS NULL',
 			[[sessions, turns, messageKeys, counters, lockQueue, journal, receipts, ...indexes]],
 		);
-		if (rows[0].missing > 0) await this.createTables();
+		// Columns added since a table's first version: tables made by an earlier Clawgate lack them until createTables adds them.
+		const columns = rows[0].missing > 0 ? null : await this.pool.query<{ missing: number }>(
+			`SELECT count(*)::int AS missing FROM (VALUES ($1::regclass, 'answer'), ($2::regclass, 'calibration')) AS wanted(owner, name)
+			 WHERE NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = wanted.owner AND attname = wanted.name AND NOT attisdropped)`,
+			[messageKeys, sessions],
+		);
+		if (rows[0].missing > 0 || (columns?.rows[0].missing ?? 0) > 0) await this.createTables();
 		// Expired counters are only overwritten when their key comes back (and quota keys often carry a date);
 		// queue rows of crashed processes are only deleted when their session locks again.
 		await this.pool.query(`DELETE FROM ${counters} WHERE expires_at < now()`);
