@@ -202,9 +202,16 @@ export class N8nInstance {
 	}
 
 	async api<T = unknown>(path: string, init: RequestInit = {}): Promise<T> {
-		const response = await fetch(`${this.baseUrl}${path}`, {
-			...init,
-			headers: { 'content-type': 'application/json', 'browser-id': 'clawgate-e2e', ...(this.cookie ? { cookie: this.cookie } : {}), ...init.headers },
+		const request = () =>
+			fetch(`${this.baseUrl}${path}`, {
+				...init,
+				headers: { 'content-type': 'application/json', 'browser-id': 'clawgate-e2e', ...(this.cookie ? { cookie: this.cookie } : {}), ...init.headers },
+			});
+		// A pooled keep-alive connection can be closed by n8n's server just as it is reused ("other
+		// side closed"): a GET is safe to send again once, on a fresh connection.
+		const response = await request().catch((error: Error) => {
+			if ((init.method ?? 'GET') !== 'GET' || error.message !== 'fetch failed') throw error;
+			return request();
 		});
 		const text = await response.text();
 		if (!response.ok) throw new Error(`n8n ${init.method ?? 'GET'} ${path} answered ${response.status}: ${text.slice(0, 500)}`);
