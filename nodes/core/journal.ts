@@ -79,8 +79,8 @@ export interface DeliveryJournal {
 	record(entry: NewJournalEntry): Promise<RecordOutcome>;
 	/** AI Session answered it (the answer is in the session store, with the turns). */
 	markAnswered(key: string): Promise<void>;
-	/** An execution is working on it now: not overdue before another grace period has passed. */
-	touch(key: string, now: number): Promise<void>;
+	/** Executions are working on these now (or are about to): not overdue before another grace period has passed. */
+	touch(keys: readonly string[], now: number): Promise<void>;
 	/**
 	 * Takes the right to send the answer of `key` from node `sender` for `leaseMs`: `delivered` when
 	 * that node's receipt exists, `busy` while another claim of it is live.
@@ -123,6 +123,8 @@ export interface RecoveryPolicy {
 	intervalMs: number;
 	/** Entries taken per look. */
 	batch: number;
+	/** Executions recovery started that may run at once (per trigger): more would only slow each other. */
+	inFlight: number;
 }
 
 export const DEFAULT_RECOVERY: RecoveryPolicy = {
@@ -131,6 +133,7 @@ export const DEFAULT_RECOVERY: RecoveryPolicy = {
 	maxAgeMs: 24 * 3_600_000,
 	intervalMs: 10_000,
 	batch: 100,
+	inFlight: 16,
 };
 
 /** How long entries are kept: the idempotency window of redeliveries, like message keys. */

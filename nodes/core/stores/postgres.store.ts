@@ -334,8 +334,9 @@ export class PostgresSessionStore implements SessionStore, DeliveryJournal {
 		await this.query(`UPDATE ${this.tables.journal} SET state = 'answered' WHERE message_key = $1 AND state = 'pending'`, [key]);
 	}
 
-	async touch(key: string, now: number): Promise<void> {
-		await this.query(`UPDATE ${this.tables.journal} SET emitted_at = GREATEST(emitted_at, $1) WHERE message_key = $2 AND state IN ('pending', 'answered')`, [now, key]);
+	async touch(keys: readonly string[], now: number): Promise<void> {
+		if (keys.length === 0) return;
+		await this.query(`UPDATE ${this.tables.journal} SET emitted_at = GREATEST(emitted_at, $1) WHERE message_key = ANY($2::text[]) AND state IN ('pending', 'answered')`, [now, keys]);
 	}
 
 	async claimDelivery(key: string, sender: string, claimant: string, leaseMs: number): Promise<DeliveryClaim> {
