@@ -296,13 +296,13 @@ export async function startPolling(context: ITriggerFunctions, setup: TriggerSet
 			}
 			// A journaled update is safe once journaled: it is confirmed to Telegram without waiting for
 			// its execution, which recovery runs again if it never delivers.
-			if (journal) {
+			if (journal && waitsForExecutions) {
 				const done = context.helpers.createDeferredPromise<IRun>();
 				holdWhileRunning(journal, item.json, done.promise);
 				context.emit([[item]], undefined, done);
 				return { execution: Promise.resolve() };
 			}
-			if (!waitsForExecutions) {
+			if (journal || !waitsForExecutions) {
 				context.emit([[item]]);
 				return { execution: Promise.resolve() };
 			}

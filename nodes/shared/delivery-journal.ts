@@ -259,7 +259,10 @@ export function startRecovery(context: ITriggerFunctions, journal: TriggerJourna
 	let running: Promise<void> | null = null;
 	let again = false;
 	let stopped = false;
+	// Engine 2.0 workflows take no done promise: their executions are neither held nor counted.
+	const awaitable = (context.getWorkflowSettings() as IDataObject).engineType !== 'v2';
 	const emitHeld = (item: Record<string, unknown>) => {
+		if (!awaitable) return context.emit([context.helpers.returnJsonArray([item as IDataObject])]);
 		const done = context.helpers.createDeferredPromise<IRun>();
 		holdWhileRunning(journal, item as IDataObject, done.promise, true);
 		done.promise.then(tick, tick);

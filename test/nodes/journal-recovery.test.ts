@@ -57,6 +57,7 @@ function triggerContext(emissions: Emission[]): ITriggerFunctions {
 			if (!done) throw new Error('recovery emitted without a done promise');
 			emissions.push({ key: buildMessageKey(json as unknown as Envelope), attempt: Number((json.delivery as IDataObject).attempt), done });
 		},
+		getWorkflowSettings: () => ({}),
 		logger: { info: () => undefined, warn: () => undefined, debug: () => undefined, error: () => undefined },
 		helpers: {
 			createDeferredPromise,
