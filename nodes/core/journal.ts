@@ -71,6 +71,14 @@ export type RecordOutcome = { kind: 'journaled'; seq: number } | { kind: 'known'
 /** What a send node may do with an answer: send it (the claim is its own), skip it (sent before), or leave it (another execution is sending it now). */
 export type DeliveryClaim = 'claimed' | 'delivered' | 'busy';
 
+/** A wait that ends when a session's lock is freed or one of its journaled messages is settled, in any process. */
+export interface SessionWatch {
+	changed: Promise<void>;
+	/** Whether changes are announced now; when not, `changed` may never settle and the caller polls as before. */
+	listening: boolean;
+	stop(): void;
+}
+
 export interface DeliveryJournal {
 	/**
 	 * Records an inbound item before its platform is acknowledged; `known` when its key was journaled
@@ -99,6 +107,8 @@ export interface DeliveryJournal {
 	 * neither answered, delivered nor abandoned: the later message waits for it.
 	 */
 	hasEarlierPending(sessionId: string, seq: number, since: number): Promise<boolean>;
+	/** Where the store can announce changes (Postgres LISTEN/NOTIFY): a watch to take before `hasEarlierPending`. */
+	watchSession?(sessionId: string): SessionWatch;
 	/**
 	 * Entries of `owner` without a receipt whose last emission was before `dueBefore`, oldest first, at
 	 * most `limit`; each is taken atomically (attempts + 1, emitted now), so two mains never re-emit one.

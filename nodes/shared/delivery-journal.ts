@@ -354,8 +354,18 @@ export async function journalOfItem(
 export async function waitForEarlierMessages(journaled: { journal: DeliveryJournal; stamp: DeliveryStamp }, sessionId: string, waitMs: number): Promise<void> {
 	const started = Date.now();
 	let pause = 20;
-	while (Date.now() - started < waitMs && (await journaled.journal.hasEarlierPending(sessionId, journaled.stamp.seq, started - waitMs))) {
-		await new Promise((resolve) => setTimeout(resolve, pause));
+	for (;;) {
+		// Where the store announces settled messages (Postgres), the wait ends at the announcement and polls only slowly.
+		const watch = journaled.journal.watchSession?.(sessionId);
+		try {
+			if (Date.now() - started >= waitMs || !(await journaled.journal.hasEarlierPending(sessionId, journaled.stamp.seq, started - waitMs))) return;
+			const ms = Math.min(watch?.listening ? 1_000 : pause, Math.max(0, waitMs - (Date.now() - started)));
+			let timer: NodeJS.Timeout | undefined;
+			await Promise.race([new Promise((resolve) => (timer = setTimeout(resolve, ms))), watch?.changed].filter(Boolean));
+			clearTimeout(timer);
+		} finally {
+			watch?.stop();
+		}
 		pause = Math.min(pause * 2, 250);
 	}
 }
