@@ -5,6 +5,8 @@
  * OpenAI Chat Model (LangChain's stream); the stored conversation is the streamed one. In *Last
  * Node* mode the answer is AI Session's `output`.
  */
+import WebSocket from 'ws';
+
 import { countPromptTokens, countTokens, OpenAiEmulator, type EmulatedMessage } from '../emulators/openai';
 import { eventually, loadExampleWorkflow, N8nInstance, type WorkflowFixture } from './harness';
 
@@ -16,11 +18,15 @@ const chatTriggerNode = example.nodes.find((node) => node.name === 'When chat me
 const EXAMPLE_WEBHOOK = String(chatTriggerNode.webhookId);
 const SUB_NODE_WEBHOOK = 'd2b8f3c5-6e7a-4b9c-8d1e-2f3a4b5c6e01';
 const LAST_NODE_WEBHOOK = 'd2b8f3c5-6e7a-4b9c-8d1e-2f3a4b5c6e02';
+const RESPONSE_NODES_WEBHOOK = 'd2b8f3c5-6e7a-4b9c-8d1e-2f3a4b5c6e03';
 /** Each piece of a streamed answer follows the one before after this long, as a model writing. */
 const PIECE_DELAY_MS = 80;
 
-/** The example with another webhook, Response Mode and, optionally, a connected OpenAI Chat Model instead of the credential. */
-function variant(id: string, webhookId: string, responseMode: string, subNode: boolean): WorkflowFixture {
+/**
+ * The example with another webhook and Response Mode; optionally a connected OpenAI Chat Model
+ * instead of the credential, or n8n's Respond to Chat node after AI Session.
+ */
+function variant(id: string, webhookId: string, responseMode: string, subNode: boolean, respondToChat = false): WorkflowFixture {
 	const prefix = webhookId.slice(0, 30);
 	const trigger = { ...chatTriggerNode, id: `${prefix}n01`, webhookId, parameters: { ...(chatTriggerNode.parameters as object), options: { responseMode } } };
 	const session = subNode
@@ -35,14 +41,23 @@ function variant(id: string, webhookId: string, responseMode: string, subNode: b
 		parameters: { model: { __rl: true, mode: 'id', value: 'gpt-4o-mini' }, responsesApiEnabled: false, options: {} },
 		credentials: { openAiApi: openAiCredential },
 	};
+	const respond = {
+		id: `${prefix}n04`,
+		name: 'Respond to Chat',
+		type: '@n8n/n8n-nodes-langchain.chat',
+		typeVersion: 1.3,
+		position: [520, 0],
+		parameters: { operation: 'send', message: '={{ $json.output }}' },
+	};
 	return {
 		...example,
 		id,
 		name: `${example.name} (${responseMode}${subNode ? ', Chat Model sub-node' : ''})`,
-		nodes: [trigger, session, ...(subNode ? [model] : [])],
+		nodes: [trigger, session, ...(subNode ? [model] : []), ...(respondToChat ? [respond] : [])],
 		connections: {
 			...example.connections,
 			...(subNode ? { 'OpenAI Chat Model': { ai_languageModel: [[{ node: 'AI Session', type: 'ai_languageModel', index: 0 }]] } } : {}),
+			...(respondToChat ? { 'AI Session': { main: [[{ node: 'Respond to Chat', type: 'main', index: 0 }], []] } } : {}),
 		},
 	};
 }
@@ -103,6 +118,7 @@ describe("AI Session behind n8n's Chat Trigger in a real n8n", () => {
 				example,
 				variant('ClawgateN8nChat2', SUB_NODE_WEBHOOK, 'streaming', true),
 				variant('ClawgateN8nChat3', LAST_NODE_WEBHOOK, 'lastNode', false),
+				variant('ClawgateN8nChat4', RESPONSE_NODES_WEBHOOK, 'responseNodes', false, true),
 			],
 		});
 	});
@@ -166,6 +182,30 @@ describe("AI Session behind n8n's Chat Trigger in a real n8n", () => {
 		}, 'the chat webhook in Last Node mode', 60_000);
 		expect(answer.output).toBe('You said "Hello there.", and I am answering one word at a time so that the chat can show it as it comes.');
 		expect(openai.bodies().at(-1)).not.toHaveProperty('stream');
+	});
+
+	test("Using Response Nodes (hosted chat): n8n's Respond to Chat node sends AI Session's `output` over the chat's WebSocket", async () => {
+		const started = await eventually(async () => {
+			const response = await fetch(n8n.webhookUrl(RESPONSE_NODES_WEBHOOK, 'chat'), {
+				method: 'POST',
+				headers: { 'content-type': 'application/json' },
+				body: JSON.stringify({ action: 'sendMessage', sessionId: 'web-nodes-1', chatInput: 'Hi from the hosted chat.' }),
+			});
+			return response.status === 404 ? undefined : ((await response.json()) as { executionStarted?: boolean; executionId?: string; resumeToken?: string });
+		}, 'the chat webhook in Response Nodes mode', 60_000);
+		expect(started).toMatchObject({ executionStarted: true, executionId: expect.any(String) });
+
+		// As n8n's chat widget does: connect to /chat for the execution and wait for the message (n8n polls every 3 s).
+		const query = new URLSearchParams({ sessionId: 'web-nodes-1', executionId: started.executionId!, isPublic: 'true', ...(started.resumeToken ? { token: started.resumeToken } : {}) });
+		const socket = new WebSocket(`${n8n.baseUrl.replace(/^http/, 'ws')}/chat?${query}`);
+		const received: string[] = [];
+		socket.on('message', (data) => received.push(String(data)));
+		try {
+			const expected = 'You said "Hi from the hosted chat.", and I am answering one word at a time so that the chat can show it as it comes.';
+			await eventually(() => (received.includes(expected) ? true : undefined), 'the answer on the chat WebSocket', 30_000);
+		} finally {
+			socket.close();
+		}
 	});
 
 	test("sessions of n8n's chat are kept apart, and no API key appears in n8n's log or saved executions", async () => {
