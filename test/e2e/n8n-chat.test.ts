@@ -11,6 +11,8 @@ import { countPromptTokens, countTokens, OpenAiEmulator, type EmulatedMessage } 
 import { eventually, loadExampleWorkflow, N8nInstance, type WorkflowFixture } from './harness';
 
 const example = loadExampleWorkflow('n8n-chat-ai-session.json');
+const mixed = loadExampleWorkflow('n8n-chat-session-and-agent.json');
+const MIXED_WEBHOOK = String(mixed.nodes.find((node) => node.name === 'When chat message received')!.webhookId);
 type Credentials = Record<string, { id: string; name: string }>;
 const aiSessionNode = example.nodes.find((node) => node.name === 'AI Session')!;
 const openAiCredential = (aiSessionNode.credentials as Credentials).openAiApi;
@@ -106,6 +108,20 @@ describe("AI Session behind n8n's Chat Trigger in a real n8n", () => {
 		return frames.filter((frame) => frame.type !== 'keepalive');
 	}
 
+	const answerTo = (said: string) => `You said "${said}", and I am answering one word at a time so that the chat can show it as it comes.`;
+
+	/** Posts a chat message in Last Node mode and returns the JSON n8n answers with. */
+	async function chatLastNode(webhookId: string, sessionId: string, chatInput: string): Promise<Record<string, unknown>> {
+		return eventually(async () => {
+			const response = await fetch(n8n.webhookUrl(webhookId, 'chat'), {
+				method: 'POST',
+				headers: { 'content-type': 'application/json' },
+				body: JSON.stringify({ action: 'sendMessage', sessionId, chatInput }),
+			});
+			return response.status === 404 ? undefined : ((await response.json()) as Record<string, unknown>);
+		}, `the chat webhook ${webhookId}`, 60_000);
+	}
+
 	const textOf = (frames: Frame[]) => frames.filter((frame) => frame.type === 'item').map((frame) => frame.content ?? '').join('');
 	const show = (messages: EmulatedMessage[]) => messages.map((message) => `${message.role}: ${String(message.content)}`);
 
@@ -119,6 +135,7 @@ describe("AI Session behind n8n's Chat Trigger in a real n8n", () => {
 				variant('ClawgateN8nChat2', SUB_NODE_WEBHOOK, 'streaming', true),
 				variant('ClawgateN8nChat3', LAST_NODE_WEBHOOK, 'lastNode', false),
 				variant('ClawgateN8nChat4', RESPONSE_NODES_WEBHOOK, 'responseNodes', false, true),
+				mixed,
 			],
 		});
 	});
@@ -182,6 +199,27 @@ describe("AI Session behind n8n's Chat Trigger in a real n8n", () => {
 		}, 'the chat webhook in Last Node mode', 60_000);
 		expect(answer.output).toBe('You said "Hello there.", and I am answering one word at a time so that the chat can show it as it comes.');
 		expect(openai.bodies().at(-1)).not.toHaveProperty('stream');
+	});
+
+	test("the example with AI Session and n8n's AI Agent: /agent hands the conversation to the agent through Clawgate Chat Memory, and back", async () => {
+		expect((await chatLastNode(MIXED_WEBHOOK, 'web-mix-1', 'My name is Ada.')).output).toBe(answerTo('My name is Ada.'));
+
+		expect((await chatLastNode(MIXED_WEBHOOK, 'web-mix-1', '/agent What is my name?')).output).toBe(answerTo('What is my name?'));
+		// The agent (it offers its calculator) was given the turns AI Session stored.
+		const agentRequest = openai.bodies().at(-1)!;
+		expect(Array.isArray(agentRequest.tools) && agentRequest.tools.length).toBe(1);
+		expect(show(agentRequest.messages).slice(1)).toEqual(['user: My name is Ada.', `assistant: ${answerTo('My name is Ada.')}`, 'user: What is my name?']);
+
+		// And AI Session is given the agent's exchange, which Clawgate Chat Memory stored.
+		expect((await chatLastNode(MIXED_WEBHOOK, 'web-mix-1', 'Thanks!')).output).toBe(answerTo('Thanks!'));
+		expect(show(openai.prompts().at(-1)!)).toEqual([
+			'system: You are a friendly assistant in a web chat. Answer briefly.',
+			'user: My name is Ada.',
+			`assistant: ${answerTo('My name is Ada.')}`,
+			'user: What is my name?',
+			`assistant: ${answerTo('What is my name?')}`,
+			'user: Thanks!',
+		]);
 	});
 
 	test("Using Response Nodes (hosted chat): n8n's Respond to Chat node sends AI Session's `output` over the chat's WebSocket", async () => {
