@@ -138,7 +138,8 @@ describe("AI Session behind n8n's Chat Trigger in a real n8n", () => {
 				mixed,
 			],
 		});
-	});
+		// Five workflows, each published by its own n8n CLI process: longer than one n8n start on a busy machine.
+	}, 600_000);
 
 	afterAll(async () => {
 		await n8n?.stop();
