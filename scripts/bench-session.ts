@@ -560,7 +560,8 @@ function loadN8nLangChain(): N8nLangChain | null {
 	try {
 		const fromN8n = (request: string) => require(require.resolve(request, { paths: [modules] }));
 		const { ChatOpenAI } = fromN8n('@langchain/openai');
-		const { wrapChatModelMessageInput } = fromN8n('@n8n/n8n-nodes-langchain/dist/utils/chatModelMessageWrapper.js');
+		// A file of the package, not one of its exports: required by path.
+		const { wrapChatModelMessageInput } = require(path.join(modules, '@n8n', 'n8n-nodes-langchain', 'dist', 'utils', 'chatModelMessageWrapper.js'));
 		const version = (fromN8n('@langchain/openai/package.json') as { version: string }).version;
 		return {
 			version,
