@@ -123,7 +123,12 @@ describe("AI Session behind n8n's Chat Trigger in a real n8n", () => {
 	}
 
 	const textOf = (frames: Frame[]) => frames.filter((frame) => frame.type === 'item').map((frame) => frame.content ?? '').join('');
-	const show = (messages: EmulatedMessage[]) => messages.map((message) => `${message.role}: ${String(message.content)}`);
+	/** Each message as "role: text"; LangChain sends an assistant turn as content blocks, whose text parts count. */
+	const show = (messages: EmulatedMessage[]) =>
+		messages.map((message) => {
+			const content = Array.isArray(message.content) ? message.content.map((part: { text?: unknown }) => String(part.text ?? '')).join('') : String(message.content);
+			return `${message.role}: ${content}`;
+		});
 
 	beforeAll(async () => {
 		openai.streamDelayMs = PIECE_DELAY_MS;
