@@ -74,6 +74,8 @@ async function main() {
 			await page.waitForSelector('[data-test-id="canvas-node"]', { timeout: 60_000 });
 			await page.keyboard.press('Shift+1');
 			await page.waitForTimeout(1_000);
+			// The canvas's floating "Open chat" button (under a Chat Trigger) would cover the nodes below it.
+			await page.locator('button:has-text("Open chat")').evaluateAll((buttons) => buttons.forEach((button) => (button.style.visibility = 'hidden')));
 			const target = path.join(OUT_DIR, `${path.basename(file, '.json')}.png`);
 			const canvas = page.locator('[data-test-id="canvas"]').first();
 			await ((await canvas.count()) > 0 ? canvas : page).screenshot({ path: target });
