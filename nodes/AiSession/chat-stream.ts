@@ -11,6 +11,8 @@ import type { AnswerStream } from '../core/session/model';
 /** Whether this execution streams to a chat (n8n decides: a streaming response, a mode that has one) and the node lets it. */
 export function streamsAnswers(context: IExecuteFunctions): boolean {
 	if (typeof context.isStreaming !== 'function' || typeof context.sendChunk !== 'function') return false;
+	// As an agent's tool, the answer is the agent's to read, not the chat's.
+	if (typeof context.isToolExecution === 'function' && context.isToolExecution()) return false;
 	return context.isStreaming() && context.getNodeParameter('options.enableStreaming', 0, true) !== false;
 }
 
