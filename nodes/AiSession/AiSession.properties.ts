@@ -1,7 +1,5 @@
 import type { INodeProperties } from 'n8n-workflow';
 
-import { durableStoreOptions } from '../shared/session-stores';
-
 /** The AI Session node's parameters; every default works with a Clawgate trigger's envelope. */
 export const aiSessionProperties: INodeProperties[] = [
 	{
@@ -79,10 +77,10 @@ export const aiSessionProperties: INodeProperties[] = [
 		type: 'options',
 		default: 'sqlite',
 		options: [
-			durableStoreOptions.sqlite,
+			{ name: 'SQLite (This N8n)', value: 'sqlite', description: 'A file in the n8n user folder; survives restarts; one n8n instance' },
 			{ name: 'Memory', value: 'memory', description: 'For trying things out; forgotten on restart' },
-			durableStoreOptions.redis,
-			durableStoreOptions.postgres,
+			{ name: 'Redis', value: 'redis', description: 'For queue mode with many workers' },
+			{ name: 'Postgres', value: 'postgres', description: 'For queue mode; durable and queryable' },
 		],
 		description: 'Where conversations are kept',
 	},
