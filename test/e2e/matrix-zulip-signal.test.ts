@@ -49,7 +49,9 @@ describe('Matrix, Zulip and Signal in a real n8n: trigger → AI Session → sen
 	const matrix = new MatrixEmulator();
 	const zulip = new ZulipEmulator();
 	const signal = new SignalEmulator('json-rpc');
-	const signalNative = new SignalEmulator('native');
+	// A second Signal number: one number on two servers would be one account, whose messages are the
+	// same messages (author and timestamp name them), answered once.
+	const signalNative = new SignalEmulator('native', { account: '+4915100000002' });
 	const model = new OpenAiEmulator({ responder: (request) => `answer to: ${String(request.messages.at(-1)?.content)}` });
 	let n8n: N8nInstance;
 	const ada = '@ada:localhost';
@@ -97,9 +99,11 @@ describe('Matrix, Zulip and Signal in a real n8n: trigger → AI Session → sen
 		await until(() => zulip.textsTo('8').includes('answer to: hello from Zulip'), 'the Zulip answer');
 	});
 
-	test('a Signal DM gets an AI answer to the sender, over the WebSocket (json-rpc mode) and by polling (native mode)', async () => {
-		signal.receive(signal.envelope(signal.people.ada, 'hello from Signal'));
-		signalNative.receive(signalNative.envelope(signalNative.people.ada, 'hello from Signal'));
+	test('a Signal DM gets an AI answer to the sender, over the WebSocket (json-rpc mode) and by polling (native mode), also when one person writes to both numbers in the same millisecond', async () => {
+		// Signal names a message by its author and timestamp: only the receiving number tells these two apart.
+		const sentAt = Date.now();
+		signal.receive(signal.envelope(signal.people.ada, 'hello from Signal', { sentAt }));
+		signalNative.receive(signalNative.envelope(signalNative.people.ada, 'hello from Signal', { sentAt }));
 		await until(() => signal.textsTo(signal.people.ada.number).includes('answer to: hello from Signal'), 'the Signal answer');
 		await until(() => signalNative.textsTo(signalNative.people.ada.number).includes('answer to: hello from Signal'), 'the Signal answer (polling)');
 	});

@@ -36,7 +36,8 @@ export interface SignalSent {
 
 export class SignalEmulator {
 	readonly server: EmulatorServer;
-	readonly account = '+4915100000001';
+	/** The Signal number registered on this signal-cli-rest-api. */
+	readonly account: string;
 	readonly people: Record<'ada' | 'eve', SignalPerson> = {
 		ada: { number: '+4915100000042', uuid: randomUUID(), name: 'Ada' },
 		eve: { number: '+4915100000666', uuid: randomUUID(), name: 'Eve' },
@@ -59,7 +60,11 @@ export class SignalEmulator {
 	private stopped = false;
 	private failingReceives = 0;
 
-	constructor(readonly mode: SignalApiMode = 'json-rpc') {
+	constructor(
+		readonly mode: SignalApiMode = 'json-rpc',
+		{ account = '+4915100000001' }: { account?: string } = {},
+	) {
+		this.account = account;
 		this.server = new EmulatorServer(`signal-cli-rest-api (${mode})`, (request, connection) => this.handle(request, connection));
 	}
 
@@ -113,9 +118,16 @@ export class SignalEmulator {
 		return this.clock;
 	}
 
-	/** The frame for a data message from `from`; a group message when `group`, mentioning the bot when `mention`. */
-	envelope(from: SignalPerson, text: string, { group = false, mention = false, quote }: { group?: boolean; mention?: boolean; quote?: { timestamp: number; author: string } } = {}): Record<string, unknown> {
-		const timestamp = this.nextTimestamp();
+	/**
+	 * The frame for a data message from `from`; a group message when `group`, mentioning the bot when
+	 * `mention`; stamped `sentAt` (the sender's clock, which names the message) or by this emulator's clock.
+	 */
+	envelope(
+		from: SignalPerson,
+		text: string,
+		{ group = false, mention = false, quote, sentAt }: { group?: boolean; mention?: boolean; quote?: { timestamp: number; author: string }; sentAt?: number } = {},
+	): Record<string, unknown> {
+		const timestamp = sentAt ?? this.nextTimestamp();
 		const message = mention ? `\uFFFC ${text}` : text;
 		return {
 			envelope: {
@@ -192,7 +204,7 @@ export class SignalEmulator {
 		if (!/^\d+$/.test(maxMessages)) return { status: 400, body: { error: "Couldn't process request - max_messages needs to be numeric!" } };
 		if (this.failingReceives > 0) {
 			this.failingReceives--;
-			return { status: 400, body: { error: 'Error while checking account +4915100000001: Connection closed!\n' } };
+			return { status: 400, body: { error: `Error while checking account ${this.account}: Connection closed!\n` } };
 		}
 		this.openPolls++;
 		const before = this.receiving;
