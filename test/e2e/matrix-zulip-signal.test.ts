@@ -190,6 +190,27 @@ describe('Matrix, Zulip and Signal in a real n8n: trigger → AI Session → sen
 		);
 	});
 
+	test('Signal polling across a crash (SIGKILL): a message the receive running at the kill takes is lost with it; one sent after that receive ended is answered once n8n is back', async () => {
+		const polledAda = signalNative.people.ada.number;
+		await until(() => signalNative.openPolls > 0, 'a waiting receive');
+		const droppedBefore = signalNative.dropped;
+		await n8n.halt('SIGKILL');
+		// signal-cli-rest-api does not stop a receive whose caller went away: it runs until it takes a
+		// message or its 5 s without one pass, and what it took reaches nobody.
+		expect(signalNative.openPolls).toBe(1);
+		signalNative.receive(signalNative.envelope(signalNative.people.ada, 'while the receive of the killed n8n runs'));
+		await until(() => signalNative.openPolls === 0, 'the receive of the killed n8n to end', 30_000);
+		signalNative.receive(signalNative.envelope(signalNative.people.ada, 'after the crash'));
+		await n8n.restart();
+		await listening();
+		await until(() => signalNative.textsTo(polledAda).includes('answer to: after the crash'), 'the Signal answer after the crash (polling)');
+		await settle(4_000);
+		expect(signalNative.dropped).toBe(droppedBefore + 1);
+		expect(signalNative.textsTo(polledAda).filter((sent) => sent === 'answer to: while the receive of the killed n8n runs')).toHaveLength(0);
+		expect(signalNative.textsTo(polledAda).filter((sent) => sent === 'answer to: after the crash')).toHaveLength(1);
+		expect((await executionsOf('signalPolling')).length).toBe(5);
+	});
+
 	test('deactivating each workflow ends its long poll or WebSocket', async () => {
 		for (const id of Object.keys(workflows) as ChannelId[]) {
 			await n8n.api(`/rest/workflows/${workflows[id].id}/deactivate`, { method: 'POST', body: '{}' });
