@@ -192,11 +192,16 @@ describe('Matrix, Zulip and Signal in a real n8n: trigger → AI Session → sen
 
 	test('Signal polling across a crash (SIGKILL): a message the receive running at the kill takes is lost with it; one sent after that receive ended is answered once n8n is back', async () => {
 		const polledAda = signalNative.people.ada.number;
-		await until(() => signalNative.openPolls > 0, 'a waiting receive');
+		const receives = () => signalNative.server.requests.filter((request) => request.path.startsWith('/v1/receive/')).length;
+		const receivesBefore = receives();
+		// Killed just after a receive began, so that receive has most of its 5 s left.
+		await until(() => receives() > receivesBefore && signalNative.openPolls > 0, 'a receive that has just begun');
 		const droppedBefore = signalNative.dropped;
 		await n8n.halt('SIGKILL');
 		// signal-cli-rest-api does not stop a receive whose caller went away: it runs until it takes a
-		// message or its 5 s without one pass, and what it took reaches nobody.
+		// message or its 5 s without one pass, and what it took reaches nobody. The message comes half a
+		// second after the crash, once the emulator has seen the connection close.
+		await settle(500);
 		expect(signalNative.openPolls).toBe(1);
 		signalNative.receive(signalNative.envelope(signalNative.people.ada, 'while the receive of the killed n8n runs'));
 		await until(() => signalNative.openPolls === 0, 'the receive of the killed n8n to end', 30_000);
