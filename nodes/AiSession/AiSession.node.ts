@@ -18,6 +18,7 @@ import { aiSessionProperties } from './AiSession.properties';
 import { DEFAULT_RETENTION_DAYS, sessionStoreFor, type N8nPostgresCredential, type N8nRedisCredential, type StoreKind } from '../shared/session-stores';
 import { journalOfItem, waitForEarlierMessages, whileWorkingOn } from '../shared/delivery-journal';
 import { itemFailure } from '../shared/item-failure';
+import { AnswerRecorder } from '../shared/insights-recorder';
 
 interface OpenAiCredential {
 	apiKey: string;
@@ -67,6 +68,7 @@ export class AiSession implements INodeType {
 			redis: storeKind === 'redis' ? ((await this.getCredentials('redis')) as unknown as N8nRedisCredential) : undefined,
 			postgres: storeKind === 'postgres' ? ((await this.getCredentials('postgres')) as unknown as N8nPostgresCredential) : undefined,
 		});
+		const insights = new AnswerRecorder(this, store);
 
 		for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
 			const item = items[itemIndex];
@@ -80,7 +82,7 @@ export class AiSession implements INodeType {
 						organizationId: credential!.organizationId,
 						timeoutMs: config.timeoutMs,
 					});
-				const engine = new SessionEngine(store, model, config);
+				const engine = new SessionEngine(store, insights.timed(itemIndex, model), config);
 				const inbound = inboundFromItem(item.json, {
 					sessionId: this.getNodeParameter('sessionKey', itemIndex),
 					text: this.getNodeParameter('text', itemIndex),
@@ -111,9 +113,11 @@ export class AiSession implements INodeType {
 					replies.push({ json: { ...item.json, reply: outcome.reply as unknown as IDataObject, output: outcome.reply.text }, pairedItem: { item: itemIndex } });
 				}
 			} catch (error) {
+				insights.failed(itemIndex, item.json, error);
 				replies.push(itemFailure(this, item, itemIndex, error));
 			}
 		}
+		insights.record(replies, ignored);
 		return [replies, ignored];
 	}
 }
