@@ -173,6 +173,8 @@ export class DeliveryRecorder {
 				this.events.push(event('failed', deliveryErrorClass(error)));
 				// The node may stop here (no Continue On Fail): what was recorded so far is written now.
 				if (!this.context.continueOnFail()) await this.record();
+				// Passed on unchanged: deliverOnce releases its claim with it, and itemFailure turns it into the node's error.
+				// eslint-disable-next-line @n8n/community-nodes/require-node-api-error
 				throw error;
 			}
 		};
