@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { usd } from '../../nodes/core/insights/dashboard';
 import { countPromptTokens, countTokens, OpenAiEmulator, type ChatCompletionBody } from '../emulators/openai';
 import { SlackEmulator } from '../emulators/slack';
 import { TelegramEmulator } from '../emulators/telegram';
@@ -30,7 +31,6 @@ const HOSTILE_MODEL = 'gpt-4o-mini-2024-07-18<img src=x onerror=alert("model")>'
 /** A Viber user ID is whatever Viber sends: this one is markup, and it becomes part of a session ID. */
 const HOSTILE_VIBER_ID = 'vb<img src=x onerror=alert("session")>==';
 
-const usd = (value: number) => `$${value < 1 ? value.toFixed(4) : value.toFixed(2)}`;
 const integer = (value: number) => value.toLocaleString('en-US');
 
 describe('Clawgate Insights in a real n8n: dashboard page in Chromium, /metrics scraped by Prometheus', () => {
@@ -181,7 +181,7 @@ describe('Clawgate Insights in a real n8n: dashboard page in Chromium, /metrics 
 	test('/metrics is valid exposition (promtool), and a real Prometheus scraping it returns the counts of the traffic', async () => {
 		const response = await fetch(metricsUrl(), { headers: { authorization: `Bearer ${metricsToken}` } });
 		expect(response.status).toBe(200);
-		expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+		expect(response.headers.get('content-type')).toMatch(/^text\/plain;(.*;)? ?version=0\.0\.4(;|$)/);
 		checkMetricsWithPromtool(await response.text());
 
 		prometheus = await PrometheusServer.start({ address: `127.0.0.1:${n8n.port}`, metricsPath: '/webhook/metrics', bearerToken: metricsToken });

@@ -36,7 +36,8 @@ export function escapeHtml(value: unknown): string {
 const PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
 
 const integer = (value: number) => Math.round(value).toLocaleString('en-US');
-const usd = (value: number) => `$${value < 1 ? value.toFixed(4) : value.toFixed(2)}`;
+/** Dollars to the cent, and to six places below a cent, so a day of small-model traffic does not read $0.00. */
+export const usd = (value: number) => `$${value === 0 ? '0.00' : value < 0.01 ? value.toFixed(6) : value < 1 ? value.toFixed(4) : value.toFixed(2)}`;
 const ms = (value: number | null) => (value === null ? '–' : value >= 10_000 ? `${(value / 1000).toFixed(1)} s` : `${integer(value)} ms`);
 
 function tile(name: string, label: string, value: string, detail = ''): string {
@@ -118,7 +119,7 @@ section{background:#fff;border-radius:6px;padding:12px 16px;margin-bottom:16px;b
 section h2{font-size:15px;margin:0 0 8px}
 table{border-collapse:collapse;width:100%}th,td{text-align:right;padding:4px 8px;border-bottom:1px solid #e4e7eb;white-space:nowrap}
 th:first-child,td:first-child{text-align:left}td.id{font-family:ui-monospace,Menlo,Consolas,monospace;white-space:normal;word-break:break-all}
-svg{width:100%;height:auto}.grid{stroke:#e4e7eb}.axis{font-size:11px;fill:#616e7c}
+svg{width:100%;max-width:960px;height:auto}.grid{stroke:#e4e7eb}.axis{font-size:11px;fill:#616e7c}
 .legend span{display:inline-block;margin-right:12px;font-size:12px}.legend i{display:inline-block;width:10px;height:10px;margin-right:4px;border-radius:2px}
 .empty{color:#9aa5b1}.note{font-size:12px;color:#616e7c}
 `;
