@@ -1,5 +1,6 @@
 import {
 	NodeConnectionTypes,
+	NodeOperationError,
 	type IDataObject,
 	type IExecuteFunctions,
 	type INodeExecutionData,
@@ -70,7 +71,7 @@ function pricesOf(context: IExecuteFunctions, itemIndex: number): Record<string,
 }
 
 async function runOperation(context: IExecuteFunctions, itemIndex: number, store: SessionStore): Promise<IDataObject[]> {
-	if (!hasInsights(store)) throw new Error('This store keeps no insights.');
+	if (!hasInsights(store)) throw new NodeOperationError(context.getNode(), 'This store keeps no insights.', { itemIndex });
 	const insights: InsightsStore = store.insights;
 	const operation = context.getNodeParameter('operation', itemIndex) as string;
 	const days = Number(context.getNodeParameter('days', itemIndex, 7));
@@ -86,7 +87,7 @@ async function runOperation(context: IExecuteFunctions, itemIndex: number, store
 			})).map((session) => ({ ...session, firstSeen: new Date(session.firstSeen).toISOString(), lastSeen: new Date(session.lastSeen).toISOString() }));
 		case 'transcript': {
 			const sessionId = String(context.getNodeParameter('sessionId', itemIndex, '') ?? '').trim();
-			if (!sessionId) throw new Error('Set "Session ID" to the session to read (the sessionId of an item from a Clawgate trigger, or of the Sessions operation).');
+			if (!sessionId) throw new NodeOperationError(context.getNode(), 'Set "Session ID" to the session to read (the sessionId of an item from a Clawgate trigger, or of the Sessions operation).', { itemIndex });
 			const turns = await sessionTranscript(store, sessionId, Number(context.getNodeParameter('limit', itemIndex, 50)));
 			return turns.map((turn) => ({ sessionId, seq: turn.seq, role: turn.role, content: turn.content, tokens: turn.tokens, createdAt: new Date(turn.createdAt).toISOString() }));
 		}
@@ -103,6 +104,6 @@ async function runOperation(context: IExecuteFunctions, itemIndex: number, store
 			return [{ html, contentType: 'text/html; charset=utf-8', totals: totals as unknown as IDataObject }];
 		}
 		default:
-			throw new Error(`The operation "${operation}" is not known to this version of the node.`);
+			throw new NodeOperationError(context.getNode(), `The operation "${operation}" is not known to this version of the node.`, { itemIndex });
 	}
 }

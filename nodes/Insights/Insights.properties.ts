@@ -14,7 +14,7 @@ export const insightsProperties: INodeProperties[] = [
 		default: 'usageSummary',
 		options: [
 			{ name: 'Dashboard Page', value: 'dashboard', action: 'Render the operations dashboard', description: 'One self-contained HTML page (inline charts) for a Respond to Webhook node' },
-			{ name: 'Metrics', value: 'metrics', action: 'Expose Prometheus metrics', description: 'Counters, histograms and gauges in the Prometheus text format, for a /metrics webhook' },
+			{ name: 'Metrics', value: 'metrics', action: 'Expose metrics in the text exposition format', description: 'Counters, histograms and gauges in the Prometheus text format, for a /metrics webhook' },
 			{ name: 'Sessions', value: 'sessions', action: 'List sessions', description: 'Sessions seen in the period, most recent or most active first' },
 			{ name: 'Transcript', value: 'transcript', action: 'Read a session transcript', description: "One session's stored turns, oldest first" },
 			{ name: 'Usage Summary', value: 'usageSummary', action: 'Summarise usage', description: 'Messages, tokens, estimated cost, errors and latency by channel, model or day' },

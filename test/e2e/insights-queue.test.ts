@@ -1,8 +1,8 @@
 /**
- * Issue 21 in n8n queue mode (a main and two workers sharing Postgres and Redis, as a scaled-out
+ * Issue 21 in n8n queue mode (a main and a worker sharing Postgres and Redis, as a scaled-out
  * Clawgate runs): AI Session, Reply and both Insights nodes use the Postgres store (the
- * deployment's own database), executions run on the workers, and the figures must survive the
- * workers being replaced: a fresh worker process has no memory of the traffic, so what the
+ * deployment's own database), executions run on the worker, and the figures must survive the
+ * worker being replaced: a fresh worker process has no memory of the traffic, so what the
  * dashboard and /metrics show can only come from the store.
  */
 import { OpenAiEmulator } from '../emulators/openai';
@@ -35,7 +35,7 @@ const dashboard = onPostgres(loadExampleWorkflow('clawgate-dashboard.json'));
 const credentialOf = (type: string) => [...gateway.nodes, ...dashboard.nodes].map((node) => (node.credentials as Credentials | undefined)?.[type]).find(Boolean) as { id: string; name: string };
 const webhookOf = (name: string) => gateway.nodes.find((node) => node.name === name)!.webhookId as string;
 
-describe('Clawgate Insights in queue mode: figures from the Postgres store, the same after the workers are replaced', () => {
+describe('Clawgate Insights in queue mode: figures from the Postgres store, the same after the worker is replaced', () => {
 	const telegram = new TelegramEmulator();
 	const viber = new ViberEmulator();
 	const model = new OpenAiEmulator({ responder: (request) => `answer to: ${String(request.messages.at(-1)?.content)}` });
@@ -67,17 +67,19 @@ describe('Clawgate Insights in queue mode: figures from the Postgres store, the 
 		deployment = await QueueDeployment.start({
 			credentials: (database) => [...types].map((type) => ({ ...credentialOf(type), type, data: data[type](database) })),
 			workflows: [gateway, dashboard],
-			workers: 2,
+			// One worker: the machine that runs the tests has two cores; replacing it proves the point.
+			workers: 1,
 		});
 		await Promise.all([telegram.waitForCall('setWebhook', undefined, 90_000), deployment.main.waitForWebhooks([webhookOf('Viber Trigger')], 90_000)]);
-	});
+		// A main and a worker booting on a busy machine take minutes.
+	}, 900_000);
 
 	afterAll(async () => {
 		await deployment?.stop();
 		await Promise.all([telegram.stop(), viber.stop(), model.stop()]);
 	});
 
-	test('traffic answered on the workers is on the dashboard and in /metrics, and still is after both workers are replaced', async () => {
+	test('traffic answered on the worker is on the dashboard and in /metrics, and still is after the worker is replaced', async () => {
 		for (const text of ['first', 'second', 'third']) {
 			await telegram.deliver(telegram.textUpdate({ text, chatId: 77 }));
 			await telegram.waitForCall('sendMessage', (body) => body.text === `answer to: ${text}`, 90_000);
@@ -107,14 +109,14 @@ describe('Clawgate Insights in queue mode: figures from the Postgres store, the 
 		expect(before).toMatchObject({ messages: '5', deliveries: '5', telegram: 3, viberDeliveries: 2 });
 		checkMetricsWithPromtool(before.exposition);
 
-		// New worker processes: nothing of the traffic is in their memory.
+		// A new worker process: nothing of the traffic is in its memory.
 		for (const worker of deployment.workers) await worker.stop();
 		const finishedBefore = deployment.workers.reduce((sum, worker) => sum + worker.executions('finished').size, 0);
 		for (const worker of deployment.workers) await worker.start();
 		const after = await read();
 		expect(after).toMatchObject({ messages: '5', deliveries: '5', telegram: 3, viberDeliveries: 2 });
-		// Both reads ran on the new workers (a worker logs "finished" just after the response went out).
+		// Both reads ran on the new worker (a worker logs "finished" just after the response went out).
 		const finished = () => deployment.workers.reduce((sum, worker) => sum + worker.executions('finished').size, 0);
-		await eventually(() => (finished() - finishedBefore >= 2 ? true : undefined), 'the two reads to finish on the new workers', 30_000);
+		await eventually(() => (finished() - finishedBefore >= 2 ? true : undefined), 'the two reads to finish on the new worker', 30_000);
 	});
 });
