@@ -110,8 +110,8 @@ export class AnswerRecorder {
 	/** An item that failed; written at once when the node is about to stop the execution (no Continue On Fail). */
 	failed(itemIndex: number, json: IDataObject, error: unknown): void {
 		this.recorded.add(itemIndex);
-		const timing = this.timings.get(itemIndex);
-		if (timing && timing.endedAt === null) timing.endedAt = Date.now();
+		// The item that failed, or the one before it when this one failed before its clock started.
+		for (const timing of [this.timings.get(itemIndex), this.timings.get(this.current)]) if (timing && timing.endedAt === null) timing.endedAt = Date.now();
 		const event = this.event(itemIndex, json, { outcome: 'error', errorClass: answerErrorClass(error) });
 		this.pending.push(event);
 		if (!this.context.continueOnFail()) this.flush();
