@@ -160,8 +160,13 @@ export class DeliveryRecorder {
 
 	constructor(private readonly context: IExecuteFunctions) {}
 
-	/** The send, timed and recorded as delivered or failed (a skipped send never calls it, so records nothing). */
+	/**
+	 * The send, timed and recorded as delivered or failed. Only answers to a conversation a Clawgate
+	 * trigger started count (a notification to a Chat ID of your choice is not one), and a skipped
+	 * send never calls it, so records nothing.
+	 */
 	timed<T>(json: IDataObject, send: () => Promise<T>): () => Promise<T> {
+		if (!isTriggerEnvelope(json, envelopeOriginKey())) return send;
 		return async () => {
 			const started = Date.now();
 			const event = (outcome: DeliveryEvent['outcome'], errorClass: string): DeliveryEvent => ({ kind: 'delivery', at: Date.now(), ...placeOf(json), deliveryMs: Date.now() - started, outcome, errorClass });
