@@ -79,7 +79,6 @@ export class PrometheusServer {
 				`--config.file=${join(folder, 'prometheus.yml')}`,
 				`--storage.tsdb.path=${join(folder, 'data')}`,
 				`--web.listen-address=127.0.0.1:${server.port}`,
-				'--web.enable-admin-api=false',
 				'--storage.tsdb.retention.time=1h',
 			],
 			{ stdio: ['ignore', 'pipe', 'pipe'] },
@@ -87,7 +86,14 @@ export class PrometheusServer {
 		server.child.stdout?.on('data', (chunk: Buffer) => (server.output += chunk.toString()));
 		server.child.stderr?.on('data', (chunk: Buffer) => (server.output += chunk.toString()));
 		try {
-			await eventually(async () => ((await fetch(`${server.url}/-/ready`).catch(() => null))?.ok ? true : undefined), 'Prometheus to be ready', 30_000);
+			await eventually(
+				async () => {
+					if (server.child?.exitCode !== null) throw new Error(`Prometheus exited with code ${server.child?.exitCode}`);
+					return (await fetch(`${server.url}/-/ready`).catch(() => null))?.ok ? true : undefined;
+				},
+				'Prometheus to be ready',
+				30_000,
+			);
 		} catch (error) {
 			await server.stop();
 			throw new Error(`${(error as Error).message}\n--- Prometheus output ---\n${server.output.slice(-3000)}`);
