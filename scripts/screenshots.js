@@ -6,7 +6,8 @@
  *
  * Needs Chromium (Debian: apt-get install chromium; CHROMIUM_PATH for another binary) and
  * playwright-core, which is installed on first use into the cache beside n8n, outside the project.
- * N8N_URL (default http://127.0.0.1:$N8N_PORT or 5678) points at another n8n.
+ * N8N_URL (default http://127.0.0.1:$N8N_PORT or 5678) points at another n8n. EXAMPLES=a,b takes only
+ * those examples (file names without .json), e.g. after adding one.
  */
 'use strict';
 const { existsSync, mkdirSync, readFileSync } = require('node:fs');
@@ -46,7 +47,10 @@ async function main() {
 		const context = await browser.newContext({ viewport: VIEWPORT, deviceScaleFactor: 1, colorScheme: 'light' });
 		await context.addCookies([{ name, value, url: BASE_URL }]);
 		mkdirSync(OUT_DIR, { recursive: true });
-		for (const file of listExampleWorkflows()) {
+		const only = (process.env.EXAMPLES || '').split(',').map((name) => name.trim()).filter(Boolean);
+		const files = listExampleWorkflows().filter((file) => only.length === 0 || only.includes(path.basename(file, '.json')));
+		if (files.length === 0) throw new Error(`No example matches EXAMPLES=${process.env.EXAMPLES}.`);
+		for (const file of files) {
 			const workflow = JSON.parse(readFileSync(file, 'utf8'));
 			const page = await context.newPage();
 			await page.goto(`${BASE_URL}/workflow/${workflow.id}`, { waitUntil: 'networkidle' });
@@ -54,6 +58,8 @@ async function main() {
 			await page.waitForSelector('[data-test-id="canvas-node"]', { timeout: 60_000 });
 			await page.keyboard.press('Shift+1');
 			await page.waitForTimeout(1_000);
+			// The canvas's floating "Open chat" button (under a Chat Trigger) would cover the nodes below it.
+			await page.locator('button:has-text("Open chat")').evaluateAll((buttons) => buttons.forEach((button) => (button.style.visibility = 'hidden')));
 			const target = path.join(OUT_DIR, `${path.basename(file, '.json')}.png`);
 			const canvas = page.locator('[data-test-id="canvas"]').first();
 			await ((await canvas.count()) > 0 ? canvas : page).screenshot({ path: target });

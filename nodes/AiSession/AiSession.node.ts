@@ -15,6 +15,7 @@ import { envelopeOriginKey } from '../shared/origin-key';
 import { OpenAiChatModel } from './openai.model';
 import { aiSessionInputs, connectedChatModels, modelSourceOf, type ConnectedModels } from './chat-model-input';
 import { aiSessionProperties } from './AiSession.properties';
+import { ChatAnswerStream, streamsAnswers } from './chat-stream';
 import { DEFAULT_RETENTION_DAYS, sessionStoreFor, type N8nPostgresCredential, type N8nRedisCredential, type StoreKind } from '../shared/session-stores';
 import { journalOfItem, waitForEarlierMessages, whileWorkingOn } from '../shared/delivery-journal';
 import { itemFailure } from '../shared/item-failure';
@@ -70,8 +71,11 @@ export class AiSession implements INodeType {
 		});
 		const insights = new AnswerRecorder(this, store);
 
+		const streaming = streamsAnswers(this);
+
 		for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
 			const item = items[itemIndex];
+			const stream = streaming ? new ChatAnswerStream(this, itemIndex) : undefined;
 			try {
 				const config = readEngineConfig(this, itemIndex, connected);
 				const model =
@@ -92,7 +96,7 @@ export class AiSession implements INodeType {
 				if (journaled?.stamp.gaveUp) throw new NodeOperationError(this.getNode(), journaled.stamp.gaveUp, { itemIndex });
 				let outcome = await whileWorkingOn(journaled, async () => {
 					if (journaled) await waitForEarlierMessages(journaled, String(item.json.sessionId), config.lock.waitMs);
-					const handled = await engine.handle(inbound).catch(async (error: unknown) => {
+					const handled = await engine.handle(inbound, { stream }).catch(async (error: unknown) => {
 						// Settled either way, so later messages of the session wait no longer; recovery runs it again.
 						await journaled?.journal.recordFailure(journaled.key, (error as Error).message).catch(() => undefined);
 						await journaled?.journal.markAnswered(journaled.key).catch(() => undefined);
@@ -106,6 +110,7 @@ export class AiSession implements INodeType {
 					if (reply) outcome = { kind: 'reply', reply };
 				}
 				await journaled?.journal.markAnswered(journaled.key);
+				stream?.finish(outcome.kind === 'reply' ? outcome.reply.text : null);
 				if (outcome.kind === 'ignored') {
 					ignored.push({ json: { ...item.json, ignored: outcome.reason }, pairedItem: { item: itemIndex } });
 				} else {
@@ -114,6 +119,8 @@ export class AiSession implements INodeType {
 				}
 			} catch (error) {
 				insights.failed(itemIndex, item.json, error);
+				// Without Continue On Fail the execution stops, and n8n sends the chat the error itself.
+				if (this.continueOnFail()) stream?.fail((error as Error).message);
 				replies.push(itemFailure(this, item, itemIndex, error));
 			}
 		}

@@ -201,6 +201,14 @@ export const aiSessionProperties: INodeProperties[] = [
 					'How long the store remembers which messages it has answered (so a redelivered message is not answered twice) and how long expired rate-limit and quota counters may stay before they are deleted. Conversations are not affected.',
 			},
 			{
+				displayName: 'Enable Streaming',
+				name: 'enableStreaming',
+				type: 'boolean',
+				default: true,
+				description:
+					"Whether the answer is streamed to n8n's Chat Trigger as the model writes it, when the trigger's Response Mode is Streaming. The stored conversation is the same either way.",
+			},
+			{
 				displayName: 'Error Reply',
 				name: 'errorReply',
 				type: 'string',

@@ -3,7 +3,7 @@
  * an update into the item it emits, hold long polling open, and run "Listen for test event".
  * The Telegram side of each step lives in the adapter (telegram.adapter.ts).
  */
-import { journalItems, type TriggerJournal } from '../shared/delivery-journal';
+import { holdWhileRunning, journalItems, type TriggerJournal } from '../shared/delivery-journal';
 import {
 	NodeApiError,
 	NodeOperationError,
@@ -296,7 +296,13 @@ export async function startPolling(context: ITriggerFunctions, setup: TriggerSet
 			}
 			// A journaled update is safe once journaled: it is confirmed to Telegram without waiting for
 			// its execution, which recovery runs again if it never delivers.
-			if (!waitsForExecutions || journal) {
+			if (journal && waitsForExecutions) {
+				const done = context.helpers.createDeferredPromise<IRun>();
+				holdWhileRunning(journal, item.json, done.promise);
+				context.emit([[item]], undefined, done);
+				return { execution: Promise.resolve() };
+			}
+			if (journal || !waitsForExecutions) {
 				context.emit([[item]]);
 				return { execution: Promise.resolve() };
 			}

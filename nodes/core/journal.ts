@@ -71,6 +71,14 @@ export type RecordOutcome = { kind: 'journaled'; seq: number } | { kind: 'known'
 /** What a send node may do with an answer: send it (the claim is its own), skip it (sent before), or leave it (another execution is sending it now). */
 export type DeliveryClaim = 'claimed' | 'delivered' | 'busy';
 
+/** A wait that ends when a session's lock is freed or one of its journaled messages is settled, in any process. */
+export interface SessionWatch {
+	changed: Promise<void>;
+	/** Whether changes are announced now; when not, `changed` may never settle and the caller polls as before. */
+	listening: boolean;
+	stop(): void;
+}
+
 export interface DeliveryJournal {
 	/**
 	 * Records an inbound item before its platform is acknowledged; `known` when its key was journaled
@@ -79,8 +87,8 @@ export interface DeliveryJournal {
 	record(entry: NewJournalEntry): Promise<RecordOutcome>;
 	/** AI Session answered it (the answer is in the session store, with the turns). */
 	markAnswered(key: string): Promise<void>;
-	/** An execution is working on it now: not overdue before another grace period has passed. */
-	touch(key: string, now: number): Promise<void>;
+	/** Executions are working on these now (or are about to): not overdue before another grace period has passed. */
+	touch(keys: readonly string[], now: number): Promise<void>;
 	/**
 	 * Takes the right to send the answer of `key` from node `sender` for `leaseMs`: `delivered` when
 	 * that node's receipt exists, `busy` while another claim of it is live.
@@ -99,6 +107,8 @@ export interface DeliveryJournal {
 	 * neither answered, delivered nor abandoned: the later message waits for it.
 	 */
 	hasEarlierPending(sessionId: string, seq: number, since: number): Promise<boolean>;
+	/** Where the store can announce changes (Postgres LISTEN/NOTIFY): a watch to take before `hasEarlierPending`. */
+	watchSession?(sessionId: string): SessionWatch;
 	/**
 	 * Entries of `owner` without a receipt whose last emission was before `dueBefore`, oldest first, at
 	 * most `limit`; each is taken atomically (attempts + 1, emitted now), so two mains never re-emit one.
@@ -123,6 +133,8 @@ export interface RecoveryPolicy {
 	intervalMs: number;
 	/** Entries taken per look. */
 	batch: number;
+	/** Executions recovery started that may run at once (per trigger): more would only slow each other. */
+	inFlight: number;
 }
 
 export const DEFAULT_RECOVERY: RecoveryPolicy = {
@@ -131,6 +143,7 @@ export const DEFAULT_RECOVERY: RecoveryPolicy = {
 	maxAgeMs: 24 * 3_600_000,
 	intervalMs: 10_000,
 	batch: 100,
+	inFlight: 16,
 };
 
 /** How long entries are kept: the idempotency window of redeliveries, like message keys. */

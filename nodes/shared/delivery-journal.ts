@@ -10,6 +10,7 @@ import type {
 	INodeCredentialDescription,
 	INodeExecutionData,
 	INodeProperties,
+	IRun,
 	ITriggerFunctions,
 	IWebhookFunctions,
 } from 'n8n-workflow';
@@ -178,6 +179,53 @@ async function resolveTriggerJournal(context: IWebhookFunctions | ITriggerFuncti
 }
 
 /**
+ * Journaled messages this process has handed to n8n whose executions have not ended, by message
+ * key. Recovery renews their entries rather than running them again: on a busy n8n an execution
+ * can start later than the grace period, and a second run of it only adds load, which delays the
+ * next executions further (a retry storm). A hold ends with its execution (n8n's done promise, or
+ * AI Session or a send node in this process finishing with the message), and at the latest after
+ * `HOLD_LIMIT_MS`, so an execution n8n lost without settling it is run again. A crash ends every
+ * hold with the process, and recovery in the next one runs what was lost.
+ */
+const HOLD_LIMIT_MS = 10 * 60_000;
+interface Hold {
+	owner: string;
+	until: number;
+	byRecovery: boolean;
+}
+const holds = new Map<string, Hold>();
+
+/** Holds the entry of `json` (a journaled envelope) while its execution runs; `done` settles when it ends. */
+export function holdWhileRunning(journal: TriggerJournal, json: IDataObject, done: Promise<unknown> | null, byRecovery = false): void {
+	const key = buildMessageKey(json as unknown as Envelope);
+	const hold: Hold = { owner: journal.owner, until: Date.now() + HOLD_LIMIT_MS, byRecovery };
+	holds.set(key, hold);
+	const end = () => {
+		if (holds.get(key) === hold) holds.delete(key);
+	};
+	done?.then(end, end);
+}
+
+/** A node in this process finished with the message: its entry is recovery's again once overdue. */
+export function releaseHold(key: string): void {
+	holds.delete(key);
+}
+
+/** The live holds of `owner` (expired ones dropped), and how many of them recovery emitted. */
+export function holdsOf(owner: string, now = Date.now()): { keys: string[]; byRecovery: number } {
+	const keys: string[] = [];
+	let byRecovery = 0;
+	for (const [key, hold] of holds) {
+		if (hold.until <= now) holds.delete(key);
+		else if (hold.owner === owner) {
+			keys.push(key);
+			if (hold.byRecovery) byRecovery++;
+		}
+	}
+	return { keys, byRecovery };
+}
+
+/**
  * Journals the items of one delivery before the platform is acknowledged: each gets its delivery
  * stamp; an item whose message was journaled before (a redelivery) is dropped, since recovery
  * owns it now. Throws when the journal cannot be written: the platform must then deliver again.
@@ -202,35 +250,59 @@ export async function journalItems(journal: TriggerJournal, items: INodeExecutio
 /**
  * Recovery on the leader main (n8n runs `trigger()` there only): journaled messages without a
  * delivery receipt are emitted again once overdue, and given up on (emitted once more, marked)
- * after the attempt or age limit. Returns the function that stops it.
+ * after the attempt or age limit. Entries this process holds (their executions are still running)
+ * are renewed instead, and at most `recovery.inFlight` re-emitted executions run at once; when one
+ * ends, the next overdue entry is taken. Returns the function that stops it.
  */
 export function startRecovery(context: ITriggerFunctions, journal: TriggerJournal): () => Promise<void> {
 	const { recovery } = journal;
 	let running: Promise<void> | null = null;
+	let again = false;
 	let stopped = false;
+	// Engine 2.0 workflows take no done promise: their executions are neither held nor counted.
+	const awaitable = (context.getWorkflowSettings() as IDataObject).engineType !== 'v2';
+	const emitHeld = (item: Record<string, unknown>) => {
+		if (!awaitable) return context.emit([context.helpers.returnJsonArray([item as IDataObject])]);
+		const done = context.helpers.createDeferredPromise<IRun>();
+		holdWhileRunning(journal, item as IDataObject, done.promise, true);
+		done.promise.then(tick, tick);
+		context.emit([context.helpers.returnJsonArray([item as IDataObject])], undefined, done);
+	};
 	const look = async () => {
 		const now = Date.now();
+		const held = holdsOf(journal.owner, now);
+		if (held.keys.length > 0) await journal.journal.touch(held.keys, now);
+		const room = recovery.inFlight - held.byRecovery;
+		if (room <= 0) return;
 		// Each further attempt of one message waits twice as long as the one before.
-		const due = await journal.journal.takeOverdue(journal.owner, now - recovery.graceMs, now, recovery.batch, recovery.graceMs);
+		const due = await journal.journal.takeOverdue(journal.owner, now - recovery.graceMs, now, Math.min(recovery.batch, room), recovery.graceMs);
 		for (const entry of due) {
 			if (stopped) return;
 			const step = recoveryStep(entry, recovery, now);
 			if (step.kind === 'give-up') {
 				await journal.journal.abandon(entry.key, step.reason);
 				context.logger.warn(`${step.reason} (message ${entry.key})`);
-				context.emit([context.helpers.returnJsonArray([itemOfEntry(entry, journal.kind, step.reason) as IDataObject])]);
+				emitHeld(itemOfEntry(entry, journal.kind, step.reason));
 			} else {
 				context.logger.info(`Running message ${entry.key} again (attempt ${entry.attempts}): it has no delivery receipt.`);
-				context.emit([context.helpers.returnJsonArray([itemOfEntry(entry, journal.kind) as IDataObject])]);
+				emitHeld(itemOfEntry(entry, journal.kind));
 			}
 		}
 	};
-	const tick = () => {
-		if (stopped || running) return;
+	function tick(): void {
+		if (stopped) return;
+		if (running) {
+			again = true;
+			return;
+		}
+		again = false;
 		running = look()
 			.catch((error: unknown) => context.logger.warn(`Clawgate journal recovery: ${(error as Error).message}`))
-			.finally(() => (running = null));
-	};
+			.finally(() => {
+				running = null;
+				if (again) tick();
+			});
+	}
 	tick();
 	const timer = setInterval(tick, recovery.intervalMs);
 	timer.unref?.();
@@ -282,8 +354,18 @@ export async function journalOfItem(
 export async function waitForEarlierMessages(journaled: { journal: DeliveryJournal; stamp: DeliveryStamp }, sessionId: string, waitMs: number): Promise<void> {
 	const started = Date.now();
 	let pause = 20;
-	while (Date.now() - started < waitMs && (await journaled.journal.hasEarlierPending(sessionId, journaled.stamp.seq, started - waitMs))) {
-		await new Promise((resolve) => setTimeout(resolve, pause));
+	for (;;) {
+		// Where the store announces settled messages (Postgres), the wait ends at the announcement and polls only slowly.
+		const watch = journaled.journal.watchSession?.(sessionId);
+		try {
+			if (Date.now() - started >= waitMs || !(await journaled.journal.hasEarlierPending(sessionId, journaled.stamp.seq, started - waitMs))) return;
+			const ms = Math.min(watch?.listening ? 1_000 : pause, Math.max(0, waitMs - (Date.now() - started)));
+			let timer: NodeJS.Timeout | undefined;
+			await Promise.race([new Promise((resolve) => (timer = setTimeout(resolve, ms))), watch?.changed].filter(Boolean));
+			clearTimeout(timer);
+		} finally {
+			watch?.stop();
+		}
 		pause = Math.min(pause * 2, 250);
 	}
 }
@@ -321,6 +403,7 @@ export async function deliverOnce<T extends { messageIds: string[] }>(context: I
 		})
 		.finally(() => clearInterval(renewal));
 	await journaled.journal.recordReceipt(journaled.key, sender, claimant, sent.messageIds);
+	releaseHold(journaled.key);
 	return { kind: 'sent', sent };
 }
 
@@ -333,7 +416,7 @@ const HEARTBEAT_MS = 2_000;
  */
 export async function whileWorkingOn<T>(journaled: { journal: DeliveryJournal; key: string } | null, work: () => Promise<T>): Promise<T> {
 	if (!journaled) return await work();
-	const touch = () => void journaled.journal.touch(journaled.key, Date.now()).catch(() => undefined);
+	const touch = () => void journaled.journal.touch([journaled.key], Date.now()).catch(() => undefined);
 	touch();
 	const heartbeat = setInterval(touch, HEARTBEAT_MS);
 	heartbeat.unref?.();
@@ -341,5 +424,6 @@ export async function whileWorkingOn<T>(journaled: { journal: DeliveryJournal; k
 		return await work();
 	} finally {
 		clearInterval(heartbeat);
+		releaseHold(journaled.key);
 	}
 }

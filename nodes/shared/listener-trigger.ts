@@ -22,7 +22,7 @@ import { admitMessage, pairingWorkOf } from '../core/admission';
 import type { AnyChannelPlugin, ReceiveSettings } from '../core/channel';
 import { buildMessageKey, stampVia, type Envelope } from '../core/envelope';
 import { signEnvelope } from '../core/origin';
-import { deliveryGuaranteeProperties, journalItems, startRecovery, triggerJournalOf, type TriggerJournal } from './delivery-journal';
+import { deliveryGuaranteeProperties, holdWhileRunning, journalItems, startRecovery, triggerJournalOf, type TriggerJournal } from './delivery-journal';
 import { asActivationError, asNodeError } from './node-errors';
 import { envelopeOriginKey } from './origin-key';
 import { policyWithApprovedSenders, settlePairingWork } from './trigger-pairing';
@@ -144,9 +144,11 @@ export async function runListenerTrigger(
 		const deduplicationKey = deduplicate ? deduplicationKeyOf(envelope) : undefined;
 		// `context.emit` is read at call time: in manual mode n8n swaps it after trigger() returns.
 		if (!waits) return context.emit(items);
-		if (!wait) return context.emit(items, undefined, undefined, deduplicationKey);
 		const done = context.helpers.createDeferredPromise<IRun>();
+		// A journaled message is renewed, not run again by recovery, while its execution runs.
+		if (journal && json.delivery) holdWhileRunning(journal, json, done.promise);
 		context.emit(items, undefined, done, deduplicationKey);
+		if (!wait) return;
 		await done.promise.catch((error: unknown) => context.logger.debug(`${plugin.name} execution ended with an error: ${(error as Error).message}`));
 	};
 	const staticData = context.getWorkflowStaticData('node');

@@ -19,7 +19,7 @@ import type { Envelope } from '../core/envelope';
 import { signEnvelope } from '../core/origin';
 import { RecentKeys } from '../core/recent-keys';
 import { handleWebhookDelivery } from '../core/webhook-delivery';
-import { deliveryGuaranteeProperties, journalItems, recoveryTrigger, triggerJournalOf, withJournalCredentials } from './delivery-journal';
+import { deliveryGuaranteeProperties, holdWhileRunning, journalItems, recoveryTrigger, triggerJournalOf, withJournalCredentials } from './delivery-journal';
 import { asActivationError, asNodeError } from './node-errors';
 import { envelopeOriginKey } from './origin-key';
 import { policyWithApprovedSenders, settlePairingWork } from './trigger-pairing';
@@ -112,6 +112,9 @@ async function journaled(context: IWebhookFunctions, envelopes: Envelope[], drop
 	if (!journal) return envelopes;
 	const { kept, dropped: known } = await journalItems(journal, envelopes.map((json) => ({ json: json as unknown as IDataObject })));
 	dropped.push(...known);
+	// This process runs the execution (one n8n, not queue mode), but n8n tells a webhook nothing of its
+	// end: the entry is held until AI Session or the send node here finishes with it.
+	if (process.env.EXECUTIONS_MODE !== 'queue') for (const item of kept) holdWhileRunning(journal, item.json, null);
 	return kept.map((item) => item.json as unknown as Envelope);
 }
 

@@ -172,11 +172,11 @@ describe.each(kinds)('$name delivery journal', (kind) => {
 		const journal = store();
 		const base = 9_000_000;
 		await journal.record({ key: 'k:t1', sessionId: 's:t', owner: 'wf:touch', item: item('t1'), receivedAt: base });
-		await journal.touch('k:t1', base + 500);
+		await journal.touch(['k:t1'], base + 500);
 		expect(await journal.takeOverdue('wf:touch', base + 400, base + 600, 10)).toEqual([]);
 		expect((await journal.takeOverdue('wf:touch', base + 501, base + 600, 10)).map((entry) => entry.key)).toEqual(['k:t1']);
 		// A touch never moves an entry back in time.
-		await journal.touch('k:t1', base + 100);
+		await journal.touch(['k:t1'], base + 100);
 		expect(await journal.takeOverdue('wf:touch', base + 550, base + 700, 10)).toEqual([]);
 	});
 

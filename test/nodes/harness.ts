@@ -40,6 +40,7 @@ import {
 	type IWebhookData,
 	type IWebhookResponseData,
 	type IWorkflowExecuteAdditionalData,
+	type StructuredChunk,
 } from 'n8n-workflow';
 import { expressionSandboxHooks } from 'n8n-workflow/dist/cjs/expression-sandboxing';
 
@@ -284,6 +285,8 @@ export interface RunWorkflowOptions {
 	credentials?: Record<string, ICredentialDataDecryptedObject>;
 	/** The `json` of the items the "Input" node emits. */
 	input?: IDataObject[];
+	/** Runs as a webhook execution whose response streams (n8n's Chat Trigger in Streaming mode): every chunk a node sends goes here. */
+	onChunk?: (chunk: StructuredChunk) => void;
 }
 
 export interface WorkflowRun {
@@ -297,7 +300,7 @@ export interface WorkflowRun {
 
 let executionCounter = 0;
 
-export async function runWorkflow({ nodes, connections, credentials = {}, input = [{}] }: RunWorkflowOptions): Promise<WorkflowRun> {
+export async function runWorkflow({ nodes, connections, credentials = {}, input = [{}], onChunk }: RunWorkflowOptions): Promise<WorkflowRun> {
 	const inputNode: INode = {
 		id: 'harness-input',
 		name: INPUT_NODE_NAME,
@@ -317,7 +320,8 @@ export async function runWorkflow({ nodes, connections, credentials = {}, input 
 	const workflow = new Workflow({ ...workflowData, nodeTypes: nodeTypeRegistry });
 
 	const executionId = String(++executionCounter);
-	const hooks = new ExecutionLifecycleHooks('trigger', executionId, {
+	const mode = onChunk ? 'webhook' : 'trigger';
+	const hooks = new ExecutionLifecycleHooks(mode, executionId, {
 		...workflowData,
 		activeVersionId: null,
 		isArchived: false,
@@ -345,7 +349,10 @@ export async function runWorkflow({ nodes, connections, credentials = {}, input 
 		getRuntimeCredential: unsupported('runtime credentials'),
 		startRunnerTask: unsupported('the Code node task runner'),
 		logAiEvent: () => {},
+		streamingEnabled: onChunk !== undefined,
 	} as unknown as IWorkflowExecuteAdditionalData;
+	// As n8n's WorkflowRunner does for a streaming response.
+	if (onChunk) hooks.addHandler('sendChunk', (chunk) => onChunk(chunk));
 
 	const runExecutionData = createRunExecutionData({
 		executionData: {
@@ -353,7 +360,7 @@ export async function runWorkflow({ nodes, connections, credentials = {}, input 
 		},
 	});
 	await startExpressionEngine();
-	const run = await new WorkflowExecute(additionalData, 'trigger', runExecutionData).processRunExecutionData(workflow);
+	const run = await new WorkflowExecute(additionalData, mode, runExecutionData).processRunExecutionData(workflow);
 	const runData = run.data.resultData.runData;
 
 	return {

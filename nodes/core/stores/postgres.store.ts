@@ -17,8 +17,19 @@ import {
 	type StoredTurn,
 } from '../session/store';
 import { parseCalibration } from '../token-calibration';
-import { journalEntryOf, type DeliveryClaim, type DeliveryJournal, type JournalEntry, type JournalRow, type JournalState, type NewJournalEntry, type RecordOutcome } from '../journal';
+import {
+	journalEntryOf,
+	type DeliveryClaim,
+	type DeliveryJournal,
+	type JournalEntry,
+	type JournalRow,
+	type JournalState,
+	type NewJournalEntry,
+	type RecordOutcome,
+	type SessionWatch,
+} from '../journal';
 import { ArrivalQueue, FifoMutex } from './fifo-mutex';
+import { PgWakeups } from './pg-wakeups';
 import { PostgresInsights, postgresInsightsDdl } from './postgres.insights';
 import { PurgeSchedule, retentionSettings, type RetentionOptions } from './retention';
 
@@ -54,8 +65,10 @@ export type PostgresStoreOptions = PostgresConnectionOptions | PostgresPoolOptio
 
 export const DEFAULT_POSTGRES_TABLE_PREFIX = 'clawgate_';
 
-/** How often a waiter asks whether its turn has come. */
+/** How often a waiter asks whether its turn has come, when no notification can wake it. */
 const LOCK_POLL_MS = 20;
+/** How often it asks while notifications wake it (a holder that crashed frees the lock only when its lease runs out). */
+const LOCK_POLL_LISTENING_MS = 500;
 /** Rows deleted per statement by a purge, so a first purge of a large table never holds its locks for long. */
 const PURGE_BATCH_ROWS = 5_000;
 /** Any fixed number: the advisory lock that keeps two processes from creating the tables at once. */
@@ -166,6 +179,9 @@ export class PostgresSessionStore implements SessionStore, DeliveryJournal {
 	private readonly arrivals = new ArrivalQueue();
 	private readonly heldLocks = new Set<() => void>();
 	private readonly pendingSleeps = new Set<() => void>();
+	/** Wakes this process's waiters when another process frees a session (null with a pool the caller made). */
+	private readonly wakeups: PgWakeups | null;
+	private readonly wakeChannel: string;
 	private schemaReady: Promise<void> | null = null;
 	private closed = false;
 	private readonly retentionMs: number;
@@ -195,9 +211,11 @@ export class PostgresSessionStore implements SessionStore, DeliveryJournal {
 			sessions: this.tables.insightsSessions,
 		});
 		this.tablePrefix = prefix;
+		this.wakeChannel = `${prefix}wake`;
 		if (isPoolOptions(options)) {
 			this.pool = options.pool;
 			this.ownsPool = false;
+			this.wakeups = null;
 			this.where = `${options.pool.options.host ?? 'localhost'}:${options.pool.options.port ?? 5432}`;
 			this.user = options.pool.options.user ?? '';
 		} else {
@@ -217,6 +235,10 @@ export class PostgresSessionStore implements SessionStore, DeliveryJournal {
 				application_name: 'n8n-nodes-clawgate',
 			});
 			this.ownsPool = true;
+			this.wakeups = new PgWakeups(
+				{ host: options.host, port: options.port, database: options.database, user: options.user, password: options.password || undefined, ssl: sslOption(options.ssl), application_name: 'n8n-nodes-clawgate' },
+				this.wakeChannel,
+			);
 			this.where = `${options.host}:${options.port}`;
 			this.user = options.user;
 		}
@@ -341,11 +363,16 @@ export class PostgresSessionStore implements SessionStore, DeliveryJournal {
 	}
 
 	async markAnswered(key: string): Promise<void> {
-		await this.query(`UPDATE ${this.tables.journal} SET state = 'answered' WHERE message_key = $1 AND state = 'pending'`, [key]);
+		await this.query(
+			`WITH settled AS (UPDATE ${this.tables.journal} SET state = 'answered' WHERE message_key = $1 AND state = 'pending' RETURNING session_id)
+			 SELECT pg_notify($2, session_id) FROM settled`,
+			[key, this.wakeChannel],
+		);
 	}
 
-	async touch(key: string, now: number): Promise<void> {
-		await this.query(`UPDATE ${this.tables.journal} SET emitted_at = GREATEST(emitted_at, $1) WHERE message_key = $2 AND state IN ('pending', 'answered')`, [now, key]);
+	async touch(keys: readonly string[], now: number): Promise<void> {
+		if (keys.length === 0) return;
+		await this.query(`UPDATE ${this.tables.journal} SET emitted_at = GREATEST(emitted_at, $1) WHERE message_key = ANY($2::text[]) AND state IN ('pending', 'answered')`, [now, keys]);
 	}
 
 	async claimDelivery(key: string, sender: string, claimant: string, leaseMs: number): Promise<DeliveryClaim> {
@@ -374,7 +401,11 @@ export class PostgresSessionStore implements SessionStore, DeliveryJournal {
 				 ON CONFLICT (message_key, sender) DO UPDATE SET message_ids = EXCLUDED.message_ids, delivered_at = EXCLUDED.delivered_at, claim_expires = 0`,
 				[key, sender, JSON.stringify(messageIds), Date.now()],
 			);
-			await client.query(`UPDATE ${this.tables.journal} SET state = 'delivered' WHERE message_key = $1`, [key]);
+			await client.query(
+				`WITH settled AS (UPDATE ${this.tables.journal} SET state = 'delivered' WHERE message_key = $1 RETURNING session_id)
+				 SELECT pg_notify($2, session_id) FROM settled`,
+				[key, this.wakeChannel],
+			);
 			return 'commit';
 		});
 	}
@@ -394,6 +425,10 @@ export class PostgresSessionStore implements SessionStore, DeliveryJournal {
 
 	async recordFailure(key: string, reason: string): Promise<void> {
 		await this.query(`UPDATE ${this.tables.journal} SET last_error = $1 WHERE message_key = $2`, [reason, key]);
+	}
+
+	watchSession(sessionId: string): SessionWatch {
+		return this.wakeups?.watch(sessionId) ?? { changed: new Promise<void>(() => undefined), listening: false, stop: () => undefined };
 	}
 
 	async hasEarlierPending(sessionId: string, seq: number, since: number): Promise<boolean> {
@@ -417,7 +452,11 @@ export class PostgresSessionStore implements SessionStore, DeliveryJournal {
 	}
 
 	async abandon(key: string, reason: string): Promise<void> {
-		await this.query(`UPDATE ${this.tables.journal} SET state = 'abandoned', last_error = $1 WHERE message_key = $2 AND state <> 'delivered'`, [reason, key]);
+		await this.query(
+			`WITH settled AS (UPDATE ${this.tables.journal} SET state = 'abandoned', last_error = $1 WHERE message_key = $2 AND state <> 'delivered' RETURNING session_id)
+			 SELECT pg_notify($3, session_id) FROM settled`,
+			[reason, key, this.wakeChannel],
+		);
 	}
 
 	async purgeJournal(before: number): Promise<void> {
@@ -549,7 +588,12 @@ export class PostgresSessionStore implements SessionStore, DeliveryJournal {
 		};
 		this.heldLocks.add(abandon);
 		const leaveQueue = async () => {
-			if (ticket !== null) await this.query(`DELETE FROM ${this.tables.lockQueue} WHERE ticket = $1`, [ticket]);
+			if (ticket === null) return;
+			// The next waiter, in whichever process, is woken at once.
+			await this.query(
+				`WITH gone AS (DELETE FROM ${this.tables.lockQueue} WHERE ticket = $1 RETURNING session_id) SELECT pg_notify($2, session_id) FROM gone`,
+				[ticket, this.wakeChannel],
+			);
 		};
 
 		// The place in the queue is taken now, at arrival, not when earlier messages of this process are done.
@@ -572,15 +616,24 @@ export class PostgresSessionStore implements SessionStore, DeliveryJournal {
 			local = await this.mutex.acquire(sessionId, waitMs);
 			await joined;
 			for (;;) {
-				const [queue]: { head: string | null; queued: boolean }[] = await this.query(
-					`WITH expired AS (
-						DELETE FROM ${this.tables.lockQueue} WHERE session_id = $1 AND expires_at <= now() RETURNING ticket
-					)
-					SELECT min(ticket) FILTER (WHERE expires_at > now()) AS head,
-						coalesce(bool_or(ticket = $2 AND expires_at > now()), false) AS queued
-					FROM ${this.tables.lockQueue} WHERE session_id = $1`,
-					[sessionId, ticket],
-				);
+				// Watched before asking, so a release between the question and the wait still wakes it.
+				const watch = this.watchSession(sessionId);
+				let queue: { head: string | null; queued: boolean };
+				try {
+					[queue] = await this.query<{ head: string | null; queued: boolean }>(
+						`WITH expired AS (
+							DELETE FROM ${this.tables.lockQueue} WHERE session_id = $1 AND expires_at <= now() RETURNING ticket
+						)
+						SELECT min(ticket) FILTER (WHERE expires_at > now()) AS head,
+							coalesce(bool_or(ticket = $2 AND expires_at > now()), false) AS queued
+						FROM ${this.tables.lockQueue} WHERE session_id = $1`,
+						[sessionId, ticket],
+					);
+				} catch (error) {
+					watch.stop();
+					throw error;
+				}
+				if (queue.head === ticket || !queue.queued || Date.now() >= deadline) watch.stop();
 				if (queue.head === ticket) break;
 				if (!queue.queued) {
 					// Our row was taken for crashed (this process stalled for longer than the lease): queue again.
@@ -588,7 +641,8 @@ export class PostgresSessionStore implements SessionStore, DeliveryJournal {
 					continue;
 				}
 				if (Date.now() >= deadline) throw new LockTimeoutError(sessionId, waitMs);
-				await this.sleep(Math.max(0, Math.min(LOCK_POLL_MS, deadline - Date.now())));
+				await this.sleep(Math.max(0, Math.min(watch.listening ? LOCK_POLL_LISTENING_MS : LOCK_POLL_MS, deadline - Date.now())), watch.changed);
+				watch.stop();
 			}
 			acquired = true;
 		} finally {
@@ -619,6 +673,7 @@ export class PostgresSessionStore implements SessionStore, DeliveryJournal {
 		// Locks still held are not released here: like a crashed process, their leases run out.
 		for (const abandon of [...this.heldLocks]) abandon();
 		for (const wake of [...this.pendingSleeps]) wake();
+		await this.wakeups?.close();
 		await this.purges.settle();
 		if (this.ownsPool) await this.pool.end();
 	}
@@ -642,7 +697,8 @@ export class PostgresSessionStore implements SessionStore, DeliveryJournal {
 		return `seq, role, content, tokens, cumulative_tokens, round(extract(epoch FROM created_at) * 1000)::float8 AS created_at_ms`;
 	}
 
-	private sleep(ms: number): Promise<void> {
+	/** Waits `ms`, or less when `changed` settles first (or the store closes). */
+	private sleep(ms: number, changed?: Promise<void>): Promise<void> {
 		return new Promise((resolve) => {
 			const wake = () => {
 				clearTimeout(timer);
@@ -651,6 +707,7 @@ export class PostgresSessionStore implements SessionStore, DeliveryJournal {
 			};
 			const timer = setTimeout(wake, ms);
 			this.pendingSleeps.add(wake);
+			void changed?.then(wake);
 		});
 	}
 

@@ -436,8 +436,9 @@ export class RedisSessionStore implements SessionStore, DeliveryJournal {
 		await this.settle(key, 'answered');
 	}
 
-	async touch(key: string, now: number): Promise<void> {
-		await this.script(JOURNAL_TOUCH, [this.key('journal:entry', key)], [key, now, `${this.prefix}journal:due:`]);
+	async touch(keys: readonly string[], now: number): Promise<void> {
+		// Sent together: the client writes them on one connection without waiting for each answer.
+		await Promise.all(keys.map((key) => this.script(JOURNAL_TOUCH, [this.key('journal:entry', key)], [key, now, `${this.prefix}journal:due:`])));
 	}
 
 	async claimDelivery(key: string, sender: string, claimant: string, leaseMs: number): Promise<DeliveryClaim> {

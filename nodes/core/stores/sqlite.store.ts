@@ -350,8 +350,10 @@ export class SqliteSessionStore implements SessionStore, DeliveryJournal {
 		this.statements.markAnswered.run(key);
 	}
 
-	async touch(key: string, now: number): Promise<void> {
-		this.statements.touch.run(now, key);
+	async touch(keys: readonly string[], now: number): Promise<void> {
+		this.transaction(() => {
+			for (const key of keys) this.statements.touch.run(now, key);
+		});
 	}
 
 	async claimDelivery(key: string, sender: string, claimant: string, leaseMs: number): Promise<DeliveryClaim> {
