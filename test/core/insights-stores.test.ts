@@ -227,7 +227,8 @@ describe.each(kinds)('insights in the $name store', (kind) => {
 		await store.insights.recordInsights(
 			foldEvents([answer({ sessionId: old, at: now - 3 * DAY_MS }), answer({ sessionId: recent, at: now - 30 * 60_000 }), answer({ sessionId: latest, at: now - 60_000 })]),
 		);
-		const listed = (await sessionActivity(store.insights, { days: 1, order: 'lastSeen', limit: 500, now })).map((session) => session.sessionId).filter((id) => [old, recent, latest].includes(id));
+		// Two UTC days (yesterday and today), so the half-hour-old session is in the period at any time of day; three days ago never is.
+		const listed = (await sessionActivity(store.insights, { days: 2, order: 'lastSeen', limit: 500, now })).map((session) => session.sessionId).filter((id) => [old, recent, latest].includes(id));
 		expect(listed).toEqual([latest, recent]);
 		const [fiveMinutes, oneHour, week] = await store.insights.countSessionsSince([now - 5 * 60_000, now - 60 * 60_000, now - 7 * DAY_MS]);
 		expect(oneHour - fiveMinutes).toBeGreaterThanOrEqual(1);

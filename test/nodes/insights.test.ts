@@ -49,7 +49,7 @@ const runNode = (node: INode, input: IDataObject[]) =>
 	});
 
 async function totals(): Promise<IDataObject> {
-	const { outputOf, error } = await runNode(insights({ operation: 'usageSummary', groupBy: [], days: 1 }), [{}]);
+	const { outputOf, error } = await runNode(insights({ operation: 'usageSummary', groupBy: [], days: 2 }), [{}]);
 	expect(error).toBeUndefined();
 	return outputOf('Insights')[0].json;
 }
