@@ -19,6 +19,7 @@ import { ChatAnswerStream, streamsAnswers } from './chat-stream';
 import { DEFAULT_RETENTION_DAYS, sessionStoreFor, type N8nPostgresCredential, type N8nRedisCredential, type StoreKind } from '../shared/session-stores';
 import { journalOfItem, waitForEarlierMessages, whileWorkingOn } from '../shared/delivery-journal';
 import { itemFailure } from '../shared/item-failure';
+import { AnswerRecorder } from '../shared/insights-recorder';
 
 interface OpenAiCredential {
 	apiKey: string;
@@ -68,6 +69,7 @@ export class AiSession implements INodeType {
 			redis: storeKind === 'redis' ? ((await this.getCredentials('redis')) as unknown as N8nRedisCredential) : undefined,
 			postgres: storeKind === 'postgres' ? ((await this.getCredentials('postgres')) as unknown as N8nPostgresCredential) : undefined,
 		});
+		const insights = new AnswerRecorder(this, store);
 
 		const streaming = streamsAnswers(this);
 
@@ -84,7 +86,7 @@ export class AiSession implements INodeType {
 						organizationId: credential!.organizationId,
 						timeoutMs: config.timeoutMs,
 					});
-				const engine = new SessionEngine(store, model, config);
+				const engine = new SessionEngine(store, insights.timed(itemIndex, model), config);
 				const inbound = inboundFromItem(item.json, {
 					sessionId: this.getNodeParameter('sessionKey', itemIndex),
 					text: this.getNodeParameter('text', itemIndex),
@@ -116,11 +118,13 @@ export class AiSession implements INodeType {
 					replies.push({ json: { ...item.json, reply: outcome.reply as unknown as IDataObject, output: outcome.reply.text }, pairedItem: { item: itemIndex } });
 				}
 			} catch (error) {
+				insights.failed(itemIndex, item.json, error);
 				// Without Continue On Fail the execution stops, and n8n sends the chat the error itself.
 				if (this.continueOnFail()) stream?.fail((error as Error).message);
 				replies.push(itemFailure(this, item, itemIndex, error));
 			}
 		}
+		insights.record(replies, ignored);
 		return [replies, ignored];
 	}
 }

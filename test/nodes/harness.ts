@@ -52,6 +52,7 @@ import { ClawgateTelegramApi } from '../../credentials/ClawgateTelegramApi.crede
 import { ClawgateTwilioApi } from '../../credentials/ClawgateTwilioApi.credentials';
 import { AiSession } from '../../nodes/AiSession/AiSession.node';
 import { Reply } from '../../nodes/Reply/Reply.node';
+import { Insights } from '../../nodes/Insights/Insights.node';
 import { DiscordSend } from '../../nodes/Discord/DiscordSend.node';
 import { GoogleChatSend } from '../../nodes/GoogleChat/GoogleChatSend.node';
 import { SlackSend } from '../../nodes/Slack/SlackSend.node';
@@ -141,6 +142,7 @@ export const nodeTypes: Record<string, INodeType | IVersionedNodeType> = {
 	[`${PACKAGE}.discordSend`]: new DiscordSend(),
 	[`${PACKAGE}.twilioSend`]: new TwilioSend(),
 	[`${PACKAGE}.reply`]: new Reply(),
+	[`${PACKAGE}.insights`]: new Insights(),
 	[`${PACKAGE}.telegramTrigger`]: new TelegramTrigger(),
 	[`${PACKAGE}.slackTrigger`]: new SlackTrigger(),
 	[`${PACKAGE}.twilioTrigger`]: new TwilioTrigger(),
