@@ -18,6 +18,8 @@ import { aiSessionProperties } from './AiSession.properties';
 import { DEFAULT_RETENTION_DAYS, sessionStoreFor, type N8nPostgresCredential, type N8nRedisCredential, type StoreKind } from '../shared/session-stores';
 import { journalOfItem, waitForEarlierMessages, whileWorkingOn } from '../shared/delivery-journal';
 import { itemFailure } from '../shared/item-failure';
+import { ChatTyping, typingCredentials } from '../shared/typing';
+import { channelPlugins, pluginForItem } from '../Reply/channel-registry';
 
 interface OpenAiCredential {
 	apiKey: string;
@@ -49,6 +51,8 @@ export class AiSession implements INodeType {
 			{ name: 'redis', required: true, displayOptions: { show: { store: ['redis'] } } },
 			// eslint-disable-next-line @n8n/community-nodes/no-credential-reuse, @n8n/community-nodes/valid-credential-references
 			{ name: 'postgres', required: true, displayOptions: { show: { store: ['postgres'] } } },
+			// Optional, per channel: Show Typing uses the platform credentials its triggers use.
+			...typingCredentials(channelPlugins),
 		],
 		properties: aiSessionProperties,
 	};
@@ -68,6 +72,7 @@ export class AiSession implements INodeType {
 			postgres: storeKind === 'postgres' ? ((await this.getCredentials('postgres')) as unknown as N8nPostgresCredential) : undefined,
 		});
 
+		const typing = new ChatTyping(this, channelPlugins, pluginForItem);
 		for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
 			const item = items[itemIndex];
 			try {
@@ -86,6 +91,8 @@ export class AiSession implements INodeType {
 					text: this.getNodeParameter('text', itemIndex),
 					fromTrigger: isTriggerEnvelope(item.json, envelopeOriginKey()),
 				});
+				// Before any store or model work, so the chat shows typing at once; stopped in `finally`.
+				typing.start(itemIndex, item.json, inbound, config.commands);
 				const journaled = await journalOfItem(this, item.json, { kind: storeKind, store });
 				if (journaled?.stamp.gaveUp) throw new NodeOperationError(this.getNode(), journaled.stamp.gaveUp, { itemIndex });
 				let outcome = await whileWorkingOn(journaled, async () => {
@@ -112,6 +119,8 @@ export class AiSession implements INodeType {
 				}
 			} catch (error) {
 				replies.push(itemFailure(this, item, itemIndex, error));
+			} finally {
+				typing.stop(itemIndex);
 			}
 		}
 		return [replies, ignored];

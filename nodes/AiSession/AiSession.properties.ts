@@ -1,6 +1,8 @@
 import type { INodeProperties } from 'n8n-workflow';
 
+import { channelPlugins } from '../Reply/channel-registry';
 import { durableStoreOptions } from '../shared/session-stores';
+import { showTypingProperties } from '../shared/typing';
 
 /** The AI Session node's parameters; every default works with a Clawgate trigger's envelope. */
 export const aiSessionProperties: INodeProperties[] = [
@@ -73,6 +75,7 @@ export const aiSessionProperties: INodeProperties[] = [
 		default: '={{ $json.message?.text ?? $json.chatInput }}',
 		description: 'What the user said. By default the text of a Clawgate envelope or of n8n\'s Chat Trigger.',
 	},
+	...showTypingProperties(channelPlugins),
 	{
 		displayName: 'Store',
 		name: 'store',
