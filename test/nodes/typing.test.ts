@@ -173,6 +173,5 @@ test('every channel whose capabilities say it has typing says how long its indic
 /** A Telegram DM that the trigger recognised as a command ("/help" → command "help"). */
 function telegramDmEnvelopeWithCommand(chatId: string, text: string, command: string): IDataObject {
 	const envelope = telegramDmEnvelope(chatId, text);
-	const { origin: _origin, ...unsigned } = envelope as IDataObject & { origin: string };
-	return fromTrigger({ ...unsigned, message: { ...(unsigned.message as IDataObject), command } });
+	return fromTrigger({ ...envelope, message: { ...(envelope.message as IDataObject), command } });
 }
