@@ -18,7 +18,7 @@ import { aiSessionProperties } from './AiSession.properties';
 import { DEFAULT_RETENTION_DAYS, sessionStoreFor, type N8nPostgresCredential, type N8nRedisCredential, type StoreKind } from '../shared/session-stores';
 import { journalOfItem, waitForEarlierMessages, whileWorkingOn } from '../shared/delivery-journal';
 import { itemFailure } from '../shared/item-failure';
-import { ChatTyping, typingCredentials } from '../shared/typing';
+import { ChatTyping, withShowTypingProperties, withTypingCredentials } from '../shared/typing';
 import { channelPlugins, pluginForItem } from '../Reply/channel-registry';
 
 interface OpenAiCredential {
@@ -43,7 +43,8 @@ export class AiSession implements INodeType {
 		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main],
 		outputNames: ['Reply', 'Ignored'],
 		usableAsTool: true,
-		credentials: [
+		// Show Typing adds each typing channel's credential, optional: the ones its triggers use.
+		credentials: withTypingCredentials(channelPlugins, [
 			// n8n's own credentials, so users reuse the OpenAI, Redis and Postgres accounts they already have (DESIGN.md "Names").
 			// eslint-disable-next-line @n8n/community-nodes/no-credential-reuse, @n8n/community-nodes/valid-credential-references
 			{ name: 'openAiApi', required: true, displayOptions: { hide: { modelSource: ['chatModel'] } } },
@@ -51,10 +52,8 @@ export class AiSession implements INodeType {
 			{ name: 'redis', required: true, displayOptions: { show: { store: ['redis'] } } },
 			// eslint-disable-next-line @n8n/community-nodes/no-credential-reuse, @n8n/community-nodes/valid-credential-references
 			{ name: 'postgres', required: true, displayOptions: { show: { store: ['postgres'] } } },
-			// Optional, per channel: Show Typing uses the platform credentials its triggers use.
-			...typingCredentials(channelPlugins),
-		],
-		properties: aiSessionProperties,
+		]),
+		properties: withShowTypingProperties(aiSessionProperties, channelPlugins),
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {

@@ -1,9 +1,5 @@
 import type { INodeProperties } from 'n8n-workflow';
 
-import { channelPlugins } from '../Reply/channel-registry';
-import { durableStoreOptions } from '../shared/session-stores';
-import { showTypingProperties } from '../shared/typing';
-
 /** The AI Session node's parameters; every default works with a Clawgate trigger's envelope. */
 export const aiSessionProperties: INodeProperties[] = [
 	{
@@ -75,17 +71,16 @@ export const aiSessionProperties: INodeProperties[] = [
 		default: '={{ $json.message?.text ?? $json.chatInput }}',
 		description: 'What the user said. By default the text of a Clawgate envelope or of n8n\'s Chat Trigger.',
 	},
-	...showTypingProperties(channelPlugins),
 	{
 		displayName: 'Store',
 		name: 'store',
 		type: 'options',
 		default: 'sqlite',
 		options: [
-			durableStoreOptions.sqlite,
+			{ name: 'SQLite (This N8n)', value: 'sqlite', description: 'A file in the n8n user folder; survives restarts; one n8n instance' },
 			{ name: 'Memory', value: 'memory', description: 'For trying things out; forgotten on restart' },
-			durableStoreOptions.redis,
-			durableStoreOptions.postgres,
+			{ name: 'Redis', value: 'redis', description: 'For queue mode with many workers' },
+			{ name: 'Postgres', value: 'postgres', description: 'For queue mode; durable and queryable' },
 		],
 		description: 'Where conversations are kept',
 	},
@@ -202,6 +197,14 @@ export const aiSessionProperties: INodeProperties[] = [
 				default: 30,
 				description:
 					'How long the store remembers which messages it has answered (so a redelivered message is not answered twice) and how long expired rate-limit and quota counters may stay before they are deleted. Conversations are not affected.',
+			},
+			{
+				displayName: 'Enable Streaming',
+				name: 'enableStreaming',
+				type: 'boolean',
+				default: true,
+				description:
+					"Whether the answer is streamed to n8n's Chat Trigger as the model writes it, when the trigger's Response Mode is Streaming. The stored conversation is the same either way.",
 			},
 			{
 				displayName: 'Error Reply',

@@ -43,9 +43,15 @@ export function showTypingProperties(plugins: readonly AnyChannelPlugin[]): INod
 	];
 }
 
-/** Each typing platform's credential, optional: the channels whose credential is set show typing. */
-export function typingCredentials(plugins: readonly AnyChannelPlugin[]): INodeCredentialDescription[] {
-	return typingPlugins(plugins).map((plugin) => ({ name: plugin.credentialType, required: false, displayOptions: { show: showTyping } }));
+/** The node's parameters with Show Typing and its notice after the parameter `after` (Message Text). */
+export function withShowTypingProperties(properties: INodeProperties[], plugins: readonly AnyChannelPlugin[], after = 'text'): INodeProperties[] {
+	const at = properties.findIndex((property) => property.name === after) + 1 || properties.length;
+	return [...properties.slice(0, at), ...showTypingProperties(plugins), ...properties.slice(at)];
+}
+
+/** The node's own credentials, then each typing platform's, optional: the channels whose credential is set show typing. */
+export function withTypingCredentials(plugins: readonly AnyChannelPlugin[], own: INodeCredentialDescription[]): INodeCredentialDescription[] {
+	return [...own, ...typingPlugins(plugins).map((plugin) => ({ name: plugin.credentialType, required: false, displayOptions: { show: showTyping } }))];
 }
 
 interface TypingConnection {
