@@ -6,6 +6,9 @@
  * a) Per-message time of the real path (SessionEngine → OpenAiChatModel → openai SDK → loopback
  *    OpenAI emulator) with 10 … 10,000 stored turns, for the SQLite, Redis and Postgres stores.
  * b) Token counting: createTokenCounter().countMessage against raw tiktoken on 10,000 messages.
+ * c) Model path: a turn through a connected Chat Model (n8n's own LangChain ChatOpenAI, built as
+ *    n8n's OpenAI Chat Model node builds it, from the cached n8n) against the OpenAI credential
+ *    path, same emulator, same store; plus each client alone, to show whose cost a gap is.
  *
  * Prints the method and Markdown tables, and writes bench-results/session.json. Needs Redis on
  * 127.0.0.1:6379 and Postgres on 127.0.0.1:5432 (BENCH_REDIS_URL / BENCH_PG_* to change). All data
@@ -20,7 +23,10 @@ import { Redis } from 'ioredis';
 import { Pool } from 'pg';
 import { get_encoding } from 'tiktoken';
 
+import OpenAI from 'openai';
+
 import { OpenAiChatModel } from '../nodes/AiSession/openai.model';
+import { LangChainChatModel, nameConnectedChatModels, type LangChainChatModelLike } from '../nodes/core/session/langchain.model';
 import { contextBudget } from '../nodes/core/budget';
 import { SessionEngine, type InboundMessage, type SessionEngineConfig } from '../nodes/core/session/engine';
 import type { ChatModel } from '../nodes/core/session/model';
@@ -32,6 +38,9 @@ import { createTokenCounter } from '../nodes/core/tokens';
 import { OpenAiEmulator } from '../test/emulators/openai';
 
 const { writeDocsSection } = require('./docs-section.js');
+const { n8nCacheDir } = require('./n8n-install.js');
+/** Which parts run: BENCH_SECTIONS=stores,tokens,models (all by default). */
+const SECTIONS = new Set((process.env.BENCH_SECTIONS ?? 'stores,tokens,models').split(',').map((section) => section.trim()));
 const SIZES = [10, 100, 1_000, 10_000];
 const WARMUP_MESSAGES = 5;
 /** Rounds × messages per round = samples per (store, size); rounds visit every session in turn. */
@@ -55,6 +64,12 @@ const TOKEN_MESSAGES = 10_000;
 const TOKEN_WORDS = 200;
 const TOKEN_ROUNDS = numberFromEnv('BENCH_TOKEN_ROUNDS', 7);
 const TOKEN_RATIO_TARGET = 1.1;
+
+/** c) Model path: stored turns in each session (the window is full at every size, section a). */
+const MODEL_PATH_TURNS = 100;
+const MODEL_PATH_ROUNDS = numberFromEnv('BENCH_MODEL_PATH_ROUNDS', 10);
+const MODEL_PATH_MESSAGES = numberFromEnv('BENCH_MODEL_PATH_MESSAGES', 10);
+const MODEL_PATH_RATIO_TARGET = 1.2;
 
 const runId = randomBytes(4).toString('hex');
 const counter = createTokenCounter(MODEL);
@@ -529,6 +544,137 @@ function benchTokenCounting() {
 	};
 }
 
+
+// ---------------------------------------------------------------------------------------------
+// c) Model path: OpenAI credential vs a connected Chat Model
+
+interface N8nLangChain {
+	version: string;
+	/** A ChatOpenAI with the fields n8n's OpenAI Chat Model node (v1.3, Chat Completions) gives it, wrapped as that node wraps it. */
+	chatOpenAi(apiKey: string, baseUrl: string): LangChainChatModelLike;
+}
+
+/** LangChain as n8n ships it, from the cached n8n (`npm run n8n:install`); null when it is not there. */
+function loadN8nLangChain(): N8nLangChain | null {
+	const modules = path.join(n8nCacheDir(), 'node_modules');
+	try {
+		const fromN8n = (request: string) => require(require.resolve(request, { paths: [modules] }));
+		const { ChatOpenAI } = fromN8n('@langchain/openai');
+		// A file of the package, not one of its exports: required by path.
+		const { wrapChatModelMessageInput } = require(path.join(modules, '@n8n', 'n8n-nodes-langchain', 'dist', 'utils', 'chatModelMessageWrapper.js'));
+		const version = (fromN8n('@langchain/openai/package.json') as { version: string }).version;
+		return {
+			version,
+			chatOpenAi: (apiKey, baseUrl) =>
+				wrapChatModelMessageInput(
+					new ChatOpenAI({ apiKey, model: MODEL, timeout: 60_000, maxRetries: 2, configuration: { baseURL: baseUrl }, modelKwargs: {}, supportsStrictToolCalling: false }),
+				),
+		};
+	} catch (error) {
+		progress(`model path skipped: LangChain from n8n not found under ${modules} (${(error as Error).message.split('\n')[0]}); run npm run n8n:install`);
+		return null;
+	}
+}
+
+interface ModelPathVariant {
+	name: string;
+	/** One turn (or one bare call); resolves with the time spent inside the ChatModel, when there is one. */
+	run(index: number): Promise<{ ms: number; modelMs: number | null }>;
+}
+
+async function benchModelPaths() {
+	const langChain = loadN8nLangChain();
+	if (!langChain) return null;
+	const emulator = new OpenAiEmulator({ responder: () => REPLY_TEXT });
+	await emulator.server.start();
+	const bench = openSqlite();
+	const texts = makeSeedTexts();
+	const config: SessionEngineConfig = {
+		models: [MODEL],
+		systemPrompt: SYSTEM_PROMPT,
+		contextWindow: CONTEXT_WINDOW,
+		maxOutputTokens: MAX_OUTPUT_TOKENS,
+		safetyMargin: SAFETY_MARGIN,
+		commands: { new: true, reset: true, usage: true, help: true },
+		limits: { messagesPerMinute: 0, tokensPerDay: 0, limitReply: '' },
+		compaction: { enabled: false, thresholdTokens: 0, keepRecentTokens: 0 },
+		retries: 0,
+		timeoutMs: 30_000,
+		lock: { waitMs: 30_000, leaseMs: 30_000 },
+	};
+	const prompt = [
+		{ role: 'system' as const, content: SYSTEM_PROMPT },
+		{ role: 'user' as const, content: userMessage(0) },
+	];
+	try {
+		const engineVariant = async (name: string, model: ChatModel): Promise<ModelPathVariant> => {
+			const sessionId = `bench-${runId}:model-path:${name}`;
+			await seedHistory(bench.store, sessionId, MODEL_PATH_TURNS, texts);
+			const parts: Parts = { storeMs: 0, modelMs: 0 };
+			const engine = new SessionEngine(bench.store, timedModel(model, parts), config);
+			return {
+				name,
+				run: async (index) => {
+					parts.modelMs = 0;
+					const start = process.hrtime.bigint();
+					const outcome = await engine.handle({ sessionId, text: userMessage(index), messageKey: `${sessionId}:${index}`, senderKey: null, command: null });
+					const ms = elapsedMs(start);
+					if (outcome.kind !== 'reply' || outcome.reply.text !== REPLY_TEXT) throw new Error(`${name}: no answer from the emulator.`);
+					return { ms, modelMs: parts.modelMs };
+				},
+			};
+		};
+		const sdk = new OpenAI({ apiKey: emulator.apiKey, baseURL: emulator.baseUrl, maxRetries: 0 });
+		const bareLangChain = langChain.chatOpenAi(emulator.apiKey, emulator.baseUrl);
+		const bare = (name: string, call: () => Promise<unknown>): ModelPathVariant => ({
+			name,
+			run: async () => {
+				const start = process.hrtime.bigint();
+				await call();
+				return { ms: elapsedMs(start), modelMs: null };
+			},
+		});
+		const variants: ModelPathVariant[] = [
+			await engineVariant('OpenAI credential (OpenAiChatModel → openai SDK)', new OpenAiChatModel({ apiKey: emulator.apiKey, baseUrl: emulator.baseUrl, timeoutMs: 30_000 })),
+			await engineVariant(
+				`Connected Chat Model (LangChainChatModel → n8n's ChatOpenAI, @langchain/openai ${langChain.version})`,
+				new LangChainChatModel(nameConnectedChatModels([langChain.chatOpenAi(emulator.apiKey, emulator.baseUrl)])),
+			),
+			bare('openai SDK chat.completions.create alone (no engine)', () => sdk.chat.completions.create({ model: MODEL, messages: prompt, max_tokens: MAX_OUTPUT_TOKENS })),
+			bare("n8n's ChatOpenAI invoke alone (no engine)", () => bareLangChain.invoke(prompt)),
+		];
+		const samples = new Map(variants.map((variant) => [variant.name, [] as Array<{ ms: number; modelMs: number | null }>]));
+		let sent = 0;
+		for (const variant of variants) for (let i = 0; i < WARMUP_MESSAGES; i++) await variant.run(sent++);
+		for (let round = 0; round < MODEL_PATH_ROUNDS; round++) {
+			for (const variant of rotated(variants, round)) {
+				checkInterrupted();
+				for (let i = 0; i < MODEL_PATH_MESSAGES; i++) samples.get(variant.name)!.push(await variant.run(sent++));
+				emulator.server.requests.length = 0;
+			}
+			progress(`model path round ${round + 1}/${MODEL_PATH_ROUNDS} done`);
+		}
+		const rows = variants.map((variant) => {
+			const values = samples.get(variant.name)!;
+			const modelMs = values.map((value) => value.modelMs).filter((value): value is number => value !== null);
+			return {
+				path: variant.name,
+				samples: values.length,
+				p50Ms: median(values.map((value) => value.ms)),
+				p95Ms: percentile(values.map((value) => value.ms), 95),
+				meanMs: mean(values.map((value) => value.ms)),
+				modelP50Ms: modelMs.length > 0 ? median(modelMs) : null,
+				rawMs: values.map((value) => Number(fixed(value.ms, 3))),
+			};
+		});
+		const ratio = rows[1].p50Ms / rows[0].p50Ms;
+		return { rows, ratio, met: ratio <= MODEL_PATH_RATIO_TARGET, langChainVersion: langChain.version };
+	} finally {
+		await bench.cleanUp().catch((error: Error) => progress(`model path store clean-up failed: ${error.message}`));
+		await emulator.server.stop();
+	}
+}
+
 // ---------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
@@ -538,8 +684,9 @@ async function main(): Promise<void> {
 	});
 	const startedAt = new Date();
 	const loadBefore = os.loadavg();
-	const sessions = await benchSessions();
-	const tokens = benchTokenCounting();
+	const sessions = SECTIONS.has('stores') ? await benchSessions() : null;
+	const tokens = SECTIONS.has('tokens') ? benchTokenCounting() : null;
+	const models = SECTIONS.has('models') ? await benchModelPaths() : null;
 	const loadAfter = os.loadavg();
 	const machine = {
 		cores: os.availableParallelism(),
@@ -548,79 +695,91 @@ async function main(): Promise<void> {
 		platform: `${os.platform()} ${os.release()}`,
 		loadAverage1m: { before: loadBefore[0], after: loadAfter[0] },
 	};
-	const seedTokensMin = Math.min(...sessions.seedTokens);
-	const seedTokensMax = Math.max(...sessions.seedTokens);
 	const samplesPerSize = ROUNDS * MESSAGES_PER_ROUND;
-
-	const method = [
-		`Method (a): per-message time of SessionEngine.handle() on the real path (SessionEngine → OpenAiChatModel → openai SDK → HTTP), measured with process.hrtime.bigint() around engine.handle(); model = OpenAI emulator (test/emulators/openai.ts) in this process on loopback (zero latency, fixed ${sessions.replyTokens}-token reply; it also counts the prompt with tiktoken, the same work at every size).`,
-		`Window: contextWindow ${CONTEXT_WINDOW}, maxOutputTokens ${MAX_OUTPUT_TOKENS}, safetyMargin ${SAFETY_MARGIN} → ${sessions.budget} tokens for history + message. Seeded turns are ${seedTokensMin}–${seedTokensMax} tokens each (${SEED_TEXTS} distinct texts, counted once with createTokenCounter), so even 10 turns overfill the window and every size sends the model the same window; the seeded history ends in the same turns at every size. Seeded with store.appendTurns in batches of ${SEED_BATCH}; Postgres tables ANALYZEd after seeding (as autovacuum would), SQLite left as the store leaves it.`,
-		`Per (store, size): ${WARMUP_MESSAGES} warm-up messages, then ${samplesPerSize} measured messages (${ROUNDS} rounds × ${MESSAGES_PER_ROUND}, sequential, one session, a new message key each); rounds interleaved round-robin across stores and sizes, order rotated each round. Each message appends 2 turns, so a session grows by ${2 * (WARMUP_MESSAGES + samplesPerSize)} turns over the run. "store"/"model" = time inside store calls / the model call, "engine" = the rest (p50 of each).`,
-		`Method (b): token counting of the same ${thousands(TOKEN_MESSAGES)} deterministic messages of ~${TOKEN_WORDS} words (mostly English, with German, French, Spanish, Russian, Japanese, Chinese, Arabic, Hindi, numbers and emoji); one untimed warm-up pass each, then ${TOKEN_ROUNDS} rounds with the three counters interleaved (order rotated), median of the rounds.`,
-		`Machine: ${machine.cores} cores (${machine.cpu}), Node ${machine.node}, ${machine.platform}; 1-min load average ${fixed(loadBefore[0])} before, ${fixed(loadAfter[0])} after (other processes were running). Run ${runId}, ${startedAt.toISOString()}.`,
-	];
-
-	const lines: string[] = [...method, ''];
-	lines.push(
-		'| store | turns seeded → at end | prompt tokens (p50) | p50 ms | p95 ms | mean ms | store p50 ms | model p50 ms | engine p50 ms |',
-		'| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-	);
-	for (const row of sessions.rows) {
-		lines.push(
-			`| ${row.store} | ${thousands(row.seededTurns)} → ${thousands(row.turnsAtEnd)} | ${row.promptTokensP50} | ${fixed(row.p50Ms)} | ${fixed(row.p95Ms)} | ${fixed(row.meanMs)} | ${fixed(row.storeP50Ms)} | ${fixed(row.modelP50Ms)} | ${fixed(row.engineP50Ms)} |`,
-		);
-	}
-	lines.push('', `| store | p50 ms, 10 turns | p50 ms, 10,000 turns | ratio | target ≤ ${RATIO_TARGET} |`, '| --- | ---: | ---: | ---: | --- |');
-	for (const ratio of sessions.ratios) {
-		lines.push(`| ${ratio.store} | ${fixed(ratio.smallP50Ms)} | ${fixed(ratio.largeP50Ms)} | ${fixed(ratio.ratio)} | ${ratio.met ? 'met' : 'MISSED'} |`);
-	}
-	lines.push(
-		'',
-		`Token counting: ${thousands(tokens.messages)} messages, ${fixed(tokens.averageCharacters, 0)} characters and ${fixed(tokens.averageTokens, 0)} tokens on average.`,
-		'',
-		'| counter | median ms / 10,000 messages | µs per message | ratio to encode | ratio to encode_ordinary |',
-		'| --- | ---: | ---: | ---: | ---: |',
-	);
-	for (const row of tokens.rows) {
-		lines.push(`| ${row.counter} | ${fixed(row.medianMs, 1)} | ${fixed(row.microsecondsPerMessage)} | ${fixed(row.ratioToEncode)} | ${fixed(row.ratioToEncodeOrdinary)} |`);
-	}
-	lines.push('', `countMessage / encode: ${fixed(tokens.ratio)} (target ≤ ${TOKEN_RATIO_TARGET}: ${tokens.met ? 'met' : 'MISSED'}).`);
-	process.stdout.write(`${lines.join('\n')}\n`);
-	const page = writeDocsSection('performance.md', 'bench-session', lines.join('\n'));
-	process.stderr.write(`Wrote the tables to ${path.relative(path.resolve(__dirname, '..'), page)}.\n`);
-
+	const machineLine = `Machine: ${machine.cores} cores (${machine.cpu}), Node ${machine.node}, ${machine.platform}; 1-min load average ${fixed(loadBefore[0])} before, ${fixed(loadAfter[0])} after (other processes were running). Run ${runId}, ${startedAt.toISOString()}.`;
 	const directory = path.resolve(__dirname, '..', 'bench-results');
 	mkdirSync(directory, { recursive: true });
-	const file = path.join(directory, 'session.json');
-	writeFileSync(
-		file,
-		`${JSON.stringify(
-			{
-				runId,
-				startedAt: startedAt.toISOString(),
-				method,
-				machine,
-				config: {
-					model: MODEL,
-					contextWindow: CONTEXT_WINDOW,
-					maxOutputTokens: MAX_OUTPUT_TOKENS,
-					safetyMargin: SAFETY_MARGIN,
-					historyBudget: sessions.budget,
-					seededTurnTokens: { min: seedTokensMin, max: seedTokensMax },
-					replyTokens: sessions.replyTokens,
-					sizes: SIZES,
-					warmupMessages: WARMUP_MESSAGES,
-					rounds: ROUNDS,
-					messagesPerRound: MESSAGES_PER_ROUND,
-					tokenRounds: TOKEN_ROUNDS,
-				},
-				session: { rows: sessions.rows, ratios: sessions.ratios, target: RATIO_TARGET },
-				tokenCounting: { ...tokens, target: TOKEN_RATIO_TARGET },
+	const result: Record<string, unknown> = { runId, startedAt: startedAt.toISOString(), machine };
+
+	if (sessions && tokens) {
+		const seedTokensMin = Math.min(...sessions.seedTokens);
+		const seedTokensMax = Math.max(...sessions.seedTokens);
+		const method = [
+			`Method (a): per-message time of SessionEngine.handle() on the real path (SessionEngine → OpenAiChatModel → openai SDK → HTTP), measured with process.hrtime.bigint() around engine.handle(); model = OpenAI emulator (test/emulators/openai.ts) in this process on loopback (zero latency, fixed ${sessions.replyTokens}-token reply; it also counts the prompt with tiktoken, the same work at every size).`,
+			`Window: contextWindow ${CONTEXT_WINDOW}, maxOutputTokens ${MAX_OUTPUT_TOKENS}, safetyMargin ${SAFETY_MARGIN} → ${sessions.budget} tokens for history + message. Seeded turns are ${seedTokensMin}–${seedTokensMax} tokens each (${SEED_TEXTS} distinct texts, counted once with createTokenCounter), so even 10 turns overfill the window and every size sends the model the same window; the seeded history ends in the same turns at every size. Seeded with store.appendTurns in batches of ${SEED_BATCH}; Postgres tables ANALYZEd after seeding (as autovacuum would), SQLite left as the store leaves it.`,
+			`Per (store, size): ${WARMUP_MESSAGES} warm-up messages, then ${samplesPerSize} measured messages (${ROUNDS} rounds × ${MESSAGES_PER_ROUND}, sequential, one session, a new message key each); rounds interleaved round-robin across stores and sizes, order rotated each round. Each message appends 2 turns, so a session grows by ${2 * (WARMUP_MESSAGES + samplesPerSize)} turns over the run. "store"/"model" = time inside store calls / the model call, "engine" = the rest (p50 of each).`,
+			`Method (b): token counting of the same ${thousands(TOKEN_MESSAGES)} deterministic messages of ~${TOKEN_WORDS} words (mostly English, with German, French, Spanish, Russian, Japanese, Chinese, Arabic, Hindi, numbers and emoji); one untimed warm-up pass each, then ${TOKEN_ROUNDS} rounds with the three counters interleaved (order rotated), median of the rounds.`,
+			machineLine,
+		];
+		const lines: string[] = [...method, ''];
+		lines.push(
+			'| store | turns seeded → at end | prompt tokens (p50) | p50 ms | p95 ms | mean ms | store p50 ms | model p50 ms | engine p50 ms |',
+			'| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+		);
+		for (const row of sessions.rows) {
+			lines.push(
+				`| ${row.store} | ${thousands(row.seededTurns)} → ${thousands(row.turnsAtEnd)} | ${row.promptTokensP50} | ${fixed(row.p50Ms)} | ${fixed(row.p95Ms)} | ${fixed(row.meanMs)} | ${fixed(row.storeP50Ms)} | ${fixed(row.modelP50Ms)} | ${fixed(row.engineP50Ms)} |`,
+			);
+		}
+		lines.push('', `| store | p50 ms, 10 turns | p50 ms, 10,000 turns | ratio | target ≤ ${RATIO_TARGET} |`, '| --- | ---: | ---: | ---: | --- |');
+		for (const ratio of sessions.ratios) {
+			lines.push(`| ${ratio.store} | ${fixed(ratio.smallP50Ms)} | ${fixed(ratio.largeP50Ms)} | ${fixed(ratio.ratio)} | ${ratio.met ? 'met' : 'MISSED'} |`);
+		}
+		lines.push(
+			'',
+			`Token counting: ${thousands(tokens.messages)} messages, ${fixed(tokens.averageCharacters, 0)} characters and ${fixed(tokens.averageTokens, 0)} tokens on average.`,
+			'',
+			'| counter | median ms / 10,000 messages | µs per message | ratio to encode | ratio to encode_ordinary |',
+			'| --- | ---: | ---: | ---: | ---: |',
+		);
+		for (const row of tokens.rows) {
+			lines.push(`| ${row.counter} | ${fixed(row.medianMs, 1)} | ${fixed(row.microsecondsPerMessage)} | ${fixed(row.ratioToEncode)} | ${fixed(row.ratioToEncodeOrdinary)} |`);
+		}
+		lines.push('', `countMessage / encode: ${fixed(tokens.ratio)} (target ≤ ${TOKEN_RATIO_TARGET}: ${tokens.met ? 'met' : 'MISSED'}).`);
+		process.stdout.write(`${lines.join('\n')}\n`);
+		const page = writeDocsSection('performance.md', 'bench-session', lines.join('\n'));
+		process.stderr.write(`Wrote the tables to ${path.relative(path.resolve(__dirname, '..'), page)}.\n`);
+		Object.assign(result, {
+			method,
+			config: {
+				model: MODEL,
+				contextWindow: CONTEXT_WINDOW,
+				maxOutputTokens: MAX_OUTPUT_TOKENS,
+				safetyMargin: SAFETY_MARGIN,
+				historyBudget: sessions.budget,
+				seededTurnTokens: { min: seedTokensMin, max: seedTokensMax },
+				replyTokens: sessions.replyTokens,
+				sizes: SIZES,
+				warmupMessages: WARMUP_MESSAGES,
+				rounds: ROUNDS,
+				messagesPerRound: MESSAGES_PER_ROUND,
+				tokenRounds: TOKEN_ROUNDS,
 			},
-			null,
-			'\t',
-		)}\n`,
-	);
+			session: { rows: sessions.rows, ratios: sessions.ratios, target: RATIO_TARGET },
+			tokenCounting: { ...tokens, target: TOKEN_RATIO_TARGET },
+		});
+	}
+
+	if (models) {
+		const perPath = MODEL_PATH_ROUNDS * MODEL_PATH_MESSAGES;
+		const method = [
+			`Method (c): the cost of one turn by model path, measured with process.hrtime.bigint() around SessionEngine.handle() in one process: the OpenAI credential path (OpenAiChatModel → openai SDK) and the Connected Chat Model path (LangChainChatModel → n8n's own ChatOpenAI from the cached n8n, @langchain/openai ${models.langChainVersion}, built with the fields n8n's OpenAI Chat Model node v1.3 gives it for Chat Completions and wrapped as that node wraps it, without n8n's N8nLlmTracing callback, which needs an n8n execution), both against the same loopback OpenAI emulator (zero latency, the same ${counter.countText(REPLY_TEXT)}-token reply) and one SQLite store, each session seeded with ${MODEL_PATH_TURNS} turns (a full ${CONTEXT_WINDOW}-token window). "model p50" = time inside ChatModel.complete. The two bare rows call each client alone with a 2-message prompt (no engine, no store): what the SDK and LangChain cost by themselves.`,
+			`${WARMUP_MESSAGES} warm-up calls per row, then ${perPath} measured (${MODEL_PATH_ROUNDS} rounds × ${MODEL_PATH_MESSAGES}, sequential), rows interleaved per round, order rotated each round.`,
+			machineLine,
+		];
+		const lines: string[] = [...method, '', '| path | samples | p50 ms | p95 ms | mean ms | model p50 ms |', '| --- | ---: | ---: | ---: | ---: | ---: |'];
+		for (const row of models.rows) {
+			lines.push(`| ${row.path} | ${row.samples} | ${fixed(row.p50Ms)} | ${fixed(row.p95Ms)} | ${fixed(row.meanMs)} | ${row.modelP50Ms === null ? '–' : fixed(row.modelP50Ms)} |`);
+		}
+		lines.push('', `Connected Chat Model / OpenAI credential, p50 per turn: ${fixed(models.ratio)} (target ≤ ${MODEL_PATH_RATIO_TARGET}: ${models.met ? 'met' : 'MISSED'}).`);
+		process.stdout.write(`\n${lines.join('\n')}\n`);
+		const page = writeDocsSection('performance.md', 'bench-session-models', lines.join('\n'));
+		process.stderr.write(`Wrote the model path table to ${path.relative(path.resolve(__dirname, '..'), page)}.\n`);
+		Object.assign(result, { modelPath: { method, ...models, target: MODEL_PATH_RATIO_TARGET } });
+	}
+
+	const file = path.join(directory, 'session.json');
+	writeFileSync(file, `${JSON.stringify(result, null, '\t')}\n`);
 	progress(`wrote ${path.relative(process.cwd(), file)}`);
 }
 

@@ -6,35 +6,20 @@
  *
  * Needs Chromium (Debian: apt-get install chromium; CHROMIUM_PATH for another binary) and
  * playwright-core, which is installed on first use into the cache beside n8n, outside the project.
- * N8N_URL (default http://127.0.0.1:$N8N_PORT or 5678) points at another n8n.
+ * N8N_URL (default http://127.0.0.1:$N8N_PORT or 5678) points at another n8n. EXAMPLES=a,b takes only
+ * those examples (file names without .json), e.g. after adding one.
  */
 'use strict';
-const { execFileSync } = require('node:child_process');
-const { existsSync, mkdirSync, readFileSync, writeFileSync } = require('node:fs');
-const { homedir } = require('node:os');
+const { existsSync, mkdirSync, readFileSync } = require('node:fs');
 const path = require('node:path');
 
 const { listExampleWorkflows, login, REPO_ROOT } = require('./n8n-runtime');
+const { CHROMIUM, CHROMIUM_ARGS, loadPlaywright } = require('./playwright');
 
-const PLAYWRIGHT_VERSION = '1.65.2';
 const OUT_DIR = path.join(REPO_ROOT, 'docs', 'images');
 const BASE_URL = process.env.N8N_URL || `http://127.0.0.1:${process.env.N8N_PORT || 5678}`;
 const STATE_FILE = path.join(process.env.N8N_USER_FOLDER || path.join(REPO_ROOT, '.n8n-dev'), 'clawgate-start.json');
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const VIEWPORT = { width: 1200, height: 560 };
-
-/** playwright-core, from a tools folder in the cache (it is no dependency of the package or its tests). */
-function loadPlaywright() {
-	const root = process.env.CLAWGATE_CACHE_DIR || path.join(process.env.XDG_CACHE_HOME || path.join(homedir(), '.cache'), 'clawgate');
-	const dir = path.join(root, 'tools', `playwright-core-${PLAYWRIGHT_VERSION}`);
-	if (!existsSync(path.join(dir, 'node_modules', 'playwright-core'))) {
-		console.log(`Installing playwright-core ${PLAYWRIGHT_VERSION} into ${dir} (once)...`);
-		mkdirSync(dir, { recursive: true });
-		writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'clawgate-tools', private: true }));
-		execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', `playwright-core@${PLAYWRIGHT_VERSION}`], { cwd: dir, stdio: 'inherit' });
-	}
-	return require(path.join(dir, 'node_modules', 'playwright-core'));
-}
 
 function ownerCredentials() {
 	if (process.env.N8N_OWNER_EMAIL && process.env.N8N_OWNER_PASSWORD) return { email: process.env.N8N_OWNER_EMAIL, password: process.env.N8N_OWNER_PASSWORD };
@@ -56,13 +41,16 @@ async function main() {
 	const { chromium } = loadPlaywright();
 	const browser = await chromium.launch({
 		executablePath: CHROMIUM,
-		args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+		args: CHROMIUM_ARGS,
 	});
 	try {
 		const context = await browser.newContext({ viewport: VIEWPORT, deviceScaleFactor: 1, colorScheme: 'light' });
 		await context.addCookies([{ name, value, url: BASE_URL }]);
 		mkdirSync(OUT_DIR, { recursive: true });
-		for (const file of listExampleWorkflows()) {
+		const only = (process.env.EXAMPLES || '').split(',').map((name) => name.trim()).filter(Boolean);
+		const files = listExampleWorkflows().filter((file) => only.length === 0 || only.includes(path.basename(file, '.json')));
+		if (files.length === 0) throw new Error(`No example matches EXAMPLES=${process.env.EXAMPLES}.`);
+		for (const file of files) {
 			const workflow = JSON.parse(readFileSync(file, 'utf8'));
 			const page = await context.newPage();
 			await page.goto(`${BASE_URL}/workflow/${workflow.id}`, { waitUntil: 'networkidle' });
@@ -70,6 +58,8 @@ async function main() {
 			await page.waitForSelector('[data-test-id="canvas-node"]', { timeout: 60_000 });
 			await page.keyboard.press('Shift+1');
 			await page.waitForTimeout(1_000);
+			// The canvas's floating "Open chat" button (under a Chat Trigger) would cover the nodes below it.
+			await page.locator('button:has-text("Open chat")').evaluateAll((buttons) => buttons.forEach((button) => (button.style.visibility = 'hidden')));
 			const target = path.join(OUT_DIR, `${path.basename(file, '.json')}.png`);
 			const canvas = page.locator('[data-test-id="canvas"]').first();
 			await ((await canvas.count()) > 0 ? canvas : page).screenshot({ path: target });

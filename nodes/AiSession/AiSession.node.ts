@@ -15,9 +15,11 @@ import { envelopeOriginKey } from '../shared/origin-key';
 import { OpenAiChatModel } from './openai.model';
 import { aiSessionInputs, connectedChatModels, modelSourceOf, type ConnectedModels } from './chat-model-input';
 import { aiSessionProperties } from './AiSession.properties';
+import { ChatAnswerStream, streamsAnswers } from './chat-stream';
 import { DEFAULT_RETENTION_DAYS, sessionStoreFor, type N8nPostgresCredential, type N8nRedisCredential, type StoreKind } from '../shared/session-stores';
 import { journalOfItem, waitForEarlierMessages, whileWorkingOn } from '../shared/delivery-journal';
 import { itemFailure } from '../shared/item-failure';
+import { AnswerRecorder } from '../shared/insights-recorder';
 import { ChatTyping, withShowTypingProperties, withTypingCredentials } from '../shared/typing';
 import { channelPlugins, pluginForItem } from '../Reply/channel-registry';
 
@@ -70,10 +72,14 @@ export class AiSession implements INodeType {
 			redis: storeKind === 'redis' ? ((await this.getCredentials('redis')) as unknown as N8nRedisCredential) : undefined,
 			postgres: storeKind === 'postgres' ? ((await this.getCredentials('postgres')) as unknown as N8nPostgresCredential) : undefined,
 		});
+		const insights = new AnswerRecorder(this, store);
+
+		const streaming = streamsAnswers(this);
 
 		const typing = new ChatTyping(this, channelPlugins, pluginForItem);
 		for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
 			const item = items[itemIndex];
+			const stream = streaming ? new ChatAnswerStream(this, itemIndex) : undefined;
 			try {
 				const config = readEngineConfig(this, itemIndex, connected);
 				const model =
@@ -84,7 +90,7 @@ export class AiSession implements INodeType {
 						organizationId: credential!.organizationId,
 						timeoutMs: config.timeoutMs,
 					});
-				const engine = new SessionEngine(store, model, config);
+				const engine = new SessionEngine(store, insights.timed(itemIndex, model), config);
 				const inbound = inboundFromItem(item.json, {
 					sessionId: this.getNodeParameter('sessionKey', itemIndex),
 					text: this.getNodeParameter('text', itemIndex),
@@ -96,7 +102,7 @@ export class AiSession implements INodeType {
 				if (journaled?.stamp.gaveUp) throw new NodeOperationError(this.getNode(), journaled.stamp.gaveUp, { itemIndex });
 				let outcome = await whileWorkingOn(journaled, async () => {
 					if (journaled) await waitForEarlierMessages(journaled, String(item.json.sessionId), config.lock.waitMs);
-					const handled = await engine.handle(inbound).catch(async (error: unknown) => {
+					const handled = await engine.handle(inbound, { stream }).catch(async (error: unknown) => {
 						// Settled either way, so later messages of the session wait no longer; recovery runs it again.
 						await journaled?.journal.recordFailure(journaled.key, (error as Error).message).catch(() => undefined);
 						await journaled?.journal.markAnswered(journaled.key).catch(() => undefined);
@@ -110,6 +116,7 @@ export class AiSession implements INodeType {
 					if (reply) outcome = { kind: 'reply', reply };
 				}
 				await journaled?.journal.markAnswered(journaled.key);
+				stream?.finish(outcome.kind === 'reply' ? outcome.reply.text : null);
 				if (outcome.kind === 'ignored') {
 					ignored.push({ json: { ...item.json, ignored: outcome.reason }, pairedItem: { item: itemIndex } });
 				} else {
@@ -117,11 +124,15 @@ export class AiSession implements INodeType {
 					replies.push({ json: { ...item.json, reply: outcome.reply as unknown as IDataObject, output: outcome.reply.text }, pairedItem: { item: itemIndex } });
 				}
 			} catch (error) {
+				insights.failed(itemIndex, item.json, error);
+				// Without Continue On Fail the execution stops, and n8n sends the chat the error itself.
+				if (this.continueOnFail()) stream?.fail((error as Error).message);
 				replies.push(itemFailure(this, item, itemIndex, error));
 			} finally {
 				typing.stop(itemIndex);
 			}
 		}
+		insights.record(replies, ignored);
 		return [replies, ignored];
 	}
 }

@@ -21,6 +21,8 @@ export interface OpenAiChatModelOptions {
 
 type OutputLimitParameter = 'max_tokens' | 'max_completion_tokens';
 
+type CompletionBody = OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming;
+
 /**
  * OpenAI's reasoning models refuse `max_tokens`, while Ollama and other OpenAI-compatible servers
  * only know `max_tokens` (and silently ignore `max_completion_tokens`). So OpenAI gets the new name,
@@ -102,42 +104,73 @@ export class OpenAiChatModel implements ChatModel {
 			timedOut = true;
 			controller.abort();
 		}, this.timeoutMs);
-		let response: OpenAI.Chat.Completions.ChatCompletion | undefined;
+		const body = {
+			model: request.model,
+			messages: request.messages.map(({ role, content }) => ({ role, content })),
+			[limitParameter]: request.maxOutputTokens,
+			...(request.temperature === undefined ? {} : { temperature: request.temperature }),
+		};
 		try {
-			response = await this.client.chat.completions.create(
-				{
-					model: request.model,
-					messages: request.messages.map(({ role, content }) => ({ role, content })),
-					[limitParameter]: request.maxOutputTokens,
-					...(request.temperature === undefined ? {} : { temperature: request.temperature }),
-				},
-				{ signal: controller.signal },
-			);
+			return request.onText
+				? await this.streamed(body, request.model, request.onText, controller.signal)
+				: await this.whole(body, request.model, controller.signal);
 		} catch (error) {
 			throw timedOut ? this.timeoutError(request.model) : error;
 		} finally {
 			clearTimeout(timer);
 			request.signal?.removeEventListener('abort', forwardAbort);
 		}
+	}
+
+	private async whole(body: CompletionBody, requested: string, signal: AbortSignal): Promise<ChatCompletion> {
+		const response = await this.client.chat.completions.create(body, { signal });
 		const choice = response?.choices?.[0];
-		if (!choice?.message) {
-			throw new ModelCallError(
-				`The model provider at ${describeUrl(this.baseUrl)} answered without a message for model "${request.model}". Check that the base URL points to an OpenAI-compatible API.`,
-				'bad_response',
-				{ model: request.model },
-			);
-		}
-		const usage = response.usage;
+		if (!choice?.message) throw this.noMessageError(requested);
 		return {
 			text: typeof choice.message.content === 'string' ? choice.message.content : '',
-			model: response.model || request.model,
+			model: response.model || requested,
 			finishReason: choice.finish_reason ?? 'unknown',
-			usage: {
-				promptTokens: usage?.prompt_tokens ?? 0,
-				completionTokens: usage?.completion_tokens ?? 0,
-				totalTokens: usage?.total_tokens ?? (usage?.prompt_tokens ?? 0) + (usage?.completion_tokens ?? 0),
-			},
+			usage: usageOf(response.usage),
 		};
+	}
+
+	/**
+	 * The same request with `stream: true` (server-sent events): each content delta is handed on as
+	 * it arrives, and the pieces, the finish reason and the usage (asked for with `include_usage`,
+	 * in the last event) make the same completion a whole answer would.
+	 */
+	private async streamed(body: CompletionBody, requested: string, onText: (delta: string) => void, signal: AbortSignal): Promise<ChatCompletion> {
+		const events = await this.client.chat.completions.create({ ...body, stream: true, stream_options: { include_usage: true } }, { signal });
+		const pieces: string[] = [];
+		let sawChoice = false;
+		let model = '';
+		let finishReason: string | null = null;
+		let usage: OpenAI.CompletionUsage | null | undefined;
+		for await (const event of events) {
+			model ||= event.model ?? '';
+			if (event.usage) usage = event.usage;
+			const choice = event.choices?.[0];
+			if (!choice) continue;
+			sawChoice = true;
+			if (choice.finish_reason) finishReason = choice.finish_reason;
+			const delta = choice.delta?.content;
+			if (typeof delta === 'string' && delta !== '') {
+				pieces.push(delta);
+				onText(delta);
+			}
+		}
+		// The SDK ends the iteration quietly when the request is aborted: a cut answer is no answer.
+		if (signal.aborted) throw new APIUserAbortError();
+		if (!sawChoice) throw this.noMessageError(requested);
+		return { text: pieces.join(''), model: model || requested, finishReason: finishReason ?? 'unknown', usage: usageOf(usage) };
+	}
+
+	private noMessageError(model: string): ModelCallError {
+		return new ModelCallError(
+			`The model provider at ${describeUrl(this.baseUrl)} answered without a message for model "${model}". Check that the base URL points to an OpenAI-compatible API.`,
+			'bad_response',
+			{ model },
+		);
 	}
 
 	/** A fresh error (the SDK's carry request headers) whose message says what to change. */
@@ -204,6 +237,9 @@ export class OpenAiChatModel implements ChatModel {
 				{ status, model },
 			);
 		}
+		if (brokeOff(error)) {
+			return new ModelCallError(`The connection to the model provider at ${host} broke off in the middle of the answer for model "${model}".`, 'network', { model });
+		}
 		// JSON that does not parse, an empty body, or a shape without choices.
 		return new ModelCallError(
 			`The model provider at ${where} sent a response that is not an OpenAI Chat Completions answer for model "${model}". Check that the base URL points to an OpenAI-compatible API.`,
@@ -222,6 +258,14 @@ export class OpenAiChatModel implements ChatModel {
 	}
 }
 
+function usageOf(usage: OpenAI.CompletionUsage | null | undefined): ChatCompletion['usage'] {
+	return {
+		promptTokens: usage?.prompt_tokens ?? 0,
+		completionTokens: usage?.completion_tokens ?? 0,
+		totalTokens: usage?.total_tokens ?? (usage?.prompt_tokens ?? 0) + (usage?.completion_tokens ?? 0),
+	};
+}
+
 function providerMessage(error: APIError): string {
 	const body = error.error as { message?: unknown } | undefined;
 	const message = typeof body?.message === 'string' ? body.message : '';
@@ -232,6 +276,18 @@ function providerMessage(error: APIError): string {
 function refusesParameter(error: unknown, parameter: OutputLimitParameter): boolean {
 	if (!(error instanceof APIError) || (error.status !== 400 && error.status !== 422)) return false;
 	return error.param === parameter || (/unsupported|unrecognized|unknown|not supported|extra/i.test(providerMessage(error)) && providerMessage(error).includes(parameter));
+}
+
+/** Whether a body stopped coming because the connection closed (fetch's "terminated", a socket reset): a network failure, worth a retry. */
+function brokeOff(error: unknown): boolean {
+	// Duck-typed: fetch's errors come from Node's own realm, where `instanceof Error` of another context fails.
+	let current = error as { message?: unknown; code?: unknown; cause?: unknown } | null | undefined;
+	for (let depth = 0; depth < 4 && typeof current === 'object' && current !== null; depth++) {
+		const code = current.code;
+		if (current.message === 'terminated' || (typeof code === 'string' && /^(ECONNRESET|EPIPE|UND_ERR_SOCKET)$/.test(code))) return true;
+		current = current.cause as typeof current;
+	}
+	return false;
 }
 
 function formatDuration(ms: number): string {

@@ -12,7 +12,7 @@ import { sessionIdOfItem } from '../core/session/inbound';
 import { isTriggerEnvelope } from '../core/origin';
 import { createTokenCounter } from '../core/tokens';
 import { envelopeOriginKey } from '../shared/origin-key';
-import { DEFAULT_RETENTION_DAYS, durableStoreOptions, sessionStoreFor, type N8nPostgresCredential, type N8nRedisCredential, type StoreKind } from '../shared/session-stores';
+import { DEFAULT_RETENTION_DAYS, sessionStoreFor, type N8nPostgresCredential, type N8nRedisCredential, type StoreKind } from '../shared/session-stores';
 import { loadAiNodeSdk, tokenWindowMemory } from './ai-node-sdk';
 
 export class ChatMemory implements INodeType {
@@ -58,9 +58,9 @@ export class ChatMemory implements INodeType {
 				type: 'options',
 				default: 'sqlite',
 				options: [
-					durableStoreOptions.sqlite,
-					durableStoreOptions.redis,
-					durableStoreOptions.postgres,
+					{ name: 'SQLite (This N8n)', value: 'sqlite', description: 'A file in the n8n user folder; survives restarts; one n8n instance' },
+					{ name: 'Redis', value: 'redis', description: 'For queue mode with many workers' },
+					{ name: 'Postgres', value: 'postgres', description: 'For queue mode; durable and queryable' },
 				],
 				description: 'Where conversations are kept: choose the store of your AI Session node to share its conversations',
 			},

@@ -7,6 +7,7 @@ import { accountOfCredential } from '../shared/channel-accounts';
 import { envelopeOriginKey } from '../shared/origin-key';
 import { deliverOnce, receiptStoreProperty, withJournalCredentials } from '../shared/delivery-journal';
 import { itemFailure } from '../shared/item-failure';
+import { DeliveryRecorder } from '../shared/insights-recorder';
 import { linkPreviewsProperty } from '../shared/send-node';
 import { channelPlugins, pluginForItem } from './channel-registry';
 
@@ -80,6 +81,7 @@ export class Reply implements INodeType {
 		const items = this.getInputData();
 		const results: INodeExecutionData[] = [];
 		const connections = new Map<string, Promise<Connection>>();
+		const insights = new DeliveryRecorder(this);
 		for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
 			const json = items[itemIndex].json;
 			try {
@@ -110,13 +112,14 @@ export class Reply implements INodeType {
 						{ itemIndex },
 					);
 				}
-				const delivery = await deliverOnce(this, json, itemIndex, async () => await replyTo(plugin, client, request));
+				const delivery = await deliverOnce(this, json, itemIndex, insights.timed(json, async () => await replyTo(plugin, client, request)));
 				const sent = delivery.kind === 'sent' ? delivery.sent : { skipped: delivery.reason, messageIds: [] };
 				results.push({ json: { ...json, sent: { channel: String(json.channel ?? plugin.channels[0]), ...sent } }, pairedItem: { item: itemIndex } });
 			} catch (error) {
 				results.push(itemFailure(this, items[itemIndex], itemIndex, error));
 			}
 		}
+		await insights.record();
 		return [results];
 	}
 }

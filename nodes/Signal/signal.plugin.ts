@@ -1,7 +1,8 @@
 /**
  * Signal through signal-cli-rest-api (bbernhard/signal-cli-rest-api) as a Clawgate channel
  * plugin: received envelopes into Clawgate envelopes, `POST /v2/send` with quotes, and the typing
- * indicator. Messages arrive over the API's WebSocket in json-rpc mode (signal.socket.ts).
+ * indicator. Messages arrive over the API's WebSocket in json-rpc mode (signal.socket.ts) or by
+ * polling its receive endpoint in normal or native mode (signal.poll.ts).
  * https://bbernhard.github.io/signal-cli-rest-api/
  */
 import type { ChannelPlugin, InboundEvent } from '../core/channel';
@@ -140,8 +141,9 @@ export function signalEnvelopeToInbound(frame: unknown, options: SignalReceiveOp
 
 // ---------------------------------------------------------------------------------------------
 
-export async function callSignal(client: SignalClient, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
-	return await requestJson(`${client.base}${path}`, { method, body });
+/** One API call; an array answer (the receive endpoint's) comes back as `items`. */
+export async function callSignal(client: SignalClient, method: string, path: string, body?: unknown, request: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<Record<string, unknown>> {
+	return await requestJson(`${client.base}${path}`, { method, body, ...request });
 }
 
 export const signalPlugin: ChannelPlugin<SignalCredential, SignalClient> = {

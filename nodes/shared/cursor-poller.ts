@@ -9,6 +9,11 @@
  *   such a repeat once (its second execution ends at the "Ignored" output).
  * - a crash: unconfirmed batches are fetched again after the restart, never lost.
  * Batches run one after another: a message that arrives while an execution runs waits for it.
+ *
+ * A source whose fetch takes the events off the platform (`takes`: signal-cli-rest-api's receive
+ * in normal/native mode) has no cursor to confirm: what makes a restart lose nothing is the
+ * delivery journal, written as each event is handed over, before the next fetch. A stop lets the
+ * running fetch end instead of aborting it, and hands its batch over too.
  */
 import type { ITriggerFunctions, ITriggerResponse } from 'n8n-workflow';
 
@@ -34,6 +39,11 @@ export interface PollSource<Event> {
 	isFatal(error: unknown): boolean;
 	/** A failure in words a user can act on, never carrying a token. */
 	describe(error: unknown, action: string): Error;
+	/**
+	 * Set when a fetch takes its events off the platform, which will not give them again: an aborted
+	 * fetch would hand them to nobody, so a stop waits up to `finishFetchMs` for the running one to end.
+	 */
+	takes?: { finishFetchMs: number };
 }
 
 export interface CursorPollerOptions<Event> {
@@ -67,6 +77,8 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 
 export class CursorPoller<Event> {
 	private readonly stopping = new AbortController();
+	/** Aborts the running fetch: at once on stop, or after `takes.finishFetchMs` for a source that takes its events. */
+	private readonly fetching = new AbortController();
 	private loop: Promise<void> | null = null;
 
 	constructor(private readonly options: CursorPollerOptions<Event>) {}
@@ -78,9 +90,14 @@ export class CursorPoller<Event> {
 	/** Aborts the long poll; waits (bounded) for running executions, whose batch is then confirmed. */
 	async stop(): Promise<void> {
 		this.stopping.abort();
+		const takes = this.options.source.takes;
+		const abortFetch = takes ? setTimeout(() => this.fetching.abort(), takes.finishFetchMs) : undefined;
+		if (!takes) this.fetching.abort();
 		const bound = new AbortController();
 		await Promise.race([this.loop, sleep(this.options.stopTimeoutMs ?? 20_000, bound.signal)]);
 		bound.abort();
+		clearTimeout(abortFetch);
+		this.fetching.abort();
 	}
 
 	/** Runs `call` until it succeeds, waiting longer after each failure; null once stopped or after a fatal failure. */
@@ -113,13 +130,14 @@ export class CursorPoller<Event> {
 		let cursor = this.options.cursor;
 		while (!signal.aborted) {
 			const from: string = cursor;
-			const batch = await this.retrying('fetch new messages', () => source.fetch(from, signal));
+			const batch = await this.retrying('fetch new messages', () => source.fetch(from, this.fetching.signal));
 			if (batch === null) return;
 			const executions: Promise<void>[] = [];
 			let complete = true;
 			for (const event of batch.events) {
-				// Stopped mid-batch: the rest stays unconfirmed and is fetched again after a restart.
-				if (signal.aborted) complete = false;
+				// Stopped mid-batch: the rest stays unconfirmed and is fetched again after a restart
+				// (a source that takes its events hands the whole batch over: nothing would fetch it again).
+				if (signal.aborted && !source.takes) complete = false;
 				if (!complete) break;
 				const inbound = await source.inbound(event).catch((error: unknown) => {
 					log.warn(`${this.options.name}: skipped an event: ${(error as Error).message}`);
@@ -147,6 +165,8 @@ const CURSOR_KEY = 'clawgateCursor';
  * A cursor-polling trigger in n8n's terms: the shared listener pipeline (access policy, pairing,
  * "Listen for test event"), the confirmed cursor in the node's static data. A test listener starts
  * from now and stores nothing, so it never takes the production trigger's unconfirmed messages.
+ * A source that takes its events stores no cursor; its test listener fetches no more once it has
+ * handed a message over (n8n is about to close it, and a further fetch would take messages it drops).
  */
 export async function runCursorTrigger<Event>(
 	context: ITriggerFunctions,
@@ -158,24 +178,50 @@ export async function runCursorTrigger<Event>(
 	const staticData = context.getWorkflowStaticData('node');
 	const stored = typeof staticData[CURSOR_KEY] === 'string' && !manual ? (staticData[CURSOR_KEY] as string) : null;
 	return await runListenerTrigger(context, plugin, setup, async (handlers) => {
-		const pollSource = await source(context.logger);
+		const platformSource = await source(context.logger);
+		const takes = platformSource.takes !== undefined;
+		const keepsCursor = !manual && !takes;
 		// Begun before activation ends, so n8n saves the cursor with the activation: a message sent
 		// before the first restart is not skipped as history.
-		const cursor = stored ?? (await pollSource.begin(new AbortController().signal).catch((error: unknown) => {
-			throw pollSource.describe(error, 'start receiving messages');
+		const cursor = (takes ? null : stored) ?? (await platformSource.begin(new AbortController().signal).catch((error: unknown) => {
+			throw platformSource.describe(error, 'start receiving messages');
 		}));
-		if (!manual) staticData[CURSOR_KEY] = cursor;
+		if (keepsCursor) staticData[CURSOR_KEY] = cursor;
+		const closing = new AbortController();
+		let handedOver = false;
+		const pollSource: PollSource<Event> =
+			manual && takes
+				? {
+						...platformSource,
+						fetch: async (from, signal) => {
+							if (!handedOver) return await platformSource.fetch(from, signal);
+							await sleep(2 ** 31 - 1, closing.signal);
+							return { events: [], cursor: from };
+						},
+					}
+				: platformSource;
 		const poller = new CursorPoller<Event>({
 			name: plugin.name,
 			source: pollSource,
 			cursor,
 			confirm: (cursor) => {
-				if (!manual) staticData[CURSOR_KEY] = cursor;
+				if (keepsCursor) staticData[CURSOR_KEY] = cursor;
 			},
-			handlers,
+			handlers: {
+				...handlers,
+				execute: async (envelope) => {
+					handedOver = true;
+					await (takes ? handlers.executeTaken(envelope) : handlers.execute(envelope));
+				},
+			},
 			log: context.logger,
 		});
 		poller.start();
-		return { close: async () => await poller.stop() };
+		return {
+			close: async () => {
+				closing.abort();
+				await poller.stop();
+			},
+		};
 	});
 }

@@ -108,7 +108,12 @@ export async function runListenerTrigger(
 	 */
 	let journalTail: Promise<unknown> = Promise.resolve();
 	const journalInArrivalOrder = (journal: TriggerJournal, json: IDataObject): Promise<IDataObject | null> => {
-		const step = journalTail.then(async () => (await journalItems(journal, [{ json }])).kept[0]?.json ?? null);
+		const step = journalTail.then(async () => {
+			const { kept, dropped } = await journalItems(journal, [{ json }]);
+			// Said as the webhook pipeline says it: a message dropped here never reaches an execution.
+			for (const reason of dropped) context.logger.debug(`${plugin.name} message starts no execution: ${reason}`);
+			return kept[0]?.json ?? null;
+		});
 		journalTail = step.catch(() => undefined);
 		return step;
 	};

@@ -20,6 +20,7 @@ import { isTriggerEnvelope } from '../core/origin';
 import { deliverText, messagesFor, quotes } from '../core/outbound';
 import { RateLimitedError, withRetryAfter } from '../core/retry-after';
 import { deliverOnce, receiptStoreProperty, withJournalCredentials } from './delivery-journal';
+import { DeliveryRecorder } from './insights-recorder';
 import { itemFailure } from './item-failure';
 import { envelopeOriginKey } from './origin-key';
 
@@ -244,6 +245,7 @@ export async function executeSend(context: IExecuteFunctions, plugin: AnyChannel
 	const results: INodeExecutionData[] = [];
 	// One client for all items, so rate-limit state carries over from item to item.
 	let client: unknown;
+	const insights = new DeliveryRecorder(context);
 	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
 		try {
 			client ??= await plugin.createClient(credential);
@@ -251,7 +253,7 @@ export async function executeSend(context: IExecuteFunctions, plugin: AnyChannel
 			const operation = operations.find((candidate) => candidate.value === value);
 			if (!operation) throw new Error(`The operation "${value}" is not known to this version of the node.`);
 			const json = items[itemIndex].json;
-			const delivery = await deliverOnce(context, json, itemIndex, async () => await operation.run.call(context, { client: client as never, itemIndex, json }));
+			const delivery = await deliverOnce(context, json, itemIndex, insights.timed(json, async () => await operation.run.call(context, { client: client as never, itemIndex, json })));
 			const channel = String(json.channel ?? plugin.channels[0]);
 			const sent = delivery.kind === 'sent' ? delivery.sent : { skipped: delivery.reason, messageIds: [] };
 			results.push({ json: { ...json, sent: { channel: plugin.channels.includes(channel) ? channel : plugin.channels[0], ...sent } }, pairedItem: { item: itemIndex } });
@@ -259,6 +261,7 @@ export async function executeSend(context: IExecuteFunctions, plugin: AnyChannel
 			results.push(itemFailure(context, items[itemIndex], itemIndex, error));
 		}
 	}
+	await insights.record();
 	return [results];
 }
 

@@ -16,13 +16,6 @@ import { SqliteSessionStore } from '../core/stores/sqlite.store';
 
 export type StoreKind = 'sqlite' | 'memory' | 'redis' | 'postgres';
 
-/** The stores a conversation can live in across restarts, as n8n lists them under "Store" (AI Session adds Memory). */
-export const durableStoreOptions = {
-	sqlite: { name: 'SQLite (This N8n)', value: 'sqlite', description: 'A file in the n8n user folder; survives restarts; one n8n instance' },
-	redis: { name: 'Redis', value: 'redis', description: 'For queue mode with many workers' },
-	postgres: { name: 'Postgres', value: 'postgres', description: 'For queue mode; durable and queryable' },
-};
-
 /** Fields of n8n's built-in `redis` credential. */
 export interface N8nRedisCredential {
 	host: string;

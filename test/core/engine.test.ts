@@ -383,3 +383,49 @@ describe('a journaled message run again after a crash lost its delivery', () => 
 		expect(await engine.replay(failed)).toBeNull();
 	});
 });
+
+describe('streaming the answer (n8n Chat in Streaming mode)', () => {
+	/** The scripted model, streaming its answer word by word when the request asks for it. */
+	function streamingSetup(config: Partial<SessionEngineConfig> = {}) {
+		const context = setup(config);
+		const complete = context.model.complete.bind(context.model);
+		context.model.complete = async (request) => {
+			const completion = await complete(request);
+			for (const piece of completion.text.match(/\S+\s*/g) ?? []) request.onText?.(piece);
+			return completion;
+		};
+		return context;
+	}
+	const recorder = () => {
+		const written: string[] = [];
+		return { written, stream: { write: (delta: string) => written.push(delta), restart: () => written.push('<restart>') } };
+	};
+
+	test('the answer is written piece by piece; the outcome and the stored turns are those of the same message without streaming', async () => {
+		const plain = setup();
+		const streamed = streamingSetup();
+		const { written, stream } = recorder();
+		const withoutStream = await plain.engine.handle(inbound('hello there', { messageKey: 'k:1' }));
+		const withStream = await streamed.engine.handle(inbound('hello there', { messageKey: 'k:1' }), { stream });
+
+		expect(written.length).toBeGreaterThan(1);
+		expect(written.join('')).toBe(replyText(withStream));
+		expect(withStream).toEqual(withoutStream);
+		const stored = async (store: MemorySessionStore) => (await store.readWindow('telegram:1:dm:42', 10_000)).turns.map(({ role, content, tokens }) => ({ role, content, tokens }));
+		expect(await stored(streamed.store)).toEqual(await stored(plain.store));
+		expect(streamed.model.requests[0].onText).toBeInstanceOf(Function);
+	});
+
+	test('commands, limit replies and compaction summaries do not stream', async () => {
+		const { engine, model } = streamingSetup({ compaction: { enabled: true, thresholdTokens: 1, keepRecentTokens: 0 } });
+		const { written, stream } = recorder();
+		await engine.handle(inbound('/usage', { command: 'usage' }), { stream });
+		expect(written).toEqual([]);
+		await engine.handle(inbound('remember this'), { stream });
+		expect(model.requests).toHaveLength(2);
+		expect(model.requests[0].onText).toBeInstanceOf(Function);
+		// The second request made the summary: nothing of it reached the stream.
+		expect(model.requests[1].onText).toBeUndefined();
+		expect(written.join('')).toBe('reply 1 to: remember this');
+	});
+});

@@ -194,4 +194,59 @@ describe('callModelWithFallback', () => {
 			{ model: 'gpt-4o', attempt: 2 },
 		]);
 	});
+
+	describe('streaming', () => {
+		/** A model that writes its answer in pieces, or writes some and then fails. */
+		const writing = (script: Array<{ pieces: string[]; then?: ModelCallError | 'hang' }>): ChatModel & { calls: ChatRequest[] } => {
+			const calls: ChatRequest[] = [];
+			return {
+				calls,
+				async complete(request) {
+					calls.push(request);
+					const step = script.shift()!;
+					for (const piece of step.pieces) request.onText?.(piece);
+					if (step.then === 'hang') {
+						await new Promise((resolve) => setTimeout(resolve, 200));
+						request.onText?.('late piece');
+						return new Promise<never>(() => undefined);
+					}
+					if (step.then) throw step.then;
+					return { text: step.pieces.join(''), model: request.model, finishReason: 'stop', usage: { promptTokens: 1, completionTokens: 1, totalTokens: 2 } };
+				},
+			};
+		};
+		const recorder = () => {
+			const events: string[] = [];
+			return { events, stream: { write: (delta: string) => events.push(delta), restart: () => events.push('<restart>') } };
+		};
+
+		test('pieces go to the stream as the model writes them', async () => {
+			const { events, stream } = recorder();
+			const { completion } = await run(writing([{ pieces: ['Hel', 'lo'] }]), { stream }).result;
+			expect(events).toEqual(['Hel', 'lo']);
+			expect(completion.text).toBe('Hello');
+		});
+
+		test('an attempt that wrote and failed restarts the stream; the retry writes the whole answer again', async () => {
+			const { events, stream } = recorder();
+			const { completion } = await run(writing([{ pieces: ['Par'], then: overloaded() }, { pieces: ['Paris.'] }]), { stream }).result;
+			expect(events).toEqual(['Par', '<restart>', 'Paris.']);
+			expect(completion.text).toBe('Paris.');
+		});
+
+		test('an attempt that failed before writing does not restart the stream', async () => {
+			const { events, stream } = recorder();
+			await run(writing([{ pieces: [], then: overloaded() }, { pieces: ['ok'] }]), { stream }).result;
+			expect(events).toEqual(['ok']);
+		});
+
+		test('a timed-out attempt writes nothing more, even when its model keeps going', async () => {
+			const { events, stream } = recorder();
+			const model = writing([{ pieces: ['slow'], then: 'hang' }, { pieces: ['fast'] }]);
+			const { completion } = await run(model, { stream, timeoutMs: 50 }).result;
+			await new Promise((resolve) => setTimeout(resolve, 250));
+			expect(events).toEqual(['slow', '<restart>', 'fast']);
+			expect(completion.text).toBe('fast');
+		});
+	});
 });

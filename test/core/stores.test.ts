@@ -150,7 +150,7 @@ const kinds: StoreKind[] = [
 				destroy: async () => {
 					await Promise.all(pools.map((pool) => pool.end()));
 					const admin = new Pool(postgresAddress);
-					const tables = ['sessions', 'turns', 'message_keys', 'counters', 'lock_queue', 'journal', 'receipts'].map((table) => `"${tablePrefix}${table}"`);
+					const tables = ['sessions', 'turns', 'message_keys', 'counters', 'lock_queue', 'journal', 'receipts', 'insights_counters', 'insights_sessions'].map((table) => `"${tablePrefix}${table}"`);
 					await admin.query(`DROP TABLE IF EXISTS ${tables.join(', ')}`);
 					await admin.end();
 				},

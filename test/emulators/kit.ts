@@ -19,7 +19,12 @@ export interface RecordedRequest {
 export interface EmulatorReply {
 	status: number;
 	headers?: Record<string, string>;
+	/** JSON (an object), text, or text written piece by piece as an async iterable yields it (a streamed answer). */
 	body?: unknown;
+}
+
+function isPieceByPiece(body: unknown): body is AsyncIterable<string> {
+	return typeof body === 'object' && body !== null && Symbol.asyncIterator in body;
 }
 
 /** `closed` aborts when the client hangs up before the answer (a long poll ended by the client). */
@@ -152,6 +157,22 @@ export class EmulatorServer {
 			reply = { status: 500, body: { error: (error as Error).message } };
 		}
 		if (hangUp.signal.aborted) return;
+		if (isPieceByPiece(reply.body)) {
+			res.writeHead(reply.status, reply.headers);
+			try {
+				for await (const piece of reply.body) {
+					if (hangUp.signal.aborted) return;
+					res.write(piece);
+				}
+			} catch {
+				// The body ends in a dropped connection (a scripted network cut) after what was written, not in a clean end.
+				res.socket?.destroySoon();
+				return;
+			}
+			res.end();
+			for (const waiter of [...this.waiters]) if (waiter.predicate(recorded)) waiter.resolve(recorded);
+			return;
+		}
 		const isJson = reply.body !== undefined && typeof reply.body !== 'string';
 		res.writeHead(reply.status, { ...(isJson ? { 'content-type': 'application/json' } : {}), ...reply.headers });
 		res.end(isJson ? JSON.stringify(reply.body) : (reply.body as string | undefined));

@@ -1,8 +1,9 @@
 /**
  * OpenAI-compatible API emulator on loopback: `POST /v1/chat/completions` (JSON or SSE when
- * `stream: true`) and `GET /v1/models`, with OpenAI's response and error shapes, Bearer key
- * checks, token usage counted with tiktoken, and a queue of scripted faults (429 with
- * `retry-after`, 5xx, hangs, malformed JSON, delays) consumed one per completion request. A
+ * `stream: true`, paced per piece of text with `streamDelayMs`) and `GET /v1/models`, with
+ * OpenAI's response and error shapes, Bearer key checks, token usage counted with tiktoken, and a
+ * queue of scripted faults (429 with `retry-after`, 5xx, hangs, malformed JSON, delays, a stream
+ * cut mid-answer) consumed one per completion request. A
  * responder may answer with `tool_calls` of the tools the request offers (an agent's tool step);
  * a tool message that answers no earlier call gets OpenAI's 400.
  */
@@ -55,6 +56,8 @@ export type OpenAiFault = FaultTarget &
 		| { malformedJson: true }
 		| { emptyBody: true }
 		| { delayMs: number }
+		/** A streamed answer whose connection drops after this many pieces of text (a network cut mid-answer). */
+		| { cutStreamAfter: number }
 	);
 
 export interface OpenAiEmulatorOptions {
@@ -128,6 +131,8 @@ export class OpenAiEmulator {
 	responder: Responder;
 	/** Every completion answers after this many ms, like a model thinking (0: at once). */
 	latencyMs = 0;
+	/** A streamed answer (`stream: true`) sends each piece of text this many ms after the one before, as a model writing (0: all at once). */
+	streamDelayMs = 0;
 	private readonly snapshots: Record<string, string>;
 	private faults: OpenAiFault[] = [];
 	/** Requests held open (hangs, delays) and how to let go of each when the emulator stops. */
@@ -266,7 +271,8 @@ export class OpenAiEmulator {
 
 		if (this.latencyMs > 0) await this.hold(() => null, this.latencyMs);
 		const fault = this.takeFault(body.model);
-		if (fault) {
+		const cutStreamAfter = fault && 'cutStreamAfter' in fault ? fault.cutStreamAfter : null;
+		if (fault && cutStreamAfter === null) {
 			const faulted = await this.applyFault(fault);
 			if (faulted) return faulted;
 		}
@@ -304,10 +310,17 @@ export class OpenAiEmulator {
 		const headers = { 'x-request-id': `req_${randomBytes(16).toString('hex')}`, 'openai-processing-ms': '42' };
 
 		if (body.stream) {
+			const events = streamEvents({ id, created, model, content, toolCalls, finishReason, usage: body.stream_options?.include_usage ? usage : null });
 			return {
 				status: 200,
 				headers: { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' },
-				body: streamEvents({ id, created, model, content, toolCalls, finishReason, usage: body.stream_options?.include_usage ? usage : null }),
+				// The role event comes first, then one event per piece of text: a cut after n pieces keeps n + 1 events.
+				body:
+					cutStreamAfter !== null
+						? this.paced(events.slice(0, cutStreamAfter + 1), this.streamDelayMs, true)
+						: this.streamDelayMs > 0
+							? this.paced(events, this.streamDelayMs)
+							: events.join(''),
 			};
 		}
 		return {
@@ -369,6 +382,8 @@ export class OpenAiEmulator {
 			return { status: 200, headers: { 'content-type': 'application/json' }, body: '{"id":"chatcmpl-broken","object":"chat.completion","choices":[{"index":0,' };
 		}
 		if ('emptyBody' in fault) return { status: 200, headers: { 'content-type': 'application/json' }, body: '' };
+		// A cut stream is applied where the stream is written; a whole answer is not cut.
+		if ('cutStreamAfter' in fault) return null;
 		switch (fault.status) {
 			case 429: {
 				const headers: Record<string, string> = {};
@@ -400,6 +415,15 @@ export class OpenAiEmulator {
 			default:
 				return apiError(fault.status, fault.message ?? `Emulated ${fault.status} error.`, fault.status >= 500 ? 'server_error' : 'invalid_request_error', null);
 		}
+	}
+
+	/** The events one at a time, each after `ms` (the first at once); stop() cuts the wait short. `thenCut` drops the connection after the last. */
+	private async *paced(events: string[], ms: number, thenCut = false): AsyncGenerator<string> {
+		for (const [index, event] of events.entries()) {
+			if (index > 0 && ms > 0) await this.hold(() => null, ms);
+			yield event;
+		}
+		if (thenCut) throw new Error('The emulator cut the stream, as a dropped connection does.');
 	}
 
 	/** Keeps a request open for `ms` (or until stop() when no time is given). */
@@ -441,7 +465,7 @@ function isChatCompletion(request: RecordedRequest): boolean {
 	return request.method === 'POST' && request.path === '/v1/chat/completions';
 }
 
-/** The SSE body OpenAI streams: a role chunk, content deltas, a finish chunk, optional usage, [DONE]. */
+/** The SSE events OpenAI streams: a role chunk, content deltas, a finish chunk, optional usage, [DONE]. */
 function streamEvents({
 	id,
 	created,
@@ -458,7 +482,7 @@ function streamEvents({
 	toolCalls: EmittedToolCall[] | null;
 	finishReason: string;
 	usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number } | null;
-}): string {
+}): string[] {
 	const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) => ({
 		id,
 		object: 'chat.completion.chunk',
@@ -479,5 +503,5 @@ function streamEvents({
 	}
 	events.push(chunk([{ index: 0, delta: {}, logprobs: null, finish_reason: finishReason }]));
 	if (usage) events.push(chunk([], { usage }));
-	return `${events.map((event) => `data: ${JSON.stringify(event)}\n\n`).join('')}data: [DONE]\n\n`;
+	return [...events.map((event) => `data: ${JSON.stringify(event)}\n\n`), 'data: [DONE]\n\n'];
 }

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import type { IDataObject, INode } from 'n8n-workflow';
+import type { IDataObject, INode, StructuredChunk } from 'n8n-workflow';
 
 import { closeSessionStores, defaultSqliteFile, resolveSqliteFile } from '../../nodes/shared/session-stores';
 import { makeOpenAiKey, OpenAiEmulator } from '../emulators/openai';
@@ -197,4 +197,60 @@ test('/forget answers only when "Allow /forget" is on, and then erases the conve
 	expect(outputOf('AI Session', 0)[0].json.reply).toMatchObject({ command: 'forget', session: { turns: 0 } });
 	await run([envelope('what is my number?', chat)], { node: allowing });
 	expect(model.prompts().at(-1)!.map((message) => message.content)).toEqual(['You are a helpful assistant. Answer briefly and clearly.', 'what is my number?']);
+});
+
+describe("streaming to n8n's Chat Trigger (Response Mode: Streaming)", () => {
+	const chatItem = (chatInput: string, sessionId = 'web-1') => ({ sessionId, action: 'sendMessage', chatInput });
+	async function streamed(input: IDataObject[], node = aiSessionNode()) {
+		const chunks: StructuredChunk[] = [];
+		const result = await runWorkflow({
+			nodes: [node],
+			connections: { [INPUT_NODE_NAME]: { main: [[{ node: node.name, type: 'main', index: 0 }]] } },
+			credentials: { openAiApi: { apiKey: model.apiKey, url: model.baseUrl } },
+			input,
+			onChunk: (chunk) => chunks.push(chunk),
+		});
+		const text = chunks.filter((chunk) => chunk.type === 'item').map((chunk) => chunk.content ?? '').join('');
+		return { ...result, chunks, types: chunks.map((chunk) => chunk.type), text };
+	}
+	test('the answer goes out as begin, its pieces, end, from AI Session; the reply item carries the same text', async () => {
+		const { error, types, chunks, text, outputOf } = await streamed([chatItem('stream this answer to me')]);
+		expect(error).toBeUndefined();
+		expect(types[0]).toBe('begin');
+		expect(types.at(-1)).toBe('end');
+		expect(types.filter((type) => type === 'item').length).toBeGreaterThan(3);
+		expect(chunks.every((chunk) => chunk.metadata.nodeName === 'AI Session' && chunk.metadata.itemIndex === 0)).toBe(true);
+		expect(text).toBe('answer to: stream this answer to me');
+		expect(outputOf('AI Session', 0)[0].json).toMatchObject({ output: text, reply: { text } });
+	});
+
+	test('a stream cut mid-answer is retried: the retry starts a new paragraph, and only its answer is the reply', async () => {
+		model.fail({ cutStreamAfter: 2 });
+		const { error, text, outputOf } = await streamed([chatItem('cut me off please', 'web-cut')]);
+		expect(error).toBeUndefined();
+		expect(text).toBe('answer to: \n\nanswer to: cut me off please');
+		expect(outputOf('AI Session', 0)[0].json).toMatchObject({ output: 'answer to: cut me off please', reply: { attempts: [{ model: 'gpt-4o-mini', error: expect.stringMatching(/broke off/) }, { model: 'gpt-4o-mini' }] } });
+	});
+
+	test('a command and the Error Reply arrive whole; Enable Streaming off streams nothing', async () => {
+		expect((await streamed([chatItem('/help', 'web-cmd')])).types).toEqual(['begin', 'item', 'end']);
+
+		model.fail({ status: 403 });
+		const refused = await streamed([chatItem('hello', 'web-err')], aiSessionNode({ options: { sqliteFile: join(folder, 'sessions.sqlite'), errorReply: 'Sorry, not now.' } }));
+		expect(refused.types).toEqual(['begin', 'item', 'end']);
+		expect(refused.text).toBe('Sorry, not now.');
+
+		const off = await streamed([chatItem('hello', 'web-off')], aiSessionNode({ options: { sqliteFile: join(folder, 'sessions.sqlite'), enableStreaming: false } }));
+		expect(off.chunks).toEqual([]);
+		expect(off.outputOf('AI Session', 0)[0].json.output).toBe('answer to: hello');
+	});
+
+	test('with Continue On Fail, a failed item ends its message with the error the chat shows', async () => {
+		model.fail({ status: 403 });
+		const { error, chunks } = await streamed([chatItem('hello', 'web-fail')], aiSessionNode({}, { onError: 'continueRegularOutput' }));
+		expect(error).toBeUndefined();
+		expect(chunks.map((chunk) => chunk.type)).toEqual(['begin', 'error']);
+		expect(chunks[1].content).toMatch(/rejected the API key \(403\)/);
+		expect(chunks[1].content).not.toContain(model.apiKey);
+	});
 });

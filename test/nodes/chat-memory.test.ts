@@ -105,3 +105,14 @@ describeWithN8n("Clawgate Chat Memory in n8n's AI Agent code (n8n's SDK and Lang
 		]);
 	});
 });
+
+test('Chat Memory offers the same durable stores as AI Session, so one conversation can be found by both', () => {
+	const { ChatMemory } = require('../../nodes/ChatMemory/ChatMemory.node') as typeof import('../../nodes/ChatMemory/ChatMemory.node');
+	const { aiSessionProperties } = require('../../nodes/AiSession/AiSession.properties') as typeof import('../../nodes/AiSession/AiSession.properties');
+	type Option = { name: string; value: string; description?: string };
+	const storesOf = (properties: Array<{ name: string; options?: unknown[] }>) => (properties.find((property) => property.name === 'store')?.options ?? []) as Option[];
+	const memoryStores = storesOf(new ChatMemory().description.properties);
+	const sessionStores = storesOf(aiSessionProperties).filter((option) => option.value !== 'memory');
+	expect(memoryStores.map((option) => option.value)).toEqual(['sqlite', 'redis', 'postgres']);
+	expect(memoryStores).toEqual(sessionStores);
+});

@@ -40,6 +40,7 @@ import {
 	type IWebhookData,
 	type IWebhookResponseData,
 	type IWorkflowExecuteAdditionalData,
+	type StructuredChunk,
 } from 'n8n-workflow';
 import { expressionSandboxHooks } from 'n8n-workflow/dist/cjs/expression-sandboxing';
 
@@ -51,6 +52,7 @@ import { ClawgateTelegramApi } from '../../credentials/ClawgateTelegramApi.crede
 import { ClawgateTwilioApi } from '../../credentials/ClawgateTwilioApi.credentials';
 import { AiSession } from '../../nodes/AiSession/AiSession.node';
 import { Reply } from '../../nodes/Reply/Reply.node';
+import { Insights } from '../../nodes/Insights/Insights.node';
 import { DiscordSend } from '../../nodes/Discord/DiscordSend.node';
 import { GoogleChatSend } from '../../nodes/GoogleChat/GoogleChatSend.node';
 import { SlackSend } from '../../nodes/Slack/SlackSend.node';
@@ -140,6 +142,7 @@ export const nodeTypes: Record<string, INodeType | IVersionedNodeType> = {
 	[`${PACKAGE}.discordSend`]: new DiscordSend(),
 	[`${PACKAGE}.twilioSend`]: new TwilioSend(),
 	[`${PACKAGE}.reply`]: new Reply(),
+	[`${PACKAGE}.insights`]: new Insights(),
 	[`${PACKAGE}.telegramTrigger`]: new TelegramTrigger(),
 	[`${PACKAGE}.slackTrigger`]: new SlackTrigger(),
 	[`${PACKAGE}.twilioTrigger`]: new TwilioTrigger(),
@@ -282,6 +285,8 @@ export interface RunWorkflowOptions {
 	credentials?: Record<string, ICredentialDataDecryptedObject>;
 	/** The `json` of the items the "Input" node emits. */
 	input?: IDataObject[];
+	/** Runs as a webhook execution whose response streams (n8n's Chat Trigger in Streaming mode): every chunk a node sends goes here. */
+	onChunk?: (chunk: StructuredChunk) => void;
 }
 
 export interface WorkflowRun {
@@ -295,7 +300,7 @@ export interface WorkflowRun {
 
 let executionCounter = 0;
 
-export async function runWorkflow({ nodes, connections, credentials = {}, input = [{}] }: RunWorkflowOptions): Promise<WorkflowRun> {
+export async function runWorkflow({ nodes, connections, credentials = {}, input = [{}], onChunk }: RunWorkflowOptions): Promise<WorkflowRun> {
 	const inputNode: INode = {
 		id: 'harness-input',
 		name: INPUT_NODE_NAME,
@@ -315,7 +320,8 @@ export async function runWorkflow({ nodes, connections, credentials = {}, input 
 	const workflow = new Workflow({ ...workflowData, nodeTypes: nodeTypeRegistry });
 
 	const executionId = String(++executionCounter);
-	const hooks = new ExecutionLifecycleHooks('trigger', executionId, {
+	const mode = onChunk ? 'webhook' : 'trigger';
+	const hooks = new ExecutionLifecycleHooks(mode, executionId, {
 		...workflowData,
 		activeVersionId: null,
 		isArchived: false,
@@ -343,7 +349,10 @@ export async function runWorkflow({ nodes, connections, credentials = {}, input 
 		getRuntimeCredential: unsupported('runtime credentials'),
 		startRunnerTask: unsupported('the Code node task runner'),
 		logAiEvent: () => {},
+		streamingEnabled: onChunk !== undefined,
 	} as unknown as IWorkflowExecuteAdditionalData;
+	// As n8n's WorkflowRunner does for a streaming response.
+	if (onChunk) hooks.addHandler('sendChunk', (chunk) => onChunk(chunk));
 
 	const runExecutionData = createRunExecutionData({
 		executionData: {
@@ -351,7 +360,7 @@ export async function runWorkflow({ nodes, connections, credentials = {}, input 
 		},
 	});
 	await startExpressionEngine();
-	const run = await new WorkflowExecute(additionalData, 'trigger', runExecutionData).processRunExecutionData(workflow);
+	const run = await new WorkflowExecute(additionalData, mode, runExecutionData).processRunExecutionData(workflow);
 	const runData = run.data.resultData.runData;
 
 	return {

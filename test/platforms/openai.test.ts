@@ -231,6 +231,82 @@ describe('OpenAiChatModel against the OpenAI emulator (openai SDK over HTTP)', (
 		await expect(ask(chatModel(), 'big', { model: 'gpt-4o' })).rejects.toMatchObject({ kind: 'server' });
 	});
 
+	describe('streaming (stream: true, server-sent events)', () => {
+		afterEach(() => void (openai.streamDelayMs = 0));
+		const streamed = (model: OpenAiChatModel, text: string, extra: { maxOutputTokens?: number } = {}) => {
+			const pieces: Array<{ text: string; at: number }> = [];
+			const completion = model.complete({
+				model: 'gpt-4o',
+				messages: [{ role: 'user', content: text }],
+				maxOutputTokens: extra.maxOutputTokens ?? 256,
+				onText: (delta) => pieces.push({ text: delta, at: Date.now() }),
+			});
+			return { completion, pieces };
+		};
+
+		test('each piece of the answer is handed on as it arrives, and the completion is the one a whole answer gives', async () => {
+			openai.responder = () => 'Streaming answers arrive one piece after another, like typing.';
+			const whole = await ask(chatModel(), 'tell me', { model: 'gpt-4o' });
+			openai.streamDelayMs = 40;
+			const { completion, pieces } = streamed(chatModel(), 'tell me');
+			const answer = await completion;
+
+			expect(openai.bodies().at(-1)).toMatchObject({ stream: true, stream_options: { include_usage: true } });
+			expect(pieces.length).toBeGreaterThan(5);
+			expect(pieces.map((piece) => piece.text).join('')).toBe(answer.text);
+			// Paced by the server: the pieces came over time, not all at the end.
+			expect(pieces.at(-1)!.at - pieces[0].at).toBeGreaterThanOrEqual(40 * (pieces.length - 2));
+			expect(answer).toEqual(whole);
+		});
+
+		test('a streamed answer cut at the output limit reports finishReason "length"', async () => {
+			openai.responder = () => 'one two three four five six seven eight nine ten';
+			const { completion, pieces } = streamed(chatModel(), 'count', { maxOutputTokens: 3 });
+			const answer = await completion;
+			expect(answer.finishReason).toBe('length');
+			expect(pieces.map((piece) => piece.text).join('')).toBe(answer.text);
+			expect(answer.usage.completionTokens).toBe(3);
+		});
+
+		test('a stream that stops half-way is a timeout at the per-attempt limit, not a hang', async () => {
+			openai.responder = () => 'a slow and long answer that takes its time';
+			openai.streamDelayMs = 2_000;
+			const started = Date.now();
+			const { completion, pieces } = streamed(chatModel({ timeoutMs: 400 }), 'slow');
+			const error = await failureOf(completion);
+			expect(error).toMatchObject({ kind: 'timeout' });
+			expect(Date.now() - started).toBeLessThan(1_500);
+			expect(pieces.length).toBeLessThanOrEqual(1);
+		});
+
+		test('a connection dropped mid-answer is a network error, which core retries', async () => {
+			openai.responder = () => 'first second third fourth fifth';
+			openai.fail({ cutStreamAfter: 2 });
+			const { completion } = streamed(chatModel(), 'cut');
+			const error = await failureOf(completion);
+			expect(error).toMatchObject({ kind: 'network', retryable: true });
+		});
+
+		test('with core\'s retries, a cut stream restarts: the pieces after the restart are exactly the stored answer', async () => {
+			openai.responder = () => 'first second third fourth fifth';
+			openai.fail({ cutStreamAfter: 2 });
+			const events: string[] = [];
+			const { completion } = await callModelWithFallback({
+				model: chatModel(),
+				models: ['gpt-4o-mini'],
+				messages: [{ role: 'user', content: 'cut' }],
+				maxOutputTokens: 64,
+				retries: 1,
+				timeoutMs: 2_000,
+				sleep: async () => undefined,
+				stream: { write: (delta) => events.push(delta), restart: () => events.push('<restart>') },
+			});
+			expect(events.slice(0, 3)).toEqual(['first ', 'second ', '<restart>']);
+			expect(events.slice(3).join('')).toBe(completion.text);
+			expect(completion.text).toBe('first second third fourth fifth');
+		});
+	});
+
 	describe('with the retry and fallback policy of core', () => {
 		const call = (models: string[], sleeps: number[], timeoutMs = 2_000) =>
 			callModelWithFallback({

@@ -26,6 +26,7 @@ import { decideTelegramUpdate, parseTelegramUpdate, type TelegramTriggerRules, t
 import { EMPTY_TWIML } from '../../nodes/Twilio/twilio.adapter';
 import { matrixEventToInbound } from '../../nodes/Matrix/matrix.plugin';
 import { signalEnvelopeToInbound } from '../../nodes/Signal/signal.plugin';
+import { signalPollSource } from '../../nodes/Signal/signal.poll';
 import { zulipEventToInbound } from '../../nodes/Zulip/zulip.plugin';
 import { zulipQueueSource } from '../../nodes/Zulip/zulip.queue';
 
@@ -664,7 +665,7 @@ describe('Zulip events from the API documentation', () => {
 });
 
 // -------------------------------------------------------------------------------------------------
-// Signal: signal-cli's JSON-RPC receive notifications, as signal-cli-rest-api forwards them
+// Signal: signal-cli's receive notifications, as signal-cli-rest-api forwards them (json-rpc) or answers a receive (normal, native)
 
 describe('Signal envelopes from the signal-cli documentation', () => {
 	const options = { account: '+44987654321', sessionScope: 'chat' as const };
@@ -683,6 +684,22 @@ describe('Signal envelopes from the signal-cli documentation', () => {
 
 	test("the account's own message from a linked device (a sync message, in subscription form) starts nothing", () => {
 		expect(signalEnvelopeToInbound(recorded('signal', 'receive-sync-message').payload, { ...options, account: '+33123456789' })).toMatchObject({ envelope: null, facts: { fromSelf: true } });
+	});
+
+	test('the array a receive answers in normal or native mode is handed over item by item, as the same envelope', async () => {
+		const answer = recorded<unknown[]>('signal', 'receive-normal-mode').payload;
+		const server = createServer((_request, response) => void response.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end(JSON.stringify(answer)));
+		await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+		try {
+			const log = { debug: () => undefined, info: () => undefined, warn: () => undefined };
+			const source = signalPollSource({ baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, account: options.account }, { policy: DEFAULT_ACCESS_POLICY, sessionScope: 'chat' }, log);
+			const batch = await source.fetch('', new AbortController().signal);
+			expect(batch.events).toHaveLength(1);
+			const inbound = await source.inbound(batch.events[0]);
+			expect(userFacing(inbound?.envelope)).toEqual(userFacing(signalEnvelopeToInbound(recorded('signal', 'receive-data-message').payload, options)?.envelope));
+		} finally {
+			await new Promise<void>((resolve) => server.close(() => resolve()));
+		}
 	});
 });
 // -------------------------------------------------------------------------------------------------

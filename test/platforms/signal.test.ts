@@ -1,11 +1,14 @@
 /**
- * Signal against the signal-cli-rest-api emulator: the receive WebSocket (DMs, groups, mention
- * gating, quotes, reconnecting with backoff, closing on deactivation) and sending (recipients,
- * groups, quotes, typing, 429s).
+ * Signal against the signal-cli-rest-api emulator: the receive WebSocket of json-rpc mode (DMs,
+ * groups, mention gating, quotes, reconnecting with backoff, closing on deactivation), polling the
+ * receive endpoint of normal/native mode (messages kept on Signal's servers until taken, handed
+ * over before the next receive, nothing lost when stopping), and sending (recipients, groups,
+ * quotes, typing, 429s).
  */
 import type { ReceiveSettings } from '../../nodes/core/channel';
 import { deliverText, replyTo } from '../../nodes/core/outbound';
 import { createSignalClient, signalGroupRecipient, signalPlugin } from '../../nodes/Signal/signal.plugin';
+import { signalPollSource } from '../../nodes/Signal/signal.poll';
 import { startSignalListener } from '../../nodes/Signal/signal.socket';
 import { SignalEmulator } from '../emulators/signal';
 import { ListenerHarness, pause, until } from './listener-harness';
@@ -86,6 +89,106 @@ describe('receiving over the WebSocket', () => {
 			(error: Error) => error,
 		);
 		expect((failure as Error).message).toMatch(/MODE=json-rpc/);
+	});
+});
+
+describe('polling the receive endpoint (normal or native mode)', () => {
+	const native = new SignalEmulator('native');
+	const receives = () => native.server.matching((request) => request.path.startsWith('/v1/receive/'));
+	const source = (harness: ListenerHarness, oneAtATime = false) => signalPollSource(native.credential(), { ...settings, waitSeconds: 1, oneAtATime }, harness.log);
+
+	beforeAll(() => native.start());
+	afterAll(() => native.stop());
+
+	test('messages sent while nothing polls wait on Signal\'s servers and are handed over once, in order; group messages still need a mention', async () => {
+		const ada = native.people.ada;
+		const first = native.receive(native.envelope(ada, 'sent while n8n was down'));
+		native.receive(native.envelope(ada, 'lunch, anyone?', { group: true }));
+		native.receive(native.envelope(native.people.eve, 'what is new?', { group: true, mention: true }));
+		native.receive(first);
+		const harness = new ListenerHarness(signalPlugin);
+		const poller = await harness.poll(source(harness));
+		await until(() => harness.executed.length === 2, 'the two messages');
+		await poller.stop();
+		expect(harness.texts()).toEqual(['sent while n8n was down', 'what is new?']);
+		expect(harness.executed[1].chat).toMatchObject({ id: native.groupRecipient, type: 'group' });
+		expect(native.queued).toEqual([]);
+		// Nothing is confirmed later: there is no cursor to keep.
+		expect(harness.confirmed.every((cursor) => cursor === '')).toBe(true);
+	});
+
+	test('a receive waits for one envelope; what queued meanwhile is drained in batches; the next receive starts only after the executions', async () => {
+		const harness = new ListenerHarness(signalPlugin);
+		harness.hold = true;
+		const before = receives().length;
+		const poller = await harness.poll(source(harness));
+		await until(() => native.openPolls === 1, 'the waiting receive');
+		native.receive(native.envelope(native.people.ada, 'one'));
+		await until(() => harness.executed.length === 1, 'the first message');
+		native.receive(native.envelope(native.people.ada, 'two'));
+		native.receive(native.envelope(native.people.ada, 'three'));
+		await pause(1_500);
+		// The execution runs: the messages after it stay on Signal's servers.
+		expect(native.queued).toHaveLength(2);
+		expect(receives().length - before).toBe(1);
+		harness.finishAll();
+		await until(() => harness.executed.length === 3, 'the drained messages');
+		harness.finishAll();
+		await poller.stop();
+		const queries = receives().slice(before).map((request) => Object.fromEntries(request.query));
+		expect(queries[0]).toEqual({ timeout: '1', max_messages: '1', ignore_stories: 'true' });
+		expect(queries[1]).toEqual({ timeout: '1', max_messages: '20', ignore_stories: 'true' });
+		expect(harness.texts()).toEqual(['one', 'two', 'three']);
+	});
+
+	test('deactivating lets the running receive end and hands over what it took: nothing is lost, and no receive follows', async () => {
+		const harness = new ListenerHarness(signalPlugin);
+		const poller = await harness.poll(source(harness));
+		await until(() => native.openPolls === 1, 'the waiting receive');
+		const droppedBefore = native.dropped;
+		const stopping = poller.stop();
+		native.receive(native.envelope(native.people.ada, 'during the deactivation'));
+		await stopping;
+		const after = receives().length;
+		await pause(1_200);
+		expect(harness.texts()).toEqual(['during the deactivation']);
+		expect(native.dropped).toBe(droppedBefore);
+		expect(native.openPolls).toBe(0);
+		expect(receives().length).toBe(after);
+	});
+
+	test('a failing receive is retried with backoff; the messages wait for it', async () => {
+		native.failNextReceives(2);
+		native.receive(native.envelope(native.people.ada, 'after the failures'));
+		const harness = new ListenerHarness(signalPlugin);
+		const poller = await harness.poll(source(harness));
+		await until(() => harness.executed.length === 1, 'the message after the failures');
+		await poller.stop();
+		expect(harness.log.lines.filter((line) => line.startsWith('warn: signal-cli-rest-api refused to fetch new messages'))).toHaveLength(1);
+		expect(harness.log.lines).toContain('info: Signal: polling works again');
+	});
+
+	test('"Listen for test event" takes one envelope per receive', async () => {
+		native.receive(native.envelope(native.people.ada, 'test event'));
+		native.receive(native.envelope(native.people.ada, 'left for the workflow'));
+		const harness = new ListenerHarness(signalPlugin);
+		const polling = source(harness, true);
+		const batch = await polling.fetch('', new AbortController().signal);
+		expect(batch.events).toHaveLength(1);
+		expect(native.queued).toHaveLength(1);
+		expect(Object.fromEntries(receives().at(-1)!.query)).toMatchObject({ max_messages: '1' });
+		await polling.fetch('', new AbortController().signal);
+	});
+
+	test('against json-rpc mode, activation and each receive say to switch Receive Through or the container\'s MODE', async () => {
+		const harness = new ListenerHarness(signalPlugin);
+		const polling = signalPollSource(signal.credential(), settings, harness.log);
+		const failure = await polling.begin(new AbortController().signal).catch((error: Error) => error);
+		expect((failure as Error).message).toMatch(/json-rpc mode.*"Receive Through".*MODE=native/);
+		const receiveFailure = await polling.fetch('', new AbortController().signal).catch((error: unknown) => error);
+		expect(polling.isFatal(receiveFailure)).toBe(true);
+		expect(polling.describe(receiveFailure, 'fetch new messages').message).toMatch(/"Receive Through"/);
+		expect(await signalPollSource(native.credential(), settings, harness.log).begin(new AbortController().signal)).toBe('');
 	});
 });
 

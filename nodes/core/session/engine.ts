@@ -7,7 +7,7 @@ import { contextBudget, fitTurnsToBudget, truncateMiddle, truncateMiddleToCharac
 import { budgetScale, calibrate } from '../token-calibration';
 import { contextWindowFor, createTokenCounter, encodingForModel, type TokenCounter } from '../tokens';
 import { callModelWithFallback } from './model-call';
-import { ModelCallError, type ChatMessage, type ChatModel, type ChatUsage } from './model';
+import { ModelCallError, type AnswerStream, type ChatMessage, type ChatModel, type ChatUsage } from './model';
 import type { NewTurn, SessionState, SessionStore, SessionSummary, SessionWindow, StoredTurn } from './store';
 
 export type CommandName = 'new' | 'reset' | 'usage' | 'help' | 'forget';
@@ -129,7 +129,11 @@ export class SessionEngine {
 		return exact && encoding === this.counter.encoding;
 	};
 
-	async handle(message: InboundMessage): Promise<SessionOutcome> {
+	/**
+	 * With `stream`, the model's answer to the message is written to it as it arrives; the outcome,
+	 * the stored turns and the budget are the same as without.
+	 */
+	async handle(message: InboundMessage, { stream }: { stream?: AnswerStream } = {}): Promise<SessionOutcome> {
 		if (message.text.trim() === '') return { kind: 'ignored', reason: 'empty' };
 		const lock = await this.store.lock(message.sessionId, this.config.lock);
 		try {
@@ -138,7 +142,7 @@ export class SessionEngine {
 			if (command) return await this.answerCommand(message, command);
 			const limited = await this.checkLimits(message);
 			if (limited) return await this.answerWithoutModel(message, this.config.limits.limitReply, { limited });
-			return await this.converse(message);
+			return await this.converse(message, stream);
 		} finally {
 			await lock.release();
 		}
@@ -231,7 +235,7 @@ export class SessionEngine {
 		return null;
 	}
 
-	private async converse(message: InboundMessage): Promise<SessionOutcome> {
+	private async converse(message: InboundMessage, stream: AnswerStream | undefined): Promise<SessionOutcome> {
 		const { config, counter } = this;
 		const systemTokens = counter.countMessage({ role: 'system', content: config.systemPrompt }) + counter.replyPriming;
 		const peek = await this.store.readWindow(message.sessionId, 0);
@@ -275,6 +279,7 @@ export class SessionEngine {
 				temperature: config.temperature,
 				retries: config.retries,
 				timeoutMs: config.timeoutMs,
+				...(stream ? { stream } : {}),
 			});
 		} catch (error) {
 			if (!config.errorReply || !(error instanceof ModelCallError)) throw error;

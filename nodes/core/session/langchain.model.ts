@@ -12,6 +12,8 @@ import { ModelCallError, type ChatCompletion, type ChatMessage, type ChatModel, 
 export interface LangChainChatModelLike {
 	/** Takes plain `{ role, content }` messages (LangChain coerces them) and resolves with an AI message. */
 	invoke(messages: ChatMessage[], options?: { signal?: AbortSignal }): Promise<unknown>;
+	/** The same call streamed: AI message chunks as the provider sends them (a model that cannot stream yields one). */
+	stream?(messages: ChatMessage[], options?: { signal?: AbortSignal }): Promise<AsyncIterable<unknown>>;
 	/** LangChain's retry helper (`AsyncCaller`). */
 	caller?: { maxRetries?: number };
 	/** The model ID, named `model`, `modelName` or `modelId` depending on the provider's class. */
@@ -91,14 +93,52 @@ export class LangChainChatModel implements ChatModel {
 	async complete(request: ChatRequest): Promise<ChatCompletion> {
 		const model = this.byName.get(request.model);
 		if (!model) throw new ModelCallError(`No Chat Model named "${request.model}" is connected to AI Session.`, 'bad_request', { model: request.model });
+		const messages = oneLeadingSystemMessage(request.messages);
+		const options = request.signal ? { signal: request.signal } : {};
 		let answer: unknown;
 		try {
-			answer = await model.invoke(oneLeadingSystemMessage(request.messages), request.signal ? { signal: request.signal } : {});
+			answer = request.onText && typeof model.stream === 'function' ? await streamedAnswer(await model.stream(messages, options), request.onText) : await model.invoke(messages, options);
 		} catch (error) {
 			throw toModelCallError(error, request);
 		}
-		return completionOf(answer, request.model);
+		const completion = completionOf(answer, request.model);
+		// A model without stream() answers whole: the stream gets the answer as one piece.
+		if (request.onText && typeof model.stream !== 'function' && completion.text !== '') request.onText(completion.text);
+		return completion;
 	}
+}
+
+/**
+ * The chunks of a streamed answer, each piece of text handed on as it arrives, folded into the one
+ * message `invoke` would have answered: the text in order, the token counts added up (LangChain's
+ * own rule: Anthropic reports the prompt in the first chunk and the answer in the last), the
+ * metadata of later chunks over earlier ones (the finish reason and model come last).
+ */
+async function streamedAnswer(chunks: AsyncIterable<unknown>, onText: (delta: string) => void): Promise<Loose | undefined> {
+	const pieces: string[] = [];
+	const metadata: Loose = {};
+	let usage: { input_tokens: number; output_tokens: number; total_tokens: number } | undefined;
+	let sawMessage = false;
+	for await (const chunk of chunks) {
+		const message = asObject(chunk);
+		if (!message || !('content' in message)) continue;
+		sawMessage = true;
+		const piece = textOf(message.content);
+		if (piece !== '') {
+			pieces.push(piece);
+			onText(piece);
+		}
+		for (const [key, value] of Object.entries(asObject(message.response_metadata) ?? {})) if (value !== undefined && value !== null && value !== '') metadata[key] = value;
+		const counts = asObject(message.usage_metadata);
+		if (counts) {
+			usage ??= { input_tokens: 0, output_tokens: 0, total_tokens: 0 };
+			usage.input_tokens += asCount(counts.input_tokens) ?? 0;
+			usage.output_tokens += asCount(counts.output_tokens) ?? 0;
+			usage.total_tokens += asCount(counts.total_tokens) ?? 0;
+		}
+	}
+	if (!sawMessage) return undefined;
+	return { content: pieces.join(''), response_metadata: metadata, ...(usage ? { usage_metadata: usage } : {}) };
 }
 
 /**

@@ -2,7 +2,7 @@
  * The one place that retries model calls and falls back to the next model (DESIGN.md "AI Session
  * node", step 6). Works on any `ChatModel`, so the policy is the same for every provider.
  */
-import { ModelCallError, type ChatCompletion, type ChatMessage, type ChatModel, type ModelErrorKind } from './model';
+import { ModelCallError, type AnswerStream, type ChatCompletion, type ChatMessage, type ChatModel, type ModelErrorKind } from './model';
 
 export interface ModelAttempt {
 	model: string;
@@ -36,6 +36,8 @@ export interface ModelCallOptions {
 	onAttempt?: (info: AttemptInfo) => void;
 	/** 0 ≤ x < 1; replaceable so tests can pin the backoff jitter. */
 	random?: () => number;
+	/** Set to stream the answer as it is written; every attempt streams, and a failed one that wrote restarts it. */
+	stream?: AnswerStream;
 }
 
 export interface ModelCallResult {
@@ -63,7 +65,7 @@ export const BACKOFF_BASE_MS = 500;
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export async function callModelWithFallback(options: ModelCallOptions): Promise<ModelCallResult> {
-	const { model, messages, maxOutputTokens, temperature, timeoutMs, onAttempt } = options;
+	const { model, messages, maxOutputTokens, temperature, timeoutMs, onAttempt, stream } = options;
 	const sleep = options.sleep ?? defaultSleep;
 	const random = options.random ?? Math.random;
 	const maxRetryDelayMs = options.maxRetryDelayMs ?? DEFAULT_MAX_RETRY_DELAY_MS;
@@ -76,7 +78,7 @@ export async function callModelWithFallback(options: ModelCallOptions): Promise<
 	for (const name of models) {
 		for (let attempt = 1; ; attempt++) {
 			try {
-				const completion = await attemptOnce(model, { model: name, messages, maxOutputTokens, temperature }, timeoutMs);
+				const completion = await attemptOnce(model, { model: name, messages, maxOutputTokens, temperature }, timeoutMs, stream);
 				attempts.push({ model: name });
 				onAttempt?.({ model: name, attempt });
 				return { completion, attempts };
@@ -110,13 +112,24 @@ export function retryDelayMs(error: ModelCallError, attempt: number, maxRetryDel
 
 /**
  * One call with its own deadline. The race makes a model that ignores the signal still end in a
- * timeout, so a hung provider can never hold the session lock forever.
+ * timeout, so a hung provider can never hold the session lock forever. A streaming attempt writes
+ * only while it runs: pieces a timed-out call still produces are dropped.
  */
 async function attemptOnce(
 	model: ChatModel,
 	request: { model: string; messages: ChatMessage[]; maxOutputTokens: number; temperature?: number },
 	timeoutMs: number,
+	stream?: AnswerStream,
 ): Promise<ChatCompletion> {
+	let open = true;
+	let wrote = false;
+	const onText = stream
+		? (delta: string) => {
+				if (!open || delta === '') return;
+				wrote = true;
+				stream.write(delta);
+			}
+		: undefined;
 	const controller = new AbortController();
 	let timer: NodeJS.Timeout | undefined;
 	const deadline = new Promise<never>((_, reject) => {
@@ -132,17 +145,21 @@ async function attemptOnce(
 			maxOutputTokens: request.maxOutputTokens,
 			...(request.temperature === undefined ? {} : { temperature: request.temperature }),
 			signal: controller.signal,
+			...(onText ? { onText } : {}),
 		}),
 	);
 	call.catch(() => undefined);
 	try {
 		return await Promise.race([call, deadline]);
 	} catch (error) {
+		open = false;
+		if (wrote) stream!.restart();
 		if (controller.signal.aborted) {
 			throw new ModelCallError(`The model "${request.model}" did not answer within ${formatDuration(timeoutMs)}.`, 'timeout', { model: request.model });
 		}
 		throw error;
 	} finally {
+		open = false;
 		clearTimeout(timer);
 	}
 }

@@ -18,6 +18,11 @@ export interface ChatRequest {
 	temperature?: number;
 	/** Aborts the call when the per-attempt timeout passes. */
 	signal?: AbortSignal;
+	/**
+	 * Set to stream: the model asks its provider for a streamed answer and hands over each piece of
+	 * text as it arrives. The completion still carries the whole answer, finish reason and usage.
+	 */
+	onText?: (delta: string) => void;
 }
 
 export interface ChatUsage {
@@ -36,6 +41,20 @@ export interface ChatCompletion {
 
 export interface ChatModel {
 	complete(request: ChatRequest): Promise<ChatCompletion>;
+}
+
+/**
+ * Where a streamed answer goes while the model writes it (n8n's Chat Trigger in Streaming mode).
+ * Only the answer to the user's message streams; summaries and answers without a model do not.
+ */
+export interface AnswerStream {
+	/** The next piece of the answer, in order. */
+	write(delta: string): void;
+	/**
+	 * The attempt that wrote failed part-way: what is written next is a whole new answer (a retry or
+	 * the fallback model), and what was written cannot be taken back.
+	 */
+	restart(): void;
 }
 
 export type ModelErrorKind = 'auth' | 'rate_limit' | 'server' | 'timeout' | 'network' | 'bad_request' | 'not_found' | 'bad_response';

@@ -12,6 +12,7 @@ import {
 	type StoredTurn,
 } from '../session/store';
 import { FifoMutex } from './fifo-mutex';
+import { MemoryInsights } from './memory.insights';
 import { PurgeSchedule, retentionSettings, type RetentionOptions } from './retention';
 
 interface MemorySession {
@@ -40,7 +41,11 @@ export class MemorySessionStore implements SessionStore {
 		const { retentionMs, purgeIntervalMs } = retentionSettings(options);
 		this.retentionMs = retentionMs;
 		this.purges = new PurgeSchedule(purgeIntervalMs, async () => this.purgeNow(), now);
+		this.insights = new MemoryInsights(retentionMs, now);
 	}
+
+	/** The operations view's figures, in this process only (like the conversations). */
+	readonly insights: MemoryInsights;
 
 	private session(sessionId: string): MemorySession {
 		let session = this.sessions.get(sessionId);

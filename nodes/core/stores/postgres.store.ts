@@ -30,6 +30,7 @@ import {
 } from '../journal';
 import { ArrivalQueue, FifoMutex } from './fifo-mutex';
 import { PgWakeups } from './pg-wakeups';
+import { PostgresInsights, postgresInsightsDdl } from './postgres.insights';
 import { PurgeSchedule, retentionSettings, type RetentionOptions } from './retention';
 
 /**
@@ -168,7 +169,9 @@ export class PostgresSessionStore implements SessionStore, DeliveryJournal {
 	private readonly ownsPool: boolean;
 	private readonly where: string;
 	private readonly user: string;
-	private readonly tables: { sessions: string; turns: string; messageKeys: string; counters: string; lockQueue: string; journal: string; receipts: string };
+	private readonly tables: { sessions: string; turns: string; messageKeys: string; counters: string; lockQueue: string; journal: string; receipts: string; insightsCounters: string; insightsSessions: string };
+	/** The operations view's counters and session activity, in the same database (core/insights). */
+	readonly insights: PostgresInsights;
 	private readonly tablePrefix: string;
 	/** `"schema".` when a schema is set, so names are qualified; empty to follow the search_path. */
 	private readonly schemaPrefix: string;
@@ -199,7 +202,14 @@ export class PostgresSessionStore implements SessionStore, DeliveryJournal {
 			lockQueue: qualify('lock_queue'),
 			journal: qualify('journal'),
 			receipts: qualify('receipts'),
+			insightsCounters: qualify('insights_counters'),
+			insightsSessions: qualify('insights_sessions'),
 		};
+		this.insights = new PostgresInsights({
+			query: (text, values) => this.query(text, values),
+			counters: this.tables.insightsCounters,
+			sessions: this.tables.insightsSessions,
+		});
 		this.tablePrefix = prefix;
 		this.wakeChannel = `${prefix}wake`;
 		if (isPoolOptions(options)) {
@@ -530,6 +540,15 @@ export class PostgresSessionStore implements SessionStore, DeliveryJournal {
 				[PURGE_BATCH_ROWS],
 			],
 			...this.journalPurges().map((text): [string, unknown[]] => [text, [Date.now() - this.retentionMs, PURGE_BATCH_ROWS]]),
+			[
+				`DELETE FROM ${this.tables.insightsCounters} WHERE (day, series, field) IN (
+					SELECT day, series, field FROM ${this.tables.insightsCounters} WHERE day < $1 AND day <> 'all' LIMIT $2)`,
+				[new Date(Date.now() - this.retentionMs).toISOString().slice(0, 10), PURGE_BATCH_ROWS],
+			],
+			[
+				`DELETE FROM ${this.tables.insightsSessions} WHERE session_id IN (SELECT session_id FROM ${this.tables.insightsSessions} WHERE last_seen < $1 LIMIT $2)`,
+				[Date.now() - this.retentionMs, PURGE_BATCH_ROWS],
+			],
 			// Queue rows of crashed processes are otherwise only deleted when their session locks again.
 			[`DELETE FROM ${lockQueue} WHERE ticket IN (SELECT ticket FROM ${lockQueue} WHERE expires_at < now() - interval '1 hour' LIMIT $1)`, [PURGE_BATCH_ROWS]],
 		];
@@ -738,12 +757,12 @@ export class PostgresSessionStore implements SessionStore, DeliveryJournal {
 	}
 
 	private async createSchema(): Promise<void> {
-		const { sessions, turns, messageKeys, counters, lockQueue, journal, receipts } = this.tables;
-		const indexes = ['turns_window', 'lock_queue_session', 'message_keys_age', 'counters_expiry', 'journal_due', 'journal_session'].map((name) => `${this.schemaPrefix}"${this.tablePrefix}${name}"`);
+		const { sessions, turns, messageKeys, counters, lockQueue, journal, receipts, insightsCounters, insightsSessions } = this.tables;
+		const indexes = ['turns_window', 'lock_queue_session', 'message_keys_age', 'counters_expiry', 'journal_due', 'journal_session', 'insights_seen'].map((name) => `${this.schemaPrefix}"${this.tablePrefix}${name}"`);
 		// Usually the tables exist: check without DDL, which would lock tables that other workers are writing.
 		const { rows } = await this.pool.query<{ missing: number }>(
 			'SELECT count(*)::int AS missing FROM unnest($1::text[]) AS name WHERE to_regclass(name) IS NULL',
-			[[sessions, turns, messageKeys, counters, lockQueue, journal, receipts, ...indexes]],
+			[[sessions, turns, messageKeys, counters, lockQueue, journal, receipts, insightsCounters, insightsSessions, ...indexes]],
 		);
 		// Columns added since a table's first version: tables made by an earlier Clawgate lack them until createTables adds them.
 		const columns = rows[0].missing > 0 ? null : await this.pool.query<{ missing: number }>(
@@ -759,7 +778,7 @@ export class PostgresSessionStore implements SessionStore, DeliveryJournal {
 	}
 
 	private async createTables(): Promise<void> {
-		const { sessions, turns, messageKeys, counters, lockQueue, journal, receipts } = this.tables;
+		const { sessions, turns, messageKeys, counters, lockQueue, journal, receipts, insightsCounters, insightsSessions } = this.tables;
 		// An index lives in its table's schema, so its name is never qualified.
 		const index = (name: string) => `"${this.tablePrefix}${name}"`;
 		const client = await this.pool.connect();
@@ -835,6 +854,7 @@ export class PostgresSessionStore implements SessionStore, DeliveryJournal {
 					created_at bigint NOT NULL,
 					PRIMARY KEY (message_key, sender)
 				);
+				${postgresInsightsDdl(insightsCounters, insightsSessions, index)}
 			`);
 			await client.query('COMMIT');
 			committed = true;

@@ -20,6 +20,7 @@ import {
 import { parseCalibration } from '../token-calibration';
 import type { DeliveryClaim, DeliveryJournal, JournalEntry, JournalState, NewJournalEntry, RecordOutcome } from '../journal';
 import { ArrivalQueue, FifoMutex } from './fifo-mutex';
+import { RedisInsights } from './redis.insights';
 import { retentionSettings, type RetentionOptions } from './retention';
 
 /** Connection settings, as n8n's built-in `redis` credential holds them (host, port, user, password, database, ssl). */
@@ -366,7 +367,16 @@ export class RedisSessionStore implements SessionStore, DeliveryJournal {
 		// Without a listener ioredis prints every connection error; the last one explains a failed command.
 		this.client.on('error', this.rememberError);
 		this.client.on('ready', this.forgetError);
+		this.insights = new RedisInsights({
+			script: (source, keys, args) => this.script(source, keys, args),
+			command: (work) => this.command(work),
+			prefix: this.prefix,
+			retentionMs: this.messageKeyTtlMs,
+		});
 	}
+
+	/** The operations view's counters and session activity, beside the sessions (core/insights). */
+	readonly insights: RedisInsights;
 
 	private key(kind: string, id: string): string {
 		return `${this.prefix}${kind}:${id}`;

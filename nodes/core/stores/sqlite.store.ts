@@ -19,6 +19,7 @@ import {
 } from '../session/store';
 import { journalEntryOf, type DeliveryClaim, type DeliveryJournal, type JournalEntry, type JournalRow, type JournalState, type NewJournalEntry, type RecordOutcome } from '../journal';
 import { FifoMutex } from './fifo-mutex';
+import { SqliteInsights } from './sqlite.insights';
 import { PurgeSchedule, retentionSettings, type RetentionOptions } from './retention';
 
 const SCHEMA = `
@@ -144,6 +145,8 @@ export class SqliteSessionStore implements SessionStore, DeliveryJournal {
 	private readonly renewals = new Set<NodeJS.Timeout>();
 	private readonly retentionMs: number;
 	private readonly purges: PurgeSchedule;
+	/** The operations view's counters and session activity, in the same file (core/insights). */
+	readonly insights: SqliteInsights;
 
 	constructor({ filename, ...retention }: SqliteStoreOptions, private readonly now: () => number = Date.now) {
 		const { retentionMs, purgeIntervalMs } = retentionSettings(retention);
@@ -163,6 +166,7 @@ export class SqliteSessionStore implements SessionStore, DeliveryJournal {
 		// Files made before token calibration was kept with the session.
 		const sessionColumns = this.db.prepare('PRAGMA table_info(clawgate_sessions)').all() as Array<{ name: string }>;
 		if (!sessionColumns.some((column) => column.name === 'calibration')) this.db.exec('ALTER TABLE clawgate_sessions ADD COLUMN calibration TEXT');
+		this.insights = new SqliteInsights(this.db, (work) => this.transaction(work));
 		const prepare = (sql: string) => this.db.prepare(sql);
 		this.statements = {
 			session: prepare('SELECT * FROM clawgate_sessions WHERE session_id = ?'),
@@ -453,6 +457,9 @@ export class SqliteSessionStore implements SessionStore, DeliveryJournal {
 			}
 		}
 		await this.purgeJournal(this.now() - this.retentionMs);
+		while (this.db.isOpen && this.insights.purgeBatch(this.now() - this.retentionMs, PURGE_BATCH_ROWS)) {
+			await new Promise((resolve) => setImmediate(resolve));
+		}
 	}
 
 	async lock(sessionId: string, { waitMs, leaseMs }: LockOptions): Promise<SessionLock> {
