@@ -48,11 +48,8 @@ export class AiSession implements INodeType {
 		// Show Typing adds each typing channel's credential, optional: the ones its triggers use.
 		credentials: withTypingCredentials(channelPlugins, [
 			// n8n's own credentials, so users reuse the OpenAI, Redis and Postgres accounts they already have (DESIGN.md "Names").
-			// eslint-disable-next-line @n8n/community-nodes/no-credential-reuse, @n8n/community-nodes/valid-credential-references
 			{ name: 'openAiApi', required: true, displayOptions: { hide: { modelSource: ['chatModel'] } } },
-			// eslint-disable-next-line @n8n/community-nodes/no-credential-reuse, @n8n/community-nodes/valid-credential-references
 			{ name: 'redis', required: true, displayOptions: { show: { store: ['redis'] } } },
-			// eslint-disable-next-line @n8n/community-nodes/no-credential-reuse, @n8n/community-nodes/valid-credential-references
 			{ name: 'postgres', required: true, displayOptions: { show: { store: ['postgres'] } } },
 		]),
 		properties: withShowTypingProperties(aiSessionProperties, channelPlugins),

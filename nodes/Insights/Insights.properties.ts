@@ -1,7 +1,5 @@
 import type { INodeProperties } from 'n8n-workflow';
 
-import { durableStoreOptions } from '../shared/session-stores';
-
 const show = (...operation: string[]) => ({ show: { operation } });
 
 /** The Clawgate Insights node's parameters. */
@@ -25,7 +23,12 @@ export const insightsProperties: INodeProperties[] = [
 		name: 'store',
 		type: 'options',
 		default: 'sqlite',
-		options: [durableStoreOptions.sqlite, durableStoreOptions.redis, durableStoreOptions.postgres],
+		// Literal, as on AI Session, so n8n's community scanner sees the default among them.
+		options: [
+			{ name: 'SQLite (This N8n)', value: 'sqlite', description: 'A file in the n8n user folder; survives restarts; one n8n instance' },
+			{ name: 'Redis', value: 'redis', description: 'For queue mode with many workers' },
+			{ name: 'Postgres', value: 'postgres', description: 'For queue mode; durable and queryable' },
+		],
 		description: 'The store your AI Session node uses (and your send nodes under "Delivery Receipts")',
 	},
 	{
