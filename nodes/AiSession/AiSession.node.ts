@@ -20,6 +20,8 @@ import { DEFAULT_RETENTION_DAYS, sessionStoreFor, type N8nPostgresCredential, ty
 import { journalOfItem, waitForEarlierMessages, whileWorkingOn } from '../shared/delivery-journal';
 import { itemFailure } from '../shared/item-failure';
 import { AnswerRecorder } from '../shared/insights-recorder';
+import { ChatTyping, withShowTypingProperties, withTypingCredentials } from '../shared/typing';
+import { channelPlugins, pluginForItem } from '../Reply/channel-registry';
 
 interface OpenAiCredential {
 	apiKey: string;
@@ -43,16 +45,14 @@ export class AiSession implements INodeType {
 		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main],
 		outputNames: ['Reply', 'Ignored'],
 		usableAsTool: true,
-		credentials: [
+		// Show Typing adds each typing channel's credential, optional: the ones its triggers use.
+		credentials: withTypingCredentials(channelPlugins, [
 			// n8n's own credentials, so users reuse the OpenAI, Redis and Postgres accounts they already have (DESIGN.md "Names").
-			// eslint-disable-next-line @n8n/community-nodes/no-credential-reuse, @n8n/community-nodes/valid-credential-references
 			{ name: 'openAiApi', required: true, displayOptions: { hide: { modelSource: ['chatModel'] } } },
-			// eslint-disable-next-line @n8n/community-nodes/no-credential-reuse, @n8n/community-nodes/valid-credential-references
 			{ name: 'redis', required: true, displayOptions: { show: { store: ['redis'] } } },
-			// eslint-disable-next-line @n8n/community-nodes/no-credential-reuse, @n8n/community-nodes/valid-credential-references
 			{ name: 'postgres', required: true, displayOptions: { show: { store: ['postgres'] } } },
-		],
-		properties: aiSessionProperties,
+		]),
+		properties: withShowTypingProperties(aiSessionProperties, channelPlugins),
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
@@ -73,6 +73,7 @@ export class AiSession implements INodeType {
 
 		const streaming = streamsAnswers(this);
 
+		const typing = new ChatTyping(this, channelPlugins, pluginForItem);
 		for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
 			const item = items[itemIndex];
 			const stream = streaming ? new ChatAnswerStream(this, itemIndex) : undefined;
@@ -92,6 +93,8 @@ export class AiSession implements INodeType {
 					text: this.getNodeParameter('text', itemIndex),
 					fromTrigger: isTriggerEnvelope(item.json, envelopeOriginKey()),
 				});
+				// Before any store or model work, so the chat shows typing at once; stopped in `finally`.
+				typing.start(itemIndex, item.json, inbound, config.commands);
 				const journaled = await journalOfItem(this, item.json, { kind: storeKind, store });
 				if (journaled?.stamp.gaveUp) throw new NodeOperationError(this.getNode(), journaled.stamp.gaveUp, { itemIndex });
 				let outcome = await whileWorkingOn(journaled, async () => {
@@ -122,6 +125,8 @@ export class AiSession implements INodeType {
 				// Without Continue On Fail the execution stops, and n8n sends the chat the error itself.
 				if (this.continueOnFail()) stream?.fail((error as Error).message);
 				replies.push(itemFailure(this, item, itemIndex, error));
+			} finally {
+				typing.stop(itemIndex);
 			}
 		}
 		insights.record(replies, ignored);

@@ -21,6 +21,8 @@ export const discordPlugin: ChannelPlugin<DiscordCredential, REST> = {
 		maxLinesPerMessage: discordCapabilities.maxLinesPerMessage,
 		edit: true,
 		typing: true,
+		// Trigger Typing Indicator: "generally ... stop typing after 10 seconds".
+		typingLastsMs: 10_000,
 		threads: true,
 		media: true,
 		quote: 'always',
@@ -46,8 +48,8 @@ export const discordPlugin: ChannelPlugin<DiscordCredential, REST> = {
 		async editMessage(rest, { chatId, messageId, text }) {
 			await call(`edit message ${messageId}`, () => rest.patch(`/channels/${chatId}/messages/${messageId}`, { body: { content: text, allowed_mentions: allowedMentionsOf(false) } }));
 		},
-		async sendTyping(rest, { chatId }) {
-			await call(`show typing in channel ${chatId}`, () => rest.post(`/channels/${chatId}/typing`));
+		async sendTyping(rest, { chatId, signal }) {
+			await call(`show typing in channel ${chatId}`, () => rest.post(`/channels/${chatId}/typing`, { signal }));
 		},
 		// A thread is a channel of its own in Discord: posting there keeps the answer in it.
 		replyTarget: (envelope, inThread) => ({ chatId: inThread && envelope.chat.threadId ? envelope.chat.threadId : envelope.chat.id, threadId: null }),

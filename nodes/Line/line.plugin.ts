@@ -273,6 +273,8 @@ export const linePlugin: ChannelPlugin<LineCredential, LineClient> = {
 		renderer: plainRenderer,
 		edit: false,
 		typing: true,
+		// The loading animation is started for 20 s (startLoadingAnimation's default).
+		typingLastsMs: 20_000,
 		threads: false,
 		media: false,
 		// LINE quotes by the inbound message's quoteToken, which the kit does not hand to postMessage

@@ -50,6 +50,8 @@ export async function matrixUserIdOf(client: MatrixClient): Promise<string> {
 	return userId;
 }
 
+const MATRIX_TYPING_TIMEOUT_MS = 30_000;
+
 const room = (roomId: string) => `/rooms/${encodeURIComponent(roomId)}`;
 
 export function describeMatrixError(error: unknown, action: string): Error {
@@ -215,6 +217,8 @@ export const matrixPlugin: ChannelPlugin<MatrixCredential, MatrixClient> = {
 		renderer: matrixHtmlRenderer,
 		edit: true,
 		typing: true,
+		// The `timeout` sendTyping asks the homeserver for.
+		typingLastsMs: MATRIX_TYPING_TIMEOUT_MS,
 		threads: true,
 		media: false,
 		quote: 'groups',
@@ -245,7 +249,7 @@ export const matrixPlugin: ChannelPlugin<MatrixCredential, MatrixClient> = {
 		},
 		async sendTyping(client, { chatId }) {
 			const userId = await matrixUserIdOf(client);
-			await callMatrix(client, 'PUT', `${room(chatId)}/typing/${encodeURIComponent(userId)}`, { body: { typing: true, timeout: 30_000 } });
+			await callMatrix(client, 'PUT', `${room(chatId)}/typing/${encodeURIComponent(userId)}`, { body: { typing: true, timeout: MATRIX_TYPING_TIMEOUT_MS } });
 		},
 	},
 	retryAfterMs(error) {

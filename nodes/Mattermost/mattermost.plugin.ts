@@ -262,6 +262,8 @@ export const mattermostPlugin: ChannelPlugin<MattermostCredential, MattermostCli
 		renderer: markdownRenderer,
 		edit: true,
 		typing: true,
+		// The web and mobile apps hide a typing notice after about 5 s without another.
+		typingLastsMs: 5_000,
 		threads: true,
 		media: false,
 		// In channels an answer goes into the thread of the message it answers.

@@ -183,7 +183,8 @@ export function messagingPlugin<Credential extends MetaWebhookCredential & { bas
 		name: spec.name,
 		channels: [id],
 		credentialType: `clawgate${spec.name}Api`,
-		capabilities: { textLimit: spec.textLimit, captionLimit: null, renderer: spec.renderer ?? plainRenderer, edit: false, typing: true, threads: false, media: true, quote: 'never', inbound: ['webhook'] },
+		// Sender action typing_on: the indicator is turned off after 20 seconds.
+		capabilities: { textLimit: spec.textLimit, captionLimit: null, renderer: spec.renderer ?? plainRenderer, edit: false, typing: true, typingLastsMs: 20_000, threads: false, media: true, quote: 'never', inbound: ['webhook'] },
 		createClient,
 		accountOf: (_credential, client) => spec.accountIdOf(client).catch(() => null),
 		webhook: metaWebhookInbound<Credential>({

@@ -1,10 +1,9 @@
-import { createHash } from 'node:crypto';
-
 import { NodeConnectionTypes, NodeOperationError, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
 
 import type { AnyChannelPlugin, ReplyRequest } from '../core/channel';
 import { isTriggerEnvelope } from '../core/origin';
 import { replyTo } from '../core/outbound';
+import { accountOfCredential } from '../shared/channel-accounts';
 import { envelopeOriginKey } from '../shared/origin-key';
 import { deliverOnce, receiptStoreProperty, withJournalCredentials } from '../shared/delivery-journal';
 import { itemFailure } from '../shared/item-failure';
@@ -20,30 +19,12 @@ interface Connection {
 	account: string | null;
 }
 
-// The account a credential speaks for does not change while the credential does not, so it is asked
-// of the platform once per process (auth.test, GET /v2/bot/info), not on every execution.
-const knownAccounts = new Map<string, string>();
-const MAX_KNOWN_ACCOUNTS = 1_000;
-
-async function accountOf(plugin: AnyChannelPlugin, credential: object, client: unknown): Promise<string | null> {
-	const key = createHash('sha256').update(plugin.id).update(JSON.stringify(credential)).digest('hex');
-	const known = knownAccounts.get(key);
-	if (known !== undefined) return known;
-	const account = await plugin.accountOf(credential, client);
-	// Unknown (a failed lookup) is asked again next time.
-	if (account !== null) {
-		if (knownAccounts.size >= MAX_KNOWN_ACCOUNTS) knownAccounts.clear();
-		knownAccounts.set(key, account);
-	}
-	return account;
-}
-
 async function connectionFor(context: IExecuteFunctions, plugin: AnyChannelPlugin, itemIndex: number): Promise<Connection> {
 	const credential = await context.getCredentials(plugin.credentialType, itemIndex).catch(() => {
 		throw new NodeOperationError(context.getNode(), `This item came from ${plugin.name}, but no "Clawgate ${plugin.name} API" credential is set on the Reply node. Add it under Credentials.`, { itemIndex });
 	});
 	const client = await plugin.createClient(credential);
-	return { client, account: await accountOf(plugin, credential, client) };
+	return { client, account: await accountOfCredential(plugin, credential, client) };
 }
 
 export class Reply implements INodeType {

@@ -158,6 +158,8 @@ export const signalPlugin: ChannelPlugin<SignalCredential, SignalClient> = {
 		renderer: plainRenderer,
 		edit: false,
 		typing: true,
+		// Signal clients drop a typing STARTED after 15 s without another.
+		typingLastsMs: 15_000,
 		threads: false,
 		media: false,
 		quote: 'groups',

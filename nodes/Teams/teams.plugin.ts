@@ -176,6 +176,8 @@ export const teamsPlugin: ChannelPlugin<TeamsCredential, TeamsClient> = {
 		renderer: markdownRenderer,
 		edit: true,
 		typing: true,
+		// Activity schema A6000: clients show a typing activity for three seconds.
+		typingLastsMs: 3_000,
 		threads: false,
 		media: false,
 		quote: 'groups',

@@ -12,6 +12,7 @@ import {
 	carriesSecretToken,
 	createTelegramApi,
 	deriveWebhookSecret,
+	grammySignal,
 	describeTelegramError,
 	isGenuineWebhookRequest,
 	normalizeTelegramUpdate,
@@ -49,6 +50,8 @@ export const telegramPlugin: ChannelPlugin<TelegramCredential, Api> = {
 		renderer: telegramHtmlRenderer,
 		edit: true,
 		typing: true,
+		// sendChatAction: "The status is set for 5 seconds or less".
+		typingLastsMs: 5_000,
 		threads: true,
 		media: true,
 		// Quoting helps in groups (who is answered); in a private chat it is noise.
@@ -101,8 +104,8 @@ export const telegramPlugin: ChannelPlugin<TelegramCredential, Api> = {
 		async editMessage(api, { chatId, messageId, text }) {
 			await withPlainTextRetry({ text, parseMode: 'HTML' }, (body, parseMode) => api.editMessageText(chatId, Number(messageId), body, parseMode ? { parse_mode: parseMode } : {}));
 		},
-		async sendTyping(api, { chatId, threadId }) {
-			await api.sendChatAction(chatId, 'typing', placement({ threadId }, false));
+		async sendTyping(api, { chatId, threadId, signal }) {
+			await api.sendChatAction(chatId, 'typing', placement({ threadId }, false), grammySignal(signal));
 		},
 	},
 	// The client waits out Telegram's flood control itself (waitOutFloodControl), for every call.

@@ -144,6 +144,8 @@ export const zulipPlugin: ChannelPlugin<ZulipCredential, ZulipClient> = {
 		renderer: markdownRenderer,
 		edit: true,
 		typing: true,
+		// server_typing_started_expiry_period_milliseconds (POST /register), 15 s by default.
+		typingLastsMs: 15_000,
 		threads: true,
 		media: false,
 		// Zulip has no reply-to; the topic keeps the conversation together.

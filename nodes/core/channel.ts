@@ -27,6 +27,11 @@ export interface ChannelCapabilities {
 	maxLinesPerMessage?: number;
 	edit: boolean;
 	typing: boolean;
+	/**
+	 * How long one typing action shows, per the platform's documentation, where `typing`: AI
+	 * Session sends the next one before it runs out (Telegram 5 s, Discord 10 s).
+	 */
+	typingLastsMs?: number;
 	threads: boolean;
 	media: boolean;
 	quote: QuoteStyle;
@@ -155,8 +160,11 @@ export interface ChannelOutbound<Client> {
 	postMessage(client: Client, message: OutboundMessage): Promise<string[]>;
 	/** Replaces the text of a message the bot posted (one chunk), where `capabilities.edit`. */
 	editMessage?(client: Client, edit: { chatId: string; messageId: string; text: string; threadId: string | null }): Promise<void>;
-	/** Shows the bot as typing for a few seconds, where `capabilities.typing`. */
-	sendTyping?(client: Client, target: { chatId: string; threadId: string | null }): Promise<void>;
+	/**
+	 * Shows the bot as typing for `capabilities.typingLastsMs`, where `capabilities.typing`. `signal`
+	 * aborts the request (and any wait for a rate limit) once the typing is no longer wanted.
+	 */
+	sendTyping?(client: Client, target: { chatId: string; threadId: string | null; signal?: AbortSignal }): Promise<void>;
 	/**
 	 * Where an answer to an envelope goes, when it is not `chat.id` in `chat.threadId`: a Discord
 	 * thread is a channel of its own; Twilio answers from the number that received the message.

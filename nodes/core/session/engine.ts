@@ -167,9 +167,7 @@ export class SessionEngine {
 	}
 
 	private enabledCommand(command: string | null): CommandName | null {
-		// Own keys only: "/constructor" or "/__proto__" must not find Object.prototype's members.
-		if (!command || !Object.hasOwn(this.config.commands, command)) return null;
-		return this.config.commands[command as CommandName] === true ? (command as CommandName) : null;
+		return enabledCommand(this.config.commands, command);
 	}
 
 	/** Commands and limit answers record the message key too, so a redelivery is not answered twice. */
@@ -421,4 +419,11 @@ export function summaryAsMessage(content: string): ChatMessage {
 
 function quotaKey(senderKey: string, now: number): string {
 	return `tokens:${senderKey}:${new Date(now).toISOString().slice(0, 10)}`;
+}
+
+/** The command answered without the model that `command` names, or null when it goes to the model as text. */
+export function enabledCommand(commands: SessionEngineConfig['commands'], command: string | null): CommandName | null {
+	// Own keys only: "/constructor" or "/__proto__" must not find Object.prototype's members.
+	if (!command || !Object.hasOwn(commands, command)) return null;
+	return commands[command as CommandName] === true ? (command as CommandName) : null;
 }
