@@ -397,8 +397,9 @@ export async function deliverOnce<T extends { messageIds: string[] }>(context: I
 	renewal.unref?.();
 	const sent = await send()
 		.catch(async (error: unknown) => {
-			// Freed for the next attempt, with the reason kept for when Clawgate gives up.
+			// Freed for the next attempt, with the reason kept for when Clawgate gives up; recovery's once overdue.
 			await journaled.journal.releaseClaim(journaled.key, sender, claimant, (error as Error).message).catch(() => undefined);
+			releaseHold(journaled.key);
 			throw error;
 		})
 		.finally(() => clearInterval(renewal));
