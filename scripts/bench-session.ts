@@ -388,11 +388,9 @@ function rotated<T>(items: T[], by: number): T[] {
 // ---------------------------------------------------------------------------------------------
 // a) Per-message time
 
-async function benchSessions() {
-	const emulator = new OpenAiEmulator({ responder: () => REPLY_TEXT });
-	await emulator.server.start();
-	const replyTokens = counter.countText(REPLY_TEXT);
-	const config: SessionEngineConfig = {
+/** The engine settings every section measures with: the bench's model and budget, no limits, compaction or retries. */
+function benchEngineConfig(): SessionEngineConfig {
+	return {
 		models: [MODEL],
 		systemPrompt: SYSTEM_PROMPT,
 		contextWindow: CONTEXT_WINDOW,
@@ -405,6 +403,13 @@ async function benchSessions() {
 		timeoutMs: 30_000,
 		lock: { waitMs: 30_000, leaseMs: 30_000 },
 	};
+}
+
+async function benchSessions() {
+	const emulator = new OpenAiEmulator({ responder: () => REPLY_TEXT });
+	await emulator.server.start();
+	const replyTokens = counter.countText(REPLY_TEXT);
+	const config = benchEngineConfig();
 	const budget = contextBudget({
 		contextWindow: CONTEXT_WINDOW,
 		maxOutputTokens: MAX_OUTPUT_TOKENS,
@@ -589,19 +594,7 @@ async function benchModelPaths() {
 	await emulator.server.start();
 	const bench = openSqlite();
 	const texts = makeSeedTexts();
-	const config: SessionEngineConfig = {
-		models: [MODEL],
-		systemPrompt: SYSTEM_PROMPT,
-		contextWindow: CONTEXT_WINDOW,
-		maxOutputTokens: MAX_OUTPUT_TOKENS,
-		safetyMargin: SAFETY_MARGIN,
-		commands: { new: true, reset: true, usage: true, help: true },
-		limits: { messagesPerMinute: 0, tokensPerDay: 0, limitReply: '' },
-		compaction: { enabled: false, thresholdTokens: 0, keepRecentTokens: 0 },
-		retries: 0,
-		timeoutMs: 30_000,
-		lock: { waitMs: 30_000, leaseMs: 30_000 },
-	};
+	const config = benchEngineConfig();
 	const prompt = [
 		{ role: 'system' as const, content: SYSTEM_PROMPT },
 		{ role: 'user' as const, content: userMessage(0) },
