@@ -30,6 +30,14 @@ jest.setTimeout(15 * 60_000);
 
 const count = (value: number) => value.toLocaleString('en-US');
 
+/**
+ * An answer a platform accepted this little before its worker was SIGKILLed may have had no time
+ * for its delivery receipt (Reply writes it once the platform's reply is read): run again, it is
+ * sent again. No platform API here says whether a message went out, so at-least-once delivery
+ * has this one window (as in restarts.test.ts); every other duplicate counts against the bar.
+ */
+const RECEIPT_WINDOW_MS = 2_000;
+
 /** The error messages in an execution's saved data (n8n stores it "flatted": strings are referenced by their index). */
 function errorMessagesIn(data: string): string[] {
 	const table = JSON.parse(data) as unknown[];
@@ -53,7 +61,8 @@ async function whyLost(deployment: QueueDeployment, gateway: QueueGateway, lost:
 		const markers = lost.filter((marker) => data.includes(marker));
 		failures.push(`execution ${execution.id} ${execution.status}${markers.length > 0 ? ` (holds ${markers.join(', ')})` : ''}: ${error}`);
 	}
-	return [...lost.map((marker) => `${marker} lost (${stored.has(marker) ? 'its turns were stored' : 'not stored'})`), ...failures];
+	const journal = await gateway.journalStates(lost, deployment.database);
+	return [...lost.map((marker) => `${marker} lost (${stored.has(marker) ? 'its turns were stored' : 'not stored'}; ${journal.get(marker) ?? 'not in the journal'})`), ...failures];
 }
 
 describe('n8n queue mode (main + 2 workers, Postgres database, Redis queue) running the multi-channel gateway example', () => {
@@ -89,37 +98,48 @@ describe('n8n queue mode (main + 2 workers, Postgres database, Redis queue) runn
 	/** Executions each worker started so far (from its log). */
 	const startedPerWorker = () => deployment.workers.map((worker) => worker.executions('started').size);
 
-	/** `heldToZero: false` reports losses and duplicates without holding them to 0 (the kill runs: see the note on issue 14). */
-	function recordTraffic(label: string, result: TrafficResult, { heldToZero = true } = {}): void {
+	/**
+	 * Losses and duplicates held to 0; with `workerKilledAt`, a message answered twice whose first
+	 * answer reached the platform within the receipt window before a worker's SIGKILL is reported
+	 * apart and not held.
+	 */
+	function recordTraffic(label: string, result: TrafficResult, { workerKilledAt = [] as number[] } = {}): number {
 		const refused = Object.values(result.refused).reduce((sum, times) => sum + times, 0);
 		recordFigure({ area: AREA, measure: `${label}: deliveries n8n refused (not 2xx) and never took`, value: String(refused), bar: '0', ok: refused === 0 });
 		process.stderr.write(`queue mode: ${label}: ${result.seconds.toFixed(0)} s${refused > 0 ? `, refused: ${JSON.stringify(result.refused)}` : ''}\n`);
 		recordFigure({ area: AREA, measure: `${label}: deliveries made again after n8n did not take them (as the platforms do)`, value: String(result.redeliveries), bar: 'reported', ok: true });
+		recordFigure({ area: AREA, measure: `${label}: replies lost`, value: `${result.lost.length}/${count(result.sent)}`, bar: '0', ok: result.lost.length === 0 });
+		const atKill = ({ firstReplyAt }: { firstReplyAt: number }) => workerKilledAt.some((kill) => kill >= firstReplyAt - 50 && kill - firstReplyAt <= RECEIPT_WINDOW_MS);
+		const beyondWindow = result.answeredTwice.filter((twice) => !atKill(twice));
 		recordFigure({
 			area: AREA,
-			measure: `${label}: replies lost${heldToZero ? '' : ' (target 0, not held yet: see the note on issue 14)'}`,
-			value: `${result.lost.length}/${count(result.sent)}`,
-			bar: heldToZero ? '0' : 'reported',
-			ok: !heldToZero || result.lost.length === 0,
+			measure: `${label}: messages answered twice${workerKilledAt.length > 0 ? ' (beyond the receipt window below)' : ''}`,
+			value: String(beyondWindow.length),
+			bar: '0',
+			ok: beyondWindow.length === 0,
 		});
-		recordFigure({
-			area: AREA,
-			measure: `${label}: replies duplicated${heldToZero ? '' : ' (target 0, not held yet: see the note on issue 14)'}`,
-			value: String(result.duplicated),
-			bar: heldToZero ? '0' : 'reported',
-			ok: !heldToZero || result.duplicated === 0,
-		});
+		if (workerKilledAt.length > 0) {
+			recordFigure({
+				area: AREA,
+				measure: `${label}: answered twice, the first answer taken by the platform less than ${RECEIPT_WINDOW_MS / 1000} s before the worker's SIGKILL (its delivery receipt may not have been written; at-least-once delivery)`,
+				value: String(result.answeredTwice.length - beyondWindow.length),
+				bar: 'reported',
+				ok: true,
+			});
+		}
+		return beyondWindow.length;
 	}
 
 	describe.each(['redis', 'postgres'] as const)('AI Session on the %s store', (store) => {
 		const label = store === 'redis' ? 'Redis store' : 'Postgres store';
 
-		test(`${SESSIONS} sessions × ${MESSAGES_PER_SESSION} messages, a worker and then the main SIGKILLed mid-run: none lost or duplicated, every session stored in send order (losses, duplicates and order reported, not held yet)`, async () => {
+		test(`${SESSIONS} sessions × ${MESSAGES_PER_SESSION} messages, a worker and then the main SIGKILLed mid-run: none lost or duplicated, every session stored in send order`, async () => {
 			const gateway = gateways[store];
 			const run = ++runs;
 			const before = startedPerWorker();
 			const total = SESSIONS * MESSAGES_PER_SESSION;
 			const kills: Array<Promise<void>> = [];
+			const workerKilledAt: number[] = [];
 			const busy = (worker: WorkerProcess) => worker.executions('started').size - worker.executions('finished').size;
 			const result = await gateway.traffic({
 				run,
@@ -135,6 +155,7 @@ describe('n8n queue mode (main + 2 workers, Postgres database, Redis queue) runn
 					if (kills.length === 0 && replies >= total / 4) {
 						// The worker with more executions running right now: a crash with work in its hands. It comes back afterwards.
 						const worker = [...deployment.workers].sort((a, b) => busy(b) - busy(a))[0];
+						workerKilledAt.push(Date.now());
 						kills.push(worker.stop('SIGKILL').then(() => worker.start()));
 					} else if (kills.length === 1 && replies >= (total * 3) / 5) {
 						kills.push(deployment.main.restart('SIGKILL'));
@@ -146,30 +167,22 @@ describe('n8n queue mode (main + 2 workers, Postgres database, Redis queue) runn
 			const perWorker = startedPerWorker().map((count, index) => count - before[index]);
 
 			const measure = `${label}, ${count(result.sent)} messages over ${SESSIONS} sessions, each sent after the previous answer; SIGKILL of a worker after a quarter and of the main after three fifths`;
-			recordTraffic(measure, result, { heldToZero: false });
+			const answeredTwice = recordTraffic(measure, result, { workerKilledAt });
 			recordFigure({ area: AREA, measure: `${measure}: kills that happened`, value: String(kills.length), bar: '2', ok: kills.length === 2 });
-			// A message whose attempt failed (a database starved by the burst after the kills) frees its
-			// session's later messages, so order after the kills is reported, like losses, not held yet.
-			recordFigure({
-				area: AREA,
-				measure: `${measure}: sessions whose stored turns are out of send order (target 0, not held yet: see the note on issue 14)`,
-				value: `${stored.outOfOrder}/${stored.sessions}`,
-				bar: 'reported',
-				ok: true,
-			});
+			recordFigure({ area: AREA, measure: `${measure}: sessions whose stored turns are out of send order`, value: `${stored.outOfOrder}/${stored.sessions}`, bar: '0', ok: stored.outOfOrder === 0 });
 			recordFigure({ area: AREA, measure: `${measure}: sessions with stored turns`, value: `${stored.sessions}/${SESSIONS}`, bar: String(SESSIONS), ok: stored.sessions === SESSIONS });
 			recordFigure({ area: AREA, measure: `${measure}: messages stored twice`, value: String(stored.storedTwice), bar: '0', ok: stored.storedTwice === 0 });
 			recordFigure({ area: AREA, measure: `${measure}: executions started by worker 1 / worker 2`, value: perWorker.join(' / '), bar: 'both > 0', ok: perWorker.every((runsOnWorker) => runsOnWorker > 0) });
 			recordFigure({ area: AREA, measure: `${measure}: throughput (messages answered per second, kills included)`, value: (result.sent / result.seconds).toFixed(1), bar: 'reported', ok: true });
 
 			expect(kills).toHaveLength(2);
-			// Losses are reported, with their executions, but not yet held to 0 (see the note on issue 14).
-			if (result.lost.length > 0) process.stderr.write(`queue mode: ${label} kill run, lost:\n${(await whyLost(deployment, gateway, result.lost, stored.stored)).join('\n')}\n`);
-			// Duplicates and order after the kills are reported too (above), not held yet.
-			expect({ sessions: stored.sessions, storedTwice: stored.storedTwice, stored: stored.stored.size }).toEqual({
+			expect(await whyLost(deployment, gateway, result.lost, stored.stored)).toEqual([]);
+			expect({ sessions: stored.sessions, storedTwice: stored.storedTwice, stored: stored.stored.size, outOfOrder: stored.outOfOrder, answeredTwice }).toEqual({
 				sessions: SESSIONS,
 				storedTwice: 0,
-				stored: result.sent - result.lost.filter((lost) => !stored.stored.has(lost)).length,
+				stored: result.sent,
+				outOfOrder: 0,
+				answeredTwice: 0,
 			});
 			expect(perWorker.every((runsOnWorker) => runsOnWorker > 0)).toBe(true);
 		});

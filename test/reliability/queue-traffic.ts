@@ -85,6 +85,8 @@ export interface TrafficResult {
 	lost: string[];
 	/** Replies beyond the first, summed over all messages. */
 	duplicated: number;
+	/** The messages answered more than once, with when their first answer reached the platform. */
+	answeredTwice: Array<{ marker: string; firstReplyAt: number }>;
 	/** Deliveries made again after n8n did not take them, as the platforms would. */
 	redeliveries: number;
 	seconds: number;
@@ -155,6 +157,8 @@ export class QueueGateway {
 	private readonly credentialIds: Record<string, { id: string; name: string }>;
 	private n8n: N8nInstance | null = null;
 	private readonly replies = new Map<string, number>();
+	/** When the first reply to each message marker was seen on its platform (read every 20 ms). */
+	private readonly firstReplyAt = new Map<string, number>();
 	private readonly waiters = new Map<string, () => void>();
 	private readonly seen = { telegram: 0, slack: 0, twilio: 0, discord: 0 };
 	private poller: NodeJS.Timeout | null = null;
@@ -336,6 +340,7 @@ export class QueueGateway {
 			const match = MARKER.exec(text);
 			if (!match) continue;
 			this.replies.set(match[0], (this.replies.get(match[0]) ?? 0) + 1);
+			if (!this.firstReplyAt.has(match[0])) this.firstReplyAt.set(match[0], Date.now());
 			this.totalReplies++;
 			this.waiters.get(match[0])?.();
 			this.replyListener?.(this.totalReplies);
@@ -383,6 +388,7 @@ export class QueueGateway {
 			refused,
 			lost: sentMarkers.filter((sent) => this.repliesTo(sent) === 0),
 			duplicated: sentMarkers.reduce((sum, sent) => sum + Math.max(0, this.repliesTo(sent) - 1), 0),
+			answeredTwice: sentMarkers.filter((sent) => this.repliesTo(sent) > 1).map((marker) => ({ marker, firstReplyAt: this.firstReplyAt.get(marker) ?? 0 })),
 			redeliveries: this.redeliveries - redeliveriesBefore,
 			seconds,
 		};
@@ -433,6 +439,45 @@ export class QueueGateway {
 		}
 		const prefix = 'clawgate:session:';
 		return (await redisKeys(`${prefix}*`)).map((key) => key.slice(prefix.length)).filter(mine);
+	}
+
+	/**
+	 * The journal entries of messages (by marker) as the store keeps them: state, emissions, the
+	 * last error; so a lost message says where the journal left it.
+	 */
+	async journalStates(markers: string[], database: string): Promise<Map<string, string>> {
+		const states = new Map<string, string>();
+		const describe = (row: { state?: string; attempts?: string | number; last_error?: string | null; emitted_at?: string | number }) =>
+			`journal: ${row.state ?? '?'}, ${row.attempts ?? '?'} emission(s), last emitted ${row.emitted_at ? `${Math.round((Date.now() - Number(row.emitted_at)) / 1000)} s ago` : '?'}${row.last_error ? `, last error: ${String(row.last_error).slice(0, 200)}` : ''}`;
+		const markerOf = (item: string) => markers.find((marker) => item.includes(marker));
+		if (this.store === 'postgres') {
+			const client = new Client({ ...POSTGRES, database });
+			await client.connect();
+			try {
+				const { rows } = await client.query<{ item: string; state: string; attempts: string; last_error: string | null; emitted_at: string }>(
+					`SELECT item, state, attempts, last_error, emitted_at FROM ${DEFAULT_POSTGRES_TABLE_PREFIX}journal WHERE item LIKE ANY($1::text[])`,
+					[markers.map((marker) => `%${marker}%`)],
+				);
+				for (const row of rows) {
+					const marker = markerOf(row.item);
+					if (marker) states.set(marker, describe(row));
+				}
+			} finally {
+				await client.end();
+			}
+			return states;
+		}
+		const redis = new Redis({ ...REDIS, lazyConnect: true });
+		try {
+			for (const key of await redisKeys('clawgate:journal:entry:*')) {
+				const row = await redis.hgetall(key);
+				const marker = markerOf(row.item ?? '');
+				if (marker) states.set(marker, describe({ state: row.state, attempts: row.attempts, last_error: row.lastError }));
+			}
+		} finally {
+			redis.disconnect();
+		}
+		return states;
 	}
 
 	/** Deletes this gateway's sessions from the shared Redis (the Postgres store goes with its database). */
