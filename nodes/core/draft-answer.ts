@@ -33,8 +33,8 @@ export interface DraftChat {
 	post(text: string): Promise<string>;
 	edit(messageId: string, text: string): Promise<void>;
 	remove(messageId: string): Promise<void>;
-	/** Runs one post, edit or delete in the chat's pace (an `EditPacer` lane). */
-	paced<T>(call: () => Promise<T>): Promise<T>;
+	/** Runs one post, edit or delete in the chat's pace (an `EditPacer` lane); `signal` skips it if its turn has not come. */
+	paced<T>(call: () => Promise<T>, signal?: AbortSignal): Promise<T>;
 	/** The draft is in the chat (typing can stop). */
 	onPosted?(): void;
 	/** A failed call: the draft is decoration, so failures are reported, never thrown at the answer. */
@@ -50,6 +50,8 @@ export class DraftAnswer implements AnswerStream {
 	private messageId: string | null = null;
 	private running: Promise<void> | null = null;
 	private closed = false;
+	/** Aborted on settle: an update still waiting for the chat's pace is not wanted any more. */
+	private readonly done = new AbortController();
 	/** The post failed: no draft this time, the answer goes out as usual. */
 	private broken = false;
 
@@ -71,6 +73,7 @@ export class DraftAnswer implements AnswerStream {
 	/** Stops updating the draft once the call in flight (if any) has settled; says which message the chat shows. */
 	async settle(): Promise<AnswerPreview | null> {
 		this.closed = true;
+		this.done.abort();
 		while (this.running) await this.running;
 		return this.messageId === null ? null : { ...this.chat.where, messageIds: [this.messageId] };
 	}
@@ -87,7 +90,7 @@ export class DraftAnswer implements AnswerStream {
 	private showNewest(): void {
 		if (this.running || this.closed || this.broken || this.version === this.shownVersion) return;
 		this.running = this.chat
-			.paced(() => this.show())
+			.paced(() => this.show(), this.done.signal)
 			.catch(() => undefined)
 			.finally(() => {
 				this.running = null;

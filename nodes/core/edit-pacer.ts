@@ -24,19 +24,39 @@ interface Lane {
 	queued: number;
 }
 
+/** Waits `ms`, ending early when `signal` aborts. */
+function pause(ms: number, signal?: AbortSignal): Promise<void> {
+	return new Promise((resolve) => {
+		const done = () => {
+			clearTimeout(timer);
+			signal?.removeEventListener('abort', done);
+			resolve();
+		};
+		const timer = setTimeout(done, ms);
+		signal?.addEventListener('abort', done, { once: true });
+	});
+}
+
+/** What `run` rejects with when its signal aborted before the call's turn came: nothing was sent. */
+export class EditSkippedError extends Error {
+	constructor() {
+		super('The edit was no longer wanted when its turn came.');
+		this.name = 'EditSkippedError';
+	}
+}
+
 export class EditPacer {
 	private readonly lanes = new Map<string, Lane>();
 
-	constructor(
-		private readonly now: () => number = Date.now,
-		private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-	) {}
+	constructor(private readonly now: () => number = Date.now) {}
 
 	/**
 	 * Runs `call` on lane `key` once every call queued before it has settled and `spacingMs` has
 	 * passed since the last of them did. Its result or error is the caller's; the lane goes on.
+	 * Aborting `signal` before the turn comes skips the call (EditSkippedError) without using up a
+	 * turn: a draft that is done no longer waits, nor makes the final edit wait.
 	 */
-	run<T>(key: string, spacingMs: number, call: () => Promise<T>): Promise<T> {
+	run<T>(key: string, spacingMs: number, call: () => Promise<T>, signal?: AbortSignal): Promise<T> {
 		let lane = this.lanes.get(key);
 		if (!lane) {
 			lane = { tail: Promise.resolve(), readyAt: 0, queued: 0 };
@@ -45,15 +65,19 @@ export class EditPacer {
 		const current = lane;
 		current.queued += 1;
 		const result = current.tail.then(async () => {
-			const wait = current.readyAt - this.now();
-			if (wait > 0) await this.sleep(wait);
 			try {
-				return await call();
+				const wait = current.readyAt - this.now();
+				if (wait > 0 && !signal?.aborted) await pause(wait, signal);
+				if (signal?.aborted) throw new EditSkippedError();
+				try {
+					return await call();
+				} finally {
+					current.readyAt = this.now() + spacingMs;
+				}
 			} finally {
-				current.readyAt = this.now() + spacingMs;
 				current.queued -= 1;
 				// An idle lane whose spacing has passed holds nothing worth keeping.
-				if (current.queued === 0) setTimeout(() => this.forget(key, current), spacingMs).unref?.();
+				if (current.queued === 0) setTimeout(() => this.forget(key, current), Math.max(0, current.readyAt - this.now())).unref?.();
 			}
 		});
 		current.tail = result.catch(() => undefined);

@@ -9,7 +9,7 @@
 import type { IDataObject, IExecuteFunctions, INodeCredentialDescription, INodeProperties } from 'n8n-workflow';
 
 import type { AnyChannelPlugin, DraftMessage, ReplyRequest, SentMessages } from '../core/channel';
-import { DraftAnswer, draftTextOf } from '../core/draft-answer';
+import { DraftAnswer, draftTextOf, type DraftChat } from '../core/draft-answer';
 import { EditPacer, editSpacingMs } from '../core/edit-pacer';
 import { deliverText, quotes, type TextDelivery } from '../core/outbound';
 import type { InboundMessage, SessionEngineConfig } from '../core/session/engine';
@@ -51,12 +51,12 @@ export function withStreamPreviewCredentials(plugins: readonly AnyChannelPlugin[
 const draftPacer = new EditPacer();
 
 /** Runs a draft's post, edit or delete in the pace of its chat. */
-export function pacedInChat(plugin: AnyChannelPlugin, accountId: unknown, chatId: string, chatType: unknown): <T>(call: () => Promise<T>) => Promise<T> {
+export function pacedInChat(plugin: AnyChannelPlugin, accountId: unknown, chatId: string, chatType: unknown): DraftChat['paced'] {
 	const rate = plugin.capabilities.editRate;
 	if (!rate) return (call) => call();
 	const limit = chatType !== 'dm' && rate.groups ? rate.groups : rate;
 	const key = rate.per === 'account' ? `${plugin.id}:${String(accountId ?? '')}` : `${plugin.id}:${String(accountId ?? '')}:${chatId}`;
-	return (call) => draftPacer.run(key, editSpacingMs(limit), call);
+	return (call, signal) => draftPacer.run(key, editSpacingMs(limit), call, signal);
 }
 
 /**
@@ -102,6 +102,32 @@ export function bothStreams(first: AnswerStream | undefined, second: DraftAnswer
 	};
 }
 
+/** Where a draft goes: the answer's chat and thread, the message it quotes, the account that answers. */
+export interface DraftPlace {
+	chatId: string;
+	threadId: string | null;
+	replyToId: string | null;
+	accountId: string | null;
+	chatType: unknown;
+}
+
+/** A draft's platform calls through the plugin, in the chat's edit pace; `client` connects on first use. */
+export function draftChatOf(plugin: AnyChannelPlugin, client: () => Promise<unknown>, place: DraftPlace): Omit<DraftChat, 'onPosted' | 'onError'> {
+	const { chatId, threadId } = place;
+	return {
+		where: { via: plugin.id, chatId, threadId },
+		render: (markdown) => draftTextOf(plugin.capabilities, markdown),
+		post: async (text) => {
+			const message = { chatId, text, replyToId: place.replyToId, threadId, linkPreviews: false, accountId: place.accountId };
+			const [messageId] = await plugin.outbound.postMessage(await client(), message);
+			return messageId;
+		},
+		edit: async (messageId, text) => await plugin.outbound.editMessage!(await client(), { chatId, messageId, text, threadId }),
+		remove: async (messageId) => await plugin.outbound.deleteMessage!(await client(), { chatId, messageId, threadId }),
+		paced: pacedInChat(plugin, place.accountId, chatId, place.chatType),
+	};
+}
+
 /** The drafts of one AI Session execution, through its platform connections (shared with typing). */
 export class StreamPreviews {
 	private readonly previewIds: Set<string>;
@@ -126,31 +152,21 @@ export class StreamPreviews {
 			if (!target || !this.previewIds.has(target.plugin.id)) return undefined;
 			const { plugin, chatId, threadId } = target;
 			const envelope = json as unknown as ReplyRequest['envelope'];
-			// The draft becomes the answer, so it quotes as the answer will (Reply's default).
-			const replyToId = quotes(plugin, envelope) && typeof envelope.message?.id === 'string' ? envelope.message.id : null;
 			let connection: PlatformConnection | null = null;
-			const connected = async () => {
+			const connect = async () => {
 				connection ??= await this.connections.connectionFor(plugin, itemIndex, json);
 				if (!connection) throw new Error(`no "Clawgate ${plugin.name} API" credential for this account is set on it`);
 				return connection.client;
 			};
 			return new DraftAnswer({
-				where: { via: plugin.id, chatId, threadId },
-				render: (markdown) => draftTextOf(plugin.capabilities, markdown),
-				post: async (text) => {
-					const [messageId] = await plugin.outbound.postMessage(await connected(), {
-						chatId,
-						text,
-						replyToId,
-						threadId,
-						linkPreviews: false,
-						accountId: typeof json.accountId === 'string' ? json.accountId : null,
-					});
-					return messageId;
-				},
-				edit: async (messageId, text) => await plugin.outbound.editMessage!(await connected(), { chatId, messageId, text, threadId }),
-				remove: async (messageId) => await plugin.outbound.deleteMessage!(await connected(), { chatId, messageId, threadId }),
-				paced: pacedInChat(plugin, json.accountId, chatId, envelope.chat?.type),
+				...draftChatOf(plugin, connect, {
+					chatId,
+					threadId,
+					// The draft becomes the answer, so it quotes as the answer will (Reply's default).
+					replyToId: quotes(plugin, envelope) && typeof envelope.message?.id === 'string' ? envelope.message.id : null,
+					accountId: typeof json.accountId === 'string' ? json.accountId : null,
+					chatType: envelope.chat?.type,
+				}),
 				onPosted,
 				onError: (error, action) => this.connections.debug(`could not ${action} the draft answer on ${plugin.name}: ${describeWithoutSecrets(plugin, error, connection?.credential, `${action} a draft`)}`),
 			});

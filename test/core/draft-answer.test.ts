@@ -30,7 +30,7 @@ function fakeChat(pacer: EditPacer, { spacingMs = 100, latencyMs = 5, failPost =
 			await settle(latencyMs);
 			calls.push({ action: 'delete', text: null, at: Date.now() });
 		},
-		paced: (call) => pacer.run('telegram:bot:42', spacingMs, call),
+		paced: (call, signal) => pacer.run('telegram:bot:42', spacingMs, call, signal),
 		onError: (error, action) => errors.push(`${action}: ${(error as Error).message}`),
 	};
 	return { chat, calls, errors };
@@ -57,6 +57,20 @@ describe('edit pace per chat', () => {
 		expect(a).toHaveLength(3);
 		for (let index = 1; index < a.length; index++) expect(a[index].start - a[index - 1].end).toBeGreaterThanOrEqual(79);
 		expect(log.find((entry) => entry.key === 'b')!.start - began).toBeLessThan(60);
+	});
+
+	test('a call no longer wanted when its turn comes is skipped and uses up no turn: the final edit does not wait for a draft edit that never went', async () => {
+		const pacer = new EditPacer();
+		await pacer.run('a', 300, async () => undefined);
+		const abort = new AbortController();
+		const skipped = pacer.run('a', 300, async () => 'sent', abort.signal);
+		await settle(20);
+		abort.abort();
+		await expect(skipped).rejects.toThrow('no longer wanted');
+		const before = Date.now();
+		await pacer.run('a', 300, async () => undefined);
+		// The next call waits out the first call's spacing only, not a second one for the skipped call.
+		expect(Date.now() - before).toBeLessThan(300);
 	});
 
 	test('a failed call does not stop the lane', async () => {
@@ -111,6 +125,18 @@ describe('the draft of a streamed answer', () => {
 		await settle(10);
 		const preview = await draft.settle();
 		expect(preview?.messageIds).toEqual(['1']);
+		expect(calls.map((call) => call.action)).toEqual(['post']);
+	});
+
+	test('settle does not wait for the chat\'s pace: an update still waiting for its turn is dropped', async () => {
+		const { chat, calls } = fakeChat(new EditPacer(), { spacingMs: 1_000 });
+		const draft = new DraftAnswer(chat);
+		draft.write('Hello');
+		await settle(20);
+		draft.write(' world');
+		const started = Date.now();
+		expect(await draft.settle()).toMatchObject({ messageIds: ['1'] });
+		expect(Date.now() - started).toBeLessThan(200);
 		expect(calls.map((call) => call.action)).toEqual(['post']);
 	});
 
