@@ -122,7 +122,8 @@ export function draftChatOf(plugin: AnyChannelPlugin, client: () => Promise<unkn
 			const [messageId] = await plugin.outbound.postMessage(await client(), message);
 			return messageId;
 		},
-		edit: async (messageId, text) => await plugin.outbound.editMessage!(await client(), { chatId, messageId, text, threadId }),
+		// No link previews in a draft: the platform would fetch a link of model text without a click.
+		edit: async (messageId, text) => await plugin.outbound.editMessage!(await client(), { chatId, messageId, text, threadId, linkPreviews: false }),
 		remove: async (messageId) => await plugin.outbound.deleteMessage!(await client(), { chatId, messageId, threadId }),
 		paced: pacedInChat(plugin, place.accountId, chatId, place.chatType),
 	};

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 
 import type { IDataObject, INode } from 'n8n-workflow';
 
+import { AiSession } from '../../nodes/AiSession/AiSession.node';
 import { closeSessionStores } from '../../nodes/shared/session-stores';
 import { DRAFT_CURSOR } from '../../nodes/core/draft-answer';
 import { OpenAiEmulator } from '../emulators/openai';
@@ -162,3 +163,13 @@ test('Stream Preview off (the default): one message, no edits', async () => {
 	expect(messagesIn(chatId)).toHaveLength(1);
 	expect(messagesIn(chatId)[0].editedAt).toEqual([]);
 }, 60_000);
+
+test('AI Session offers Stream Preview right under Show Typing, off by default, and Slack\'s credential (no typing) only with it', () => {
+	const { properties, credentials } = new AiSession().description;
+	const names = properties.map((property) => property.name);
+	const preview = properties.find((property) => property.name === 'streamPreview')!;
+	expect(preview).toMatchObject({ type: 'boolean', default: false, displayOptions: { show: { showTyping: [true] } } });
+	expect(names.indexOf('streamPreview')).toBe(names.indexOf('showTypingNotice') + 1);
+	expect(credentials!.find((credential) => credential.name === 'clawgateSlackApi')).toMatchObject({ required: false, displayOptions: { show: { showTyping: [true], streamPreview: [true] } } });
+	expect(credentials!.filter((credential) => credential.name === 'clawgateTelegramApi')).toHaveLength(1);
+});
