@@ -15,7 +15,7 @@ import { closeSessionStores } from '../../nodes/shared/session-stores';
 import { DRAFT_CURSOR } from '../../nodes/core/draft-answer';
 import { OpenAiEmulator } from '../emulators/openai';
 import { makeBotToken, TelegramEmulator, type SentMessage } from '../emulators/telegram';
-import { INPUT_NODE_NAME, PACKAGE, runWorkflow, telegramDmEnvelope } from './harness';
+import { aiSessionTestNode, INPUT_NODE_NAME, PACKAGE, runWorkflow, telegramDmEnvelope } from './harness';
 
 const telegram = new TelegramEmulator({ token: makeBotToken(777) });
 const sixtyWords = Array.from({ length: 60 }, (_, index) => `word${index}`).join(' ');
@@ -38,15 +38,8 @@ beforeEach(() => {
 const credentials = { openAiApi: { id: '1', name: 'OpenAI' }, clawgateTelegramApi: { id: '2', name: 'Bot' } };
 
 function aiSession(parameters: IDataObject = {}): INode {
-	return {
-		id: 'ai-session',
-		name: 'AI Session',
-		type: `${PACKAGE}.aiSession`,
-		typeVersion: 2,
-		position: [200, 0],
-		parameters: { streamPreview: true, ...parameters, options: { sqliteFile: join(folder, 'sessions.sqlite'), retries: 0, ...(parameters.options as IDataObject | undefined) } },
-		credentials,
-	};
+	const options = { retries: 0, ...(parameters.options as IDataObject | undefined) };
+	return aiSessionTestNode(join(folder, 'sessions.sqlite'), { streamPreview: true, ...parameters, options }, credentials);
 }
 
 const replyNode: INode = { id: 'reply', name: 'Reply', type: `${PACKAGE}.reply`, typeVersion: 1, position: [400, 0], parameters: {}, credentials };
