@@ -14,6 +14,7 @@ import {
 	deriveWebhookSecret,
 	grammySignal,
 	describeTelegramError,
+	doneIfNotModified,
 	isGenuineWebhookRequest,
 	normalizeTelegramUpdate,
 	parseTelegramUpdate,
@@ -105,7 +106,8 @@ export const telegramPlugin: ChannelPlugin<TelegramCredential, Api> = {
 		},
 		async editMessage(api, { chatId, messageId, text, linkPreviews }) {
 			const previews = linkPreviews === undefined ? {} : { link_preview_options: { is_disabled: !linkPreviews } };
-			await withPlainTextRetry({ text, parseMode: 'HTML' }, (body, parseMode) => api.editMessageText(chatId, Number(messageId), body, { ...(parseMode ? { parse_mode: parseMode } : {}), ...previews }));
+			const options = (parseMode: 'HTML' | undefined) => ({ ...(parseMode ? { parse_mode: parseMode } : {}), ...previews });
+			await withPlainTextRetry({ text, parseMode: 'HTML' }, (body, parseMode) => doneIfNotModified(api.editMessageText(chatId, Number(messageId), body, options(parseMode))));
 		},
 		async deleteMessage(api, { chatId, messageId }) {
 			await api.deleteMessage(chatId, Number(messageId));

@@ -51,7 +51,7 @@ const chats: Chat[] = [
 		plugin: discordPlugin,
 		client: async () => discordPlugin.createClient({ botToken: discord.token, baseUrl: discord.apiBase }),
 		chatId: (() => {
-			const people = [discord.users.ada, discord.users.bob];
+			const people = [discord.users.ada, discord.users.bob, discord.users.otherBot];
 			return () => String(discord.dmChannelOf(people.shift()!).id);
 		})(),
 		shown: (chatId) => {
@@ -86,7 +86,8 @@ test('every channel that can draft declares its edit rate and can edit and delet
 describe.each(chats)('$plugin.name', ({ plugin, client, chatId: newChat, shown }) => {
 	const draftIn = async (chatId: string) => {
 		const connected = await client();
-		const place = { chatId, threadId: null, replyToId: null, accountId: 'preview-test', chatType: 'dm' };
+		// An account per chat: Slack paces per account, and each test starts with a free turn.
+		const place = { chatId, threadId: null, replyToId: null, accountId: `account-${chatId}`, chatType: 'dm' };
 		return { connected, draft: new DraftAnswer(draftChatOf(plugin, async () => connected, place)) };
 	};
 
@@ -104,13 +105,25 @@ describe.each(chats)('$plugin.name', ({ plugin, client, chatId: newChat, shown }
 			replyToId: null,
 			threadId: null,
 			linkPreviews: false,
-			draft: { messageId, paced: pacedInChat(plugin, 'preview-test', chatId, 'dm') },
+			draft: { messageId, paced: pacedInChat(plugin, `account-${chatId}`, chatId, 'dm') },
 		});
 		const expected = messagesFor(plugin, ANSWER);
 		expect(expected.length).toBeGreaterThan(1);
 		expect(sent.messageIds[0]).toBe(messageId);
 		expect(sent.messageIds).toHaveLength(expected.length);
 		expect(shown(chatId)).toEqual({ texts: expected, posted: expected.length });
+	}, 30_000);
+
+	test('the answer sent over its draft again (a send run again after a crash) leaves the one message as it was, without an error', async () => {
+		const chatId = newChat();
+		const { connected, draft } = await draftIn(chatId);
+		draft.write('A short answer.');
+		await settle(50);
+		const { messageIds } = (await draft.settle())!;
+		const delivery = { chatId, markdown: 'A short answer.', replyToId: null, threadId: null, linkPreviews: false, draft: { messageId: messageIds[0], paced: pacedInChat(plugin, `account-${chatId}`, chatId, 'dm') } };
+		await deliverText(plugin, connected, delivery);
+		await expect(deliverText(plugin, connected, delivery)).resolves.toMatchObject({ messageIds });
+		expect(shown(chatId)).toEqual({ texts: messagesFor(plugin, 'A short answer.'), posted: 1 });
 	}, 30_000);
 
 	test('a discarded draft is gone from the chat', async () => {
