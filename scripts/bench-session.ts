@@ -9,6 +9,8 @@
  * c) Model path: a turn through a connected Chat Model (n8n's own LangChain ChatOpenAI, built as
  *    n8n's OpenAI Chat Model node builds it, from the cached n8n) against the OpenAI credential
  *    path, same emulator, same store; plus each client alone, to show whose cost a gap is.
+ * d) Stream Preview: time to the first visible text with a draft and without, same model latency
+ *    (scripts/bench-stream-preview.ts).
  *
  * Prints the method and Markdown tables, and writes bench-results/session.json. Needs Redis on
  * 127.0.0.1:6379 and Postgres on 127.0.0.1:5432 (BENCH_REDIS_URL / BENCH_PG_* to change). All data
@@ -36,11 +38,12 @@ import { RedisSessionStore } from '../nodes/core/stores/redis.store';
 import { SqliteSessionStore } from '../nodes/core/stores/sqlite.store';
 import { createTokenCounter } from '../nodes/core/tokens';
 import { OpenAiEmulator } from '../test/emulators/openai';
+import { benchStreamPreview } from './bench-stream-preview';
 
 const { writeDocsSection } = require('./docs-section.js');
 const { n8nCacheDir } = require('./n8n-install.js');
-/** Which parts run: BENCH_SECTIONS=stores,tokens,models (all by default). */
-const SECTIONS = new Set((process.env.BENCH_SECTIONS ?? 'stores,tokens,models').split(',').map((section) => section.trim()));
+/** Which parts run: BENCH_SECTIONS=stores,tokens,models,preview (all by default). */
+const SECTIONS = new Set((process.env.BENCH_SECTIONS ?? 'stores,tokens,models,preview').split(',').map((section) => section.trim()));
 const SIZES = [10, 100, 1_000, 10_000];
 const WARMUP_MESSAGES = 5;
 /** Rounds × messages per round = samples per (store, size); rounds visit every session in turn. */
@@ -680,6 +683,7 @@ async function main(): Promise<void> {
 	const sessions = SECTIONS.has('stores') ? await benchSessions() : null;
 	const tokens = SECTIONS.has('tokens') ? benchTokenCounting() : null;
 	const models = SECTIONS.has('models') ? await benchModelPaths() : null;
+	const preview = SECTIONS.has('preview') ? await benchStreamPreview(benchEngineConfig(), numberFromEnv('BENCH_PREVIEW_SAMPLES', 20), progress) : null;
 	const loadAfter = os.loadavg();
 	const machine = {
 		cores: os.availableParallelism(),
@@ -769,6 +773,16 @@ async function main(): Promise<void> {
 		const page = writeDocsSection('performance.md', 'bench-session-models', lines.join('\n'));
 		process.stderr.write(`Wrote the model path table to ${path.relative(path.resolve(__dirname, '..'), page)}.\n`);
 		Object.assign(result, { modelPath: { method, ...models, target: MODEL_PATH_RATIO_TARGET } });
+	}
+
+	if (preview) {
+		const lines = [preview.method, machineLine, '', '| mode | answers | first visible text p50 ms | p95 ms | whole answer shown p50 ms | posts + edits p50 |', '| --- | ---: | ---: | ---: | ---: | ---: |'];
+		for (const row of preview.rows) lines.push(`| ${row.mode} | ${row.samples} | ${fixed(row.firstTextP50Ms, 0)} | ${fixed(row.firstTextP95Ms, 0)} | ${fixed(row.finalP50Ms, 0)} | ${row.writesP50} |`);
+		lines.push('', `First visible text, p50 without / with Stream Preview: ${fixed(preview.speedup, 1)}× sooner.`);
+		process.stdout.write(`\n${lines.join('\n')}\n`);
+		const page = writeDocsSection('performance.md', 'bench-session-preview', lines.join('\n'));
+		process.stderr.write(`Wrote the Stream Preview table to ${path.relative(path.resolve(__dirname, '..'), page)}.\n`);
+		Object.assign(result, { streamPreview: preview });
 	}
 
 	const file = path.join(directory, 'session.json');

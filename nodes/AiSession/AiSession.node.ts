@@ -21,6 +21,8 @@ import { journalOfItem, waitForEarlierMessages, whileWorkingOn } from '../shared
 import { itemFailure } from '../shared/item-failure';
 import { AnswerRecorder } from '../shared/insights-recorder';
 import { ChatTyping, withShowTypingProperties, withTypingCredentials } from '../shared/typing';
+import { PlatformConnections } from '../shared/live-replies';
+import { bothStreams, StreamPreviews, withStreamPreviewCredentials, withStreamPreviewProperty } from '../shared/stream-preview';
 import { channelPlugins, pluginForItem } from '../Reply/channel-registry';
 
 interface OpenAiCredential {
@@ -46,13 +48,13 @@ export class AiSession implements INodeType {
 		outputNames: ['Reply', 'Ignored'],
 		usableAsTool: true,
 		// Show Typing adds each typing channel's credential, optional: the ones its triggers use.
-		credentials: withTypingCredentials(channelPlugins, [
+		credentials: withStreamPreviewCredentials(channelPlugins, withTypingCredentials(channelPlugins, [
 			// n8n's own credentials, so users reuse the OpenAI, Redis and Postgres accounts they already have (DESIGN.md "Names").
 			{ name: 'openAiApi', required: true, displayOptions: { hide: { modelSource: ['chatModel'] } } },
 			{ name: 'redis', required: true, displayOptions: { show: { store: ['redis'] } } },
 			{ name: 'postgres', required: true, displayOptions: { show: { store: ['postgres'] } } },
-		]),
-		properties: withShowTypingProperties(aiSessionProperties, channelPlugins),
+		])),
+		properties: withStreamPreviewProperty(withShowTypingProperties(aiSessionProperties, channelPlugins), channelPlugins),
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
@@ -73,10 +75,13 @@ export class AiSession implements INodeType {
 
 		const streaming = streamsAnswers(this);
 
-		const typing = new ChatTyping(this, channelPlugins, pluginForItem);
+		const connections = new PlatformConnections(this);
+		const typing = new ChatTyping(this, channelPlugins, pluginForItem, connections);
+		const previews = new StreamPreviews(this, channelPlugins, pluginForItem, connections);
 		for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
 			const item = items[itemIndex];
-			const stream = streaming ? new ChatAnswerStream(this, itemIndex) : undefined;
+			const chatStream = streaming ? new ChatAnswerStream(this, itemIndex) : undefined;
+			let draft: ReturnType<StreamPreviews['begin']>;
 			try {
 				const config = readEngineConfig(this, itemIndex, connected);
 				const model =
@@ -95,6 +100,9 @@ export class AiSession implements INodeType {
 				});
 				// Before any store or model work, so the chat shows typing at once; stopped in `finally`.
 				typing.start(itemIndex, item.json, inbound, config.commands);
+				// Stream Preview: the draft replaces typing once it shows; the engine settles it into reply.preview.
+				draft = previews.begin(itemIndex, item.json, inbound, config.commands, () => typing.stop(itemIndex));
+				const stream = bothStreams(chatStream, draft);
 				const journaled = await journalOfItem(this, item.json, { kind: storeKind, store });
 				if (journaled?.stamp.gaveUp) throw new NodeOperationError(this.getNode(), journaled.stamp.gaveUp, { itemIndex });
 				let outcome = await whileWorkingOn(journaled, async () => {
@@ -112,8 +120,10 @@ export class AiSession implements INodeType {
 					const reply = await engine.replay(inbound);
 					if (reply) outcome = { kind: 'reply', reply };
 				}
+				// Another run stored the answer first (its draft, if any, is in the replayed reply): this run's would be a second one.
+				if (outcome.kind === 'ignored' || outcome.reply.replayed) await draft?.discard();
 				await journaled?.journal.markAnswered(journaled.key);
-				stream?.finish(outcome.kind === 'reply' ? outcome.reply.text : null);
+				chatStream?.finish(outcome.kind === 'reply' ? outcome.reply.text : null);
 				if (outcome.kind === 'ignored') {
 					ignored.push({ json: { ...item.json, ignored: outcome.reason }, pairedItem: { item: itemIndex } });
 				} else {
@@ -122,8 +132,10 @@ export class AiSession implements INodeType {
 				}
 			} catch (error) {
 				insights.failed(itemIndex, item.json, error);
+				// A half-written draft of a failed answer would stay in the chat: recovery writes a new one.
+				await draft?.discard();
 				// Without Continue On Fail the execution stops, and n8n sends the chat the error itself.
-				if (this.continueOnFail()) stream?.fail((error as Error).message);
+				if (this.continueOnFail()) chatStream?.fail((error as Error).message);
 				replies.push(itemFailure(this, item, itemIndex, error));
 			} finally {
 				typing.stop(itemIndex);

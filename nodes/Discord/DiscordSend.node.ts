@@ -3,6 +3,7 @@ import type { REST } from 'discord.js';
 
 import { envelopeTargetProperty, linkPreviewsProperty, replyTextProperty, sentMessageProperty, type SendDeclaration, sendExecutor, sendNodeDescription, type SendOperation } from '../shared/send-node';
 import { discordCapabilities, editDiscordMessage, sendDiscordText, sendDiscordTyping } from './discord.adapter';
+import { sendOverDraft } from '../shared/stream-preview';
 import { discordPlugin } from './discord.plugin';
 
 const properties: INodeProperties[] = [
@@ -59,16 +60,19 @@ const operations = [
 		action: 'Send a text message',
 		description: "Post a message, split into several past Discord's 2,000-character limit",
 		properties: [],
-		async run({ client, itemIndex }) {
+		async run({ client, itemIndex, json }) {
 			const options = optionsOf(this, itemIndex);
-			return await sendDiscordText(client, {
+			const input = {
 				channelId: parameter(this, 'channelId', itemIndex),
 				text: parameter(this, 'text', itemIndex),
 				replyToMessageId: parameter(this, 'replyToMessageId', itemIndex),
 				allowMentions: options.allowMentions === true,
 				maxLines: typeof options.maxLines === 'number' ? options.maxLines : undefined,
 				linkPreviews: options.linkPreviews === true,
-			});
+			};
+			// The draft was posted pinging nobody: with mentions allowed the answer is posted anew.
+			const overDraft = { chatId: input.channelId.trim(), threadId: null, markdown: input.text, linkPreviews: input.linkPreviews, maxLines: input.maxLines };
+			return (await sendOverDraft(discordPlugin, client, json, overDraft, !input.allowMentions)) ?? (await sendDiscordText(client, input));
 		},
 	},
 	{

@@ -20,6 +20,8 @@ export const discordPlugin: ChannelPlugin<DiscordCredential, REST> = {
 		renderer: markdownRenderer,
 		maxLinesPerMessage: discordCapabilities.maxLinesPerMessage,
 		edit: true,
+		// Discord's per-channel message bucket: 5 requests per 5 s (edits included).
+		editRate: { edits: 5, perMs: 5_000, per: 'chat' },
 		typing: true,
 		// Trigger Typing Indicator: "generally ... stop typing after 10 seconds".
 		typingLastsMs: 10_000,
@@ -45,8 +47,12 @@ export const discordPlugin: ChannelPlugin<DiscordCredential, REST> = {
 			const sent = await call<APIMessage>(`send to channel ${channel}`, () => rest.post(`/channels/${channel}/messages`, { body }));
 			return [sent.id];
 		},
-		async editMessage(rest, { chatId, messageId, text }) {
-			await call(`edit message ${messageId}`, () => rest.patch(`/channels/${chatId}/messages/${messageId}`, { body: { content: text, allowed_mentions: allowedMentionsOf(false) } }));
+		async editMessage(rest, { chatId, messageId, text, linkPreviews }) {
+			const flags = linkPreviews === undefined ? {} : { flags: linkPreviews ? 0 : SUPPRESS_EMBEDS };
+			await call(`edit message ${messageId}`, () => rest.patch(`/channels/${chatId}/messages/${messageId}`, { body: { content: text, allowed_mentions: allowedMentionsOf(false), ...flags } }));
+		},
+		async deleteMessage(rest, { chatId, messageId }) {
+			await call(`delete message ${messageId}`, () => rest.delete(`/channels/${chatId}/messages/${messageId}`));
 		},
 		async sendTyping(rest, { chatId, signal }) {
 			await call(`show typing in channel ${chatId}`, () => rest.post(`/channels/${chatId}/typing`, { signal }));

@@ -2,13 +2,14 @@ import { NodeConnectionTypes, NodeOperationError, type IExecuteFunctions, type I
 
 import type { AnyChannelPlugin, ReplyRequest } from '../core/channel';
 import { isTriggerEnvelope } from '../core/origin';
-import { replyTo } from '../core/outbound';
+import { replyTargetOf, replyTo } from '../core/outbound';
 import { accountOfCredential } from '../shared/channel-accounts';
 import { envelopeOriginKey } from '../shared/origin-key';
 import { deliverOnce, receiptStoreProperty, withJournalCredentials } from '../shared/delivery-journal';
 import { itemFailure } from '../shared/item-failure';
 import { DeliveryRecorder } from '../shared/insights-recorder';
 import { linkPreviewsProperty } from '../shared/send-node';
+import { draftOfItem } from '../shared/stream-preview';
 import { channelPlugins, pluginForItem } from './channel-registry';
 
 const supportedChannels = [...new Set(channelPlugins.flatMap((plugin) => plugin.channels))].join(', ');
@@ -102,6 +103,7 @@ export class Reply implements INodeType {
 					linkPreviews: this.getNodeParameter('linkPreviews', itemIndex, false) as boolean,
 				};
 				if (!request.envelope.chat?.id) throw new NodeOperationError(this.getNode(), 'The item has no chat to answer ({{ $json.chat.id }} is empty). Connect a Clawgate trigger to this node.', { itemIndex });
+				request.draft = draftOfItem(plugin, json, replyTargetOf(plugin, request.envelope, request.inThread).chatId);
 				if (!connections.has(plugin.id)) connections.set(plugin.id, connectionFor(this, plugin, itemIndex));
 				const { client, account } = await connections.get(plugin.id)!;
 				if (account !== null && request.envelope.accountId && account !== request.envelope.accountId) {

@@ -3,6 +3,7 @@ import type { WebClient } from '@slack/web-api';
 
 import { envelopeTargetProperty, linkPreviewsProperty, replyTextProperty, sentMessageProperty, type SendDeclaration, sendExecutor, sendNodeDescription, type SendOperation, stringParameter } from '../shared/send-node';
 import { sendSlackText, updateSlackMessage, uploadSlackFile } from './slack.adapter';
+import { sendOverDraft } from '../shared/stream-preview';
 import { slackPlugin } from './slack.plugin';
 
 const properties: INodeProperties[] = [
@@ -56,13 +57,15 @@ const operations = [
 		action: 'Send a text message',
 		description: "Post a message, split into several past Slack's 4,000-character limit",
 		properties: [],
-		async run({ client, itemIndex }) {
-			return await sendSlackText(client, {
+		async run({ client, itemIndex, json }) {
+			const input = {
 				channel: stringParameter(this, 'channelId', itemIndex),
 				text: text(this, itemIndex),
 				threadTs: stringParameter(this, 'threadTs', itemIndex),
 				linkPreviews: this.getNodeParameter('linkPreviews', itemIndex, false) === true,
-			});
+			};
+			const overDraft = { chatId: input.channel, threadId: input.threadTs || null, markdown: input.text, linkPreviews: input.linkPreviews };
+			return (await sendOverDraft(slackPlugin, client, json, overDraft)) ?? (await sendSlackText(client, input));
 		},
 	},
 	{

@@ -29,6 +29,8 @@ export const slackPlugin: ChannelPlugin<SlackCredential, WebClient> = {
 		captionLimit: null,
 		renderer: slackMrkdwnRenderer,
 		edit: true,
+		// chat.update is a Tier 3 method: about 50 calls a minute per workspace.
+		editRate: { edits: 50, perMs: 60_000, per: 'account' },
 		typing: false,
 		threads: true,
 		media: true,
@@ -79,6 +81,9 @@ export const slackPlugin: ChannelPlugin<SlackCredential, WebClient> = {
 		},
 		async editMessage(client, { chatId, messageId, text }) {
 			await client.chat.update({ channel: chatId, ts: messageId, text });
+		},
+		async deleteMessage(client, { chatId, messageId }) {
+			await client.chat.delete({ channel: chatId, ts: messageId });
 		},
 	},
 	retryAfterMs(error) {

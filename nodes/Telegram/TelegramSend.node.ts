@@ -10,6 +10,7 @@ import {
 	type TelegramTextFormat,
 } from './telegram.adapter';
 import { envelopeTargetProperty, linkPreviewsProperty, replyTextProperty, sentMessageProperty, type SendDeclaration, sendExecutor, sendNodeDescription, type SendOperation } from '../shared/send-node';
+import { sendOverDraft } from '../shared/stream-preview';
 import { telegramPlugin } from './telegram.plugin';
 
 type Operation = 'sendText' | 'sendPhoto' | 'sendDocument' | 'sendTyping' | 'editText';
@@ -170,8 +171,11 @@ const operations = [
 		action: 'Send a text message',
 		description: 'Send text, split into several messages when long',
 		properties: [],
-		async run({ client, itemIndex }) {
-			return await sendTelegramText(client, chatIdOf(this, itemIndex), param(this, 'text', itemIndex), deliveryOptions(this, itemIndex));
+		async run({ client, itemIndex, json }) {
+			const chatId = chatIdOf(this, itemIndex);
+			const options = deliveryOptions(this, itemIndex);
+			const overDraft = { chatId, threadId: options.threadId || null, markdown: param(this, 'text', itemIndex), linkPreviews: options.linkPreviews };
+			return (await sendOverDraft(telegramPlugin, client, json, overDraft, options.format === 'markdown')) ?? (await sendTelegramText(client, chatId, overDraft.markdown, options));
 		},
 	},
 	{

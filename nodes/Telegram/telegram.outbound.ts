@@ -153,6 +153,14 @@ export async function sendTelegramTyping(api: Api, chatId: string, { threadId }:
 }
 
 /**
+ * An edit to the text the message already has: Telegram refuses it (400 "message is not modified"),
+ * but what was asked for is done (the user's own edit, or a send run again after a crash).
+ */
+export async function doneIfNotModified<T>(edit: Promise<T>): Promise<T | true> {
+	return await edit.catch((error: unknown) => (error instanceof GrammyError && /message is not modified/i.test(error.description) ? true : Promise.reject(error)));
+}
+
+/**
  * Replaces a message's text. Text longer than one message edits in the first part and sends
  * the rest as new messages after it. Editing to the text it already has is not an error.
  */
@@ -163,10 +171,7 @@ export async function editTelegramText(api: Api, chatId: string, messageId: stri
 	const [first, ...rest] = piecesOf(text, options.format);
 	try {
 		await withPlainTextRetry(first, async (body, parseMode) => {
-			// Editing to the same text is what the user asked for, not an error.
-			return await api
-				.editMessageText(chatId, id, body, parseMode ? { parse_mode: parseMode } : {})
-				.catch((error: unknown) => (error instanceof GrammyError && /message is not modified/i.test(error.description) ? true : Promise.reject(error)));
+			return await doneIfNotModified(api.editMessageText(chatId, id, body, parseMode ? { parse_mode: parseMode } : {}));
 		});
 		const more = await sendPieces(api, chatId, rest, options, false);
 		return { chatId, messageIds: [String(id), ...more] };

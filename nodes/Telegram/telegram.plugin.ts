@@ -14,6 +14,7 @@ import {
 	deriveWebhookSecret,
 	grammySignal,
 	describeTelegramError,
+	doneIfNotModified,
 	isGenuineWebhookRequest,
 	normalizeTelegramUpdate,
 	parseTelegramUpdate,
@@ -49,6 +50,8 @@ export const telegramPlugin: ChannelPlugin<TelegramCredential, Api> = {
 		captionLimit: telegramCapabilities.captionLimit,
 		renderer: telegramHtmlRenderer,
 		edit: true,
+		// Bot FAQ: "avoid sending more than one message per second" in a chat, "no more than 20 messages per minute" in a group; edits count alike.
+		editRate: { edits: 1, perMs: 1_000, per: 'chat', groups: { edits: 20, perMs: 60_000 } },
 		typing: true,
 		// sendChatAction: "The status is set for 5 seconds or less".
 		typingLastsMs: 5_000,
@@ -101,8 +104,13 @@ export const telegramPlugin: ChannelPlugin<TelegramCredential, Api> = {
 			);
 			return [String(sent.message_id)];
 		},
-		async editMessage(api, { chatId, messageId, text }) {
-			await withPlainTextRetry({ text, parseMode: 'HTML' }, (body, parseMode) => api.editMessageText(chatId, Number(messageId), body, parseMode ? { parse_mode: parseMode } : {}));
+		async editMessage(api, { chatId, messageId, text, linkPreviews }) {
+			const previews = linkPreviews === undefined ? {} : { link_preview_options: { is_disabled: !linkPreviews } };
+			const options = (parseMode: 'HTML' | undefined) => ({ ...(parseMode ? { parse_mode: parseMode } : {}), ...previews });
+			await withPlainTextRetry({ text, parseMode: 'HTML' }, (body, parseMode) => doneIfNotModified(api.editMessageText(chatId, Number(messageId), body, options(parseMode))));
+		},
+		async deleteMessage(api, { chatId, messageId }) {
+			await api.deleteMessage(chatId, Number(messageId));
 		},
 		async sendTyping(api, { chatId, threadId, signal }) {
 			await api.sendChatAction(chatId, 'typing', placement({ threadId }, false), grammySignal(signal));

@@ -7,6 +7,7 @@
  * inside these methods; nothing of it leaks past them.
  */
 import type { AccessFacts, AccessPolicy, IdListReading } from './access-policy';
+import type { EditRate } from './edit-pacer';
 import type { Envelope, SessionScope } from './envelope';
 import type { TextRenderer } from './text/renderer';
 
@@ -26,6 +27,12 @@ export interface ChannelCapabilities {
 	/** Lines per message before a split reads better (Discord), when the platform suggests one. */
 	maxLinesPerMessage?: number;
 	edit: boolean;
+	/**
+	 * How often the bot may edit its messages, where `edit`: Stream Preview paces a draft answer's
+	 * edits to it (a platform without it gets the final answer only). `per` is what the platform
+	 * counts against (a chat, or the whole account); `groups`, a stricter limit in group chats.
+	 */
+	editRate?: EditRate & { per: 'chat' | 'account'; groups?: EditRate };
 	typing: boolean;
 	/**
 	 * How long one typing action shows, per the platform's documentation, where `typing`: AI
@@ -152,14 +159,27 @@ export interface ReplyRequest {
 	quote: boolean;
 	inThread: boolean;
 	linkPreviews: boolean;
+	/** A draft of the answer in the chat (Stream Preview), turned into the answer's first message. */
+	draft?: DraftMessage | null;
+}
+
+/** A draft answer the bot posted (Stream Preview), and the chat's edit pace its final edit keeps to. */
+export interface DraftMessage {
+	messageId: string;
+	paced<T>(call: () => Promise<T>): Promise<T>;
 }
 
 /** What a platform does outbound. The shared pipeline formats, chunks, quotes and retries around these. */
 export interface ChannelOutbound<Client> {
 	/** Posts one message that already fits the platform's limit; returns the IDs of what it posted. */
 	postMessage(client: Client, message: OutboundMessage): Promise<string[]>;
-	/** Replaces the text of a message the bot posted (one chunk), where `capabilities.edit`. */
-	editMessage?(client: Client, edit: { chatId: string; messageId: string; text: string; threadId: string | null }): Promise<void>;
+	/**
+	 * Replaces the text of a message the bot posted (one chunk), where `capabilities.edit`;
+	 * `linkPreviews`, when given, sets whether the platform shows previews of links in the new text.
+	 */
+	editMessage?(client: Client, edit: { chatId: string; messageId: string; text: string; threadId: string | null; linkPreviews?: boolean }): Promise<void>;
+	/** Deletes a message the bot posted: a draft answer whose model failed (Stream Preview). */
+	deleteMessage?(client: Client, message: { chatId: string; messageId: string; threadId: string | null }): Promise<void>;
 	/**
 	 * Shows the bot as typing for `capabilities.typingLastsMs`, where `capabilities.typing`. `signal`
 	 * aborts the request (and any wait for a rate limit) once the typing is no longer wanted.

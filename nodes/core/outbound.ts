@@ -3,7 +3,7 @@
  * at its limit, the first piece quoting the message it answers, each piece posted through the
  * rate-limit loop. Plugins only post one message that fits.
  */
-import type { AnyChannelPlugin, OutboundMessage, ReplyRequest, SentMessages } from './channel';
+import type { AnyChannelPlugin, DraftMessage, OutboundMessage, ReplyRequest, SentMessages } from './channel';
 import { RateLimitedError, withRetryAfter } from './retry-after';
 import { formatAndChunk } from './text';
 
@@ -20,6 +20,11 @@ export interface TextDelivery {
 	maxLines?: number;
 	/** The envelope being answered, for platforms whose answers carry more of it than its ID (email). */
 	answers?: OutboundMessage['answers'];
+	/**
+	 * A draft of this answer the chat already shows (Stream Preview): it becomes the first message,
+	 * by an edit run through `paced` (the chat's edit pace), and the rest is posted after it.
+	 */
+	draft?: DraftMessage | null;
 }
 
 /** The messages `markdown` becomes on a platform, in its format and within its limits. */
@@ -36,7 +41,20 @@ export async function deliverText<Client>(plugin: AnyChannelPlugin, client: Clie
 	const messages = messagesFor(plugin, delivery.markdown, delivery.maxLines);
 	if (messages.length === 0) throw new Error(`The text has nothing visible to send once formatted for ${plugin.name}.`);
 	const messageIds: string[] = [];
+	const { draft } = delivery;
 	for (const [index, text] of messages.entries()) {
+		if (index === 0 && draft && plugin.outbound.editMessage) {
+			const edit = { chatId: delivery.chatId, messageId: draft.messageId, text, threadId: delivery.threadId, linkPreviews: delivery.linkPreviews };
+			await withRetryAfter(() => draft.paced(() => plugin.outbound.editMessage!(client, edit)), {
+				action: 'edit a message',
+				platform: plugin.name,
+				retryAfterMs: (error) => plugin.retryAfterMs(error),
+			}).catch((error: unknown) => {
+				throw error instanceof RateLimitedError ? error : plugin.describeError(error, 'edit a message');
+			});
+			messageIds.push(draft.messageId);
+			continue;
+		}
 		const message = {
 			chatId: delivery.chatId,
 			text,
@@ -67,10 +85,7 @@ export function quotes(plugin: AnyChannelPlugin, envelope: ReplyRequest['envelop
 /** Answers the chat an envelope came from: in its thread, quoting it where the platform shows quotes. */
 export async function replyTo<Client>(plugin: AnyChannelPlugin, client: Client, request: ReplyRequest): Promise<SentMessages> {
 	const { envelope } = request;
-	const target = plugin.outbound.replyTarget?.(envelope, request.inThread) ?? {
-		chatId: envelope.chat.id,
-		threadId: request.inThread ? envelope.chat.threadId : null,
-	};
+	const target = replyTargetOf(plugin, envelope, request.inThread);
 	return await deliverText(plugin, client, {
 		...target,
 		markdown: request.text,
@@ -78,5 +93,11 @@ export async function replyTo<Client>(plugin: AnyChannelPlugin, client: Client, 
 		linkPreviews: request.linkPreviews,
 		accountId: envelope.accountId,
 		answers: request.quote ? envelope : null,
+		draft: request.draft ?? null,
 	});
+}
+
+/** The chat (and thread) an answer to an envelope goes to. */
+export function replyTargetOf(plugin: AnyChannelPlugin, envelope: ReplyRequest['envelope'], inThread: boolean): { chatId: string; threadId: string | null } {
+	return plugin.outbound.replyTarget?.(envelope, inThread) ?? { chatId: envelope.chat.id, threadId: inThread ? envelope.chat.threadId : null };
 }

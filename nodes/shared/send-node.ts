@@ -23,6 +23,7 @@ import { deliverOnce, receiptStoreProperty, withJournalCredentials } from './del
 import { DeliveryRecorder } from './insights-recorder';
 import { itemFailure } from './item-failure';
 import { envelopeOriginKey } from './origin-key';
+import { draftOfItem } from './stream-preview';
 
 export interface SendInput<Client> {
 	client: Client;
@@ -107,6 +108,8 @@ export function sendTextOperation(plugin: AnyChannelPlugin): SendOperation<unkno
 				linkPreviews: this.getNodeParameter('linkPreviews', itemIndex, false) === true,
 				accountId: fromEnvelope ? (envelope.accountId ?? null) : null,
 				answers: quote ? (envelope as Envelope) : null,
+				// Stream Preview: AI Session's draft in this chat becomes the answer's first message.
+				draft: fromEnvelope ? draftOfItem(plugin, json, target.chatId) : null,
 			});
 		},
 	};

@@ -7,12 +7,11 @@
 import type { IDataObject, IExecuteFunctions, INodeCredentialDescription, INodeProperties } from 'n8n-workflow';
 
 import type { AnyChannelPlugin } from '../core/channel';
-import { deliveryStampOf } from '../core/journal';
-import { isTriggerEnvelope } from '../core/origin';
-import { enabledCommand, type InboundMessage, type SessionEngineConfig } from '../core/session/engine';
+import type { InboundMessage, SessionEngineConfig } from '../core/session/engine';
 import { keepTyping, type TypingIndicator } from '../core/typing';
-import { accountOfCredential } from './channel-accounts';
-import { envelopeOriginKey } from './origin-key';
+import { describeWithoutSecrets, liveReplyTargetOf, PlatformConnections, type PlatformConnection } from './live-replies';
+
+export { describeWithoutSecrets } from './live-replies';
 
 /** The plugins AI Session can show typing for: the platform has an indicator and says how long it lasts. */
 export function typingPlugins(plugins: readonly AnyChannelPlugin[]): AnyChannelPlugin[] {
@@ -54,17 +53,11 @@ export function withTypingCredentials(plugins: readonly AnyChannelPlugin[], own:
 	return [...own, ...typingPlugins(plugins).map((plugin) => ({ name: plugin.credentialType, required: false, displayOptions: { show: showTyping } }))];
 }
 
-interface TypingConnection {
-	client: unknown;
-	credential: object;
-}
-
 /**
- * The typing indicators of one AI Session execution: one credential read and one client per
- * platform, one indicator per item being worked on.
+ * The typing indicators of one AI Session execution: one indicator per item being worked on,
+ * through the execution's platform connections (shared with Stream Preview's drafts).
  */
 export class ChatTyping {
-	private readonly connections = new Map<string, Promise<TypingConnection | null>>();
 	private readonly shown = new Map<number, TypingIndicator>();
 	private readonly typingIds: Set<string>;
 
@@ -72,101 +65,41 @@ export class ChatTyping {
 		private readonly context: IExecuteFunctions,
 		plugins: readonly AnyChannelPlugin[],
 		private readonly pluginForItem: (json: IDataObject) => AnyChannelPlugin | null,
+		private readonly connections = new PlatformConnections(context),
 	) {
 		this.typingIds = new Set(typingPlugins(plugins).map((plugin) => plugin.id));
 	}
 
 	/**
-	 * Starts typing in the item's chat when the model will work on it: an envelope a Clawgate
-	 * trigger signed, on a platform with typing, not a command answered without the model, not a
-	 * message the journal gave up on. Returns at once; the first action goes out meanwhile.
+	 * Starts typing in the item's chat when the model will work on it (`liveReplyTargetOf`), on a
+	 * platform with typing. Returns at once; the first action goes out meanwhile.
 	 */
 	start(itemIndex: number, json: IDataObject, message: Pick<InboundMessage, 'text' | 'command'>, commands: SessionEngineConfig['commands']): void {
 		this.stop(itemIndex);
 		try {
 			if (this.context.getNodeParameter('showTyping', itemIndex, true) !== true) return;
-			if (message.text.trim() === '' || enabledCommand(commands, message.command) !== null) return;
-			if (deliveryStampOf(json)?.gaveUp) return;
-			if (!isTriggerEnvelope(json, envelopeOriginKey())) return;
-			const plugin = this.pluginForItem(json);
-			if (!plugin || !this.typingIds.has(plugin.id)) return;
-			const target = typingTargetOf(plugin, json);
-			if (!target) return;
-			let connection: TypingConnection | null = null;
+			const target = liveReplyTargetOf(json, message, commands, this.pluginForItem);
+			if (!target || !this.typingIds.has(target.plugin.id)) return;
+			const { plugin, chatId, threadId } = target;
+			let connection: PlatformConnection | null = null;
 			this.shown.set(
 				itemIndex,
 				keepTyping(
 					async (signal) => {
-						connection = await this.connectionFor(plugin, itemIndex, json);
-						if (connection && !signal.aborted) await plugin.outbound.sendTyping!(connection.client, { ...target, signal });
+						connection = await this.connections.connectionFor(plugin, itemIndex, json);
+						if (connection && !signal.aborted) await plugin.outbound.sendTyping!(connection.client, { chatId, threadId, signal });
 					},
-					{ lastsMs: plugin.capabilities.typingLastsMs!, onError: (error) => this.debug(`could not show typing on ${plugin.name}: ${describeWithoutSecrets(plugin, error, connection?.credential)}`) },
+					{ lastsMs: plugin.capabilities.typingLastsMs!, onError: (error) => this.connections.debug(`could not show typing on ${plugin.name}: ${describeWithoutSecrets(plugin, error, connection?.credential)}`) },
 				),
 			);
 		} catch (error) {
-			this.debug(`shows no typing for item ${itemIndex}: ${(error as Error).message}`);
+			this.connections.debug(`shows no typing for item ${itemIndex}: ${(error as Error).message}`);
 		}
 	}
 
-	/** Stops the item's typing: its answer is ready, or it failed. */
+	/** Stops the item's typing: its draft or answer is ready, or it failed. */
 	stop(itemIndex: number): void {
 		this.shown.get(itemIndex)?.stop();
 		this.shown.delete(itemIndex);
 	}
-
-	private connectionFor(plugin: AnyChannelPlugin, itemIndex: number, json: IDataObject): Promise<TypingConnection | null> {
-		let connection = this.connections.get(plugin.id);
-		if (!connection) {
-			connection = this.connect(plugin, itemIndex);
-			this.connections.set(plugin.id, connection);
-		}
-		return connection.then(async (connected) => {
-			if (!connected) return null;
-			// A second bot of the platform has its own credential: typing from this one would show the wrong bot.
-			const account = await accountOfCredential(plugin, connected.credential, connected.client).catch(() => null);
-			return account === null || !json.accountId || account === json.accountId ? connected : null;
-		});
-	}
-
-	private async connect(plugin: AnyChannelPlugin, itemIndex: number): Promise<TypingConnection | null> {
-		let credential: object;
-		try {
-			credential = await this.context.getCredentials(plugin.credentialType, itemIndex);
-		} catch {
-			this.debug(`shows no typing on ${plugin.name}: no "Clawgate ${plugin.name} API" credential is set on it`);
-			return null;
-		}
-		try {
-			return { credential, client: await plugin.createClient(credential) };
-		} catch (error) {
-			this.debug(`shows no typing on ${plugin.name}: ${describeWithoutSecrets(plugin, error, credential)}`);
-			return null;
-		}
-	}
-
-	private debug(message: string): void {
-		this.context.logger.debug(`AI Session "${this.context.getNode().name}" ${message}`);
-	}
-}
-
-/** Where the answer will go: the chat (and thread) the message came from, as Reply answers it. */
-function typingTargetOf(plugin: AnyChannelPlugin, json: IDataObject): { chatId: string; threadId: string | null } | null {
-	const envelope = json as unknown as Parameters<NonNullable<AnyChannelPlugin['outbound']['replyTarget']>>[0];
-	if (typeof envelope.chat?.id !== 'string' || envelope.chat.id === '') return null;
-	return plugin.outbound.replyTarget?.(envelope, true) ?? { chatId: envelope.chat.id, threadId: envelope.chat.threadId ?? null };
-}
-
-/** The plugin's words for a failure, with every secret of the credential blanked (a URL with the bot token in it). */
-export function describeWithoutSecrets(plugin: AnyChannelPlugin, error: unknown, credential: object | null | undefined): string {
-	let text: string;
-	try {
-		text = plugin.describeError(error, 'show typing').message;
-	} catch {
-		text = error instanceof Error ? error.message : String(error);
-	}
-	for (const value of Object.values(credential ?? {})) {
-		// Short values (a port, "true") are no secrets and would blank ordinary words.
-		if (typeof value === 'string' && value.length >= 8) text = text.split(value).join('***');
-	}
-	return text;
 }

@@ -429,3 +429,29 @@ describe('streaming the answer (n8n Chat in Streaming mode)', () => {
 		expect(written.join('')).toBe('reply 1 to: remember this');
 	});
 });
+
+describe('Stream Preview: the draft the stream left in the chat', () => {
+	const preview = { via: 'telegram', chatId: '42', threadId: null, messageIds: ['7'] };
+	const drafting = () => {
+		const events: string[] = [];
+		return { events, stream: { write: () => undefined, restart: () => undefined, settle: async () => (events.push('settled'), preview) } };
+	};
+
+	test('is settled before the answer is stored, and kept with it: an answer sent again after a crash turns the same draft into the answer', async () => {
+		const { engine, store } = setup();
+		const { events, stream } = drafting();
+		const message = inbound('hello');
+		const outcome = await engine.handle(message, { stream });
+		expect(outcome).toMatchObject({ kind: 'reply', reply: { preview } });
+		expect(events).toEqual(['settled']);
+		expect(JSON.parse((await store.readAnswer(message.messageKey!))!)).toMatchObject({ preview });
+		expect(await engine.replay(message)).toMatchObject({ replayed: true, preview });
+	});
+
+	test('a model that fails with an Error Reply set leaves its draft to become the Error Reply', async () => {
+		const { engine, model } = setup({ errorReply: 'Sorry, try again later.' });
+		model.failures.push(new ModelCallError('The model is down.', 'auth'));
+		const { stream } = drafting();
+		expect(await engine.handle(inbound('hello'), { stream })).toMatchObject({ kind: 'reply', reply: { text: 'Sorry, try again later.', finishReason: 'error', preview } });
+	});
+});

@@ -246,6 +246,30 @@ export class N8nInstance {
 		const body = await this.api<{ data: { data: string; status: string } }>(`/rest/executions/${id}`);
 		return body.data;
 	}
+
+	/** When n8n started a node in the newest execution of a workflow (its run data's startTime): where n8n's own time ends and the node's begins. */
+	async nodeStartInNewestExecution(workflowId: string, nodeName: string): Promise<number> {
+		const runs = (await this.executions()).filter((run) => run.workflowId === workflowId);
+		const newest = runs.reduce((a, b) => (Number(a.id) > Number(b.id) ? a : b));
+		const data = unflatten((await this.execution(newest.id)).data) as { resultData: { runData: Record<string, Array<{ startTime: number }>> } };
+		return data.resultData.runData[nodeName][0].startTime;
+	}
+}
+
+/** n8n's execution data is "flatted" JSON: objects and strings in one array, referenced by index. */
+export function unflatten(text: string): unknown {
+	const table = JSON.parse(text) as unknown[];
+	const revived = new Map<number, unknown>();
+	const revive = (index: number): unknown => {
+		const value = table[index];
+		if (typeof value !== 'object' || value === null) return value;
+		if (revived.has(index)) return revived.get(index);
+		const copy: Record<string, unknown> = Array.isArray(value) ? ([] as unknown as Record<string, unknown>) : {};
+		revived.set(index, copy);
+		for (const [key, item] of Object.entries(value)) copy[key] = typeof item === 'string' ? revive(Number(item)) : item;
+		return copy;
+	};
+	return revive(0);
 }
 
 /** Polls until `check` returns a value other than undefined, or fails with the description. */

@@ -8,60 +8,23 @@ import type { RecordedRequest } from '../emulators/kit';
 import { DiscordEmulator } from '../emulators/discord';
 import { OpenAiEmulator } from '../emulators/openai';
 import { TelegramEmulator } from '../emulators/telegram';
-import { eventually, N8nInstance, type WorkflowFixture } from './harness';
+import { eventually, N8nInstance } from './harness';
+import { liveRepliesWorkflow, startLiveRepliesN8n } from './live-replies.workflow';
 
-const telegramCredential = { id: 'ClawgateTypTg001', name: 'Typing Telegram bot' };
-const discordCredential = { id: 'ClawgateTypDc001', name: 'Typing Discord bot' };
-const openAiCredential = { id: 'ClawgateTypAi001', name: 'Typing OpenAI' };
-const node = (name: string, type: string, position: [number, number], extra: Record<string, unknown>) => ({ id: `typing-${name.toLowerCase().replace(/ /g, '-')}`, name, type: `n8n-nodes-clawgate.${type}`, position, ...extra });
-
-const workflow: WorkflowFixture = {
-	id: 'ClawgateTyping01',
+const fixture = liveRepliesWorkflow({
+	prefix: 'Typ',
+	label: 'Typing',
 	name: 'Clawgate: typing while the model works',
-	active: false,
-	nodes: [
-		node('Telegram Trigger', 'telegramTrigger', [0, 0], {
-			typeVersion: 2,
-			webhookId: '4f7c2a90-1b3d-4e5f-8a6b-7c8d9e0f1a21',
-			// Best effort: with the journal, recovery would run the failed message again (and rightly
-			// show typing again), which is not what the failure test looks at.
-			parameters: { mode: 'webhook', deliveryGuarantee: 'bestEffort' },
-			credentials: { clawgateTelegramApi: telegramCredential },
-		}),
-		node('Discord Trigger', 'discordTrigger', [0, 200], { typeVersion: 2, parameters: {}, credentials: { clawgateDiscordApi: discordCredential } }),
-		node('AI Session', 'aiSession', [260, 100], {
-			typeVersion: 2,
-			// No retries: a failing model fails the item at once (the failure test).
-			parameters: { model: 'gpt-4o-mini', store: 'sqlite', options: { retries: 0 } },
-			credentials: { openAiApi: openAiCredential, clawgateTelegramApi: telegramCredential, clawgateDiscordApi: discordCredential },
-		}),
-		node('Reply', 'reply', [520, 100], { typeVersion: 1, parameters: {}, credentials: { clawgateTelegramApi: telegramCredential, clawgateDiscordApi: discordCredential } }),
-	],
-	connections: {
-		'Telegram Trigger': { main: [[{ node: 'AI Session', type: 'main', index: 0 }]] },
-		'Discord Trigger': { main: [[{ node: 'AI Session', type: 'main', index: 0 }]] },
-		'AI Session': { main: [[{ node: 'Reply', type: 'main', index: 0 }], []] },
-	},
-	settings: { executionOrder: 'v1' },
-};
+	webhookId: '4f7c2a90-1b3d-4e5f-8a6b-7c8d9e0f1a21',
+	// Best effort: with the journal, recovery would run the failed message again (and rightly
+	// show typing again), which is not what the failure test looks at.
+	telegramParameters: { deliveryGuarantee: 'bestEffort' },
+	// No retries: a failing model fails the item at once (the failure test).
+	aiSessionParameters: { model: 'gpt-4o-mini', store: 'sqlite', options: { retries: 0 } },
+});
+const { workflow } = fixture;
 
 const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** n8n's execution data is "flatted" JSON: objects and strings in one array, referenced by index. */
-function unflatten(text: string): unknown {
-	const table = JSON.parse(text) as unknown[];
-	const revived = new Map<number, unknown>();
-	const revive = (index: number): unknown => {
-		const value = table[index];
-		if (typeof value !== 'object' || value === null) return value;
-		if (revived.has(index)) return revived.get(index);
-		const copy: Record<string, unknown> = Array.isArray(value) ? ([] as unknown as Record<string, unknown>) : {};
-		revived.set(index, copy);
-		for (const [key, item] of Object.entries(value)) copy[key] = typeof item === 'string' ? revive(Number(item)) : item;
-		return copy;
-	};
-	return revive(0);
-}
 
 /** What the person saw, in ms after their message arrived at the platform, and when n8n started AI Session on it. */
 function timeline(arrivedAt: number, typing: RecordedRequest[], answer: RecordedRequest | null, aiSessionStartedAt: number | null = null) {
@@ -84,20 +47,8 @@ describe('AI Session shows typing while the model works, in a real n8n (Telegram
 
 	beforeAll(async () => {
 		await Promise.all([telegram.start(), discord.start(), model.start()]);
-		n8n = await N8nInstance.start({
-			credentials: [
-				{ ...telegramCredential, type: 'clawgateTelegramApi', data: { accessToken: telegram.token, baseUrl: telegram.apiRoot } },
-				{ ...discordCredential, type: 'clawgateDiscordApi', data: { botToken: discord.token, baseUrl: discord.apiBase } },
-				{ ...openAiCredential, type: 'openAiApi', data: { apiKey: model.apiKey, url: model.baseUrl } },
-			],
-			workflows: [workflow],
-			// Typing failures are logged at debug: the log must show them without any token.
-			env: { N8N_LOG_LEVEL: 'debug' },
-		});
-		await Promise.all([
-			telegram.waitForCall('setWebhook', undefined, 60_000),
-			eventually(() => (discord.openSockets > 0 ? true : undefined), 'the Discord gateway connection', 60_000),
-		]);
+		// Typing failures are logged at debug: the log must show them without any token.
+		n8n = await startLiveRepliesN8n(fixture, { telegram, discord, model }, { N8N_LOG_LEVEL: 'debug' });
 		// One message through each channel first, so n8n has loaded what the first execution loads.
 		await telegram.deliver(telegram.textUpdate({ text: 'warm up', chatId: 1 }));
 		discord.sendDm({ from: discord.users.bob, content: 'warm up' });
@@ -115,13 +66,7 @@ describe('AI Session shows typing while the model works, in a real n8n (Telegram
 		model.latencyMs = 0;
 	});
 
-	/** When n8n started AI Session in the newest execution of the workflow (its run data's startTime). */
-	async function aiSessionStartOfNewestExecution(): Promise<number> {
-		const runs = (await n8n.executions()).filter((run) => run.workflowId === workflow.id);
-		const newest = runs.reduce((a, b) => (Number(a.id) > Number(b.id) ? a : b));
-		const data = unflatten((await n8n.execution(newest.id)).data) as { resultData: { runData: Record<string, Array<{ startTime: number }>> } };
-		return data.resultData.runData['AI Session'][0].startTime;
-	}
+	const aiSessionStartOfNewestExecution = () => n8n.nodeStartInNewestExecution(workflow.id, 'AI Session');
 
 	test('Telegram: typing within 300 ms of AI Session getting the message, refreshed before its 5 s run out while the model works 12 s, none after the answer', async () => {
 		model.latencyMs = 12_000;

@@ -92,6 +92,12 @@ export interface BotMessage {
 	allowedMentions: unknown;
 	messageReference: Record<string, unknown> | null;
 	edits: string[];
+	/** When the emulator took the message (ms since the epoch). */
+	sentAt: number;
+	/** When each edit was taken, in order: the channel's edit rate as Discord saw it. */
+	editedAt: number[];
+	/** When the bot deleted it, or null while it is in the channel. */
+	deletedAt: number | null;
 }
 
 interface GatewayEvent {
@@ -709,6 +715,7 @@ export class DiscordEmulator {
 		}
 		if ((match = /^\/channels\/(\d+)\/messages$/.exec(route)) && request.method === 'POST') return this.createMessage(match[1], request.body);
 		if ((match = /^\/channels\/(\d+)\/messages\/(\d+)$/.exec(route)) && request.method === 'PATCH') return this.editMessage(match[1], match[2], request.body);
+		if ((match = /^\/channels\/(\d+)\/messages\/(\d+)$/.exec(route)) && request.method === 'DELETE') return this.deleteMessage(match[1], match[2]);
 		return fail(404, '404: Not Found', 0);
 	}
 
@@ -791,7 +798,7 @@ export class DiscordEmulator {
 			referenced,
 			pingRepliedUser: allowed ? allowed.replied_user === true : true,
 		});
-		this.sent.push({ id: message.id, channelId, content: message.content, allowedMentions: body.allowed_mentions ?? null, messageReference: reference, edits: [] });
+		this.sent.push({ id: message.id, channelId, content: message.content, allowedMentions: body.allowed_mentions ?? null, messageReference: reference, edits: [], sentAt: Date.now(), editedAt: [], deletedAt: null });
 		this.publishMessage(message);
 		return { status: 200, headers: bucket.headers, body: this.storedShape(message) };
 	}
@@ -805,10 +812,22 @@ export class DiscordEmulator {
 		if (invalid) return invalid;
 		const sent = this.sent.find((candidate) => candidate.id === messageId);
 		sent?.edits.push(sent.content);
+		sent?.editedAt.push(Date.now());
 		if (sent) sent.content = String(body.content);
 		message.content = String(body.content);
 		message.edited_timestamp = isoNow();
 		return { status: 200, body: this.storedShape(message) };
+	}
+
+	private deleteMessage(channelId: string, messageId: string): EmulatorReply {
+		if (!this.channelById(channelId)) return fail(404, 'Unknown Channel', 10003);
+		const message = this.messages.get(messageId);
+		if (!message || message.channel_id !== channelId) return fail(404, 'Unknown Message', 10008);
+		if (message.author.id !== this.bot.id) return fail(403, 'Missing Permissions', 50013);
+		this.messages.delete(messageId);
+		const sent = this.sent.find((candidate) => candidate.id === messageId);
+		if (sent) sent.deletedAt = Date.now();
+		return { status: 204 };
 	}
 }
 

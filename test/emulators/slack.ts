@@ -375,6 +375,8 @@ export class SlackEmulator {
 				return this.postMessage(params);
 			case 'chat.update':
 				return this.updateMessage(params);
+			case 'chat.delete':
+				return this.deleteMessage(params);
 			case 'files.getUploadURLExternal':
 				return this.getUploadUrl(params);
 			case 'files.completeUploadExternal':
@@ -404,6 +406,15 @@ export class SlackEmulator {
 		if (message.user !== this.bot.userId) return refuse('cant_update_message');
 		message.text = String(params.text ?? '');
 		return ok({ channel, ts: message.ts, text: message.text, message: this.asSlackMessage(message) });
+	}
+
+	private deleteMessage(params: Record<string, unknown>): EmulatorReply {
+		const channel = String(params.channel ?? '');
+		const index = this.posted.findIndex((candidate) => candidate.channel === channel && candidate.ts === String(params.ts ?? ''));
+		if (index < 0) return refuse('message_not_found');
+		if (this.posted[index].user !== this.bot.userId) return refuse('cant_delete_message');
+		this.posted.splice(index, 1);
+		return ok({ channel, ts: String(params.ts) });
 	}
 
 	private getUploadUrl(params: Record<string, unknown>): EmulatorReply {

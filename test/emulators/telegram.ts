@@ -43,6 +43,12 @@ export interface SentMessage {
 	threadId: number | null;
 	replyTo: number | null;
 	editedTexts: string[];
+	/** When the emulator took the message (ms since the epoch). */
+	sentAt: number;
+	/** When each edit was taken, in order: the chat's edit rate as the platform saw it. */
+	editedAt: number[];
+	/** When the bot deleted it (deleteMessage), or null while it is in the chat. */
+	deletedAt: number | null;
 }
 
 export interface StoredFile {
@@ -392,6 +398,8 @@ export class TelegramEmulator {
 				return this.sendChatAction(params);
 			case 'editMessageText':
 				return this.editMessageText(params);
+			case 'deleteMessage':
+				return this.deleteMessage(params);
 			case 'getFile':
 				return this.getFile(params);
 			case 'answerCallbackQuery':
@@ -527,9 +535,19 @@ export class TelegramEmulator {
 			return fail(400, 'Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message');
 		}
 		message.editedTexts.push(message.text);
+		message.editedAt.push(Date.now());
 		message.text = text;
 		message.parseMode = params.parse_mode === undefined ? null : String(params.parse_mode);
 		return ok({ ...this.messageShape(message), text: parsed.text, edit_date: nowSeconds() });
+	}
+
+	private deleteMessage(params: Record<string, unknown>): EmulatorReply {
+		const chatId = this.chatIdOf(params);
+		if (chatId === null) return fail(400, 'Bad Request: chat_id is empty');
+		const message = this.sent.find((sent) => sent.chatId === chatId && sent.messageId === Number(params.message_id) && sent.deletedAt === null);
+		if (!message) return fail(400, "Bad Request: message can't be deleted for everyone");
+		message.deletedAt = Date.now();
+		return ok(true);
 	}
 
 	private getFile(params: Record<string, unknown>): EmulatorReply {
@@ -611,6 +629,9 @@ export class TelegramEmulator {
 			threadId: params.message_thread_id === undefined ? null : Number(params.message_thread_id),
 			replyTo: reply?.message_id === undefined ? null : Number(reply.message_id),
 			editedTexts: [],
+			sentAt: Date.now(),
+			editedAt: [],
+			deletedAt: null,
 			...content,
 		};
 		this.sent.push(message);

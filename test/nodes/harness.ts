@@ -489,6 +489,20 @@ export function fromTrigger(json: IDataObject): IDataObject {
 }
 
 /** The envelope a Telegram direct message from Ada to bot 777 normalises to, as the trigger signs it (message IDs count up unless given). */
+/** An AI Session node (version 2) keeping its sessions in `sqliteFile`; `parameters.options` add to that. */
+export function aiSessionTestNode(sqliteFile: string, parameters: IDataObject, credentials: INode['credentials'], extra: Partial<INode> = {}): INode {
+	return {
+		id: 'ai-session',
+		name: 'AI Session',
+		type: `${PACKAGE}.aiSession`,
+		typeVersion: 2,
+		position: [200, 0],
+		parameters: { ...parameters, options: { sqliteFile, ...(parameters.options as IDataObject | undefined) } },
+		credentials,
+		...extra,
+	};
+}
+
 export function telegramDmEnvelope(chatId: string, text: string, messageId = String(nextEnvelopeMessageId++)): IDataObject {
 	return fromTrigger({
 		sessionId: `telegram:777:dm:${chatId}`,

@@ -15,7 +15,7 @@ import { describeWithoutSecrets } from '../../nodes/shared/typing';
 import type { RecordedRequest } from '../emulators/kit';
 import { OpenAiEmulator } from '../emulators/openai';
 import { makeBotToken, TelegramEmulator } from '../emulators/telegram';
-import { fromTrigger, INPUT_NODE_NAME, PACKAGE, runWorkflow, telegramDmEnvelope } from './harness';
+import { aiSessionTestNode, fromTrigger, INPUT_NODE_NAME, runWorkflow, telegramDmEnvelope } from './harness';
 
 // telegramDmEnvelope's messages reach bot 777.
 const telegram = new TelegramEmulator({ token: makeBotToken(777) });
@@ -35,16 +35,8 @@ afterEach(() => {
 });
 
 function aiSessionNode(parameters: IDataObject = {}, { telegramCredential = true, onError }: { telegramCredential?: boolean; onError?: INode['onError'] } = {}): INode {
-	return {
-		id: 'ai-session',
-		name: 'AI Session',
-		type: `${PACKAGE}.aiSession`,
-		typeVersion: 2,
-		position: [200, 0],
-		parameters: { ...parameters, options: { sqliteFile: join(folder, 'sessions.sqlite'), ...(parameters.options as IDataObject | undefined) } },
-		credentials: { openAiApi: { id: '1', name: 'OpenAI' }, ...(telegramCredential ? { clawgateTelegramApi: { id: '2', name: 'Bot' } } : {}) },
-		...(onError ? { onError } : {}),
-	};
+	const credentials = { openAiApi: { id: '1', name: 'OpenAI' }, ...(telegramCredential ? { clawgateTelegramApi: { id: '2', name: 'Bot' } } : {}) };
+	return aiSessionTestNode(join(folder, 'sessions.sqlite'), parameters, credentials, onError ? { onError } : {});
 }
 
 /** Runs AI Session on the items; returns its run and when it ended (the answer can be sent from then on). */

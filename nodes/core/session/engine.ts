@@ -7,7 +7,7 @@ import { contextBudget, fitTurnsToBudget, truncateMiddle, truncateMiddleToCharac
 import { budgetScale, calibrate } from '../token-calibration';
 import { contextWindowFor, createTokenCounter, encodingForModel, type TokenCounter } from '../tokens';
 import { callModelWithFallback } from './model-call';
-import { ModelCallError, type AnswerStream, type ChatMessage, type ChatModel, type ChatUsage } from './model';
+import { ModelCallError, type AnswerPreview, type AnswerStream, type ChatMessage, type ChatModel, type ChatUsage } from './model';
 import type { NewTurn, SessionState, SessionStore, SessionSummary, SessionWindow, StoredTurn } from './store';
 
 export type CommandName = 'new' | 'reset' | 'usage' | 'help' | 'forget';
@@ -82,6 +82,8 @@ export interface SessionReply {
 	session: { id: string; turns: number; historyTokens: number; compacted: boolean; compactionError?: string };
 	/** Set when the answer is the one stored before (a journaled message run again), not a new model call. */
 	replayed?: boolean;
+	/** The draft message the chat shows (Stream Preview), which the send node turns into the answer. */
+	preview?: AnswerPreview;
 }
 
 /** What is kept with a message key: the reply without its session figures, which change. */
@@ -283,6 +285,8 @@ export class SessionEngine {
 			});
 		} catch (error) {
 			if (!config.errorReply || !(error instanceof ModelCallError)) throw error;
+			// A draft the failed model left becomes the error reply.
+			const preview = await stream?.settle?.();
 			return {
 				kind: 'reply',
 				reply: {
@@ -291,11 +295,13 @@ export class SessionEngine {
 					finishReason: 'error',
 					usage: ZERO_USAGE,
 					error: error.message,
+					...(preview ? { preview } : {}),
 					session: { id: message.sessionId, turns: window.state.turnCount, historyTokens: 0, compacted: liveSummary(window.state) !== null },
 				},
 			};
 		}
 		const { completion, attempts } = called;
+		const preview = await stream?.settle?.();
 		const historyTokens = history.reduce((sum, turn) => sum + turn.tokens, 0);
 		const calibration = calibrate(
 			window.state.calibration,
@@ -315,6 +321,7 @@ export class SessionEngine {
 			finishReason: completion.finishReason,
 			usage: completion.usage,
 			...(attempts.length > 1 ? { attempts } : {}),
+			...(preview ? { preview } : {}),
 		});
 		const outcome = await this.store.appendTurns(message.sessionId, newTurns, {
 			messageKey: message.messageKey,
@@ -336,6 +343,7 @@ export class SessionEngine {
 				finishReason: completion.finishReason,
 				usage: completion.usage,
 				...(attempts.length > 1 ? { attempts } : {}),
+				...(preview ? { preview } : {}),
 				session: {
 					id: message.sessionId,
 					turns: window.state.turnCount + newTurns.length,

@@ -55,6 +55,21 @@ export interface AnswerStream {
 	 * the fallback model), and what was written cannot be taken back.
 	 */
 	restart(): void;
+	/**
+	 * The model is done: stops writing and says what the stream left in the chat (a draft message,
+	 * Stream Preview), which is kept with the stored answer, so that sending the answer, now or
+	 * again after a crash, turns that draft into the answer instead of posting a second message.
+	 */
+	settle?(): Promise<AnswerPreview | null>;
+}
+
+/** A draft answer a platform shows (Stream Preview): the send or Reply node edits it into the answer. */
+export interface AnswerPreview {
+	/** The integration that posted it (the envelope's `via`). */
+	via: string;
+	chatId: string;
+	threadId: string | null;
+	messageIds: string[];
 }
 
 export type ModelErrorKind = 'auth' | 'rate_limit' | 'server' | 'timeout' | 'network' | 'bad_request' | 'not_found' | 'bad_response';
