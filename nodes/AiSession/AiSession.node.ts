@@ -21,6 +21,8 @@ import { journalOfItem, waitForEarlierMessages, whileWorkingOn } from '../shared
 import { itemFailure } from '../shared/item-failure';
 import { AnswerRecorder } from '../shared/insights-recorder';
 import { ChatTyping, withShowTypingProperties, withTypingCredentials } from '../shared/typing';
+import { ChannelConnections } from '../shared/channel-connections';
+import { MediaInput } from '../shared/media-input';
 import { channelPlugins, pluginForItem } from '../Reply/channel-registry';
 
 interface OpenAiCredential {
@@ -73,7 +75,10 @@ export class AiSession implements INodeType {
 
 		const streaming = streamsAnswers(this);
 
-		const typing = new ChatTyping(this, channelPlugins, pluginForItem);
+		// One credential read and one client per platform, for typing and attachment downloads alike.
+		const connections = new ChannelConnections(this);
+		const typing = new ChatTyping(this, channelPlugins, pluginForItem, connections);
+		const media = new MediaInput(this, connections, pluginForItem, credential ? { apiKey: credential.apiKey, baseUrl: credential.url } : null);
 		for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
 			const item = items[itemIndex];
 			const stream = streaming ? new ChatAnswerStream(this, itemIndex) : undefined;
@@ -88,11 +93,14 @@ export class AiSession implements INodeType {
 						timeoutMs: config.timeoutMs,
 					});
 				const engine = new SessionEngine(store, insights.timed(itemIndex, model), config);
-				const inbound = inboundFromItem(item.json, {
-					sessionId: this.getNodeParameter('sessionKey', itemIndex),
-					text: this.getNodeParameter('text', itemIndex),
-					fromTrigger: isTriggerEnvelope(item.json, envelopeOriginKey()),
-				});
+				const inbound = {
+					...inboundFromItem(item.json, {
+						sessionId: this.getNodeParameter('sessionKey', itemIndex),
+						text: this.getNodeParameter('text', itemIndex),
+						fromTrigger: isTriggerEnvelope(item.json, envelopeOriginKey()),
+					}),
+					media: media.of(itemIndex, item.json, { model: config.models[0], timeoutMs: config.timeoutMs }),
+				};
 				// Before any store or model work, so the chat shows typing at once; stopped in `finally`.
 				typing.start(itemIndex, item.json, inbound, config.commands);
 				const journaled = await journalOfItem(this, item.json, { kind: storeKind, store });

@@ -11,8 +11,10 @@ import { deliveryStampOf } from '../core/journal';
 import { isTriggerEnvelope } from '../core/origin';
 import { enabledCommand, type InboundMessage, type SessionEngineConfig } from '../core/session/engine';
 import { keepTyping, type TypingIndicator } from '../core/typing';
-import { accountOfCredential } from './channel-accounts';
+import { ChannelConnections, describeWithoutSecrets, type ChannelConnection } from './channel-connections';
 import { envelopeOriginKey } from './origin-key';
+
+export { describeWithoutSecrets } from './channel-connections';
 
 /** The plugins AI Session can show typing for: the platform has an indicator and says how long it lasts. */
 export function typingPlugins(plugins: readonly AnyChannelPlugin[]): AnyChannelPlugin[] {
@@ -49,22 +51,21 @@ export function withShowTypingProperties(properties: INodeProperties[], plugins:
 	return [...properties.slice(0, at), ...showTypingProperties(plugins), ...properties.slice(at)];
 }
 
-/** The node's own credentials, then each typing platform's, optional: the channels whose credential is set show typing. */
+/**
+ * The node's own credentials, then, optional, each platform's that AI Session acts on: showing
+ * typing, downloading voice notes and images. Always shown: Show Typing and Voice Notes & Images
+ * both read them, and n8n shows a credential by a rule that cannot say "either".
+ */
 export function withTypingCredentials(plugins: readonly AnyChannelPlugin[], own: INodeCredentialDescription[]): INodeCredentialDescription[] {
-	return [...own, ...typingPlugins(plugins).map((plugin) => ({ name: plugin.credentialType, required: false, displayOptions: { show: showTyping } }))];
-}
-
-interface TypingConnection {
-	client: unknown;
-	credential: object;
+	const acting = plugins.filter((plugin) => typingPlugins([plugin]).length > 0 || plugin.downloadAttachment);
+	return [...own, ...acting.map((plugin) => ({ name: plugin.credentialType, required: false }))];
 }
 
 /**
  * The typing indicators of one AI Session execution: one credential read and one client per
- * platform, one indicator per item being worked on.
+ * platform (shared with attachment downloads through `connections`), one indicator per item.
  */
 export class ChatTyping {
-	private readonly connections = new Map<string, Promise<TypingConnection | null>>();
 	private readonly shown = new Map<number, TypingIndicator>();
 	private readonly typingIds: Set<string>;
 
@@ -72,6 +73,7 @@ export class ChatTyping {
 		private readonly context: IExecuteFunctions,
 		plugins: readonly AnyChannelPlugin[],
 		private readonly pluginForItem: (json: IDataObject) => AnyChannelPlugin | null,
+		private readonly connections = new ChannelConnections(context),
 	) {
 		this.typingIds = new Set(typingPlugins(plugins).map((plugin) => plugin.id));
 	}
@@ -81,23 +83,23 @@ export class ChatTyping {
 	 * trigger signed, on a platform with typing, not a command answered without the model, not a
 	 * message the journal gave up on. Returns at once; the first action goes out meanwhile.
 	 */
-	start(itemIndex: number, json: IDataObject, message: Pick<InboundMessage, 'text' | 'command'>, commands: SessionEngineConfig['commands']): void {
+	start(itemIndex: number, json: IDataObject, message: Pick<InboundMessage, 'text' | 'command' | 'media'>, commands: SessionEngineConfig['commands']): void {
 		this.stop(itemIndex);
 		try {
 			if (this.context.getNodeParameter('showTyping', itemIndex, true) !== true) return;
-			if (message.text.trim() === '' || enabledCommand(commands, message.command) !== null) return;
+			if ((message.text.trim() === '' && !message.media) || enabledCommand(commands, message.command) !== null) return;
 			if (deliveryStampOf(json)?.gaveUp) return;
 			if (!isTriggerEnvelope(json, envelopeOriginKey())) return;
 			const plugin = this.pluginForItem(json);
 			if (!plugin || !this.typingIds.has(plugin.id)) return;
 			const target = typingTargetOf(plugin, json);
 			if (!target) return;
-			let connection: TypingConnection | null = null;
+			let connection: ChannelConnection | null = null;
 			this.shown.set(
 				itemIndex,
 				keepTyping(
 					async (signal) => {
-						connection = await this.connectionFor(plugin, itemIndex, json);
+						connection = await this.connections.forItem(plugin, itemIndex, json, 'shows no typing');
 						if (connection && !signal.aborted) await plugin.outbound.sendTyping!(connection.client, { ...target, signal });
 					},
 					{ lastsMs: plugin.capabilities.typingLastsMs!, onError: (error) => this.debug(`could not show typing on ${plugin.name}: ${describeWithoutSecrets(plugin, error, connection?.credential)}`) },
@@ -114,38 +116,8 @@ export class ChatTyping {
 		this.shown.delete(itemIndex);
 	}
 
-	private connectionFor(plugin: AnyChannelPlugin, itemIndex: number, json: IDataObject): Promise<TypingConnection | null> {
-		let connection = this.connections.get(plugin.id);
-		if (!connection) {
-			connection = this.connect(plugin, itemIndex);
-			this.connections.set(plugin.id, connection);
-		}
-		return connection.then(async (connected) => {
-			if (!connected) return null;
-			// A second bot of the platform has its own credential: typing from this one would show the wrong bot.
-			const account = await accountOfCredential(plugin, connected.credential, connected.client).catch(() => null);
-			return account === null || !json.accountId || account === json.accountId ? connected : null;
-		});
-	}
-
-	private async connect(plugin: AnyChannelPlugin, itemIndex: number): Promise<TypingConnection | null> {
-		let credential: object;
-		try {
-			credential = await this.context.getCredentials(plugin.credentialType, itemIndex);
-		} catch {
-			this.debug(`shows no typing on ${plugin.name}: no "Clawgate ${plugin.name} API" credential is set on it`);
-			return null;
-		}
-		try {
-			return { credential, client: await plugin.createClient(credential) };
-		} catch (error) {
-			this.debug(`shows no typing on ${plugin.name}: ${describeWithoutSecrets(plugin, error, credential)}`);
-			return null;
-		}
-	}
-
 	private debug(message: string): void {
-		this.context.logger.debug(`AI Session "${this.context.getNode().name}" ${message}`);
+		this.connections.debug(message);
 	}
 }
 
@@ -154,19 +126,4 @@ function typingTargetOf(plugin: AnyChannelPlugin, json: IDataObject): { chatId: 
 	const envelope = json as unknown as Parameters<NonNullable<AnyChannelPlugin['outbound']['replyTarget']>>[0];
 	if (typeof envelope.chat?.id !== 'string' || envelope.chat.id === '') return null;
 	return plugin.outbound.replyTarget?.(envelope, true) ?? { chatId: envelope.chat.id, threadId: envelope.chat.threadId ?? null };
-}
-
-/** The plugin's words for a failure, with every secret of the credential blanked (a URL with the bot token in it). */
-export function describeWithoutSecrets(plugin: AnyChannelPlugin, error: unknown, credential: object | null | undefined): string {
-	let text: string;
-	try {
-		text = plugin.describeError(error, 'show typing').message;
-	} catch {
-		text = error instanceof Error ? error.message : String(error);
-	}
-	for (const value of Object.values(credential ?? {})) {
-		// Short values (a port, "true") are no secrets and would blank ordinary words.
-		if (typeof value === 'string' && value.length >= 8) text = text.split(value).join('***');
-	}
-	return text;
 }
