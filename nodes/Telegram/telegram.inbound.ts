@@ -421,7 +421,7 @@ export async function downloadTelegramFile(
 		const filePath = file.file_path;
 		// The URL holds the token: fetchFileAtMost reports failures without it.
 		const url = `${apiRootOf(credential)}/file/bot${credential.accessToken.trim()}/${filePath.split('/').map(encodeURIComponent).join('/')}`;
-		const { bytes, contentType } = await fetchFileAtMost(url, { maxBytes, signal, server: 'the Telegram Bot API' }).catch((error: unknown) => {
+		const { bytes, contentType } = await fetchFileAtMost(url, { maxBytes, signal, server: 'the Telegram Bot API', followRedirects: true }).catch((error: unknown) => {
 			if (error instanceof FileTooLargeError) throw new TelegramFileTooLargeError(error.sizeBytes, maxBytes);
 			if (error instanceof FileDownloadError) throw new TelegramApiError(error.message, error.status);
 			throw error;

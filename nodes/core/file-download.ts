@@ -75,13 +75,15 @@ export interface FileFetchOptions {
 	signal?: AbortSignal;
 	/** Who serves the file, as errors name it: "the Telegram Bot API", "Discord's file server". */
 	server: string;
+	/**
+	 * Whether a redirect is followed. Not by default: a file address taken from a message (Discord's
+	 * CDN) must not lead n8n elsewhere; a Bot API server the credential names may hand files on.
+	 */
+	followRedirects?: boolean;
 }
 
-/**
- * GETs `url` and reads at most `maxBytes` of it. Redirects are not followed: a platform's file
- * server answers directly, and a redirect elsewhere is no file of the platform's.
- */
-export async function fetchFileAtMost(url: string, { maxBytes, timeoutMs, signal, server }: FileFetchOptions): Promise<{ bytes: Buffer; contentType: string | null }> {
+/** GETs `url` and reads at most `maxBytes` of it. */
+export async function fetchFileAtMost(url: string, { maxBytes, timeoutMs, signal, server, followRedirects = false }: FileFetchOptions): Promise<{ bytes: Buffer; contentType: string | null }> {
 	const timeout = timeoutMs === undefined ? null : AbortSignal.timeout(timeoutMs);
 	const stop = AbortSignal.any([signal, timeout].filter((candidate): candidate is AbortSignal => candidate !== null && candidate !== undefined));
 	const stopped = () => {
@@ -89,7 +91,7 @@ export async function fetchFileAtMost(url: string, { maxBytes, timeoutMs, signal
 		return signal?.aborted ? new FileDownloadError('The download was stopped.') : null;
 	};
 	// The URL can hold a token, so a failure is reported without it.
-	const response = await fetch(url, { signal: stop, redirect: 'manual' }).catch(() => null);
+	const response = await fetch(url, { signal: stop, redirect: followRedirects ? 'follow' : 'manual' }).catch(() => null);
 	if (!response) throw stopped() ?? new FileDownloadError(`Could not reach ${server} to download a file. Check the network and the credential's base URL.`);
 	if (!response.ok) {
 		await response.body?.cancel().catch(() => undefined);
