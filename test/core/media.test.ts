@@ -10,6 +10,7 @@ import { MemorySessionStore } from '../../nodes/core/stores/memory.store';
 import { createTokenCounter } from '../../nodes/core/tokens';
 import { transcriptionFileName, voiceNoteOverLimits } from '../../nodes/core/transcription';
 import { png } from '../fixtures/media';
+import { testEngineConfig } from './engine-config';
 
 describe('image sizes from file headers', () => {
 	test('PNG, GIF, WebP (lossy, lossless, extended) and JPEG give their pixel size', () => {
@@ -112,18 +113,7 @@ class RecordingModel implements ChatModel {
 	}
 }
 
-const config: SessionEngineConfig = {
-	models: ['gpt-4o'],
-	systemPrompt: 'Be brief.',
-	maxOutputTokens: 256,
-	safetyMargin: 64,
-	commands: { new: true, reset: true, usage: true, help: true },
-	limits: { messagesPerMinute: 0, tokensPerDay: 0, limitReply: 'Slow down.' },
-	compaction: { enabled: false, thresholdTokens: 6000, keepRecentTokens: 2000 },
-	retries: 0,
-	timeoutMs: 5000,
-	lock: { waitMs: 5000, leaseMs: 30_000 },
-};
+const config: SessionEngineConfig = { ...testEngineConfig, models: ['gpt-4o'], systemPrompt: 'Be brief.' };
 
 let id = 0;
 function message(text: string, media?: () => Promise<MessageMedia>): InboundMessage {

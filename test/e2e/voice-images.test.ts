@@ -1,0 +1,131 @@
+/**
+ * Voice notes and images in a real n8n with the package installed the community way: a Telegram
+ * Trigger (webhook) and a Discord Trigger (gateway) → AI Session (Transcribe Voice Notes on, the
+ * platforms' credentials set for downloads) → Reply. The platforms, the transcription API and the
+ * model are emulators on loopback; the voice note is a real Ogg Opus file and the photo a real PNG.
+ */
+import { DiscordEmulator } from '../emulators/discord';
+import { OpenAiEmulator } from '../emulators/openai';
+import { TelegramEmulator } from '../emulators/telegram';
+import { oggOpusVoiceNote, png } from '../fixtures/media';
+import { N8nInstance, eventually, type WorkflowFixture } from './harness';
+
+const telegramCredential = { id: 'ClawgateMedTg001', name: 'Media Telegram bot' };
+const discordCredential = { id: 'ClawgateMedDc001', name: 'Media Discord bot' };
+const openAiCredential = { id: 'ClawgateMedAi001', name: 'Media OpenAI' };
+const node = (name: string, type: string, position: [number, number], extra: Record<string, unknown>) => ({ id: `media-${name.toLowerCase().replace(/ /g, '-')}`, name, type: `n8n-nodes-clawgate.${type}`, position, ...extra });
+
+const workflow: WorkflowFixture = {
+	id: 'ClawgateMedia001',
+	name: 'Clawgate: voice notes and images',
+	active: false,
+	nodes: [
+		node('Telegram Trigger', 'telegramTrigger', [0, 0], {
+			typeVersion: 2,
+			webhookId: '7d1e5c2a-3b4f-4a6e-9c8d-1e2f3a4b5c6d',
+			parameters: { mode: 'webhook' },
+			credentials: { clawgateTelegramApi: telegramCredential },
+		}),
+		node('Discord Trigger', 'discordTrigger', [0, 200], { typeVersion: 2, parameters: {}, credentials: { clawgateDiscordApi: discordCredential } }),
+		node('AI Session', 'aiSession', [260, 100], {
+			typeVersion: 2,
+			parameters: { model: 'gpt-4o', store: 'sqlite', showTyping: false, media: { transcribeVoiceNotes: true, maxVoiceSeconds: 120 } },
+			credentials: { openAiApi: openAiCredential, clawgateTelegramApi: telegramCredential, clawgateDiscordApi: discordCredential },
+		}),
+		node('Reply', 'reply', [520, 100], { typeVersion: 1, parameters: {}, credentials: { clawgateTelegramApi: telegramCredential, clawgateDiscordApi: discordCredential } }),
+	],
+	connections: {
+		'Telegram Trigger': { main: [[{ node: 'AI Session', type: 'main', index: 0 }]] },
+		'Discord Trigger': { main: [[{ node: 'AI Session', type: 'main', index: 0 }]] },
+		'AI Session': { main: [[{ node: 'Reply', type: 'main', index: 0 }], []] },
+	},
+	settings: { executionOrder: 'v1' },
+};
+
+function textOf(content: unknown): string {
+	return Array.isArray(content) ? content.map((part: { text?: string }) => part.text ?? '').join('') : String(content);
+}
+
+describe('voice notes and images in a real n8n (Telegram voice note, Discord photo)', () => {
+	const telegram = new TelegramEmulator();
+	const discord = new DiscordEmulator();
+	const model = new OpenAiEmulator({
+		responder: (request) => `answer to: ${textOf(request.messages.at(-1)?.content)}`,
+		transcriber: (audio) => (audio.fileName.endsWith('.ogg') ? 'What time do you open tomorrow?' : 'wrong file name'),
+	});
+	const voice = oggOpusVoiceNote(3);
+	let n8n: N8nInstance;
+
+	beforeAll(async () => {
+		await Promise.all([telegram.start(), discord.start(), model.start()]);
+		n8n = await N8nInstance.start({
+			credentials: [
+				{ ...telegramCredential, type: 'clawgateTelegramApi', data: { accessToken: telegram.token, baseUrl: telegram.apiRoot } },
+				{ ...discordCredential, type: 'clawgateDiscordApi', data: { botToken: discord.token, baseUrl: discord.apiBase } },
+				{ ...openAiCredential, type: 'openAiApi', data: { apiKey: model.apiKey, url: model.baseUrl } },
+			],
+			workflows: [workflow],
+			env: { N8N_LOG_LEVEL: 'debug' },
+		});
+		await Promise.all([
+			telegram.waitForCall('setWebhook', undefined, 60_000),
+			eventually(() => (discord.openSockets > 0 ? true : undefined), 'the Discord gateway connection', 60_000),
+		]);
+		// Building, installing and starting n8n takes minutes on a machine other test runs share.
+	}, 900_000);
+
+	afterAll(async () => {
+		await n8n?.stop();
+		await Promise.all([telegram.stop(), discord.stop(), model.stop()]);
+	});
+
+	test('Telegram: an OGG/Opus voice note is downloaded, transcribed and answered', async () => {
+		const chatId = 6001;
+		const fileId = telegram.addFile(voice, { mimeType: 'audio/ogg', path: 'voice/file_1.oga' });
+		const update = telegram.messageUpdate(
+			{ voice: { file_id: fileId, file_unique_id: 'AgADvoice1', duration: 3, mime_type: 'audio/ogg', file_size: voice.length } },
+			{ chatId, from: { id: chatId, is_bot: false, first_name: 'Ada' } },
+		);
+		expect((await telegram.deliver(update)).status).toBe(200);
+		const answer = await telegram.waitForCall('sendMessage', (body) => String(body.chat_id) === String(chatId), 60_000);
+
+		expect(answer.body.text).toBe('answer to: (voice note) What time do you open tomorrow?');
+		const [heard] = model.transcriptions();
+		expect(heard).toMatchObject({ fileName: 'file_1.ogg', model: 'whisper-1' });
+		expect(Buffer.compare(heard.bytes, voice)).toBe(0);
+		expect(textOf(model.bodies().at(-1)!.messages.at(-1)!.content)).toBe('(voice note) What time do you open tomorrow?');
+	}, 120_000);
+
+	test('Telegram: a voice note over the length limit is answered with the limit, and nothing is transcribed', async () => {
+		const chatId = 6002;
+		const transcribed = model.transcriptions().length;
+		const fileId = telegram.addFile(voice, { mimeType: 'audio/ogg', path: 'voice/file_2.oga' });
+		const update = telegram.messageUpdate(
+			{ voice: { file_id: fileId, file_unique_id: 'AgADvoice2', duration: 600, mime_type: 'audio/ogg', file_size: voice.length } },
+			{ chatId, from: { id: chatId, is_bot: false, first_name: 'Ada' } },
+		);
+		expect((await telegram.deliver(update)).status).toBe(200);
+		const answer = await telegram.waitForCall('sendMessage', (body) => String(body.chat_id) === String(chatId), 60_000);
+		expect(answer.body.text).toBe('Your voice note is 10:00 long; I can listen to voice notes of up to 2:00. Please send a shorter one, or type your message.');
+		expect(model.transcriptions()).toHaveLength(transcribed);
+		expect(telegram.fileDownloads(fileId)).toHaveLength(0);
+	}, 120_000);
+
+	test('Discord: a photo reaches the model as an image part, and the answer comes back', async () => {
+		const image = png(1024, 768);
+		const message = discord.sendDm({ content: 'What does this sign say?', attachments: [{ filename: 'sign.png', content_type: 'image/png', bytes: image }] });
+		const channelId = String(message.channel_id);
+		const answer = await discord.waitForCall('POST', new RegExp(`/channels/${channelId}/messages$`), 60_000);
+
+		expect(answer.body.content).toBe('answer to: What does this sign say?\n[image: sign.png, 1024×768]');
+		const [seen] = model.images();
+		expect(seen).toMatchObject({ model: 'gpt-4o', mimeType: 'image/png', detail: 'auto' });
+		expect(Buffer.compare(seen.bytes!, image)).toBe(0);
+		// The CDN was asked without the bot token.
+		expect(discord.attachmentDownloads().map((request) => request.headers.authorization)).toEqual([undefined]);
+	}, 120_000);
+
+	test('no token or API key appears in the n8n log', () => {
+		for (const secret of [telegram.token, discord.token, model.apiKey]) expect(n8n.log).not.toContain(secret);
+	});
+});
