@@ -76,6 +76,10 @@ function readableAttachments(json: IDataObject): { voice: EnvelopeAttachment | n
 	};
 }
 
+/** A downloaded file, or why there is none (`tooLarge`: over the size limit). */
+type Download = { file: DownloadedAttachment } | { failure: string; tooLarge: boolean };
+type DownloadOf = (attachment: EnvelopeAttachment, maxBytes: number) => Promise<Download>;
+
 export class MediaInput {
 	constructor(
 		private readonly context: IExecuteFunctions,
@@ -119,7 +123,7 @@ export class MediaInput {
 	}
 
 	private async transcribe(
-		download: (attachment: EnvelopeAttachment, maxBytes: number) => Promise<DownloadedAttachment>,
+		download: DownloadOf,
 		voice: EnvelopeAttachment,
 		settings: MediaSettings,
 		timeoutMs: number,
@@ -127,13 +131,12 @@ export class MediaInput {
 		if (!this.transcription) {
 			throw new NodeOperationError(this.context.getNode(), 'Transcribing voice notes needs the OpenAI credential: set Model Source to "OpenAI Credential", or turn off "Transcribe Voice Notes".');
 		}
-		let audio: DownloadedAttachment;
-		try {
-			audio = await download(voice, settings.maxVoiceBytes);
-		} catch (error) {
-			if (isFileTooLarge(error)) return { refusal: voiceNoteTooLarge(null, settings.maxVoiceBytes) };
-			throw new NodeOperationError(this.context.getNode(), `Could not download the voice note: ${(error as Error).message}`);
+		const downloaded = await download(voice, settings.maxVoiceBytes);
+		if ('failure' in downloaded) {
+			if (downloaded.tooLarge) return { refusal: voiceNoteTooLarge(null, settings.maxVoiceBytes) };
+			throw new NodeOperationError(this.context.getNode(), `Could not download the voice note: ${downloaded.failure}`);
 		}
+		const audio = downloaded.file;
 		const baseUrl = settings.transcriptionBaseUrl || this.transcription.baseUrl?.trim() || OPENAI_API;
 		const transcript = await transcribeAudio({
 			baseUrl,
@@ -148,17 +151,15 @@ export class MediaInput {
 
 	/** The image as the model sees it (a data URL and its tokens) and its note; only the note when it cannot be read. */
 	private async imageFor(
-		download: (attachment: EnvelopeAttachment, maxBytes: number) => Promise<DownloadedAttachment>,
+		download: DownloadOf,
 		attachment: EnvelopeAttachment,
 		settings: MediaSettings,
 		model: string,
 	): Promise<{ note: string; image?: MessageMedia['images'][number] }> {
-		let file: DownloadedAttachment;
-		try {
-			file = await download(attachment, settings.maxImageBytes);
-		} catch (error) {
-			return { note: imageNote(attachment, `not shown: ${(error as Error).message}`) };
-		}
+		const downloaded = await download(attachment, settings.maxImageBytes);
+		// The note reaches the model, which may repeat it to the sender: the size limit is theirs to know, the setup is not.
+		if ('failure' in downloaded) return { note: imageNote(attachment, `not shown: ${downloaded.tooLarge ? downloaded.failure : 'it could not be downloaded'}`) };
+		const file = downloaded.file;
 		const size = readImageSize(file.bytes);
 		if (!size) return { note: imageNote(attachment, 'not shown: not a PNG, JPEG, GIF or WebP image') };
 		return {
@@ -171,17 +172,20 @@ export class MediaInput {
 		};
 	}
 
-	/** One attachment through its plugin and the platform credential on AI Session; errors name no secret. */
-	private async download(plugin: AnyChannelPlugin, itemIndex: number, json: IDataObject, attachment: EnvelopeAttachment, maxBytes: number): Promise<DownloadedAttachment> {
+	/** One attachment through its plugin and the platform credential on AI Session; a failure says why, naming no secret. */
+	private async download(plugin: AnyChannelPlugin, itemIndex: number, json: IDataObject, attachment: EnvelopeAttachment, maxBytes: number): Promise<Download> {
 		const connection = await this.connections.forItem(plugin, itemIndex, json, 'downloads no attachments');
-		if (!connection) throw new Error(`AI Session has no "Clawgate ${plugin.name} API" credential of this bot to download it with (set it under Credentials)`);
+		if (!connection) {
+			const failure = `AI Session has no "Clawgate ${plugin.name} API" credential of this bot to download it with (set it under Credentials)`;
+			this.context.logger.warn(`AI Session "${this.context.getNode().name}" could not download a ${attachment.kind} from ${plugin.name}: ${failure}`);
+			return { failure, tooLarge: false };
+		}
 		try {
-			return await plugin.downloadAttachment!(connection, attachment, { maxBytes, timeoutMs: ATTACHMENT_DOWNLOAD_TIMEOUT_MS });
+			return { file: await plugin.downloadAttachment!(connection, attachment, { maxBytes, timeoutMs: ATTACHMENT_DOWNLOAD_TIMEOUT_MS }) };
 		} catch (error) {
-			if (isFileTooLarge(error)) throw error;
-			const reason = describeWithoutSecrets(plugin, error, connection.credential, 'download a file');
-			this.connections.debug(`could not download a ${attachment.kind} from ${plugin.name}: ${reason}`);
-			throw new Error(reason);
+			const failure = describeWithoutSecrets(plugin, error, connection.credential, 'download a file');
+			this.context.logger.warn(`AI Session "${this.context.getNode().name}" could not download a ${attachment.kind} from ${plugin.name}: ${failure}`);
+			return { failure, tooLarge: isFileTooLarge(error) };
 		}
 	}
 }

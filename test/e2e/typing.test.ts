@@ -8,7 +8,8 @@ import type { RecordedRequest } from '../emulators/kit';
 import { DiscordEmulator } from '../emulators/discord';
 import { OpenAiEmulator } from '../emulators/openai';
 import { TelegramEmulator } from '../emulators/telegram';
-import { eventually, N8nInstance, type WorkflowFixture } from './harness';
+import { eventually, type N8nInstance, type WorkflowFixture } from './harness';
+import { startTelegramDiscordN8n } from './telegram-discord';
 
 const telegramCredential = { id: 'ClawgateTypTg001', name: 'Typing Telegram bot' };
 const discordCredential = { id: 'ClawgateTypDc001', name: 'Typing Discord bot' };
@@ -84,20 +85,8 @@ describe('AI Session shows typing while the model works, in a real n8n (Telegram
 
 	beforeAll(async () => {
 		await Promise.all([telegram.start(), discord.start(), model.start()]);
-		n8n = await N8nInstance.start({
-			credentials: [
-				{ ...telegramCredential, type: 'clawgateTelegramApi', data: { accessToken: telegram.token, baseUrl: telegram.apiRoot } },
-				{ ...discordCredential, type: 'clawgateDiscordApi', data: { botToken: discord.token, baseUrl: discord.apiBase } },
-				{ ...openAiCredential, type: 'openAiApi', data: { apiKey: model.apiKey, url: model.baseUrl } },
-			],
-			workflows: [workflow],
-			// Typing failures are logged at debug: the log must show them without any token.
-			env: { N8N_LOG_LEVEL: 'debug' },
-		});
-		await Promise.all([
-			telegram.waitForCall('setWebhook', undefined, 60_000),
-			eventually(() => (discord.openSockets > 0 ? true : undefined), 'the Discord gateway connection', 60_000),
-		]);
+		// Typing failures are logged at debug: the log must show them without any token.
+		n8n = await startTelegramDiscordN8n({ telegram, discord, model, workflow, credentials: { telegram: telegramCredential, discord: discordCredential, openAi: openAiCredential } });
 		// One message through each channel first, so n8n has loaded what the first execution loads.
 		await telegram.deliver(telegram.textUpdate({ text: 'warm up', chatId: 1 }));
 		discord.sendDm({ from: discord.users.bob, content: 'warm up' });

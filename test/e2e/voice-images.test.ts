@@ -8,7 +8,8 @@ import { DiscordEmulator } from '../emulators/discord';
 import { OpenAiEmulator } from '../emulators/openai';
 import { TelegramEmulator } from '../emulators/telegram';
 import { oggOpusVoiceNote, png } from '../fixtures/media';
-import { N8nInstance, eventually, type WorkflowFixture } from './harness';
+import type { N8nInstance, WorkflowFixture } from './harness';
+import { startTelegramDiscordN8n } from './telegram-discord';
 
 const telegramCredential = { id: 'ClawgateMedTg001', name: 'Media Telegram bot' };
 const discordCredential = { id: 'ClawgateMedDc001', name: 'Media Discord bot' };
@@ -58,19 +59,7 @@ describe('voice notes and images in a real n8n (Telegram voice note, Discord pho
 
 	beforeAll(async () => {
 		await Promise.all([telegram.start(), discord.start(), model.start()]);
-		n8n = await N8nInstance.start({
-			credentials: [
-				{ ...telegramCredential, type: 'clawgateTelegramApi', data: { accessToken: telegram.token, baseUrl: telegram.apiRoot } },
-				{ ...discordCredential, type: 'clawgateDiscordApi', data: { botToken: discord.token, baseUrl: discord.apiBase } },
-				{ ...openAiCredential, type: 'openAiApi', data: { apiKey: model.apiKey, url: model.baseUrl } },
-			],
-			workflows: [workflow],
-			env: { N8N_LOG_LEVEL: 'debug' },
-		});
-		await Promise.all([
-			telegram.waitForCall('setWebhook', undefined, 60_000),
-			eventually(() => (discord.openSockets > 0 ? true : undefined), 'the Discord gateway connection', 60_000),
-		]);
+		n8n = await startTelegramDiscordN8n({ telegram, discord, model, workflow, credentials: { telegram: telegramCredential, discord: discordCredential, openAi: openAiCredential } });
 		// Building, installing and starting n8n takes minutes on a machine other test runs share.
 	}, 900_000);
 
@@ -79,34 +68,31 @@ describe('voice notes and images in a real n8n (Telegram voice note, Discord pho
 		await Promise.all([telegram.stop(), discord.stop(), model.stop()]);
 	});
 
-	test('Telegram: an OGG/Opus voice note is downloaded, transcribed and answered', async () => {
-		const chatId = 6001;
-		const fileId = telegram.addFile(voice, { mimeType: 'audio/ogg', path: 'voice/file_1.oga' });
+	/** Ada's voice note (`duration` as Telegram reports it), delivered to the webhook; resolves with the answer sent to her chat and the file's id. */
+	async function voiceNoteAnswered(chatId: number, duration: number) {
+		const fileId = telegram.addFile(voice, { mimeType: 'audio/ogg', path: `voice/file_${chatId}.oga` });
 		const update = telegram.messageUpdate(
-			{ voice: { file_id: fileId, file_unique_id: 'AgADvoice1', duration: 3, mime_type: 'audio/ogg', file_size: voice.length } },
+			{ voice: { file_id: fileId, file_unique_id: `AgAD${chatId}`, duration, mime_type: 'audio/ogg', file_size: voice.length } },
 			{ chatId, from: { id: chatId, is_bot: false, first_name: 'Ada' } },
 		);
 		expect((await telegram.deliver(update)).status).toBe(200);
 		const answer = await telegram.waitForCall('sendMessage', (body) => String(body.chat_id) === String(chatId), 60_000);
+		return { text: answer.body.text, fileId };
+	}
 
-		expect(answer.body.text).toBe('answer to: (voice note) What time do you open tomorrow?');
+	test('Telegram: an OGG/Opus voice note is downloaded, transcribed and answered', async () => {
+		const { text } = await voiceNoteAnswered(6001, 3);
+		expect(text).toBe('answer to: (voice note) What time do you open tomorrow?');
 		const [heard] = model.transcriptions();
-		expect(heard).toMatchObject({ fileName: 'file_1.ogg', model: 'whisper-1' });
+		expect(heard).toMatchObject({ fileName: 'file_6001.ogg', model: 'whisper-1' });
 		expect(Buffer.compare(heard.bytes, voice)).toBe(0);
 		expect(textOf(model.bodies().at(-1)!.messages.at(-1)!.content)).toBe('(voice note) What time do you open tomorrow?');
 	}, 120_000);
 
 	test('Telegram: a voice note over the length limit is answered with the limit, and nothing is transcribed', async () => {
-		const chatId = 6002;
 		const transcribed = model.transcriptions().length;
-		const fileId = telegram.addFile(voice, { mimeType: 'audio/ogg', path: 'voice/file_2.oga' });
-		const update = telegram.messageUpdate(
-			{ voice: { file_id: fileId, file_unique_id: 'AgADvoice2', duration: 600, mime_type: 'audio/ogg', file_size: voice.length } },
-			{ chatId, from: { id: chatId, is_bot: false, first_name: 'Ada' } },
-		);
-		expect((await telegram.deliver(update)).status).toBe(200);
-		const answer = await telegram.waitForCall('sendMessage', (body) => String(body.chat_id) === String(chatId), 60_000);
-		expect(answer.body.text).toBe('Your voice note is 10:00 long; I can listen to voice notes of up to 2:00. Please send a shorter one, or type your message.');
+		const { text, fileId } = await voiceNoteAnswered(6002, 600);
+		expect(text).toBe('Your voice note is 10:00 long; I can listen to voice notes of up to 2:00. Please send a shorter one, or type your message.');
 		expect(model.transcriptions()).toHaveLength(transcribed);
 		expect(telegram.fileDownloads(fileId)).toHaveLength(0);
 	}, 120_000);

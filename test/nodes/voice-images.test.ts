@@ -160,9 +160,12 @@ test('a model that cannot see images gets a note instead, and nothing is downloa
 test('without the Discord credential on AI Session the model is told the image could not be shown, and answers', async () => {
 	const { error, outputOf } = await answer([discordPhoto('And this?', png(32, 32))], aiSessionNode({}, { clawgateTelegramApi: { id: '2', name: 'Bot' } }));
 	expect(error).toBeUndefined();
-	expect(model.bodies().at(-1)!.messages.at(-1)).toEqual({
-		role: 'user',
-		content: 'And this?\n[image: menu.png, not shown: AI Session has no "Clawgate Discord API" credential of this bot to download it with (set it under Credentials)]',
-	});
+	expect(model.bodies().at(-1)!.messages.at(-1)).toEqual({ role: 'user', content: 'And this?\n[image: menu.png, not shown: it could not be downloaded]' });
 	expect(outputOf('AI Session', 0)[0].json.reply).toBeDefined();
+});
+
+test('an image over the size limit is not downloaded past it, and the model is told its size and the limit', async () => {
+	const { error } = await answer([discordPhoto('Big one', png(900, 900))], aiSessionNode({ media: { maxImageMegabytes: 0.1 } }));
+	expect(error).toBeUndefined();
+	expect(model.bodies().at(-1)!.messages.at(-1)!.content).toMatch(/^Big one\n\[image: menu\.png, not shown: too large \([\d.]+ MB; the limit is 0\.1 MB\)\]$/);
 });
