@@ -93,14 +93,12 @@ export class AiSession implements INodeType {
 						timeoutMs: config.timeoutMs,
 					});
 				const engine = new SessionEngine(store, insights.timed(itemIndex, model), config);
-				const inbound = {
-					...inboundFromItem(item.json, {
-						sessionId: this.getNodeParameter('sessionKey', itemIndex),
-						text: this.getNodeParameter('text', itemIndex),
-						fromTrigger: isTriggerEnvelope(item.json, envelopeOriginKey()),
-					}),
-					media: media.of(itemIndex, item.json, { model: config.models[0], timeoutMs: config.timeoutMs }),
-				};
+				const inbound = inboundFromItem(item.json, {
+					sessionId: this.getNodeParameter('sessionKey', itemIndex),
+					text: this.getNodeParameter('text', itemIndex),
+					fromTrigger: isTriggerEnvelope(item.json, envelopeOriginKey()),
+				});
+				inbound.media = media.of(itemIndex, item.json, { text: inbound.text, model: config.models[0], timeoutMs: config.timeoutMs });
 				// Before any store or model work, so the chat shows typing at once; stopped in `finally`.
 				typing.start(itemIndex, item.json, inbound, config.commands);
 				const journaled = await journalOfItem(this, item.json, { kind: storeKind, store });

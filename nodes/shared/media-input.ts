@@ -93,7 +93,7 @@ export class MediaInput {
 	 * Session reads: no image, no voice note to transcribe, or not an envelope a Clawgate trigger
 	 * signed on a platform whose plugin can download files.
 	 */
-	of(itemIndex: number, json: IDataObject, { model, timeoutMs }: { model: string; timeoutMs: number }): InboundMessage['media'] {
+	of(itemIndex: number, json: IDataObject, { text: said, model, timeoutMs }: { text: string; model: string; timeoutMs: number }): InboundMessage['media'] {
 		if (!isTriggerEnvelope(json, envelopeOriginKey())) return undefined;
 		const plugin = this.pluginForItem(json);
 		if (!plugin?.downloadAttachment) return undefined;
@@ -102,7 +102,8 @@ export class MediaInput {
 		const transcribed = settings.transcribeVoiceNotes ? voice : null;
 		const shown = images.slice(0, settings.maxImages);
 		if (!transcribed && shown.length === 0) return undefined;
-		const caption = String((json.message as IDataObject).text ?? '').trim();
+		// The resolved Message Text: a photo's or voice note's caption, as AI Session reads it.
+		const caption = said.trim();
 		return async (): Promise<MessageMedia> => {
 			const download = (attachment: EnvelopeAttachment, maxBytes: number) => this.download(plugin, itemIndex, json, attachment, maxBytes);
 			let text = caption;
@@ -114,7 +115,8 @@ export class MediaInput {
 				text = [`${VOICE_NOTE_PREFIX} ${heard.transcript || '(no words heard)'}`, caption].filter(Boolean).join('\n');
 			}
 			const seen = settings.images === 'always' || (settings.images === 'byModel' && supportsImagesByName(model));
-			const parts = await Promise.all(shown.map((image) => (seen ? this.imageFor(download, image, settings, model) : { note: imageNote(image, 'this model cannot see images') })));
+			const unseen = settings.images === 'never' ? 'not shown' : 'this model cannot see images';
+			const parts = await Promise.all(shown.map((image) => (seen ? this.imageFor(download, image, settings, model) : { note: imageNote(image, unseen) })));
 			return {
 				text: [text, ...parts.map((part) => part.note)].filter(Boolean).join('\n'),
 				images: parts.flatMap((part) => ('image' in part && part.image ? [part.image] : [])),

@@ -9,6 +9,46 @@ import { eventually, N8nInstance, type WorkflowFixture } from './harness';
 
 type CredentialName = { id: string; name: string };
 
+export interface TelegramDiscordWorkflow {
+	id: string;
+	name: string;
+	/** The Telegram Trigger's webhook ID (a UUID of the test's own). */
+	webhookId: string;
+	credentials: TelegramDiscordSetup['credentials'];
+	/** Parameters of the Telegram Trigger besides `mode: webhook`, and of AI Session. */
+	telegramTrigger?: Record<string, unknown>;
+	aiSession: Record<string, unknown>;
+}
+
+/** Telegram Trigger (webhook) and Discord Trigger → AI Session (the platforms' credentials set) → Reply. */
+export function telegramDiscordWorkflow({ id, name, webhookId, credentials, telegramTrigger = {}, aiSession }: TelegramDiscordWorkflow): WorkflowFixture {
+	const node = (nodeName: string, type: string, position: [number, number], extra: Record<string, unknown>) => ({
+		id: `${id}-${nodeName.toLowerCase().replace(/ /g, '-')}`,
+		name: nodeName,
+		type: `n8n-nodes-clawgate.${type}`,
+		position,
+		...extra,
+	});
+	const channels = { clawgateTelegramApi: credentials.telegram, clawgateDiscordApi: credentials.discord };
+	return {
+		id,
+		name,
+		active: false,
+		nodes: [
+			node('Telegram Trigger', 'telegramTrigger', [0, 0], { typeVersion: 2, webhookId, parameters: { mode: 'webhook', ...telegramTrigger }, credentials: { clawgateTelegramApi: credentials.telegram } }),
+			node('Discord Trigger', 'discordTrigger', [0, 200], { typeVersion: 2, parameters: {}, credentials: { clawgateDiscordApi: credentials.discord } }),
+			node('AI Session', 'aiSession', [260, 100], { typeVersion: 2, parameters: aiSession, credentials: { openAiApi: credentials.openAi, ...channels } }),
+			node('Reply', 'reply', [520, 100], { typeVersion: 1, parameters: {}, credentials: channels }),
+		],
+		connections: {
+			'Telegram Trigger': { main: [[{ node: 'AI Session', type: 'main', index: 0 }]] },
+			'Discord Trigger': { main: [[{ node: 'AI Session', type: 'main', index: 0 }]] },
+			'AI Session': { main: [[{ node: 'Reply', type: 'main', index: 0 }], []] },
+		},
+		settings: { executionOrder: 'v1' },
+	};
+}
+
 export interface TelegramDiscordSetup {
 	telegram: TelegramEmulator;
 	discord: DiscordEmulator;

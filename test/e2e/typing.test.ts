@@ -8,43 +8,26 @@ import type { RecordedRequest } from '../emulators/kit';
 import { DiscordEmulator } from '../emulators/discord';
 import { OpenAiEmulator } from '../emulators/openai';
 import { TelegramEmulator } from '../emulators/telegram';
-import { eventually, type N8nInstance, type WorkflowFixture } from './harness';
-import { startTelegramDiscordN8n } from './telegram-discord';
+import { eventually, type N8nInstance } from './harness';
+import { startTelegramDiscordN8n, telegramDiscordWorkflow } from './telegram-discord';
 
-const telegramCredential = { id: 'ClawgateTypTg001', name: 'Typing Telegram bot' };
-const discordCredential = { id: 'ClawgateTypDc001', name: 'Typing Discord bot' };
-const openAiCredential = { id: 'ClawgateTypAi001', name: 'Typing OpenAI' };
-const node = (name: string, type: string, position: [number, number], extra: Record<string, unknown>) => ({ id: `typing-${name.toLowerCase().replace(/ /g, '-')}`, name, type: `n8n-nodes-clawgate.${type}`, position, ...extra });
+const credentials = {
+	telegram: { id: 'ClawgateTypTg001', name: 'Typing Telegram bot' },
+	discord: { id: 'ClawgateTypDc001', name: 'Typing Discord bot' },
+	openAi: { id: 'ClawgateTypAi001', name: 'Typing OpenAI' },
+};
 
-const workflow: WorkflowFixture = {
+const workflow = telegramDiscordWorkflow({
 	id: 'ClawgateTyping01',
 	name: 'Clawgate: typing while the model works',
-	active: false,
-	nodes: [
-		node('Telegram Trigger', 'telegramTrigger', [0, 0], {
-			typeVersion: 2,
-			webhookId: '4f7c2a90-1b3d-4e5f-8a6b-7c8d9e0f1a21',
-			// Best effort: with the journal, recovery would run the failed message again (and rightly
-			// show typing again), which is not what the failure test looks at.
-			parameters: { mode: 'webhook', deliveryGuarantee: 'bestEffort' },
-			credentials: { clawgateTelegramApi: telegramCredential },
-		}),
-		node('Discord Trigger', 'discordTrigger', [0, 200], { typeVersion: 2, parameters: {}, credentials: { clawgateDiscordApi: discordCredential } }),
-		node('AI Session', 'aiSession', [260, 100], {
-			typeVersion: 2,
-			// No retries: a failing model fails the item at once (the failure test).
-			parameters: { model: 'gpt-4o-mini', store: 'sqlite', options: { retries: 0 } },
-			credentials: { openAiApi: openAiCredential, clawgateTelegramApi: telegramCredential, clawgateDiscordApi: discordCredential },
-		}),
-		node('Reply', 'reply', [520, 100], { typeVersion: 1, parameters: {}, credentials: { clawgateTelegramApi: telegramCredential, clawgateDiscordApi: discordCredential } }),
-	],
-	connections: {
-		'Telegram Trigger': { main: [[{ node: 'AI Session', type: 'main', index: 0 }]] },
-		'Discord Trigger': { main: [[{ node: 'AI Session', type: 'main', index: 0 }]] },
-		'AI Session': { main: [[{ node: 'Reply', type: 'main', index: 0 }], []] },
-	},
-	settings: { executionOrder: 'v1' },
-};
+	webhookId: '4f7c2a90-1b3d-4e5f-8a6b-7c8d9e0f1a21',
+	credentials,
+	// Best effort: with the journal, recovery would run the failed message again (and rightly
+	// show typing again), which is not what the failure test looks at.
+	telegramTrigger: { deliveryGuarantee: 'bestEffort' },
+	// No retries: a failing model fails the item at once (the failure test).
+	aiSession: { model: 'gpt-4o-mini', store: 'sqlite', options: { retries: 0 } },
+});
 
 const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -86,7 +69,7 @@ describe('AI Session shows typing while the model works, in a real n8n (Telegram
 	beforeAll(async () => {
 		await Promise.all([telegram.start(), discord.start(), model.start()]);
 		// Typing failures are logged at debug: the log must show them without any token.
-		n8n = await startTelegramDiscordN8n({ telegram, discord, model, workflow, credentials: { telegram: telegramCredential, discord: discordCredential, openAi: openAiCredential } });
+		n8n = await startTelegramDiscordN8n({ telegram, discord, model, workflow, credentials });
 		// One message through each channel first, so n8n has loaded what the first execution loads.
 		await telegram.deliver(telegram.textUpdate({ text: 'warm up', chatId: 1 }));
 		discord.sendDm({ from: discord.users.bob, content: 'warm up' });

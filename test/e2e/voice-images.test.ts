@@ -8,40 +8,22 @@ import { DiscordEmulator } from '../emulators/discord';
 import { OpenAiEmulator } from '../emulators/openai';
 import { TelegramEmulator } from '../emulators/telegram';
 import { oggOpusVoiceNote, png } from '../fixtures/media';
-import type { N8nInstance, WorkflowFixture } from './harness';
-import { startTelegramDiscordN8n } from './telegram-discord';
+import type { N8nInstance } from './harness';
+import { startTelegramDiscordN8n, telegramDiscordWorkflow } from './telegram-discord';
 
-const telegramCredential = { id: 'ClawgateMedTg001', name: 'Media Telegram bot' };
-const discordCredential = { id: 'ClawgateMedDc001', name: 'Media Discord bot' };
-const openAiCredential = { id: 'ClawgateMedAi001', name: 'Media OpenAI' };
-const node = (name: string, type: string, position: [number, number], extra: Record<string, unknown>) => ({ id: `media-${name.toLowerCase().replace(/ /g, '-')}`, name, type: `n8n-nodes-clawgate.${type}`, position, ...extra });
+const credentials = {
+	telegram: { id: 'ClawgateMedTg001', name: 'Media Telegram bot' },
+	discord: { id: 'ClawgateMedDc001', name: 'Media Discord bot' },
+	openAi: { id: 'ClawgateMedAi001', name: 'Media OpenAI' },
+};
 
-const workflow: WorkflowFixture = {
+const workflow = telegramDiscordWorkflow({
 	id: 'ClawgateMedia001',
 	name: 'Clawgate: voice notes and images',
-	active: false,
-	nodes: [
-		node('Telegram Trigger', 'telegramTrigger', [0, 0], {
-			typeVersion: 2,
-			webhookId: '7d1e5c2a-3b4f-4a6e-9c8d-1e2f3a4b5c6d',
-			parameters: { mode: 'webhook' },
-			credentials: { clawgateTelegramApi: telegramCredential },
-		}),
-		node('Discord Trigger', 'discordTrigger', [0, 200], { typeVersion: 2, parameters: {}, credentials: { clawgateDiscordApi: discordCredential } }),
-		node('AI Session', 'aiSession', [260, 100], {
-			typeVersion: 2,
-			parameters: { model: 'gpt-4o', store: 'sqlite', showTyping: false, media: { transcribeVoiceNotes: true, maxVoiceSeconds: 120 } },
-			credentials: { openAiApi: openAiCredential, clawgateTelegramApi: telegramCredential, clawgateDiscordApi: discordCredential },
-		}),
-		node('Reply', 'reply', [520, 100], { typeVersion: 1, parameters: {}, credentials: { clawgateTelegramApi: telegramCredential, clawgateDiscordApi: discordCredential } }),
-	],
-	connections: {
-		'Telegram Trigger': { main: [[{ node: 'AI Session', type: 'main', index: 0 }]] },
-		'Discord Trigger': { main: [[{ node: 'AI Session', type: 'main', index: 0 }]] },
-		'AI Session': { main: [[{ node: 'Reply', type: 'main', index: 0 }], []] },
-	},
-	settings: { executionOrder: 'v1' },
-};
+	webhookId: '7d1e5c2a-3b4f-4a6e-9c8d-1e2f3a4b5c6d',
+	credentials,
+	aiSession: { model: 'gpt-4o', store: 'sqlite', showTyping: false, media: { transcribeVoiceNotes: true, maxVoiceSeconds: 120 } },
+});
 
 function textOf(content: unknown): string {
 	return Array.isArray(content) ? content.map((part: { text?: string }) => part.text ?? '').join('') : String(content);
@@ -59,7 +41,7 @@ describe('voice notes and images in a real n8n (Telegram voice note, Discord pho
 
 	beforeAll(async () => {
 		await Promise.all([telegram.start(), discord.start(), model.start()]);
-		n8n = await startTelegramDiscordN8n({ telegram, discord, model, workflow, credentials: { telegram: telegramCredential, discord: discordCredential, openAi: openAiCredential } });
+		n8n = await startTelegramDiscordN8n({ telegram, discord, model, workflow, credentials });
 		// Building, installing and starting n8n takes minutes on a machine other test runs share.
 	}, 900_000);
 
