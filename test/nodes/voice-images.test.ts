@@ -126,6 +126,22 @@ test('a voice note longer than the limit is answered with the limit: nothing dow
 	expect(telegram.fileDownloads(fileId)).toHaveLength(0);
 });
 
+test('a voice note of unknown size is downloaded only up to the size limit, then answered with the limit', async () => {
+	const long = oggOpusVoiceNote(120);
+	const chatId = String(chat++);
+	const fileId = telegram.addFile(long, { mimeType: 'audio/ogg', path: `voice/file_${chatId}.oga`, serving: { announcedSize: null } });
+	const envelope = telegramDmEnvelope(chatId, '') as IDataObject & { message: IDataObject };
+	const item = fromTrigger({ ...envelope, message: { ...envelope.message, attachments: [{ kind: 'voice', id: fileId, mimeType: 'audio/ogg', name: null, size: null }] } });
+	const transcribed = model.transcriptions().length;
+	const { error, outputOf } = await answer([item], aiSessionNode({ media: { transcribeVoiceNotes: true, maxVoiceMegabytes: 0.01 } }));
+	expect(error).toBeUndefined();
+	expect(outputOf('AI Session', 0)[0].json.reply).toMatchObject({
+		text: 'Your voice note is too large for me (more than 0.01 MB; the limit is 0.01 MB). Please send a shorter one, or type your message.',
+		limited: 'media',
+	});
+	expect(model.transcriptions()).toHaveLength(transcribed);
+});
+
 test('without Transcribe Voice Notes a voice note without text is ignored as before', async () => {
 	const { outputOf } = await answer([telegramVoiceNote()]);
 	expect(outputOf('AI Session', 1)[0].json.ignored).toBe('empty');
