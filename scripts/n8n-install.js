@@ -44,12 +44,18 @@ function nodeHeadersDir(nodeBin) {
 	return candidates.find((candidate) => existsSync(join(candidate, 'include', 'node', 'common.gypi'))) ?? null;
 }
 
+/** Runs a command with the terminal's output; a failure's error carries the end of what it wrote to stderr. */
 function run(command, args, options) {
 	return new Promise((resolve, reject) => {
-		const child = spawn(command, args, { stdio: 'inherit', ...options });
+		const child = spawn(command, args, { stdio: ['inherit', 'inherit', 'pipe'], ...options });
+		let stderr = '';
+		child.stderr?.on('data', (chunk) => {
+			process.stderr.write(chunk);
+			stderr = (stderr + chunk.toString()).slice(-64 * 1024);
+		});
 		child.on('error', reject);
 		child.on('exit', (code, signal) =>
-			code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')} failed (${signal ?? `exit ${code}`})`)),
+			code === 0 ? resolve() : reject(Object.assign(new Error(`${command} ${args.join(' ')} failed (${signal ?? `exit ${code}`})`), { stderr })),
 		);
 		options?.onStart?.(child);
 	});
@@ -155,6 +161,30 @@ async function newestInstallableN8n({ log = () => {} } = {}) {
 }
 
 /**
+ * When npm failed with ETARGET for a version the registry does not hold although it holds
+ * packages that ask for it (a mirror that stopped part-way: here `@ai-sdk/otel@1.0.185`, which
+ * pins `ai@7.0.185`, while the newest `ai` it has is 7.0.173), the moment to install "as of":
+ * just after the newest version of the missing package was published, so npm's `--before`
+ * resolves every range to versions published before it, which the registry then holds
+ * together. Null when the failure is something else, or when that moment would hide n8n itself.
+ */
+async function registryCutoff(stderr, version) {
+	const missing = /No matching version found for ((?:@[^/\s]+\/)?[^@\s]+)@(\S+?)\.?\s*$/m.exec(stderr ?? '');
+	if (!missing) return null;
+	const [, name, wanted] = missing;
+	const times = (await npmView([name, 'time'])) ?? {};
+	if (times[wanted]) return null;
+	const published = Object.entries(times)
+		.filter(([release]) => /^\d+\.\d+\.\d+$/.test(release))
+		.map(([, time]) => Date.parse(time))
+		.filter(Number.isFinite);
+	const n8nPublished = Date.parse(((await npmView(['n8n', 'time'])) ?? {})[version] ?? '');
+	if (published.length === 0 || !Number.isFinite(n8nPublished)) return null;
+	const cutoff = Math.max(...published) + 60_000;
+	return cutoff > n8nPublished ? { name, wanted, before: new Date(cutoff).toISOString() } : null;
+}
+
+/**
  * npm `overrides` for the n8n cache's package.json, from CLAWGATE_N8N_OVERRIDES (JSON, e.g.
  * {"@n8n/agents":"0.26.1"}): a way to install a release that pins a package the registry lacks.
  */
@@ -188,11 +218,24 @@ async function ensureN8n({ log = (line) => console.log(line), version = N8N_VERS
 	const env = { ...process.env, PATH: `${dirname(nodeBin)}:${process.env.PATH}`, ...(nodeDir ? { npm_config_nodedir: nodeDir } : {}) };
 	try {
 		if (!existsSync(join(staging, INSTALLED_MARKER))) {
-			await run('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error', `n8n@${version}`], {
-				cwd: staging,
-				env,
-				onStart: (child) => (npmPid = child.pid),
-			});
+			const install = (extra) =>
+				run('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error', ...extra, `n8n@${version}`], {
+					cwd: staging,
+					env,
+					onStart: (child) => (npmPid = child.pid),
+				});
+			let before = process.env.CLAWGATE_N8N_BEFORE || null;
+			for (let attempt = 1; ; attempt += 1) {
+				try {
+					await install(before ? [`--before=${before}`] : []);
+					break;
+				} catch (error) {
+					const cutoff = attempt <= 3 ? await registryCutoff(error.stderr, version) : null;
+					if (!cutoff || cutoff.before === before) throw error;
+					before = cutoff.before;
+					log(`  the registry lacks ${cutoff.name}@${cutoff.wanted}, which a package there asks for; installing again as of ${before} (npm --before), when its packages were whole.`);
+				}
+			}
 			writeFileSync(join(staging, INSTALLED_MARKER), `${new Date().toISOString()}\n`);
 		}
 		phase = 'rebuild';
@@ -208,7 +251,7 @@ async function ensureN8n({ log = (line) => console.log(line), version = N8N_VERS
 	return dir;
 }
 
-module.exports = { N8N_VERSION, PINNED_N8N_VERSION, ensureN8n, missingN8nPackages, n8nBin, n8nCacheDir, newestInstallableN8n, node24Bin };
+module.exports = { N8N_VERSION, PINNED_N8N_VERSION, ensureN8n, registryCutoff, missingN8nPackages, n8nBin, n8nCacheDir, newestInstallableN8n, node24Bin };
 
 if (require.main === module) {
 	const [command] = process.argv.slice(2);
