@@ -23,6 +23,7 @@ import { AnswerRecorder } from '../shared/insights-recorder';
 import { ChatTyping, withShowTypingProperties, withTypingCredentials } from '../shared/typing';
 import { PlatformConnections } from '../shared/live-replies';
 import { bothStreams, StreamPreviews, withStreamPreviewCredentials, withStreamPreviewProperty } from '../shared/stream-preview';
+import { MediaInput } from '../shared/media-input';
 import { channelPlugins, pluginForItem } from '../Reply/channel-registry';
 
 interface OpenAiCredential {
@@ -75,9 +76,11 @@ export class AiSession implements INodeType {
 
 		const streaming = streamsAnswers(this);
 
+		// One credential read and one client per platform, for typing, drafts and attachment downloads alike.
 		const connections = new PlatformConnections(this);
 		const typing = new ChatTyping(this, channelPlugins, pluginForItem, connections);
 		const previews = new StreamPreviews(this, channelPlugins, pluginForItem, connections);
+		const media = new MediaInput(this, connections, pluginForItem, credential ? { apiKey: credential.apiKey, baseUrl: credential.url } : null);
 		for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
 			const item = items[itemIndex];
 			const chatStream = streaming ? new ChatAnswerStream(this, itemIndex) : undefined;
@@ -98,6 +101,7 @@ export class AiSession implements INodeType {
 					text: this.getNodeParameter('text', itemIndex),
 					fromTrigger: isTriggerEnvelope(item.json, envelopeOriginKey()),
 				});
+				inbound.media = media.of(itemIndex, item.json, { text: inbound.text, model: config.models[0], timeoutMs: config.timeoutMs });
 				// Before any store or model work, so the chat shows typing at once; stopped in `finally`.
 				typing.start(itemIndex, item.json, inbound, config.commands);
 				// Stream Preview: the draft replaces typing once it shows; the engine settles it into reply.preview.

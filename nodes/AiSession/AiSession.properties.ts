@@ -1,5 +1,7 @@
 import type { INodeProperties } from 'n8n-workflow';
 
+import { mediaProperty } from './media.properties';
+
 /** The AI Session node's parameters; every default works with a Clawgate trigger's envelope. */
 export const aiSessionProperties: INodeProperties[] = [
 	{
@@ -48,6 +50,7 @@ export const aiSessionProperties: INodeProperties[] = [
 		description: 'Comma-separated models tried in order when the model keeps failing (rate limits, outages, timeouts)',
 		displayOptions: { hide: { modelSource: ['chatModel'] } },
 	},
+	mediaProperty,
 	{
 		displayName: 'System Prompt',
 		name: 'systemPrompt',

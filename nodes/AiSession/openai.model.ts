@@ -6,7 +6,7 @@
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 
 import { retryAfterMsFrom } from '../core/retry-after';
-import { ModelCallError, type ChatCompletion, type ChatModel, type ChatRequest } from '../core/session/model';
+import { ModelCallError, toWireMessage, type ChatCompletion, type ChatModel, type ChatRequest } from '../core/session/model';
 
 export const OPENAI_DEFAULT_BASE_URL = 'https://api.openai.com/v1';
 
@@ -106,7 +106,7 @@ export class OpenAiChatModel implements ChatModel {
 		}, this.timeoutMs);
 		const body = {
 			model: request.model,
-			messages: request.messages.map(({ role, content }) => ({ role, content })),
+			messages: request.messages.map(toWireMessage) as CompletionBody['messages'],
 			[limitParameter]: request.maxOutputTokens,
 			...(request.temperature === undefined ? {} : { temperature: request.temperature }),
 		};

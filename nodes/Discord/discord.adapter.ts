@@ -7,7 +7,9 @@ import type { APIAllowedMentions, APIChannel, APIMessage, APIUser, Channel, Clie
 
 import { buildSessionId, commandForBot, type AttachmentKind, type Envelope, type EnvelopeAttachment, type SessionScope } from '../core/envelope';
 import { decideAccess, DEFAULT_ACCESS_POLICY, type AccessFacts, type AccessPolicy } from '../core/access-policy';
+import type { AttachmentDownloadLimits, DownloadedAttachment } from '../core/channel';
 import { InvalidPayloadError } from '../core/errors';
+import { fetchFileAtMost, FileDownloadError, FileTooLargeError } from '../core/file-download';
 import { RecentKeys } from '../core/recent-keys';
 import { finiteNumberOrNull, idOrNull, isoTimestampOrNull, isRecord, listOf, nonEmptyStringOrNull, recordOrNull, stringOr } from '../core/payload';
 import { formatAndChunk, markdownRenderer } from '../core/text';
@@ -57,6 +59,42 @@ export function botTokenOf(credential: DiscordCredential): string {
 
 function apiBaseOf(credential: DiscordCredential): string {
 	return (credential.baseUrl?.trim() || DISCORD_PUBLIC_API).replace(/\/+$/, '');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Attachments
+
+/** Where Discord serves attachments: its CDN and the media proxy (`url` and `proxy_url` of an attachment). */
+const DISCORD_FILE_HOSTS = new Set(['cdn.discordapp.com', 'media.discordapp.net']);
+
+/**
+ * The address of an attachment if it is one of Discord's: https on its CDN, or on the origin of the
+ * credential's base URL (a proxy or emulator that serves files beside the API). Anything else is
+ * refused, so an edited envelope cannot make n8n fetch an address of its choosing.
+ */
+function discordFileUrlOf(credential: DiscordCredential, value: string | null | undefined): string | null {
+	let url: URL;
+	try {
+		url = new URL(value ?? '');
+	} catch {
+		return null;
+	}
+	if (url.protocol === 'https:' && DISCORD_FILE_HOSTS.has(url.hostname)) return url.href;
+	const base = credential.baseUrl?.trim() ? new URL(apiBaseOf(credential)) : null;
+	return base && url.origin === base.origin ? url.href : null;
+}
+
+/** An attachment's bytes from its signed CDN address: no bot token is sent, none is needed. */
+export async function downloadDiscordAttachment(credential: DiscordCredential, attachment: EnvelopeAttachment, { maxBytes, timeoutMs, signal }: AttachmentDownloadLimits): Promise<DownloadedAttachment> {
+	if (typeof attachment.size === 'number' && attachment.size > maxBytes) throw new FileTooLargeError(attachment.size, maxBytes);
+	const url = discordFileUrlOf(credential, attachment.url);
+	if (!url) throw new DiscordApiError("The attachment has no address on Discord's CDN to download it from.");
+	try {
+		const { bytes, contentType } = await fetchFileAtMost(url, { maxBytes, timeoutMs, signal, server: "Discord's file server" });
+		return { bytes, mimeType: attachment.mimeType ?? contentType, fileName: attachment.name ?? 'file' };
+	} catch (error) {
+		throw error instanceof FileDownloadError && !(error instanceof FileTooLargeError) ? new DiscordApiError(error.message, error.status) : error;
+	}
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -271,12 +309,17 @@ function attachmentsOf(message: DiscordMessagePayload): EnvelopeAttachment[] {
 		.filter(withId)
 		.map((file) => {
 			const contentType = stringOr(file.content_type, undefined);
+			const durationSeconds = finiteNumberOrNull(file.duration_secs);
+			const url = nonEmptyStringOrNull(file.url);
 			return {
 				kind: attachmentKindOf(contentType, isVoice || file.duration_secs !== undefined),
 				id: file.id,
 				mimeType: contentType ?? null,
 				name: stringOr(file.filename, null),
 				size: finiteNumberOrNull(file.size),
+				...(durationSeconds !== null ? { durationSeconds } : {}),
+				// Signed by Discord and fetched without the bot token (the plugin's downloadAttachment).
+				...(url ? { url } : {}),
 			};
 		});
 	const stickers = listOf(message.sticker_items)

@@ -6,7 +6,18 @@ import type { APIMessage, REST } from 'discord.js';
 
 import type { ChannelPlugin } from '../core/channel';
 import { markdownRenderer } from '../core/text/renderer';
-import { allowedMentionsOf, botTokenOf, call, createDiscordRest, discordCapabilities, DiscordApiError, requireSnowflake, SUPPRESS_EMBEDS, type DiscordCredential } from './discord.adapter';
+import {
+	allowedMentionsOf,
+	botTokenOf,
+	call,
+	createDiscordRest,
+	discordCapabilities,
+	DiscordApiError,
+	downloadDiscordAttachment,
+	requireSnowflake,
+	SUPPRESS_EMBEDS,
+	type DiscordCredential,
+} from './discord.adapter';
 
 export const discordPlugin: ChannelPlugin<DiscordCredential, REST> = {
 	id: 'discord',
@@ -60,6 +71,7 @@ export const discordPlugin: ChannelPlugin<DiscordCredential, REST> = {
 		// A thread is a channel of its own in Discord: posting there keeps the answer in it.
 		replyTarget: (envelope, inThread) => ({ chatId: inThread && envelope.chat.threadId ? envelope.chat.threadId : envelope.chat.id, threadId: null }),
 	},
+	downloadAttachment: ({ credential }, attachment, limits) => downloadDiscordAttachment(credential, attachment, limits),
 	// discord.js's REST waits out Discord's 429s itself (per bucket), within the wait the adapter allows.
 	retryAfterMs: () => null,
 	describeError: (error) => (error instanceof Error ? error : new DiscordApiError(String(error))),

@@ -17,6 +17,7 @@ import {
 } from '../core/envelope';
 import { decideAccess, DEFAULT_ACCESS_POLICY, type AccessFacts, type AccessPolicy } from '../core/access-policy';
 import { InvalidPayloadError } from '../core/errors';
+import { fetchFileAtMost, FileDownloadError, FileTooLargeError, tooLargeMessage } from '../core/file-download';
 import { finiteNumberOrNull, idOrNull, isoTimestampOrNull, isRecord, listOf, nonEmptyStringOrNull, recordOrNull, stringOr } from '../core/payload';
 import { apiRootOf, describeTelegramError, grammySignal, TelegramApiError, type TelegramCredential } from './telegram.client';
 
@@ -130,6 +131,11 @@ function fileOf(value: unknown): TelegramFile | null {
 	return { id, mimeType: stringOr(fields.mime_type, null), name: stringOr(fields.file_name, null), size: finiteNumberOrNull(fields.file_size), fields };
 }
 
+/** Seconds of a voice note or audio file (Bot API `duration`), or null. */
+function durationOf(file: TelegramFile): number | null {
+	return finiteNumberOrNull(file.fields.duration);
+}
+
 function largestPhoto(sizes: unknown[]): TelegramFile | null {
 	const area = (file: TelegramFile) => (finiteNumberOrNull(file.fields.width) ?? 0) * (finiteNumberOrNull(file.fields.height) ?? 0);
 	const files = sizes.map(fileOf).filter((file): file is TelegramFile => file !== null);
@@ -150,9 +156,11 @@ export function attachmentsOf(message: Message): EnvelopeAttachment[] {
 		attachments.push({ kind: 'document', id: document.id, mimeType: document.mimeType, name: document.name, size: document.size });
 	}
 	const voice = fileOf(message.voice);
-	if (voice) attachments.push({ kind: 'voice', id: voice.id, mimeType: voice.mimeType ?? 'audio/ogg', name: null, size: voice.size });
+	if (voice) attachments.push({ kind: 'voice', id: voice.id, mimeType: voice.mimeType ?? 'audio/ogg', name: null, size: voice.size, durationSeconds: durationOf(voice) });
 	const audio = fileOf(message.audio);
-	if (audio) attachments.push({ kind: 'audio', id: audio.id, mimeType: audio.mimeType, name: audio.name ?? stringOr(audio.fields.title, null), size: audio.size });
+	if (audio) {
+		attachments.push({ kind: 'audio', id: audio.id, mimeType: audio.mimeType, name: audio.name ?? stringOr(audio.fields.title, null), size: audio.size, durationSeconds: durationOf(audio) });
+	}
 	const video = fileOf(message.video);
 	if (video) attachments.push({ kind: 'video', id: video.id, mimeType: video.mimeType ?? 'video/mp4', name: video.name, size: video.size });
 	const videoNote = fileOf(message.video_note);
@@ -370,41 +378,18 @@ export interface DownloadLimits {
 	signal?: AbortSignal;
 }
 
-const megabytes = (bytes: number) => `${Number((bytes / MEGABYTE).toFixed(bytes < MEGABYTE ? 2 : 1))} MB`;
-
 /** A file over the size limit: known from its metadata, its Content-Length, or counted while it streamed in. */
 export class TelegramFileTooLargeError extends TelegramApiError {
+	/** Read by `isFileTooLarge`: AI Session answers such a voice note with the size limit. */
+	readonly fileTooLarge = true;
+
 	constructor(sizeBytes: number | null, maxBytes: number) {
-		super(`too large (${sizeBytes === null ? `more than ${megabytes(maxBytes)}` : megabytes(sizeBytes)}; the limit is ${megabytes(maxBytes)})`);
+		super(tooLargeMessage(sizeBytes, maxBytes));
 	}
 }
 
 function refuseOverLimit(sizeBytes: number | null | undefined, maxBytes: number): void {
 	if (typeof sizeBytes === 'number' && sizeBytes > maxBytes) throw new TelegramFileTooLargeError(sizeBytes, maxBytes);
-}
-
-/** Reads a response body, counting bytes, and stops reading (closing the connection) once it passes the limit. */
-async function readAtMost(response: Response, maxBytes: number): Promise<Buffer> {
-	const declared = Number(response.headers.get('content-length') ?? NaN);
-	if (Number.isFinite(declared) && declared > maxBytes) {
-		await response.body?.cancel().catch(() => undefined);
-		throw new TelegramFileTooLargeError(declared, maxBytes);
-	}
-	if (!response.body) return Buffer.alloc(0);
-	const reader = response.body.getReader();
-	const chunks: Uint8Array[] = [];
-	let received = 0;
-	for (;;) {
-		const { done, value } = await reader.read();
-		if (done) break;
-		received += value.byteLength;
-		if (received > maxBytes) {
-			await reader.cancel().catch(() => undefined);
-			throw new TelegramFileTooLargeError(null, maxBytes);
-		}
-		chunks.push(value);
-	}
-	return Buffer.concat(chunks, received);
 }
 
 /**
@@ -434,20 +419,14 @@ export async function downloadTelegramFile(
 		if (!file.file_path) throw new TelegramApiError('Telegram did not return a download path for the file (getFile).');
 		refuseOverLimit(file.file_size, maxBytes);
 		const filePath = file.file_path;
+		// The URL holds the token: fetchFileAtMost reports failures without it.
 		const url = `${apiRootOf(credential)}/file/bot${credential.accessToken.trim()}/${filePath.split('/').map(encodeURIComponent).join('/')}`;
-		// The URL holds the token, so a failure is reported without it.
-		const response = await fetch(url, { signal }).catch(() => null);
-		if (!response) throw new TelegramApiError("Could not reach the Telegram Bot API to download a file. Check the network and the credential's base URL.");
-		if (!response.ok) throw new TelegramApiError(`Telegram refused to download a file (${response.status}).`, response.status);
-		const bytes = await readAtMost(response, maxBytes).catch((error: unknown) => {
-			if (error instanceof TelegramApiError || signal.aborted) throw error;
-			throw new TelegramApiError('The connection broke off while downloading a file from Telegram.');
+		const { bytes, contentType } = await fetchFileAtMost(url, { maxBytes, signal, server: 'the Telegram Bot API', followRedirects: true }).catch((error: unknown) => {
+			if (error instanceof FileTooLargeError) throw new TelegramFileTooLargeError(error.sizeBytes, maxBytes);
+			if (error instanceof FileDownloadError) throw new TelegramApiError(error.message, error.status);
+			throw error;
 		});
-		return {
-			bytes,
-			fileName: attachment.name ?? filePath.split('/').pop() ?? 'file',
-			mimeType: attachment.mimeType ?? response.headers.get('content-type'),
-		};
+		return { bytes, fileName: attachment.name ?? filePath.split('/').pop() ?? 'file', mimeType: attachment.mimeType ?? contentType };
 	} catch (error) {
 		throw whyDownloadStopped(error, { timedOut: timeout.aborted, stopped: limits.signal?.aborted === true, timeoutMs });
 	}

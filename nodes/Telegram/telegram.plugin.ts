@@ -15,6 +15,7 @@ import {
 	grammySignal,
 	describeTelegramError,
 	doneIfNotModified,
+	downloadTelegramFile,
 	isGenuineWebhookRequest,
 	normalizeTelegramUpdate,
 	parseTelegramUpdate,
@@ -116,6 +117,8 @@ export const telegramPlugin: ChannelPlugin<TelegramCredential, Api> = {
 			await api.sendChatAction(chatId, 'typing', placement({ threadId }, false), grammySignal(signal));
 		},
 	},
+	// getFile, then the file URL (which holds the token: never in an error) within the limits.
+	downloadAttachment: ({ client, credential }, attachment, limits) => downloadTelegramFile(client, credential, attachment, limits),
 	// The client waits out Telegram's flood control itself (waitOutFloodControl), for every call.
 	retryAfterMs: () => null,
 	describeError: (error, action) => describeTelegramError(error, action),

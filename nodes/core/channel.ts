@@ -8,7 +8,7 @@
  */
 import type { AccessFacts, AccessPolicy, IdListReading } from './access-policy';
 import type { EditRate } from './edit-pacer';
-import type { Envelope, SessionScope } from './envelope';
+import type { Envelope, EnvelopeAttachment, SessionScope } from './envelope';
 import type { TextRenderer } from './text/renderer';
 
 export type InboundTransport = 'webhook' | 'listener';
@@ -192,6 +192,23 @@ export interface ChannelOutbound<Client> {
 	replyTarget?(envelope: ReplyRequest['envelope'], inThread: boolean): { chatId: string; threadId: string | null };
 }
 
+/** How much of an attachment AI Session fetches, and for how long. */
+export interface AttachmentDownloadLimits {
+	/** Larger files are refused: before the transfer when the size is known, else once the bytes pass it. */
+	maxBytes: number;
+	/** The whole download must end within this. */
+	timeoutMs: number;
+	/** Ends the download early (the execution stopping). */
+	signal?: AbortSignal;
+}
+
+/** The bytes of an inbound attachment, as the platform served them. */
+export interface DownloadedAttachment {
+	bytes: Buffer;
+	mimeType: string | null;
+	fileName: string;
+}
+
 export interface ChannelPlugin<Credential = never, Client = never> {
 	/** The integration id (`via` in the envelope, the node names' prefix): "telegram", "twilio", "line". */
 	id: string;
@@ -211,6 +228,12 @@ export interface ChannelPlugin<Credential = never, Client = never> {
 	/** How the platform's IDs are typed into Allowed Senders / Allowed Chats, when not the default. */
 	idReading?: IdListReading;
 	outbound: ChannelOutbound<Client>;
+	/**
+	 * Fetches the file of an attachment this plugin's trigger put in an envelope (a voice note to
+	 * transcribe, an image for the model), within `limits`. Its errors say what failed in words a
+	 * user can act on and never hold a secret (Telegram's file URL holds the bot token).
+	 */
+	downloadAttachment?(connection: { client: Client; credential: Credential }, attachment: EnvelopeAttachment, limits: AttachmentDownloadLimits): Promise<DownloadedAttachment>;
 	/** Milliseconds the platform asked to wait after a rate-limited call, or null when the error is not one. */
 	retryAfterMs(error: unknown): number | null;
 	/** A failed call in words a user can act on (never carrying the token). */

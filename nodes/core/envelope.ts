@@ -17,6 +17,14 @@ export interface EnvelopeAttachment {
 	size: number | null;
 	/** Set for `kind: "location"`: where the sender pointed. */
 	location?: { latitude: number; longitude: number };
+	/** Seconds of a voice note, audio or video, when the platform says (Telegram `duration`, Discord `duration_secs`). */
+	durationSeconds?: number | null;
+	/**
+	 * Where the file can be fetched without the bot's credential, when the platform gives such an
+	 * address (Discord's signed CDN URL). Never set when the address would hold a secret (Telegram's
+	 * file URL holds the bot token): the plugin's `downloadAttachment` fetches those.
+	 */
+	url?: string | null;
 }
 
 export interface EnvelopeChat {

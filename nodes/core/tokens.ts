@@ -182,7 +182,7 @@ const BEDROCK_PREFIX = /^(?:(?:us|eu|apac|us-gov|global)\.)?(?:anthropic|meta|mi
  * ("openai/gpt-4o" on OpenRouter, "meta-llama/llama-3.1-8b-instruct", "models/gemini-2.5-flash")
  * or Bedrock's provider prefix.
  */
-function normalizeModelName(model: string): string {
+export function normalizeModelName(model: string): string {
 	const name = model.trim().toLowerCase().replace(/^ft:/, '');
 	return name.slice(name.lastIndexOf('/') + 1).replace(BEDROCK_PREFIX, '');
 }

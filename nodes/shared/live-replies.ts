@@ -1,5 +1,5 @@
 /**
- * What AI Session's live replies (Show Typing, Stream Preview) share: which items get one, where
+ * What AI Session's live replies (Show Typing, Stream Preview) and its downloads of voice notes and images share: which items get one, where
  * in the chat they show, and one client per platform per execution, made from the platform
  * credential set on AI Session (the same one its trigger uses). Live replies are decoration: a
  * missing credential or a failed call costs them (one debug log), never the answer.
@@ -32,11 +32,11 @@ export interface LiveReplyTarget {
  */
 export function liveReplyTargetOf(
 	json: IDataObject,
-	message: Pick<InboundMessage, 'text' | 'command'>,
+	message: Pick<InboundMessage, 'text' | 'command' | 'media'>,
 	commands: SessionEngineConfig['commands'],
 	pluginForItem: (json: IDataObject) => AnyChannelPlugin | null,
 ): LiveReplyTarget | null {
-	if (message.text.trim() === '' || enabledCommand(commands, message.command) !== null) return null;
+	if ((message.text.trim() === '' && !message.media) || enabledCommand(commands, message.command) !== null) return null;
 	if (deliveryStampOf(json)?.gaveUp) return null;
 	if (!isTriggerEnvelope(json, envelopeOriginKey())) return null;
 	const plugin = pluginForItem(json);
@@ -49,7 +49,7 @@ export function liveReplyTargetOf(
 
 /**
  * The platform clients of one AI Session execution: one credential read and one client per
- * platform, shared by typing and drafts, and only for items of the account the credential is for.
+ * platform, shared by typing, drafts and downloads, and only for items of the account the credential is for.
  */
 export class PlatformConnections {
 	private readonly connections = new Map<string, Promise<PlatformConnection | null>>();
@@ -79,13 +79,13 @@ export class PlatformConnections {
 		try {
 			credential = await this.context.getCredentials(plugin.credentialType, itemIndex);
 		} catch {
-			this.debug(`shows no typing or drafts on ${plugin.name}: no "Clawgate ${plugin.name} API" credential is set on it`);
+			this.debug(`shows no typing or drafts and downloads no files on ${plugin.name}: no "Clawgate ${plugin.name} API" credential is set on it`);
 			return null;
 		}
 		try {
 			return { credential, client: await plugin.createClient(credential) };
 		} catch (error) {
-			this.debug(`shows no typing or drafts on ${plugin.name}: ${describeWithoutSecrets(plugin, error, credential, 'connect')}`);
+			this.debug(`shows no typing or drafts and downloads no files on ${plugin.name}: ${describeWithoutSecrets(plugin, error, credential, 'connect')}`);
 			return null;
 		}
 	}
@@ -99,6 +99,11 @@ export function describeWithoutSecrets(plugin: AnyChannelPlugin, error: unknown,
 	} catch {
 		text = error instanceof Error ? error.message : String(error);
 	}
+	return withoutSecrets(text, credential);
+}
+
+/** `text` with every credential value long enough to be a secret replaced by "***". */
+export function withoutSecrets(text: string, credential: object | null | undefined): string {
 	for (const value of Object.values(credential ?? {})) {
 		// Short values (a port, "true") are no secrets and would blank ordinary words.
 		if (typeof value === 'string' && value.length >= 8) text = text.split(value).join('***');

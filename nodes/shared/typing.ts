@@ -48,9 +48,14 @@ export function withShowTypingProperties(properties: INodeProperties[], plugins:
 	return [...properties.slice(0, at), ...showTypingProperties(plugins), ...properties.slice(at)];
 }
 
-/** The node's own credentials, then each typing platform's, optional: the channels whose credential is set show typing. */
+/**
+ * The node's own credentials, then, optional, each platform's that AI Session acts on: showing
+ * typing, downloading voice notes and images. Always shown: Show Typing and Voice Notes & Images
+ * both read them, and n8n shows a credential by a rule that cannot say "either".
+ */
 export function withTypingCredentials(plugins: readonly AnyChannelPlugin[], own: INodeCredentialDescription[]): INodeCredentialDescription[] {
-	return [...own, ...typingPlugins(plugins).map((plugin) => ({ name: plugin.credentialType, required: false, displayOptions: { show: showTyping } }))];
+	const acting = plugins.filter((plugin) => typingPlugins([plugin]).length > 0 || plugin.downloadAttachment);
+	return [...own, ...acting.map((plugin) => ({ name: plugin.credentialType, required: false }))];
 }
 
 /**
@@ -74,7 +79,7 @@ export class ChatTyping {
 	 * Starts typing in the item's chat when the model will work on it (`liveReplyTargetOf`), on a
 	 * platform with typing. Returns at once; the first action goes out meanwhile.
 	 */
-	start(itemIndex: number, json: IDataObject, message: Pick<InboundMessage, 'text' | 'command'>, commands: SessionEngineConfig['commands']): void {
+	start(itemIndex: number, json: IDataObject, message: Pick<InboundMessage, 'text' | 'command' | 'media'>, commands: SessionEngineConfig['commands']): void {
 		this.stop(itemIndex);
 		try {
 			if (this.context.getNodeParameter('showTyping', itemIndex, true) !== true) return;

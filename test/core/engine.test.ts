@@ -2,6 +2,7 @@ import { ModelCallError, type ChatCompletion, type ChatModel, type ChatRequest }
 import { SessionEngine, type InboundMessage, type SessionEngineConfig } from '../../nodes/core/session/engine';
 import { MemorySessionStore } from '../../nodes/core/stores/memory.store';
 import { createTokenCounter } from '../../nodes/core/tokens';
+import { testEngineConfig } from './engine-config';
 
 /** A model that answers "reply N to: <text>" and records every request it got. */
 class ScriptedModel implements ChatModel {
@@ -18,18 +19,7 @@ class ScriptedModel implements ChatModel {
 	}
 }
 
-const baseConfig: SessionEngineConfig = {
-	models: ['gpt-4o-mini'],
-	systemPrompt: 'You are terse.',
-	maxOutputTokens: 256,
-	safetyMargin: 64,
-	commands: { new: true, reset: true, usage: true, help: true },
-	limits: { messagesPerMinute: 0, tokensPerDay: 0, limitReply: 'Slow down.' },
-	compaction: { enabled: false, thresholdTokens: 6000, keepRecentTokens: 2000 },
-	retries: 0,
-	timeoutMs: 5000,
-	lock: { waitMs: 5000, leaseMs: 30_000 },
-};
+const baseConfig = testEngineConfig;
 
 let messageId = 0;
 function inbound(text: string, extra: Partial<InboundMessage> = {}): InboundMessage {

@@ -82,6 +82,12 @@ export interface AttachmentInput {
 	size?: number;
 	/** Set for a voice message (the message gets the IS_VOICE_MESSAGE flag). */
 	duration_secs?: number;
+	/**
+	 * The file itself: the attachment's `url` then points at this emulator's CDN stand-in
+	 * (`/attachments/...` beside the API, signed query and no token needed, like Discord's CDN) and
+	 * `size` is its length. Without it the URL is a made-up cdn.discordapp.com address.
+	 */
+	bytes?: Buffer;
 }
 
 /** A message the bot posted or edited through REST, as the emulator keeps it. */
@@ -184,6 +190,8 @@ export class DiscordEmulator {
 	private gatewayServer: Server | null = null;
 	private wss: WebSocketServer | null = null;
 	private gatewayBase = '';
+	/** Files of attachments made with bytes, by their CDN path. */
+	private readonly attachmentFiles = new Map<string, { bytes: Buffer; contentType: string }>();
 
 	constructor({ botUsername = 'Clawgate', token }: { botUsername?: string; token?: string } = {}) {
 		this.bot = user(botUsername.toLowerCase(), botUsername, { bot: true });
@@ -596,11 +604,14 @@ export class DiscordEmulator {
 
 	private attachmentPayload(channelId: string, input: AttachmentInput): Record<string, unknown> {
 		const id = snowflake();
-		const url = `https://cdn.discordapp.com/attachments/${channelId}/${id}/${encodeURIComponent(input.filename)}?ex=6789abcd&is=6788abcd&hm=${randomBytes(32).toString('hex')}&`;
+		const path = `/attachments/${channelId}/${id}/${encodeURIComponent(input.filename)}`;
+		const cdn = input.bytes ? this.rest.url : 'https://cdn.discordapp.com';
+		const url = `${cdn}${path}?ex=6789abcd&is=6788abcd&hm=${randomBytes(32).toString('hex')}&`;
+		if (input.bytes) this.attachmentFiles.set(path, { bytes: input.bytes, contentType: input.content_type ?? 'application/octet-stream' });
 		return {
 			id,
 			filename: input.filename,
-			size: input.size ?? 1024,
+			size: input.size ?? input.bytes?.length ?? 1024,
 			url,
 			proxy_url: url.replace('cdn.discordapp.com', 'media.discordapp.net'),
 			...(input.content_type ? { content_type: input.content_type } : {}),
@@ -684,7 +695,18 @@ export class DiscordEmulator {
 	// -------------------------------------------------------------------------------------------
 	// REST
 
+	/** Requests for attachment files (the CDN stand-in), in order. */
+	attachmentDownloads(): RecordedRequest[] {
+		return this.rest.matching((request) => request.path.startsWith('/attachments/'));
+	}
+
 	private handle(request: RecordedRequest): EmulatorReply {
+		if (request.path.startsWith('/attachments/')) {
+			const file = this.attachmentFiles.get(request.path);
+			// Discord's CDN refuses a URL without its signature (ex, is, hm).
+			if (!file || !request.query.get('hm')) return { status: 404, headers: { 'content-type': 'text/plain' }, body: 'This content is no longer available.' };
+			return { status: 200, headers: { 'content-type': file.contentType, 'content-length': String(file.bytes.length) }, body: file.bytes };
+		}
 		const route = routeOf(request);
 		if (!request.path.startsWith('/api/v10/')) return fail(404, '404: Not Found', 0);
 		if (route === '/gateway' && request.method === 'GET') return { status: 200, body: { url: this.gatewayUrl } };

@@ -19,7 +19,7 @@ export interface RecordedRequest {
 export interface EmulatorReply {
 	status: number;
 	headers?: Record<string, string>;
-	/** JSON (an object), text, or text written piece by piece as an async iterable yields it (a streamed answer). */
+	/** JSON (an object), text, bytes (a Buffer: a file), or text written piece by piece as an async iterable yields it (a streamed answer). */
 	body?: unknown;
 }
 
@@ -173,9 +173,9 @@ export class EmulatorServer {
 			for (const waiter of [...this.waiters]) if (waiter.predicate(recorded)) waiter.resolve(recorded);
 			return;
 		}
-		const isJson = reply.body !== undefined && typeof reply.body !== 'string';
+		const isJson = reply.body !== undefined && typeof reply.body !== 'string' && !Buffer.isBuffer(reply.body);
 		res.writeHead(reply.status, { ...(isJson ? { 'content-type': 'application/json' } : {}), ...reply.headers });
-		res.end(isJson ? JSON.stringify(reply.body) : (reply.body as string | undefined));
+		res.end(isJson ? JSON.stringify(reply.body) : (reply.body as string | Buffer | undefined));
 		for (const waiter of [...this.waiters]) if (waiter.predicate(recorded)) waiter.resolve(recorded);
 	}
 }

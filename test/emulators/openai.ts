@@ -5,7 +5,10 @@
  * queue of scripted faults (429 with `retry-after`, 5xx, hangs, malformed JSON, delays, a stream
  * cut mid-answer) consumed one per completion request. A
  * responder may answer with `tool_calls` of the tools the request offers (an agent's tool step);
- * a tool message that answers no earlier call gets OpenAI's 400.
+ * a tool message that answers no earlier call gets OpenAI's 400. `POST /v1/audio/transcriptions`
+ * takes multipart form data as OpenAI's does (file, model, language, response_format), checks the
+ * file's name and container, and answers `{ text }`; `image_url` content parts are checked (a data
+ * URL of PNG, JPEG, GIF or WebP, or an http(s) address) and recorded.
  */
 import { randomBytes } from 'node:crypto';
 
@@ -60,6 +63,28 @@ export type OpenAiFault = FaultTarget &
 		| { cutStreamAfter: number }
 	);
 
+/** An audio file the transcription endpoint received. */
+export interface ReceivedAudio {
+	fileName: string;
+	mimeType: string;
+	bytes: Buffer;
+	model: string;
+	language: string | null;
+}
+
+/** Scripted transcript of an audio file. */
+export type Transcriber = (audio: ReceivedAudio) => string;
+
+/** An image part of a chat completion request, as received. */
+export interface ReceivedImage {
+	model: string;
+	url: string;
+	detail: string | null;
+	/** From a data URL: its type and decoded bytes; null for an http(s) address. */
+	mimeType: string | null;
+	bytes: Buffer | null;
+}
+
 export interface OpenAiEmulatorOptions {
 	apiKey?: string;
 	/** Model IDs the server knows; any other gets OpenAI's 404 `model_not_found`. */
@@ -67,7 +92,19 @@ export interface OpenAiEmulatorOptions {
 	/** The dated snapshot reported back for an alias, as OpenAI does (`gpt-4o` → `gpt-4o-2024-08-06`). */
 	snapshots?: Record<string, string>;
 	responder?: Responder;
+	transcriber?: Transcriber;
 }
+
+/** OpenAI's transcription models. */
+const TRANSCRIPTION_MODELS = new Set(['whisper-1', 'gpt-4o-transcribe', 'gpt-4o-mini-transcribe']);
+/** The file types the transcription docs list; OpenAI judges the format by the file name's extension. */
+const AUDIO_EXTENSIONS = ['flac', 'mp3', 'mp4', 'mpeg', 'mpga', 'm4a', 'ogg', 'wav', 'webm'];
+/** OpenAI's upload limit for transcriptions. */
+const MAX_AUDIO_BYTES = 25 * 1024 * 1024;
+/** Image types vision models take. */
+const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'];
+
+export const echoTranscriber: Transcriber = (audio) => `transcript of ${audio.fileName} (${audio.bytes.length} bytes)`;
 
 const DEFAULT_MODELS = ['gpt-4o', 'gpt-4o-mini', 'o4-mini'];
 
@@ -98,7 +135,7 @@ export function countTokens(text: string): number {
 export function countPromptTokens(messages: EmulatedMessage[]): number {
 	let total = 3;
 	for (const message of messages) {
-		total += 3 + countTokens(String(message.role)) + countTokens(contentText(message.content));
+		total += 3 + countTokens(String(message.role)) + countTokens(contentText(message.content)) + imagePromptTokens(message.content);
 		if (message.name) total += 1 + countTokens(message.name);
 	}
 	return total;
@@ -108,6 +145,29 @@ function truncateToTokens(text: string, limit: number): string {
 	const tokens = encoding().encode(text);
 	if (tokens.length <= limit) return text;
 	return new TextDecoder().decode(encoding().decode(tokens.slice(0, limit)));
+}
+
+type ImagePart = { type: 'image_url'; image_url?: { url?: unknown; detail?: unknown } };
+
+function imagePartsOf(content: unknown): ImagePart[] {
+	return Array.isArray(content) ? content.filter((part): part is ImagePart => part !== null && typeof part === 'object' && part.type === 'image_url') : [];
+}
+
+function receivedImage(part: ImagePart): Omit<ReceivedImage, 'model'> {
+	const url = String(part.image_url?.url ?? '');
+	const data = /^data:([^;,]+);base64,(.*)$/s.exec(url);
+	return { url, detail: typeof part.image_url?.detail === 'string' ? part.image_url.detail : null, mimeType: data?.[1] ?? null, bytes: data ? Buffer.from(data[2], 'base64') : null };
+}
+
+function isAcceptedImage(part: ImagePart): boolean {
+	const { url, mimeType, bytes } = receivedImage(part);
+	if (/^https?:\/\//.test(url)) return true;
+	return mimeType !== null && IMAGE_TYPES.includes(mimeType) && bytes !== null && bytes.length > 0;
+}
+
+/** Image tokens in the usage OpenAI reports: GPT-4o's low detail, else as for a 1024 × 1024 image at high detail. */
+function imagePromptTokens(content: unknown): number {
+	return imagePartsOf(content).reduce((sum, part) => sum + (part.image_url?.detail === 'low' ? 85 : 765), 0);
 }
 
 function contentText(content: unknown): string {
@@ -129,18 +189,21 @@ export class OpenAiEmulator {
 	readonly apiKey: string;
 	readonly models: Set<string>;
 	responder: Responder;
+	transcriber: Transcriber;
 	/** Every completion answers after this many ms, like a model thinking (0: at once). */
 	latencyMs = 0;
 	/** A streamed answer (`stream: true`) sends each piece of text this many ms after the one before, as a model writing (0: all at once). */
 	streamDelayMs = 0;
 	private readonly snapshots: Record<string, string>;
 	private faults: OpenAiFault[] = [];
+	private readonly received: ReceivedAudio[] = [];
 	/** Requests held open (hangs, delays) and how to let go of each when the emulator stops. */
 	private held = new Set<() => void>();
 	private arrivalWaiters = new Set<(request: RecordedRequest) => void>();
 
-	constructor({ apiKey = makeOpenAiKey(), models = DEFAULT_MODELS, snapshots = {}, responder = echoResponder }: OpenAiEmulatorOptions = {}) {
+	constructor({ apiKey = makeOpenAiKey(), models = DEFAULT_MODELS, snapshots = {}, responder = echoResponder, transcriber = echoTranscriber }: OpenAiEmulatorOptions = {}) {
 		this.apiKey = apiKey;
+		this.transcriber = transcriber;
 		this.models = new Set(models);
 		this.snapshots = snapshots;
 		this.responder = responder;
@@ -178,6 +241,19 @@ export class OpenAiEmulator {
 	reset(): void {
 		this.faults = [];
 		this.responder = echoResponder;
+		this.transcriber = echoTranscriber;
+	}
+
+	/** Audio files the transcription endpoint took (answered 200), in order. */
+	transcriptions(): ReceivedAudio[] {
+		return [...this.received];
+	}
+
+	/** Image parts of the chat completion requests received, in order. */
+	images(): ReceivedImage[] {
+		return this.bodies().flatMap((body) =>
+			(Array.isArray(body.messages) ? body.messages : []).flatMap((message) => imagePartsOf(message.content).map((part) => ({ model: body.model, ...receivedImage(part) }))),
+		);
 	}
 
 	/** Chat Completions requests received, in order. */
@@ -232,6 +308,7 @@ export class OpenAiEmulator {
 			for (const waiter of [...this.arrivalWaiters]) waiter(request);
 			return this.chatCompletion(request);
 		}
+		if (request.method === 'POST' && request.path === '/v1/audio/transcriptions') return this.transcription(request);
 		return apiError(404, `Invalid URL (${request.method} ${request.path})`, 'invalid_request_error', null);
 	}
 
@@ -286,6 +363,11 @@ export class OpenAiEmulator {
 				'unsupported_parameter',
 				'max_tokens',
 			);
+		}
+
+		const badImage = body.messages.flatMap((message) => imagePartsOf(message.content)).find((part) => !isAcceptedImage(part));
+		if (badImage) {
+			return apiError(400, "You uploaded an unsupported image. Please make sure your image has of one the following formats: ['png', 'jpeg', 'gif', 'webp'].", 'invalid_request_error', 'invalid_image_format');
 		}
 
 		const unanswered = unansweredToolMessage(body.messages);
@@ -348,6 +430,39 @@ export class OpenAiEmulator {
 				system_fingerprint: 'fp_emulator',
 			},
 		};
+	}
+
+	/** `POST /v1/audio/transcriptions`: multipart form data with `file` and `model`, as OpenAI's API takes it. */
+	private async transcription(request: RecordedRequest): Promise<EmulatorReply> {
+		const contentType = String(request.headers['content-type'] ?? '');
+		if (!contentType.startsWith('multipart/form-data')) {
+			return apiError(400, "Invalid Content-Type header (application/json), expected multipart/form-data. (HINT: If you're using curl, you can pass -H 'Content-Type: multipart/form-data')", 'invalid_request_error', null);
+		}
+		if (request.rawBody.length > MAX_AUDIO_BYTES) return apiError(413, `Maximum content size limit (${MAX_AUDIO_BYTES}) exceeded (${request.rawBody.length} bytes read)`, 'server_error', null);
+		const form = await new Response(new Uint8Array(request.rawBody), { headers: { 'content-type': contentType } }).formData();
+		const file = form.get('file');
+		const model = form.get('model');
+		if (typeof model !== 'string' || model === '') return apiError(400, 'you must provide a model parameter', 'invalid_request_error', null);
+		if (!file || typeof file === 'string') return apiError(400, "1 validation error for Request\nbody -> file\n  field required (type=value_error.missing)", 'invalid_request_error', null);
+		const fault = this.takeFault(model);
+		if (fault) {
+			const faulted = await this.applyFault(fault);
+			if (faulted) return faulted;
+		}
+		if (!TRANSCRIPTION_MODELS.has(model)) return this.modelNotFound(model);
+		const extension = /\.([a-z0-9]+)$/i.exec(file.name)?.[1]?.toLowerCase() ?? '';
+		if (!AUDIO_EXTENSIONS.includes(extension)) {
+			return apiError(400, `Invalid file format. Supported formats: ${JSON.stringify(AUDIO_EXTENSIONS).replace(/"/g, "'")}`, 'invalid_request_error', null);
+		}
+		const bytes = Buffer.from(await file.arrayBuffer());
+		// An Ogg file starts with a page ("OggS") whose first packet names its codec (OpusHead, Vorbis).
+		if (extension === 'ogg' && !(bytes.subarray(0, 4).toString('latin1') === 'OggS' && /OpusHead|vorbis/.test(bytes.subarray(0, 200).toString('latin1')))) {
+			return apiError(400, 'Audio file might be corrupted or unsupported', 'invalid_request_error', 'invalid_value', 'file');
+		}
+		const language = form.get('language');
+		const audio: ReceivedAudio = { fileName: file.name, mimeType: file.type, bytes, model, language: typeof language === 'string' ? language : null };
+		this.received.push(audio);
+		return { status: 200, headers: { 'x-request-id': `req_${randomBytes(16).toString('hex')}` }, body: { text: this.transcriber(audio) } };
 	}
 
 	/** The `tool_calls` of a scripted answer; 400 when it names a tool the request did not offer, as a model cannot call one. */

@@ -563,11 +563,10 @@ export class TelegramEmulator {
 		if (token !== this.token) return fail(401, 'Unauthorized');
 		const file = [...this.files.values()].find((stored) => stored.path === path);
 		if (!file) return fail(404, 'Not Found');
-		// The kit writes string bodies as UTF-8, so files served here are text (ASCII) in the tests.
 		const whole: EmulatorReply = {
 			status: 200,
 			headers: { 'content-type': file.mimeType, ...(file.serving?.contentLength ? { 'content-length': String(file.bytes.length) } : {}) },
-			body: file.bytes.toString('utf8'),
+			body: file.bytes,
 		};
 		const delayMs = file.serving?.delayMs ?? 0;
 		if (delayMs === 0 && !file.serving?.trickle) return whole;

@@ -229,17 +229,18 @@ describe('Discord trigger connection (discord.js against the gateway emulator)',
 			],
 		});
 		const envelope = await received.next();
-		const ids = (raw.attachments as Array<{ id: string }>).map((attachment) => attachment.id);
+		const sent = raw.attachments as Array<{ id: string; url: string }>;
+		const ids = sent.map((attachment) => attachment.id);
 		expect(envelope.message.text).toBe('');
 		expect(envelope.message.attachments).toEqual([
-			{ kind: 'image', id: ids[0], mimeType: 'image/png', name: 'cat.png', size: 2048 },
-			{ kind: 'document', id: ids[1], mimeType: 'application/pdf', name: 'report.pdf', size: 4096 },
-			{ kind: 'video', id: ids[2], mimeType: 'video/mp4', name: 'clip.mp4', size: 1024 },
-			{ kind: 'document', id: ids[3], mimeType: null, name: 'notes', size: 1024 },
+			{ kind: 'image', id: ids[0], mimeType: 'image/png', name: 'cat.png', size: 2048, url: sent[0].url },
+			{ kind: 'document', id: ids[1], mimeType: 'application/pdf', name: 'report.pdf', size: 4096, url: sent[1].url },
+			{ kind: 'video', id: ids[2], mimeType: 'video/mp4', name: 'clip.mp4', size: 1024, url: sent[2].url },
+			{ kind: 'document', id: ids[3], mimeType: null, name: 'notes', size: 1024, url: sent[3].url },
 		]);
 
 		discord.sendDm({ content: '', attachments: [{ filename: 'voice-message.ogg', content_type: 'audio/ogg', duration_secs: 3.2 }] });
-		expect((await received.next()).message.attachments).toEqual([expect.objectContaining({ kind: 'voice', mimeType: 'audio/ogg' })]);
+		expect((await received.next()).message.attachments).toEqual([expect.objectContaining({ kind: 'voice', mimeType: 'audio/ogg', durationSeconds: 3.2 })]);
 	});
 
 	test('"@bot /new" is the command new', async () => {

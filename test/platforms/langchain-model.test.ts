@@ -233,3 +233,19 @@ describe('reading what other providers\' LangChain classes return', () => {
 		expect(outputLimitOf({ invoke: async () => ({}), numPredict: 512 })).toBe(512);
 	});
 });
+
+test("an image goes to the connected Chat Model as LangChain's image_url part with the text, after the one system message", async () => {
+	const claude = answering({ content: 'A cat.', response_metadata: { stop_reason: 'end_turn' } });
+	const model = new LangChainChatModel(nameConnectedChatModels([claude]));
+	const url = 'data:image/png;base64,iVBORw0KGgo=';
+	await model.complete(
+		request('claude-sonnet-4-5', [
+			{ role: 'system', content: 'Be brief.' },
+			{ role: 'user', content: 'what is this?\n[image: cat.png, 640×480]', images: [{ url, detail: 'auto' }] },
+		]),
+	);
+	expect(claude.received[0]).toEqual([
+		{ role: 'system', content: 'Be brief.' },
+		{ role: 'user', content: [{ type: 'text', text: 'what is this?\n[image: cat.png, 640×480]' }, { type: 'image_url', image_url: { url, detail: 'auto' } }] },
+	]);
+});

@@ -133,10 +133,10 @@ describe('Telegram updates from the Bot API documentation', () => {
 		expect(emitted(decide('message-entities')).message).toMatchObject({ text: 'Bold and italics', mentionsBot: false, command: null, attachments: [] });
 	});
 
-	test('a voice note without text becomes one voice attachment', () => {
+	test('a voice note without text becomes one voice attachment with its length (for AI Session\'s duration limit)', () => {
 		expect(emitted(decide('message-voice')).message).toMatchObject({
 			text: '',
-			attachments: [{ kind: 'voice', id: 'AwADBAADbXXXXXXXXXXXGBdhD2l6_XX', mimeType: 'audio/ogg', name: null, size: 23000 }],
+			attachments: [{ kind: 'voice', id: 'AwADBAADbXXXXXXXXXXXGBdhD2l6_XX', mimeType: 'audio/ogg', name: null, size: 23000, durationSeconds: 5 }],
 		});
 	});
 
@@ -384,10 +384,19 @@ describe('Discord MESSAGE_CREATE payloads built from the Discord documentation',
 		});
 	});
 
-	test('a direct message with only an image is emitted with one image attachment', () => {
+	test('a direct message with only an image is emitted with one image attachment and its CDN address (what AI Session downloads)', () => {
 		expect(normalize('message-create-dm-attachment')?.message).toMatchObject({
 			text: '',
-			attachments: [{ kind: 'image', id: '111111111111111111111', mimeType: 'image/png', name: 'bug.png', size: 241394 }],
+			attachments: [
+				{
+					kind: 'image',
+					id: '111111111111111111111',
+					mimeType: 'image/png',
+					name: 'bug.png',
+					size: 241394,
+					url: expect.stringMatching(/^https:\/\/cdn\.discordapp\.com\/ephemeral-attachments\/2222222222222222222\/111111111111111111111\/bug\.png\?ex=/),
+				},
+			],
 		});
 	});
 

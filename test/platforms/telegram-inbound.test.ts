@@ -162,8 +162,8 @@ describe('attachments in the envelope', () => {
 
 	test.each([
 		['document', { document: { file_id: 'd1', file_unique_id: 'u', file_name: 'report.pdf', mime_type: 'application/pdf', file_size: 5 } }, { kind: 'document', id: 'd1', mimeType: 'application/pdf', name: 'report.pdf', size: 5 }],
-		['voice message', { voice: { file_id: 'v1', file_unique_id: 'u', duration: 3, mime_type: 'audio/ogg', file_size: 7 } }, { kind: 'voice', id: 'v1', mimeType: 'audio/ogg', name: null, size: 7 }],
-		['audio file', { audio: { file_id: 'a1', file_unique_id: 'u', duration: 3, title: 'Song', mime_type: 'audio/mpeg' } }, { kind: 'audio', id: 'a1', mimeType: 'audio/mpeg', name: 'Song', size: null }],
+		['voice message', { voice: { file_id: 'v1', file_unique_id: 'u', duration: 3, mime_type: 'audio/ogg', file_size: 7 } }, { kind: 'voice', id: 'v1', mimeType: 'audio/ogg', name: null, size: 7, durationSeconds: 3 }],
+		['audio file', { audio: { file_id: 'a1', file_unique_id: 'u', duration: 3, title: 'Song', mime_type: 'audio/mpeg' } }, { kind: 'audio', id: 'a1', mimeType: 'audio/mpeg', name: 'Song', size: null, durationSeconds: 3 }],
 		['video', { video: { file_id: 'x1', file_unique_id: 'u', width: 1, height: 1, duration: 1, file_size: 9 } }, { kind: 'video', id: 'x1', mimeType: 'video/mp4', name: null, size: 9 }],
 		['sticker', { sticker: { file_id: 's1', file_unique_id: 'u', type: 'regular', width: 1, height: 1, is_animated: false, is_video: false, emoji: '😀' } }, { kind: 'sticker', id: 's1', mimeType: 'image/webp', name: '😀', size: null }],
 		['location', { location: { latitude: 52.52, longitude: 13.405 } }, { kind: 'location', id: '52.52,13.405', mimeType: null, name: null, size: null, location: { latitude: 52.52, longitude: 13.405 } }],

@@ -7,7 +7,7 @@ import { contextBudget, fitTurnsToBudget, truncateMiddle, truncateMiddleToCharac
 import { budgetScale, calibrate } from '../token-calibration';
 import { contextWindowFor, createTokenCounter, encodingForModel, type TokenCounter } from '../tokens';
 import { callModelWithFallback } from './model-call';
-import { ModelCallError, type AnswerPreview, type AnswerStream, type ChatMessage, type ChatModel, type ChatUsage } from './model';
+import { ModelCallError, type AnswerPreview, type AnswerStream, type ChatImage, type ChatMessage, type ChatModel, type ChatUsage } from './model';
 import type { NewTurn, SessionState, SessionStore, SessionSummary, SessionWindow, StoredTurn } from './store';
 
 export type CommandName = 'new' | 'reset' | 'usage' | 'help' | 'forget';
@@ -64,6 +64,24 @@ export interface InboundMessage {
 	senderKey: string | null;
 	/** The command word the trigger recognised ("new"), if any. */
 	command: string | null;
+	/**
+	 * The message's voice notes and images, read only once the message goes to the model (not a
+	 * duplicate, a command or over a limit): downloads and transcription cost time and money.
+	 */
+	media?: () => Promise<MessageMedia>;
+}
+
+/** What a message's attachments make of it, for the model and the store. */
+export interface MessageMedia {
+	/** The user's turn as stored: the text, a voice note's transcript ("(voice note) …"), a note in words per image. */
+	text: string;
+	/**
+	 * Sent with this message only, each with its tokens by the provider's rule. The stored turn keeps
+	 * the notes in `text`, never the image: history replays and budgets stay text.
+	 */
+	images: Array<ChatImage & { tokens: number }>;
+	/** Answered instead of the model (a voice note over the limits); nothing is sent or stored but the answer. */
+	refusal?: string;
 }
 
 export interface SessionReply {
@@ -73,8 +91,8 @@ export interface SessionReply {
 	usage: ChatUsage;
 	/** Set when a command answered instead of the model. */
 	command?: CommandName;
-	/** Set when a limit answered instead of the model. */
-	limited?: 'rate' | 'quota';
+	/** Set when a limit answered instead of the model (`media`: a voice note over the size or length limit). */
+	limited?: 'rate' | 'quota' | 'media';
 	/** The models tried before the answer, when a fallback was needed. */
 	attempts?: Array<{ model: string; error?: string }>;
 	/** Set when the configured error reply answered because every model failed: why they failed. */
@@ -136,7 +154,7 @@ export class SessionEngine {
 	 * the stored turns and the budget are the same as without.
 	 */
 	async handle(message: InboundMessage, { stream }: { stream?: AnswerStream } = {}): Promise<SessionOutcome> {
-		if (message.text.trim() === '') return { kind: 'ignored', reason: 'empty' };
+		if (message.text.trim() === '' && !message.media) return { kind: 'ignored', reason: 'empty' };
 		const lock = await this.store.lock(message.sessionId, this.config.lock);
 		try {
 			if (message.messageKey && (await this.store.hasMessageKey(message.messageKey))) return { kind: 'ignored', reason: 'duplicate' };
@@ -144,7 +162,7 @@ export class SessionEngine {
 			if (command) return await this.answerCommand(message, command);
 			const limited = await this.checkLimits(message);
 			if (limited) return await this.answerWithoutModel(message, this.config.limits.limitReply, { limited });
-			return await this.converse(message, stream);
+			return message.media ? await this.converseWithMedia(message, stream) : await this.converse(message, stream);
 		} finally {
 			await lock.release();
 		}
@@ -237,7 +255,40 @@ export class SessionEngine {
 		return null;
 	}
 
-	private async converse(message: InboundMessage, stream: AnswerStream | undefined): Promise<SessionOutcome> {
+	/** The message's attachments read (inside the session lock, in order), then the conversation as for text. */
+	private async converseWithMedia(message: InboundMessage, stream: AnswerStream | undefined): Promise<SessionOutcome> {
+		let media: MessageMedia;
+		try {
+			media = await message.media!();
+		} catch (error) {
+			if (!this.config.errorReply || !(error instanceof ModelCallError)) throw error;
+			return this.errorReplyOutcome(message, (await this.store.readWindow(message.sessionId, 0)).state, error);
+		}
+		if (media.refusal) return this.answerWithoutModel(message, media.refusal, { limited: 'media' });
+		if (media.text.trim() === '' && media.images.length === 0) return { kind: 'ignored', reason: 'empty' };
+		return this.converse({ ...message, text: media.text }, stream, media.images);
+	}
+
+	/**
+	 * The configured Error Reply for a failed model (or transcription), over the draft the failed
+	 * model left, if any; nothing is stored, so a redelivery tries again.
+	 */
+	private errorReplyOutcome(message: InboundMessage, state: SessionState, error: ModelCallError, preview?: AnswerPreview | null): SessionOutcome {
+		return {
+			kind: 'reply',
+			reply: {
+				text: this.config.errorReply!,
+				model: null,
+				finishReason: 'error',
+				usage: ZERO_USAGE,
+				error: error.message,
+				...(preview ? { preview } : {}),
+				session: { id: message.sessionId, turns: state.turnCount, historyTokens: 0, compacted: liveSummary(state) !== null },
+			},
+		};
+	}
+
+	private async converse(message: InboundMessage, stream: AnswerStream | undefined, images: MessageMedia['images'] = []): Promise<SessionOutcome> {
 		const { config, counter } = this;
 		const systemTokens = counter.countMessage({ role: 'system', content: config.systemPrompt }) + counter.replyPriming;
 		const peek = await this.store.readWindow(message.sessionId, 0);
@@ -257,11 +308,14 @@ export class SessionEngine {
 		const roomForMessage = Math.max(budget - summaryTokens, 1);
 		let userContent = truncateMiddleToCharacters(message.text, config.maxInputCharacters ?? DEFAULT_MAX_INPUT_CHARACTERS);
 		let userTokens = counter.countMessage({ role: 'user', content: userContent });
+		// Images count with the message they come with; ones that do not fit go as their notes in the text only.
+		const sentImages = userTokens + sumOf(images) <= roomForMessage ? images : [];
+		const imageTokens = sumOf(sentImages);
 		if (userTokens > roomForMessage) {
 			userContent = truncateMiddle(userContent, roomForMessage - (userTokens - counter.countText(userContent)), counter);
 			userTokens = counter.countMessage({ role: 'user', content: userContent });
 		}
-		const historyBudget = Math.max(budget - summaryTokens - userTokens, 0);
+		const historyBudget = Math.max(budget - summaryTokens - userTokens - imageTokens, 0);
 		const window = await this.store.readWindow(message.sessionId, historyBudget);
 		const history = fitTurnsToBudget(window.turns, historyBudget);
 
@@ -269,7 +323,7 @@ export class SessionEngine {
 			{ role: 'system', content: config.systemPrompt },
 			...(summaryMessage ? [summaryMessage] : []),
 			...history.map((turn) => ({ role: turn.role, content: turn.content })),
-			{ role: 'user', content: userContent },
+			{ role: 'user', content: userContent, ...(sentImages.length > 0 ? { images: sentImages.map(({ url, detail }): ChatImage => ({ url, detail })) } : {}) },
 		];
 		let called: Awaited<ReturnType<typeof callModelWithFallback>>;
 		try {
@@ -286,30 +340,16 @@ export class SessionEngine {
 		} catch (error) {
 			if (!config.errorReply || !(error instanceof ModelCallError)) throw error;
 			// A draft the failed model left becomes the error reply.
-			const preview = await stream?.settle?.();
-			return {
-				kind: 'reply',
-				reply: {
-					text: config.errorReply,
-					model: null,
-					finishReason: 'error',
-					usage: ZERO_USAGE,
-					error: error.message,
-					...(preview ? { preview } : {}),
-					session: { id: message.sessionId, turns: window.state.turnCount, historyTokens: 0, compacted: liveSummary(window.state) !== null },
-				},
-			};
+			return this.errorReplyOutcome(message, window.state, error, await stream?.settle?.());
 		}
 		const { completion, attempts } = called;
 		const preview = await stream?.settle?.();
 		const historyTokens = history.reduce((sum, turn) => sum + turn.tokens, 0);
-		const calibration = calibrate(
-			window.state.calibration,
-			attempts[attempts.length - 1].model,
-			completion.usage.promptTokens,
-			systemTokens + summaryTokens + historyTokens + userTokens,
-			this.countsExactly,
-		);
+		// Image tokens are the provider's rule, not a count: a call with images teaches the calibration nothing.
+		const calibration =
+			sentImages.length > 0
+				? null
+				: calibrate(window.state.calibration, attempts[attempts.length - 1].model, completion.usage.promptTokens, systemTokens + summaryTokens + historyTokens + userTokens, this.countsExactly);
 
 		const newTurns: NewTurn[] = [
 			{ role: 'user', content: userContent, tokens: userTokens },
@@ -423,6 +463,10 @@ export function liveSummary(state: SessionState): SessionSummary | null {
 /** How a summary reaches a model: a system message after the system prompt (Clawgate Chat Memory hands it to an agent the same way). */
 export function summaryAsMessage(content: string): ChatMessage {
 	return { role: 'system', content: `Summary of the earlier conversation:\n${content}` };
+}
+
+function sumOf(images: MessageMedia['images']): number {
+	return images.reduce((sum, image) => sum + image.tokens, 0);
 }
 
 function quotaKey(senderKey: string, now: number): string {

@@ -6,14 +6,14 @@
  * retries, fallbacks, the error reply and compaction stay the engine's, the same on both paths.
  */
 import { retryAfterMsFrom } from '../retry-after';
-import { ModelCallError, type ChatCompletion, type ChatMessage, type ChatModel, type ChatRequest, type ChatUsage, type ModelErrorKind } from './model';
+import { ModelCallError, toWireMessage, type ChatCompletion, type ChatMessage, type ChatModel, type ChatRequest, type ChatUsage, type ModelErrorKind, type WireMessage } from './model';
 
 /** The members of a LangChain chat model (`BaseChatModel`) this bridge uses. */
 export interface LangChainChatModelLike {
-	/** Takes plain `{ role, content }` messages (LangChain coerces them) and resolves with an AI message. */
-	invoke(messages: ChatMessage[], options?: { signal?: AbortSignal }): Promise<unknown>;
+	/** Takes plain `{ role, content }` messages (LangChain coerces them, image parts included) and resolves with an AI message. */
+	invoke(messages: WireMessage[], options?: { signal?: AbortSignal }): Promise<unknown>;
 	/** The same call streamed: AI message chunks as the provider sends them (a model that cannot stream yields one). */
-	stream?(messages: ChatMessage[], options?: { signal?: AbortSignal }): Promise<AsyncIterable<unknown>>;
+	stream?(messages: WireMessage[], options?: { signal?: AbortSignal }): Promise<AsyncIterable<unknown>>;
 	/** LangChain's retry helper (`AsyncCaller`). */
 	caller?: { maxRetries?: number };
 	/** The model ID, named `model`, `modelName` or `modelId` depending on the provider's class. */
@@ -145,7 +145,7 @@ async function streamedAnswer(chunks: AsyncIterable<unknown>, onText: (delta: st
  * Anthropic and Gemini take one system prompt, before the conversation; AI Session sends the system
  * prompt and the summary as two. They become one, and an empty one (no system prompt) is left out.
  */
-function oneLeadingSystemMessage(messages: ChatMessage[]): ChatMessage[] {
+function oneLeadingSystemMessage(messages: ChatMessage[]): WireMessage[] {
 	let lead = 0;
 	while (lead < messages.length && messages[lead].role === 'system') lead++;
 	const system = messages
@@ -153,7 +153,7 @@ function oneLeadingSystemMessage(messages: ChatMessage[]): ChatMessage[] {
 		.map((message) => message.content.trim())
 		.filter(Boolean)
 		.join('\n\n');
-	return [...(system ? [{ role: 'system' as const, content: system }] : []), ...messages.slice(lead).map(({ role, content }) => ({ role, content }))];
+	return [...(system ? [{ role: 'system' as const, content: system }] : []), ...messages.slice(lead).map(toWireMessage)];
 }
 
 type Loose = Record<string, unknown>;

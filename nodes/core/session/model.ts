@@ -6,9 +6,31 @@
 
 export type ChatRole = 'system' | 'user' | 'assistant';
 
+/** An image the model sees with a user message: a `data:` URL, and OpenAI's `detail` (other providers ignore it). */
+export interface ChatImage {
+	url: string;
+	detail: 'low' | 'high' | 'auto';
+}
+
 export interface ChatMessage {
 	role: ChatRole;
 	content: string;
+	/** Images sent with this message (only the user's newest one has them); each model sends them as image parts. */
+	images?: ChatImage[];
+}
+
+/** A content part of a message as OpenAI's Chat Completions take it, and LangChain for every provider. */
+export type ChatContentPart = { type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string; detail: ChatImage['detail'] } };
+
+/** A message as it goes to the provider: plain text, or text and image parts when it carries images. */
+export interface WireMessage {
+	role: ChatRole;
+	content: string | ChatContentPart[];
+}
+
+export function toWireMessage({ role, content, images }: ChatMessage): WireMessage {
+	if (!images || images.length === 0) return { role, content };
+	return { role, content: [{ type: 'text', text: content }, ...images.map(({ url, detail }): ChatContentPart => ({ type: 'image_url', image_url: { url, detail } }))] };
 }
 
 export interface ChatRequest {

@@ -1,0 +1,110 @@
+import type { INodeProperties } from 'n8n-workflow';
+
+/** "Voice Notes & Images" (`nodes/shared/media-input.ts`): what voice notes and photos from Telegram and Discord become for the model. */
+export const mediaProperty: INodeProperties = {
+	displayName: 'Voice Notes & Images',
+	name: 'media',
+	type: 'collection',
+	placeholder: 'Add Setting',
+	default: {},
+	description:
+		"Voice notes and images from Telegram and Discord, downloaded with that channel's credential set on this node (the same one its trigger uses). Images go to vision models by default; voice notes are transcribed once Transcribe Voice Notes is on.",
+	options: [
+		{
+			displayName: 'Image Detail',
+			name: 'imageDetail',
+			type: 'options',
+			default: 'auto',
+			options: [
+				{ name: 'Auto', value: 'auto', description: 'The provider decides; budgeted as High' },
+				{ name: 'High', value: 'high', description: "Tiles of the image: up to 85 + 170 tokens per 512-px tile at OpenAI's GPT-4o" },
+				{ name: 'Low', value: 'low', description: '85 tokens an image at GPT-4o' },
+			],
+			description: "OpenAI's detail setting for images; other providers ignore it",
+		},
+		{
+			displayName: 'Images',
+			name: 'images',
+			type: 'options',
+			default: 'byModel',
+			options: [
+				{
+					name: 'Send to Vision Models',
+					value: 'byModel',
+					description: 'Models whose name says they see images (GPT-4o, GPT-4.1, GPT-5, Claude 3 and later, Gemini, Llama 3.2 Vision, Pixtral, LLaVA...) get the image; others a note that one was sent',
+				},
+				{ name: 'Always Send', value: 'always', description: 'For a vision model whose name Clawgate does not know' },
+				{ name: 'Never Send', value: 'never', description: 'The model only gets a note that an image was sent' },
+			],
+			description: 'Whether photos reach the model as images. The conversation stores a note in words ("[image: cat.png, 640×480]"), never the image.',
+		},
+		{
+			displayName: 'Max Image Size (MB)',
+			name: 'maxImageMegabytes',
+			type: 'number',
+			typeOptions: { minValue: 0.1, maxValue: 20, numberPrecision: 1 },
+			default: 5,
+			description: 'Larger images are not downloaded; the model gets a note instead',
+		},
+		{
+			displayName: 'Max Images Per Message',
+			name: 'maxImages',
+			type: 'number',
+			typeOptions: { minValue: 0 },
+			default: 4,
+		},
+		{
+			displayName: 'Max Voice Note Length (Seconds)',
+			name: 'maxVoiceSeconds',
+			type: 'number',
+			typeOptions: { minValue: 1 },
+			default: 300,
+			description: 'Longer voice notes are answered with the limit instead of being transcribed (no model call)',
+			displayOptions: { hide: { '/modelSource': ['chatModel'] } },
+		},
+		{
+			displayName: 'Max Voice Note Size (MB)',
+			name: 'maxVoiceMegabytes',
+			type: 'number',
+			typeOptions: { minValue: 0.1, maxValue: 25, numberPrecision: 1 },
+			default: 10,
+			description: "Larger voice notes are answered with the limit instead of being transcribed (OpenAI's own limit is 25 MB)",
+			displayOptions: { hide: { '/modelSource': ['chatModel'] } },
+		},
+		{
+			displayName: 'Transcribe Voice Notes',
+			name: 'transcribeVoiceNotes',
+			type: 'boolean',
+			default: false,
+			description:
+				"Whether voice notes and audio files are transcribed with the OpenAI credential's /audio/transcriptions and answered; the transcript is stored as the user's message, starting with \"(voice note)\"",
+			displayOptions: { hide: { '/modelSource': ['chatModel'] } },
+		},
+		{
+			displayName: 'Transcription Base URL',
+			name: 'transcriptionBaseUrl',
+			type: 'string',
+			default: '',
+			placeholder: 'http://localhost:8000/v1',
+			description: "Another OpenAI-compatible server for transcriptions (Groq, a local Whisper server), called with the OpenAI credential's API key; empty uses the credential's base URL",
+			displayOptions: { hide: { '/modelSource': ['chatModel'] } },
+		},
+		{
+			displayName: 'Transcription Language',
+			name: 'transcriptionLanguage',
+			type: 'string',
+			default: '',
+			placeholder: 'en',
+			description: 'The language spoken, as an ISO-639-1 code; empty lets the model detect it',
+			displayOptions: { hide: { '/modelSource': ['chatModel'] } },
+		},
+		{
+			displayName: 'Transcription Model',
+			name: 'transcriptionModel',
+			type: 'string',
+			default: 'whisper-1',
+			description: 'The model at the transcription API: whisper-1, gpt-4o-mini-transcribe, gpt-4o-transcribe (OpenAI), whisper-large-v3 (Groq)...',
+			displayOptions: { hide: { '/modelSource': ['chatModel'] } },
+		},
+	],
+};
