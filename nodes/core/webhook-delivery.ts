@@ -34,8 +34,13 @@ export interface WebhookDeliveryInput<Credential> {
 	credentialFor(verifies: (credential: Credential) => boolean): Promise<{ credential: Credential; verified: boolean }>;
 	policy: AccessPolicy;
 	sessionScope: SessionScope;
-	/** Deliveries seen lately; keys are kept apart per trigger by the webhook ID. */
-	recent: RecentKeys;
+	/**
+	 * Deliveries seen lately; keys are kept apart per trigger by the webhook ID. Null where the
+	 * trigger's delivery journal drops redeliveries itself: a key remembered here before the message
+	 * was journaled would drop the platform's redelivery of a delivery that then failed (the
+	 * journal unreachable, n8n killed), and the message would be acknowledged and never answered.
+	 */
+	recent: RecentKeys | null;
 }
 
 function refused(plugin: AnyChannelPlugin, kind: 'forged' | 'invalid', status: number, reason: string): WebhookOutcome {
@@ -73,7 +78,7 @@ export async function handleWebhookDelivery<Credential, Client>(plugin: ChannelP
 	const pairing: PairingWork = { requests: [], commands: [] };
 	for (const event of receipt.events) {
 		// Remembered before anything else can wait, so a redelivery racing the first one is caught too.
-		if (!input.recent.remember(`${context.webhookId}:${event.dedupeKey}`, context.now)) {
+		if (input.recent && !input.recent.remember(`${context.webhookId}:${event.dedupeKey}`, context.now)) {
 			dropped.push(`${event.dedupeKey}: a redelivery of an event already received`);
 			continue;
 		}

@@ -19,7 +19,7 @@ import type { Envelope } from '../core/envelope';
 import { signEnvelope } from '../core/origin';
 import { RecentKeys } from '../core/recent-keys';
 import { handleWebhookDelivery } from '../core/webhook-delivery';
-import { deliveryGuaranteeProperties, holdWhileRunning, journalItems, recoveryTrigger, triggerJournalOf, withJournalCredentials } from './delivery-journal';
+import { deliveryGuaranteeProperties, holdWhileRunning, journalItems, recoveryTrigger, triggerJournalOf, withJournalCredentials, type TriggerJournal } from './delivery-journal';
 import { asActivationError, asNodeError } from './node-errors';
 import { envelopeOriginKey } from './origin-key';
 import { policyWithApprovedSenders, settlePairingWork } from './trigger-pairing';
@@ -62,6 +62,12 @@ export type ItemsFor = (envelopes: Envelope[], credential: unknown) => Promise<I
 export async function receiveWebhook(context: IWebhookFunctions, plugin: AnyChannelPlugin, itemsFor?: ItemsFor): Promise<IWebhookResponseData> {
 	const webhookContext = webhookContextOf(context);
 	const settings = receiveSettingsFrom(plugin, webhookContext.options);
+	// Resolved once a minute per trigger (cached), so a forged request costs no store work; a journal
+	// that cannot be opened refuses messages below (503, delivered again), never forged requests.
+	const journal = await triggerJournalOf(context).then(
+		(opened) => ({ opened, error: null }),
+		(error: unknown) => ({ opened: null, error }),
+	);
 	let outcome;
 	try {
 		outcome = await handleWebhookDelivery(plugin, {
@@ -70,7 +76,8 @@ export async function receiveWebhook(context: IWebhookFunctions, plugin: AnyChan
 			credentialFor: (verifies) => credentialForWebhookRequest(context, plugin.credentialType, verifies),
 			...settings,
 			policy: policyWithApprovedSenders(context, settings.policy),
-			recent: recentDeliveries,
+			// With a journal, the journal drops redeliveries: only a message it recorded counts as received.
+			recent: journal.opened || journal.error ? null : recentDeliveries,
 		});
 	} catch (error) {
 		throw asNodeError(context.getNode(), error);
@@ -79,7 +86,8 @@ export async function receiveWebhook(context: IWebhookFunctions, plugin: AnyChan
 	if (outcome.kind === 'taken' && outcome.envelopes.length > 0) {
 		envelopes = outcome.envelopes.map((envelope) => signEnvelope(envelope, envelopeOriginKey()));
 		try {
-			envelopes = await journaled(context, envelopes, outcome.dropped);
+			if (journal.error) throw journal.error;
+			envelopes = journal.opened ? await journaled(journal.opened, envelopes, outcome.dropped) : envelopes;
 		} catch (error) {
 			// Not journaled, so not acknowledged: the platform delivers it again.
 			context.logger.error(`${plugin.name} message not taken, the delivery journal failed: ${(error as Error).message}`);
@@ -106,10 +114,8 @@ export async function receiveWebhook(context: IWebhookFunctions, plugin: AnyChan
 	return { noWebhookResponse: true };
 }
 
-/** The envelopes to emit, journaled first when the trigger's Delivery Guarantee asks for it (redeliveries dropped). */
-async function journaled(context: IWebhookFunctions, envelopes: Envelope[], dropped: string[]): Promise<Envelope[]> {
-	const journal = await triggerJournalOf(context);
-	if (!journal) return envelopes;
+/** The envelopes to emit, journaled first (redeliveries dropped). */
+async function journaled(journal: TriggerJournal, envelopes: Envelope[], dropped: string[]): Promise<Envelope[]> {
 	const { kept, dropped: known } = await journalItems(journal, envelopes.map((json) => ({ json: json as unknown as IDataObject })));
 	dropped.push(...known);
 	// This process runs the execution (one n8n, not queue mode), but n8n tells a webhook nothing of its

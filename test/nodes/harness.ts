@@ -407,9 +407,13 @@ export class WebhookTrigger {
 		readonly node: INode,
 		readonly credentials: Record<string, ICredentialDataDecryptedObject>,
 		workflowId = 'harness-webhook-workflow',
+		/** Nodes after the trigger (a send node makes its delivery journal work), each fed by the one before. */
+		downstream: INode[] = [],
 	) {
 		this.credentialsHelper = new PlainCredentialsHelper(credentials);
-		this.workflow = new Workflow({ id: workflowId, name: 'Harness webhook workflow', nodes: [node], connections: {}, active: true, nodeTypes: nodeTypeRegistry, settings: { executionOrder: 'v1' } });
+		const chain = [node, ...downstream];
+		const connections = Object.fromEntries(chain.slice(0, -1).map((from, index) => [from.name, { main: [[{ node: chain[index + 1].name, type: 'main' as const, index: 0 }]] }]));
+		this.workflow = new Workflow({ id: workflowId, name: 'Harness webhook workflow', nodes: chain, connections, active: true, nodeTypes: nodeTypeRegistry, settings: { executionOrder: 'v1' } });
 	}
 
 	credentialReads(type: string): number {
