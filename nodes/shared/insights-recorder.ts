@@ -55,10 +55,20 @@ export class AnswerRecorder {
 
 	/** Starts item `itemIndex`'s clock, and returns the model with its calls timed for that item. */
 	timed<M extends object>(itemIndex: number, model: M): M {
+		this.startItem(itemIndex);
+		return this.timedModel(model);
+	}
+
+	/** Starts item `itemIndex`'s clock: model calls from now on count for it. */
+	startItem(itemIndex: number): void {
 		const previous = this.timings.get(this.current);
 		if (previous && previous.endedAt === null) previous.endedAt = Date.now();
 		this.current = itemIndex;
 		this.timings.set(itemIndex, { startedAt: Date.now(), endedAt: null, modelMs: null, modelErrorClass: '' });
+	}
+
+	/** The model with its calls timed for the item whose clock runs (`startItem`): one wrapper serves every item. */
+	timedModel<M extends object>(model: M): M {
 		// A Proxy, so whatever members the model has (names, a streaming call) stay as they are.
 		return new Proxy(model, {
 			get: (target, property, receiver) => {
