@@ -38,7 +38,8 @@ afterAll(async () => {
 
 /** Every expression n8n's engine evaluates while `run` runs (the text after `=`). */
 async function expressionsEvaluatedDuring<T>(run: () => Promise<T>): Promise<{ result: T; expressions: string[] }> {
-	const spy = jest.spyOn(Expression.prototype, 'renderExpression');
+	// renderExpression is where n8n hands an expression to its engine (isolated-vm by default); it is not public API.
+	const spy = jest.spyOn(Expression.prototype as unknown as { renderExpression(expression: string, data: unknown): unknown }, 'renderExpression');
 	try {
 		const result = await run();
 		return { result, expressions: spy.mock.calls.map(([expression]) => String(expression)) };
@@ -230,7 +231,7 @@ describe('the other send nodes and Reply answer as their version 1 did, with no 
 		});
 	const discordDm = () => {
 		const question = discord.sendDm({ content: 'Capital of France?' });
-		const envelope = normalizeDiscordMessage(question as DiscordMessagePayload, { botUserId: discord.bot.id, channel: null })!;
+		const envelope = normalizeDiscordMessage(question as unknown as DiscordMessagePayload, { botUserId: discord.bot.id, channel: null })!;
 		return fromTrigger({ ...(JSON.parse(JSON.stringify(envelope)) as IDataObject), reply: { text: 'Paris.' } });
 	};
 	const platforms = {
