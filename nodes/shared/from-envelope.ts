@@ -35,7 +35,8 @@ export interface EnvelopeDefault {
  */
 export function withEnvelopeDefault(property: INodeProperties, envelope: EnvelopeDefault): INodeProperties[] {
 	const show = property.displayOptions?.show ?? {};
-	const { required: _required, ...optional } = property;
+	const optional: INodeProperties = { ...property };
+	delete optional.required;
 	return [
 		{ ...property, default: envelope.expression, displayOptions: { ...property.displayOptions, show: { ...show, ...beforeVersion(envelope.since) } } },
 		{
