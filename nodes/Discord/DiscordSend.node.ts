@@ -1,7 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INodeProperties, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import type { REST } from 'discord.js';
 
-import { envelopeChatOf, readsEnvelopeWhenEmpty, replyTextOf, sentMessageIdOf, withEnvelopeDefault } from '../shared/from-envelope';
+import { envelopeChatOf, readsEnvelopeWhenEmpty, replyTextDefault, replyTextOf, replyToModeProperties, sentMessageDefault, sentMessageIdOf, withEnvelopeDefault } from '../shared/from-envelope';
 import { envelopeTargetProperty, linkPreviewsProperty, replyTextProperty, sentMessageProperty, type SendDeclaration, sendExecutor, sendNodeDescription, type SendOperation } from '../shared/send-node';
 import { discordCapabilities, editDiscordMessage, sendDiscordText, sendDiscordTyping } from './discord.adapter';
 import { sendOverDraft } from '../shared/stream-preview';
@@ -17,12 +17,10 @@ const properties: INodeProperties[] = [
 		placeholder: 'Empty: the channel (or thread) the message came from',
 		description: 'The channel, thread or DM channel to post in. Empty answers the one the incoming message came from (its thread, if it was in one).',
 	}),
-	...withEnvelopeDefault(replyTextProperty('The message, in Discord Markdown. By default the answer of the Clawgate AI Session node.', ['sendText', 'editMessage']), {
-		since: ENVELOPE_DEFAULTS_SINCE,
-		expression: '={{ $json.reply.text }}',
-		placeholder: 'Empty: the AI Session answer (reply.text)',
-		description: 'The message, in Discord Markdown. Empty sends the answer of the Clawgate AI Session node.',
-	}),
+	...withEnvelopeDefault(
+		replyTextProperty('The message, in Discord Markdown. By default the answer of the Clawgate AI Session node.', ['sendText', 'editMessage']),
+		replyTextDefault(ENVELOPE_DEFAULTS_SINCE, 'The message, in Discord Markdown. Empty sends the answer of the Clawgate AI Session node.'),
+	),
 	// Top-level rather than in the options collection: n8n applies a collection option's
 	// default only once the user adds it, and this must work with zero changes.
 	{
@@ -33,35 +31,16 @@ const properties: INodeProperties[] = [
 		displayOptions: { show: { operation: ['sendText'], '@version': [{ _cnd: { lt: ENVELOPE_DEFAULTS_SINCE } }] } },
 		description: 'Shows the first message as a reply to this one (without pinging its author). By default the incoming message. Empty sends a plain message.',
 	},
-	// Version 2: a mode instead of an expression, since an empty ID already meant "no quote".
-	{
-		displayName: 'Reply To',
-		name: 'replyTo',
-		type: 'options',
-		default: 'incoming',
-		options: [
-			{ name: 'Incoming Message', value: 'incoming', description: 'Quote the message being answered (without pinging its author)' },
-			{ name: 'Message ID', value: 'messageId', description: 'Quote the message with the ID below' },
-			{ name: 'None', value: 'none', description: 'Send a plain message' },
-		],
-		displayOptions: { show: { operation: ['sendText'], '@version': [{ _cnd: { gte: ENVELOPE_DEFAULTS_SINCE } }] } },
-		description: 'Whether the first message shows as a reply to another one',
-	},
-	{
-		displayName: 'Reply To Message ID',
-		name: 'replyToMessageId',
-		type: 'string',
-		default: '',
-		required: true,
-		displayOptions: { show: { operation: ['sendText'], replyTo: ['messageId'], '@version': [{ _cnd: { gte: ENVELOPE_DEFAULTS_SINCE } }] } },
-		description: 'The message the first message shows as a reply to (without pinging its author)',
-	},
-	...withEnvelopeDefault(sentMessageProperty('Message ID', 'messageId', 'editMessage', 'The message to edit; it must be one the bot posted. By default the first message an earlier Clawgate Discord Send posted.'), {
+	...replyToModeProperties({
 		since: ENVELOPE_DEFAULTS_SINCE,
-		expression: '={{ $json.sent?.messageIds?.[0] ?? "" }}',
-		placeholder: 'Empty: the first message an earlier Discord Send posted',
-		description: 'The message to edit; it must be one the bot posted. Empty edits the first message an earlier Clawgate Discord Send posted.',
+		operations: ['sendText'],
+		incoming: { name: 'Incoming Message', value: 'incoming', description: 'Quote the message being answered (without pinging its author)' },
+		description: 'Whether the first message shows as a reply to another one (without pinging its author)',
 	}),
+	...withEnvelopeDefault(
+		sentMessageProperty('Message ID', 'messageId', 'editMessage', 'The message to edit; it must be one the bot posted. By default the first message an earlier Clawgate Discord Send posted.'),
+		sentMessageDefault(ENVELOPE_DEFAULTS_SINCE, 'Discord', 'The message to edit; it must be one the bot posted. Empty edits the first message an earlier Clawgate Discord Send posted.'),
+	),
 	{
 		displayName: 'Options',
 		name: 'options',

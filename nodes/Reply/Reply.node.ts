@@ -8,7 +8,7 @@ import { envelopeOriginKey } from '../shared/origin-key';
 import { deliverOnce, receiptStoreProperty, withJournalCredentials } from '../shared/delivery-journal';
 import { itemFailure } from '../shared/item-failure';
 import { DeliveryRecorder } from '../shared/insights-recorder';
-import { orFromEnvelope, readsEnvelopeWhenEmpty, replyTextOf, stringParameterOf, withEnvelopeDefault } from '../shared/from-envelope';
+import { orFromEnvelope, readsEnvelopeWhenEmpty, replyTextDefault, replyTextOf, stringParameterOf, withEnvelopeDefault } from '../shared/from-envelope';
 import { linkPreviewsProperty } from '../shared/send-node';
 import { draftOfItem } from '../shared/stream-preview';
 import { channelPlugins, pluginForItem } from './channel-registry';
@@ -66,12 +66,7 @@ export class Reply implements INodeType {
 					required: true,
 					description: 'The answer, in Markdown; each platform gets its own formatting. By default the AI Session reply.',
 				},
-				{
-					since: TEXT_FROM_REPLY_SINCE,
-					expression: '={{ $json.reply.text }}',
-					placeholder: 'Empty: the AI Session answer (reply.text)',
-					description: 'The answer, in Markdown; each platform gets its own formatting. Empty sends the AI Session answer.',
-				},
+				replyTextDefault(TEXT_FROM_REPLY_SINCE, 'The answer, in Markdown; each platform gets its own formatting. Empty sends the AI Session answer.'),
 			),
 			{
 				displayName: 'Quote the Message',

@@ -1,7 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INodeProperties, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import type { WebClient } from '@slack/web-api';
 
-import { envelopeChatOf, readsEnvelopeWhenEmpty, replyTextOf, sentMessageIdOf, withEnvelopeDefault } from '../shared/from-envelope';
+import { envelopeChatOf, readsEnvelopeWhenEmpty, replyTextDefault, replyTextOf, sentMessageDefault, sentMessageIdOf, withEnvelopeDefault } from '../shared/from-envelope';
 import { envelopeTargetProperty, linkPreviewsProperty, replyTextProperty, sentMessageProperty, type SendDeclaration, sendExecutor, sendNodeDescription, type SendOperation, stringParameter } from '../shared/send-node';
 import { sendSlackText, updateSlackMessage, uploadSlackFile } from './slack.adapter';
 import { sendOverDraft } from '../shared/stream-preview';
@@ -17,12 +17,10 @@ const properties: INodeProperties[] = [
 		placeholder: 'Empty: the channel the message came from',
 		description: 'The channel or DM to post in (C…, G… or D… ID). Empty answers the channel (and thread) the incoming message came from.',
 	}),
-	...withEnvelopeDefault(replyTextProperty('The message. By default the answer of the Clawgate AI Session node.', ['sendText', 'updateMessage']), {
-		since: ENVELOPE_DEFAULTS_SINCE,
-		expression: '={{ $json.reply.text }}',
-		placeholder: 'Empty: the AI Session answer (reply.text)',
-		description: 'The message. Empty sends the answer of the Clawgate AI Session node.',
-	}),
+	...withEnvelopeDefault(
+		replyTextProperty('The message. By default the answer of the Clawgate AI Session node.', ['sendText', 'updateMessage']),
+		replyTextDefault(ENVELOPE_DEFAULTS_SINCE, 'The message. Empty sends the answer of the Clawgate AI Session node.'),
+	),
 	// Top-level rather than in an options collection: n8n applies a collection option's
 	// default only once the user adds it, and these must work with zero changes.
 	...withEnvelopeDefault(
@@ -41,12 +39,10 @@ const properties: INodeProperties[] = [
 			description: 'The ts of the thread\'s parent message to post in. Empty posts in the thread the message came from when Channel ID is empty too, else to the channel.',
 		},
 	),
-	...withEnvelopeDefault(sentMessageProperty('Message Timestamp', 'messageTs', 'updateMessage', 'The ts of the message to edit; it must be one the bot posted. By default the first message an earlier Clawgate Slack Send posted.'), {
-		since: ENVELOPE_DEFAULTS_SINCE,
-		expression: '={{ $json.sent?.messageIds?.[0] ?? "" }}',
-		placeholder: 'Empty: the first message an earlier Slack Send posted',
-		description: 'The ts of the message to edit; it must be one the bot posted. Empty edits the first message an earlier Clawgate Slack Send posted.',
-	}),
+	...withEnvelopeDefault(
+		sentMessageProperty('Message Timestamp', 'messageTs', 'updateMessage', 'The ts of the message to edit; it must be one the bot posted. By default the first message an earlier Clawgate Slack Send posted.'),
+		sentMessageDefault(ENVELOPE_DEFAULTS_SINCE, 'Slack', 'The ts of the message to edit; it must be one the bot posted. Empty edits the first message an earlier Clawgate Slack Send posted.'),
+	),
 	{
 		displayName: 'Input Binary Field',
 		name: 'binaryPropertyName',

@@ -9,7 +9,7 @@ import {
 	type MediaSource,
 	type TelegramTextFormat,
 } from './telegram.adapter';
-import { envelopeChatOf, readsEnvelopeWhenEmpty, replyTextOf, sentMessageIdOf, stringParameterOf, withEnvelopeDefault } from '../shared/from-envelope';
+import { envelopeChatOf, readsEnvelopeWhenEmpty, replyTextDefault, replyTextOf, replyToModeProperties, sentMessageDefault, sentMessageIdOf, stringParameterOf, withEnvelopeDefault } from '../shared/from-envelope';
 import { envelopeTargetProperty, linkPreviewsProperty, replyTextProperty, sentMessageProperty, type SendDeclaration, sendExecutor, sendNodeDescription, type SendOperation } from '../shared/send-node';
 import { sendOverDraft } from '../shared/stream-preview';
 import { telegramPlugin } from './telegram.plugin';
@@ -28,18 +28,14 @@ const properties: INodeProperties[] = [
 		placeholder: 'Empty: the chat the message came from',
 		description: 'The chat to send to. Empty answers the chat (and topic) the incoming message came from.',
 	}),
-	...withEnvelopeDefault(replyTextProperty('The message, in Markdown by default. By default the answer of the Clawgate AI Session node. Longer than 4096 characters, it is sent as several messages.', ['sendText', 'editText']), {
-		since: ENVELOPE_DEFAULTS_SINCE,
-		expression: '={{ $json.reply.text }}',
-		placeholder: 'Empty: the AI Session answer (reply.text)',
-		description: 'The message, in Markdown by default. Empty sends the answer of the Clawgate AI Session node. Longer than 4096 characters, it is sent as several messages.',
-	}),
-	...withEnvelopeDefault(sentMessageProperty('Message ID', 'messageId', 'editText', 'The message to edit. By default the first message sent by a previous Clawgate Telegram Send node.'), {
-		since: ENVELOPE_DEFAULTS_SINCE,
-		expression: '={{ $json.sent?.messageIds?.[0] ?? "" }}',
-		placeholder: 'Empty: the first message an earlier Telegram Send posted',
-		description: 'The message to edit. Empty edits the first message sent by a previous Clawgate Telegram Send node.',
-	}),
+	...withEnvelopeDefault(
+		replyTextProperty('The message, in Markdown by default. By default the answer of the Clawgate AI Session node. Longer than 4096 characters, it is sent as several messages.', ['sendText', 'editText']),
+		replyTextDefault(ENVELOPE_DEFAULTS_SINCE, 'The message, in Markdown by default. Empty sends the answer of the Clawgate AI Session node. Longer than 4096 characters, it is sent as several messages.'),
+	),
+	...withEnvelopeDefault(
+		sentMessageProperty('Message ID', 'messageId', 'editText', 'The message to edit. By default the first message sent by a previous Clawgate Telegram Send node.'),
+		sentMessageDefault(ENVELOPE_DEFAULTS_SINCE, 'Telegram', 'The message to edit. Empty edits the first message sent by a previous Clawgate Telegram Send node.'),
+	),
 	{
 		displayName: 'File',
 		name: 'fileSource',
@@ -89,29 +85,12 @@ const properties: INodeProperties[] = [
 			'Shows the message as a reply to this one. By default the incoming message in groups (so everyone sees what is answered) and none in private chats. Empty sends a plain message.',
 		displayOptions: { show: { operation: ['sendText', 'sendPhoto', 'sendDocument'], '@version': [{ _cnd: { lt: ENVELOPE_DEFAULTS_SINCE } }] } },
 	},
-	// Version 2: a mode instead of an expression, since an empty ID already meant "no quote".
-	{
-		displayName: 'Reply To',
-		name: 'replyTo',
-		type: 'options',
-		default: 'incomingInGroups',
-		options: [
-			{ name: 'Incoming Message in Groups', value: 'incomingInGroups', description: 'Quote the incoming message in groups (so everyone sees what is answered), not in private chats' },
-			{ name: 'Message ID', value: 'messageId', description: 'Quote the message with the ID below' },
-			{ name: 'None', value: 'none', description: 'Send a plain message' },
-		],
+	...replyToModeProperties({
+		since: ENVELOPE_DEFAULTS_SINCE,
+		operations: ['sendText', 'sendPhoto', 'sendDocument'],
+		incoming: { name: 'Incoming Message in Groups', value: 'incomingInGroups', description: 'Quote the incoming message in groups (so everyone sees what is answered), not in private chats' },
 		description: 'Whether the message shows as a reply to another one',
-		displayOptions: { show: { operation: ['sendText', 'sendPhoto', 'sendDocument'], '@version': [{ _cnd: { gte: ENVELOPE_DEFAULTS_SINCE } }] } },
-	},
-	{
-		displayName: 'Reply To Message ID',
-		name: 'replyToMessageId',
-		type: 'string',
-		default: '',
-		required: true,
-		description: 'The message this one shows as a reply to',
-		displayOptions: { show: { operation: ['sendText', 'sendPhoto', 'sendDocument'], replyTo: ['messageId'], '@version': [{ _cnd: { gte: ENVELOPE_DEFAULTS_SINCE } }] } },
-	},
+	}),
 	...withEnvelopeDefault(
 		{
 			displayName: 'Topic (Thread) ID',

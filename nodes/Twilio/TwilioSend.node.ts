@@ -1,6 +1,6 @@
 import type { IDataObject, INodeProperties, INodeType, INodeTypeDescription } from 'n8n-workflow';
 
-import { envelopeChatOf, readsEnvelopeWhenEmpty, replyTextOf, withEnvelopeDefault } from '../shared/from-envelope';
+import { envelopeChatOf, readsEnvelopeWhenEmpty, replyTextDefault, replyTextOf, withEnvelopeDefault } from '../shared/from-envelope';
 import { type SendDeclaration, sendExecutor, sendNodeDescription, type SendOperation } from '../shared/send-node';
 import { sendTwilioMessage, type TwilioClient } from './twilio.adapter';
 import { twilioPlugin } from './twilio.plugin';
@@ -64,12 +64,7 @@ const properties: INodeProperties[] = [
 			description:
 				'The message. By default the answer of the Clawgate AI Session node. Markdown becomes plain text; past 1,600 characters it is sent as several messages.',
 		},
-		{
-			since: ENVELOPE_DEFAULTS_SINCE,
-			expression: '={{ $json.reply.text }}',
-			placeholder: 'Empty: the AI Session answer (reply.text)',
-			description: 'The message. Empty sends the answer of the Clawgate AI Session node. Markdown becomes plain text; past 1,600 characters it is sent as several messages.',
-		},
+		replyTextDefault(ENVELOPE_DEFAULTS_SINCE, 'The message. Empty sends the answer of the Clawgate AI Session node. Markdown becomes plain text; past 1,600 characters it is sent as several messages.'),
 	),
 	{
 		displayName: 'Options',

@@ -97,3 +97,41 @@ export function sentMessageIdOf(json: IDataObject): string {
 	const ids = (json.sent as IDataObject | undefined)?.messageIds;
 	return Array.isArray(ids) && ids.length > 0 ? String(ids[0] ?? '') : '';
 }
+
+/** The envelope default of a Text parameter: the AI Session answer. */
+export function replyTextDefault(since: number, description: string): EnvelopeDefault {
+	return { since, expression: '={{ $json.reply.text }}', placeholder: 'Empty: the AI Session answer (reply.text)', description };
+}
+
+/** The envelope default of the message an edit replaces: the first one an earlier send node posted. */
+export function sentMessageDefault(since: number, platform: string, description: string): EnvelopeDefault {
+	return { since, expression: '={{ $json.sent?.messageIds?.[0] ?? "" }}', placeholder: `Empty: the first message an earlier ${platform} Send posted`, description };
+}
+
+/**
+ * The quote of newer versions: a mode rather than an expression (an empty message ID already
+ * meant "no quote"), and the ID field for the mode that names one.
+ */
+export function replyToModeProperties({ since, operations, incoming, description }: { since: number; operations: string[]; incoming: { name: string; value: string; description: string }; description: string }): INodeProperties[] {
+	const show = { operation: operations, ...sinceVersion(since) };
+	return [
+		{
+			displayName: 'Reply To',
+			name: 'replyTo',
+			type: 'options',
+			default: incoming.value,
+			options: [incoming, { name: 'Message ID', value: 'messageId', description: 'Quote the message with the ID below' }, { name: 'None', value: 'none', description: 'Send a plain message' }],
+			displayOptions: { show },
+			description,
+		},
+		{
+			displayName: 'Reply To Message ID',
+			name: 'replyToMessageId',
+			type: 'string',
+			default: '',
+			required: true,
+			displayOptions: { show: { ...show, replyTo: ['messageId'] } },
+			description: 'The message to show this one as a reply to',
+		},
+	];
+}
