@@ -20,8 +20,6 @@ export interface EnvelopeDefault {
 	since: number;
 	/** The expression older versions default to (kept as it was). */
 	expression: string;
-	/** The plain default of newer versions: '' unless the parameter is a mode selector. */
-	plain?: string;
 	/** What the empty field means, shown in it on the canvas. */
 	placeholder?: string;
 	/** The description of the newer versions, which say what empty means. */
@@ -30,7 +28,7 @@ export interface EnvelopeDefault {
 
 /**
  * One parameter declared twice: older versions with the expression default (and `required` as
- * they had it), newer ones with the plain default (never `required`: an empty field is valid and
+ * they had it), newer ones with an empty default (never `required`: an empty field is valid, and
  * n8n refuses to run a node whose required parameter is empty).
  */
 export function withEnvelopeDefault(property: INodeProperties, envelope: EnvelopeDefault): INodeProperties[] {
@@ -41,7 +39,7 @@ export function withEnvelopeDefault(property: INodeProperties, envelope: Envelop
 		{ ...property, default: envelope.expression, displayOptions: { ...property.displayOptions, show: { ...show, ...beforeVersion(envelope.since) } } },
 		{
 			...optional,
-			default: envelope.plain ?? '',
+			default: '',
 			...(envelope.placeholder ? { placeholder: envelope.placeholder } : {}),
 			...(envelope.description ? { description: envelope.description } : {}),
 			displayOptions: { ...property.displayOptions, show: { ...show, ...sinceVersion(envelope.since) } },
