@@ -152,6 +152,12 @@ async function main() {
 	mkdirSync(USER_FOLDER, { recursive: true });
 
 	const state = readState();
+	// What the state remembers (examples, owner, credentials, the published example) lives in n8n's
+	// SQLite database: without it (the n8n folder was deleted) it describes nothing.
+	const sqliteDatabase = !process.env.DB_TYPE || process.env.DB_TYPE === 'sqlite';
+	if (sqliteDatabase && !existsSync(join(runtime.n8nDataDir(USER_FOLDER), 'database.sqlite'))) {
+		Object.assign(state, { importedExamples: [], owner: null, credentialsDigest: null, published: null });
+	}
 	installPackageIfChanged(state);
 
 	const brokerPort = Number(process.env.N8N_RUNNERS_BROKER_PORT || (await runtime.freePort()));
