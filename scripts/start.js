@@ -2,11 +2,14 @@
 // repository), installs the tarball into n8n the way the Community nodes screen does, imports
 // the example workflows and any credentials given by environment variables, creates the owner
 // account on first run, and runs n8n on http://127.0.0.1:5678 until Ctrl+C.
-const { randomBytes } = require('node:crypto');
-const { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } = require('node:fs');
-const { join, resolve } = require('node:path');
+// A later start repeats only what changed: the package is built and installed again when its
+// sources changed (or with CLAWGATE_REBUILD=1), credentials imported again when the variables
+// changed, and the example published once; every n8n CLI call costs a few seconds.
+const { createHmac, randomBytes } = require('node:crypto');
+const { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } = require('node:fs');
+const { basename, join, resolve } = require('node:path');
 
-const { N8N_VERSION, ensureN8n } = require('./n8n-install');
+const { N8N_VERSION, ensureN8n, n8nCacheDir } = require('./n8n-install');
 const runtime = require('./n8n-runtime');
 
 const USER_FOLDER = resolve(process.env.N8N_USER_FOLDER || join(runtime.REPO_ROOT, '.n8n-dev'));
@@ -88,11 +91,42 @@ const EXAMPLES = {
  * Activates the one Telegram example the environment can run (a bot is received by one workflow):
  * the AI bot with a model key, else the echo bot when Telegram can reach n8n's webhook.
  */
-function activateExamples(env) {
+function activateExamples(env, state) {
 	if (!process.env.TELEGRAM_BOT_TOKEN) return null;
 	const example = process.env.OPENAI_API_KEY ? EXAMPLES.aiBot : canReceiveTelegramWebhooks() ? EXAMPLES.echo : null;
-	if (example) runtime.n8nCli(['publish:workflow', `--id=${example.id}`], env);
+	// n8n keeps a published workflow published across restarts: publishing it again only costs a CLI start.
+	if (example && state.published !== example.id) {
+		runtime.n8nCli(['publish:workflow', `--id=${example.id}`], env);
+		state.published = example.id;
+	}
 	return example;
+}
+
+/**
+ * Builds, packs and installs the package the Community nodes way, unless the sources are the
+ * ones installed last time and the installed copy is still there.
+ */
+function installPackageIfChanged(state) {
+	const sourceHash = runtime.packageSourceHash();
+	const installed = join(runtime.n8nDataDir(USER_FOLDER), 'nodes', 'node_modules', runtime.PACKAGE_NAME, 'package.json');
+	if (process.env.CLAWGATE_REBUILD !== '1' && state.packageSourceHash === sourceHash && existsSync(installed)) {
+		log('n8n-nodes-clawgate is unchanged since the last start: keeping the installed package (CLAWGATE_REBUILD=1 builds it again).');
+		return;
+	}
+	log('Building and packing n8n-nodes-clawgate...');
+	const packDir = join(USER_FOLDER, 'packed');
+	rmSync(packDir, { recursive: true, force: true });
+	const tarball = runtime.buildAndPack(packDir);
+	log(`Installing ${tarball.split('/').pop()} into ${join(runtime.n8nDataDir(USER_FOLDER), 'nodes')} (as the Community nodes screen does)...`);
+	runtime.installCommunityPackage(USER_FOLDER, tarball);
+	state.packageSourceHash = sourceHash;
+	writeState(state);
+}
+
+/** Tells whether the credentials changed without keeping them: an HMAC under a key of this user folder. */
+function digestOf(state, credentials) {
+	state.digestKey ??= randomBytes(32).toString('base64url');
+	return createHmac('sha256', state.digestKey).update(JSON.stringify(credentials)).digest('hex');
 }
 
 /** What would activate the examples that are not active, in the words of the variables to set. */
@@ -117,12 +151,14 @@ async function main() {
 	await ensureN8n({ log });
 	mkdirSync(USER_FOLDER, { recursive: true });
 
-	log('Building and packing n8n-nodes-clawgate...');
-	const packDir = join(USER_FOLDER, 'packed');
-	rmSync(packDir, { recursive: true, force: true });
-	const tarball = runtime.buildAndPack(packDir);
-	log(`Installing ${tarball.split('/').pop()} into ${join(runtime.n8nDataDir(USER_FOLDER), 'nodes')} (as the Community nodes screen does)...`);
-	runtime.installCommunityPackage(USER_FOLDER, tarball);
+	const state = readState();
+	// What the state remembers (examples, owner, credentials, the published example) lives in n8n's
+	// SQLite database: without it (the n8n folder was deleted) it describes nothing.
+	const sqliteDatabase = !process.env.DB_TYPE || process.env.DB_TYPE === 'sqlite';
+	if (sqliteDatabase && !existsSync(join(runtime.n8nDataDir(USER_FOLDER), 'database.sqlite'))) {
+		Object.assign(state, { importedExamples: [], owner: null, credentialsDigest: null, published: null });
+	}
+	installPackageIfChanged(state);
 
 	const brokerPort = Number(process.env.N8N_RUNNERS_BROKER_PORT || (await runtime.freePort()));
 	const env = runtime.n8nEnvironment({
@@ -131,13 +167,14 @@ async function main() {
 		brokerPort,
 		// n8n keeps its own key in the user folder; only pass one the user chose.
 		encryptionKey: process.env.N8N_ENCRYPTION_KEY,
-		extra: {},
+		// Node keeps the compiled code of n8n's thousands of modules for the next start (one cache per n8n version).
+		extra: { NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE || join(n8nCacheDir(), 'compile-cache') },
 	});
 	if (!process.env.N8N_ENCRYPTION_KEY) delete env.N8N_ENCRYPTION_KEY;
 
-	const state = readState();
 	const credentials = credentialsFromEnvironment();
-	if (credentials.length > 0) {
+	const credentialsDigest = credentials.length > 0 ? digestOf(state, credentials) : null;
+	if (credentials.length > 0 && credentialsDigest !== state.credentialsDigest) {
 		const file = join(USER_FOLDER, 'credentials.import.json');
 		writeFileSync(file, JSON.stringify(credentials), { mode: 0o600 });
 		try {
@@ -145,20 +182,38 @@ async function main() {
 		} finally {
 			rmSync(file, { force: true });
 		}
+		state.credentialsDigest = credentialsDigest;
+		writeState(state);
 		log(`Credentials from the environment: ${credentials.map((credential) => credential.name).join(', ')}.`);
+	} else if (credentials.length > 0) {
+		log(`Credentials from the environment: ${credentials.map((credential) => credential.name).join(', ')} (unchanged since the last start).`);
 	}
 
-	// Examples are imported once, so later edits made in the editor are not overwritten.
-	for (const file of runtime.listExampleWorkflows()) {
-		const workflow = JSON.parse(readFileSync(file, 'utf8'));
-		if (state.importedExamples.includes(workflow.id)) continue;
-		runtime.n8nCli(['import:workflow', `--input=${file}`], env);
-		state.importedExamples.push(workflow.id);
-		log(`Imported example "${workflow.name}".`);
+	// Examples are imported once, so later edits made in the editor are not overwritten; all new
+	// ones in one CLI call (each call starts n8n's CLI, a few seconds).
+	const newExamples = runtime
+		.listExampleWorkflows()
+		.map((file) => ({ file, workflow: JSON.parse(readFileSync(file, 'utf8')) }))
+		.filter(({ workflow }) => !state.importedExamples.includes(workflow.id));
+	if (newExamples.length > 0) {
+		const folder = join(USER_FOLDER, 'examples.import');
+		rmSync(folder, { recursive: true, force: true });
+		mkdirSync(folder, { recursive: true });
+		for (const { file } of newExamples) copyFileSync(file, join(folder, basename(file)));
+		try {
+			runtime.n8nCli(['import:workflow', '--separate', `--input=${folder}`], env);
+		} finally {
+			rmSync(folder, { recursive: true, force: true });
+		}
+		for (const { workflow } of newExamples) {
+			state.importedExamples.push(workflow.id);
+			log(`Imported example "${workflow.name}".`);
+		}
+		writeState(state);
 	}
+
+	const active = activateExamples(env, state);
 	writeState(state);
-
-	const active = activateExamples(env);
 
 	log(`Starting n8n ${N8N_VERSION} on http://127.0.0.1:${PORT} ...`);
 	const child = runtime.startN8nProcess(env, { onOutput: (text) => process.stdout.write(text) });

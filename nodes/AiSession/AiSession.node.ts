@@ -14,7 +14,8 @@ import { inboundFromItem } from '../core/session/inbound';
 import { envelopeOriginKey } from '../shared/origin-key';
 import { OpenAiChatModel } from './openai.model';
 import { aiSessionInputs, connectedChatModels, modelSourceOf, type ConnectedModels } from './chat-model-input';
-import { aiSessionProperties } from './AiSession.properties';
+import { AI_SESSION_ENVELOPE_DEFAULTS_SINCE, aiSessionProperties } from './AiSession.properties';
+import { messageTextOf, orFromEnvelope, readsEnvelopeWhenEmpty, sessionIdOf } from '../shared/from-envelope';
 import { ChatAnswerStream, streamsAnswers } from './chat-stream';
 import { DEFAULT_RETENTION_DAYS, sessionStoreFor, type N8nPostgresCredential, type N8nRedisCredential, type StoreKind } from '../shared/session-stores';
 import { journalOfItem, waitForEarlierMessages, whileWorkingOn } from '../shared/delivery-journal';
@@ -39,8 +40,9 @@ export class AiSession implements INodeType {
 		icon: { light: 'file:aiSession.svg', dark: 'file:aiSession.dark.svg' },
 		group: ['transform'],
 		// 2: the model can come from Chat Model sub-nodes (Model Source); version 1 uses the OpenAI credential only.
-		version: [1, 2],
-		defaultVersion: 2,
+		// 3: an empty Session Key and Message Text read the envelope, so no expression runs per item.
+		version: [1, 2, 3],
+		defaultVersion: 3,
 		subtitle: '={{ $parameter["modelSource"] === "chatModel" ? "Connected Chat Model" : $parameter["model"] }}',
 		description: 'Answers each message with an AI model, remembering the conversation within a token budget',
 		defaults: { name: 'AI Session' },
@@ -81,24 +83,33 @@ export class AiSession implements INodeType {
 		const typing = new ChatTyping(this, channelPlugins, pluginForItem, connections);
 		const previews = new StreamPreviews(this, channelPlugins, pluginForItem, connections);
 		const media = new MediaInput(this, connections, pluginForItem, credential ? { apiKey: credential.apiKey, baseUrl: credential.url } : null);
+		const envelopeWhenEmpty = readsEnvelopeWhenEmpty(this, AI_SESSION_ENVELOPE_DEFAULTS_SINCE);
+		// One model client and one engine for all items with the same settings (all of them, unless
+		// an expression varies a setting by item), so an execution builds each once.
+		const engines = new Map<string, SessionEngine>();
+		const engineFor = (config: SessionEngineConfig): SessionEngine => {
+			const key = JSON.stringify(config);
+			let engine = engines.get(key);
+			if (!engine) {
+				const model =
+					connected?.model ??
+					new OpenAiChatModel({ apiKey: credential!.apiKey, baseUrl: credential!.url, organizationId: credential!.organizationId, timeoutMs: config.timeoutMs });
+				engine = new SessionEngine(store, insights.timedModel(model), config);
+				engines.set(key, engine);
+			}
+			return engine;
+		};
 		for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
 			const item = items[itemIndex];
 			const chatStream = streaming ? new ChatAnswerStream(this, itemIndex) : undefined;
 			let draft: ReturnType<StreamPreviews['begin']>;
 			try {
 				const config = readEngineConfig(this, itemIndex, connected);
-				const model =
-					connected?.model ??
-					new OpenAiChatModel({
-						apiKey: credential!.apiKey,
-						baseUrl: credential!.url,
-						organizationId: credential!.organizationId,
-						timeoutMs: config.timeoutMs,
-					});
-				const engine = new SessionEngine(store, insights.timed(itemIndex, model), config);
+				insights.startItem(itemIndex);
+				const engine = engineFor(config);
 				const inbound = inboundFromItem(item.json, {
-					sessionId: this.getNodeParameter('sessionKey', itemIndex),
-					text: this.getNodeParameter('text', itemIndex),
+					sessionId: orFromEnvelope(this.getNodeParameter('sessionKey', itemIndex), envelopeWhenEmpty, () => sessionIdOf(item.json)),
+					text: orFromEnvelope(this.getNodeParameter('text', itemIndex), envelopeWhenEmpty, () => messageTextOf(item.json)),
 					fromTrigger: isTriggerEnvelope(item.json, envelopeOriginKey()),
 				});
 				inbound.media = media.of(itemIndex, item.json, { text: inbound.text, model: config.models[0], timeoutMs: config.timeoutMs });

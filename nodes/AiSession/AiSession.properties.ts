@@ -1,6 +1,10 @@
 import type { INodeProperties } from 'n8n-workflow';
 
+import { withEnvelopeDefault } from '../shared/from-envelope';
 import { mediaProperty } from './media.properties';
+
+/** From this version an empty Session Key and Message Text read the item's envelope (`sessionId`, `message.text`). */
+export const AI_SESSION_ENVELOPE_DEFAULTS_SINCE = 3;
 
 /** The AI Session node's parameters; every default works with a Clawgate trigger's envelope. */
 export const aiSessionProperties: INodeProperties[] = [
@@ -59,21 +63,38 @@ export const aiSessionProperties: INodeProperties[] = [
 		default: 'You are a helpful assistant. Answer briefly and clearly.',
 		description: 'Instructions for the model. An expression can vary them, e.g. by {{ $json.channel }}.',
 	},
-	{
-		displayName: 'Session Key',
-		name: 'sessionKey',
-		type: 'string',
-		default: '={{ $json.sessionId }}',
-		required: true,
-		description: 'Messages with the same key share one conversation. Clawgate triggers and n8n\'s Chat Trigger set sessionId.',
-	},
-	{
-		displayName: 'Message Text',
-		name: 'text',
-		type: 'string',
-		default: '={{ $json.message?.text ?? $json.chatInput }}',
-		description: 'What the user said. By default the text of a Clawgate envelope or of n8n\'s Chat Trigger.',
-	},
+	// Version 3 reads the envelope when these are empty, so a default node evaluates no expression per item.
+	...withEnvelopeDefault(
+		{
+			displayName: 'Session Key',
+			name: 'sessionKey',
+			type: 'string',
+			default: '',
+			required: true,
+			description: 'Messages with the same key share one conversation. Clawgate triggers and n8n\'s Chat Trigger set sessionId.',
+		},
+		{
+			since: AI_SESSION_ENVELOPE_DEFAULTS_SINCE,
+			expression: '={{ $json.sessionId }}',
+			placeholder: 'Empty: the sessionId of the item',
+			description: 'Messages with the same key share one conversation. Empty uses the sessionId that Clawgate triggers and n8n\'s Chat Trigger set.',
+		},
+	),
+	...withEnvelopeDefault(
+		{
+			displayName: 'Message Text',
+			name: 'text',
+			type: 'string',
+			default: '',
+			description: 'What the user said. By default the text of a Clawgate envelope or of n8n\'s Chat Trigger.',
+		},
+		{
+			since: AI_SESSION_ENVELOPE_DEFAULTS_SINCE,
+			expression: '={{ $json.message?.text ?? $json.chatInput }}',
+			placeholder: 'Empty: the message text of the item',
+			description: 'What the user said. Empty uses the text of a Clawgate envelope (message.text) or of n8n\'s Chat Trigger (chatInput).',
+		},
+	),
 	{
 		displayName: 'Store',
 		name: 'store',

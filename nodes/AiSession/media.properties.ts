@@ -103,7 +103,7 @@ export const mediaProperty: INodeProperties = {
 			name: 'transcriptionModel',
 			type: 'string',
 			default: 'whisper-1',
-			description: 'The model at the transcription API: whisper-1, gpt-4o-mini-transcribe, gpt-4o-transcribe (OpenAI), whisper-large-v3 (Groq)...',
+			description: 'The model at the transcription API: whisper-1, gpt-4o-mini-transcribe, gpt-4o-transcribe (OpenAI), whisper-large-v3 (Groq) and others',
 			displayOptions: { hide: { '/modelSource': ['chatModel'] } },
 		},
 	],

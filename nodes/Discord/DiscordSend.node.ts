@@ -1,14 +1,26 @@
 import type { IDataObject, IExecuteFunctions, INodeProperties, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import type { REST } from 'discord.js';
 
+import { envelopeChatOf, readsEnvelopeWhenEmpty, replyTextDefault, replyTextOf, replyToModeProperties, sentMessageDefault, sentMessageIdOf, withEnvelopeDefault } from '../shared/from-envelope';
 import { envelopeTargetProperty, linkPreviewsProperty, replyTextProperty, sentMessageProperty, type SendDeclaration, sendExecutor, sendNodeDescription, type SendOperation } from '../shared/send-node';
 import { discordCapabilities, editDiscordMessage, sendDiscordText, sendDiscordTyping } from './discord.adapter';
 import { sendOverDraft } from '../shared/stream-preview';
 import { discordPlugin } from './discord.plugin';
 
+/** From this version an empty Channel ID, Text and Message ID read the envelope, and Reply To picks the quote. */
+const ENVELOPE_DEFAULTS_SINCE = 2;
+
 const properties: INodeProperties[] = [
-	envelopeTargetProperty('Channel ID', 'channelId', '={{ $json.chat.threadId || $json.chat.id }}', 'The channel, thread or DM channel to post in. By default the one the incoming message came from (its thread, if it was in one).'),
-	replyTextProperty('The message, in Discord Markdown. By default the answer of the Clawgate AI Session node.', ['sendText', 'editMessage']),
+	...withEnvelopeDefault(envelopeTargetProperty('Channel ID', 'channelId', '', 'The channel, thread or DM channel to post in. By default the one the incoming message came from (its thread, if it was in one).'), {
+		since: ENVELOPE_DEFAULTS_SINCE,
+		expression: '={{ $json.chat.threadId || $json.chat.id }}',
+		placeholder: 'Empty: the channel (or thread) the message came from',
+		description: 'The channel, thread or DM channel to post in. Empty answers the one the incoming message came from (its thread, if it was in one).',
+	}),
+	...withEnvelopeDefault(
+		replyTextProperty('The message, in Discord Markdown. By default the answer of the Clawgate AI Session node.', ['sendText', 'editMessage']),
+		replyTextDefault(ENVELOPE_DEFAULTS_SINCE, 'The message, in Discord Markdown. Empty sends the answer of the Clawgate AI Session node.'),
+	),
 	// Top-level rather than in the options collection: n8n applies a collection option's
 	// default only once the user adds it, and this must work with zero changes.
 	{
@@ -16,10 +28,19 @@ const properties: INodeProperties[] = [
 		name: 'replyToMessageId',
 		type: 'string',
 		default: '={{ $json.message?.id ?? "" }}',
-		displayOptions: { show: { operation: ['sendText'] } },
+		displayOptions: { show: { operation: ['sendText'], '@version': [{ _cnd: { lt: ENVELOPE_DEFAULTS_SINCE } }] } },
 		description: 'Shows the first message as a reply to this one (without pinging its author). By default the incoming message. Empty sends a plain message.',
 	},
-	sentMessageProperty('Message ID', 'messageId', 'editMessage', 'The message to edit; it must be one the bot posted. By default the first message an earlier Clawgate Discord Send posted.'),
+	...replyToModeProperties({
+		since: ENVELOPE_DEFAULTS_SINCE,
+		operations: ['sendText'],
+		incoming: { name: 'Incoming Message', value: 'incoming', description: 'Quote the message being answered (without pinging its author)' },
+		description: 'Whether the first message shows as a reply to another one (without pinging its author)',
+	}),
+	...withEnvelopeDefault(
+		sentMessageProperty('Message ID', 'messageId', 'editMessage', 'The message to edit; it must be one the bot posted. By default the first message an earlier Clawgate Discord Send posted.'),
+		sentMessageDefault(ENVELOPE_DEFAULTS_SINCE, 'Discord', 'The message to edit; it must be one the bot posted. Empty edits the first message an earlier Clawgate Discord Send posted.'),
+	),
 	{
 		displayName: 'Options',
 		name: 'options',
@@ -52,6 +73,27 @@ const properties: INodeProperties[] = [
 
 const parameter = (context: IExecuteFunctions, name: string, itemIndex: number) => String(context.getNodeParameter(name, itemIndex, '') ?? '');
 const optionsOf = (context: IExecuteFunctions, itemIndex: number) => context.getNodeParameter('options', itemIndex, {}) as IDataObject;
+const envelopeWhenEmpty = (context: IExecuteFunctions) => readsEnvelopeWhenEmpty(context, ENVELOPE_DEFAULTS_SINCE);
+
+/** The channel to post in: the parameter, or (version 2, Channel ID empty) the thread or channel the item came from. */
+function channelOf(context: IExecuteFunctions, itemIndex: number, json: IDataObject): { channelId: string; incomingMessageId: string } {
+	const channelId = parameter(context, 'channelId', itemIndex).trim();
+	if (channelId || !envelopeWhenEmpty(context)) return { channelId, incomingMessageId: '' };
+	const chat = envelopeChatOf(json, { platform: 'Discord', parameter: 'Channel ID' });
+	return { channelId: chat.threadId ?? chat.id, incomingMessageId: String((json.message as IDataObject | undefined)?.id ?? '') };
+}
+
+function replyToMessageIdOf(context: IExecuteFunctions, itemIndex: number, incomingMessageId: string): string {
+	if (!envelopeWhenEmpty(context)) return parameter(context, 'replyToMessageId', itemIndex);
+	const replyTo = context.getNodeParameter('replyTo', itemIndex, 'incoming') as string;
+	if (replyTo === 'messageId') return parameter(context, 'replyToMessageId', itemIndex);
+	return replyTo === 'incoming' ? incomingMessageId : '';
+}
+
+function textOf(context: IExecuteFunctions, itemIndex: number, json: IDataObject): string {
+	const text = parameter(context, 'text', itemIndex);
+	return text === '' && envelopeWhenEmpty(context) ? replyTextOf(json) : text;
+}
 
 const operations = [
 	{
@@ -62,10 +104,11 @@ const operations = [
 		properties: [],
 		async run({ client, itemIndex, json }) {
 			const options = optionsOf(this, itemIndex);
+			const { channelId, incomingMessageId } = channelOf(this, itemIndex, json);
 			const input = {
-				channelId: parameter(this, 'channelId', itemIndex),
-				text: parameter(this, 'text', itemIndex),
-				replyToMessageId: parameter(this, 'replyToMessageId', itemIndex),
+				channelId,
+				text: textOf(this, itemIndex, json),
+				replyToMessageId: replyToMessageIdOf(this, itemIndex, incomingMessageId),
 				allowMentions: options.allowMentions === true,
 				maxLines: typeof options.maxLines === 'number' ? options.maxLines : undefined,
 				linkPreviews: options.linkPreviews === true,
@@ -81,8 +124,8 @@ const operations = [
 		action: 'Show the typing indicator',
 		description: 'Show "&lt;bot&gt; is typing…" for up to 10 seconds, or until the bot posts',
 		properties: [],
-		async run({ client, itemIndex }) {
-			return await sendDiscordTyping(client, parameter(this, 'channelId', itemIndex));
+		async run({ client, itemIndex, json }) {
+			return await sendDiscordTyping(client, channelOf(this, itemIndex, json).channelId);
 		},
 	},
 	{
@@ -91,11 +134,11 @@ const operations = [
 		action: 'Edit a message',
 		description: 'Replace the text of a message the bot posted',
 		properties: [],
-		async run({ client, itemIndex }) {
+		async run({ client, itemIndex, json }) {
 			return await editDiscordMessage(client, {
-				channelId: parameter(this, 'channelId', itemIndex),
-				messageId: parameter(this, 'messageId', itemIndex),
-				text: parameter(this, 'text', itemIndex),
+				channelId: channelOf(this, itemIndex, json).channelId,
+				messageId: parameter(this, 'messageId', itemIndex) || (envelopeWhenEmpty(this) ? sentMessageIdOf(json) : ''),
+				text: textOf(this, itemIndex, json),
 				allowMentions: optionsOf(this, itemIndex).allowMentions === true,
 			});
 		},
@@ -105,6 +148,8 @@ const operations = [
 const declaration: SendDeclaration = {
 	displayName: 'Discord',
 	description: 'Sends a message with your Discord bot; by default answers the channel or thread the item came from',
+	version: [1, ENVELOPE_DEFAULTS_SINCE],
+	defaultVersion: ENVELOPE_DEFAULTS_SINCE,
 	operations,
 	commonProperties: properties,
 };

@@ -8,9 +8,13 @@ import { envelopeOriginKey } from '../shared/origin-key';
 import { deliverOnce, receiptStoreProperty, withJournalCredentials } from '../shared/delivery-journal';
 import { itemFailure } from '../shared/item-failure';
 import { DeliveryRecorder } from '../shared/insights-recorder';
+import { orFromEnvelope, readsEnvelopeWhenEmpty, replyTextDefault, replyTextOf, stringParameterOf, withEnvelopeDefault } from '../shared/from-envelope';
 import { linkPreviewsProperty } from '../shared/send-node';
 import { draftOfItem } from '../shared/stream-preview';
 import { channelPlugins, pluginForItem } from './channel-registry';
+
+/** From this version an empty Text reads the AI Session answer (`reply.text`). */
+const TEXT_FROM_REPLY_SINCE = 2;
 
 const supportedChannels = [...new Set(channelPlugins.flatMap((plugin) => plugin.channels))].join(', ');
 
@@ -34,7 +38,9 @@ export class Reply implements INodeType {
 		name: 'reply',
 		icon: { light: 'file:reply.svg', dark: 'file:reply.dark.svg' },
 		group: ['output'],
-		version: 1,
+		// 2: an empty Text sends the AI Session answer, so no expression runs per item.
+		version: [1, TEXT_FROM_REPLY_SINCE],
+		defaultVersion: TEXT_FROM_REPLY_SINCE,
 		subtitle: 'on the channel each message came from',
 		description: `Answers each item on the channel it came from (${supportedChannels})`,
 		defaults: { name: 'Reply' },
@@ -50,15 +56,18 @@ export class Reply implements INodeType {
 				type: 'notice',
 				default: '',
 			},
-			{
-				displayName: 'Text',
-				name: 'text',
-				type: 'string',
-				typeOptions: { rows: 4 },
-				default: '={{ $json.reply.text }}',
-				required: true,
-				description: 'The answer, in Markdown; each platform gets its own formatting. By default the AI Session reply.',
-			},
+			...withEnvelopeDefault(
+				{
+					displayName: 'Text',
+					name: 'text',
+					type: 'string',
+					typeOptions: { rows: 4 },
+					default: '',
+					required: true,
+					description: 'The answer, in Markdown; each platform gets its own formatting. By default the AI Session reply.',
+				},
+				replyTextDefault(TEXT_FROM_REPLY_SINCE, 'The answer, in Markdown; each platform gets its own formatting. Empty sends the AI Session answer.'),
+			),
 			{
 				displayName: 'Quote the Message',
 				name: 'quote',
@@ -83,6 +92,7 @@ export class Reply implements INodeType {
 		const results: INodeExecutionData[] = [];
 		const connections = new Map<string, Promise<Connection>>();
 		const insights = new DeliveryRecorder(this);
+		const textFromReply = readsEnvelopeWhenEmpty(this, TEXT_FROM_REPLY_SINCE);
 		for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
 			const json = items[itemIndex].json;
 			try {
@@ -97,7 +107,7 @@ export class Reply implements INodeType {
 				}
 				const request: ReplyRequest = {
 					envelope: json as unknown as ReplyRequest['envelope'],
-					text: String(this.getNodeParameter('text', itemIndex, '') ?? ''),
+					text: String(orFromEnvelope(stringParameterOf(this, 'text', itemIndex), textFromReply, () => replyTextOf(json))),
 					quote: this.getNodeParameter('quote', itemIndex, true) as boolean,
 					inThread: this.getNodeParameter('inThread', itemIndex, true) as boolean,
 					linkPreviews: this.getNodeParameter('linkPreviews', itemIndex, false) as boolean,

@@ -9,6 +9,7 @@ import {
 	type MediaSource,
 	type TelegramTextFormat,
 } from './telegram.adapter';
+import { envelopeChatOf, readsEnvelopeWhenEmpty, replyTextDefault, replyTextOf, replyToModeProperties, sentMessageDefault, sentMessageIdOf, stringParameterOf, withEnvelopeDefault } from '../shared/from-envelope';
 import { envelopeTargetProperty, linkPreviewsProperty, replyTextProperty, sentMessageProperty, type SendDeclaration, sendExecutor, sendNodeDescription, type SendOperation } from '../shared/send-node';
 import { sendOverDraft } from '../shared/stream-preview';
 import { telegramPlugin } from './telegram.plugin';
@@ -17,10 +18,24 @@ type Operation = 'sendText' | 'sendPhoto' | 'sendDocument' | 'sendTyping' | 'edi
 
 const show = (...operation: Operation[]) => ({ show: { operation } });
 
+/** From this version an empty Chat ID, Text, Message ID and Topic read the envelope, and Reply To picks the quote. */
+const ENVELOPE_DEFAULTS_SINCE = 2;
+
 const properties: INodeProperties[] = [
-	envelopeTargetProperty('Chat ID', 'chatId', '={{ $json.chat.id }}', 'The chat to send to. By default the chat the incoming message came from.'),
-	replyTextProperty('The message, in Markdown by default. By default the answer of the Clawgate AI Session node. Longer than 4096 characters, it is sent as several messages.', ['sendText', 'editText']),
-	sentMessageProperty('Message ID', 'messageId', 'editText', 'The message to edit. By default the first message sent by a previous Clawgate Telegram Send node.'),
+	...withEnvelopeDefault(envelopeTargetProperty('Chat ID', 'chatId', '', 'The chat to send to. By default the chat the incoming message came from.'), {
+		since: ENVELOPE_DEFAULTS_SINCE,
+		expression: '={{ $json.chat.id }}',
+		placeholder: 'Empty: the chat the message came from',
+		description: 'The chat to send to. Empty answers the chat (and topic) the incoming message came from.',
+	}),
+	...withEnvelopeDefault(
+		replyTextProperty('The message, in Markdown by default. By default the answer of the Clawgate AI Session node. Longer than 4096 characters, it is sent as several messages.', ['sendText', 'editText']),
+		replyTextDefault(ENVELOPE_DEFAULTS_SINCE, 'The message, in Markdown by default. Empty sends the answer of the Clawgate AI Session node. Longer than 4096 characters, it is sent as several messages.'),
+	),
+	...withEnvelopeDefault(
+		sentMessageProperty('Message ID', 'messageId', 'editText', 'The message to edit. By default the first message sent by a previous Clawgate Telegram Send node.'),
+		sentMessageDefault(ENVELOPE_DEFAULTS_SINCE, 'Telegram', 'The message to edit. Empty edits the first message sent by a previous Clawgate Telegram Send node.'),
+	),
 	{
 		displayName: 'File',
 		name: 'fileSource',
@@ -68,16 +83,30 @@ const properties: INodeProperties[] = [
 		default: '={{ $json.chat?.type === "dm" ? "" : ($json.message?.id ?? "") }}',
 		description:
 			'Shows the message as a reply to this one. By default the incoming message in groups (so everyone sees what is answered) and none in private chats. Empty sends a plain message.',
-		displayOptions: show('sendText', 'sendPhoto', 'sendDocument'),
+		displayOptions: { show: { operation: ['sendText', 'sendPhoto', 'sendDocument'], '@version': [{ _cnd: { lt: ENVELOPE_DEFAULTS_SINCE } }] } },
 	},
-	{
-		displayName: 'Topic (Thread) ID',
-		name: 'threadId',
-		type: 'string',
-		default: '={{ $json.chat?.threadId ?? "" }}',
-		description: 'The forum topic to post in. By default the topic the message came from.',
-		displayOptions: show('sendText', 'sendPhoto', 'sendDocument', 'sendTyping', 'editText'),
-	},
+	...replyToModeProperties({
+		since: ENVELOPE_DEFAULTS_SINCE,
+		operations: ['sendText', 'sendPhoto', 'sendDocument'],
+		incoming: { name: 'Incoming Message in Groups', value: 'incomingInGroups', description: 'Quote the incoming message in groups (so everyone sees what is answered), not in private chats' },
+		description: 'Whether the message shows as a reply to another one',
+	}),
+	...withEnvelopeDefault(
+		{
+			displayName: 'Topic (Thread) ID',
+			name: 'threadId',
+			type: 'string',
+			default: '',
+			description: 'The forum topic to post in. By default the topic the message came from.',
+			displayOptions: show('sendText', 'sendPhoto', 'sendDocument', 'sendTyping', 'editText'),
+		},
+		{
+			since: ENVELOPE_DEFAULTS_SINCE,
+			expression: '={{ $json.chat?.threadId ?? "" }}',
+			placeholder: 'Empty: the topic the message came from',
+			description: 'The forum topic to post in. Empty posts in the topic the message came from, when Chat ID is empty too.',
+		},
+	),
 	{
 		displayName: 'Options',
 		name: 'options',
@@ -103,15 +132,48 @@ const properties: INodeProperties[] = [
 	},
 ];
 
-function param(context: IExecuteFunctions, name: string, itemIndex: number): string {
-	return String(context.getNodeParameter(name, itemIndex, '') ?? '');
+const param = stringParameterOf;
+
+/**
+ * Where an operation sends: the Chat ID parameter, or (version 2, Chat ID empty) the chat the item
+ * came from, whose topic and incoming message the empty Topic and Reply To then follow.
+ */
+interface Target {
+	chatId: string;
+	/** The envelope's chat when Chat ID was empty (version 2). */
+	envelopeChat: { type: string; threadId: string | null; messageId: string } | null;
 }
 
-function deliveryOptions(context: IExecuteFunctions, itemIndex: number) {
+function targetOf(context: IExecuteFunctions, itemIndex: number, json: IDataObject): Target {
+	const chatId = param(context, 'chatId', itemIndex).trim();
+	if (chatId) return { chatId, envelopeChat: null };
+	if (!readsEnvelopeWhenEmpty(context, ENVELOPE_DEFAULTS_SINCE)) throw new Error('There is no chat to send to. Set "Chat ID" (by default it reads {{ $json.chat.id }}).');
+	const chat = envelopeChatOf(json, { platform: 'Telegram', parameter: 'Chat ID' });
+	return { chatId: chat.id, envelopeChat: { type: chat.type, threadId: chat.threadId, messageId: String((json.message as IDataObject | undefined)?.id ?? '') } };
+}
+
+function threadIdOf(context: IExecuteFunctions, itemIndex: number, target: Target): string {
+	return param(context, 'threadId', itemIndex) || (target.envelopeChat?.threadId ?? '');
+}
+
+function replyToMessageIdOf(context: IExecuteFunctions, itemIndex: number, target: Target): string {
+	if (!readsEnvelopeWhenEmpty(context, ENVELOPE_DEFAULTS_SINCE)) return param(context, 'replyToMessageId', itemIndex);
+	const replyTo = context.getNodeParameter('replyTo', itemIndex, 'incomingInGroups') as string;
+	if (replyTo === 'messageId') return param(context, 'replyToMessageId', itemIndex);
+	return replyTo === 'incomingInGroups' && target.envelopeChat && target.envelopeChat.type !== 'dm' ? target.envelopeChat.messageId : '';
+}
+
+/** The Text parameter, or (version 2, Text empty) the AI Session answer. */
+function textOf(context: IExecuteFunctions, itemIndex: number, json: IDataObject): string {
+	const text = param(context, 'text', itemIndex);
+	return text === '' && readsEnvelopeWhenEmpty(context, ENVELOPE_DEFAULTS_SINCE) ? replyTextOf(json) : text;
+}
+
+function deliveryOptions(context: IExecuteFunctions, itemIndex: number, target: Target) {
 	const options = context.getNodeParameter('options', itemIndex, {}) as IDataObject;
 	return {
-		replyToMessageId: param(context, 'replyToMessageId', itemIndex),
-		threadId: param(context, 'threadId', itemIndex),
+		replyToMessageId: replyToMessageIdOf(context, itemIndex, target),
+		threadId: threadIdOf(context, itemIndex, target),
 		format: (options.textFormat as TelegramTextFormat | undefined) ?? 'markdown',
 		linkPreviews: options.linkPreviews === true,
 	};
@@ -124,13 +186,6 @@ async function mediaSource(context: IExecuteFunctions, itemIndex: number): Promi
 	return { bytes: await context.helpers.getBinaryDataBuffer(itemIndex, property), fileName: binary.fileName ?? property };
 }
 
-/** Every operation but Show Typing needs a chat; it is read the same way for all of them. */
-function chatIdOf(context: IExecuteFunctions, itemIndex: number): string {
-	const chatId = param(context, 'chatId', itemIndex).trim();
-	if (!chatId) throw new Error('There is no chat to send to. Set "Chat ID" (by default it reads {{ $json.chat.id }}).');
-	return chatId;
-}
-
 const operations = [
 	{
 		name: 'Edit Text',
@@ -138,9 +193,11 @@ const operations = [
 		action: 'Edit the text of a message',
 		description: 'Replace the text of a message the bot sent',
 		properties: [],
-		async run({ client, itemIndex }) {
-			const { threadId, format } = deliveryOptions(this, itemIndex);
-			return await editTelegramText(client, chatIdOf(this, itemIndex), param(this, 'messageId', itemIndex), param(this, 'text', itemIndex), { threadId, format });
+		async run({ client, itemIndex, json }) {
+			const target = targetOf(this, itemIndex, json);
+			const { format } = deliveryOptions(this, itemIndex, target);
+			const messageId = param(this, 'messageId', itemIndex) || (readsEnvelopeWhenEmpty(this, ENVELOPE_DEFAULTS_SINCE) ? sentMessageIdOf(json) : '');
+			return await editTelegramText(client, target.chatId, messageId, textOf(this, itemIndex, json), { threadId: threadIdOf(this, itemIndex, target), format });
 		},
 	},
 	{
@@ -149,9 +206,10 @@ const operations = [
 		action: 'Send a document',
 		description: 'Send a file as a document',
 		properties: [],
-		async run({ client, itemIndex }) {
+		async run({ client, itemIndex, json }) {
 			const caption = param(this, 'caption', itemIndex);
-			return await sendTelegramMedia(client, chatIdOf(this, itemIndex), 'document', await mediaSource(this, itemIndex), { ...deliveryOptions(this, itemIndex), caption });
+			const target = targetOf(this, itemIndex, json);
+			return await sendTelegramMedia(client, target.chatId, 'document', await mediaSource(this, itemIndex), { ...deliveryOptions(this, itemIndex, target), caption });
 		},
 	},
 	{
@@ -160,9 +218,10 @@ const operations = [
 		action: 'Send a photo',
 		description: 'Send an image',
 		properties: [],
-		async run({ client, itemIndex }) {
+		async run({ client, itemIndex, json }) {
 			const caption = param(this, 'caption', itemIndex);
-			return await sendTelegramMedia(client, chatIdOf(this, itemIndex), 'photo', await mediaSource(this, itemIndex), { ...deliveryOptions(this, itemIndex), caption });
+			const target = targetOf(this, itemIndex, json);
+			return await sendTelegramMedia(client, target.chatId, 'photo', await mediaSource(this, itemIndex), { ...deliveryOptions(this, itemIndex, target), caption });
 		},
 	},
 	{
@@ -172,10 +231,10 @@ const operations = [
 		description: 'Send text, split into several messages when long',
 		properties: [],
 		async run({ client, itemIndex, json }) {
-			const chatId = chatIdOf(this, itemIndex);
-			const options = deliveryOptions(this, itemIndex);
-			const overDraft = { chatId, threadId: options.threadId || null, markdown: param(this, 'text', itemIndex), linkPreviews: options.linkPreviews };
-			return (await sendOverDraft(telegramPlugin, client, json, overDraft, options.format === 'markdown')) ?? (await sendTelegramText(client, chatId, overDraft.markdown, options));
+			const target = targetOf(this, itemIndex, json);
+			const options = deliveryOptions(this, itemIndex, target);
+			const overDraft = { chatId: target.chatId, threadId: options.threadId || null, markdown: textOf(this, itemIndex, json), linkPreviews: options.linkPreviews };
+			return (await sendOverDraft(telegramPlugin, client, json, overDraft, options.format === 'markdown')) ?? (await sendTelegramText(client, target.chatId, overDraft.markdown, options));
 		},
 	},
 	{
@@ -184,8 +243,9 @@ const operations = [
 		action: 'Show typing in the chat',
 		description: 'Show "typing…" in the chat for a few seconds',
 		properties: [],
-		async run({ client, itemIndex }) {
-			return await sendTelegramTyping(client, chatIdOf(this, itemIndex), { threadId: param(this, 'threadId', itemIndex) });
+		async run({ client, itemIndex, json }) {
+			const target = targetOf(this, itemIndex, json);
+			return await sendTelegramTyping(client, target.chatId, { threadId: threadIdOf(this, itemIndex, target) });
 		},
 	},
 ] satisfies SendOperation<Api>[] as SendOperation<never>[];
@@ -193,6 +253,8 @@ const operations = [
 const declaration: SendDeclaration = {
 	displayName: 'Telegram',
 	description: 'Sends a message with your Telegram bot; by default answers the chat the item came from',
+	version: [1, ENVELOPE_DEFAULTS_SINCE],
+	defaultVersion: ENVELOPE_DEFAULTS_SINCE,
 	operations,
 	defaultOperation: 'sendText',
 	commonProperties: properties,

@@ -1,5 +1,6 @@
 import type { IDataObject, INodeProperties, INodeType, INodeTypeDescription } from 'n8n-workflow';
 
+import { envelopeChatOf, readsEnvelopeWhenEmpty, replyTextDefault, replyTextOf, withEnvelopeDefault } from '../shared/from-envelope';
 import { type SendDeclaration, sendExecutor, sendNodeDescription, type SendOperation } from '../shared/send-node';
 import { sendTwilioMessage, type TwilioClient } from './twilio.adapter';
 import { twilioPlugin } from './twilio.plugin';
@@ -11,37 +12,60 @@ function urlList(value: unknown): string[] {
 		.filter(Boolean);
 }
 
+/** From this version an empty To, From and Text read the envelope. */
+const ENVELOPE_DEFAULTS_SINCE = 2;
+
 const properties: INodeProperties[] = [
-	{
-		displayName: 'To',
-		name: 'to',
-		type: 'string',
-		default: '={{ $json.chat.id }}',
-		required: true,
-		placeholder: 'whatsapp:+14155550123',
-		description:
-			'The recipient: +14155550123 for SMS, whatsapp:+14155550123 for WhatsApp. By default the person the incoming message came from, on the same channel.',
-	},
+	...withEnvelopeDefault(
+		{
+			displayName: 'To',
+			name: 'to',
+			type: 'string',
+			default: '',
+			required: true,
+			placeholder: 'whatsapp:+14155550123',
+			description:
+				'The recipient: +14155550123 for SMS, whatsapp:+14155550123 for WhatsApp. By default the person the incoming message came from, on the same channel.',
+		},
+		{
+			since: ENVELOPE_DEFAULTS_SINCE,
+			expression: '={{ $json.chat.id }}',
+			placeholder: 'Empty: the person the message came from',
+			description: 'The recipient: +14155550123 for SMS, whatsapp:+14155550123 for WhatsApp. Empty answers the person the incoming message came from, on the same channel.',
+		},
+	),
 	// Top-level rather than in the options collection: n8n applies a collection option's
 	// default only once the user adds it, and this must work with zero changes.
-	{
-		displayName: 'From',
-		name: 'from',
-		type: 'string',
-		default: '={{ $json.accountId }}',
-		placeholder: '+14155238886',
-		description:
-			'Your Twilio number or WhatsApp sender (E.164). By default the number the incoming message came in on. "whatsapp:" is added when To is a WhatsApp address. Ignored when a Messaging Service SID is set.',
-	},
-	{
-		displayName: 'Text',
-		name: 'text',
-		type: 'string',
-		typeOptions: { rows: 4 },
-		default: '={{ $json.reply.text }}',
-		description:
-			'The message. By default the answer of the Clawgate AI Session node. Markdown becomes plain text; past 1,600 characters it is sent as several messages.',
-	},
+	...withEnvelopeDefault(
+		{
+			displayName: 'From',
+			name: 'from',
+			type: 'string',
+			default: '',
+			placeholder: '+14155238886',
+			description:
+				'Your Twilio number or WhatsApp sender (E.164). By default the number the incoming message came in on. "whatsapp:" is added when To is a WhatsApp address. Ignored when a Messaging Service SID is set.',
+		},
+		{
+			since: ENVELOPE_DEFAULTS_SINCE,
+			expression: '={{ $json.accountId }}',
+			placeholder: 'Empty: the number the message came in on',
+			description:
+				'Your Twilio number or WhatsApp sender (E.164). Empty uses the number the incoming message came in on. "whatsapp:" is added when To is a WhatsApp address. Ignored when a Messaging Service SID is set.',
+		},
+	),
+	...withEnvelopeDefault(
+		{
+			displayName: 'Text',
+			name: 'text',
+			type: 'string',
+			typeOptions: { rows: 4 },
+			default: '',
+			description:
+				'The message. By default the answer of the Clawgate AI Session node. Markdown becomes plain text; past 1,600 characters it is sent as several messages.',
+		},
+		replyTextDefault(ENVELOPE_DEFAULTS_SINCE, 'The message. Empty sends the answer of the Clawgate AI Session node. Markdown becomes plain text; past 1,600 characters it is sent as several messages.'),
+	),
 	{
 		displayName: 'Options',
 		name: 'options',
@@ -84,13 +108,15 @@ const sendMessage: SendOperation<TwilioClient> = {
 	action: 'Send a message',
 	description: 'Send a WhatsApp message or SMS, split into several past 1,600 characters',
 	properties,
-	async run({ client, itemIndex }) {
+	async run({ client, itemIndex, json }) {
 		const parameter = (name: string) => String(this.getNodeParameter(name, itemIndex, '') ?? '');
 		const options = this.getNodeParameter('options', itemIndex, {}) as IDataObject;
+		const fromEnvelope = readsEnvelopeWhenEmpty(this, ENVELOPE_DEFAULTS_SINCE);
+		const to = parameter('to').trim();
 		return await sendTwilioMessage(client, {
-			to: parameter('to'),
-			from: parameter('from'),
-			body: parameter('text'),
+			to: to || (fromEnvelope ? envelopeChatOf(json, { platform: 'Twilio', parameter: 'To' }).id : ''),
+			from: parameter('from') || (fromEnvelope && typeof json.accountId === 'string' ? json.accountId : ''),
+			body: parameter('text') || (fromEnvelope ? replyTextOf(json) : ''),
 			mediaUrls: urlList(options.mediaUrls),
 			statusCallback: String(options.statusCallback ?? ''),
 			messagingServiceSid: String(options.messagingServiceSid ?? ''),
@@ -103,6 +129,8 @@ const operations = [sendMessage] as SendOperation<never>[];
 const declaration: SendDeclaration = {
 	displayName: 'Twilio',
 	description: 'Sends a WhatsApp message or SMS through Twilio; by default answers the person who wrote, on the same channel and number',
+	version: [1, ENVELOPE_DEFAULTS_SINCE],
+	defaultVersion: ENVELOPE_DEFAULTS_SINCE,
 	operations,
 };
 

@@ -107,14 +107,26 @@ export const receiptStoreProperty: INodeProperties = {
 		"The trigger's Journal Store. A receipt of each sent answer is kept there, so a message is never answered twice after a crash. Used only for messages a trigger journaled.",
 };
 
-async function openJournal(context: AnyFunctions, kind: JournalStoreKind): Promise<JournalStore> {
+/** The Redis or Postgres journal each node run (one context) opened: its credential is read and decrypted once, not per item. */
+const journalsOfRun = new WeakMap<AnyFunctions, Map<JournalStoreKind, Promise<JournalStore>>>();
+
+/** The store of a journal kind (the trigger's Journal Store, a send node's Delivery Receipts), once per node run. */
+export async function openJournal(context: AnyFunctions, kind: JournalStoreKind): Promise<JournalStore> {
 	// The default SQLite file, whatever AI Session uses: the journal is the trigger's, in the n8n user folder.
 	if (kind === 'sqlite') return sessionStoreFor({ kind: 'sqlite' }) as JournalStore;
-	return sessionStoreFor({
-		kind,
-		redis: kind === 'redis' ? ((await context.getCredentials('redis')) as unknown as N8nRedisCredential) : undefined,
-		postgres: kind === 'postgres' ? ((await context.getCredentials('postgres')) as unknown as N8nPostgresCredential) : undefined,
-	}) as JournalStore;
+	let opened = journalsOfRun.get(context);
+	if (!opened) journalsOfRun.set(context, (opened = new Map()));
+	let journal = opened.get(kind);
+	if (!journal) {
+		journal = (async () =>
+			sessionStoreFor({
+				kind,
+				redis: kind === 'redis' ? ((await context.getCredentials('redis')) as unknown as N8nRedisCredential) : undefined,
+				postgres: kind === 'postgres' ? ((await context.getCredentials('postgres')) as unknown as N8nPostgresCredential) : undefined,
+			}) as JournalStore)();
+		opened.set(kind, journal);
+	}
+	return await journal;
 }
 
 /** Clawgate nodes that write delivery receipts. */

@@ -13,8 +13,8 @@ import type { SessionStore } from '../core/session/store';
 import { answerErrorClass, deliveryErrorClass } from '../core/insights/error-class';
 import { foldEvents, type AnswerEvent, type DeliveryEvent, type InsightsEvent } from '../core/insights/events';
 import { hasInsights } from '../core/insights/store';
+import { openJournal } from './delivery-journal';
 import { envelopeOriginKey } from './origin-key';
-import { sessionStoreFor, type N8nPostgresCredential, type N8nRedisCredential } from './session-stores';
 
 /** Where an item's events are counted: its signed envelope's channel, or "n8n" for any other item (so no item can invent label values). */
 function placeOf(json: IDataObject): Pick<InsightsEvent, 'channel' | 'via' | 'accountId' | 'sessionId'> {
@@ -55,10 +55,20 @@ export class AnswerRecorder {
 
 	/** Starts item `itemIndex`'s clock, and returns the model with its calls timed for that item. */
 	timed<M extends object>(itemIndex: number, model: M): M {
+		this.startItem(itemIndex);
+		return this.timedModel(model);
+	}
+
+	/** Starts item `itemIndex`'s clock: model calls from now on count for it. */
+	startItem(itemIndex: number): void {
 		const previous = this.timings.get(this.current);
 		if (previous && previous.endedAt === null) previous.endedAt = Date.now();
 		this.current = itemIndex;
 		this.timings.set(itemIndex, { startedAt: Date.now(), endedAt: null, modelMs: null, modelErrorClass: '' });
+	}
+
+	/** The model with its calls timed for the item whose clock runs (`startItem`): one wrapper serves every item. */
+	timedModel<M extends object>(model: M): M {
 		// A Proxy, so whatever members the model has (names, a streaming call) stay as they are.
 		return new Proxy(model, {
 			get: (target, property, receiver) => {
@@ -193,12 +203,8 @@ export class DeliveryRecorder {
 			const kind = this.context.getNodeParameter('receiptStore', 0, 'sqlite') as 'sqlite' | 'redis' | 'postgres';
 			// Queue-mode workers cannot share a SQLite file: figures there would be each worker's own.
 			if (kind === 'sqlite' && process.env.EXECUTIONS_MODE === 'queue') return;
-			const store = sessionStoreFor({
-				kind,
-				redis: kind === 'redis' ? ((await this.context.getCredentials('redis')) as unknown as N8nRedisCredential) : undefined,
-				postgres: kind === 'postgres' ? ((await this.context.getCredentials('postgres')) as unknown as N8nPostgresCredential) : undefined,
-			});
-			write(this.context, store, events);
+			// The receipts' store, which deliverOnce opened already for journaled messages (one credential read per run).
+			write(this.context, (await openJournal(this.context, kind)) as unknown as SessionStore, events);
 		} catch (error) {
 			this.context.logger.warn(`Clawgate Insights could not record deliveries: ${(error as Error).message}`);
 		}

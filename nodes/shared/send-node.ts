@@ -47,6 +47,8 @@ export interface SendDeclaration {
 	displayName: string;
 	description: string;
 	version?: number | number[];
+	/** The version a new node gets, when `version` lists several. */
+	defaultVersion?: number;
 	operations: SendOperation<never>[];
 	/** The operation a new node starts with; default the first. */
 	defaultOperation?: string;
@@ -213,6 +215,7 @@ export function sendNodeDescription(plugin: AnyChannelPlugin, declaration: SendD
 		name: `${plugin.id}Send`,
 		group: ['output'],
 		version: declaration.version ?? 1,
+		...(declaration.defaultVersion === undefined ? {} : { defaultVersion: declaration.defaultVersion }),
 		description: declaration.description,
 		defaults: { name: `${declaration.displayName} Send` },
 		inputs: [NodeConnectionTypes.Main],

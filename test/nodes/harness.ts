@@ -296,6 +296,8 @@ export interface WorkflowRun {
 	error?: ExecutionError;
 	/** The items a node emitted on one output in its first run; throws if the node did not run. */
 	outputOf(nodeName: string, outputIndex?: number): INodeExecutionData[];
+	/** How often the nodes read (and n8n would decrypt) a credential of this type during the run. */
+	credentialReads(type: string): number;
 }
 
 let executionCounter = 0;
@@ -328,8 +330,9 @@ export async function runWorkflow({ nodes, connections, credentials = {}, input 
 		createdAt: new Date(),
 		updatedAt: new Date(),
 	});
+	const credentialsHelper = new PlainCredentialsHelper(credentials);
 	const additionalData = {
-		credentialsHelper: new PlainCredentialsHelper(credentials),
+		credentialsHelper,
 		hooks,
 		executionId,
 		currentNodeExecutionIndex: 0,
@@ -372,6 +375,7 @@ export async function runWorkflow({ nodes, connections, credentials = {}, input 
 			if (!task) throw new Error(`The node "${nodeName}" did not run. Ran: ${Object.keys(runData).join(', ') || 'nothing'}.`);
 			return task.data?.main?.[outputIndex] ?? [];
 		},
+		credentialReads: (type) => credentialsHelper.reads[type] ?? 0,
 	};
 }
 
