@@ -45,7 +45,7 @@ import {
 } from './bench/history';
 import { median, percentile, rotated, runBatch, type BatchResult, type LoadTarget } from './bench/load';
 import { findN8nPid, readMemory, type Memory } from './bench/n8n-process';
-import { checkInterrupted, cleanUpEverything, isInterrupted, markdownTable, numberFromEnv, onCleanup, progress, runMain, sampleLoadAverages, startEmulators, startRun } from './bench/run-control';
+import { checkInterrupted, cleanUpEverything, isInterrupted, markdownTable, numberFromEnv, onCleanup, progress, RESULTS_DIR, runMain, sampleLoadAverages, startEmulators, startRun, writeBenchResults } from './bench/run-control';
 import { builtinWorkflow, clawgateWorkflow, exampleCredentialIds, floorWorkflow, MODEL, openAiCredential, REPLY_TEXT, type FlowName } from './bench/workflows';
 
 const runtime = require('./n8n-runtime.js');
@@ -82,7 +82,6 @@ const POSTGRES: PostgresTarget = {
 	password: process.env.BENCH_PG_PASSWORD ?? '',
 };
 
-const RESULTS_DIR = path.join(runtime.REPO_ROOT, 'bench-results');
 const CHAT_IDS = Array.from({ length: SESSIONS }, (_, index) => 5_000 + index);
 
 // ---------------------------------------------------------------------------------------------
@@ -638,13 +637,7 @@ async function main(): Promise<number> {
 	await cleanUpEverything();
 	const totalSeconds = (Date.now() - started) / 1000;
 
-	mkdirSync(RESULTS_DIR, { recursive: true });
-	const file = path.join(RESULTS_DIR, 'gateway.json');
-	const result = {
-		generatedAt: new Date().toISOString(),
-		n8nVersion: N8N_VERSION,
-		node: process.versions.node,
-		machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: os.totalmem() / 2 ** 30, loadAverages },
+	writeBenchResults('gateway.json', loadAverages, {
 		method: {
 			concurrencies: CONCURRENCIES,
 			sessions: SESSIONS,
@@ -661,9 +654,8 @@ async function main(): Promise<number> {
 		profile: profile ? { ...profile, savedProfile: path.relative(runtime.REPO_ROOT, profile.savedProfile) } : { skipped: profileNote },
 		totalMessages,
 		totalSeconds,
-	};
-	writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
-	progress(`wrote ${path.relative(runtime.REPO_ROOT, file)}; total ${(totalSeconds / 60).toFixed(1)} min`);
+	});
+	progress(`total ${(totalSeconds / 60).toFixed(1)} min`);
 	const markdown = report(comparisons, history, profile, profileNote, totalMessages, totalSeconds);
 	process.stdout.write(`${markdown}\n`);
 	progress(`wrote the tables to ${path.relative(runtime.REPO_ROOT, writeDocsSection('performance.md', 'bench-gateway', markdown))}`);

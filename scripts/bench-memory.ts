@@ -27,8 +27,9 @@ import { OpenAiEmulator } from '../test/emulators/openai';
 import { TelegramEmulator } from '../test/emulators/telegram';
 import { converse, fiveChannels, floorChat, OPENAI_CREDENTIAL, type BenchChat, type BenchChannel, type ConversationResult } from './bench/channels';
 import { InspectorSession, type ProcessMemoryUsage } from './bench/inspector';
+import { isolatedCost, packagePieces, type IsolatedCost } from './bench/isolated-cost';
 import { findN8nPid, readMemory } from './bench/n8n-process';
-import { checkInterrupted, isInterrupted, markdownTable, numberFromEnv, onCleanup, progress, runMain, sampleLoadAverages, startEmulators, startRun } from './bench/run-control';
+import { checkInterrupted, isInterrupted, markdownTable, numberFromEnv, onCleanup, progress, RESULTS_DIR, runMain, sampleLoadAverages, startEmulators, startRun, writeBenchResults } from './bench/run-control';
 import { floorWorkflow, openAiCredential, REPLY_TEXT } from './bench/workflows';
 
 const runtime = require('./n8n-runtime.js');
@@ -45,7 +46,6 @@ const AFTER_GC_MS = 3_000;
 const TARGET_MB = 50;
 const MIB = 1024 ** 2;
 const TARGET_MIB = (TARGET_MB * 1e6) / MIB;
-const RESULTS_DIR = path.join(runtime.REPO_ROOT, 'bench-results');
 const FLOOR_PATH = 'bench-memory-floor';
 
 /** Memory of the n8n process at one moment, in MiB. */
@@ -63,6 +63,8 @@ interface Reading {
 	moment: string;
 	beforeGc: Snapshot;
 	afterGc: Snapshot;
+	/** Modules of this package and its dependencies in n8n's require cache. */
+	packModules: number;
 }
 
 /** Modules in n8n's require cache, by the package that owns them. */
@@ -156,8 +158,9 @@ class MeasuredN8n {
 		await this.inspector.collectGarbage();
 		await sleep(AFTER_GC_MS);
 		const afterGc = await this.snapshot();
+		const packModules = await this.inspector.evaluate<number>(`Object.keys(require.cache).filter((file) => file.includes('/node_modules/${runtime.PACKAGE_NAME}/')).length`);
 		progress(`${this.name}, ${moment}: RSS ${beforeGc.rss.toFixed(0)} → ${afterGc.rss.toFixed(0)} MiB after GC, heap used ${beforeGc.heapUsed.toFixed(0)} → ${afterGc.heapUsed.toFixed(0)} MiB`);
-		return { moment, beforeGc, afterGc };
+		return { moment, beforeGc, afterGc, packModules };
 	}
 
 	async loadedModules(): Promise<LoadedModules> {
@@ -319,12 +322,12 @@ function methodText(loadAverages: number[], floor: RunResult, pack: RunResult): 
 		`- B (pack): five workflows, each Clawgate Trigger → AI Session (SQLite store, model gpt-4o-mini, the example's system prompt) → Clawgate Send, version 1 of each node with its defaults: Telegram, Slack, Twilio SMS and LINE by webhook (signed as the platforms sign), Discord through its gateway (a WebSocket n8n holds), each platform played by its emulator in the benchmark process; the model is the OpenAI-compatible emulator answering at once ("${REPLY_TEXT}"). 1 warm-up message per channel (its own chat), then ${SESSIONS_PER_CHANNEL} chats per channel (${sessions} sessions, channels interleaved) × ${MESSAGES_PER_SESSION} message.`,
 		`- Traffic: closed loop, ${CONCURRENCY} chats at a time, the next message of a chat only after its answer reached the emulator. A: ${floor.traffic.answered}/${floor.traffic.messages} answered in ${floor.traffic.seconds.toFixed(0)} s; B: ${pack.traffic.answered}/${pack.traffic.messages} in ${pack.traffic.seconds.toFixed(0)} s.`,
 		`- Each reading: ${SETTLE_SECONDS} s with no traffic, then n8n's RSS (VmRSS, /proc/<pid>/status) and process.memoryUsage() evaluated inside n8n over the Chrome DevTools Protocol ("before GC"); then HeapProfiler.collectGarbage twice (full, compacting GCs, as DevTools' "Collect garbage"), ${AFTER_GC_MS / 1000} s, and the same again ("after GC"). The inspector was chosen over --expose-gc because n8n has no place to call gc() from. The pack's share = B − A after GC, moment by moment. The JS task runner (a separate process, for Code nodes; none here) is not counted.`,
-		`- Loaded modules: n8n's require cache read through the inspector after the traffic; a module's size is its file's size on disk (compiled code and the strings it keeps grow with it, but it is not its memory).`,
+		`- Loaded modules: n8n's require cache read through the inspector at each reading (the count of this package's modules) and after the traffic (by package; a module's size is its file's size on disk, which the compiled code and the source V8 keeps grow with, not its memory). The large pieces are then measured alone: a fresh Node ${process.versions.node} process with --expose-gc loads one piece from this repository's node_modules and dist/ (\`npm run bench:memory\` builds dist/ first) between two readings after full GCs.`,
 		`- Target: the pack's share with ${sessions} live sessions ≤ ${TARGET_MB} MB (${TARGET_MIB.toFixed(1)} MiB) of RSS after GC.`,
 	].join('\n');
 }
 
-function report(loadAverages: number[], floor: RunResult, pack: RunResult, totalSeconds: number): string {
+function report(loadAverages: number[], floor: RunResult, pack: RunResult, pieces: IsolatedCost[], totalSeconds: number): string {
 	const out: string[] = [methodText(loadAverages, floor, pack), ''];
 	const rows = [floor, pack].flatMap((run) =>
 		run.readings.map((reading) => [
@@ -336,12 +339,13 @@ function report(loadAverages: number[], floor: RunResult, pack: RunResult, total
 			f1(reading.afterGc.heapUsed),
 			f1(reading.afterGc.heapTotal),
 			f1(reading.afterGc.external),
+			String(reading.packModules),
 		]),
 	);
 	out.push(
 		'n8n\'s memory (MiB):',
 		'',
-		markdownTable(['run', 'moment', 'RSS', 'RSS after GC', 'heap used', 'heap used after GC', 'heap total after GC', 'external after GC'], rows, [2, 3, 4, 5, 6, 7]),
+		markdownTable(['run', 'moment', 'RSS', 'RSS after GC', 'heap used', 'heap used after GC', 'heap total after GC', 'external after GC', "package's modules loaded"], rows, [2, 3, 4, 5, 6, 7, 8]),
 		'',
 		`Peak RSS (VmHWM): A ${f1(floor.peakRssMiB)} MiB, B ${f1(pack.peakRssMiB)} MiB.`,
 		'',
@@ -373,6 +377,14 @@ function report(loadAverages: number[], floor: RunResult, pack: RunResult, total
 			[1, 2],
 		),
 		'',
+		'The large pieces, each measured alone in a fresh Node process (RSS, heap and external after full GCs, before and after loading it; the pieces overlap, so the rows do not add up):',
+		'',
+		markdownTable(
+			['piece', 'RSS', 'heap used', 'external'],
+			pieces.map((piece) => [piece.piece, f1(piece.rssMiB), f1(piece.heapUsedMiB), f1(piece.externalMiB)]),
+			[1, 2, 3],
+		),
+		'',
 		`Total runtime: ${(totalSeconds / 60).toFixed(1)} min.`,
 	);
 	return out.join('\n');
@@ -391,15 +403,11 @@ async function main(): Promise<number> {
 	const model = new OpenAiEmulator({ responder: () => REPLY_TEXT });
 	await startEmulators(model, ...channels.map((channel) => channel.emulator));
 	const pack = await packRun(channels, model);
+	progress('measuring the large pieces of the package alone...');
+	const pieces = packagePieces(require('../package.json').n8n.nodes).map(({ piece, load }) => isolatedCost(piece, load));
 
 	const totalSeconds = (Date.now() - started) / 1000;
-	mkdirSync(RESULTS_DIR, { recursive: true });
-	const file = path.join(RESULTS_DIR, 'memory.json');
-	const result = {
-		generatedAt: new Date().toISOString(),
-		n8nVersion: N8N_VERSION,
-		node: process.versions.node,
-		machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: os.totalmem() / 2 ** 30, loadAverages },
+	writeBenchResults('memory.json', loadAverages, {
 		method: {
 			channels: channels.map((channel) => channel.label),
 			sessionsPerChannel: SESSIONS_PER_CHANNEL,
@@ -413,11 +421,10 @@ async function main(): Promise<number> {
 		runs: { floor, pack },
 		share: shares(floor, pack),
 		perSession: perSession(floor, pack),
+		pieces,
 		totalSeconds,
-	};
-	writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
-	progress(`wrote ${path.relative(runtime.REPO_ROOT, file)}; total ${(totalSeconds / 60).toFixed(1)} min`);
-	const markdown = report(loadAverages, floor, pack, totalSeconds);
+	});
+	const markdown = report(loadAverages, floor, pack, pieces, totalSeconds);
 	process.stdout.write(`${markdown}\n`);
 	progress(`wrote the tables to ${path.relative(runtime.REPO_ROOT, writeDocsSection('performance.md', 'bench-memory', markdown))}`);
 	return 0;

@@ -88,118 +88,139 @@ function channelWorkflow(index: number, label: string, platform: string, credent
 	};
 }
 
-const webhookIdOf = (workflow: WorkflowFixture) => String(workflow.nodes[0].webhookId);
+/**
+ * One channel: its workflow (number `index`), its credential (`data` read once the emulator has
+ * started), when n8n is ready for it (by default: the trigger's production webhook answers), and
+ * how a person writes to it (`url`: the trigger's production webhook URL; empty for Discord).
+ */
+function benchChannel({
+	index,
+	key,
+	label,
+	platform,
+	credentialId,
+	emulator,
+	data,
+	webhook = true,
+	ready,
+	chat,
+}: {
+	index: number;
+	key: string;
+	label: string;
+	platform: string;
+	credentialId: string;
+	emulator: BenchChannel['emulator'];
+	data: () => Record<string, unknown>;
+	webhook?: boolean;
+	ready?: () => Promise<unknown>;
+	chat: (url: string, index: number) => BenchChat;
+}): BenchChannel {
+	const credential = { type: `clawgate${platform[0].toUpperCase()}${platform.slice(1)}Api`, id: credentialId, name: `Bench ${label}` };
+	const workflow = channelWorkflow(index, label.split(' ')[0], platform, credential, webhook);
+	const webhookId = String(workflow.nodes[0].webhookId);
+	return {
+		key,
+		label,
+		emulator,
+		get credential() {
+			return { ...credential, data: data() };
+		},
+		workflow,
+		ready: async (n8n) => void (await (ready ? ready() : n8n.waitForWebhooks([webhookId]))),
+		newChat: (n8n, chatIndex) => chat(webhook ? n8n.webhookUrl(webhookId) : '', chatIndex),
+	};
+}
 
 function telegramChannel(): BenchChannel {
 	const bot = new TelegramEmulator({ username: 'bench_memory_bot' });
-	const credential = { type: 'clawgateTelegramApi', id: 'BenchMemTgCred01', name: 'Bench Telegram bot' };
-	return {
+	return benchChannel({
+		index: 1,
 		key: 'telegram',
 		label: 'Telegram',
+		platform: 'telegram',
+		credentialId: 'BenchMemTgCred01',
 		emulator: bot,
-		get credential() {
-			return { ...credential, data: { accessToken: bot.token, baseUrl: bot.apiRoot } };
-		},
-		workflow: channelWorkflow(1, 'Telegram', 'telegram', credential, true),
-		ready: async () => void (await bot.waitForCall('setWebhook', undefined, 60_000)),
-		newChat: (_n8n, index) => {
+		data: () => ({ accessToken: bot.token, baseUrl: bot.apiRoot }),
+		// The trigger registers its URL and secret with setWebhook; deliver() posts to what was registered.
+		ready: () => bot.waitForCall('setWebhook', undefined, 60_000),
+		chat: (_url, index) => {
 			const chatId = 20_000 + index;
 			const from = { id: chatId, is_bot: false, first_name: 'Bench', username: `bench${chatId}` };
 			return { send: (text) => accepted(bot.deliver(bot.textUpdate({ text, chatId, from })), 'Telegram'), answers: () => bot.sentTexts(chatId).length };
 		},
-	};
+	});
 }
 
 function slackChannel(): BenchChannel {
 	const slack = new SlackEmulator();
-	const credential = { type: 'clawgateSlackApi', id: 'BenchMemSlCred01', name: 'Bench Slack app' };
-	const workflow = channelWorkflow(2, 'Slack', 'slack', credential, true);
-	return {
+	return benchChannel({
+		index: 2,
 		key: 'slack',
 		label: 'Slack',
+		platform: 'slack',
+		credentialId: 'BenchMemSlCred01',
 		emulator: slack,
-		get credential() {
-			return { ...credential, data: { botToken: slack.token, signingSecret: slack.signingSecret, baseUrl: slack.apiUrl } };
-		},
-		workflow,
-		ready: (n8n) => n8n.waitForWebhooks([webhookIdOf(workflow)]),
-		newChat: (n8n, index) => {
+		data: () => ({ botToken: slack.token, signingSecret: slack.signingSecret, baseUrl: slack.apiUrl }),
+		chat: (url, index) => {
 			const [user, channel] = [`U0BENCH${index}`, `D0BENCH${index}`];
-			return {
-				send: (text) => accepted(slack.deliver(n8n.webhookUrl(webhookIdOf(workflow)), slack.dmMessage({ text, user, channel })), 'Slack'),
-				answers: () => slack.posted.filter((message) => message.channel === channel).length,
-			};
+			return { send: (text) => accepted(slack.deliver(url, slack.dmMessage({ text, user, channel })), 'Slack'), answers: () => slack.posted.filter((message) => message.channel === channel).length };
 		},
-	};
+	});
 }
 
 function twilioChannel(): BenchChannel {
 	const twilio = new TwilioEmulator();
-	const credential = { type: 'clawgateTwilioApi', id: 'BenchMemTwCred01', name: 'Bench Twilio account' };
-	const workflow = channelWorkflow(3, 'Twilio', 'twilio', credential, true);
-	return {
+	return benchChannel({
+		index: 3,
 		key: 'twilio',
 		label: 'Twilio SMS',
+		platform: 'twilio',
+		credentialId: 'BenchMemTwCred01',
 		emulator: twilio,
-		get credential() {
-			return { ...credential, data: twilio.credential() };
-		},
-		workflow,
-		ready: (n8n) => n8n.waitForWebhooks([webhookIdOf(workflow)]),
-		newChat: (n8n, index) => {
+		data: () => twilio.credential(),
+		chat: (url, index) => {
 			const from = `+1555${String(index).padStart(7, '0')}`;
-			return {
-				send: (text) => accepted(twilio.deliver(n8n.webhookUrl(webhookIdOf(workflow)), twilio.inboundSms({ from, body: text })), 'Twilio'),
-				answers: () => twilio.sent.filter((message) => message.to === from).length,
-			};
+			return { send: (text) => accepted(twilio.deliver(url, twilio.inboundSms({ from, body: text })), 'Twilio'), answers: () => twilio.sent.filter((message) => message.to === from).length };
 		},
-	};
+	});
 }
 
 function lineChannel(): BenchChannel {
 	const line = new LineEmulator();
-	const credential = { type: 'clawgateLineApi', id: 'BenchMemLnCred01', name: 'Bench LINE bot' };
-	const workflow = channelWorkflow(4, 'LINE', 'line', credential, true);
-	return {
+	return benchChannel({
+		index: 4,
 		key: 'line',
 		label: 'LINE',
+		platform: 'line',
+		credentialId: 'BenchMemLnCred01',
 		emulator: line,
-		get credential() {
-			return { ...credential, data: { channelAccessToken: line.channelAccessToken, channelSecret: line.channelSecret, baseUrl: line.apiUrl } };
-		},
-		workflow,
-		ready: (n8n) => n8n.waitForWebhooks([webhookIdOf(workflow)]),
-		newChat: (n8n) => {
+		data: () => ({ channelAccessToken: line.channelAccessToken, channelSecret: line.channelSecret, baseUrl: line.apiUrl }),
+		chat: (url) => {
 			const userId = line.newUserId();
-			return {
-				send: (text) => accepted(line.deliver(n8n.webhookUrl(webhookIdOf(workflow)), line.body(line.textEvent({ text, source: { userId } }))), 'LINE'),
-				answers: () => line.textsTo(userId).length,
-			};
+			return { send: (text) => accepted(line.deliver(url, line.body(line.textEvent({ text, source: { userId } }))), 'LINE'), answers: () => line.textsTo(userId).length };
 		},
-	};
+	});
 }
 
 function discordChannel(): BenchChannel {
 	const discord = new DiscordEmulator({ botUsername: 'BenchMemory' });
-	const credential = { type: 'clawgateDiscordApi', id: 'BenchMemDcCred01', name: 'Bench Discord bot' };
-	return {
+	return benchChannel({
+		index: 5,
 		key: 'discord',
 		label: 'Discord',
+		platform: 'discord',
+		credentialId: 'BenchMemDcCred01',
 		emulator: discord,
-		get credential() {
-			return { ...credential, data: { botToken: discord.token, baseUrl: discord.apiBase } };
-		},
-		workflow: channelWorkflow(5, 'Discord', 'discord', credential, false),
-		ready: async () => void (await eventually(() => (discord.botConnected ? true : undefined), 'the Discord gateway connection', 60_000)),
-		newChat: (_n8n, index) => {
+		data: () => ({ botToken: discord.token, baseUrl: discord.apiBase }),
+		webhook: false,
+		ready: () => eventually(() => (discord.botConnected ? true : undefined), 'the Discord gateway connection', 60_000),
+		chat: (_url, index) => {
 			const person: DiscordUser = { id: snowflake(), username: `bench${index}`, global_name: `Bench ${index}`, discriminator: '0', avatar: null, public_flags: 0 };
 			const channelId = discord.dmChannelOf(person).id;
-			return {
-				send: async (text) => void discord.sendDm({ from: person, content: text }),
-				answers: () => discord.sentTo(channelId).length,
-			};
+			return { send: async (text) => void discord.sendDm({ from: person, content: text }), answers: () => discord.sentTo(channelId).length };
 		},
-	};
+	});
 }
 
 /** Telegram, Slack, Twilio SMS, LINE (webhooks) and Discord (the gateway, a WebSocket n8n holds). */

@@ -3,9 +3,16 @@
  * sizes from the environment, and one list of things to stop (n8n, emulators, folders) that runs
  * once, in reverse order, at the end, on failure and on Ctrl-C, so no run leaves an n8n behind.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 
 import { childN8nPids } from './n8n-process';
+
+const runtime = require('../n8n-runtime.js');
+const { N8N_VERSION } = require('../n8n-install.js');
+
+export const RESULTS_DIR = path.join(runtime.REPO_ROOT, 'bench-results');
 
 export function numberFromEnv(name: string, fallback: number): number {
 	const value = Number(process.env[name]);
@@ -71,9 +78,13 @@ export function startRun(label: string): void {
 	});
 }
 
-/** Runs the benchmark's main and exits: 0, 1 after a failure (cleaned up), 130 after Ctrl-C. */
+/** Runs the benchmark's main, then the cleanups, and exits: 0, 1 after a failure, 130 after Ctrl-C. */
 export function runMain(main: () => Promise<number>): void {
 	main()
+		.then(async (code) => {
+			await cleanUpEverything();
+			return code;
+		})
 		.catch(async (error: Error) => {
 			if (!interrupted) process.stderr.write(`\nThe benchmark failed: ${error.stack ?? error.message}\n`);
 			await cleanUpEverything();
@@ -104,4 +115,13 @@ export async function startEmulators(...emulators: Array<{ start(): Promise<unkn
 		await emulator.start();
 		onCleanup(`the ${emulator.constructor.name}`, () => emulator.stop());
 	}
+}
+
+/** Writes bench-results/<fileName>: when, which n8n and Node, the machine and its load, then the benchmark's own fields. */
+export function writeBenchResults(fileName: string, loadAverages: number[], fields: Record<string, unknown>): void {
+	mkdirSync(RESULTS_DIR, { recursive: true });
+	const file = path.join(RESULTS_DIR, fileName);
+	const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: os.totalmem() / 2 ** 30, loadAverages };
+	writeFileSync(file, `${JSON.stringify({ generatedAt: new Date().toISOString(), n8nVersion: N8N_VERSION, node: process.versions.node, machine, ...fields }, null, 2)}\n`);
+	progress(`wrote ${path.relative(runtime.REPO_ROOT, file)}`);
 }
