@@ -26,6 +26,7 @@ import { N8nInstance, type N8nOptions } from '../test/e2e/harness';
 import { OpenAiEmulator } from '../test/emulators/openai';
 import { TelegramEmulator } from '../test/emulators/telegram';
 import { converse, fiveChannels, floorChat, OPENAI_CREDENTIAL, type BenchChat, type BenchChannel, type ConversationResult } from './bench/channels';
+import { HeapSnapshotSummer, type HeapGroup } from './bench/heap-summary';
 import { InspectorSession, type ProcessMemoryUsage } from './bench/inspector';
 import { isolatedCost, packagePieces, type IsolatedCost } from './bench/isolated-cost';
 import { findN8nPid, readMemory } from './bench/n8n-process';
@@ -47,6 +48,7 @@ const TARGET_MB = 50;
 const MIB = 1024 ** 2;
 const TARGET_MIB = (TARGET_MB * 1e6) / MIB;
 const FLOOR_PATH = 'bench-memory-floor';
+const HEAP_GROUPS_KEPT = 400;
 
 /** Memory of the n8n process at one moment, in MiB. */
 interface Snapshot {
@@ -80,6 +82,8 @@ interface RunResult {
 	traffic: ConversationResult;
 	warmUp: ConversationResult;
 	modules: LoadedModules;
+	/** The heap after the traffic by constructor (the largest HEAP_GROUPS_KEPT), or why there is none. */
+	heap: HeapGroup[] | { failed: string };
 	peakRssMiB: number;
 }
 
@@ -174,6 +178,21 @@ class MeasuredN8n {
 		};
 	}
 
+	/** A heap snapshot summed up by constructor; a failure leaves the readings standing. */
+	async heapByConstructor(): Promise<RunResult['heap']> {
+		const started = Date.now();
+		try {
+			const summer = new HeapSnapshotSummer();
+			await this.inspector.takeHeapSnapshot((chunk) => summer.write(chunk));
+			const groups = summer.finish();
+			progress(`${this.name}: heap snapshot summed up in ${Math.round((Date.now() - started) / 1000)} s`);
+			return groups.slice(0, HEAP_GROUPS_KEPT);
+		} catch (error) {
+			progress(`${this.name}: the heap snapshot failed: ${(error as Error).message}`);
+			return { failed: (error as Error).message };
+		}
+	}
+
 	peakRssMiB(): number {
 		return readMemory(this.pid)?.peakMiB ?? Number.NaN;
 	}
@@ -215,12 +234,18 @@ async function floorRun(): Promise<RunResult> {
 	const warmUp = await firstMessage(floorChat(bot, url, 0));
 	readings.push(await measured.read('after warm-up'));
 	const chats = Array.from({ length: totalSessions() }, (_, index) => floorChat(bot, url, 1 + index));
-	const traffic = await talk(chats, `A: ${chats.length} chats`, CONCURRENCY, MESSAGES_PER_SESSION);
+	return await trafficAndEnd(measured, chats, readings, warmUp);
+}
+
+/** The traffic, the last reading, what is loaded and what the heap holds; then n8n is stopped. */
+async function trafficAndEnd(measured: MeasuredN8n, chats: BenchChat[], readings: Reading[], warmUp: ConversationResult): Promise<RunResult> {
+	const traffic = await talk(chats, `${measured.name}: ${chats.length} chats`, CONCURRENCY, MESSAGES_PER_SESSION);
 	readings.push(await measured.read(`after ${chats.length.toLocaleString('en-US')} chats`));
 	const modules = await measured.loadedModules();
 	const peakRssMiB = measured.peakRssMiB();
+	const heap = await measured.heapByConstructor();
 	await measured.stop();
-	return { name: 'floor', readings, traffic, warmUp, modules, peakRssMiB };
+	return { name: measured.name, readings, traffic, warmUp, modules, heap, peakRssMiB };
 }
 
 /** The warm-up message of A: n8n is ready before its workflows are active, so it is sent until n8n takes it. */
@@ -256,13 +281,7 @@ async function packRun(channels: BenchChannel[], model: OpenAiEmulator): Promise
 	readings.push(await measured.read('after warm-up'));
 	// Interleaved, so every channel is busy through the whole traffic.
 	const chats = Array.from({ length: SESSIONS_PER_CHANNEL }, (_, index) => channels.map((channel) => channel.newChat(n8n, 1 + index))).flat();
-	const traffic = await talk(chats, `B: ${chats.length} sessions`, CONCURRENCY, MESSAGES_PER_SESSION);
-	model.server.requests.length = 0;
-	readings.push(await measured.read(`after ${chats.length.toLocaleString('en-US')} chats`));
-	const modules = await measured.loadedModules();
-	const peakRssMiB = measured.peakRssMiB();
-	await measured.stop();
-	return { name: 'pack', readings, traffic, warmUp, modules, peakRssMiB };
+	return await trafficAndEnd(measured, chats, readings, warmUp);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -323,7 +342,34 @@ function methodText(loadAverages: number[], floor: RunResult, pack: RunResult): 
 		`- Traffic: closed loop, ${CONCURRENCY} chats at a time, the next message of a chat only after its answer reached the emulator. A: ${floor.traffic.answered}/${floor.traffic.messages} answered in ${floor.traffic.seconds.toFixed(0)} s; B: ${pack.traffic.answered}/${pack.traffic.messages} in ${pack.traffic.seconds.toFixed(0)} s.`,
 		`- Each reading: ${SETTLE_SECONDS} s with no traffic, then n8n's RSS (VmRSS, /proc/<pid>/status) and process.memoryUsage() evaluated inside n8n over the Chrome DevTools Protocol ("before GC"); then HeapProfiler.collectGarbage twice (full, compacting GCs, as DevTools' "Collect garbage"), ${AFTER_GC_MS / 1000} s, and the same again ("after GC"). The inspector was chosen over --expose-gc because n8n has no place to call gc() from. The pack's share = B − A after GC, moment by moment. The JS task runner (a separate process, for Code nodes; none here) is not counted.`,
 		`- Loaded modules: n8n's require cache read through the inspector at each reading (the count of this package's modules) and after the traffic (by package; a module's size is its file's size on disk, which the compiled code and the source V8 keeps grow with, not its memory). The large pieces are then measured alone: a fresh Node ${process.versions.node} process with --expose-gc loads one piece from this repository's node_modules and dist/ (\`npm run bench:memory\` builds dist/ first) between two readings after full GCs.`,
+		'- Heap by constructor: after the last reading of each run, a heap snapshot (HeapProfiler.takeHeapSnapshot, which collects garbage first) streamed from n8n and summed up by constructor as it arrives (self sizes, not retained sizes; scripts/bench/heap-summary.ts).',
 		`- Target: the pack's share with ${sessions} live sessions ≤ ${TARGET_MB} MB (${TARGET_MIB.toFixed(1)} MiB) of RSS after GC.`,
+	].join('\n');
+}
+
+/** The constructors whose objects grew most from A to B, after the traffic (self sizes from the two heap snapshots). */
+function heapGrowthText(floor: RunResult, pack: RunResult): string {
+	if (!Array.isArray(floor.heap) || !Array.isArray(pack.heap)) {
+		return `No heap snapshot summary: ${[floor.heap, pack.heap].map((heap) => (Array.isArray(heap) ? '' : heap.failed)).filter(Boolean).join('; ')}.`;
+	}
+	const inFloor = new Map(floor.heap.map((group) => [group.name, group]));
+	const rows = pack.heap
+		.map((group) => ({ group, before: inFloor.get(group.name) }))
+		.map(({ group, before }) => ({ group, before, growth: group.selfBytes - (before?.selfBytes ?? 0) }))
+		.sort((a, b) => b.growth - a.growth)
+		.slice(0, 15)
+		.map(({ group, before, growth }) => [
+			group.name.length > 60 ? `${group.name.slice(0, 57)}...` : group.name,
+			String(before?.count ?? 0),
+			f1((before?.selfBytes ?? 0) / MIB),
+			String(group.count),
+			f1(group.selfBytes / MIB),
+			signed(growth / MIB),
+		]);
+	return [
+		'The heap after the traffic by constructor, from a heap snapshot of each n8n (self sizes, as DevTools\' Summary groups them; the 15 that grew most from A to B):',
+		'',
+		markdownTable(['constructor or kind', 'A objects', 'A MiB', 'B objects', 'B MiB', 'B − A MiB'], rows, [1, 2, 3, 4, 5]),
 	].join('\n');
 }
 
@@ -376,6 +422,8 @@ function report(loadAverages: number[], floor: RunResult, pack: RunResult, piece
 			packModules.slice(0, 12).map((row) => [row.name, String(row.modules), row.sourceKiB.toFixed(0)]),
 			[1, 2],
 		),
+		'',
+		heapGrowthText(floor, pack),
 		'',
 		'The large pieces, each measured alone in a fresh Node process (RSS, heap and external after full GCs, before and after loading it; the pieces overlap, so the rows do not add up):',
 		'',

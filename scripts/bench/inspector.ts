@@ -20,10 +20,13 @@ export interface ProcessMemoryUsage {
 export class InspectorSession {
 	private nextId = 1;
 	private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
+	/** Handlers of protocol events (messages without an id), by method. */
+	private readonly events = new Map<string, (params: Record<string, unknown>) => void>();
 
 	private constructor(private readonly socket: WebSocket) {
 		socket.on('message', (data) => {
-			const message = JSON.parse(String(data)) as { id?: number; result?: unknown; error?: { message: string } };
+			const message = JSON.parse(String(data)) as { id?: number; method?: string; params?: Record<string, unknown>; result?: unknown; error?: { message: string } };
+			if (message.method) this.events.get(message.method)?.(message.params ?? {});
 			const waiter = message.id === undefined ? undefined : this.pending.get(message.id);
 			if (!waiter) return;
 			this.pending.delete(message.id!);
@@ -100,9 +103,14 @@ export class InspectorSession {
 		await this.send('HeapProfiler.collectGarbage');
 	}
 
-	/** V8's own count of the JavaScript heap in use and reserved, in bytes. */
-	async heapUsage(): Promise<{ usedSize: number; totalSize: number }> {
-		return await this.send('Runtime.getHeapUsage');
+	/** Takes a heap snapshot, handing over its JSON text piece by piece as V8 writes it. */
+	async takeHeapSnapshot(onChunk: (chunk: string) => void): Promise<void> {
+		this.events.set('HeapProfiler.addHeapSnapshotChunk', (params) => onChunk(String(params.chunk)));
+		try {
+			await this.send('HeapProfiler.takeHeapSnapshot', { reportProgress: false }, 600_000);
+		} finally {
+			this.events.delete('HeapProfiler.addHeapSnapshotChunk');
+		}
 	}
 
 	async memoryUsage(): Promise<ProcessMemoryUsage> {
