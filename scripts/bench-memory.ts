@@ -71,6 +71,7 @@ interface Reading {
 
 /** Modules in n8n's require cache, by the package that owns them. */
 interface LoadedModules {
+	moment: string;
 	total: { modules: number; sourceKiB: number };
 	/** This package's own files and each of its dependencies (installed inside it). */
 	pack: Array<{ name: string; modules: number; sourceKiB: number }>;
@@ -81,7 +82,8 @@ interface RunResult {
 	readings: Reading[];
 	traffic: ConversationResult;
 	warmUp: ConversationResult;
-	modules: LoadedModules;
+	/** What was loaded after the first reading and after the traffic. */
+	modules: LoadedModules[];
 	/** The heap after the traffic by constructor (the largest HEAP_GROUPS_KEPT), or why there is none. */
 	heap: HeapGroup[] | { failed: string };
 	peakRssMiB: number;
@@ -167,10 +169,11 @@ class MeasuredN8n {
 		return { moment, beforeGc, afterGc, packModules };
 	}
 
-	async loadedModules(): Promise<LoadedModules> {
+	async loadedModules(moment: string): Promise<LoadedModules> {
 		type Counted = { modules: number; bytes: number };
 		const { total, pack } = await this.inspector.evaluate<{ total: Counted; pack: Record<string, Counted> }>(LOADED_MODULES_EXPRESSION);
 		return {
+			moment,
 			total: { modules: total.modules, sourceKiB: total.bytes / 1024 },
 			pack: Object.entries(pack)
 				.map(([name, counted]) => ({ name, modules: counted.modules, sourceKiB: counted.bytes / 1024 }))
@@ -234,14 +237,14 @@ async function floorRun(): Promise<RunResult> {
 	const warmUp = await firstMessage(floorChat(bot, url, 0));
 	readings.push(await measured.read('after warm-up'));
 	const chats = Array.from({ length: totalSessions() }, (_, index) => floorChat(bot, url, 1 + index));
-	return await trafficAndEnd(measured, chats, readings, warmUp);
+	return await trafficAndEnd(measured, chats, readings, warmUp, []);
 }
 
 /** The traffic, the last reading, what is loaded and what the heap holds; then n8n is stopped. */
-async function trafficAndEnd(measured: MeasuredN8n, chats: BenchChat[], readings: Reading[], warmUp: ConversationResult): Promise<RunResult> {
+async function trafficAndEnd(measured: MeasuredN8n, chats: BenchChat[], readings: Reading[], warmUp: ConversationResult, loadedAtStart: LoadedModules[]): Promise<RunResult> {
 	const traffic = await talk(chats, `${measured.name}: ${chats.length} chats`, CONCURRENCY, MESSAGES_PER_SESSION);
 	readings.push(await measured.read(`after ${chats.length.toLocaleString('en-US')} chats`));
-	const modules = await measured.loadedModules();
+	const modules = [...loadedAtStart, await measured.loadedModules('after the traffic')];
 	const peakRssMiB = measured.peakRssMiB();
 	const heap = await measured.heapByConstructor();
 	await measured.stop();
@@ -270,6 +273,7 @@ async function packRun(channels: BenchChannel[], model: OpenAiEmulator): Promise
 	});
 	const { n8n } = measured;
 	const readings = [await measured.read('installed, no workflow active')];
+	const loadedAtStart = await measured.loadedModules('installed, no workflow active');
 	await n8n.publish(channels.map((channel) => channel.workflow.id));
 	await Promise.all(channels.map((channel) => channel.ready(n8n)));
 	readings.push(await measured.read('after start (workflows active)'));
@@ -281,7 +285,7 @@ async function packRun(channels: BenchChannel[], model: OpenAiEmulator): Promise
 	readings.push(await measured.read('after warm-up'));
 	// Interleaved, so every channel is busy through the whole traffic.
 	const chats = Array.from({ length: SESSIONS_PER_CHANNEL }, (_, index) => channels.map((channel) => channel.newChat(n8n, 1 + index))).flat();
-	return await trafficAndEnd(measured, chats, readings, warmUp);
+	return await trafficAndEnd(measured, chats, readings, warmUp, [loadedAtStart]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -341,7 +345,7 @@ function methodText(loadAverages: number[], floor: RunResult, pack: RunResult): 
 		`- B (pack): five workflows, each Clawgate Trigger → AI Session (SQLite store, model gpt-4o-mini, the example's system prompt) → Clawgate Send, version 1 of each node with its defaults: Telegram, Slack, Twilio SMS and LINE by webhook (signed as the platforms sign), Discord through its gateway (a WebSocket n8n holds), each platform played by its emulator in the benchmark process; the model is the OpenAI-compatible emulator answering at once ("${REPLY_TEXT}"). 1 warm-up message per channel (its own chat), then ${SESSIONS_PER_CHANNEL} chats per channel (${sessions} sessions, channels interleaved) × ${MESSAGES_PER_SESSION} message.`,
 		`- Traffic: closed loop, ${CONCURRENCY} chats at a time, the next message of a chat only after its answer reached the emulator. A: ${floor.traffic.answered}/${floor.traffic.messages} answered in ${floor.traffic.seconds.toFixed(0)} s; B: ${pack.traffic.answered}/${pack.traffic.messages} in ${pack.traffic.seconds.toFixed(0)} s.`,
 		`- Each reading: ${SETTLE_SECONDS} s with no traffic, then n8n's RSS (VmRSS, /proc/<pid>/status) and process.memoryUsage() evaluated inside n8n over the Chrome DevTools Protocol ("before GC"); then HeapProfiler.collectGarbage twice (full, compacting GCs, as DevTools' "Collect garbage"), ${AFTER_GC_MS / 1000} s, and the same again ("after GC"). The inspector was chosen over --expose-gc because n8n has no place to call gc() from. The pack's share = B − A after GC, moment by moment. The JS task runner (a separate process, for Code nodes; none here) is not counted.`,
-		`- Loaded modules: n8n's require cache read through the inspector at each reading (the count of this package's modules) and after the traffic (by package; a module's size is its file's size on disk, which the compiled code and the source V8 keeps grow with, not its memory). The large pieces are then measured alone: a fresh Node ${process.versions.node} process with --expose-gc loads one piece from this repository's node_modules and dist/ (\`npm run bench:memory\` builds dist/ first) between two readings after full GCs.`,
+		`- Loaded modules: n8n's require cache read through the inspector at each reading (the count of this package's modules), and by package at B's first reading and after the traffic ( a module's size is its file's size on disk, which the compiled code and the source V8 keeps grow with, not its memory). The large pieces are then measured alone: a fresh Node ${process.versions.node} process with --expose-gc loads one piece from this repository's node_modules and dist/ (\`npm run bench:memory\` builds dist/ first) between two readings after full GCs.`,
 		'- Heap by constructor: after the last reading of each run, a heap snapshot (HeapProfiler.takeHeapSnapshot, which collects garbage first) streamed from n8n and summed up by constructor as it arrives (self sizes, not retained sizes; scripts/bench/heap-summary.ts).',
 		`- Target: the pack's share with ${sessions} live sessions ≤ ${TARGET_MB} MB (${TARGET_MIB.toFixed(1)} MiB) of RSS after GC.`,
 	].join('\n');
@@ -413,14 +417,16 @@ function report(loadAverages: number[], floor: RunResult, pack: RunResult, piece
 		`With ${totalSessions().toLocaleString('en-US')} live sessions the pack adds ${f1(figure.rss)} MiB of RSS after GC (target ≤ ${TARGET_MB} MB = ${TARGET_MIB.toFixed(1)} MiB: ${figure.rss <= TARGET_MIB ? 'met' : 'not met'}) and ${f1(figure.heapUsed)} MiB of V8 heap. Per session (B's growth over its traffic minus A's): ${f1(each.rssKiB)} KiB of RSS, ${f1(each.heapKiB)} KiB of heap.`,
 		'',
 	);
-	const packModules = pack.modules.pack;
+	const [packAtStart, packAtEnd] = [pack.modules[0], pack.modules.at(-1)!];
+	const floorAtEnd = floor.modules.at(-1)!;
+	const atStart = new Map(packAtStart.pack.map((row) => [row.name, row]));
 	out.push(
-		`What the package loaded into n8n (require cache after the traffic): ${packModules.reduce((sum, row) => sum + row.modules, 0)} of n8n's ${pack.modules.total.modules} modules (A: ${floor.modules.total.modules}), ${f1(packModules.reduce((sum, row) => sum + row.sourceKiB, 0) / 1024)} MiB of source. By package, largest first:`,
+		`What the package loaded into n8n (require cache): ${packAtEnd.pack.reduce((sum, row) => sum + row.modules, 0)} of n8n's ${packAtEnd.total.modules} modules after the traffic (A: ${floorAtEnd.total.modules}), ${f1(packAtEnd.pack.reduce((sum, row) => sum + row.sourceKiB, 0) / 1024)} MiB of source; ${packAtStart.pack.reduce((sum, row) => sum + row.modules, 0)} of them were loaded at start, before any workflow was active. By package, largest first:`,
 		'',
 		markdownTable(
-			['package', 'modules', 'source KiB'],
-			packModules.slice(0, 12).map((row) => [row.name, String(row.modules), row.sourceKiB.toFixed(0)]),
-			[1, 2],
+			['package', 'modules at start', 'modules after the traffic', 'source KiB'],
+			packAtEnd.pack.slice(0, 14).map((row) => [row.name, String(atStart.get(row.name)?.modules ?? 0), String(row.modules), row.sourceKiB.toFixed(0)]),
+			[1, 2, 3],
 		),
 		'',
 		heapGrowthText(floor, pack),
@@ -452,7 +458,7 @@ async function main(): Promise<number> {
 	await startEmulators(model, ...channels.map((channel) => channel.emulator));
 	const pack = await packRun(channels, model);
 	progress('measuring the large pieces of the package alone...');
-	const pieces = packagePieces(require('../package.json').n8n.nodes).map(({ piece, load }) => isolatedCost(piece, load));
+	const pieces = packagePieces(require('../package.json').n8n.nodes).map(isolatedCost);
 
 	const totalSeconds = (Date.now() - started) / 1000;
 	writeBenchResults('memory.json', loadAverages, {

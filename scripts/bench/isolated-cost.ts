@@ -16,7 +16,8 @@ export interface IsolatedCost {
 	externalMiB: number;
 }
 
-const MEASURE = (load: string) => `
+const MEASURE = (load: string, preload: string) => `
+${preload}
 const read = () => { for (let i = 0; i < 3; i++) globalThis.gc(); return process.memoryUsage(); };
 const before = read();
 ${load}
@@ -26,7 +27,7 @@ process.stdout.write(JSON.stringify({ rssMiB: (after.rss - before.rss) / MiB, he
 `;
 
 /** The pieces, as code run in the repository's folder (its node_modules hold the pinned dependencies). */
-export function packagePieces(nodeFiles: string[]): Array<{ piece: string; load: string }> {
+export function packagePieces(nodeFiles: string[]): Array<{ piece: string; load: string; preload?: string }> {
 	const keep = 'globalThis.kept = [];';
 	const requireAll = (names: string[]) => `${keep} for (const name of ${JSON.stringify(names)}) globalThis.kept.push(require(name));`;
 	return [
@@ -38,12 +39,13 @@ export function packagePieces(nodeFiles: string[]): Array<{ piece: string; load:
 		{ piece: '@slack/web-api', load: requireAll(['@slack/web-api']) },
 		{ piece: 'imapflow, mailparser, nodemailer (Email)', load: requireAll(['imapflow', 'mailparser', 'nodemailer']) },
 		{ piece: 'ioredis, pg (the Redis and Postgres stores)', load: requireAll(['ioredis', 'pg']) },
-		{ piece: `every node file of dist/ (${nodeFiles.length}, what n8n loads from the package)`, load: requireAll(nodeFiles.map((file) => `./${file}`)) },
+		// n8n-workflow is n8n's and loaded before any package: it is loaded before the first reading.
+		{ piece: `every node file of dist/ (${nodeFiles.length}) and all they import, n8n-workflow excepted`, preload: "require('n8n-workflow');", load: requireAll(nodeFiles.map((file) => `./${file}`)) },
 	];
 }
 
-export function isolatedCost(piece: string, load: string): IsolatedCost {
-	const result = spawnSync(node24Bin(), ['--expose-gc', '-e', MEASURE(load)], { cwd: runtime.REPO_ROOT, encoding: 'utf8', timeout: 120_000 });
+export function isolatedCost({ piece, load, preload = '' }: { piece: string; load: string; preload?: string }): IsolatedCost {
+	const result = spawnSync(node24Bin(), ['--expose-gc', '-e', MEASURE(load, preload)], { cwd: runtime.REPO_ROOT, encoding: 'utf8', timeout: 120_000 });
 	if (result.status !== 0) throw new Error(`Measuring ${piece} on its own failed: ${(result.stderr || result.stdout).trim().split('\n').slice(-5).join('\n')}`);
 	return { piece, ...(JSON.parse(result.stdout) as Omit<IsolatedCost, 'piece'>) };
 }
