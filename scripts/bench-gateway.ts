@@ -44,7 +44,8 @@ import {
 	type RedisTarget,
 } from './bench/history';
 import { median, percentile, rotated, runBatch, type BatchResult, type LoadTarget } from './bench/load';
-import { childN8nPids, findN8nPid, readMemory, type Memory } from './bench/n8n-process';
+import { findN8nPid, readMemory, type Memory } from './bench/n8n-process';
+import { checkInterrupted, cleanUpEverything, isInterrupted, markdownTable, numberFromEnv, onCleanup, progress, RESULTS_DIR, runMain, sampleLoadAverages, startEmulators, startRun, writeBenchResults } from './bench/run-control';
 import { builtinWorkflow, clawgateWorkflow, exampleCredentialIds, floorWorkflow, MODEL, openAiCredential, REPLY_TEXT, type FlowName } from './bench/workflows';
 
 const runtime = require('./n8n-runtime.js');
@@ -81,73 +82,10 @@ const POSTGRES: PostgresTarget = {
 	password: process.env.BENCH_PG_PASSWORD ?? '',
 };
 
-const RESULTS_DIR = path.join(runtime.REPO_ROOT, 'bench-results');
 const CHAT_IDS = Array.from({ length: SESSIONS }, (_, index) => 5_000 + index);
-
-function numberFromEnv(name: string, fallback: number): number {
-	const value = Number(process.env[name]);
-	return Number.isInteger(value) && value > 0 ? value : fallback;
-}
-
-function progress(line: string): void {
-	process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Everything started is stopped once, in reverse order: at the end, on failure and on Ctrl-C
-
-const cleanups: Array<{ name: string; run: () => Promise<unknown> }> = [];
-let interrupted = false;
-
-function onCleanup(name: string, run: () => Promise<unknown>): void {
-	cleanups.push({ name, run });
-}
-
-let cleaningUp: Promise<void> | null = null;
-
-/** Runs the cleanups once; a second caller (Ctrl-C during the normal end) waits for the same run. */
-function cleanUpEverything(): Promise<void> {
-	cleaningUp ??= (async () => {
-		while (cleanups.length > 0) {
-			const { name, run } = cleanups.pop()!;
-			try {
-				await run();
-			} catch (error) {
-				progress(`cleaning up ${name} failed: ${(error as Error).message}`);
-			}
-		}
-	})();
-	return cleaningUp;
-}
-
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-	process.on(signal, () => {
-		if (interrupted) return;
-		interrupted = true;
-		progress(`${signal}: stopping n8n and the emulators...`);
-		void cleanUpEverything().finally(() => process.exit(130));
-	});
-}
-
-// Exiting without cleaning up (an error in a cleanup, a second Ctrl-C) must not leave an n8n running.
-process.on('exit', () => {
-	for (const pid of childN8nPids()) process.kill(pid, 'SIGTERM');
-});
-
-function checkInterrupted(): void {
-	if (interrupted) throw new Error('Interrupted.');
-}
 
 // ---------------------------------------------------------------------------------------------
 // n8n
-
-/** Publishes workflows the way the editor's Publish button does (one REST call each, no restart). */
-async function publish(n8n: N8nInstance, workflowIds: string[]): Promise<void> {
-	for (const id of workflowIds) {
-		const { data } = await n8n.api<{ data: { versionId: string } }>(`/rest/workflows/${id}`);
-		await n8n.api(`/rest/workflows/${id}/activate`, { method: 'POST', body: JSON.stringify({ versionId: data.versionId }) });
-	}
-}
 
 /**
  * Restarts n8n (same user folder, database and webhooks) with some environment variables set or
@@ -163,13 +101,6 @@ async function restartWith(n8n: N8nInstance, changes: Record<string, string | un
 	const started = Date.now();
 	await n8n.restart();
 	progress(`n8n restarted in ${Math.round((Date.now() - started) / 1000)} s`);
-}
-
-async function startEmulators(...emulators: Array<TelegramEmulator | OpenAiEmulator>): Promise<void> {
-	for (const emulator of emulators) {
-		await emulator.start();
-		onCleanup(`the ${emulator.server.name} emulator`, () => emulator.stop());
-	}
 }
 
 function memoryOf(n8n: N8nInstance): Memory | null {
@@ -264,8 +195,8 @@ function assertN8nRunning(n8n: N8nInstance, during: string): void {
 /** One message first (a cold workflow loads its modules), then a short concurrent burst. */
 async function warmUp(targets: Record<string, LoadTarget>, model: OpenAiEmulator): Promise<void> {
 	for (const [name, target] of Object.entries(targets)) {
-		const first = await runBatch(target, { messages: 1, concurrency: 1, stopped: () => interrupted });
-		const burst = await runBatch(target, { messages: WARMUP_MESSAGES, concurrency: 4, stopped: () => interrupted });
+		const first = await runBatch(target, { messages: 1, concurrency: 1, stopped: isInterrupted });
+		const burst = await runBatch(target, { messages: WARMUP_MESSAGES, concurrency: 4, stopped: isInterrupted });
 		takePromptSizes(model);
 		checkInterrupted();
 		const errors = [...first.errors, ...burst.errors];
@@ -289,7 +220,7 @@ async function interleavedRounds<Name extends string>(
 		for (const [step, concurrency] of concurrencies.entries()) {
 			for (const name of rotated(names, round + step)) {
 				checkInterrupted();
-				const result = await runBatch(targets[name], { messages: MESSAGES, concurrency, maxSeconds: BATCH_SECONDS, minMessages: 2 * concurrency, stopped: () => interrupted });
+				const result = await runBatch(targets[name], { messages: MESSAGES, concurrency, maxSeconds: BATCH_SECONDS, minMessages: 2 * concurrency, stopped: isInterrupted });
 				checkInterrupted();
 				batches[name].push(record(round, result, takePromptSizes(model)));
 				if (result.latenciesMs.length === 0) assertN8nRunning(n8n, `${label}, ${name} at c=${concurrency}`);
@@ -372,7 +303,7 @@ async function historyPhase(n8n: N8nInstance, variants: HistoryVariant[], skippe
 	const seedSeconds = (Date.now() - seedStarted) / 1000;
 	progress(`history: seeded ${variants.map((variant) => `${SESSIONS} × ${variant.storedTurns} turns (${variant.store})`).join(', ')} in ${seedSeconds.toFixed(0)} s`);
 	await restartWith(n8n, Object.fromEntries(Object.keys(TUNED_ENV).map((name) => [name, undefined])));
-	await publish(n8n, variants.map((variant) => variant.workflow.id));
+	await n8n.publish(variants.map((variant) => variant.workflow.id));
 	await Promise.all(variants.map((variant) => variant.bot.waitForCall('setWebhook', undefined, 60_000)));
 	const targets = Object.fromEntries(variants.map((variant) => [variant.key, { bot: variant.bot, chatIds: CHAT_IDS }])) as Record<string, LoadTarget>;
 	await warmUp(targets, model);
@@ -403,7 +334,7 @@ async function profilePhase(n8n: N8nInstance, settingsEnv: Record<string, string
 	const windows: Array<{ name: 'floor' | 'clawgate'; fromUs: number; toUs: number; messages: number; throughput: number }> = [];
 	for (const name of ['floor', 'clawgate'] as const) {
 		const fromUs = Number(process.hrtime.bigint() / 1000n);
-		const result = await runBatch(profiled[name], { messages: PROFILE_MESSAGES, concurrency, maxSeconds: PROFILE_SECONDS, minMessages: 2 * concurrency, stopped: () => interrupted });
+		const result = await runBatch(profiled[name], { messages: PROFILE_MESSAGES, concurrency, maxSeconds: PROFILE_SECONDS, minMessages: 2 * concurrency, stopped: isInterrupted });
 		windows.push({ name, fromUs, toUs: Number(process.hrtime.bigint() / 1000n), messages: result.latenciesMs.length, throughput: result.throughput });
 		takePromptSizes(model);
 		checkInterrupted();
@@ -430,16 +361,8 @@ const ms = (value: number) => (Number.isFinite(value) ? value.toFixed(value < 10
 const mib = (memory: Memory | null | undefined) => (memory ? memory.rssMiB.toFixed(0) : '–');
 const pct = (share: number) => `${(share * 100).toFixed(1)} %`;
 
-function table(header: string[], rows: string[][], rightAligned: number[] = []): string {
-	return [
-		`| ${header.join(' | ')} |`,
-		`| ${header.map((_, index) => (rightAligned.includes(index) ? '---:' : '---')).join(' | ')} |`,
-		...rows.map((row) => `| ${row.join(' | ')} |`),
-	].join('\n');
-}
-
 /** 1-minute load averages sampled during the run: other work on the machine slows every number. */
-const loadAverages: number[] = [];
+let loadAverages: number[] = [];
 
 function methodText(history: HistoryResult | null, profile: ProfileResult | null, totalMessages: number): string {
 	const cpu = os.cpus();
@@ -489,13 +412,13 @@ function report(comparisons: ComparisonResult[], history: HistoryResult | null, 
 		),
 	);
 	out.push(
-		table(['n8n settings', 'flow', 'c', 'msg/s (median)', 'msg/s range', 'p50 ms', 'p95 ms', 'p99 ms', 'messages', 'messages per model request', 'errors / redeliveries'], rows, [2, 3, 5, 6, 7, 8, 9]),
+		markdownTable(['n8n settings', 'flow', 'c', 'msg/s (median)', 'msg/s range', 'p50 ms', 'p95 ms', 'p99 ms', 'messages', 'messages per model request', 'errors / redeliveries'], rows, [2, 3, 5, 6, 7, 8, 9]),
 		'',
 	);
 
 	out.push('## Ratios (Clawgate throughput ÷ other flow)', '');
 	out.push(
-		table(
+		markdownTable(
 			['n8n settings', 'c', 'Clawgate / floor', 'Clawgate / built-in'],
 			comparisons.flatMap((comparison) => comparison.ratios.map((ratio) => [comparison.settings, String(ratio.concurrency), `${f2(ratio.clawgateToFloor)}×`, `${f2(ratio.clawgateToBuiltin)}×`])),
 			[1, 2, 3],
@@ -505,7 +428,7 @@ function report(comparisons: ComparisonResult[], history: HistoryResult | null, 
 
 	out.push('## n8n memory (RSS, MiB)', '');
 	out.push(
-		table(
+		markdownTable(
 			['n8n settings', 'after (re)start', 'after warm-up', 'after the rounds', 'peak'],
 			comparisons.map((comparison) => [
 				comparison.settings,
@@ -535,7 +458,7 @@ function report(comparisons: ComparisonResult[], history: HistoryResult | null, 
 				`${cell.errors} / ${cell.redeliveries}`,
 			]),
 		);
-		out.push(table(['store, stored turns per session', 'c', 'msg/s (median)', 'msg/s range', 'p50 ms', 'p95 ms', 'p99 ms', 'messages', 'messages per model request', 'errors / redeliveries'], historyRows, [1, 2, 4, 5, 6, 7, 8]));
+		out.push(markdownTable(['store, stored turns per session', 'c', 'msg/s (median)', 'msg/s range', 'p50 ms', 'p95 ms', 'p99 ms', 'messages', 'messages per model request', 'errors / redeliveries'], historyRows, [1, 2, 4, 5, 6, 7, 8]));
 		for (const note of history.skipped) out.push('', `Skipped: ${note}`);
 		// What the delivery journal costs: the same SQLite workflow journaled and best effort, interleaved.
 		const journaled = history.variants.find((variant) => variant.key === `sqlite${HISTORY_SIZES[0]}`);
@@ -563,7 +486,7 @@ function report(comparisons: ComparisonResult[], history: HistoryResult | null, 
 		const owners = [...new Set([...floor.byOwner, ...clawgate.byOwner].map((area) => area.area))];
 		const perMessage = (summary: WindowSummary, owner: string) => summary.byOwner.find((area) => area.area === owner)?.msPerMessage ?? 0;
 		out.push(
-			table(
+			markdownTable(
 				['owner', 'floor ms/message', 'Clawgate ms/message', 'difference ms/message'],
 				owners.map((owner) => [owner, f1(perMessage(floor, owner)), f1(perMessage(clawgate, owner)), f1(perMessage(clawgate, owner) - perMessage(floor, owner))]),
 				[1, 2, 3],
@@ -575,7 +498,7 @@ function report(comparisons: ComparisonResult[], history: HistoryResult | null, 
 		out.push(
 			'Busy time per message by package (n8n\'s packages by name; the last column is the part spent with this package\'s code on the stack):',
 			'',
-			table(
+			markdownTable(
 				['package', 'floor ms/message', 'Clawgate ms/message', 'difference ms/message', 'under Clawgate code ms/message'],
 				packages
 					.map((name) => [name, packageCost(floor.byArea, name), packageCost(clawgate.byArea, name), packageCost(clawgate.underClawgate.byArea, name)] as const)
@@ -590,7 +513,7 @@ function report(comparisons: ComparisonResult[], history: HistoryResult | null, 
 		out.push(
 			"Time in n8n's expression engine (@n8n/expression-runtime, isolated-vm) per message, by the nearest function on the stack outside the engine, n8n-workflow and n8n's node helpers (so a parameter read shows the node function that asked):",
 			'',
-			table(
+			markdownTable(
 				['asked for by', 'floor ms/message', 'Clawgate ms/message'],
 				callers
 					.map((caller) => [caller, packageCost(floor.expressionEngineByCaller, caller), packageCost(clawgate.expressionEngineByCaller, caller)] as const)
@@ -601,10 +524,10 @@ function report(comparisons: ComparisonResult[], history: HistoryResult | null, 
 			),
 			'',
 		);
-		out.push('Clawgate load, this package\'s functions by time on the stack (inclusive):', '', table(['owner', 'function', 'time s', 'share of busy'], costRows(clawgate.topInclusiveClawgate), [2, 3]), '');
-		out.push('Clawgate load, this package\'s functions by self time:', '', table(['owner', 'function', 'time s', 'share of busy'], costRows(clawgate.topSelfClawgate), [2, 3]), '');
-		out.push('Clawgate load, n8n\'s functions by self time:', '', table(['owner', 'function', 'time s', 'share of busy'], costRows(clawgate.topSelfN8n), [2, 3]), '');
-		out.push('Floor load, n8n\'s functions by self time:', '', table(['owner', 'function', 'time s', 'share of busy'], costRows(floor.topSelfN8n), [2, 3]), '');
+		out.push('Clawgate load, this package\'s functions by time on the stack (inclusive):', '', markdownTable(['owner', 'function', 'time s', 'share of busy'], costRows(clawgate.topInclusiveClawgate), [2, 3]), '');
+		out.push('Clawgate load, this package\'s functions by self time:', '', markdownTable(['owner', 'function', 'time s', 'share of busy'], costRows(clawgate.topSelfClawgate), [2, 3]), '');
+		out.push('Clawgate load, n8n\'s functions by self time:', '', markdownTable(['owner', 'function', 'time s', 'share of busy'], costRows(clawgate.topSelfN8n), [2, 3]), '');
+		out.push('Floor load, n8n\'s functions by self time:', '', markdownTable(['owner', 'function', 'time s', 'share of busy'], costRows(floor.topSelfN8n), [2, 3]), '');
 	}
 	out.push(`Total runtime: ${(totalSeconds / 60).toFixed(1)} min.`);
 	return out.join('\n');
@@ -614,9 +537,7 @@ function report(comparisons: ComparisonResult[], history: HistoryResult | null, 
 
 async function main(): Promise<number> {
 	const started = Date.now();
-	const sampleLoad = () => loadAverages.push(os.loadavg()[0]);
-	sampleLoad();
-	setInterval(sampleLoad, 10_000).unref();
+	loadAverages = sampleLoadAverages();
 
 	const example = loadExampleWorkflow('telegram-ai-bot.json');
 	const ids = exampleCredentialIds(example);
@@ -683,7 +604,7 @@ async function main(): Promise<number> {
 	const n8n = await starting;
 	progress(`n8n ready at ${n8n.baseUrl} after ${Math.round((Date.now() - started) / 1000)} s`);
 	const afterStart = memoryOf(n8n);
-	await publish(n8n, FLOWS.map((flow) => mainWorkflows[flow].id));
+	await n8n.publish(FLOWS.map((flow) => mainWorkflows[flow].id));
 	await Promise.all([bots.clawgate, bots.builtin].map((bot) => bot.waitForCall('setWebhook', undefined, 60_000)));
 	const targets: Record<FlowName, LoadTarget> = {
 		floor: { bot: bots.floor, webhookUrl: `${n8n.baseUrl}/webhook/bench-floor`, chatIds: CHAT_IDS },
@@ -716,13 +637,7 @@ async function main(): Promise<number> {
 	await cleanUpEverything();
 	const totalSeconds = (Date.now() - started) / 1000;
 
-	mkdirSync(RESULTS_DIR, { recursive: true });
-	const file = path.join(RESULTS_DIR, 'gateway.json');
-	const result = {
-		generatedAt: new Date().toISOString(),
-		n8nVersion: N8N_VERSION,
-		node: process.versions.node,
-		machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: os.totalmem() / 2 ** 30, loadAverages },
+	writeBenchResults('gateway.json', loadAverages, {
 		method: {
 			concurrencies: CONCURRENCIES,
 			sessions: SESSIONS,
@@ -739,19 +654,13 @@ async function main(): Promise<number> {
 		profile: profile ? { ...profile, savedProfile: path.relative(runtime.REPO_ROOT, profile.savedProfile) } : { skipped: profileNote },
 		totalMessages,
 		totalSeconds,
-	};
-	writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
-	progress(`wrote ${path.relative(runtime.REPO_ROOT, file)}; total ${(totalSeconds / 60).toFixed(1)} min`);
+	});
+	progress(`total ${(totalSeconds / 60).toFixed(1)} min`);
 	const markdown = report(comparisons, history, profile, profileNote, totalMessages, totalSeconds);
 	process.stdout.write(`${markdown}\n`);
 	progress(`wrote the tables to ${path.relative(runtime.REPO_ROOT, writeDocsSection('performance.md', 'bench-gateway', markdown))}`);
 	return 0;
 }
 
-main()
-	.catch(async (error: Error) => {
-		if (!interrupted) process.stderr.write(`\nThe benchmark failed: ${error.stack ?? error.message}\n`);
-		await cleanUpEverything();
-		return 1;
-	})
-	.then((code) => process.exit(interrupted ? 130 : code));
+startRun('bench');
+runMain(main);

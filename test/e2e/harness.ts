@@ -34,6 +34,8 @@ export interface N8nOptions {
 	/** Workflows to publish (activate); by default all of them. */
 	activate?: string[];
 	env?: Record<string, string>;
+	/** False: an n8n without this package (a baseline to measure the package against). */
+	installPackage?: boolean;
 }
 
 export const OWNER = { email: 'owner@clawgate.test', firstName: 'Clawgate', lastName: 'Tester', password: 'Clawgate-e2e-1' };
@@ -102,7 +104,7 @@ export class N8nInstance {
 		const instance = new N8nInstance(userFolder, port, env);
 		try {
 			// Built and packed from the current sources for every instance, as npm would publish it.
-			runtime.installCommunityPackage(userFolder, runtime.buildAndPack(join(userFolder, 'packed')));
+			if (options.installPackage !== false) runtime.installCommunityPackage(userFolder, runtime.buildAndPack(join(userFolder, 'packed')));
 			instance.importFixtures(options);
 			await instance.boot();
 			instance.cookie = await runtime.setupOwner(instance.baseUrl, OWNER);
@@ -198,6 +200,14 @@ export class N8nInstance {
 				`the webhook ${id} to be registered`,
 				timeoutMs,
 			);
+		}
+	}
+
+	/** Publishes imported workflows the way the editor's Publish button does (one REST call each, no restart). */
+	async publish(workflowIds: string[]): Promise<void> {
+		for (const id of workflowIds) {
+			const { data } = await this.api<{ data: { versionId: string } }>(`/rest/workflows/${id}`);
+			await this.api(`/rest/workflows/${id}/activate`, { method: 'POST', body: JSON.stringify({ versionId: data.versionId }) });
 		}
 	}
 
