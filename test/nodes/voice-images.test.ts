@@ -15,7 +15,7 @@ import { DiscordEmulator } from '../emulators/discord';
 import { OpenAiEmulator } from '../emulators/openai';
 import { makeBotToken, TelegramEmulator } from '../emulators/telegram';
 import { oggOpusVoiceNote, png } from '../fixtures/media';
-import { fromTrigger, INPUT_NODE_NAME, PACKAGE, runWorkflow, telegramDmEnvelope } from './harness';
+import { aiSessionTestNode, fromTrigger, INPUT_NODE_NAME, runWorkflow, telegramDmEnvelope } from './harness';
 
 // telegramDmEnvelope's messages reach bot 777.
 const telegram = new TelegramEmulator({ token: makeBotToken(777) });
@@ -42,15 +42,10 @@ afterAll(async () => {
 });
 
 function aiSessionNode(parameters: IDataObject = {}, channelCredentials: IDataObject = { clawgateTelegramApi: { id: '2', name: 'Bot' }, clawgateDiscordApi: { id: '3', name: 'Discord' } }): INode {
-	return {
-		id: 'ai-session',
-		name: 'AI Session',
-		type: `${PACKAGE}.aiSession`,
-		typeVersion: 2,
-		position: [200, 0],
-		parameters: { model: 'gpt-4o', showTyping: false, ...parameters, options: { sqliteFile: join(folder, 'sessions.sqlite'), retries: 0 } },
-		credentials: { openAiApi: { id: '1', name: 'OpenAI' }, ...channelCredentials } as INode['credentials'],
-	};
+	return aiSessionTestNode(join(folder, 'sessions.sqlite'), { model: 'gpt-4o', showTyping: false, ...parameters, options: { retries: 0 } }, {
+		openAiApi: { id: '1', name: 'OpenAI' },
+		...channelCredentials,
+	} as INode['credentials']);
 }
 
 async function answer(input: IDataObject[], node = aiSessionNode()) {
