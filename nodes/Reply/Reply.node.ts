@@ -9,7 +9,7 @@ import { deliverOnce, receiptStoreProperty, withJournalCredentials } from '../sh
 import { itemFailure } from '../shared/item-failure';
 import { DeliveryRecorder } from '../shared/insights-recorder';
 import { orFromEnvelope, readsEnvelopeWhenEmpty, replyTextDefault, replyTextOf, stringParameterOf, withEnvelopeDefault } from '../shared/from-envelope';
-import { linkPreviewsProperty } from '../shared/send-node';
+import { linkPreviewsProperty, replyTextProperty } from '../shared/send-node';
 import { draftOfItem } from '../shared/stream-preview';
 import { channelPlugins, pluginForItem } from './channel-registry';
 
@@ -57,15 +57,7 @@ export class Reply implements INodeType {
 				default: '',
 			},
 			...withEnvelopeDefault(
-				{
-					displayName: 'Text',
-					name: 'text',
-					type: 'string',
-					typeOptions: { rows: 4 },
-					default: '',
-					required: true,
-					description: 'The answer, in Markdown; each platform gets its own formatting. By default the AI Session reply.',
-				},
+				replyTextProperty('The answer, in Markdown; each platform gets its own formatting. By default the AI Session reply.'),
 				replyTextDefault(TEXT_FROM_REPLY_SINCE, 'The answer, in Markdown; each platform gets its own formatting. Empty sends the AI Session answer.'),
 			),
 			{

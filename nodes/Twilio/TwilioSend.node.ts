@@ -1,7 +1,7 @@
 import type { IDataObject, INodeProperties, INodeType, INodeTypeDescription } from 'n8n-workflow';
 
 import { envelopeChatOf, readsEnvelopeWhenEmpty, replyTextDefault, replyTextOf, withEnvelopeDefault } from '../shared/from-envelope';
-import { type SendDeclaration, sendExecutor, sendNodeDescription, type SendOperation } from '../shared/send-node';
+import { replyTextProperty, type SendDeclaration, sendExecutor, sendNodeDescription, type SendOperation } from '../shared/send-node';
 import { sendTwilioMessage, type TwilioClient } from './twilio.adapter';
 import { twilioPlugin } from './twilio.plugin';
 
@@ -55,15 +55,8 @@ const properties: INodeProperties[] = [
 		},
 	),
 	...withEnvelopeDefault(
-		{
-			displayName: 'Text',
-			name: 'text',
-			type: 'string',
-			typeOptions: { rows: 4 },
-			default: '',
-			description:
-				'The message. By default the answer of the Clawgate AI Session node. Markdown becomes plain text; past 1,600 characters it is sent as several messages.',
-		},
+		// Version 1 never required it.
+		replyTextProperty('The message. By default the answer of the Clawgate AI Session node. Markdown becomes plain text; past 1,600 characters it is sent as several messages.', undefined, { required: false }),
 		replyTextDefault(ENVELOPE_DEFAULTS_SINCE, 'The message. Empty sends the answer of the Clawgate AI Session node. Markdown becomes plain text; past 1,600 characters it is sent as several messages.'),
 	),
 	{

@@ -279,16 +279,19 @@ export function envelopeTargetProperty(displayName: string, name: string, expres
 	return { displayName, name, type: 'string', default: expression, required: true, description };
 }
 
-/** The Text parameter of a version-1 send node: by default the AI Session answer. */
-export function replyTextProperty(description: string, operations: string[]): INodeProperties {
+/**
+ * The Text parameter of a version-1 send or Reply node: by default the AI Session answer; shown for
+ * `operations` where the node has operations, and required unless the node never required it.
+ */
+export function replyTextProperty(description: string, operations?: string[], { required = true } = {}): INodeProperties {
 	return {
 		displayName: 'Text',
 		name: 'text',
 		type: 'string',
 		typeOptions: { rows: 4 },
 		default: '={{ $json.reply.text }}',
-		required: true,
-		displayOptions: { show: { operation: operations } },
+		...(required ? { required: true } : {}),
+		...(operations ? { displayOptions: { show: { operation: operations } } } : {}),
 		description,
 	};
 }
