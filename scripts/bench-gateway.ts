@@ -12,16 +12,20 @@
  * Phases, on the same n8n restarted between them:
  *   a. default settings: throughput and latency at concurrency 1, 8, 32 over 100 sessions, rounds interleaved;
  *   b. tuned for throughput (EXECUTIONS_DATA_SAVE_ON_SUCCESS=none): the same;
- *   c. Clawgate with 10 vs 2,000 stored turns per session (SQLite seeded while n8n is stopped), and on Redis and Postgres;
- *   d. where Clawgate runs below 0.8× the floor: a --cpu-prof profile of n8n running the floor and Clawgate.
+ *   c. lazy isolates (N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE=true, n8n's switch, default false): the same;
+ *   d. Clawgate with 10 vs 2,000 stored turns per session (SQLite seeded while n8n is stopped), and on Redis and Postgres;
+ *   e. where Clawgate runs below 0.8× the floor with default settings: a --cpu-prof profile of n8n running the floor and Clawgate.
+ * It also reports the installed size of the package n8n runs, and the pack's memory share from the
+ * last `npm run bench:memory` (bench-results/memory.json), which measures it.
  *
  * Prints the method and Markdown tables on stdout (progress on stderr), writes
  * bench-results/gateway.json, gateway.cpuprofile and gateway-n8n.log (n8n's output). Sizes: BENCH_MESSAGES,
- * BENCH_BATCH_SECONDS, BENCH_ROUNDS, BENCH_HISTORY_ROUNDS, BENCH_PROFILE_MESSAGES. Redis and
+ * BENCH_BATCH_SECONDS, BENCH_ROUNDS, BENCH_HISTORY_ROUNDS (0 skips the history phase), BENCH_PROFILE_MESSAGES; BENCH_SETTINGS
+ * picks settings rows by name ("default,lazy isolates"). Redis and
  * Postgres: BENCH_REDIS_HOST/PORT, BENCH_PG_HOST/PORT/DATABASE/USER/PASSWORD (default 127.0.0.1,
  * database test, user postgres); their rows are skipped when the server is unreachable.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -60,7 +64,7 @@ const BATCH_SECONDS = numberFromEnv('BENCH_BATCH_SECONDS', 4);
 const ROUNDS = numberFromEnv('BENCH_ROUNDS', 3);
 const WARMUP_MESSAGES = 12;
 const HISTORY_CONCURRENCIES = [1, 8];
-const HISTORY_ROUNDS = numberFromEnv('BENCH_HISTORY_ROUNDS', 2);
+const HISTORY_ROUNDS = numberFromEnv('BENCH_HISTORY_ROUNDS', 2, 0);
 const HISTORY_SIZES = [10, 2_000];
 /** Seeded turns of about this many tokens, so that 10 of them already overfill the window below. */
 const SEEDED_TURN_TOKENS = 80;
@@ -70,6 +74,26 @@ const PROFILE_MESSAGES = numberFromEnv('BENCH_PROFILE_MESSAGES', 150);
 const PROFILE_SECONDS = 10;
 const RATIO_TARGET = 0.8;
 const TUNED_ENV = { EXECUTIONS_DATA_SAVE_ON_SUCCESS: 'none' };
+/** n8n's own switch (default false): an isolate is taken only when an expression is evaluated. */
+const LAZY_ENV = { N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE: 'true' };
+/** The settings rows, in the order they run; each restart removes the variables of the others. */
+const ALL_SETTINGS: Array<{ name: string; env: Record<string, string>; floorTarget: number; builtinTarget: number }> = [
+	{ name: 'default', env: {}, floorTarget: 0.8, builtinTarget: 2 },
+	{ name: 'tuned', env: TUNED_ENV, floorTarget: 0.8, builtinTarget: 2 },
+	{ name: 'lazy isolates', env: LAZY_ENV, floorTarget: 0.85, builtinTarget: 1 },
+];
+function meetsTargets(targets: { floorTarget: number; builtinTarget: number }, ratio: { clawgateToFloor: number; clawgateToBuiltin: number }): boolean {
+	// A built-in target of 1 means "ahead of it", so it must be passed, not only reached.
+	const builtinMet = targets.builtinTarget > 1 ? ratio.clawgateToBuiltin >= targets.builtinTarget : ratio.clawgateToBuiltin > targets.builtinTarget;
+	return ratio.clawgateToFloor >= targets.floorTarget && builtinMet;
+}
+/** BENCH_SETTINGS="default,lazy isolates" runs some rows only (default always runs first: the profile is of it). */
+const SETTINGS = ALL_SETTINGS.filter((settings) => settings.name === 'default' || !process.env.BENCH_SETTINGS || process.env.BENCH_SETTINGS.split(',').includes(settings.name));
+const SETTINGS_VARIABLES = [...new Set(SETTINGS.flatMap((settings) => Object.keys(settings.env)))];
+/** The environment for one settings row: its variables set, every other row's removed. */
+function settingsEnv(env: Record<string, string>): Record<string, string | undefined> {
+	return { ...Object.fromEntries(SETTINGS_VARIABLES.map((name) => [name, undefined])), ...env };
+}
 const FLOWS: FlowName[] = ['floor', 'clawgate', 'builtin'];
 const FLOW_LABEL: Record<FlowName, string> = { floor: 'floor (Webhook → HTTP Request)', clawgate: 'Clawgate (example workflow)', builtin: 'n8n built-in (AI Agent + Simple Memory)' };
 
@@ -302,7 +326,7 @@ async function historyPhase(n8n: N8nInstance, variants: HistoryVariant[], skippe
 	}
 	const seedSeconds = (Date.now() - seedStarted) / 1000;
 	progress(`history: seeded ${variants.map((variant) => `${SESSIONS} × ${variant.storedTurns} turns (${variant.store})`).join(', ')} in ${seedSeconds.toFixed(0)} s`);
-	await restartWith(n8n, Object.fromEntries(Object.keys(TUNED_ENV).map((name) => [name, undefined])));
+	await restartWith(n8n, settingsEnv({}));
 	await n8n.publish(variants.map((variant) => variant.workflow.id));
 	await Promise.all(variants.map((variant) => variant.bot.waitForCall('setWebhook', undefined, 60_000)));
 	const targets = Object.fromEntries(variants.map((variant) => [variant.key, { bot: variant.bot, chatIds: CHAT_IDS }])) as Record<string, LoadTarget>;
@@ -364,6 +388,8 @@ const pct = (share: number) => `${(share * 100).toFixed(1)} %`;
 /** 1-minute load averages sampled during the run: other work on the machine slows every number. */
 let loadAverages: number[] = [];
 
+const envText = (env: Record<string, string>) => Object.entries(env).map(([name, value]) => `${name}=${value}`).join(', ');
+
 function methodText(history: HistoryResult | null, profile: ProfileResult | null, totalMessages: number): string {
 	const cpu = os.cpus();
 	const load = loadAverages.length > 0 ? `; 1-minute load average during the run ${Math.min(...loadAverages).toFixed(1)}–${Math.max(...loadAverages).toFixed(1)} (the benchmark alone keeps about 2 busy)` : '';
@@ -371,7 +397,7 @@ function methodText(history: HistoryResult | null, profile: ProfileResult | null
 		'## Method',
 		'',
 		`- Machine: ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, ${os.type()} ${os.release()}; Node ${process.versions.node}${load}.`,
-		`- One n8n ${N8N_VERSION}: regular mode, SQLite database, started by the e2e harness (test/e2e/harness.ts): this package packed and installed the community way, credentials and workflows imported with n8n's CLI, workflows published through n8n's REST API (what the editor's Publish button calls). Phases run on the same n8n, restarted in between (same user folder and database): default settings (every execution saved, EXECUTIONS_DATA_SAVE_ON_SUCCESS=all, as a fresh install), then tuned (${Object.entries(TUNED_ENV).map(([name, value]) => `${name}=${value}`).join(', ')})${history ? ', then stored history (default settings)' : ''}${profile ? ', then the profile' : ''}.`,
+		`- One n8n ${N8N_VERSION}: regular mode, SQLite database, started by the e2e harness (test/e2e/harness.ts): this package packed and installed the community way, credentials and workflows imported with n8n's CLI, workflows published through n8n's REST API (what the editor's Publish button calls). Phases run on the same n8n, restarted in between (same user folder and database): ${SETTINGS.map((settings) => (settings.name === 'default' ? 'default settings (every execution saved, EXECUTIONS_DATA_SAVE_ON_SUCCESS=all, as a fresh install)' : `${settings.name} (${envText(settings.env)}, nothing else changed)`)).join(', then ')}${history ? ', then stored history (default settings)' : ''}${profile ? ', then the profile' : ''}.`,
 		`- Each workflow has its own Telegram emulator (one bot, one webhook), in the benchmark process. Updates are POSTed to the workflow's production webhook with the secret token each trigger registered through setWebhook; a message is done when the emulator receives the bot's sendMessage for that chat. The model is the OpenAI-compatible emulator (Chat Completions, no added latency, fixed answer "${REPLY_TEXT}").`,
 		`- Flows: (1) floor: n8n Webhook → HTTP Request POST sendMessage (token in the URL, no credential, no AI, no memory). (2) Clawgate: examples/telegram-ai-bot.json (Clawgate Telegram Trigger → AI Session, SQLite store, defaults → Clawgate Telegram Send) with one change: the trigger's Mode is Webhook instead of the example's Long Polling. (3) n8n built-in: Telegram Trigger v1.5 (Trigger On: message) → AI Agent v3.1 (same system prompt) with OpenAI Chat Model v1.3 (${MODEL}; openAiApi credential Base URL → emulator) and Simple Memory v1.3 (window 5, key = chat id) → Telegram v1.2 sendMessage (telegramApi credential Base URL → emulator). Two settings differ from a new canvas: "Use Responses API" is off (the emulator, like most OpenAI-compatible servers, serves Chat Completions, which Clawgate calls too) and "Append n8n Attribution" is off (so all flows send the same text). Every built-in node could be pointed at the emulators; nothing was replaced.`,
 		`- Load: closed loop. c users each post an update and wait for its reply before posting the next; ${SESSIONS} sessions (chat ids) used in turn, never two messages in flight in one chat. Per (flow, concurrency, round): up to ${MESSAGES} messages, no new one after ${BATCH_SECONDS} s once 2 × c were posted (the counts reached are in the tables). Concurrency ${CONCURRENCIES.join(', ')}; ${ROUNDS} rounds; in every round each concurrency runs the three flows back to back, the order rotating, so drift reaches all three alike. After each (re)start, 1 + ${WARMUP_MESSAGES} warm-up messages per flow are not counted. ${totalMessages.toLocaleString('en-US')} measured messages in all.`,
@@ -382,7 +408,7 @@ function methodText(history: HistoryResult | null, profile: ProfileResult | null
 					`- Stored history: the Clawgate example with AI Session options Context Window ${HISTORY_SESSION_OPTIONS.contextWindow}, Max Output Tokens ${HISTORY_SESSION_OPTIONS.maxOutputTokens}, Safety Margin ${HISTORY_SESSION_OPTIONS.safetyMargin}, so every variant sends the model about the same number of turns and only the stored history differs. ${SESSIONS} sessions per variant seeded with ${HISTORY_SIZES.map((size) => size.toLocaleString('en-US')).join(' or ')} turns of ~${SEEDED_TURN_TOKENS} tokens through the store classes the node uses, while n8n was stopped (SQLite: SqliteSessionStore on <user folder>/.n8n/clawgate/sessions.sqlite; Redis and Postgres: the servers of n8n's redis and postgres credentials, default key prefix and table names; this run's keys and rows are deleted at the end); seeding took ${history.seedSeconds.toFixed(0)} s. ${HISTORY_ROUNDS} rounds at concurrency ${HISTORY_CONCURRENCIES.join(' and ')}, batches sized and interleaved as above.`,
 				]
 			: []),
-		`- Profile: when Clawgate's throughput is below ${RATIO_TARGET}× the floor's at some concurrency, n8n is restarted with NODE_OPTIONS=--cpu-prof (1 ms sampling) in the settings of the lowest ratio; after warm-up, the floor and then Clawgate get up to ${PROFILE_MESSAGES} messages each (at most ${PROFILE_SECONDS} s) at that concurrency, and only the samples taken during each load are counted. A built-in's time (JSON, RegExp, ...) is billed to the script that called it. "Busy" is sampled time not idle; on a loaded machine it includes time waiting for a CPU.`,
+		`- Profile: when Clawgate's throughput is below ${RATIO_TARGET}× the floor's at some concurrency, n8n is restarted with NODE_OPTIONS=--cpu-prof (1 ms sampling) and default settings, at the concurrency of the lowest default ratio; after warm-up, the floor and then Clawgate get up to ${PROFILE_MESSAGES} messages each (at most ${PROFILE_SECONDS} s) at that concurrency, and only the samples taken during each load are counted. A built-in's time (JSON, RegExp, ...) is billed to the script that called it. "Busy" is sampled time not idle; on a loaded machine it includes time waiting for a CPU.`,
 	].join('\n');
 }
 
@@ -390,7 +416,7 @@ function costRows(costs: FunctionCost[]): string[][] {
 	return costs.map((cost) => [cost.owner, `\`${cost.where}\``, f2(cost.ms / 1000), pct(cost.share)]);
 }
 
-function report(comparisons: ComparisonResult[], history: HistoryResult | null, profile: ProfileResult | null, profileNote: string, totalMessages: number, totalSeconds: number): string {
+function report(comparisons: ComparisonResult[], history: HistoryResult | null, profile: ProfileResult | null, profileNote: string, totalMessages: number, totalSeconds: number, packageFigures: string[]): string {
 	const out: string[] = [methodText(history, profile, totalMessages), ''];
 
 	out.push('## Throughput and latency', '');
@@ -419,8 +445,17 @@ function report(comparisons: ComparisonResult[], history: HistoryResult | null, 
 	out.push('## Ratios (Clawgate throughput ÷ other flow)', '');
 	out.push(
 		markdownTable(
-			['n8n settings', 'c', 'Clawgate / floor', 'Clawgate / built-in'],
-			comparisons.flatMap((comparison) => comparison.ratios.map((ratio) => [comparison.settings, String(ratio.concurrency), `${f2(ratio.clawgateToFloor)}×`, `${f2(ratio.clawgateToBuiltin)}×`])),
+			['n8n settings', 'c', 'Clawgate / floor', 'Clawgate / built-in', 'targets (floor / built-in)'],
+			comparisons.flatMap((comparison) => {
+				const targets = SETTINGS.find((settings) => settings.name === comparison.settings);
+				return comparison.ratios.map((ratio) => [
+					comparison.settings,
+					String(ratio.concurrency),
+					`${f2(ratio.clawgateToFloor)}×`,
+					`${f2(ratio.clawgateToBuiltin)}×`,
+					targets ? `≥ ${f2(targets.floorTarget)}× / ${targets.builtinTarget > 1 ? `≥ ${targets.builtinTarget}×` : 'ahead'}: ${meetsTargets(targets, ratio) ? 'met' : 'not met'}` : '–',
+				]);
+			}),
 			[1, 2, 3],
 		),
 		'',
@@ -529,8 +564,30 @@ function report(comparisons: ComparisonResult[], history: HistoryResult | null, 
 		out.push('Clawgate load, n8n\'s functions by self time:', '', markdownTable(['owner', 'function', 'time s', 'share of busy'], costRows(clawgate.topSelfN8n), [2, 3]), '');
 		out.push('Floor load, n8n\'s functions by self time:', '', markdownTable(['owner', 'function', 'time s', 'share of busy'], costRows(floor.topSelfN8n), [2, 3]), '');
 	}
+	out.push('## The package: installed size and memory', '', ...packageFigures, '');
 	out.push(`Total runtime: ${(totalSeconds / 60).toFixed(1)} min.`);
 	return out.join('\n');
+}
+
+const MEMORY_TARGET_MIB = 50 / 1.048576;
+
+/**
+ * The installed size of the package this n8n runs (measured here), and the pack's memory share
+ * from the last `npm run bench:memory`, which needs two n8n processes under the inspector and is
+ * not repeated here: its date says which code it measured.
+ */
+function packageFigures(packageDir: string): string[] {
+	const { installedSize } = require('./package-size.js') as { installedSize: (dir: string) => { total: { disk: number }; own: { disk: number }; rows: Array<{ name: string; bytes: { disk: number } }> } };
+	const size = installedSize(packageDir);
+	const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
+	const largest = size.rows.slice(0, 5).map((row) => `${row.name} ${mb(row.bytes.disk)}`).join(', ');
+	const lines = [`- Installed size (the package n8n ran in this benchmark, as the Community nodes screen installs it): ${mb(size.total.disk)} MB on disk; its own files ${mb(size.own.disk)} MB; largest dependencies (MB): ${largest}. Per dependency: \`npm run size\`.`];
+	const memoryFile = path.join(RESULTS_DIR, 'memory.json');
+	if (!existsSync(memoryFile)) return [...lines, '- Pack memory share: no `npm run bench:memory` result on this machine (bench-results/memory.json); run it for the figure.'];
+	const memory = JSON.parse(readFileSync(memoryFile, 'utf8')) as { generatedAt: string; share: Array<{ part: string; rss: number; heapUsed: number }> };
+	const figure = memory.share.at(-1)!;
+	const verdict = figure.rss <= MEMORY_TARGET_MIB ? 'met' : 'not met';
+	return [...lines, `- Pack memory share (from \`npm run bench:memory\` of ${memory.generatedAt}, bench-results/memory.json): ${figure.rss.toFixed(1)} MiB of RSS after GC ${figure.part} (target ≤ 50 MB = ${MEMORY_TARGET_MIB.toFixed(1)} MiB: ${verdict}), ${figure.heapUsed.toFixed(1)} MiB of heap.`];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -604,6 +661,7 @@ async function main(): Promise<number> {
 	const n8n = await starting;
 	progress(`n8n ready at ${n8n.baseUrl} after ${Math.round((Date.now() - started) / 1000)} s`);
 	const afterStart = memoryOf(n8n);
+	const figuresOfPackage = packageFigures(path.join(runtime.n8nDataDir(n8n.userFolder), 'nodes', 'node_modules', 'n8n-nodes-clawgate'));
 	await n8n.publish(FLOWS.map((flow) => mainWorkflows[flow].id));
 	await Promise.all([bots.clawgate, bots.builtin].map((bot) => bot.waitForCall('setWebhook', undefined, 60_000)));
 	const targets: Record<FlowName, LoadTarget> = {
@@ -612,13 +670,16 @@ async function main(): Promise<number> {
 		builtin: { bot: bots.builtin, chatIds: CHAT_IDS },
 	};
 
-	const defaults = await comparisonPhase('default', {}, n8n, targets, model, afterStart);
-	await restartWith(n8n, TUNED_ENV);
-	const tuned = await comparisonPhase('tuned', TUNED_ENV, n8n, targets, model, memoryOf(n8n));
-	const comparisons = [defaults, tuned];
-	const history = await historyPhase(n8n, variants, skipped, model);
+	const comparisons: ComparisonResult[] = [];
+	for (const [index, settings] of SETTINGS.entries()) {
+		if (index > 0) await restartWith(n8n, settingsEnv(settings.env));
+		comparisons.push(await comparisonPhase(settings.name, settings.env, n8n, targets, model, index === 0 ? afterStart : memoryOf(n8n)));
+	}
+	const history = HISTORY_ROUNDS > 0 ? await historyPhase(n8n, variants, skipped, model) : null;
 
+	// The profile answers the default-settings target, so it is taken with default settings.
 	const lowest = comparisons
+		.filter((comparison) => comparison.settings === 'default')
 		.flatMap((comparison) => comparison.ratios.map((ratio) => ({ ...ratio, comparison })))
 		.filter((ratio) => Number.isFinite(ratio.clawgateToFloor))
 		.reduce((low, ratio) => (ratio.clawgateToFloor < low.clawgateToFloor ? ratio : low));
@@ -626,11 +687,10 @@ async function main(): Promise<number> {
 	const profileNote = `Clawgate reaches at least ${RATIO_TARGET}× the floor's throughput at every concurrency (lowest: ${f2(lowest.clawgateToFloor)}× at c=${lowest.concurrency}); no profile was taken.`;
 	if (lowest.clawgateToFloor < RATIO_TARGET) {
 		progress(`Clawgate runs at ${f2(lowest.clawgateToFloor)}× the floor (${lowest.comparison.settings}, c=${lowest.concurrency}): profiling`);
-		const settingsEnv = { ...Object.fromEntries(Object.keys(TUNED_ENV).map((name) => [name, undefined])), ...lowest.comparison.env };
-		profile = await profilePhase(n8n, settingsEnv, lowest.comparison.settings, targets, model, lowest.concurrency);
+		profile = await profilePhase(n8n, settingsEnv(lowest.comparison.env), lowest.comparison.settings, targets, model, lowest.concurrency);
 	}
 
-	const totalMessages = [...comparisons.flatMap((comparison) => FLOWS.flatMap((flow) => comparison.flows[flow].cells)), ...history.variants.flatMap((variant) => variant.cells)].reduce(
+	const totalMessages = [...comparisons.flatMap((comparison) => FLOWS.flatMap((flow) => comparison.flows[flow].cells)), ...(history?.variants.flatMap((variant) => variant.cells) ?? [])].reduce(
 		(sum, cell) => sum + cell.messages,
 		0,
 	);
@@ -645,7 +705,7 @@ async function main(): Promise<number> {
 			rounds: ROUNDS,
 			warmUpMessages: 1 + WARMUP_MESSAGES,
 			replyText: REPLY_TEXT,
-			tunedEnv: TUNED_ENV,
+			settings: SETTINGS,
 			history: { sizes: HISTORY_SIZES, concurrencies: HISTORY_CONCURRENCIES, rounds: HISTORY_ROUNDS, seededTurnTokens: SEEDED_TURN_TOKENS, sessionOptions: HISTORY_SESSION_OPTIONS },
 			profile: { maxMessages: PROFILE_MESSAGES, seconds: PROFILE_SECONDS, ratioTarget: RATIO_TARGET },
 		},
@@ -656,7 +716,7 @@ async function main(): Promise<number> {
 		totalSeconds,
 	});
 	progress(`total ${(totalSeconds / 60).toFixed(1)} min`);
-	const markdown = report(comparisons, history, profile, profileNote, totalMessages, totalSeconds);
+	const markdown = report(comparisons, history, profile, profileNote, totalMessages, totalSeconds, figuresOfPackage);
 	process.stdout.write(`${markdown}\n`);
 	progress(`wrote the tables to ${path.relative(runtime.REPO_ROOT, writeDocsSection('performance.md', 'bench-gateway', markdown))}`);
 	return 0;

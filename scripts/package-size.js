@@ -30,7 +30,8 @@ function packagesIn(nodeModules) {
 
 const mb = (bytes) => (bytes / 1024 / 1024).toFixed(1);
 
-function report(packageDir) {
+/** The installed package's weight: in all, its own files, and per package under its node_modules (largest first). */
+function installedSize(packageDir) {
 	const manifest = JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8'));
 	const nodeModules = join(packageDir, 'node_modules');
 	const total = sizeOf(packageDir);
@@ -41,6 +42,11 @@ function report(packageDir) {
 	const direct = Object.keys(manifest.dependencies ?? {});
 	const rows = packagesIn(nodeModules).map((name) => ({ name, bytes: sizeOf(join(nodeModules, name)), direct: direct.includes(name) }));
 	rows.sort((a, b) => b.bytes.disk - a.bytes.disk);
+	return { manifest, total, own, rows };
+}
+
+function report(packageDir) {
+	const { manifest, total, own, rows } = installedSize(packageDir);
 	const lines = [
 		`n8n-nodes-clawgate ${manifest.version} installed as a community package: ${mb(total.disk)} MB on disk, ${mb(total.bytes)} MB of files (${packageDir})`,
 		'',
@@ -65,4 +71,6 @@ function main() {
 	}
 }
 
-main();
+if (require.main === module) main();
+
+module.exports = { installedSize };

@@ -14,9 +14,11 @@ const { N8N_VERSION } = require('../n8n-install.js');
 
 export const RESULTS_DIR = path.join(runtime.REPO_ROOT, 'bench-results');
 
-export function numberFromEnv(name: string, fallback: number): number {
-	const value = Number(process.env[name]);
-	return Number.isInteger(value) && value > 0 ? value : fallback;
+/** A whole number from the environment, at least `min` (1 unless said), else the fallback. */
+export function numberFromEnv(name: string, fallback: number, min = 1): number {
+	const raw = process.env[name];
+	const value = Number(raw);
+	return raw !== undefined && raw.trim() !== '' && Number.isInteger(value) && value >= min ? value : fallback;
 }
 
 let progressLabel = 'bench';
