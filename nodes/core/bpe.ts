@@ -132,7 +132,7 @@ let pieceBytes = new Uint8Array(1024);
 let nextPart = new Int32Array(1024);
 let previousPart = new Int32Array(1024);
 let pairRank = new Int32Array(1024);
-/** A min-heap of candidate joins, (rank, position) in two arrays; a join holds at most 3 per byte. */
+/** A min-heap of candidate joins, (rank, position) in two arrays: one entry per byte, then at most two per join. */
 let heapRank = new Int32Array(3 * 1024);
 let heapPosition = new Int32Array(3 * 1024);
 
