@@ -1,11 +1,12 @@
 /**
- * Token counting for chat models (DESIGN.md "AI Session node", point 4 "Context"). Counts come
- * from `tiktoken` (WebAssembly, no native addon) with the model's encoding, and a turn is counted
- * once, when it is stored, so building a context never re-counts the history.
+ * Token counting for chat models (DESIGN.md "AI Session node", point 4 "Context"). Counts are
+ * tiktoken's for the model's encoding, made by this package's own byte-pair counter (./bpe, no
+ * WebAssembly, a few MiB per encoding), and a turn is counted once, when it is stored, so
+ * building a context never re-counts the history.
  */
-import type { Tiktoken } from 'tiktoken';
+import { type BpeEncodingName, type BytePairEncoding, loadBytePairEncoding } from './bpe';
 
-export type ChatEncoding = 'o200k_base' | 'cl100k_base';
+export type ChatEncoding = BpeEncodingName;
 
 export interface ChatMessageLike {
 	role: string;
@@ -13,7 +14,7 @@ export interface ChatMessageLike {
 }
 
 export interface TokenCounter {
-	/** The tiktoken encoding the counts come from. */
+	/** The OpenAI (tiktoken) encoding the counts come from. */
 	readonly encoding: ChatEncoding;
 	/** False for models that do not use this encoding: their counts carry the stated margin. */
 	readonly exact: boolean;
@@ -154,18 +155,16 @@ const CONTEXT_WINDOWS: Record<string, number> = {
 const UNKNOWN_CONTEXT_WINDOW = 8_192;
 
 /**
- * One instance per encoding for the whole process: building one takes about a second and tens of
- * megabytes, and counters share it. Never freed, so no counter is left holding a freed instance.
+ * One instance per encoding for the whole process, shared by every counter: building one takes
+ * tens of milliseconds and a few MiB. Loaded on the first count, not on import, so a workflow that
+ * never counts (or uses only one encoding) never pays for it.
  */
-const encoders = new Map<ChatEncoding, Tiktoken>();
+const encoders = new Map<ChatEncoding, BytePairEncoding>();
 
-function loadEncoder(encoding: ChatEncoding): Tiktoken {
+function loadEncoder(encoding: ChatEncoding): BytePairEncoding {
 	let encoder = encoders.get(encoding);
 	if (!encoder) {
-		// Loaded on first count, not on import: compiling the WebAssembly module takes ~150 ms.
-		// eslint-disable-next-line @typescript-eslint/no-require-imports
-		const { get_encoding } = require('tiktoken') as typeof import('tiktoken');
-		encoder = get_encoding(encoding);
+		encoder = loadBytePairEncoding(encoding);
 		encoders.set(encoding, encoder);
 	}
 	return encoder;
@@ -204,10 +203,10 @@ export function createTokenCounter(model: string, { unknownModelMargin = 0.2 }: 
 		throw new Error(`The token margin for unknown models must be 0 or more (got ${unknownModelMargin}).`);
 	}
 	const { encoding, exact } = encodingForModel(model);
-	let encoder: Tiktoken | undefined;
-	// encode_ordinary: chat text is never parsed for special tokens, so "<|endoftext|>" in a
-	// message counts as the characters it is instead of throwing.
-	const rawCount = (text: string) => countInBoundedTime(text, (piece) => (encoder ??= loadEncoder(encoding)).encode_ordinary(piece).length);
+	let encoder: BytePairEncoding | undefined;
+	// As tiktoken's encode_ordinary: chat text is never parsed for special tokens, so
+	// "<|endoftext|>" in a message counts as the characters it is instead of throwing.
+	const rawCount = (text: string) => countInBoundedTime(text, (piece) => (encoder ??= loadEncoder(encoding)).countTokens(piece));
 	const roleTokens = new Map<string, number>();
 	const rawMessageCount = ({ role, content }: ChatMessageLike) => {
 		let forRole = roleTokens.get(role);
@@ -231,17 +230,19 @@ export function createTokenCounter(model: string, { unknownModelMargin = 0.2 }: 
 }
 
 /**
- * tiktoken's BPE takes time quadratic in the length of one pre-tokenized piece, and a run without
- * spaces ("aaaa…", emoji, CJK) is one piece: 80,000 characters of "a" blocked the event loop for
- * about 4 s. Text is therefore counted in pieces of at most this many UTF-8 bytes (a 512-byte run
- * costs under 1 ms), cut where
- * tiktoken itself splits when the piece has such a place, so ordinary text counts exactly.
+ * Byte-pair merging takes more than linear time in the length of one pre-tokenized piece, and a
+ * run without spaces ("aaaa…", emoji, CJK) is one piece: with tiktoken, quadratic, 80,000
+ * characters of "a" blocked the event loop for about 4 s (./bpe merges in O(n log n), but the
+ * counts stay those this bound has always given). Text is therefore counted in pieces of at most
+ * this many UTF-8 bytes (a 512-byte run costs about 0.1 ms), cut where the pre-tokenizer itself
+ * splits when the piece has such a place, so ordinary text counts exactly.
  */
 const PIECE_BYTES = 512;
 /**
- * Even in bounded pieces tiktoken needs about 0.5 µs per character, so 1 MB would still block for
- * half a second. Texts up to this many UTF-16 units are counted exactly; longer ones are estimated
- * from evenly spread samples of this size in total (the AI Session node caps user text well below).
+ * Even in bounded pieces counting takes 0.1–0.5 µs per character (prose to emoji), so 1 MB would
+ * still block for up to half a second. Texts up to this many UTF-16 units are counted exactly;
+ * longer ones are estimated from evenly spread samples of this size in total (the AI Session node
+ * caps user text well below).
  */
 const EXACTLY_COUNTED_CHARS = 32_768;
 const ESTIMATE_SAMPLES = 16;
@@ -249,7 +250,7 @@ const ESTIMATE_SAMPLES = 16;
 const ESTIMATE_MARGIN = 0.1;
 
 /**
- * Tokens of `text` with at most about EXACTLY_COUNTED_CHARS characters of tiktoken work, in pieces
+ * Tokens of `text` with at most about EXACTLY_COUNTED_CHARS characters of counting work, in pieces
  * of at most PIECE_BYTES. Exact for text whose runs without a space or line break are shorter than
  * PIECE_BYTES; a longer run is cut, which can add a token per cut. Beyond EXACTLY_COUNTED_CHARS the
  * count is an estimate that errs high: the samples' tokens per UTF-8 byte, plus ESTIMATE_MARGIN,
@@ -275,7 +276,7 @@ function countInBoundedTime(text: string, countPiece: (piece: string) => number)
 }
 
 function countPieces(text: string, countPiece: (piece: string) => number): number {
-	// Short texts, the usual case, in one call: the same count as tiktoken on the whole text.
+	// Short texts, the usual case, in one call: the same count as on the whole text.
 	if (text.length <= PIECE_BYTES / 4) return countPiece(text);
 	let tokens = 0;
 	let start = 0;
@@ -288,7 +289,7 @@ function countPieces(text: string, countPiece: (piece: string) => number): numbe
 }
 
 /**
- * Where the piece starting at `start` ends: the last place within PIECE_BYTES where tiktoken's
+ * Where the piece starting at `start` ends: the last place within PIECE_BYTES where the
  * pre-tokenizer splits anyway (before a single space between two non-spaces, or after a line
  * break before a non-space; true of o200k_base and cl100k_base), else at PIECE_BYTES, never
  * between the halves of an emoji.

@@ -1,6 +1,6 @@
 /**
  * What one piece of the package costs on its own: a fresh Node process (n8n's Node 24) reads its
- * memory after full GCs, loads the piece (a dependency, the tiktoken encoding, every node file of
+ * memory after full GCs, loads the piece (a dependency, the token counter's encoding, every node file of
  * dist/), collects again and reports the difference. Pieces overlap (the node files load the
  * dependencies), so the rows are not to be added up.
  */
@@ -31,7 +31,7 @@ export function packagePieces(nodeFiles: string[]): Array<{ piece: string; load:
 	const keep = 'globalThis.kept = [];';
 	const requireAll = (names: string[]) => `${keep} for (const name of ${JSON.stringify(names)}) globalThis.kept.push(require(name));`;
 	return [
-		{ piece: 'tiktoken with the o200k_base encoding (gpt-4o, loaded on the first count)', load: `${keep} const encoder = require('tiktoken').get_encoding('o200k_base'); encoder.encode('hello'); globalThis.kept.push(encoder);` },
+		{ piece: 'the token counter with the o200k_base encoding (gpt-4o, loaded on the first count)', load: `${keep} const counter = require('./dist/nodes/core/tokens').createTokenCounter('gpt-4o'); counter.countText('hello'); globalThis.kept.push(counter);` },
 		{ piece: 'openai (the SDK and one client)', load: `${keep} const { OpenAI } = require('openai'); globalThis.kept.push(new OpenAI({ apiKey: 'sk-bench', baseURL: 'http://127.0.0.1:9' }));` },
 		{ piece: 'discord.js', load: requireAll(['discord.js']) },
 		{ piece: 'twilio', load: requireAll(['twilio']) },

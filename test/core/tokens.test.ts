@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 
 import { get_encoding, type Tiktoken } from 'tiktoken';
 import tiktokenModelTable from 'tiktoken/model_to_encoding.json';
+import { loadBytePairEncoding } from '../../nodes/core/bpe';
 import { contextWindowFor, createTokenCounter, encodingForModel } from '../../nodes/core/tokens';
 
 // Expected values come from tiktoken itself, never from the module under test.
@@ -154,15 +155,27 @@ describe('counting tokens for a model with another tokenizer', () => {
 describe('loading an encoding', () => {
 	test('happens on the first count, once per process per encoding, shared by every counter', () => {
 		jest.isolateModules(() => {
-			const tiktoken = require('tiktoken') as typeof import('tiktoken');
-			const getEncoding = jest.spyOn(tiktoken, 'get_encoding');
+			const bpe = require('../../nodes/core/bpe') as typeof import('../../nodes/core/bpe');
+			const loadEncoding = jest.spyOn(bpe, 'loadBytePairEncoding');
 			const tokens = require('../../nodes/core/tokens') as typeof import('../../nodes/core/tokens');
 
 			const counters = ['gpt-4o', 'gpt-4o-mini', 'o3-mini', 'llama3.1'].map((model) => tokens.createTokenCounter(model));
-			expect(getEncoding).not.toHaveBeenCalled();
+			expect(loadEncoding).not.toHaveBeenCalled();
 			for (const counter of counters) counter.countText('hello');
 			tokens.createTokenCounter('gpt-5').countMessage({ role: 'user', content: 'hi' });
-			expect(getEncoding.mock.calls).toEqual([['o200k_base']]);
+			expect(loadEncoding.mock.calls).toEqual([['o200k_base']]);
+		});
+	});
+
+	test('never loads tiktoken: counting runs on the package\'s own rank data', () => {
+		jest.isolateModules(() => {
+			jest.doMock('tiktoken', () => {
+				throw new Error('tiktoken was loaded');
+			});
+			const tokens = require('../../nodes/core/tokens') as typeof import('../../nodes/core/tokens');
+			expect(tokens.createTokenCounter('gpt-4o').countText('Hello, world!')).toBe(4);
+			expect(tokens.createTokenCounter('gpt-4').countText('Hello, world!')).toBe(4);
+			jest.dontMock('tiktoken');
 		});
 	});
 });
@@ -272,6 +285,11 @@ describe('context windows', () => {
 });
 
 describe('counting in bounded time (a Webhook or Chat Trigger item can be megabytes)', () => {
+	const ENCODINGS_AND_MODELS = [
+		['gpt-4o-mini', 'o200k_base'],
+		['gpt-4', 'cl100k_base'],
+	] as const;
+	const uncut = { o200k_base: loadBytePairEncoding('o200k_base'), cl100k_base: loadBytePairEncoding('cl100k_base') };
 	/** CPU time, not wall time: other processes on a busy test machine do not count against the code. */
 	function cpuMsOf(work: () => void): number {
 		const started = process.cpuUsage();
@@ -310,6 +328,33 @@ describe('counting in bounded time (a Webhook or Chat Trigger item can be megaby
 		expect(cpuMsOf(() => (tokens = counter.countText('a'.repeat(30_000))))).toBeLessThan(200);
 		expect(tokens).toBe(30_000 / 8);
 	});
+
+	const adversarial32k = [
+		['one letter', 'a'.repeat(32_000)],
+		['spaces', ' '.repeat(32_000)],
+		['line breaks and tabs', '\r\n\t \n'.repeat(6_400)],
+		['emoji with skin tones', '👍🏽'.repeat(8_000)],
+		['family emoji (ZWJ)', '👨‍👩‍👧‍👦'.repeat(2_900)],
+		['alternating case', 'aB'.repeat(16_000)],
+		['CJK', '東京の天気は'.repeat(5_300)],
+		['punctuation', '!?.,;'.repeat(6_400)],
+		['digits', '1234567890'.repeat(3_200)],
+	] as const;
+	test.each(ENCODINGS_AND_MODELS.flatMap(([model, encoding]) => adversarial32k.map(([name, text]) => [model, name, text, encoding] as const)))(
+		'%s: 32K characters of %s are counted in under 200 ms, within one token per 512-byte cut of the uncut count',
+		(model, _name, text, encoding) => {
+			const counter = createTokenCounter(model);
+			counter.countText('warm up');
+			let tokens = 0;
+			expect(cpuMsOf(() => (tokens = counter.countText(text)))).toBeLessThan(200);
+			// The uncut count from the byte-pair counter itself (equal to tiktoken's, test/core/bpe.test.ts):
+			// tiktoken takes seconds on one 32K piece, quadratic in its length.
+			const exact = uncut[encoding].countTokens(text);
+			const cuts = Math.ceil(Buffer.byteLength(text, 'utf8') / 512);
+			expect(tokens).toBeGreaterThanOrEqual(exact);
+			expect(tokens).toBeLessThanOrEqual(exact + cuts);
+		},
+	);
 
 	test.each(['gpt-4o-mini', 'gpt-4'])('%s: long multilingual text counted in pieces equals tiktoken on the whole text', (model) => {
 		const counter = createTokenCounter(model);
