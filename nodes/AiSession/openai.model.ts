@@ -3,7 +3,7 @@
  * built from n8n's `openAiApi` credential. It makes exactly one HTTP attempt per call and turns
  * every failure into a `ModelCallError`, so retries and fallbacks live once, in core.
  */
-import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
+import type { APIError, OpenAI } from 'openai';
 
 import { retryAfterMsFrom } from '../core/retry-after';
 import { ModelCallError, toWireMessage, type ChatCompletion, type ChatModel, type ChatRequest } from '../core/session/model';
@@ -22,6 +22,14 @@ export interface OpenAiChatModelOptions {
 type OutputLimitParameter = 'max_tokens' | 'max_completion_tokens';
 
 type CompletionBody = OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming;
+
+type OpenAiSdk = typeof import('openai');
+
+/** openai, loaded on first use, not on import: n8n loads every node file at startup, AI Session used or not. */
+function loadOpenAiSdk(): OpenAiSdk {
+	// eslint-disable-next-line @typescript-eslint/no-require-imports
+	return require('openai') as OpenAiSdk;
+}
 
 /**
  * OpenAI's reasoning models refuse `max_tokens`, while Ollama and other OpenAI-compatible servers
@@ -59,6 +67,7 @@ export class OpenAiChatModel implements ChatModel {
 			);
 		}
 		this.defaultLimitParameter = outputLimitParameterFor(this.baseUrl);
+		const { OpenAI } = loadOpenAiSdk();
 		this.client = new OpenAI({
 			apiKey: this.apiKey,
 			baseURL: this.baseUrl,
@@ -160,7 +169,10 @@ export class OpenAiChatModel implements ChatModel {
 			}
 		}
 		// The SDK ends the iteration quietly when the request is aborted: a cut answer is no answer.
-		if (signal.aborted) throw new APIUserAbortError();
+		if (signal.aborted) {
+			const { APIUserAbortError } = loadOpenAiSdk();
+			throw new APIUserAbortError();
+		}
 		if (!sawChoice) throw this.noMessageError(requested);
 		return { text: pieces.join(''), model: model || requested, finishReason: finishReason ?? 'unknown', usage: usageOf(usage) };
 	}
@@ -179,6 +191,7 @@ export class OpenAiChatModel implements ChatModel {
 		const where = describeUrl(this.baseUrl);
 		const host = hostOf(this.baseUrl);
 		if (error instanceof ModelCallError) return error;
+		const { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } = loadOpenAiSdk();
 		if (error instanceof APIUserAbortError || request.signal?.aborted) {
 			return new ModelCallError(`The model "${model}" at ${host} did not answer in time.`, 'timeout', { model });
 		}
@@ -274,6 +287,7 @@ function providerMessage(error: APIError): string {
 
 /** Whether a 400 says the output-limit parameter we sent is not supported by this model or server. */
 function refusesParameter(error: unknown, parameter: OutputLimitParameter): boolean {
+	const { APIError } = loadOpenAiSdk();
 	if (!(error instanceof APIError) || (error.status !== 400 && error.status !== 422)) return false;
 	return error.param === parameter || (/unsupported|unrecognized|unknown|not supported|extra/i.test(providerMessage(error)) && providerMessage(error).includes(parameter));
 }

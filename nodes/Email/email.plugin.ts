@@ -12,9 +12,9 @@
  * and marks the mail with the keyword `$ClawgateDone` on the server at the same moment, so mail
  * that arrived while n8n was down is answered once after the restart, and none twice.
  */
-import { ImapFlow, type FetchMessageObject } from 'imapflow';
-import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
-import { createTransport } from 'nodemailer';
+import type { FetchMessageObject, ImapFlow } from 'imapflow';
+import type { AddressObject, ParsedMail } from 'mailparser';
+import type { createTransport } from 'nodemailer';
 import type { IDataObject } from 'n8n-workflow';
 
 import type { ChannelPlugin } from '../core/channel';
@@ -65,9 +65,13 @@ function required(value: string | undefined, field: string): string {
 	return value.trim();
 }
 
+// imapflow, mailparser and nodemailer are loaded on first use, not on import: n8n loads every node
+// file of a community package at startup, Email used or not.
 function imapClient(credential: EmailCredential): ImapFlow {
 	const host = required(credential.imapHost, 'IMAP host');
 	const secure = credential.secure !== false;
+	// eslint-disable-next-line @typescript-eslint/no-require-imports
+	const { ImapFlow } = require('imapflow') as typeof import('imapflow');
 	return new ImapFlow({
 		host,
 		port: Number(credential.imapPort) || (secure ? 993 : 143),
@@ -248,6 +252,8 @@ async function openMailbox(input: ChannelListenerInput<EmailCredential>, account
 
 	const handle = async (message: FetchMessageObject) => {
 		if (!message.source) return;
+		// eslint-disable-next-line @typescript-eslint/no-require-imports
+		const { simpleParser } = require('mailparser') as typeof import('mailparser');
 		const mail = await simpleParser(message.source, { skipImageLinks: true, skipTextToHtml: true });
 		const skipped = whyMailIsNoMessage(mail);
 		if (skipped) return input.logger.debug(`Mail ${message.uid} starts nothing: ${skipped}`);
@@ -375,6 +381,8 @@ export const emailPlugin: ChannelPlugin<EmailCredential, EmailClient> = {
 	createClient: (credential) => {
 		const host = required(credential.smtpHost, 'SMTP host');
 		const secure = credential.secure !== false;
+		// eslint-disable-next-line @typescript-eslint/no-require-imports
+		const { createTransport } = require('nodemailer') as typeof import('nodemailer');
 		return {
 			credential,
 			address: addressOf(credential),

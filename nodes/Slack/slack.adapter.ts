@@ -4,7 +4,7 @@
  * stay thin and call only this.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { ErrorCode, LogLevel, WebClient, type FilesUploadV2Arguments, type WebAPIPlatformError } from '@slack/web-api';
+import type { FilesUploadV2Arguments, WebAPIPlatformError, WebClient } from '@slack/web-api';
 
 import {
 	buildSessionId,
@@ -43,6 +43,14 @@ export interface SlackCredential {
 	baseUrl?: string;
 }
 
+type SlackWebApi = typeof import('@slack/web-api');
+
+/** @slack/web-api, loaded on first use, not on import: n8n loads every node file at startup, Slack used or not. */
+function loadSlackWebApi(): SlackWebApi {
+	// eslint-disable-next-line @typescript-eslint/no-require-imports
+	return require('@slack/web-api') as SlackWebApi;
+}
+
 /**
  * A Web API client with the SDK's own retries off: its default policy retries network errors
  * and 5xx for about 30 minutes, which would hang an execution. Rate limits are waited out by
@@ -57,6 +65,7 @@ export function createSlackClient(credential: SlackCredential): WebClient {
 	}
 	// The SDK appends the method name to this URL, so it must end with exactly one slash.
 	const slackApiUrl = `${(credential.baseUrl?.trim() || SLACK_PUBLIC_API).replace(/\/+$/, '')}/`;
+	const { LogLevel, WebClient } = loadSlackWebApi();
 	return new WebClient(token, {
 		slackApiUrl,
 		retryConfig: { retries: 0 },
@@ -496,6 +505,7 @@ const ADVICE: Record<string, string> = {
 
 export function describeSlackError(error: unknown, method: string): SlackApiError {
 	if (error instanceof SlackApiError) return error;
+	const { ErrorCode } = loadSlackWebApi();
 	const coded = error as { code?: string; data?: WebAPIPlatformError['data']; statusCode?: number };
 	if (coded?.code === ErrorCode.PlatformError && coded.data) {
 		const code = String(coded.data.error);
@@ -527,6 +537,7 @@ export interface RateLimitPolicy {
 export const SLACK_RATE_LIMIT: RateLimitPolicy = { maxRetries: 3, maxWaitSeconds: 30 };
 
 export function retryAfterSecondsOf(error: unknown): number | null {
+	const { ErrorCode } = loadSlackWebApi();
 	const coded = error as { code?: string; retryAfter?: number; data?: { error?: string; response_metadata?: { retryAfter?: number } } };
 	if (coded?.code === ErrorCode.RateLimitedError && typeof coded.retryAfter === 'number') return coded.retryAfter;
 	if (coded?.code === ErrorCode.PlatformError && (coded.data?.error === 'ratelimited' || coded.data?.error === 'rate_limited')) {

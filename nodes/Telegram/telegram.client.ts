@@ -3,10 +3,18 @@
  * flood control is waited out, and how a failed call is explained to a user.
  */
 import { createHmac } from 'node:crypto';
-import { Api, GrammyError, HttpError, type Transformer } from 'grammy';
+import type { Api, Transformer } from 'grammy';
 import type { UserFromGetMe } from 'grammy/types';
 
 export const TELEGRAM_PUBLIC_API = 'https://api.telegram.org';
+
+type Grammy = typeof import('grammy');
+
+/** grammy, loaded on first use, not on import: n8n loads every node file at startup, Telegram used or not. */
+export function loadGrammy(): Grammy {
+	// eslint-disable-next-line @typescript-eslint/no-require-imports
+	return require('grammy') as Grammy;
+}
 
 /** grammy types its signals with an AbortController polyfill; Node's own signals work the same. */
 export type GrammySignal = Parameters<Api['getMe']>[0];
@@ -57,6 +65,7 @@ export function usesOwnBotApiServer(credential: TelegramCredential): boolean {
 export function createTelegramApi(credential: TelegramCredential, floodWait: FloodWaitPolicy = DEFAULT_FLOOD_WAIT): Api {
 	const token = credential.accessToken?.trim();
 	if (!token) throw new TelegramApiError('The Telegram credential has no bot token. Paste the token BotFather gave you.');
+	const { Api } = loadGrammy();
 	const api = new Api(token, { apiRoot: apiRootOf(credential) });
 	api.config.use(waitOutFloodControl(floodWait));
 	return api;
@@ -137,6 +146,7 @@ function hintFor(code: number, description: string): string {
 
 export function describeTelegramError(error: unknown, action: string): TelegramApiError {
 	if (error instanceof TelegramApiError) return error;
+	const { GrammyError, HttpError } = loadGrammy();
 	if (error instanceof GrammyError) {
 		return new TelegramApiError(
 			`Telegram refused to ${action} (${error.error_code}: ${error.description}).${hintFor(error.error_code, error.description)}`,
@@ -154,6 +164,7 @@ export function describeTelegramError(error: unknown, action: string): TelegramA
 /** Whether an error is the caller's own abort (a trigger stopping), not a failure. */
 export function isAbort(error: unknown, signal?: AbortSignal): boolean {
 	if (signal?.aborted) return true;
+	const { HttpError } = loadGrammy();
 	const cause = error instanceof HttpError ? error.error : error;
 	return cause instanceof Error && (cause.name === 'AbortError' || cause.name === 'AbortSignal');
 }

@@ -4,11 +4,11 @@
  * what is Telegram's own lives here: the HTML parse mode, its limits, and the plain-text retry
  * when Telegram rejects the markup ("can't parse entities").
  */
-import { GrammyError, InputFile, type Api } from 'grammy';
+import type { Api } from 'grammy';
 
 import { chunkText, formatAndChunk } from '../core/text';
 import { telegramHtmlRenderer } from './telegram.format';
-import { describeTelegramError, telegramCapabilities, TelegramApiError } from './telegram.client';
+import { describeTelegramError, loadGrammy, telegramCapabilities, TelegramApiError } from './telegram.client';
 
 /** How the text parameter is written: Markdown (converted to Telegram HTML), Telegram HTML, or plain text. */
 export type TelegramTextFormat = 'markdown' | 'html' | 'plain';
@@ -59,6 +59,7 @@ export function telegramHtmlToText(html: string): string {
 }
 
 export function isEntityParseError(error: unknown): boolean {
+	const { GrammyError } = loadGrammy();
 	return error instanceof GrammyError && error.error_code === 400 && /can't parse entities/i.test(error.description);
 }
 
@@ -124,6 +125,7 @@ export async function sendTelegramMedia(
 	source: MediaSource,
 	{ caption = '', ...options }: DeliveryOptions & { caption?: string } = {},
 ): Promise<SentMessages> {
+	const { InputFile } = loadGrammy();
 	const file = 'bytes' in source ? new InputFile(source.bytes, source.fileName) : source.reference.trim();
 	if (file === '') throw new TelegramApiError(`There is no ${kind} to send. Choose binary data or give a URL or file ID.`);
 	// A caption longer than Telegram's 1024 goes on in text messages after the file.
@@ -157,6 +159,7 @@ export async function sendTelegramTyping(api: Api, chatId: string, { threadId }:
  * but what was asked for is done (the user's own edit, or a send run again after a crash).
  */
 export async function doneIfNotModified<T>(edit: Promise<T>): Promise<T | true> {
+	const { GrammyError } = loadGrammy();
 	return await edit.catch((error: unknown) => (error instanceof GrammyError && /message is not modified/i.test(error.description) ? true : Promise.reject(error)));
 }
 

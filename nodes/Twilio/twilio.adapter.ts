@@ -4,8 +4,8 @@
  * inbound form parameters → envelope; what the trigger answers; and outbound messages split at
  * Twilio's 1,600-character limit. Node classes stay thin and call only this.
  */
-import twilio from 'twilio';
-import RequestClient from 'twilio/lib/base/RequestClient';
+import type twilio from 'twilio';
+import type RequestClient from 'twilio/lib/base/RequestClient';
 
 import { buildSessionId, commandForBot, type AttachmentKind, type Envelope, type EnvelopeAttachment } from '../core/envelope';
 import { decideAccess, DEFAULT_ACCESS_POLICY } from '../core/access-policy';
@@ -82,28 +82,44 @@ function retryAfterSecondsOf(headers: unknown): number | null {
 }
 
 /**
+ * twilio, loaded on first use, not on import: n8n loads every node file of a community package at
+ * startup, Twilio used or not, and the SDK is a few hundred modules.
+ */
+function loadTwilio(): typeof twilio {
+	// eslint-disable-next-line @typescript-eslint/no-require-imports
+	return require('twilio') as typeof twilio;
+}
+
+type ClawgateTwilioRequestClientClass = new (apiBase: string | null, rateLimit: RateLimitPolicy) => RequestClient;
+let clawgateTwilioRequestClientClass: ClawgateTwilioRequestClientClass | null = null;
+
+/**
  * The SDK's HTTP client with two additions: requests go to the credential's base URL, and a 429
  * is waited out (Retry-After, or 1, 2, 4 s without one) within the policy. A 429 left after the
  * retries is returned as it came, so the SDK raises its usual RestException (code 20429).
+ * The class is defined on first use, as its base class comes with the SDK.
  */
-export class ClawgateTwilioRequestClient extends RequestClient {
-	constructor(
-		private readonly apiBase: string | null,
-		private readonly rateLimit: RateLimitPolicy = TWILIO_RATE_LIMIT,
-	) {
-		super({ timeout: 30_000 });
-	}
-
-	async request<TData>(opts: RequestClient.RequestOptions<TData>) {
-		const routed = { ...opts, uri: rewriteTwilioUrl(opts.uri, this.apiBase) };
-		for (let retries = 0; ; retries++) {
-			const response = await super.request<TData>(routed);
-			if (response.statusCode !== 429 || retries >= this.rateLimit.maxRetries) return response;
-			const wait = retryAfterSecondsOf(response.headers) ?? 2 ** retries;
-			if (wait > this.rateLimit.maxWaitSeconds) return response;
-			await new Promise((resolve) => setTimeout(resolve, wait * 1000));
+function clawgateTwilioRequestClient(apiBase: string | null, rateLimit: RateLimitPolicy): RequestClient {
+	clawgateTwilioRequestClientClass ??= class ClawgateTwilioRequestClient extends loadTwilio().RequestClient {
+		constructor(
+			private readonly apiBase: string | null,
+			private readonly rateLimit: RateLimitPolicy,
+		) {
+			super({ timeout: 30_000 });
 		}
-	}
+
+		async request<TData>(opts: RequestClient.RequestOptions<TData>) {
+			const routed = { ...opts, uri: rewriteTwilioUrl(opts.uri, this.apiBase) };
+			for (let retries = 0; ; retries++) {
+				const response = await super.request<TData>(routed);
+				if (response.statusCode !== 429 || retries >= this.rateLimit.maxRetries) return response;
+				const wait = retryAfterSecondsOf(response.headers) ?? 2 ** retries;
+				if (wait > this.rateLimit.maxWaitSeconds) return response;
+				await new Promise((resolve) => setTimeout(resolve, wait * 1000));
+			}
+		}
+	};
+	return new clawgateTwilioRequestClientClass(apiBase, rateLimit);
 }
 
 export type TwilioClient = twilio.Twilio;
@@ -125,15 +141,16 @@ function assertUsableCredential(credential: TwilioCredential): void {
 export function createTwilioClient(credential: TwilioCredential, rateLimit: RateLimitPolicy = TWILIO_RATE_LIMIT): TwilioClient {
 	assertUsableCredential(credential);
 	const accountSid = credential.accountSid.trim();
-	const httpClient = new ClawgateTwilioRequestClient(apiBaseOf(credential), rateLimit);
+	const httpClient = clawgateTwilioRequestClient(apiBaseOf(credential), rateLimit);
 	const apiKeySid = credential.apiKeySid?.trim();
 	const apiKeySecret = credential.apiKeySecret?.trim();
-	if (apiKeySid && apiKeySecret) return new twilio.Twilio(apiKeySid, apiKeySecret, { accountSid, httpClient });
+	const { Twilio } = loadTwilio();
+	if (apiKeySid && apiKeySecret) return new Twilio(apiKeySid, apiKeySecret, { accountSid, httpClient });
 	const authToken = credential.authToken?.trim();
 	if (!authToken) {
 		throw new TwilioApiError('The Clawgate Twilio credential has no Auth Token (and no API key). Copy the Auth Token from the Account Info box of the Twilio Console.');
 	}
-	return new twilio.Twilio(accountSid, authToken, { httpClient });
+	return new Twilio(accountSid, authToken, { httpClient });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -244,9 +261,10 @@ function carriesTwilioSignature(signature: unknown): signature is string {
 export function validateTwilioSignature({ authToken, url, params, signature }: TwilioSignatureInput): TwilioSignatureCheck {
 	if (!authToken?.trim()) return { valid: false, reason: 'The Clawgate Twilio credential has no Auth Token, so no request can be trusted.' };
 	if (!carriesTwilioSignature(signature)) return { valid: false, reason: UNSIGNED_REASON };
+	const { validateRequest } = loadTwilio();
 	let valid: boolean;
 	try {
-		valid = twilio.validateRequest(authToken.trim(), signature, url, params);
+		valid = validateRequest(authToken.trim(), signature, url, params);
 	} catch {
 		return { valid: false, reason: `The webhook URL to check the signature against is not a URL: ${url}` };
 	}

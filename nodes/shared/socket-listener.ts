@@ -12,7 +12,7 @@
  * message's answer, since it was confirmed when handed over (see the channel docs).
  */
 import type { IDataObject, ITriggerFunctions, ITriggerResponse } from 'n8n-workflow';
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
 
 import type { AccessFacts } from '../core/access-policy';
 import type { AnyChannelPlugin, ChannelPlugin, InboundEvent } from '../core/channel';
@@ -84,6 +84,12 @@ function cursorFrom(value: unknown): Cursor | null {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref?.());
 
+/** ws, loaded when a listener starts, not on import: n8n loads every node file at startup, Mattermost and Rocket.Chat used or not. */
+function loadWebSocket(): typeof WebSocket {
+	// eslint-disable-next-line @typescript-eslint/no-require-imports
+	return require('ws') as typeof WebSocket;
+}
+
 /**
  * Opens the socket and hands every new message to `handlers`; resolves once the first session is
  * ready, rejects when the server refuses it or cannot be reached.
@@ -94,6 +100,7 @@ export async function startSocketListener<Message>(
 	log: SocketListenerLog,
 	options: SocketListenerOptions = {},
 ): Promise<RunningListener> {
+	const Socket = loadWebSocket();
 	const backoff = options.backoffMs ?? { initial: 1_000, max: 60_000 };
 	const startedAt = Date.now();
 	const stored = cursorFrom(handlers.cursor.read());
@@ -141,7 +148,7 @@ export async function startSocketListener<Message>(
 	const connect = () =>
 		new Promise<void>((resolve, reject) => {
 			const session = platform.newSession();
-			const ws = new WebSocket(platform.url, { headers: platform.headers, handshakeTimeout: options.connectTimeoutMs ?? 30_000 });
+			const ws = new Socket(platform.url, { headers: platform.headers, handshakeTimeout: options.connectTimeoutMs ?? 30_000 });
 			socket = ws;
 			let ready = false;
 			let alive = true;
@@ -229,7 +236,7 @@ export async function startSocketListener<Message>(
 			closed = true;
 			if (reconnectTimer) clearTimeout(reconnectTimer);
 			const ws = socket as WebSocket | null;
-			if (ws && ws.readyState !== WebSocket.CLOSED) {
+			if (ws && ws.readyState !== Socket.CLOSED) {
 				// The server sees the connection end before close() returns (a closing handshake, at most 2 s).
 				const ended = new Promise<void>((resolve) => ws.once('close', () => resolve()));
 				ws.close();

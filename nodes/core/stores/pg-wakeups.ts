@@ -1,4 +1,4 @@
-import { Client, type ClientConfig, type Notification } from 'pg';
+import type { Client, ClientConfig, Notification } from 'pg';
 
 import type { SessionWatch } from '../journal';
 
@@ -59,6 +59,9 @@ export class PgWakeups {
 
 	private connect(): void {
 		if (this.closed || this.client || this.connecting || Date.now() < this.retryAt) return;
+		// pg is loaded on first use, not on import: n8n loads every node file at startup, Postgres used or not.
+		// eslint-disable-next-line @typescript-eslint/no-require-imports
+		const { Client } = require('pg') as typeof import('pg');
 		const client = new Client(this.config);
 		// A dropped connection: forget it, and the next watch connects again.
 		const drop = () => {

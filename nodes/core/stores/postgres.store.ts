@@ -1,6 +1,6 @@
 import type { ConnectionOptions } from 'node:tls';
 
-import { Pool, type PoolClient, type QueryResultRow } from 'pg';
+import type { Pool, PoolClient, QueryResultRow } from 'pg';
 
 import {
 	EMPTY_USAGE,
@@ -219,6 +219,9 @@ export class PostgresSessionStore implements SessionStore, DeliveryJournal {
 			this.where = `${options.pool.options.host ?? 'localhost'}:${options.pool.options.port ?? 5432}`;
 			this.user = options.pool.options.user ?? '';
 		} else {
+			// pg is loaded on first use, not on import: n8n loads every node file at startup, Postgres used or not.
+			// eslint-disable-next-line @typescript-eslint/no-require-imports
+			const { Pool } = require('pg') as typeof import('pg');
 			this.pool = new Pool({
 				host: options.host,
 				port: options.port,

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 
 import {
 	EMPTY_USAGE,
@@ -360,6 +360,9 @@ export class RedisSessionStore implements SessionStore, DeliveryJournal {
 				// within about 2 s rather than 4, and service resumes within a second of Redis coming back.
 				retryStrategy: (attempt) => Math.min(attempt * 100, 1_000),
 			};
+			// ioredis is loaded on first use, not on import: n8n loads every node file at startup, Redis used or not.
+			// eslint-disable-next-line @typescript-eslint/no-require-imports
+			const { Redis } = require('ioredis') as typeof import('ioredis');
 			this.client = new Redis(redisOptions);
 			this.ownsClient = true;
 			this.where = `${options.host}:${options.port}`;
