@@ -1,10 +1,9 @@
-// Copies node and credential icons, each node's codex file (<Name>.node.json: categories,
-// aliases, documentation link) and the token counter's rank data (nodes/core/ranks/*.bin) next to
-// the compiled files, where n8n and the code look for them.
-const { src, dest, task } = require('gulp');
+// Copies the files the compiled code needs next to it (node and credential icons, each node's
+// codex file <Name>.node.json, the token counter's rank data nodes/core/ranks/*.bin) into dist/,
+// with the same rule the e2e and benchmark packing uses (scripts/n8n-runtime.js).
+const { task } = require('gulp');
+const { copyAssets } = require('./scripts/n8n-runtime.js');
 
-task('build:icons', () =>
-	src(['nodes/**/*.{png,svg}', 'nodes/**/*.node.json', 'nodes/**/*.bin', 'credentials/**/*.{png,svg}'], { base: '.', encoding: false }).pipe(
-		dest('dist'),
-	),
-);
+task('build:icons', async () => {
+	for (const folder of ['nodes', 'credentials']) copyAssets(folder, `dist/${folder}`);
+});

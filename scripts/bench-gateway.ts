@@ -287,7 +287,8 @@ interface ProfileResult {
 	settings: string;
 	concurrency: number;
 	savedProfile: string;
-	windows: Record<'floor' | 'clawgate', WindowSummary & { throughput: number }>;
+	/** Each load's summary, and its time span on the profile's clock (process.hrtime in µs). */
+	windows: Record<'floor' | 'clawgate', WindowSummary & { fromUs: number; toUs: number; throughput: number }>;
 }
 
 async function comparisonPhase(settings: string, env: Record<string, string>, n8n: N8nInstance, targets: Record<FlowName, LoadTarget>, model: OpenAiEmulator, afterStart: Memory | null): Promise<ComparisonResult> {
@@ -372,7 +373,7 @@ async function profilePhase(n8n: N8nInstance, settingsEnv: Record<string, string
 	const savedProfile = path.join(RESULTS_DIR, 'gateway.cpuprofile');
 	copyFileSync(path.join(profileDir, file), savedProfile);
 	const profile = readCpuProfile(savedProfile);
-	const summaries = Object.fromEntries(windows.map((window) => [window.name, { ...summarizeWindow(profile, window), throughput: window.throughput }])) as ProfileResult['windows'];
+	const summaries = Object.fromEntries(windows.map((window) => [window.name, { ...summarizeWindow(profile, window), fromUs: window.fromUs, toUs: window.toUs, throughput: window.throughput }])) as ProfileResult['windows'];
 	return { settings, concurrency, savedProfile, windows: summaries };
 }
 

@@ -21,11 +21,17 @@ function runSync(command, args, options = {}) {
 }
 
 // Icons and codex files (<Name>.node.json) go beside the compiled files, as `gulp build:icons` puts them.
-function copyIcons(fromDir, toDir) {
+/**
+ * The files besides the compiled code that the package needs next to it: node and credential
+ * icons, each node's codex file (<Name>.node.json) and the token counter's rank data (*.bin).
+ */
+const ASSET_FILE = /\.(svg|png|bin)$|\.node\.json$/;
+
+function copyAssets(fromDir, toDir) {
 	for (const entry of readdirSync(fromDir, { withFileTypes: true })) {
 		const from = join(fromDir, entry.name);
-		if (entry.isDirectory()) copyIcons(from, join(toDir, entry.name));
-		else if (/\.(svg|png)$|\.node\.json$/.test(entry.name)) {
+		if (entry.isDirectory()) copyAssets(from, join(toDir, entry.name));
+		else if (ASSET_FILE.test(entry.name)) {
 			mkdirSync(toDir, { recursive: true });
 			copyFileSync(from, join(toDir, entry.name));
 		}
@@ -43,7 +49,7 @@ function buildAndPack(destination) {
 	mkdirSync(stage, { recursive: true });
 	const env = { ...process.env, PATH: `${dirname(node24Bin())}:${process.env.PATH}` };
 	runSync(join(REPO_ROOT, 'node_modules', '.bin', 'tsc'), ['-p', join(REPO_ROOT, 'tsconfig.build.json'), '--outDir', join(stage, 'dist')], { cwd: REPO_ROOT, env });
-	for (const folder of ['nodes', 'credentials']) copyIcons(join(REPO_ROOT, folder), join(stage, 'dist', folder));
+	for (const folder of ['nodes', 'credentials']) copyAssets(join(REPO_ROOT, folder), join(stage, 'dist', folder));
 	for (const file of ['package.json', 'README.md', 'LICENSE']) {
 		if (existsSync(join(REPO_ROOT, file))) copyFileSync(join(REPO_ROOT, file), join(stage, file));
 	}
@@ -253,6 +259,7 @@ module.exports = {
 	login,
 	n8nCli,
 	n8nDataDir,
+	copyAssets,
 	n8nEnvironment,
 	newEncryptionKey,
 	packageSourceHash,
