@@ -7,6 +7,7 @@ import type { APIError, OpenAI } from 'openai';
 
 import { retryAfterMsFrom } from '../core/retry-after';
 import { ModelCallError, toWireMessage, type ChatCompletion, type ChatModel, type ChatRequest } from '../core/session/model';
+import { onFirstUse } from '../core/on-first-use';
 
 export const OPENAI_DEFAULT_BASE_URL = 'https://api.openai.com/v1';
 
@@ -26,10 +27,8 @@ type CompletionBody = OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStrea
 type OpenAiSdk = typeof import('openai');
 
 /** openai, loaded on first use, not on import: n8n loads every node file at startup, AI Session used or not. */
-function loadOpenAiSdk(): OpenAiSdk {
-	// eslint-disable-next-line @typescript-eslint/no-require-imports
-	return require('openai') as OpenAiSdk;
-}
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const loadOpenAiSdk = onFirstUse(() => require('openai') as OpenAiSdk);
 
 /**
  * OpenAI's reasoning models refuse `max_tokens`, while Ollama and other OpenAI-compatible servers

@@ -20,6 +20,7 @@ import { InvalidPayloadError } from '../core/errors';
 import { finiteNumberOrNull, isoTimestampOrNull, isRecord, listOf, nonEmptyStringOrNull, recordOrNull, stringOr } from '../core/payload';
 import { formatAndChunk } from '../core/text';
 import { slackMrkdwnRenderer } from './slack.format';
+import { onFirstUse } from '../core/on-first-use';
 
 export const SLACK_PUBLIC_API = 'https://slack.com/api';
 
@@ -46,10 +47,8 @@ export interface SlackCredential {
 type SlackWebApi = typeof import('@slack/web-api');
 
 /** @slack/web-api, loaded on first use, not on import: n8n loads every node file at startup, Slack used or not. */
-function loadSlackWebApi(): SlackWebApi {
-	// eslint-disable-next-line @typescript-eslint/no-require-imports
-	return require('@slack/web-api') as SlackWebApi;
-}
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const loadSlackWebApi = onFirstUse(() => require('@slack/web-api') as SlackWebApi);
 
 /**
  * A Web API client with the SDK's own retries off: its default policy retries network errors

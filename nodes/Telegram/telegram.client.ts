@@ -5,16 +5,15 @@
 import { createHmac } from 'node:crypto';
 import type { Api, Transformer } from 'grammy';
 import type { UserFromGetMe } from 'grammy/types';
+import { onFirstUse } from '../core/on-first-use';
 
 export const TELEGRAM_PUBLIC_API = 'https://api.telegram.org';
 
 type Grammy = typeof import('grammy');
 
 /** grammy, loaded on first use, not on import: n8n loads every node file at startup, Telegram used or not. */
-export function loadGrammy(): Grammy {
-	// eslint-disable-next-line @typescript-eslint/no-require-imports
-	return require('grammy') as Grammy;
-}
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+export const loadGrammy = onFirstUse(() => require('grammy') as Grammy);
 
 /** grammy types its signals with an AbortController polyfill; Node's own signals work the same. */
 export type GrammySignal = Parameters<Api['getMe']>[0];

@@ -11,6 +11,7 @@ import { buildSessionId, commandForBot, type AttachmentKind, type Envelope, type
 import { decideAccess, DEFAULT_ACCESS_POLICY } from '../core/access-policy';
 import { InvalidPayloadError } from '../core/errors';
 import { formatAndChunk, plainRenderer } from '../core/text';
+import { onFirstUse } from '../core/on-first-use';
 
 export const TWILIO_PUBLIC_API = 'https://api.twilio.com';
 
@@ -85,10 +86,8 @@ function retryAfterSecondsOf(headers: unknown): number | null {
  * twilio, loaded on first use, not on import: n8n loads every node file of a community package at
  * startup, Twilio used or not, and the SDK is a few hundred modules.
  */
-function loadTwilio(): typeof twilio {
-	// eslint-disable-next-line @typescript-eslint/no-require-imports
-	return require('twilio') as typeof twilio;
-}
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const loadTwilio = onFirstUse(() => require('twilio') as typeof twilio);
 
 type ClawgateTwilioRequestClientClass = new (apiBase: string | null, rateLimit: RateLimitPolicy) => RequestClient;
 let clawgateTwilioRequestClientClass: ClawgateTwilioRequestClientClass | null = null;
