@@ -10,10 +10,8 @@ import type {
 	APIChannel,
 	APIMessage,
 	APIUser,
-	GatewayChannelCreateDispatchData,
 	GatewayDispatchPayload,
 	GatewayMessageCreateDispatchData,
-	GatewayThreadListSyncDispatchData,
 } from 'discord-api-types/v10';
 
 import { buildSessionId, commandForBot, type AttachmentKind, type Envelope, type EnvelopeAttachment, type SessionScope } from '../core/envelope';
@@ -270,6 +268,7 @@ export interface DiscordNormalizeContext {
 const REPLY_MESSAGE = 19;
 const EMITTED_MESSAGE_TYPES = new Set([0, REPLY_MESSAGE]);
 const DM_CHANNEL = 1;
+const GROUP_DM_CHANNEL = 3;
 const THREAD_CHANNELS = new Set([10, 11, 12]);
 const IS_VOICE_MESSAGE = 1 << 13;
 /** message_reference.type 0 is a reply; 1 is a forward, which quotes but does not answer. */
@@ -587,7 +586,7 @@ interface KnownChannel {
 }
 
 /**
- * The server channels and threads the gateway told of (GUILD_CREATE, CHANNEL_*, THREAD_*), four
+ * The server channels and threads the gateway told of (GUILD_CREATE, CHANNEL_*, THREAD_*), three
  * fields each: what discord.js's channel cache gave the listener, without its full channel objects.
  */
 class KnownChannels {
@@ -610,14 +609,14 @@ class KnownChannels {
 			case 'CHANNEL_UPDATE':
 			case 'THREAD_CREATE':
 			case 'THREAD_UPDATE':
-				this.add(dispatch.d as GatewayChannelCreateDispatchData, null);
+				this.add(dispatch.d, null);
 				break;
 			case 'CHANNEL_DELETE':
 			case 'THREAD_DELETE':
 				this.channels.delete(dispatch.d.id);
 				break;
 			case 'THREAD_LIST_SYNC':
-				for (const thread of listOf((dispatch.d as GatewayThreadListSyncDispatchData).threads)) this.add(thread as APIChannel, dispatch.d.guild_id);
+				for (const thread of dispatch.d.threads) this.add(thread as APIChannel, dispatch.d.guild_id);
 				break;
 		}
 	}
@@ -636,8 +635,6 @@ class KnownChannels {
 		});
 	}
 }
-
-const GROUP_DM_CHANNEL = 3;
 
 /** A known channel as the envelope needs it: for a thread, its parent and the parent's name. */
 function channelInfoFrom(channel: KnownChannel | undefined, known: KnownChannels): DiscordChannelInfo | null {
@@ -719,8 +716,9 @@ export async function startDiscordListener({ credential, options = {}, onEnvelop
 	const { WebSocketManager, WebSocketShardEvents } = sdk.ws;
 	const { GatewayDispatchEvents, GatewayIntentBits, Routes } = sdk.api;
 	const saved = savedSessionOf(cursor);
-	// The session @discordjs/ws resumes with: the saved one at first, then what it reports after READY.
-	let gatewaySession: SessionInfo | null = saved && { sessionId: saved.sessionId, resumeURL: saved.resumeURL, sequence: saved.sequence, shardCount: saved.shardCount, shardId: SAVED_SHARD };
+	// The sessions @discordjs/ws heartbeats and resumes with, per shard: shard 0 starts with the saved one.
+	const gatewaySessions = new Map<number, SessionInfo>();
+	if (saved) gatewaySessions.set(SAVED_SHARD, { sessionId: saved.sessionId, resumeURL: saved.resumeURL, sequence: saved.sequence, shardCount: saved.shardCount, shardId: SAVED_SHARD });
 	const rest = new sdk.rest.REST({ api: apiBaseOf(credential), version: '10', timeout: DISCORD_REQUEST_TIMEOUT_MS }).setToken(token);
 	const manager = new WebSocketManager({
 		token,
@@ -729,11 +727,8 @@ export async function startDiscordListener({ credential, options = {}, onEnvelop
 		// switched on in the Developer Portal), and GUILDS for channel names and thread parents.
 		intents: GatewayIntentBits.Guilds | GatewayIntentBits.GuildMessages | GatewayIntentBits.MessageContent | GatewayIntentBits.DirectMessages,
 		largeThreshold: 50,
-		// Only shard 0's session is kept; other shards (a bot in 2,500+ servers) start anew.
-		retrieveSessionInfo: (shardId) => (shardId === SAVED_SHARD ? gatewaySession : null),
-		updateSessionInfo: (shardId, info) => {
-			if (shardId === SAVED_SHARD) gatewaySession = info;
-		},
+		retrieveSessionInfo: (shardId) => gatewaySessions.get(shardId) ?? null,
+		updateSessionInfo: (shardId, info) => void (info ? gatewaySessions.set(shardId, info) : gatewaySessions.delete(shardId)),
 	});
 
 	let started = false;
@@ -801,13 +796,14 @@ export async function startDiscordListener({ credential, options = {}, onEnvelop
 		readyApplicationId = data.application?.id ?? null;
 		if (resuming) logger.warn(`Clawgate Discord: Discord could not resume the gateway session saved at ${saved?.savedAt} (it had ended or expired), so it started a new one; messages sent to the bot in between are lost.`);
 		resuming = false;
-		if (cursor && gatewaySession) {
-			const { sessionId, resumeURL, sequence, shardCount } = gatewaySession;
+		const ready = gatewaySessions.get(SAVED_SHARD);
+		if (cursor && ready) {
+			const { sessionId, resumeURL, sequence, shardCount } = ready;
 			saveSession({ sessionId, resumeURL, sequence, shardCount, savedAt: new Date().toISOString() });
 		}
 	});
 	manager.on(WebSocketShardEvents.Hello, ({ shardId }) => {
-		if (shardId === SAVED_SHARD) sequenceAtHello = gatewaySession?.sequence ?? 0;
+		if (shardId === SAVED_SHARD) sequenceAtHello = gatewaySessions.get(SAVED_SHARD)?.sequence ?? 0;
 	});
 	manager.on(WebSocketShardEvents.Resumed, ({ shardId }) => {
 		settle();
@@ -817,7 +813,7 @@ export async function startDiscordListener({ credential, options = {}, onEnvelop
 			session = saved;
 			logger.info(`Clawgate Discord: resumed the gateway session saved at ${saved?.savedAt}; Discord replays what was sent since`);
 		}
-		logger.info(`Clawgate Discord: gateway session resumed; Discord replayed ${(gatewaySession?.sequence ?? sequenceAtHello) - sequenceAtHello} events`);
+		logger.info(`Clawgate Discord: gateway session resumed; Discord replayed ${(gatewaySessions.get(SAVED_SHARD)?.sequence ?? sequenceAtHello) - sequenceAtHello} events`);
 	});
 	// Every dispatch, in arrival order, with its sequence number; the queued handler runs after the
 	// channels it announces are known.
