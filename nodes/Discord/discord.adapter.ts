@@ -5,14 +5,7 @@
  */
 import type { REST } from '@discordjs/rest';
 import type { SessionInfo } from '@discordjs/ws';
-import type {
-	APIAllowedMentions,
-	APIChannel,
-	APIMessage,
-	APIUser,
-	GatewayDispatchPayload,
-	GatewayMessageCreateDispatchData,
-} from 'discord-api-types/v10';
+import type { APIAllowedMentions, APIChannel, APIMessage, APIUser, GatewayDispatchPayload, GatewayMessageCreateDispatchData } from 'discord-api-types/v10';
 
 import { buildSessionId, commandForBot, type AttachmentKind, type Envelope, type EnvelopeAttachment, type SessionScope } from '../core/envelope';
 import { decideAccess, DEFAULT_ACCESS_POLICY, type AccessFacts, type AccessPolicy } from '../core/access-policy';
@@ -679,14 +672,7 @@ function channelLookups(): ChannelLookups {
  * while (a thread the listener has not seen yet; any server channel after a resumed start, which
  * knows none: READY and the servers' GUILD_CREATE went to the process that started the session).
  */
-async function channelInfoOf(
-	rest: REST,
-	message: DiscordMessagePayload,
-	known: KnownChannels,
-	lookups: ChannelLookups,
-	logger: DiscordLogger,
-	sdk: DiscordGatewaySdk,
-): Promise<DiscordChannelInfo | null> {
+async function channelInfoOf(rest: REST, message: DiscordMessagePayload, known: KnownChannels, lookups: ChannelLookups, logger: DiscordLogger, sdk: DiscordGatewaySdk): Promise<DiscordChannelInfo | null> {
 	if (isDirectMessage(message)) return null;
 	const cached = channelInfoFrom(known.get(message.channel_id), known);
 	const isThread = THREAD_CHANNELS.has(message.channel_type ?? -1);
