@@ -6,11 +6,13 @@ import {
 	type INodeTypeDescription,
 	type ITriggerFunctions,
 	type ITriggerResponse,
+	type IWebhookDescription,
 	type IWebhookFunctions,
 	type IWebhookResponseData,
 } from 'n8n-workflow';
 
 import { startRecovery, triggerJournalOf, withJournalCredentials } from '../shared/delivery-journal';
+import { isReadForLiveWebhookRequest } from '../shared/live-webhook-read';
 import { receiveWebhook } from '../shared/webhook-trigger';
 import {
 	describeBotTaken,
@@ -40,6 +42,16 @@ import {
 import { telegramTriggerProperties } from './TelegramTrigger.properties';
 import { telegramPlugin } from './telegram.plugin';
 
+const WEBHOOK: IWebhookDescription = {
+	name: 'default',
+	httpMethod: '={{ $parameter["mode"] !== "polling" && $workflow.active ? "POST" : "" }}',
+	responseMode: 'onReceived',
+	path: 'webhook',
+	ndvHideUrl: true,
+	ndvHideMethod: true,
+};
+const LIVE_WEBHOOK: IWebhookDescription = { ...WEBHOOK, httpMethod: 'POST' };
+
 export class TelegramTrigger implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Clawgate Telegram Trigger',
@@ -66,17 +78,12 @@ export class TelegramTrigger implements INodeType {
 		},
 		// The webhook exists only for a published workflow in Webhook mode. In Long Polling mode, and
 		// for "Listen for test event" in both modes, its method is empty, so n8n registers nothing
-		// and runs `trigger()` instead (test runs always have `$workflow.active` false).
-		webhooks: [
-			{
-				name: 'default',
-				httpMethod: '={{ $parameter["mode"] !== "polling" && $workflow.active ? "POST" : "" }}',
-				responseMode: 'onReceived',
-				path: 'webhook',
-				ndvHideUrl: true,
-				ndvHideMethod: true,
-			},
-		],
+		// and runs `trigger()` instead (test runs always have `$workflow.active` false). Answering a
+		// production request, n8n reads the plain POST: only a published workflow in Webhook mode
+		// has a production webhook, and the expression would cost an engine trip per message.
+		get webhooks() {
+			return isReadForLiveWebhookRequest() ? [LIVE_WEBHOOK] : [WEBHOOK];
+		},
 		properties: telegramTriggerProperties,
 	};
 
