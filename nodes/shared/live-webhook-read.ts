@@ -11,19 +11,26 @@
  * (activation, "Listen for test event", the editor), and in an n8n whose files are named
  * otherwise, the answer is false and n8n evaluates the expression as before.
  */
-const LIVE_WEBHOOKS_FILE = /[\\/]webhooks[\\/]live-webhooks\.js:\d/;
+const LIVE_WEBHOOKS_FILE = /[\\/]webhooks[\\/]live-webhooks\.js$/;
 
 /** How many frames to look at: the description getter, n8n's getNodeWebhooks, then its caller. */
 const FRAMES = 4;
 
+/**
+ * The callers' files from V8's own call sites. Not from `stack` text: n8n installs
+ * source-map-support, which would map each frame to n8n's TypeScript sources, at a cost per read.
+ */
 export function isReadForLiveWebhookRequest(): boolean {
-	const holder: { stack?: string } = {};
+	const prepare = Error.prepareStackTrace;
 	const limit = Error.stackTraceLimit;
+	Error.prepareStackTrace = (_error, callSites) => callSites;
 	Error.stackTraceLimit = FRAMES;
 	try {
+		const holder: { stack?: NodeJS.CallSite[] } = {};
 		Error.captureStackTrace(holder, isReadForLiveWebhookRequest);
+		return (holder.stack ?? []).some((site) => LIVE_WEBHOOKS_FILE.test(site.getFileName() ?? ''));
 	} finally {
+		Error.prepareStackTrace = prepare;
 		Error.stackTraceLimit = limit;
 	}
-	return LIVE_WEBHOOKS_FILE.test(holder.stack ?? '');
 }

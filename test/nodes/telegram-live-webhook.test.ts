@@ -38,6 +38,16 @@ describe('Telegram Trigger: the webhook method n8n reads', () => {
 		expect(files.read('live-webhooks.js', new TelegramTrigger().description)).toBe('POST');
 	});
 
+	test('also with source-map-support installed, as n8n installs it: stack text naming n8n\'s TypeScript sources does not hide the caller', () => {
+		const original = Error.prepareStackTrace;
+		Error.prepareStackTrace = (error, sites) => [String(error), ...sites.map((site) => `    at ${site.getFunctionName()} (${(site.getFileName() ?? '').replace(/\.js$/, '.ts')}:1:1)`)].join('\n');
+		try {
+			expect(files.read('live-webhooks.js', new TelegramTrigger().description)).toBe('POST');
+		} finally {
+			Error.prepareStackTrace = original;
+		}
+	});
+
 	test('listening for a test event (TestWebhooks), activating and in the editor, n8n reads the expression that keeps Long Polling and test runs off the webhook', () => {
 		const { description } = new TelegramTrigger();
 		expect(files.read('test-webhooks.js', description)).toBe(EXPRESSION);
