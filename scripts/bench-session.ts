@@ -39,6 +39,7 @@ import { SqliteSessionStore } from '../nodes/core/stores/sqlite.store';
 import { createTokenCounter } from '../nodes/core/tokens';
 import { OpenAiEmulator } from '../test/emulators/openai';
 import { benchStreamPreview } from './bench-stream-preview';
+import { seededRandom } from '../test/fixtures/seeded-random';
 
 const { writeDocsSection } = require('./docs-section.js');
 const { n8nCacheDir } = require('./n8n-install.js');
@@ -98,17 +99,6 @@ function checkInterrupted(): void {
 // ---------------------------------------------------------------------------------------------
 // Deterministic text
 
-/** mulberry32: small, seeded, good enough to make the same text on every run. */
-function seededRandom(seed: number): () => number {
-	let state = seed >>> 0;
-	return () => {
-		state = (state + 0x6d2b79f5) >>> 0;
-		let t = state;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-	};
-}
 
 const pick = <T>(random: () => number, items: readonly T[]): T => items[Math.floor(random() * items.length)];
 

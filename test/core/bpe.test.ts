@@ -5,6 +5,7 @@
  */
 import { get_encoding, type Tiktoken } from 'tiktoken';
 import { type BpeEncodingName, loadBytePairEncoding } from '../../nodes/core/bpe';
+import { seededRandom } from '../fixtures/seeded-random';
 
 const ENCODINGS: BpeEncodingName[] = ['o200k_base', 'cl100k_base'];
 const tiktoken = {} as Record<BpeEncodingName, Tiktoken>;
@@ -73,17 +74,6 @@ describe('counts equal tiktoken encode_ordinary', () => {
 	}
 });
 
-/** mulberry32: the same strings on every run, so a failure reproduces. */
-function seededRandom(seed: number): () => number {
-	let state = seed >>> 0;
-	return () => {
-		state = (state + 0x6d2b79f5) >>> 0;
-		let t = state;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
-}
 
 /**
  * Characters and fragments from every class the pre-tokenizers tell apart: cased letters (Lu, Ll,

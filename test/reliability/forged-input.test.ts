@@ -21,7 +21,8 @@ import { deriveWebhookSecret } from '../../nodes/Telegram/telegram.webhook';
 import { eventually } from '../e2e/harness';
 import { signSlackRequest } from '../emulators/slack';
 import { recordFigure } from './figures';
-import { answerTo, GatewayFixture, seededRandom, withConcurrency } from './gateway-fixture';
+import { seededRandom } from '../fixtures/seeded-random';
+import { answerTo, GatewayFixture, withConcurrency } from './gateway-fixture';
 import { findSecretLeaks, stackTraceLines } from './n8n-checks';
 
 const REQUESTS_PER_TRIGGER = 1_000;

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 
-import { seededRandom } from './gateway-fixture';
+import { seededRandom } from '../fixtures/seeded-random';
 
 const ONE_MEGABYTE = 1_000_000;
 const EMOJI = ['😀', '🎉', '👍🏽', '❤️', '🤖', '👨‍👩‍👧‍👦', '🇩🇪'];

@@ -8,7 +8,8 @@
  */
 import { eventually } from '../e2e/harness';
 import { recordFigure } from './figures';
-import { answerTo, GatewayFixture, gatewayExample, seededRandom, withConcurrency } from './gateway-fixture';
+import { seededRandom } from '../fixtures/seeded-random';
+import { answerTo, GatewayFixture, gatewayExample, withConcurrency } from './gateway-fixture';
 import { allExecutions, findSecretLeaks } from './n8n-checks';
 
 const DELIVERIES = 1_000;
