@@ -20,6 +20,7 @@ import type { IDataObject } from 'n8n-workflow';
 import type { ChannelPlugin } from '../core/channel';
 import { buildSessionId, commandForBot, type Envelope, type EnvelopeAttachment, type SessionScope } from '../core/envelope';
 import { FatalConnectionError, keepConnected, type OpenConnection } from '../core/keep-connected';
+import { onFirstUse } from '../core/on-first-use';
 import { plainRenderer } from '../core/text/renderer';
 import type { ChannelListenerInput, ListenerTriggerDeclaration, RunningListener } from '../shared/listener-trigger';
 
@@ -67,6 +68,9 @@ function required(value: string | undefined, field: string): string {
 
 // imapflow, mailparser and nodemailer are loaded on first use, not on import: n8n loads every node
 // file of a community package at startup, Email used or not.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const loadMailparser = onFirstUse(() => require('mailparser') as typeof import('mailparser'));
+
 function imapClient(credential: EmailCredential): ImapFlow {
 	const host = required(credential.imapHost, 'IMAP host');
 	const secure = credential.secure !== false;
@@ -252,9 +256,7 @@ async function openMailbox(input: ChannelListenerInput<EmailCredential>, account
 
 	const handle = async (message: FetchMessageObject) => {
 		if (!message.source) return;
-		// eslint-disable-next-line @typescript-eslint/no-require-imports
-		const { simpleParser } = require('mailparser') as typeof import('mailparser');
-		const mail = await simpleParser(message.source, { skipImageLinks: true, skipTextToHtml: true });
+		const mail = await loadMailparser().simpleParser(message.source, { skipImageLinks: true, skipTextToHtml: true });
 		const skipped = whyMailIsNoMessage(mail);
 		if (skipped) return input.logger.debug(`Mail ${message.uid} starts nothing: ${skipped}`);
 		const { envelope, fromSelf } = emailEnvelopeOf(mail, { account, uidValidity, uid: message.uid, sessionScope: input.sessionScope });
