@@ -33,7 +33,7 @@ export function packagePieces(nodeFiles: string[]): Array<{ piece: string; load:
 	return [
 		{ piece: 'the token counter with the o200k_base encoding (gpt-4o, loaded on the first count)', load: `${keep} const counter = require('./dist/nodes/core/tokens').createTokenCounter('gpt-4o'); counter.countText('hello'); globalThis.kept.push(counter);` },
 		{ piece: 'openai (the SDK and one client)', load: `${keep} const { OpenAI } = require('openai'); globalThis.kept.push(new OpenAI({ apiKey: 'sk-bench', baseURL: 'http://127.0.0.1:9' }));` },
-		{ piece: 'Discord: @discordjs/ws, @discordjs/rest, discord-api-types (the gateway and REST clients)', load: requireAll(['@discordjs/ws', '@discordjs/rest', 'discord-api-types/v10']) },
+		{ piece: 'discord.js', load: requireAll(['discord.js']) },
 		{ piece: 'twilio', load: requireAll(['twilio']) },
 		{ piece: 'grammy', load: requireAll(['grammy']) },
 		{ piece: '@slack/web-api', load: requireAll(['@slack/web-api']) },
