@@ -2,7 +2,8 @@
  * `npm run bench:memory` (not part of the test suite): how much of n8n's memory is this package's,
  * with 1,000 live sessions across five channels.
  *
- * Two real n8n 2.40.7 processes, one after the other, with the same settings (regular mode,
+ * Real n8n 2.40.7 processes, one after the other (A, B, A, B, … BENCH_MEMORY_PAIRS pairs, 3 by
+ * default; the figure is the median pair's), with the same settings (regular mode,
  * SQLite, started by the e2e harness, each with its own user folder and ports, and NODE_OPTIONS
  * --inspect=127.0.0.1:<free port>):
  *   A. floor  without this package: n8n's Webhook → HTTP Request (sendMessage), fed Telegram
@@ -42,6 +43,11 @@ const MESSAGES_PER_SESSION = numberFromEnv('BENCH_MEMORY_MESSAGES_PER_SESSION', 
 const CONCURRENCY = numberFromEnv('BENCH_MEMORY_CONCURRENCY', 8);
 /** Quiet time before each reading: executions finish saving, timers n8n starts after boot have run. */
 const SETTLE_SECONDS = numberFromEnv('BENCH_MEMORY_SETTLE_SECONDS', 10);
+/**
+ * A and B run this many times, alternating (A B A B …): the RSS of two n8n processes differs by
+ * 10–20 MiB from run to run with nothing changed, so the figure is the median pair's.
+ */
+const PAIRS = numberFromEnv('BENCH_MEMORY_PAIRS', 3);
 /** After the forced GCs, before reading RSS again: freed pages are returned to the system lazily. */
 const AFTER_GC_MS = 3_000;
 const TARGET_MB = 50;
@@ -340,7 +346,7 @@ function methodText(loadAverages: number[], floor: RunResult, pack: RunResult): 
 	return [
 		'Method:',
 		`- Machine: ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, ${os.type()} ${os.release()}; Node ${process.versions.node} (the benchmark); ${load}.`,
-		`- Two n8n ${N8N_VERSION} processes, one after the other, each started by the e2e harness (test/e2e/harness.ts) with its own user folder and ports: regular mode, SQLite database, default settings (every execution saved), NODE_OPTIONS=--inspect=127.0.0.1:<free port>, and nothing else different. A: without this package. B: this package packed and installed the community way; its workflows imported with n8n's CLI and published through n8n's REST API after the first reading.`,
+		`- ${PAIRS} pairs of n8n ${N8N_VERSION} processes (A then B, one process at a time, alternating A B A B …; the RSS of two identical runs differs by 10–20 MiB, so the figure is the median pair's), each started by the e2e harness (test/e2e/harness.ts) with its own user folder and ports: regular mode, SQLite database, default settings (every execution saved), NODE_OPTIONS=--inspect=127.0.0.1:<free port>, and nothing else different. A: without this package. B: this package packed and installed the community way; its workflows imported with n8n's CLI and published through n8n's REST API after the first reading.`,
 		`- A (floor): n8n's Webhook → HTTP Request (sendMessage to a Telegram emulator), the floor of \`npm run bench\`. 1 warm-up message, then ${sessions} chats (Telegram updates, distinct chat ids) × ${MESSAGES_PER_SESSION} message.`,
 		`- B (pack): five workflows, each Clawgate Trigger → AI Session (SQLite store, model gpt-4o-mini, the example's system prompt) → Clawgate Send, version 1 of each node with its defaults: Telegram, Slack, Twilio SMS and LINE by webhook (signed as the platforms sign), Discord through its gateway (a WebSocket n8n holds), each platform played by its emulator in the benchmark process; the model is the OpenAI-compatible emulator answering at once ("${REPLY_TEXT}"). 1 warm-up message per channel (its own chat), then ${SESSIONS_PER_CHANNEL} chats per channel (${sessions} sessions, channels interleaved) × ${MESSAGES_PER_SESSION} message.`,
 		`- Traffic: closed loop, ${CONCURRENCY} chats at a time, the next message of a chat only after its answer reached the emulator. A: ${floor.traffic.answered}/${floor.traffic.messages} answered in ${floor.traffic.seconds.toFixed(0)} s; B: ${pack.traffic.answered}/${pack.traffic.messages} in ${pack.traffic.seconds.toFixed(0)} s.`,
@@ -377,7 +383,7 @@ function heapGrowthText(floor: RunResult, pack: RunResult): string {
 	].join('\n');
 }
 
-function report(loadAverages: number[], floor: RunResult, pack: RunResult, pieces: IsolatedCost[], totalSeconds: number): string {
+function report(loadAverages: number[], floor: RunResult, pack: RunResult, pieces: IsolatedCost[], totalSeconds: number, pairs: string): string {
 	const out: string[] = [methodText(loadAverages, floor, pack), ''];
 	const rows = [floor, pack].flatMap((run) =>
 		run.readings.map((reading) => [
@@ -410,11 +416,13 @@ function report(loadAverages: number[], floor: RunResult, pack: RunResult, piece
 			[3, 4, 5],
 		),
 		'',
+		pairs,
+		'',
 	);
 	const figure = parts.at(-1)!;
 	const each = perSession(floor, pack);
 	out.push(
-		`With ${totalSessions().toLocaleString('en-US')} live sessions the pack adds ${f1(figure.rss)} MiB of RSS after GC (target ≤ ${TARGET_MB} MB = ${TARGET_MIB.toFixed(1)} MiB: ${figure.rss <= TARGET_MIB ? 'met' : 'not met'}) and ${f1(figure.heapUsed)} MiB of V8 heap. Per session (B's growth over its traffic minus A's): ${f1(each.rssKiB)} KiB of RSS, ${f1(each.heapKiB)} KiB of heap.`,
+		`With ${totalSessions().toLocaleString('en-US')} live sessions the pack adds ${f1(figure.rss)} MiB of RSS after GC (the median pair) (target ≤ ${TARGET_MB} MB = ${TARGET_MIB.toFixed(1)} MiB: ${figure.rss <= TARGET_MIB ? 'met' : 'not met'}) and ${f1(figure.heapUsed)} MiB of V8 heap. Per session (B's growth over its traffic minus A's): ${f1(each.rssKiB)} KiB of RSS, ${f1(each.heapKiB)} KiB of heap.`,
 		'',
 	);
 	const [packAtStart, packAtEnd] = [pack.modules[0], pack.modules.at(-1)!];
@@ -446,17 +454,58 @@ function report(loadAverages: number[], floor: RunResult, pack: RunResult, piece
 
 // ---------------------------------------------------------------------------------------------
 
+interface Pair {
+	floor: RunResult;
+	pack: RunResult;
+	share: Share[];
+}
+
+/** The pair whose figure (the last share's RSS) is the median; with an even count, the lower of the middle two. */
+function medianPair(pairs: Pair[]): Pair {
+	const sorted = [...pairs].sort((a, b) => a.share.at(-1)!.rss - b.share.at(-1)!.rss);
+	return sorted[Math.floor((sorted.length - 1) / 2)];
+}
+
+function pairsText(pairs: Pair[], median: Pair): string {
+	const figures = pairs.map((pair) => pair.share.at(-1)!);
+	const spread = (key: 'rss' | 'heapUsed') => `${f1(Math.min(...figures.map((figure) => figure[key])))} to ${f1(Math.max(...figures.map((figure) => figure[key])))}`;
+	return [
+		`Each pair (A then B, ${pairs.length} pairs, alternating), the pack's share with ${totalSessions().toLocaleString('en-US')} live sessions (MiB, after GC); the tables above are the median pair's (RSS from ${spread('rss')} MiB, heap used from ${spread('heapUsed')} MiB across pairs):`,
+		'',
+		markdownTable(
+			['pair', 'A RSS', 'B RSS', 'share: RSS', 'share: heap used', 'share: external', 'B installed, nothing active − A after start: RSS'],
+			pairs.map((pair, index) => [
+				`${index + 1}${pair === median ? ' (median)' : ''}`,
+				f1(pair.floor.readings.at(-1)!.afterGc.rss),
+				f1(pair.pack.readings.at(-1)!.afterGc.rss),
+				signed(pair.share.at(-1)!.rss),
+				signed(pair.share.at(-1)!.heapUsed),
+				signed(pair.share.at(-1)!.external),
+				signed(pair.share[0].rss),
+			]),
+			[1, 2, 3, 4, 5, 6],
+		),
+	].join('\n');
+}
+
 async function main(): Promise<number> {
 	const started = Date.now();
 	const loadAverages = sampleLoadAverages();
 
-	const floor = await floorRun();
-	checkInterrupted();
-
 	const channels = fiveChannels();
 	const model = new OpenAiEmulator({ responder: () => REPLY_TEXT });
 	await startEmulators(model, ...channels.map((channel) => channel.emulator));
-	const pack = await packRun(channels, model);
+	const pairs: Pair[] = [];
+	for (let index = 0; index < PAIRS; index++) {
+		progress(`pair ${index + 1} of ${PAIRS}`);
+		const floor = await floorRun();
+		checkInterrupted();
+		const pack = await packRun(channels, model);
+		checkInterrupted();
+		pairs.push({ floor, pack, share: shares(floor, pack) });
+	}
+	const median = medianPair(pairs);
+	const { floor, pack } = median;
 	progress('measuring the large pieces of the package alone...');
 	const pieces = packagePieces(require('../package.json').n8n.nodes).map(isolatedCost);
 
@@ -471,14 +520,17 @@ async function main(): Promise<number> {
 			afterGcMs: AFTER_GC_MS,
 			gc: 'HeapProfiler.collectGarbage × 2 over the inspector (NODE_OPTIONS=--inspect)',
 			targetMiB: TARGET_MIB,
+			pairs: PAIRS,
 		},
+		// The median pair's: `share` is what `npm run bench` prints as the figure.
 		runs: { floor, pack },
-		share: shares(floor, pack),
+		share: median.share,
 		perSession: perSession(floor, pack),
+		pairs: pairs.map((pair) => pair.share),
 		pieces,
 		totalSeconds,
 	});
-	const markdown = report(loadAverages, floor, pack, pieces, totalSeconds);
+	const markdown = report(loadAverages, floor, pack, pieces, totalSeconds, pairsText(pairs, median));
 	process.stdout.write(`${markdown}\n`);
 	progress(`wrote the tables to ${path.relative(runtime.REPO_ROOT, writeDocsSection('performance.md', 'bench-memory', markdown))}`);
 	return 0;

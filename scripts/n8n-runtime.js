@@ -20,7 +20,6 @@ function runSync(command, args, options = {}) {
 	return result.stdout;
 }
 
-// Icons and codex files (<Name>.node.json) go beside the compiled files, as `gulp build:icons` puts them.
 /**
  * The files besides the compiled code that the package needs next to it: node and credential
  * icons, each node's codex file (<Name>.node.json) and the token counter's rank data (*.bin).
@@ -121,16 +120,52 @@ function installCommunityPackage(userFolder, tarball) {
 	return packageDir;
 }
 
-function freePort() {
-	return new Promise((resolvePort, reject) => {
+/**
+ * The kernel's range for outgoing connections' local ports, and for `listen(0)`. A port picked
+ * from it can be taken by any outgoing connection (to Redis, Postgres, an emulator) between the
+ * moment it is picked and the moment n8n binds it, minutes later when a build comes first; CI
+ * once lost a run to exactly that ("Task Broker's port … is already in use").
+ */
+function ephemeralPortRange() {
+	try {
+		const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+		if (Number.isInteger(low) && Number.isInteger(high) && low > 0 && high >= low) return { low, high };
+	} catch {
+		// Not Linux: the IANA dynamic range, which macOS and Windows use.
+	}
+	return { low: 49152, high: 65535 };
+}
+
+const FIXED_PORT_FLOOR = 20000;
+const handedOut = new Set();
+
+function canListen(port) {
+	return new Promise((resolveListen) => {
 		const server = createServer();
 		server.unref();
-		server.on('error', reject);
-		server.listen(0, '127.0.0.1', () => {
-			const { port } = server.address();
-			server.close(() => resolvePort(port));
-		});
+		server.once('error', () => resolveListen(false));
+		server.listen(port, '127.0.0.1', () => server.close(() => resolveListen(true)));
 	});
+}
+
+/**
+ * A loopback port for a server that binds it later (n8n, its task broker): picked at random below
+ * the ephemeral range, so no outgoing connection can take it meanwhile, and checked free now.
+ * Ports this process handed out before are not handed out again.
+ */
+async function freePort() {
+	const { low } = ephemeralPortRange();
+	const ceiling = low > FIXED_PORT_FLOOR + 1000 ? low : 65535;
+	const floor = low > FIXED_PORT_FLOOR + 1000 ? FIXED_PORT_FLOOR : 1024;
+	for (let attempt = 0; attempt < 200; attempt++) {
+		const port = floor + Math.floor(Math.random() * (ceiling - floor));
+		if (handedOut.has(port)) continue;
+		if (await canListen(port)) {
+			handedOut.add(port);
+			return port;
+		}
+	}
+	throw new Error(`no free loopback port between ${floor} and ${ceiling - 1} after 200 tries`);
 }
 
 /**

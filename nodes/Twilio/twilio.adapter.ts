@@ -84,10 +84,17 @@ function retryAfterSecondsOf(headers: unknown): number | null {
 
 /**
  * twilio, loaded on first use, not on import: n8n loads every node file of a community package at
- * startup, Twilio used or not, and the SDK is a few hundred modules.
+ * startup, Twilio used or not, and the SDK is a few hundred modules. Only the three parts used are
+ * loaded (its index also loads TwiML builders, access tokens and client-capability helpers: 56
+ * modules more, none of which a chat reply needs); these paths are the ones its index re-exports.
  */
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const loadTwilio = onFirstUse(() => require('twilio') as typeof twilio);
+const loadTwilio = onFirstUse(() => ({
+	/* eslint-disable @typescript-eslint/no-require-imports */
+	Twilio: require('twilio/lib/rest/Twilio') as typeof twilio.Twilio,
+	RequestClient: require('twilio/lib/base/RequestClient') as typeof twilio.RequestClient,
+	validateRequest: (require('twilio/lib/webhooks/webhooks') as typeof import('twilio/lib/webhooks/webhooks')).validateRequest,
+	/* eslint-enable @typescript-eslint/no-require-imports */
+}));
 
 type ClawgateTwilioRequestClientClass = new (apiBase: string | null, rateLimit: RateLimitPolicy) => RequestClient;
 let clawgateTwilioRequestClientClass: ClawgateTwilioRequestClientClass | null = null;

@@ -6,9 +6,11 @@
  * Each test file has a module registry of its own, and jest's `require.cache` lists it; this file
  * imports only what the startup files import too, so what the registry holds is what they loaded.
  */
+import { createHmac } from 'node:crypto';
 import { join, sep } from 'node:path';
 
 import { createSlackClient } from '../../nodes/Slack/slack.adapter';
+import { createTwilioClient, validateTwilioSignature } from '../../nodes/Twilio/twilio.adapter';
 
 const ROOT = join(__dirname, '..', '..');
 const packageJson = require(join(ROOT, 'package.json')) as { dependencies: Record<string, string>; n8n: { nodes: string[]; credentials: string[] } };
@@ -31,4 +33,18 @@ test('loading every node and credential file, as n8n does at startup, loads no S
 test('an SDK is loaded when it is first used', () => {
 	createSlackClient({ botToken: 'xoxb-1-2-abc' });
 	expect(loadedSdks()).toEqual(['@slack/web-api']);
+});
+
+test('Twilio loads its REST client and signature check, not the TwiML builders and token helpers its index adds', () => {
+	const twilioModules = () => Object.keys(require.cache).filter((path) => path.includes(`${sep}${join('node_modules', 'twilio')}${sep}`));
+	const client = createTwilioClient({ accountSid: `AC${'0'.repeat(32)}`, authToken: 'token' });
+	expect(typeof client.messages.create).toBe('function');
+	const url = 'https://example.test/hook';
+	const signature = createHmac('sha1', 'token').update(url).digest('base64');
+	expect(validateTwilioSignature({ authToken: 'token', url, params: {}, signature }).valid).toBe(true);
+	expect(validateTwilioSignature({ authToken: 'other', url, params: {}, signature }).valid).toBe(false);
+	const loaded = twilioModules();
+	expect(loaded.some((path) => path.endsWith(join('lib', 'rest', 'Twilio.js')))).toBe(true);
+	expect(loaded.some((path) => path.endsWith(join('lib', 'webhooks', 'webhooks.js')))).toBe(true);
+	expect(loaded.filter((path) => path.endsWith(join('twilio', 'lib', 'index.js')) || path.includes(join('lib', 'twiml')))).toEqual([]);
 });

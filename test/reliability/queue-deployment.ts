@@ -14,6 +14,7 @@ import { Redis } from 'ioredis';
 import { Client } from 'pg';
 
 import { N8nInstance, type CredentialFixture, type WorkflowFixture } from '../e2e/harness';
+import { ReadinessGate } from './readiness-gate';
 import { postgresAddress, redisAddress } from './services';
 
 const runtime = require('../../scripts/n8n-runtime.js');
@@ -96,6 +97,11 @@ export interface QueueDeploymentOptions {
 	credentials: CredentialFixture[] | ((database: string) => CredentialFixture[]);
 	workflows: WorkflowFixture[];
 	workers?: number;
+	/**
+	 * Platforms reach the main through a front that forwards only while n8n is ready, as a load
+	 * balancer with n8n's readiness probe does (readiness-gate.ts); n8n's WEBHOOK_URL is the front's.
+	 */
+	readinessGate?: boolean;
 }
 
 export class QueueDeployment {
@@ -105,7 +111,14 @@ export class QueueDeployment {
 		/** The Postgres database n8n keeps its data in, made for this deployment and dropped by stop(). */
 		readonly database: string,
 		private readonly redisPrefixes: string[],
+		/** The front platforms deliver through, when the deployment has one. */
+		readonly gate: ReadinessGate | null = null,
 	) {}
+
+	/** A production webhook's URL as the platforms are given it: the front's when there is one. */
+	webhookUrl(webhookId: string): string {
+		return this.gate ? `${this.gate.url}/webhook/${webhookId}/webhook` : this.main.webhookUrl(webhookId);
+	}
 
 	/** Environment shared by the main and the workers (besides ports and the user folder). */
 	static queueEnvironment(tag: string, database: string, encryptionKey: string): Record<string, string> {
@@ -130,7 +143,7 @@ export class QueueDeployment {
 		};
 	}
 
-	static async start({ credentials, workflows, workers = 2 }: QueueDeploymentOptions): Promise<QueueDeployment> {
+	static async start({ credentials, workflows, workers = 2, readinessGate = false }: QueueDeploymentOptions): Promise<QueueDeployment> {
 		const tag = randomBytes(4).toString('hex');
 		const database = `clawgate_queue_${tag}`;
 		const encryptionKey = runtime.newEncryptionKey();
@@ -138,10 +151,16 @@ export class QueueDeployment {
 		const redisPrefixes = [env.QUEUE_BULL_PREFIX, env.N8N_REDIS_KEY_PREFIX];
 		await withPostgres('postgres', (client) => client.query(`CREATE DATABASE ${database}`));
 		let main: N8nInstance | null = null;
+		let gate: ReadinessGate | null = null;
 		const started: WorkerProcess[] = [];
 		try {
+			if (readinessGate) {
+				gate = await ReadinessGate.open();
+				Object.assign(env, gate.env);
+			}
 			// Imports (which also migrate the database) and publishes before the main boots, as in every e2e test.
 			main = await N8nInstance.start({ credentials: typeof credentials === 'function' ? credentials(database) : credentials, workflows, env });
+			if (gate) gate.target = main.baseUrl;
 			const userFolder = main.userFolder;
 			for (let index = 1; index <= workers; index++) {
 				const [port, brokerPort, healthPort] = [await runtime.freePort(), await runtime.freePort(), await runtime.freePort()];
@@ -162,9 +181,9 @@ export class QueueDeployment {
 				started.push(new WorkerProcess(`worker ${index}`, workerEnv, `http://127.0.0.1:${healthPort}`));
 			}
 			await Promise.all(started.map((worker) => worker.start()));
-			return new QueueDeployment(main, started, database, redisPrefixes);
+			return new QueueDeployment(main, started, database, redisPrefixes, gate);
 		} catch (error) {
-			await new QueueDeployment(main as N8nInstance, started, database, redisPrefixes).stop();
+			await new QueueDeployment(main as N8nInstance, started, database, redisPrefixes, gate).stop();
 			throw error;
 		}
 	}
@@ -181,6 +200,7 @@ export class QueueDeployment {
 			mkdirSync(process.env.CLAWGATE_E2E_LOG_DIR, { recursive: true });
 			for (const [index, worker] of this.workers.entries()) writeFileSync(join(process.env.CLAWGATE_E2E_LOG_DIR, `${this.database}-worker-${index + 1}.log`), worker.log);
 		}
+		await this.gate?.stop();
 		await this.main?.stop();
 		await withPostgres('postgres', (client) => client.query(`DROP DATABASE IF EXISTS ${this.database} WITH (FORCE)`));
 		await deleteRedisKeys(this.redisPrefixes);

@@ -51,18 +51,29 @@ function errorMessagesIn(data: string): string[] {
  * For each lost message: whether its turns were stored, and every execution of the gateway that did
  * not succeed, with its error, so a failure says what happened instead of only that it did.
  */
-async function whyLost(deployment: QueueDeployment, gateway: QueueGateway, lost: string[], stored: Set<string>): Promise<string[]> {
+async function whyLost(deployment: QueueDeployment, gateway: QueueGateway, lost: string[], stored: Set<string>, moments: Record<string, number>): Promise<string[]> {
 	if (lost.length === 0) return [];
-	const executions = (await allExecutions(deployment.main)).filter((execution) => execution.workflowId === gateway.workflow.id && execution.status !== 'success');
+	const executions = (await allExecutions(deployment.main)).filter((execution) => execution.workflowId === gateway.workflow.id);
 	const failures: string[] = [];
+	const holding = new Map<string, string[]>();
 	for (const execution of executions) {
 		const { data } = await deployment.main.execution(execution.id);
-		const error = errorMessagesIn(data).join(' / ') || 'no error message';
 		const markers = lost.filter((marker) => data.includes(marker));
+		for (const marker of markers) holding.set(marker, [...(holding.get(marker) ?? []), `${execution.id} ${execution.status}`]);
+		if (execution.status === 'success') continue;
+		const error = errorMessagesIn(data).join(' / ') || 'no error message';
 		failures.push(`execution ${execution.id} ${execution.status}${markers.length > 0 ? ` (holds ${markers.join(', ')})` : ''}: ${error}`);
 	}
 	const journal = await gateway.journalStates(lost, deployment.database);
-	return [...lost.map((marker) => `${marker} lost (${stored.has(marker) ? 'its turns were stored' : 'not stored'}; ${journal.get(marker) ?? 'not in the journal'})`), ...failures];
+	const at = (time: number) => Object.entries(moments).map(([name, moment]) => `${((time - moment) / 1000).toFixed(1)} s after ${name}`).join(', ');
+	const delivered = (marker: string) => gateway.deliveryAttempts(marker).map((attempt) => `${attempt.status} ${JSON.stringify(attempt.body)} (${at(attempt.sentAt)}, answered in ${attempt.answeredAt - attempt.sentAt} ms)`).join('; ');
+	return [
+		...lost.map(
+			(marker) =>
+				`${marker} lost (${stored.has(marker) ? 'its turns were stored' : 'not stored'}; ${journal.get(marker) ?? 'not in the journal'}; executions holding it: ${holding.get(marker)?.join(', ') ?? 'none'}; deliveries: ${delivered(marker) || 'none'})`,
+		),
+		...failures,
+	];
 }
 
 describe('n8n queue mode (main + 2 workers, Postgres database, Redis queue) running the multi-channel gateway example', () => {
@@ -84,8 +95,10 @@ describe('n8n queue mode (main + 2 workers, Postgres database, Redis queue) runn
 				...storeCredentials(database),
 			],
 			workflows: [gateways.redis.workflow, gateways.postgres.workflow],
+			// The platforms reach n8n as in production, through a front that forwards only to a ready n8n.
+			readinessGate: true,
 		});
-		await Promise.all([gateways.redis.waitUntilLive(deployment.main), gateways.postgres.waitUntilLive(deployment.main)]);
+		await Promise.all([gateways.redis.waitUntilLive(deployment), gateways.postgres.waitUntilLive(deployment)]);
 		process.stderr.write(`queue mode: deployment ready in ${Math.round((Date.now() - started) / 1000)} s\n`);
 	});
 
@@ -140,6 +153,8 @@ describe('n8n queue mode (main + 2 workers, Postgres database, Redis queue) runn
 			const total = SESSIONS * MESSAGES_PER_SESSION;
 			const kills: Array<Promise<void>> = [];
 			const workerKilledAt: number[] = [];
+			const moments: Record<string, number> = { 'the traffic began': Date.now() };
+			const heldBackBefore = deployment.gate?.heldBack ?? 0;
 			const busy = (worker: WorkerProcess) => worker.executions('started').size - worker.executions('finished').size;
 			const result = await gateway.traffic({
 				run,
@@ -147,7 +162,10 @@ describe('n8n queue mode (main + 2 workers, Postgres database, Redis queue) runn
 				messagesPerSession: MESSAGES_PER_SESSION,
 				pacing: 'answer',
 				// A person who gets no answer writes the next message after a while; the missing answer must still come.
-				replyTimeoutMs: 30_000,
+				// (A minute: with 30 s, on 2 slower cores, people wrote on while the answers they waited for
+				// sat in a queue a minute long, and a session's next message could run before the one it
+				// followed had been run again after the worker's SIGKILL; see docs/scaling.md.)
+				replyTimeoutMs: 60_000,
 				settleMs: 150_000,
 				// As the platforms do while n8n is down: deliver again until n8n takes the message.
 				retryUntilTaken: true,
@@ -156,9 +174,11 @@ describe('n8n queue mode (main + 2 workers, Postgres database, Redis queue) runn
 						// The worker with more executions running right now: a crash with work in its hands. It comes back afterwards.
 						const worker = [...deployment.workers].sort((a, b) => busy(b) - busy(a))[0];
 						workerKilledAt.push(Date.now());
+						moments['the worker SIGKILL'] = Date.now();
 						kills.push(worker.stop('SIGKILL').then(() => worker.start()));
 					} else if (kills.length === 1 && replies >= (total * 3) / 5) {
-						kills.push(deployment.main.restart('SIGKILL'));
+						moments['the main SIGKILL'] = Date.now();
+						kills.push(deployment.main.restart('SIGKILL').then(() => void (moments['the main was ready again'] = Date.now())));
 					}
 				},
 			});
@@ -169,6 +189,13 @@ describe('n8n queue mode (main + 2 workers, Postgres database, Redis queue) runn
 			const measure = `${label}, ${count(result.sent)} messages over ${SESSIONS} sessions, each sent after the previous answer; SIGKILL of a worker after a quarter and of the main after three fifths`;
 			const answeredTwice = recordTraffic(measure, result, { workerKilledAt });
 			recordFigure({ area: AREA, measure: `${measure}: kills that happened`, value: String(kills.length), bar: '2', ok: kills.length === 2 });
+			recordFigure({
+				area: AREA,
+				measure: `${measure}: deliveries the front held back (503) while the main was not ready (delivered again; without the front, those during n8n's migrations would have been answered 200 "n8n is starting up" and lost)`,
+				value: String((deployment.gate?.heldBack ?? 0) - heldBackBefore),
+				bar: 'reported',
+				ok: true,
+			});
 			recordFigure({ area: AREA, measure: `${measure}: sessions whose stored turns are out of send order`, value: `${stored.outOfOrder}/${stored.sessions}`, bar: '0', ok: stored.outOfOrder === 0 });
 			recordFigure({ area: AREA, measure: `${measure}: sessions with stored turns`, value: `${stored.sessions}/${SESSIONS}`, bar: String(SESSIONS), ok: stored.sessions === SESSIONS });
 			recordFigure({ area: AREA, measure: `${measure}: messages stored twice`, value: String(stored.storedTwice), bar: '0', ok: stored.storedTwice === 0 });
@@ -176,13 +203,14 @@ describe('n8n queue mode (main + 2 workers, Postgres database, Redis queue) runn
 			recordFigure({ area: AREA, measure: `${measure}: throughput (messages answered per second, kills included)`, value: (result.sent / result.seconds).toFixed(1), bar: 'reported', ok: true });
 
 			expect(kills).toHaveLength(2);
-			expect(await whyLost(deployment, gateway, result.lost, stored.stored)).toEqual([]);
-			expect({ sessions: stored.sessions, storedTwice: stored.storedTwice, stored: stored.stored.size, outOfOrder: stored.outOfOrder, answeredTwice }).toEqual({
+			expect(await whyLost(deployment, gateway, result.lost, stored.stored, moments)).toEqual([]);
+			expect({ sessions: stored.sessions, storedTwice: stored.storedTwice, stored: stored.stored.size, outOfOrder: stored.outOfOrder, answeredTwice, outOfOrderExamples: stored.outOfOrderExamples }).toEqual({
 				sessions: SESSIONS,
 				storedTwice: 0,
 				stored: result.sent,
 				outOfOrder: 0,
 				answeredTwice: 0,
+				outOfOrderExamples: [],
 			});
 			expect(perWorker.every((runsOnWorker) => runsOnWorker > 0)).toBe(true);
 		});
@@ -190,6 +218,7 @@ describe('n8n queue mode (main + 2 workers, Postgres database, Redis queue) runn
 		test(`${ACK_PACED_SESSIONS} sessions × ${MESSAGES_PER_SESSION} messages, each sent as soon as n8n acknowledged the previous one: none lost or duplicated, none out of order`, async () => {
 			const gateway = gateways[store];
 			const run = ++runs;
+			const moments = { 'the traffic began': Date.now() };
 			const result = await gateway.traffic({ run, sessions: ACK_PACED_SESSIONS, messagesPerSession: MESSAGES_PER_SESSION, pacing: 'ack', replyTimeoutMs: 60_000 });
 			const stored = await gateway.checkStore(run, deployment.database);
 
@@ -199,7 +228,7 @@ describe('n8n queue mode (main + 2 workers, Postgres database, Redis queue) runn
 			recordFigure({ area: AREA, measure: `${measure}: messages stored twice`, value: String(stored.storedTwice), bar: '0', ok: stored.storedTwice === 0 });
 
 			expect(result.refused).toEqual({});
-			expect(await whyLost(deployment, gateway, result.lost, stored.stored)).toEqual([]);
+			expect(await whyLost(deployment, gateway, result.lost, stored.stored, moments)).toEqual([]);
 			expect(result.duplicated).toBe(0);
 			expect(stored.storedTwice).toBe(0);
 			expect(stored.outOfOrder).toBe(0);

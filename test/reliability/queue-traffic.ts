@@ -56,6 +56,19 @@ interface Person {
 	message(text: string): () => Promise<{ status: number; body: string }>;
 }
 
+/** The n8n the people write to: its main, and the webhook URLs the platforms were given. */
+export interface LiveDeployment {
+	main: N8nInstance;
+	webhookUrl(webhookId: string): string;
+}
+
+export interface DeliveryAttempt {
+	sentAt: number;
+	answeredAt: number;
+	status: number;
+	body: string;
+}
+
 export interface TrafficOptions {
 	run: number;
 	sessions: number;
@@ -100,6 +113,8 @@ export interface StoreCheck {
 	storedTwice: number;
 	/** Markers of the messages stored as user turns. */
 	stored: Set<string>;
+	/** A few sessions out of order, each as its messages' numbers in the order they were stored. */
+	outOfOrderExamples: string[];
 }
 
 /** The example workflow with the AI Session on `store`, its own IDs, webhooks and platform credentials. */
@@ -155,7 +170,7 @@ export class QueueGateway {
 	readonly twilio = new TwilioEmulator({ numbers: [`+1415${digits(7)}`], whatsappSenders: [`+1628${digits(7)}`] });
 	readonly workflow: WorkflowFixture;
 	private readonly credentialIds: Record<string, { id: string; name: string }>;
-	private n8n: N8nInstance | null = null;
+	private deployment: LiveDeployment | null = null;
 	private readonly replies = new Map<string, number>();
 	/** When the first reply to each message marker was seen on its platform (read every 20 ms). */
 	private readonly firstReplyAt = new Map<string, number>();
@@ -195,8 +210,9 @@ export class QueueGateway {
 	}
 
 	/** Waits until the main registered the Telegram webhook, serves the Slack and Twilio ones, and holds the Discord gateway. */
-	async waitUntilLive(n8n: N8nInstance): Promise<void> {
-		this.n8n = n8n;
+	async waitUntilLive(deployment: LiveDeployment): Promise<void> {
+		this.deployment = deployment;
+		const n8n = deployment.main;
 		await this.telegram.waitForCall('setWebhook', undefined, 90_000);
 		await n8n.waitForWebhooks([this.webhookIdOf('Slack Trigger'), this.webhookIdOf('Twilio Trigger')], 90_000);
 		const deadline = Date.now() + 90_000;
@@ -226,8 +242,8 @@ export class QueueGateway {
 	/** Person `index` of run `run`; channels take turns, so every channel gets a fifth of the sessions. */
 	person(run: number, index: number): Person {
 		const kind = CHANNEL_KINDS[index % CHANNEL_KINDS.length];
-		const n8n = this.n8n;
-		if (!n8n) throw new Error('waitUntilLive() first');
+		const deployment = this.deployment;
+		if (!deployment) throw new Error('waitUntilLive() first');
 		const id = `${run}${String(index).padStart(4, '0')}`;
 		switch (kind) {
 			case 'telegram': {
@@ -243,7 +259,7 @@ export class QueueGateway {
 				};
 			}
 			case 'slack': {
-				const url = n8n.webhookUrl(this.webhookIdOf('Slack Trigger'));
+				const url = deployment.webhookUrl(this.webhookIdOf('Slack Trigger'));
 				return {
 					index,
 					kind,
@@ -255,7 +271,7 @@ export class QueueGateway {
 			}
 			case 'sms':
 			case 'whatsapp': {
-				const url = n8n.webhookUrl(this.webhookIdOf('Twilio Trigger'));
+				const url = deployment.webhookUrl(this.webhookIdOf('Twilio Trigger'));
 				const from = `+1555${id.padStart(7, '0')}`;
 				const inbound = (body: string) => (kind === 'sms' ? this.twilio.inboundSms({ from, body }) : this.twilio.inboundWhatsApp({ from, body }));
 				return {
@@ -286,6 +302,14 @@ export class QueueGateway {
 	/** Deliveries made again after n8n did not take them. */
 	private redeliveries = 0;
 
+	/** Every delivery of every message (by its text), so a lost message says how n8n answered it. */
+	private readonly attempts = new Map<string, DeliveryAttempt[]>();
+
+	/** How n8n answered each delivery of the message with this marker. */
+	deliveryAttempts(messageMarker: string): DeliveryAttempt[] {
+		return this.attempts.get(`hello ${messageMarker}`) ?? [];
+	}
+
 	/**
 	 * Delivers as the platform would: an answer of 5xx, 404 (the webhook not registered yet after a
 	 * restart) or none means it is delivered again a second later. Telegram tries five times;
@@ -294,8 +318,12 @@ export class QueueGateway {
 	private async deliver(person: Person, text: string, retryUntilTaken: boolean): Promise<{ status: number; body: string }> {
 		const deadline = Date.now() + 120_000;
 		const delivery = person.message(text);
+		const attempts: DeliveryAttempt[] = [];
+		this.attempts.set(text, attempts);
 		for (let attempt = 1; ; attempt++) {
+			const sentAt = Date.now();
 			const answer = await delivery().catch((error: Error) => ({ status: 0, body: `${error.message} (${String((error.cause as Error | undefined)?.message)})` }));
+			attempts.push({ sentAt, answeredAt: Date.now(), status: answer.status, body: answer.body.slice(0, 120) });
 			const taken = answer.status >= 200 && answer.status < 300;
 			const again = retryUntilTaken ? Date.now() < deadline : person.kind === 'telegram' && attempt < 5;
 			if (taken || (answer.status > 0 && answer.status < 500 && answer.status !== 404) || !again) return answer;
@@ -401,7 +429,7 @@ export class QueueGateway {
 			this.store === 'redis'
 				? new RedisSessionStore({ host: REDIS.host, port: REDIS.port })
 				: new PostgresSessionStore({ host: POSTGRES.host, port: POSTGRES.port, database, user: POSTGRES.user, password: POSTGRES.password });
-		const check: StoreCheck = { sessions: 0, outOfOrder: 0, storedTwice: 0, stored: new Set() };
+		const check: StoreCheck = { sessions: 0, outOfOrder: 0, storedTwice: 0, stored: new Set(), outOfOrderExamples: [] };
 		try {
 			for (const sessionId of sessionIds) {
 				const turns: StoredTurn[] = await store.readTurns(sessionId, 0, Number.MAX_SAFE_INTEGER);
@@ -412,7 +440,10 @@ export class QueueGateway {
 				if (userMarkers.length === 0) continue;
 				check.sessions++;
 				const order = userMarkers.map((match) => Number(match[3]));
-				if (order.some((value, i) => i > 0 && value <= order[i - 1])) check.outOfOrder++;
+				if (order.some((value, i) => i > 0 && value <= order[i - 1])) {
+					check.outOfOrder++;
+					if (check.outOfOrderExamples.length < 5) check.outOfOrderExamples.push(`${sessionId}: stored ${order.join(', ')}`);
+				}
 				for (const match of userMarkers) {
 					if (check.stored.has(match[0])) check.storedTwice++;
 					check.stored.add(match[0]);

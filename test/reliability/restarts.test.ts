@@ -17,6 +17,7 @@ import { TelegramEmulator } from '../emulators/telegram';
 import { recordFigure } from './figures';
 import { answerTo, RELIABILITY_N8N_ENV } from './gateway-fixture';
 import { allExecutions, findSecretLeaks } from './n8n-checks';
+import { ReadinessGate } from './readiness-gate';
 
 // CLAWGATE_RESTART_RUNS and CLAWGATE_RESTART_MESSAGES shrink the test for a look at one failure; the bars stay.
 const MESSAGES = Number(process.env.CLAWGATE_RESTART_MESSAGES ?? 500);
@@ -89,11 +90,15 @@ describe(`SIGKILL after every ${KILL_EVERY} of ${MESSAGES} messages, ${RUNS} run
 	const pollingWorkflow = withQuickRecovery(example);
 	const webhookWorkflow = withQuickRecovery(webhookVariant());
 	let n8n: N8nInstance;
+	// Telegram reaches n8n as in production, through a front that forwards only to a ready n8n
+	// (readiness-gate.ts): while starting, n8n answers every request 200 "n8n is starting up".
+	let gate: ReadinessGate;
 
 	beforeAll(async () => {
 		// Telegram keeps retrying a webhook delivery that failed; the emulator does so every second.
 		webhookBot.redeliverAfterMs = 1_000;
 		await Promise.all([pollingBot.start(), webhookBot.start(), model.start()]);
+		gate = await ReadinessGate.open();
 		n8n = await N8nInstance.start({
 			credentials: [
 				{ ...pollingCredential, type: 'clawgateTelegramApi', data: { accessToken: pollingBot.token, baseUrl: pollingBot.apiRoot } },
@@ -101,8 +106,9 @@ describe(`SIGKILL after every ${KILL_EVERY} of ${MESSAGES} messages, ${RUNS} run
 				{ ...openAiCredential, type: 'openAiApi', data: { apiKey: model.apiKey, url: model.baseUrl } },
 			],
 			workflows: [pollingWorkflow, webhookWorkflow],
-			env: RELIABILITY_N8N_ENV,
+			env: { ...RELIABILITY_N8N_ENV, ...gate.env },
 		});
+		gate.target = n8n.baseUrl;
 		await Promise.all([
 			eventually(() => (pollingBot.calls('getUpdates').length > 0 ? true : undefined), 'the first getUpdates', 60_000),
 			webhookBot.waitForCall('setWebhook', undefined, 60_000),
@@ -112,6 +118,7 @@ describe(`SIGKILL after every ${KILL_EVERY} of ${MESSAGES} messages, ${RUNS} run
 
 	afterAll(async () => {
 		await n8n?.stop();
+		await gate?.stop();
 		await Promise.all([pollingBot.stop(), webhookBot.stop(), model.stop()]);
 	});
 
