@@ -30,6 +30,13 @@ function isPieceByPiece(body: unknown): body is AsyncIterable<string> {
 /** `closed` aborts when the client hangs up before the answer (a long poll ended by the client). */
 export type EmulatorHandler = (request: RecordedRequest, connection: { closed: AbortSignal }) => EmulatorReply | Promise<EmulatorReply>;
 
+/** Closes an HTTP server at once, open keep-alive connections included. */
+export async function closeServer(server: Server | null): Promise<void> {
+	if (!server) return;
+	server.closeAllConnections();
+	await new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
 export function parseBody(rawBody: Buffer, contentType: string | undefined): Record<string, unknown> {
 	if (rawBody.length === 0) return {};
 	const type = (contentType ?? '').split(';')[0].trim().toLowerCase();
@@ -96,9 +103,7 @@ export class EmulatorServer {
 	async stop(): Promise<void> {
 		const server = this.server;
 		this.server = null;
-		if (!server) return;
-		server.closeAllConnections();
-		await new Promise<void>((resolve) => server.close(() => resolve()));
+		await closeServer(server);
 	}
 
 	/** Takes WebSocket upgrades: the handler returns true for a request it took (e.g. through `ws`'s handleUpgrade). */

@@ -48,8 +48,10 @@ function errorMessagesIn(data: string): string[] {
 }
 
 /**
- * For each lost message: whether its turns were stored, and every execution of the gateway that did
- * not succeed, with its error, so a failure says what happened instead of only that it did.
+ * For each lost message: whether its turns were stored, where the journal left it, which executions
+ * held it, and how n8n answered each delivery of it (timed against `moments`, the kills); then every
+ * execution of the gateway that did not succeed, with its error. So a failure says what happened
+ * instead of only that it did (this is how n8n's start-up answer was found).
  */
 async function whyLost(deployment: QueueDeployment, gateway: QueueGateway, lost: string[], stored: Set<string>, moments: Record<string, number>): Promise<string[]> {
 	if (lost.length === 0) return [];

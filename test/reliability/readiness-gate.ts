@@ -11,6 +11,8 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 
+import { closeServer } from '../emulators/kit';
+
 const runtime = require('../../scripts/n8n-runtime.js');
 
 /** Headers that belong to one connection, not to the request forwarded. */
@@ -60,9 +62,7 @@ export class ReadinessGate {
 	async stop(): Promise<void> {
 		const server = this.server;
 		this.server = null;
-		if (!server) return;
-		server.closeAllConnections();
-		await new Promise<void>((resolve) => server.close(() => resolve()));
+		await closeServer(server);
 	}
 
 	private async ready(): Promise<boolean> {
