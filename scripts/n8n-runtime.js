@@ -121,19 +121,19 @@ function installCommunityPackage(userFolder, tarball) {
 }
 
 /**
- * The kernel's range for outgoing connections' local ports, and for `listen(0)`. A port picked
- * from it can be taken by any outgoing connection (to Redis, Postgres, an emulator) between the
- * moment it is picked and the moment n8n binds it, minutes later when a build comes first; CI
- * once lost a run to exactly that ("Task Broker's port … is already in use").
+ * Where the kernel's range for outgoing connections' local ports (and for `listen(0)`) begins. A
+ * port picked from that range can be taken by any outgoing connection (to Redis, Postgres, an
+ * emulator) between the moment it is picked and the moment n8n binds it, minutes later when a
+ * build comes first; CI once lost a run to exactly that ("Task Broker's port … is already in use").
  */
-function ephemeralPortRange() {
+function ephemeralPortsFrom() {
 	try {
-		const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
-		if (Number.isInteger(low) && Number.isInteger(high) && low > 0 && high >= low) return { low, high };
+		const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+		if (Number.isInteger(low) && low > 0) return low;
 	} catch {
 		// Not Linux: the IANA dynamic range, which macOS and Windows use.
 	}
-	return { low: 49152, high: 65535 };
+	return 49152;
 }
 
 const FIXED_PORT_FLOOR = 20000;
@@ -154,9 +154,9 @@ function canListen(port) {
  * Ports this process handed out before are not handed out again.
  */
 async function freePort() {
-	const { low } = ephemeralPortRange();
-	const ceiling = low > FIXED_PORT_FLOOR + 1000 ? low : 65535;
-	const floor = low > FIXED_PORT_FLOOR + 1000 ? FIXED_PORT_FLOOR : 1024;
+	const ephemeral = ephemeralPortsFrom();
+	// An ephemeral range that starts too low leaves nothing below it: then any unprivileged port.
+	const [floor, ceiling] = ephemeral > FIXED_PORT_FLOOR + 1000 ? [FIXED_PORT_FLOOR, ephemeral] : [1024, 65536];
 	for (let attempt = 0; attempt < 200; attempt++) {
 		const port = floor + Math.floor(Math.random() * (ceiling - floor));
 		if (handedOut.has(port)) continue;
