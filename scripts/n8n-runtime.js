@@ -2,8 +2,9 @@
 // it. Shared by `npm start` and the end-to-end tests, so what is tested is what users run.
 const { spawn, spawnSync } = require('node:child_process');
 const { createHash, randomBytes } = require('node:crypto');
-const { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } = require('node:fs');
+const { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } = require('node:fs');
 const { createServer } = require('node:net');
+const { tmpdir } = require('node:os');
 const { dirname, join, relative, resolve } = require('node:path');
 
 const { n8nBin, node24Bin } = require('./n8n-install');
@@ -38,6 +39,22 @@ function copyAssets(fromDir, toDir) {
 }
 
 /**
+ * Writes the files n8n reads to lazy-load a package: `dist/known/*.json` (each node's and
+ * credential's class and file) and `dist/types/*.json` (their descriptions), with n8n-core's own
+ * generator (`n8n-generate-metadata`, which n8n-nodes-base is built with), run in the package's
+ * folder on the compiled classes. With them n8n loads a node's file (and what it imports) only when
+ * a workflow uses the node; without them it loads all 48 node files at every start.
+ * `npm run build` runs the same generator.
+ */
+function generateN8nMetadata(packageDir, env) {
+	// The compiled node files import n8n-workflow, which a staging folder has no node_modules for.
+	runSync(node24Bin(), [join(REPO_ROOT, 'node_modules', 'n8n-core', 'bin', 'generate-metadata')], {
+		cwd: packageDir,
+		env: { ...env, NODE_PATH: join(REPO_ROOT, 'node_modules') },
+	});
+}
+
+/**
  * Compiles the package into a private staging folder and packs it with `npm pack`, exactly what
  * npm would publish. Staging keeps a concurrent `npm run build` (which empties dist/) from
  * changing the tarball halfway.
@@ -52,6 +69,7 @@ function buildAndPack(destination) {
 	for (const file of ['package.json', 'README.md', 'LICENSE']) {
 		if (existsSync(join(REPO_ROOT, file))) copyFileSync(join(REPO_ROOT, file), join(stage, file));
 	}
+	generateN8nMetadata(stage, env);
 	const output = runSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', destination], { cwd: stage, env });
 	const [{ filename }] = JSON.parse(output.slice(output.indexOf('[')));
 	return join(destination, filename);
@@ -118,6 +136,56 @@ function installCommunityPackage(userFolder, tarball) {
 	nodesManifest.dependencies = { ...nodesManifest.dependencies, [PACKAGE_NAME]: manifest.version };
 	writeFileSync(nodesManifestPath, JSON.stringify(nodesManifest, null, 2));
 	return packageDir;
+}
+
+/** Where `installBuiltPackage` keeps one installation per package hash (shared by the processes of a test run). */
+const INSTALLED_PACKAGES = join(tmpdir(), 'clawgate-installed');
+/** Installations of other sources are removed after a day unused; a build left halfway (a killed run) after an hour. */
+const KEEP_INSTALLED_MS = 24 * 60 * 60_000;
+const KEEP_HALF_BUILT_MS = 60 * 60_000;
+
+function pruneInstalledPackages(keep) {
+	for (const entry of readdirSync(INSTALLED_PACKAGES)) {
+		const path = join(INSTALLED_PACKAGES, entry);
+		const age = Date.now() - statSync(path).mtimeMs;
+		if (entry !== keep && age > (entry.startsWith('building-') ? KEEP_HALF_BUILT_MS : KEEP_INSTALLED_MS)) rmSync(path, { recursive: true, force: true });
+	}
+}
+
+/**
+ * Installs the package into a user folder as `buildAndPack` + `installCommunityPackage` do, but
+ * builds, packs and installs it only once per package hash on this machine, then copies that
+ * installation (its `nodes` folder) into each user folder. An e2e or reliability run starts dozens
+ * of n8n processes from the same sources; building and installing for each took about 25 s.
+ * Concurrent test processes may build the same hash at once: each builds in a folder of its own
+ * and the first to rename it into place wins. Returns the installed package's folder.
+ */
+function installBuiltPackage(userFolder) {
+	const hash = packageSourceHash().slice(0, 24);
+	const installed = join(INSTALLED_PACKAGES, hash);
+	mkdirSync(INSTALLED_PACKAGES, { recursive: true });
+	if (!existsSync(installed)) {
+		const building = mkdtempSync(join(INSTALLED_PACKAGES, 'building-'));
+		try {
+			installCommunityPackage(building, buildAndPack(join(building, 'packed')));
+		} catch (error) {
+			rmSync(building, { recursive: true, force: true });
+			throw error;
+		}
+		rmSync(join(building, 'packed'), { recursive: true, force: true });
+		try {
+			renameSync(building, installed);
+		} catch (error) {
+			rmSync(building, { recursive: true, force: true });
+			if (!existsSync(installed)) throw error;
+		}
+		pruneInstalledPackages(hash);
+	}
+	// Its time is when it was last used, which is what pruning goes by.
+	const now = new Date();
+	utimesSync(installed, now, now);
+	cpSync(join(n8nDataDir(installed), 'nodes'), join(n8nDataDir(userFolder), 'nodes'), { recursive: true });
+	return join(n8nDataDir(userFolder), 'nodes', 'node_modules', PACKAGE_NAME);
 }
 
 /**
@@ -289,6 +357,7 @@ module.exports = {
 	REPO_ROOT,
 	buildAndPack,
 	freePort,
+	installBuiltPackage,
 	installCommunityPackage,
 	listExampleWorkflows,
 	login,

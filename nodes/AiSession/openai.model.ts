@@ -26,7 +26,7 @@ type CompletionBody = OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStrea
 
 type OpenAiSdk = typeof import('openai');
 
-/** openai, loaded on first use, not on import: n8n loads every node file at startup, AI Session used or not. */
+/** openai, loaded on first use, not on import: a node file can be loaded without running (n8n loads them all right after an install), AI Session used or not. */
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const loadOpenAiSdk = onFirstUse(() => require('openai') as OpenAiSdk);
 

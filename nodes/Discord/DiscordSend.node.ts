@@ -1,5 +1,5 @@
 import type { IDataObject, IExecuteFunctions, INodeProperties, INodeType, INodeTypeDescription } from 'n8n-workflow';
-import type { REST } from 'discord.js';
+import type { REST } from '@discordjs/rest';
 
 import { envelopeChatOf, readsEnvelopeWhenEmpty, replyTextDefault, replyTextOf, replyToModeProperties, sentMessageDefault, sentMessageIdOf, withEnvelopeDefault } from '../shared/from-envelope';
 import { envelopeTargetProperty, linkPreviewsProperty, replyTextProperty, sentMessageProperty, type SendDeclaration, sendExecutor, sendNodeDescription, type SendOperation } from '../shared/send-node';

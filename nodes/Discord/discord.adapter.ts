@@ -3,7 +3,9 @@
  * listener the trigger holds, normalisation of MESSAGE_CREATE payloads into the envelope, and
  * outbound calls. Node classes stay thin and call only this.
  */
-import type { APIAllowedMentions, APIChannel, APIMessage, APIUser, Channel, Client, ClientOptions, ClientUser, GatewayMessageCreateDispatchData, REST } from 'discord.js';
+import type { REST } from '@discordjs/rest';
+import type { SessionInfo } from '@discordjs/ws';
+import type { APIAllowedMentions, APIChannel, APIMessage, APIUser, GatewayDispatchPayload, GatewayMessageCreateDispatchData } from 'discord-api-types/v10';
 
 import { buildSessionId, commandForBot, type AttachmentKind, type Envelope, type EnvelopeAttachment, type SessionScope } from '../core/envelope';
 import { decideAccess, DEFAULT_ACCESS_POLICY, type AccessFacts, type AccessPolicy } from '../core/access-policy';
@@ -17,14 +19,30 @@ import type { ListenerCursor } from '../shared/listener-trigger';
 
 export const DISCORD_PUBLIC_API = 'https://discord.com/api';
 
-type DiscordJs = typeof import('discord.js');
+type DiscordRestSdk = typeof import('@discordjs/rest');
+
+interface DiscordGatewaySdk {
+	ws: typeof import('@discordjs/ws');
+	rest: DiscordRestSdk;
+	api: typeof import('discord-api-types/v10');
+}
 
 /**
- * discord.js, loaded on first use: it takes about a second to load, and n8n loads every node
- * file of a community package at startup, Discord used or not.
+ * The discord.js team's REST client, loaded on first use: a node file can be loaded without
+ * running (n8n loads them all right after an install), Discord used or not.
  */
-function loadDiscordJs(): Promise<DiscordJs> {
-	return import('discord.js');
+function loadDiscordRest(): Promise<DiscordRestSdk> {
+	return import('@discordjs/rest');
+}
+
+/**
+ * The gateway client (@discordjs/ws), its REST client and discord-api-types' enums and routes,
+ * loaded on first use. discord.js itself is not needed: the listener reads raw dispatches, and its
+ * Client (with its caches and structures) would cost about 20 MiB more per process.
+ */
+async function loadDiscordGateway(): Promise<DiscordGatewaySdk> {
+	const [ws, rest, api] = await Promise.all([import('@discordjs/ws'), loadDiscordRest(), import('discord-api-types/v10')]);
+	return { ws, rest, api };
 }
 
 /** What Discord can do, as data the shared delivery code reads (DESIGN.md "Layers"). */
@@ -131,7 +149,7 @@ function isNetworkError(error: unknown): boolean {
 	return codes.some((code) => /^(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|UND_ERR_)/.test(code));
 }
 
-function describeDiscordError(error: unknown, action: string, { RateLimitError, DiscordAPIError, HTTPError }: DiscordJs): DiscordApiError {
+function describeDiscordError(error: unknown, action: string, { RateLimitError, DiscordAPIError, HTTPError }: DiscordRestSdk): DiscordApiError {
 	if (error instanceof DiscordApiError) return error;
 	if (error instanceof RateLimitError) {
 		const seconds = Math.round(error.retryAfter / 1000);
@@ -171,13 +189,13 @@ const DISCORD_REQUEST_TIMEOUT_MS = 15_000;
 export const SUPPRESS_EMBEDS = 1 << 2;
 
 /**
- * A REST client for sending. discord.js's REST keeps Discord's rate-limit buckets: it waits
+ * A REST client for sending. @discordjs/rest keeps Discord's rate-limit buckets: it waits
  * before a call when `X-RateLimit-Remaining` says the bucket is empty, and waits out a 429's
  * `Retry-After` (per route or global) and retries.
  */
 export async function createDiscordRest(credential: DiscordCredential): Promise<REST> {
 	const token = botTokenOf(credential);
-	const { REST } = await loadDiscordJs();
+	const { REST } = await loadDiscordRest();
 	return new REST({
 		api: apiBaseOf(credential),
 		version: '10',
@@ -196,7 +214,7 @@ export async function call<T>(action: string, request: () => Promise<unknown>): 
 	try {
 		return (await request()) as T;
 	} catch (error) {
-		throw describeDiscordError(error, action, await loadDiscordJs());
+		throw describeDiscordError(error, action, await loadDiscordRest());
 	}
 }
 
@@ -223,7 +241,7 @@ export interface DiscordTriggerOptions {
 	policy?: Partial<AccessPolicy>;
 }
 
-/** Where a message was posted, from the gateway client's cache (or one REST lookup). */
+/** Where a message was posted, from the channels the gateway told of (or one REST lookup). */
 export interface DiscordChannelInfo {
 	/** For a thread: the channel it belongs to. */
 	parentId: string | null;
@@ -243,6 +261,7 @@ export interface DiscordNormalizeContext {
 const REPLY_MESSAGE = 19;
 const EMITTED_MESSAGE_TYPES = new Set([0, REPLY_MESSAGE]);
 const DM_CHANNEL = 1;
+const GROUP_DM_CHANNEL = 3;
 const THREAD_CHANNELS = new Set([10, 11, 12]);
 const IS_VOICE_MESSAGE = 1 << 13;
 /** message_reference.type 0 is a reply; 1 is a forward, which quotes but does not answer. */
@@ -521,13 +540,15 @@ const SAVED_SHARD = 0;
  */
 const RESUMABLE_CLOSE_CODE = 4200;
 
+const NORMAL_CLOSE_CODE = 1000;
+
 /** How long `close()` lets an ongoing reconnect finish, so the connection it opens is closed too. */
 const RECONNECT_SETTLE_MS = 5_000;
 
-function describeGatewayError(error: unknown, discordJs: DiscordJs): DiscordApiError {
+function describeGatewayError(error: unknown, sdk: DiscordGatewaySdk): DiscordApiError {
 	const message = error instanceof Error ? error.message : String(error);
-	const code = (error as { code?: unknown })?.code;
-	if (code === 'TokenInvalid' || message === 'Authentication failed') {
+	// GET /gateway/bot answers 401 to a wrong token; the gateway closes with 4004 ("Authentication failed").
+	if ((error instanceof sdk.rest.DiscordAPIError && error.status === 401) || message === 'Authentication failed') {
 		return new DiscordApiError(`Discord rejected the bot token (401): ${TOKEN_ADVICE}`, 401);
 	}
 	if (message === 'Used disallowed intents') {
@@ -535,7 +556,7 @@ function describeGatewayError(error: unknown, discordJs: DiscordJs): DiscordApiE
 			'Discord refused the gateway connection: the Message Content intent is off for this bot. Turn on "Message Content Intent" in the Developer Portal (your application → Bot → Privileged Gateway Intents), then activate the workflow again.',
 		);
 	}
-	return describeDiscordError(error, 'connect to the Discord gateway', discordJs);
+	return describeDiscordError(error, 'connect to the Discord gateway', sdk.rest);
 }
 
 const CLOSE_CODE_ADVICE: Record<number, string> = {
@@ -543,22 +564,85 @@ const CLOSE_CODE_ADVICE: Record<number, string> = {
 	4014: 'the Message Content intent was turned off: turn on "Message Content Intent" in the Developer Portal (your application → Bot → Privileged Gateway Intents).',
 };
 
-function channelInfoFrom(channel: Channel | null | undefined, client: Client): DiscordChannelInfo | null {
-	if (!channel) return null;
-	if (channel.isThread()) {
-		const parent = channel.parentId ? client.channels.cache.get(channel.parentId) : null;
-		return { parentId: channel.parentId, name: parent && 'name' in parent ? parent.name : null };
+/**
+ * Close codes after which @discordjs/ws does not reconnect (https://discord.com/developers/docs/topics/opcodes-and-status-codes#gateway-close-event-codes):
+ * authentication failed, invalid shard, sharding required, invalid API version, invalid or disallowed intents.
+ */
+const FATAL_CLOSE_CODES = new Set([4004, 4010, 4011, 4012, 4013, 4014]);
+
+/** What the listener keeps of a server channel or thread: what names a chat and finds a thread's channel. */
+interface KnownChannel {
+	name: string | null;
+	/** For a thread: the channel it belongs to; null for other channels (a category is no chat). */
+	parentId: string | null;
+	guildId: string | null;
+}
+
+/**
+ * The server channels and threads the gateway told of (GUILD_CREATE, CHANNEL_*, THREAD_*), three
+ * fields each: what discord.js's channel cache gave the listener, without its full channel objects.
+ */
+class KnownChannels {
+	private readonly channels = new Map<string, KnownChannel>();
+
+	/** Takes in a dispatch that creates, changes or removes channels; others pass by. */
+	learnFrom(dispatch: GatewayDispatchPayload): void {
+		switch (dispatch.t) {
+			case 'GUILD_CREATE': {
+				const guild = dispatch.d;
+				// Channels in GUILD_CREATE carry no guild_id.
+				for (const channel of [...listOf(guild.channels), ...listOf(guild.threads)]) this.add(channel as APIChannel, guild.id);
+				break;
+			}
+			case 'GUILD_DELETE':
+				// An outage makes a server unavailable for a while; its channels are still there.
+				if (!dispatch.d.unavailable) for (const [id, channel] of this.channels) if (channel.guildId === dispatch.d.id) this.channels.delete(id);
+				break;
+			case 'CHANNEL_CREATE':
+			case 'CHANNEL_UPDATE':
+			case 'THREAD_CREATE':
+			case 'THREAD_UPDATE':
+				this.add(dispatch.d, null);
+				break;
+			case 'CHANNEL_DELETE':
+			case 'THREAD_DELETE':
+				this.channels.delete(dispatch.d.id);
+				break;
+			case 'THREAD_LIST_SYNC':
+				for (const thread of dispatch.d.threads) this.add(thread as APIChannel, dispatch.d.guild_id);
+				break;
+		}
 	}
-	return { parentId: null, name: 'name' in channel ? (channel.name ?? null) : null };
+
+	get(channelId: string): KnownChannel | undefined {
+		return this.channels.get(channelId);
+	}
+
+	private add(channel: APIChannel, guildId: string | null): void {
+		if (!isRecord(channel) || !nonEmptyStringOrNull(channel.id) || channel.type === DM_CHANNEL || channel.type === GROUP_DM_CHANNEL) return;
+		const thread = THREAD_CHANNELS.has(channel.type);
+		this.channels.set(channel.id, {
+			name: 'name' in channel ? (channel.name ?? null) : null,
+			parentId: thread && 'parent_id' in channel ? (channel.parent_id ?? null) : null,
+			guildId: guildId ?? ('guild_id' in channel ? (channel.guild_id ?? null) : null),
+		});
+	}
+}
+
+/** A known channel as the envelope needs it: for a thread, its parent and the parent's name. */
+function channelInfoFrom(channel: KnownChannel | undefined, known: KnownChannels): DiscordChannelInfo | null {
+	if (!channel) return null;
+	if (channel.parentId) return { parentId: channel.parentId, name: known.get(channel.parentId)?.name ?? null };
+	return { parentId: null, name: channel.name };
 }
 
 /** A channel as REST returns it: its parent and name; for a thread, its parent's name (one more lookup). */
-async function channelInfoFromRest(client: Client, channelId: string, { Routes }: DiscordJs): Promise<DiscordChannelInfo> {
-	const channel = (await client.rest.get(Routes.channel(channelId))) as APIChannel;
+async function channelInfoFromRest(rest: REST, channelId: string, known: KnownChannels, sdk: DiscordGatewaySdk): Promise<DiscordChannelInfo> {
+	const channel = (await rest.get(sdk.api.Routes.channel(channelId))) as APIChannel;
 	if (!THREAD_CHANNELS.has(channel.type)) return { parentId: null, name: 'name' in channel ? (channel.name ?? null) : null };
 	const parentId = 'parent_id' in channel ? (channel.parent_id ?? null) : null;
 	if (!parentId) return { parentId: null, name: null };
-	const parent = channelInfoFrom(client.channels.cache.get(parentId), client) ?? (await channelInfoFromRest(client, parentId, { Routes } as DiscordJs));
+	const parent = channelInfoFrom(known.get(parentId), known) ?? (await channelInfoFromRest(rest, parentId, known, sdk));
 	return { parentId, name: parent.name };
 }
 
@@ -584,72 +668,25 @@ function channelLookups(): ChannelLookups {
 }
 
 /**
- * Where a message was posted: from discord.js's cache, else one REST lookup, kept a while (a thread
- * the client has not seen yet; any server channel after a resumed start, whose cache stays empty:
- * READY and the servers' GUILD_CREATE went to the process that started the session).
+ * Where a message was posted: from the channels the gateway told of, else one REST lookup, kept a
+ * while (a thread the listener has not seen yet; any server channel after a resumed start, which
+ * knows none: READY and the servers' GUILD_CREATE went to the process that started the session).
  */
-async function channelInfoOf(client: Client, message: DiscordMessagePayload, lookups: ChannelLookups, logger: DiscordLogger, discordJs: DiscordJs): Promise<DiscordChannelInfo | null> {
+async function channelInfoOf(rest: REST, message: DiscordMessagePayload, known: KnownChannels, lookups: ChannelLookups, logger: DiscordLogger, sdk: DiscordGatewaySdk): Promise<DiscordChannelInfo | null> {
 	if (isDirectMessage(message)) return null;
-	const cached = channelInfoFrom(client.channels.cache.get(message.channel_id), client);
+	const cached = channelInfoFrom(known.get(message.channel_id), known);
 	const isThread = THREAD_CHANNELS.has(message.channel_type ?? -1);
 	if (cached && (!isThread || cached.parentId)) return cached;
 	const looked = lookups.get(message.channel_id);
 	if (looked) return looked;
 	try {
-		const info = await channelInfoFromRest(client, message.channel_id, discordJs);
+		const info = await channelInfoFromRest(rest, message.channel_id, known, sdk);
 		lookups.set(message.channel_id, info);
 		return info;
 	} catch (error) {
-		logger.warn(`Clawgate Discord: could not look up channel ${message.channel_id}: ${describeDiscordError(error, 'look up the channel', discordJs).message}`);
+		logger.warn(`Clawgate Discord: could not look up channel ${message.channel_id}: ${describeDiscordError(error, 'look up the channel', sdk.rest).message}`);
 		return cached;
 	}
-}
-
-/**
- * discord.js's gateway strategy, handed the saved session before its first connection: @discordjs/ws
- * then connects to `resumeURL` and sends RESUME instead of IDENTIFY (and identifies when Discord
- * answers INVALID_SESSION). The session goes in through `updateSessionInfo`, the call @discordjs/ws
- * makes after READY; discord.js has created its shards by the time the strategy connects.
- */
-function resumingStrategy(discordJs: DiscordJs, manager: GatewayManager, saved: DiscordGatewaySession | null) {
-	let pending = saved;
-	return new (class ResumingShardingStrategy extends discordJs.SimpleShardingStrategy {
-		override async connect(): Promise<void> {
-			if (pending) {
-				const { sessionId, resumeURL, sequence, shardCount } = pending;
-				pending = null;
-				await manager.options.updateSessionInfo(SAVED_SHARD, { sessionId, resumeURL, sequence, shardCount, shardId: SAVED_SHARD });
-			}
-			await super.connect();
-		}
-	})(manager);
-}
-
-/** discord.js's own, private step at READY (14.28: `WebSocketManager#triggerClientReady`), which a RESUME never takes. */
-interface ClientReadyStep {
-	triggerClientReady(): void;
-}
-
-/**
- * After a RESUME in a new process discord.js has seen no READY: it knows no bot user and never turns
- * ready, so it would queue every later event unhandled, for good. Gives it the bot user from REST
- * and takes its READY step.
- */
-function completeResumedStart(client: Client, user: APIUser, { ClientUser: ClientUserClass }: DiscordJs): void {
-	const clientUser = new (ClientUserClass as unknown as new (client: Client, data: APIUser) => ClientUser)(client, user);
-	client.user = clientUser;
-	client.users.cache.set(clientUser.id, clientUser);
-	(client.ws as unknown as ClientReadyStep).triggerClientReady();
-}
-
-/** @discordjs/ws's manager, which discord.js hands to `ws.buildStrategy`. */
-type GatewayManager = Parameters<NonNullable<NonNullable<ClientOptions['ws']>['buildStrategy']>>[0];
-
-/** A dispatch as discord.js's `raw` event hands it over: `s` is the session's sequence number. */
-interface GatewayDispatch {
-	t: string;
-	s: number;
-	d: unknown;
 }
 
 /**
@@ -657,25 +694,27 @@ interface GatewayDispatch {
  * message the options accept. With a `cursor` it RESUMEs the session saved there, so Discord
  * replays what was sent while no process held it, and saves the session as messages are handed
  * over. Resolves once Discord has accepted the session (READY or RESUMED); rejects with an
- * actionable error otherwise. discord.js heartbeats, reconnects and resumes within the process.
+ * actionable error otherwise. @discordjs/ws heartbeats, reconnects and resumes within the process.
  */
 export async function startDiscordListener({ credential, options = {}, onEnvelope, cursor, admit, onFatalError, logger = silentLogger }: DiscordListenerInput): Promise<DiscordListener> {
 	const token = botTokenOf(credential);
-	const discordJs = await loadDiscordJs();
-	const { Client, Events, GatewayDispatchEvents, GatewayIntentBits, Options, Partials, Routes } = discordJs;
+	const sdk = await loadDiscordGateway();
+	const { WebSocketManager, WebSocketShardEvents } = sdk.ws;
+	const { GatewayDispatchEvents, GatewayIntentBits, Routes } = sdk.api;
 	const saved = savedSessionOf(cursor);
-	let gateway: ReturnType<typeof resumingStrategy> | null = null;
-	const client = new Client({
+	// The sessions @discordjs/ws heartbeats and resumes with, per shard: shard 0 starts with the saved one.
+	const gatewaySessions = new Map<number, SessionInfo>();
+	if (saved) gatewaySessions.set(SAVED_SHARD, { sessionId: saved.sessionId, resumeURL: saved.resumeURL, sequence: saved.sequence, shardCount: saved.shardCount, shardId: SAVED_SHARD });
+	const rest = new sdk.rest.REST({ api: apiBaseOf(credential), version: '10', timeout: DISCORD_REQUEST_TIMEOUT_MS }).setToken(token);
+	const manager = new WebSocketManager({
+		token,
+		rest,
 		// Message events in servers and DMs, with their text (MESSAGE_CONTENT is privileged: it must be
 		// switched on in the Developer Portal), and GUILDS for channel names and thread parents.
-		intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.MessageContent, GatewayIntentBits.DirectMessages],
-		// DM channels are never cached beforehand; without this partial discord.js drops DM events
-		// before its own handlers (the listener reads the raw payload either way).
-		partials: [Partials.Channel],
-		rest: { api: apiBaseOf(credential), timeout: DISCORD_REQUEST_TIMEOUT_MS },
-		// The listener reads raw payloads; cached messages would only hold memory.
-		makeCache: Options.cacheWithLimits({ ...Options.DefaultMakeCacheSettings, MessageManager: 0 }),
-		ws: { buildStrategy: (manager) => (gateway = resumingStrategy(discordJs, manager, saved)) },
+		intents: GatewayIntentBits.Guilds | GatewayIntentBits.GuildMessages | GatewayIntentBits.MessageContent | GatewayIntentBits.DirectMessages,
+		largeThreshold: 50,
+		retrieveSessionInfo: (shardId) => gatewaySessions.get(shardId) ?? null,
+		updateSessionInfo: (shardId, info) => void (info ? gatewaySessions.set(shardId, info) : gatewaySessions.delete(shardId)),
 	});
 
 	let started = false;
@@ -689,6 +728,7 @@ export async function startDiscordListener({ credential, options = {}, onEnvelop
 	};
 	// A resumed gateway session replays what the bot missed; a replayed message is emitted once.
 	const recent = new RecentKeys(24 * 60 * 60_000, 1000);
+	const known = new KnownChannels();
 	const lookups = channelLookups();
 	let queue = Promise.resolve();
 	/** The session the cursor holds now; null without a cursor, or before Discord accepted one. */
@@ -698,6 +738,11 @@ export async function startDiscordListener({ credential, options = {}, onEnvelop
 		session = next;
 		cursor?.write({ ...next });
 	};
+	// READY names the bot and its application; a resumed start gets no READY and asks REST for the bot.
+	let readyUser: APIUser | null = null;
+	let readyApplicationId: string | null = null;
+	// The seq the connection had when it last said HELLO: a RESUME replays what came after it.
+	let sequenceAtHello = 0;
 	// Messages replayed before RESUMED arrive before the bot user is known (a resumed start gets no READY).
 	let knowBotUser: (id: string | null) => void = () => undefined;
 	const botUserId = new Promise<string | null>((resolve) => (knowBotUser = resolve));
@@ -712,7 +757,7 @@ export async function startDiscordListener({ credential, options = {}, onEnvelop
 			// A message of an earlier session (replaced after INVALID_SESSION) moves nothing: the new session starts after it.
 			if (session && session.sessionId === sessionId && sequence > session.sequence) saveSession({ ...session, sequence, savedAt: new Date().toISOString() });
 		};
-		const context: DiscordNormalizeContext = { botUserId: userId, options, channel: await channelInfoOf(client, message, lookups, logger, discordJs) };
+		const context: DiscordNormalizeContext = { botUserId: userId, options, channel: await channelInfoOf(rest, message, known, lookups, logger, sdk) };
 		const skipped = admit ? whyDiscordMessageIsNoMessage(message, context) : whyDiscordMessageIsSkipped(message, context);
 		if (skipped !== null) {
 			moveSessionPast();
@@ -729,77 +774,85 @@ export async function startDiscordListener({ credential, options = {}, onEnvelop
 		moveSessionPast();
 	};
 
-	// `raw` fires for every dispatch of the gateway, with its sequence number, right before
-	// discord.js handles it (its channel cache included); the queued handler runs after that, in
-	// arrival order.
-	client.on(Events.Raw, (packet: GatewayDispatch, shardId: number) => {
+	// READY: @discordjs/ws has just taken the new session (updateSessionInfo, READY's seq included).
+	manager.on(WebSocketShardEvents.Ready, ({ data, shardId }) => {
+		settle();
 		if (closed || shardId !== SAVED_SHARD) return;
-		if (packet.t === GatewayDispatchEvents.Ready) {
-			const ready = packet.d as { session_id: string; resume_gateway_url: string };
-			if (resuming) logger.warn(`Clawgate Discord: Discord could not resume the gateway session saved at ${saved?.savedAt} (it had ended or expired), so it started a new one; messages sent to the bot in between are lost.`);
-			resuming = false;
-			if (cursor) {
-				saveSession({
-					sessionId: ready.session_id,
-					resumeURL: ready.resume_gateway_url,
-					sequence: packet.s,
-					shardCount: client.options.shardCount ?? 1,
-					savedAt: new Date().toISOString(),
-				});
-			}
-		} else if (packet.t === GatewayDispatchEvents.Resumed && resuming) {
+		readyUser = data.user;
+		readyApplicationId = data.application?.id ?? null;
+		if (resuming) logger.warn(`Clawgate Discord: Discord could not resume the gateway session saved at ${saved?.savedAt} (it had ended or expired), so it started a new one; messages sent to the bot in between are lost.`);
+		resuming = false;
+		const ready = gatewaySessions.get(SAVED_SHARD);
+		if (cursor && ready) {
+			const { sessionId, resumeURL, sequence, shardCount } = ready;
+			saveSession({ sessionId, resumeURL, sequence, shardCount, savedAt: new Date().toISOString() });
+		}
+	});
+	manager.on(WebSocketShardEvents.Hello, ({ shardId }) => {
+		if (shardId === SAVED_SHARD) sequenceAtHello = gatewaySessions.get(SAVED_SHARD)?.sequence ?? 0;
+	});
+	manager.on(WebSocketShardEvents.Resumed, ({ shardId }) => {
+		settle();
+		if (shardId !== SAVED_SHARD) return;
+		if (resuming) {
 			resuming = false;
 			session = saved;
 			logger.info(`Clawgate Discord: resumed the gateway session saved at ${saved?.savedAt}; Discord replays what was sent since`);
-		} else if (packet.t === GatewayDispatchEvents.MessageCreate) {
-			// A copy as Discord sent it: discord.js then sets `member.user` to its own User object
-			// (circular: the journal could not store it, and n8n would save the client in the item).
-			const payload = structuredClone(packet.d) as DiscordMessagePayload;
-			const sessionId = session?.sessionId ?? (resuming ? (saved?.sessionId ?? null) : null);
-			queue = queue
-				.then(() => handle(payload, sessionId, packet.s))
-				.catch((error) => logger.error(`Clawgate Discord: could not handle message ${payload?.id}: ${(error as Error).message}`));
 		}
+		logger.info(`Clawgate Discord: gateway session resumed; Discord replayed ${(gatewaySessions.get(SAVED_SHARD)?.sequence ?? sequenceAtHello) - sequenceAtHello} events`);
 	});
-	client.on(Events.Error, (error) => logger.error(`Clawgate Discord: ${error.message}`));
-	client.on(Events.Warn, (message) => logger.warn(`Clawgate Discord: ${message}`));
-	client.on(Events.ShardError, (error) => logger.warn(`Clawgate Discord: gateway connection error: ${error.message}`));
-	client.on(Events.ShardReconnecting, () => {
-		reconnecting = true;
-		if (!closed) logger.info('Clawgate Discord: the gateway connection dropped; reconnecting');
+	// Every dispatch, in arrival order, with its sequence number; the queued handler runs after the
+	// channels it announces are known.
+	manager.on(WebSocketShardEvents.Dispatch, ({ data: dispatch, shardId }) => {
+		if (closed) return;
+		known.learnFrom(dispatch);
+		if (shardId !== SAVED_SHARD || dispatch.t !== GatewayDispatchEvents.MessageCreate) return;
+		// Nothing else holds the payload: it stays plain JSON, as Discord sent it (the journal stores it).
+		const payload = dispatch.d as DiscordMessagePayload;
+		const sessionId = session?.sessionId ?? (resuming ? (saved?.sessionId ?? null) : null);
+		queue = queue
+			.then(() => handle(payload, sessionId, dispatch.s))
+			.catch((error) => logger.error(`Clawgate Discord: could not handle message ${payload?.id}: ${(error as Error).message}`));
 	});
-	client.on(Events.ShardResume, (_shardId, replayed) => {
+	manager.on(WebSocketShardEvents.Error, ({ error }) => logger.warn(`Clawgate Discord: gateway connection error: ${error.message}`));
+	manager.on(WebSocketShardEvents.Closed, ({ code }) => {
+		if (!FATAL_CLOSE_CODES.has(code)) {
+			reconnecting = true;
+			if (!closed) logger.info('Clawgate Discord: the gateway connection dropped; reconnecting');
+			return;
+		}
 		settle();
-		logger.info(`Clawgate Discord: gateway session resumed; Discord replayed ${replayed} events`);
-	});
-	client.on(Events.ShardReady, settle);
-	client.on(Events.ShardDisconnect, (event) => {
-		settle();
-		// Before login resolves, the failure is login's to report.
+		// Before the connection is up, the failure is the start's to report.
 		if (closed || !started) return;
-		const advice = CLOSE_CODE_ADVICE[event.code] ?? `see https://discord.com/developers/docs/topics/opcodes-and-status-codes#gateway-close-event-codes for code ${event.code}.`;
-		const error = new DiscordApiError(`Discord closed the gateway connection for good (code ${event.code}): ${advice}`, null, event.code);
+		const advice = CLOSE_CODE_ADVICE[code] ?? `see https://discord.com/developers/docs/topics/opcodes-and-status-codes#gateway-close-event-codes for code ${code}.`;
+		const error = new DiscordApiError(`Discord closed the gateway connection for good (code ${code}): ${advice}`, null, code);
 		logger.error(error.message);
 		onFatalError?.(error);
 	});
 
+	const destroy = async (code: number, reason: string) => {
+		await manager.destroy({ code, reason });
+		rest.clearHashSweeper();
+		rest.clearHandlerSweeper();
+	};
+
 	let botUser: { id: string; username: string };
 	try {
 		if (saved) logger.info(`Clawgate Discord: resuming the gateway session saved at ${saved.savedAt} (after event ${saved.sequence})`);
-		await client.login(token);
-		if (!client.user) completeResumedStart(client, (await client.rest.get(Routes.user())) as APIUser, discordJs);
-		botUser = { id: client.user!.id, username: client.user!.username };
+		await manager.connect();
+		const user = readyUser ?? ((await rest.get(Routes.user())) as APIUser);
+		botUser = { id: user.id, username: user.username };
 	} catch (error) {
 		closed = true;
 		knowBotUser(null);
-		await client.destroy();
-		throw describeGatewayError(error, discordJs);
+		await destroy(NORMAL_CLOSE_CODE, 'The trigger could not start');
+		throw describeGatewayError(error, sdk);
 	}
 	started = true;
 	knowBotUser(botUser.id);
 	const applicationId = credential.applicationId?.trim();
-	if (applicationId && client.application?.id && client.application.id !== applicationId) {
-		logger.warn(`Clawgate Discord: the bot token belongs to application ${client.application.id}, not ${applicationId} as the credential says.`);
+	if (applicationId && readyApplicationId && readyApplicationId !== applicationId) {
+		logger.warn(`Clawgate Discord: the bot token belongs to application ${readyApplicationId}, not ${applicationId} as the credential says.`);
 	}
 	logger.info(`Clawgate Discord: connected to the gateway as ${botUser.username} (${botUser.id})`);
 
@@ -808,7 +861,7 @@ export async function startDiscordListener({ credential, options = {}, onEnvelop
 		async close() {
 			if (closed) return;
 			closed = true;
-			// discord.js cannot cancel a reconnect that is waiting to start: destroying the client
+			// @discordjs/ws cannot cancel a reconnect that is waiting to start: destroying the manager
 			// then would leave the new connection open. Let it finish (bounded) and close it after.
 			if (reconnecting) {
 				await new Promise<void>((resolve) => {
@@ -820,8 +873,8 @@ export async function startDiscordListener({ credential, options = {}, onEnvelop
 				});
 			}
 			// A saved session stays resumable for the next start; without a cursor the session ends here.
-			if (cursor) await gateway?.destroy({ code: RESUMABLE_CLOSE_CODE, reason: 'n8n stopped the trigger; the next start resumes the session' });
-			await client.destroy();
+			if (cursor) await destroy(RESUMABLE_CLOSE_CODE, 'n8n stopped the trigger; the next start resumes the session');
+			else await destroy(NORMAL_CLOSE_CODE, 'n8n stopped the trigger');
 		},
 	};
 }

@@ -2,7 +2,8 @@
  * Discord as a Clawgate channel plugin, built from the Discord adapter. Messages arrive over the
  * gateway (a listener the trigger holds open), so there is no webhook part.
  */
-import type { APIMessage, REST } from 'discord.js';
+import type { REST } from '@discordjs/rest';
+import type { APIMessage } from 'discord-api-types/v10';
 
 import type { ChannelPlugin } from '../core/channel';
 import { markdownRenderer } from '../core/text/renderer';
@@ -72,7 +73,7 @@ export const discordPlugin: ChannelPlugin<DiscordCredential, REST> = {
 		replyTarget: (envelope, inThread) => ({ chatId: inThread && envelope.chat.threadId ? envelope.chat.threadId : envelope.chat.id, threadId: null }),
 	},
 	downloadAttachment: ({ credential }, attachment, limits) => downloadDiscordAttachment(credential, attachment, limits),
-	// discord.js's REST waits out Discord's 429s itself (per bucket), within the wait the adapter allows.
+	// @discordjs/rest waits out Discord's 429s itself (per bucket), within the wait the adapter allows.
 	retryAfterMs: () => null,
 	describeError: (error) => (error instanceof Error ? error : new DiscordApiError(String(error))),
 };

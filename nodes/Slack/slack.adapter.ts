@@ -46,7 +46,7 @@ export interface SlackCredential {
 
 type SlackWebApi = typeof import('@slack/web-api');
 
-/** @slack/web-api, loaded on first use, not on import: n8n loads every node file at startup, Slack used or not. */
+/** @slack/web-api, loaded on first use, not on import: a node file can be loaded without running (n8n loads them all right after an install), Slack used or not. */
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const loadSlackWebApi = onFirstUse(() => require('@slack/web-api') as SlackWebApi);
 

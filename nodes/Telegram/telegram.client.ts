@@ -11,7 +11,7 @@ export const TELEGRAM_PUBLIC_API = 'https://api.telegram.org';
 
 type Grammy = typeof import('grammy');
 
-/** grammy, loaded on first use, not on import: n8n loads every node file at startup, Telegram used or not. */
+/** grammy, loaded on first use, not on import: a node file can be loaded without running (n8n loads them all right after an install), Telegram used or not. */
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 export const loadGrammy = onFirstUse(() => require('grammy') as Grammy);
 

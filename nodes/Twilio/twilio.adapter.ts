@@ -83,10 +83,11 @@ function retryAfterSecondsOf(headers: unknown): number | null {
 }
 
 /**
- * twilio, loaded on first use, not on import: n8n loads every node file of a community package at
- * startup, Twilio used or not, and the SDK is a few hundred modules. Only the three parts used are
- * loaded (its index also loads TwiML builders, access tokens and client-capability helpers: 56
- * modules more, none of which a chat reply needs); these paths are the ones its index re-exports.
+ * twilio, loaded on first use, not on import: a node file can be loaded without running (n8n
+ * loads them all right after an install), Twilio used or not, and the SDK is a few hundred
+ * modules. Only the three parts used are loaded (its index also loads TwiML builders, access
+ * tokens and client-capability helpers: 56 modules more, none of which a chat reply needs); these
+ * paths are the ones its index re-exports.
  */
 const loadTwilio = onFirstUse(() => ({
 	/* eslint-disable @typescript-eslint/no-require-imports */

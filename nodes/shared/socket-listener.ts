@@ -84,7 +84,7 @@ function cursorFrom(value: unknown): Cursor | null {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref?.());
 
-/** ws, loaded when a listener starts, not on import: n8n loads every node file at startup, Mattermost and Rocket.Chat used or not. */
+/** ws, loaded when a listener starts, not on import: a node file can be loaded without running (n8n loads them all right after an install), Mattermost and Rocket.Chat used or not. */
 function loadWebSocket(): typeof WebSocket {
 	// eslint-disable-next-line @typescript-eslint/no-require-imports
 	return require('ws') as typeof WebSocket;

@@ -33,8 +33,9 @@ export function packagePieces(nodeFiles: string[]): Array<{ piece: string; load:
 	return [
 		{ piece: 'the token counter with the o200k_base encoding (gpt-4o, loaded on the first count)', load: `${keep} const counter = require('./dist/nodes/core/tokens').createTokenCounter('gpt-4o'); counter.countText('hello'); globalThis.kept.push(counter);` },
 		{ piece: 'openai (the SDK and one client)', load: `${keep} const { OpenAI } = require('openai'); globalThis.kept.push(new OpenAI({ apiKey: 'sk-bench', baseURL: 'http://127.0.0.1:9' }));` },
-		{ piece: 'discord.js', load: requireAll(['discord.js']) },
-		{ piece: 'twilio', load: requireAll(['twilio']) },
+		{ piece: '@discordjs/ws, @discordjs/rest, discord-api-types (Discord)', load: requireAll(['@discordjs/ws', '@discordjs/rest', 'discord-api-types/v10']) },
+		// What the Twilio nodes load (nodes/Twilio/twilio.adapter.ts), not the SDK's index.
+		{ piece: 'twilio (its REST client, HTTP client and signature check)', load: requireAll(['twilio/lib/rest/Twilio', 'twilio/lib/base/RequestClient', 'twilio/lib/webhooks/webhooks']) },
 		{ piece: 'grammy', load: requireAll(['grammy']) },
 		{ piece: '@slack/web-api', load: requireAll(['@slack/web-api']) },
 		{ piece: 'imapflow, mailparser, nodemailer (Email)', load: requireAll(['imapflow', 'mailparser', 'nodemailer']) },

@@ -18,6 +18,8 @@ describe('Telegram echo example in a real n8n with the package installed the com
 				{ ...credentialRef, type: 'clawgateTelegramApi', data: { accessToken: telegram.token, baseUrl: telegram.apiRoot } },
 			],
 			workflows: [example],
+			// Debug: n8n says at that level whether it lazy-loads the package (test below).
+			env: { N8N_LOG_LEVEL: 'debug' },
 		});
 		await telegram.waitForCall('setWebhook', undefined, 30_000);
 	});
@@ -45,6 +47,17 @@ describe('Telegram echo example in a real n8n with the package installed the com
 		expect(nodeNames.length).toBeGreaterThanOrEqual(2);
 		for (const name of nodeNames) expect(loadedNodes).toContain(`n8n-nodes-clawgate.${name}`);
 		for (const name of credentialNames) expect(loadedCredentials).toContain(name);
+	});
+
+	test('n8n lazy-loads the package: its metadata names every node and credential file, so n8n loads a node only when a workflow uses it', () => {
+		const installed = join(n8n.userFolder, '.n8n', 'nodes', 'node_modules', 'n8n-nodes-clawgate');
+		const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')).n8n as { nodes: string[]; credentials: string[] };
+		const sourcePaths = (file: string) => Object.values(JSON.parse(readFileSync(join(installed, 'dist', 'known', file), 'utf8')) as Record<string, { sourcePath: string }>).map((entry) => entry.sourcePath).sort();
+		expect(sourcePaths('nodes.json')).toEqual([...manifest.nodes].sort());
+		expect(sourcePaths('credentials.json')).toEqual([...manifest.credentials].sort());
+		// What n8n-core's LazyPackageDirectoryLoader logs when it reads dist/known and dist/types, and when it cannot.
+		expect(n8n.log).toContain('Lazy-loading nodes and credentials from n8n-nodes-clawgate');
+		expect(n8n.log).not.toContain("Can't enable lazy-loading");
 	});
 
 	test('activating the workflow registers its webhook with Telegram, with a secret token', () => {

@@ -241,7 +241,7 @@ export class DiscordEmulator {
 		return `${this.rest.url}/api`;
 	}
 
-	/** What `GET /gateway/bot` hands out; discord.js appends `?v=10&encoding=json`. */
+	/** What `GET /gateway/bot` hands out; @discordjs/ws appends `?v=10&encoding=json`. */
 	get gatewayUrl(): string {
 		return this.gatewayBase;
 	}

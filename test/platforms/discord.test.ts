@@ -52,7 +52,7 @@ async function until(condition: () => boolean, timeoutMs = 3_000): Promise<void>
 	}
 }
 
-describe('Discord trigger connection (discord.js against the gateway emulator)', () => {
+describe('Discord trigger connection (@discordjs/ws against the gateway emulator)', () => {
 	const discord = new DiscordEmulator();
 	const credential = () => ({ botToken: discord.token, baseUrl: discord.apiBase });
 	const listeners: DiscordListener[] = [];
@@ -128,7 +128,7 @@ describe('Discord trigger connection (discord.js against the gateway emulator)',
 			message: { id: raw.id, text: 'what is the capital of France?', mentionsBot: true },
 		});
 		// The payload as Discord sent it (a server message carries its author's member): plain JSON
-		// the journal and n8n can store, not discord.js's objects.
+		// the journal and n8n can store, not the SDK's objects.
 		expect(JSON.parse(JSON.stringify(envelope.raw))).toEqual(JSON.parse(JSON.stringify(raw)));
 
 		discord.sendGuildMessage({ content: `hey <@!${discord.bot.id}>, and you?` });
@@ -302,7 +302,7 @@ describe('Discord trigger connection (discord.js against the gateway emulator)',
 		expect((await received.next()).message.id).toBe(after.id);
 	});
 
-	// discord.js spaces IDENTIFYs 5 s apart (Discord's max_concurrency 1), so this takes a while.
+	// @discordjs/ws spaces IDENTIFYs 5 s apart (Discord's max_concurrency 1), so this takes a while.
 	test('when Discord cannot resume the session, the client identifies again and keeps receiving', async () => {
 		const { received } = await listen();
 		discord.invalidateSessions();
@@ -416,12 +416,12 @@ describe('Discord trigger connection (discord.js against the gateway emulator)',
 		expect(await received.next()).toMatchObject({ message: { id: mention.id, text: 'in general', mentionsBot: true }, chat: { id: discord.channels.general.id, title: 'general' } });
 		expect((await received.next()).chat).toEqual({ id: discord.channels.general.id, type: 'group', threadId: discord.channels.helpThread.id, title: 'general' });
 		expect(inThread.id).toBeTruthy();
-		// discord.js turned ready after the resume, so it handles (rather than queues) what follows.
+		// A resumed start knows its bot user from REST, so it handles (rather than queues) what follows.
 		const later = discord.mentionBot('later', { channel: discord.channels.random });
 		expect(await received.next()).toMatchObject({ message: { id: later.id }, chat: { title: 'random' } });
 	});
 
-	// discord.js spaces IDENTIFYs 5 s apart (Discord's max_concurrency 1), so this may take a while.
+	// @discordjs/ws spaces IDENTIFYs 5 s apart (Discord's max_concurrency 1), so this may take a while.
 	test('a saved session Discord no longer knows (expired or ended) falls back to IDENTIFY, says what was lost, and saves the new session', async () => {
 		const cursor = savedCursor();
 		const first = await listen({}, { cursor });
@@ -472,7 +472,7 @@ describe('Discord trigger connection (discord.js against the gateway emulator)',
 		expect(received.items).toHaveLength(0);
 	});
 
-	test('closing while discord.js waits to reconnect leaves no connection open', async () => {
+	test('closing while @discordjs/ws waits to reconnect leaves no connection open', async () => {
 		const { listener } = await listen();
 		discord.dropConnections();
 		await discord.nextGatewayEvent('close');
@@ -512,7 +512,7 @@ describe('normalising Discord payloads', () => {
 	});
 });
 
-describe('sending with discord.js REST against the emulator', () => {
+describe('sending with @discordjs/rest against the emulator', () => {
 	const discord = new DiscordEmulator();
 	const rest = () => createDiscordRest({ botToken: discord.token, baseUrl: discord.apiBase });
 	const general = () => discord.channels.general.id;

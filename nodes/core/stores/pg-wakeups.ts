@@ -59,7 +59,7 @@ export class PgWakeups {
 
 	private connect(): void {
 		if (this.closed || this.client || this.connecting || Date.now() < this.retryAt) return;
-		// pg is loaded on first use, not on import: n8n loads every node file at startup, Postgres used or not.
+		// pg is loaded on first use, not on import: a node file can be loaded without running (n8n loads them all right after an install), Postgres used or not.
 		// eslint-disable-next-line @typescript-eslint/no-require-imports
 		const { Client } = require('pg') as typeof import('pg');
 		const client = new Client(this.config);

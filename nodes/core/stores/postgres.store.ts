@@ -219,7 +219,7 @@ export class PostgresSessionStore implements SessionStore, DeliveryJournal {
 			this.where = `${options.pool.options.host ?? 'localhost'}:${options.pool.options.port ?? 5432}`;
 			this.user = options.pool.options.user ?? '';
 		} else {
-			// pg is loaded on first use, not on import: n8n loads every node file at startup, Postgres used or not.
+			// pg is loaded on first use, not on import: a node file can be loaded without running (n8n loads them all right after an install), Postgres used or not.
 			// eslint-disable-next-line @typescript-eslint/no-require-imports
 			const { Pool } = require('pg') as typeof import('pg');
 			this.pool = new Pool({

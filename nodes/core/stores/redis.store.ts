@@ -360,7 +360,7 @@ export class RedisSessionStore implements SessionStore, DeliveryJournal {
 				// within about 2 s rather than 4, and service resumes within a second of Redis coming back.
 				retryStrategy: (attempt) => Math.min(attempt * 100, 1_000),
 			};
-			// ioredis is loaded on first use, not on import: n8n loads every node file at startup, Redis used or not.
+			// ioredis is loaded on first use, not on import: a node file can be loaded without running (n8n loads them all right after an install), Redis used or not.
 			// eslint-disable-next-line @typescript-eslint/no-require-imports
 			const { Redis } = require('ioredis') as typeof import('ioredis');
 			this.client = new Redis(redisOptions);

@@ -2,6 +2,9 @@
  * Forged input against every webhook channel of the contract suite that forged-input.test.ts does
  * not already cover with its own gateway (Telegram, Slack, Twilio): one real n8n, one workflow per
  * channel (its trigger → Reply, as users wire it), the channel's emulator behind its credential.
+ * The channels are split over two test files (forged-channels-1 and -2.test.ts), each with its own
+ * n8n, so that `npm run test:reliability` runs the halves side by side: n8n spends most of the
+ * time, on one core per process.
  * Each trigger gets 1,000 requests a stranger could send: deliveries signed with another secret,
  * deliveries without proof, and junk bodies. Every one must be refused 401 and start nothing. The
  * requests come from the channel's contract driver, so each platform's own proof scheme is forged
@@ -24,9 +27,7 @@ const CONCURRENCY = 20;
 /** Covered, with a genuine-message check and more classes of input, by forged-input.test.ts. */
 const COVERED_ELSEWHERE = ['telegram', 'slack', 'twilio'];
 
-jest.setTimeout(15 * 60_000);
-
-const drivers = contractDrivers.filter((driver) => driver.plugin.webhook && !COVERED_ELSEWHERE.includes(driver.plugin.id));
+const allDrivers = contractDrivers.filter((driver) => driver.plugin.webhook && !COVERED_ELSEWHERE.includes(driver.plugin.id));
 
 /** The trigger node class of a channel, found through the package's own node list. */
 function triggerOf(id: string): { name: string; version: number } {
@@ -90,8 +91,16 @@ function probe(driver: ContractDriver, index: number): Delivery {
 	}
 }
 
-describe('forged input against every other webhook channel in a real n8n: 1,000 requests each, all refused, none starts an execution', () => {
-	const channels = drivers.map(channelOf);
+/** Part `part` of `parts` of the channels (every `parts`-th one), each part in a real n8n of its own. */
+export function describeForgedChannels(part: number, parts: number): void {
+	jest.setTimeout(15 * 60_000);
+	const channels = allDrivers.map(channelOf).filter((_, index) => index % parts === part - 1);
+	describe(`forged input against every other webhook channel in a real n8n (part ${part} of ${parts}): 1,000 requests each, all refused, none starts an execution`, () => {
+		describeBarrage(channels, `part ${part} of ${parts}`);
+	});
+}
+
+function describeBarrage(channels: Channel[], part: string): void {
 	let n8n: N8nInstance;
 
 	beforeAll(async () => {
@@ -131,7 +140,7 @@ describe('forged input against every other webhook channel in a real n8n: 1,000 
 
 	test('n8n logged no stack trace during the barrages', () => {
 		const traces = stackTraceLines(n8n.log);
-		recordFigure({ area: 'Forged input', measure: `Stack-trace lines in n8n's log after the barrages on ${channels.length} more webhook channels`, value: String(traces.length), bar: '0', ok: traces.length === 0 });
+		recordFigure({ area: 'Forged input', measure: `Stack-trace lines in n8n's log after the barrages on ${channels.length} more webhook channels (${part})`, value: String(traces.length), bar: '0', ok: traces.length === 0 });
 		expect(traces).toEqual([]);
 	});
-});
+}

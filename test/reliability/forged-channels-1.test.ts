@@ -1,0 +1,4 @@
+// Half of the webhook channels' forged-input barrage (forged-channels.ts); the other half is in forged-channels-2.test.ts.
+import { describeForgedChannels } from './forged-channels';
+
+describeForgedChannels(1, 2);
