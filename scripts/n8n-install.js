@@ -21,6 +21,11 @@ function n8nCacheDir(version = N8N_VERSION) {
 	return join(root, `n8n-${version}`);
 }
 
+/** Where Node keeps the compiled code of n8n's modules between starts (NODE_COMPILE_CACHE): one per n8n version. */
+function n8nCompileCacheDir(version = N8N_VERSION) {
+	return process.env.NODE_COMPILE_CACHE || join(n8nCacheDir(version), 'compile-cache');
+}
+
 function n8nBin(dir = n8nCacheDir()) {
 	return join(dir, 'node_modules', 'n8n', 'bin', 'n8n');
 }
@@ -251,7 +256,7 @@ async function ensureN8n({ log = (line) => console.log(line), version = N8N_VERS
 	return dir;
 }
 
-module.exports = { N8N_VERSION, PINNED_N8N_VERSION, ensureN8n, registryCutoff, missingN8nPackages, n8nBin, n8nCacheDir, newestInstallableN8n, node24Bin };
+module.exports = { N8N_VERSION, PINNED_N8N_VERSION, ensureN8n, registryCutoff, missingN8nPackages, n8nBin, n8nCacheDir, n8nCompileCacheDir, newestInstallableN8n, node24Bin };
 
 if (require.main === module) {
 	const [command] = process.argv.slice(2);

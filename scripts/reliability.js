@@ -100,19 +100,19 @@ function fullRun() {
 function main() {
 	rmSync(FIGURES_FILE, { force: true });
 	const parts = process.argv.slice(2);
-	const result = { status: parts.length > 0 ? (runJest(['--runInBand', ...parts]).status ?? 1) : fullRun() };
+	const status = parts.length > 0 ? (runJest(['--runInBand', ...parts]).status ?? 1) : fullRun();
 	const figures = readFigures();
 	const missed = figures.filter((figure) => !figure.ok);
 	process.stdout.write(`\n## Reliability figures (${new Date().toISOString()})\n\n${table(figures)}\n\n`);
-	process.stdout.write(`${figures.length} figures, ${missed.length} missed their bar; jest exited with ${result.status}.\n`);
+	process.stdout.write(`${figures.length} figures, ${missed.length} missed their bar; jest exited with ${status}.\n`);
 	// Repeated last, so that the end of a long log names what missed.
 	for (const figure of missed) process.stdout.write(`MISSED: ${figure.area} | ${figure.measure} | ${figure.value} | bar ${figure.bar}\n`);
 	if (figures.length === 0) {
 		process.stdout.write('No figures were recorded.\n');
 		return 1;
 	}
-	refreshDocs(figures, { fullRun: process.argv.length <= 2, jestStatus: result.status });
-	return result.status === 0 && missed.length === 0 ? 0 : 1;
+	refreshDocs(figures, { fullRun: process.argv.length <= 2, jestStatus: status });
+	return status === 0 && missed.length === 0 ? 0 : 1;
 }
 
 process.exitCode = main();

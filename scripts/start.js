@@ -9,7 +9,7 @@ const { createHmac, randomBytes } = require('node:crypto');
 const { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } = require('node:fs');
 const { basename, join, resolve } = require('node:path');
 
-const { N8N_VERSION, ensureN8n, n8nCacheDir } = require('./n8n-install');
+const { N8N_VERSION, ensureN8n, n8nCompileCacheDir } = require('./n8n-install');
 const runtime = require('./n8n-runtime');
 
 const USER_FOLDER = resolve(process.env.N8N_USER_FOLDER || join(runtime.REPO_ROOT, '.n8n-dev'));
@@ -168,7 +168,7 @@ async function main() {
 		// n8n keeps its own key in the user folder; only pass one the user chose.
 		encryptionKey: process.env.N8N_ENCRYPTION_KEY,
 		// Node keeps the compiled code of n8n's thousands of modules for the next start (one cache per n8n version).
-		extra: { NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE || join(n8nCacheDir(), 'compile-cache') },
+		extra: { NODE_COMPILE_CACHE: n8nCompileCacheDir() },
 	});
 	if (!process.env.N8N_ENCRYPTION_KEY) delete env.N8N_ENCRYPTION_KEY;
 
