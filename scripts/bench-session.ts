@@ -27,7 +27,7 @@ import { get_encoding } from 'tiktoken';
 
 import OpenAI from 'openai';
 
-import { OpenAiChatModel } from '../nodes/AiSession/openai.model';
+import { OpenAiChatModel } from '../nodes/core/session/openai.model';
 import { LangChainChatModel, nameConnectedChatModels, type LangChainChatModelLike } from '../nodes/core/session/langchain.model';
 import { contextBudget } from '../nodes/core/budget';
 import { SessionEngine, type InboundMessage, type SessionEngineConfig } from '../nodes/core/session/engine';

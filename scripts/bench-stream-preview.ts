@@ -6,7 +6,7 @@
  * draftChatOf, paced per chat) and the send path (deliverText, editing the draft via draftOfItem)
  * against the loopback Telegram emulator, which records when each message and edit arrived.
  */
-import { OpenAiChatModel } from '../nodes/AiSession/openai.model';
+import { OpenAiChatModel } from '../nodes/core/session/openai.model';
 import { DraftAnswer } from '../nodes/core/draft-answer';
 import { deliverText } from '../nodes/core/outbound';
 import { SessionEngine, type SessionEngineConfig } from '../nodes/core/session/engine';

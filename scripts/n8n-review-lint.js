@@ -21,7 +21,7 @@ const SCANNER_VERSION = '0.32.0';
 
 /** Failing by design: self-hosted n8n runs them; n8n Cloud's rules forbid them (docs/n8n-review.md). */
 const BY_DESIGN = {
-	'@n8n/community-nodes/no-runtime-dependencies': 'platform SDKs, openai, ioredis and pg are run-time dependencies',
+	'@n8n/community-nodes/no-runtime-dependencies': 'platform SDKs, ioredis and pg are run-time dependencies',
 	'@n8n/community-nodes/no-restricted-imports': 'those SDKs, and node:fs/os/path/crypto/zlib (SQLite file store, signature checks, token rank data)',
 	'@n8n/community-nodes/no-restricted-globals': 'setTimeout/clearTimeout (model timeouts, retry-after waits, typing), process (N8N_* settings, the user folder)',
 	'@n8n/community-nodes/no-credential-reuse': "AI Session uses n8n's own openAiApi, redis and postgres credentials; Chat Memory the same redis and postgres",

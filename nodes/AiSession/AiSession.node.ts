@@ -12,7 +12,7 @@ import { DEFAULT_MAX_INPUT_CHARACTERS, SessionEngine, type CommandName, type Ses
 import { isTriggerEnvelope } from '../core/origin';
 import { inboundFromItem } from '../core/session/inbound';
 import { envelopeOriginKey } from '../shared/origin-key';
-import { OpenAiChatModel } from './openai.model';
+import { OpenAiChatModel } from '../core/session/openai.model';
 import { aiSessionInputs, connectedChatModels, modelSourceOf, type ConnectedModels } from './chat-model-input';
 import { AI_SESSION_ENVELOPE_DEFAULTS_SINCE, aiSessionProperties } from './AiSession.properties';
 import { messageTextOf, orFromEnvelope, readsEnvelopeWhenEmpty, sessionIdOf } from '../shared/from-envelope';

@@ -32,7 +32,8 @@ export function packagePieces(nodeFiles: string[]): Array<{ piece: string; load:
 	const requireAll = (names: string[]) => `${keep} for (const name of ${JSON.stringify(names)}) globalThis.kept.push(require(name));`;
 	return [
 		{ piece: 'the token counter with the o200k_base encoding (gpt-4o, loaded on the first count)', load: `${keep} const counter = require('./dist/nodes/core/tokens').createTokenCounter('gpt-4o'); counter.countText('hello'); globalThis.kept.push(counter);` },
-		{ piece: 'openai (the SDK and one client)', load: `${keep} const { OpenAI } = require('openai'); globalThis.kept.push(new OpenAI({ apiKey: 'sk-bench', baseURL: 'http://127.0.0.1:9' }));` },
+		// Plain fetch since December 2026 (the openai SDK alone was 15.5 MiB of RSS here); Node's fetch is n8n's too.
+		{ piece: 'the OpenAI model (plain fetch) and one client', load: `${keep} const { OpenAiChatModel } = require('./dist/nodes/core/session/openai.model'); globalThis.kept.push(new OpenAiChatModel({ apiKey: 'sk-bench', baseUrl: 'http://127.0.0.1:9/v1', timeoutMs: 1000 }));` },
 		{ piece: '@discordjs/ws, @discordjs/rest, discord-api-types (Discord)', load: requireAll(['@discordjs/ws', '@discordjs/rest', 'discord-api-types/v10']) },
 		// What the Twilio nodes load (nodes/Twilio/twilio.adapter.ts), not the SDK's index.
 		{ piece: 'twilio (its REST client, HTTP client and signature check)', load: requireAll(['twilio/lib/rest/Twilio', 'twilio/lib/base/RequestClient', 'twilio/lib/webhooks/webhooks']) },

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 
 import type { IDataObject, INode } from 'n8n-workflow';
 
-import * as openAiModel from '../../nodes/AiSession/openai.model';
+import * as openAiModel from '../../nodes/core/session/openai.model';
 import { buildMessageKey, type Envelope } from '../../nodes/core/envelope';
 import type { DeliveryJournal } from '../../nodes/core/journal';
 import { closeSessionStores, sessionStoreFor, type N8nRedisCredential } from '../../nodes/shared/session-stores';

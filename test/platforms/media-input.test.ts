@@ -5,7 +5,7 @@
  * `image_url` parts.
  */
 import { discordPlugin } from '../../nodes/Discord/discord.plugin';
-import { OpenAiChatModel } from '../../nodes/AiSession/openai.model';
+import { OpenAiChatModel } from '../../nodes/core/session/openai.model';
 import { telegramPlugin } from '../../nodes/Telegram/telegram.plugin';
 import type { EnvelopeAttachment } from '../../nodes/core/envelope';
 import { isFileTooLarge } from '../../nodes/core/file-download';

@@ -2,11 +2,11 @@ import OpenAI from 'openai';
 
 import { ModelCallError } from '../../nodes/core/session/model';
 import { callModelWithFallback } from '../../nodes/core/session/model-call';
-import { OpenAiChatModel, outputLimitParameterFor } from '../../nodes/AiSession/openai.model';
+import { OpenAiChatModel, outputLimitParameterFor } from '../../nodes/core/session/openai.model';
 import { retryAfterMsFrom } from '../../nodes/core/retry-after';
 import { countPromptTokens, countTokens, makeOpenAiKey, OpenAiEmulator, type OpenAiFault } from '../emulators/openai';
 
-describe('OpenAiChatModel against the OpenAI emulator (openai SDK over HTTP)', () => {
+describe('OpenAiChatModel against the OpenAI emulator (plain fetch over HTTP)', () => {
 	const openai = new OpenAiEmulator({ snapshots: { 'gpt-4o': 'gpt-4o-2024-08-06' } });
 	const chatModel = (overrides: Partial<ConstructorParameters<typeof OpenAiChatModel>[0]> = {}) =>
 		new OpenAiChatModel({ apiKey: openai.apiKey, baseUrl: openai.baseUrl, timeoutMs: 5_000, ...overrides });
@@ -94,7 +94,7 @@ describe('OpenAiChatModel against the OpenAI emulator (openai SDK over HTTP)', (
 		expect((await ask(chatModel(), 'x')).text).toBe('');
 	});
 
-	test('the SDK does not retry on its own: one failure is one request, so core owns the retry policy', async () => {
+	test('no retry of its own: one failure is one request, so core owns the retry policy', async () => {
 		openai.fail({ status: 503 });
 		const before = openai.requests().length;
 		await expect(ask(chatModel(), 'x')).rejects.toMatchObject({ kind: 'server', options: { status: 503 } });

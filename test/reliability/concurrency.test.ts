@@ -12,7 +12,7 @@ import { join } from 'node:path';
 
 import type { IDataObject, INode } from 'n8n-workflow';
 
-import { OpenAiChatModel } from '../../nodes/AiSession/openai.model';
+import { OpenAiChatModel } from '../../nodes/core/session/openai.model';
 import { closeSessionStores } from '../../nodes/shared/session-stores';
 import { SessionEngine, type InboundMessage, type SessionEngineConfig, type SessionOutcome } from '../../nodes/core/session/engine';
 import type { SessionStore } from '../../nodes/core/session/store';

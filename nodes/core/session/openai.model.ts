@@ -2,12 +2,15 @@
  * The `ChatModel` for OpenAI-compatible servers (OpenAI, Ollama, vLLM, LM Studio, OpenRouter…),
  * built from n8n's `openAiApi` credential. It makes exactly one HTTP attempt per call and turns
  * every failure into a `ModelCallError`, so retries and fallbacks live once, in core.
+ *
+ * Plain `fetch`: Chat Completions is one JSON POST, or the same with server-sent events when the
+ * answer is streamed, so the openai SDK (154 modules in n8n, about 15 MiB of RSS) carries no
+ * protocol weight here. The emulator's wire protocol is still checked with that SDK in the tests.
  */
-import type { APIError, OpenAI } from 'openai';
-
-import { retryAfterMsFrom } from '../core/retry-after';
-import { ModelCallError, toWireMessage, type ChatCompletion, type ChatModel, type ChatRequest } from '../core/session/model';
-import { onFirstUse } from '../core/on-first-use';
+import { retryAfterMsFrom } from '../retry-after';
+import { ModelCallError, toWireMessage, type ChatCompletion, type ChatModel, type ChatRequest } from './model';
+import { recordOrNull } from '../payload';
+import { serverSentData } from '../server-sent-events';
 
 export const OPENAI_DEFAULT_BASE_URL = 'https://api.openai.com/v1';
 
@@ -22,13 +25,45 @@ export interface OpenAiChatModelOptions {
 
 type OutputLimitParameter = 'max_tokens' | 'max_completion_tokens';
 
-type CompletionBody = OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming;
+interface CompletionBody {
+	model: string;
+	messages: unknown[];
+	temperature?: number;
+	[limit: string]: unknown;
+}
 
-type OpenAiSdk = typeof import('openai');
+/** Usage as Chat Completions reports it. */
+interface WireUsage {
+	prompt_tokens?: number;
+	completion_tokens?: number;
+	total_tokens?: number;
+}
 
-/** openai, loaded on first use, not on import: a node file can be loaded without running (n8n loads them all right after an install), AI Session used or not. */
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const loadOpenAiSdk = onFirstUse(() => require('openai') as OpenAiSdk);
+/** An error answer's body is read this far (OpenAI's are a few hundred bytes). */
+const MAX_ERROR_BODY_CHARS = 64 * 1024;
+/** A whole answer larger than this is refused rather than parsed. */
+const MAX_ANSWER_CHARS = 32 * 1024 * 1024;
+
+/** The server answered with an error status: what `toModelCallError` reads. */
+class ProviderError extends Error {
+	constructor(
+		readonly status: number,
+		/** The `error` object of OpenAI's error body ({ message, code, param, type }), when there was one. */
+		readonly detail: { message?: unknown; code?: unknown; param?: unknown } | null,
+		readonly headers: Headers,
+	) {
+		super(`HTTP ${status}`);
+	}
+}
+
+/** fetch failed before any answer: the server was not reached (or closed before answering). */
+class UnreachableError extends Error {}
+
+/** The stream carried an error event instead of the next chunk. */
+class StreamedError extends Error {}
+
+/** The answer is not a Chat Completions answer (not JSON, too large, a chunk that does not parse). */
+class NotAnAnswerError extends Error {}
 
 /**
  * OpenAI's reasoning models refuse `max_tokens`, while Ollama and other OpenAI-compatible servers
@@ -40,10 +75,10 @@ export function outputLimitParameterFor(baseUrl: string): OutputLimitParameter {
 }
 
 export class OpenAiChatModel implements ChatModel {
-	private readonly client: OpenAI;
 	private readonly apiKey: string;
 	private readonly timeoutMs: number;
 	readonly baseUrl: string;
+	private readonly headers: Record<string, string>;
 	private readonly defaultLimitParameter: OutputLimitParameter;
 	/** Models that refused the default output-limit parameter, learned once per instance. */
 	private readonly limitParameterByModel = new Map<string, OutputLimitParameter>();
@@ -66,20 +101,13 @@ export class OpenAiChatModel implements ChatModel {
 			);
 		}
 		this.defaultLimitParameter = outputLimitParameterFor(this.baseUrl);
-		const { OpenAI } = loadOpenAiSdk();
-		this.client = new OpenAI({
-			apiKey: this.apiKey,
-			baseURL: this.baseUrl,
-			// Explicit nulls keep OPENAI_ORG_ID / OPENAI_PROJECT_ID of the n8n process out of the request.
-			organization: organizationId?.trim() || null,
-			project: null,
-			adminAPIKey: null,
-			webhookSecret: null,
-			// Our own deadline (see send) fires first; this is only a backstop.
-			timeout: this.timeoutMs + 5_000,
-			// Core retries (honouring retry-after the same way for every ChatModel) and falls back.
-			maxRetries: 0,
-		});
+		const organization = organizationId?.trim();
+		this.headers = {
+			authorization: `Bearer ${this.apiKey}`,
+			'content-type': 'application/json',
+			accept: 'application/json',
+			...(organization ? { 'openai-organization': organization } : {}),
+		};
 	}
 
 	async complete(request: ChatRequest): Promise<ChatCompletion> {
@@ -98,10 +126,7 @@ export class OpenAiChatModel implements ChatModel {
 		}
 	}
 
-	/**
-	 * One HTTP request under this model's own deadline. The deadline is ours, not the SDK's: the
-	 * SDK's timer stops at the response headers, ours also covers a body that never ends.
-	 */
+	/** One HTTP request under this model's own deadline, which also covers a body that never ends. */
 	private async send(request: ChatRequest, limitParameter: OutputLimitParameter): Promise<ChatCompletion> {
 		const controller = new AbortController();
 		const forwardAbort = () => controller.abort();
@@ -112,9 +137,9 @@ export class OpenAiChatModel implements ChatModel {
 			timedOut = true;
 			controller.abort();
 		}, this.timeoutMs);
-		const body = {
+		const body: CompletionBody = {
 			model: request.model,
-			messages: request.messages.map(toWireMessage) as CompletionBody['messages'],
+			messages: request.messages.map(toWireMessage),
 			[limitParameter]: request.maxOutputTokens,
 			...(request.temperature === undefined ? {} : { temperature: request.temperature }),
 		};
@@ -130,15 +155,44 @@ export class OpenAiChatModel implements ChatModel {
 		}
 	}
 
+	/** POSTs to /chat/completions; an answer with an error status becomes a `ProviderError`. */
+	private async post(body: CompletionBody, signal: AbortSignal): Promise<Response> {
+		let response: Response;
+		try {
+			response = await fetch(`${this.baseUrl}/chat/completions`, { method: 'POST', headers: this.headers, body: JSON.stringify(body), signal });
+		} catch (error) {
+			if (signal.aborted) throw error;
+			throw new UnreachableError((error as Error).message);
+		}
+		if (response.ok) return response;
+		const text = await readText(response, MAX_ERROR_BODY_CHARS, false).catch(() => '');
+		let detail: ProviderError['detail'] = null;
+		try {
+			const parsed = recordOrNull(JSON.parse(text));
+			detail = recordOrNull(parsed?.error) ?? (typeof parsed?.message === 'string' ? parsed : null);
+		} catch {
+			detail = null;
+		}
+		throw new ProviderError(response.status, detail, response.headers);
+	}
+
 	private async whole(body: CompletionBody, requested: string, signal: AbortSignal): Promise<ChatCompletion> {
-		const response = await this.client.chat.completions.create(body, { signal });
-		const choice = response?.choices?.[0];
-		if (!choice?.message) throw this.noMessageError(requested);
+		const response = await this.post(body, signal);
+		const text = await readText(response, MAX_ANSWER_CHARS, true);
+		let parsed: Record<string, unknown> | null;
+		try {
+			parsed = recordOrNull(JSON.parse(text));
+		} catch {
+			throw new NotAnAnswerError('not JSON');
+		}
+		const choice = recordOrNull((parsed?.choices as unknown[] | undefined)?.[0]);
+		const message = recordOrNull(choice?.message);
+		if (!choice || !message) throw this.noMessageError(requested);
 		return {
-			text: typeof choice.message.content === 'string' ? choice.message.content : '',
-			model: response.model || requested,
-			finishReason: choice.finish_reason ?? 'unknown',
-			usage: usageOf(response.usage),
+			text: typeof message.content === 'string' ? message.content : '',
+			model: typeof parsed?.model === 'string' && parsed.model ? parsed.model : requested,
+			finishReason: typeof choice.finish_reason === 'string' ? choice.finish_reason : 'unknown',
+			usage: usageOf(parsed?.usage as WireUsage | undefined),
 		};
 	}
 
@@ -148,30 +202,37 @@ export class OpenAiChatModel implements ChatModel {
 	 * in the last event) make the same completion a whole answer would.
 	 */
 	private async streamed(body: CompletionBody, requested: string, onText: (delta: string) => void, signal: AbortSignal): Promise<ChatCompletion> {
-		const events = await this.client.chat.completions.create({ ...body, stream: true, stream_options: { include_usage: true } }, { signal });
+		const response = await this.post({ ...body, stream: true, stream_options: { include_usage: true } }, signal);
 		const pieces: string[] = [];
 		let sawChoice = false;
 		let model = '';
 		let finishReason: string | null = null;
-		let usage: OpenAI.CompletionUsage | null | undefined;
-		for await (const event of events) {
-			model ||= event.model ?? '';
-			if (event.usage) usage = event.usage;
-			const choice = event.choices?.[0];
+		let usage: WireUsage | undefined;
+		for await (const data of serverSentData(response)) {
+			if (data === '[DONE]') break;
+			let event: Record<string, unknown> | null;
+			try {
+				event = recordOrNull(JSON.parse(data));
+			} catch {
+				throw new NotAnAnswerError('a streamed chunk is not JSON');
+			}
+			if (!event) continue;
+			const failure = recordOrNull(event.error);
+			if (failure) throw new StreamedError(typeof failure.message === 'string' ? failure.message : 'an error event');
+			if (!model && typeof event.model === 'string') model = event.model;
+			if (recordOrNull(event.usage)) usage = event.usage as WireUsage;
+			const choice = recordOrNull((event.choices as unknown[] | undefined)?.[0]);
 			if (!choice) continue;
 			sawChoice = true;
-			if (choice.finish_reason) finishReason = choice.finish_reason;
-			const delta = choice.delta?.content;
+			if (typeof choice.finish_reason === 'string') finishReason = choice.finish_reason;
+			const delta = recordOrNull(choice.delta)?.content;
 			if (typeof delta === 'string' && delta !== '') {
 				pieces.push(delta);
 				onText(delta);
 			}
 		}
-		// The SDK ends the iteration quietly when the request is aborted: a cut answer is no answer.
-		if (signal.aborted) {
-			const { APIUserAbortError } = loadOpenAiSdk();
-			throw new APIUserAbortError();
-		}
+		// A cut answer is no answer.
+		if (signal.aborted) throw new DOMException('The model call was aborted.', 'AbortError');
 		if (!sawChoice) throw this.noMessageError(requested);
 		return { text: pieces.join(''), model: model || requested, finishReason: finishReason ?? 'unknown', usage: usageOf(usage) };
 	}
@@ -184,25 +245,23 @@ export class OpenAiChatModel implements ChatModel {
 		);
 	}
 
-	/** A fresh error (the SDK's carry request headers) whose message says what to change. */
+	/** An error whose message says what to change (and never carries the request or its key). */
 	private toModelCallError(error: unknown, request: ChatRequest): ModelCallError {
 		const model = request.model;
 		const where = describeUrl(this.baseUrl);
 		const host = hostOf(this.baseUrl);
 		if (error instanceof ModelCallError) return error;
-		const { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } = loadOpenAiSdk();
-		if (error instanceof APIUserAbortError || request.signal?.aborted) {
+		if (request.signal?.aborted || (error as Error | null)?.name === 'AbortError') {
 			return new ModelCallError(`The model "${model}" at ${host} did not answer in time.`, 'timeout', { model });
 		}
-		if (error instanceof APIConnectionTimeoutError) return this.timeoutError(model);
-		if (error instanceof APIConnectionError) {
+		if (error instanceof UnreachableError) {
 			return new ModelCallError(
 				`Could not reach the model provider at ${where}. Check the base URL in the OpenAI credential and that the server is running.`,
 				'network',
 				{ model },
 			);
 		}
-		if (error instanceof APIError && typeof error.status === 'number') {
+		if (error instanceof ProviderError) {
 			const status = error.status;
 			const reason = this.scrub(providerMessage(error));
 			if (status === 401 || status === 403) {
@@ -222,7 +281,7 @@ export class OpenAiChatModel implements ChatModel {
 			}
 			if (status === 429) {
 				// An empty balance fails the same way for every model and every retry: treat it like a key problem.
-				if (error.code === 'insufficient_quota') {
+				if (error.detail?.code === 'insufficient_quota') {
 					return new ModelCallError(
 						`The model provider at ${host} says the account has no quota left (429 insufficient_quota). Check the plan and billing of the account the API key belongs to.`,
 						'auth',
@@ -249,6 +308,9 @@ export class OpenAiChatModel implements ChatModel {
 				{ status, model },
 			);
 		}
+		if (error instanceof StreamedError) {
+			return new ModelCallError(`The model provider at ${host} broke off the answer for model "${model}" with an error: ${this.scrub(error.message.slice(0, 300))}.`, 'server', { model });
+		}
 		if (brokeOff(error)) {
 			return new ModelCallError(`The connection to the model provider at ${host} broke off in the middle of the answer for model "${model}".`, 'network', { model });
 		}
@@ -270,25 +332,45 @@ export class OpenAiChatModel implements ChatModel {
 	}
 }
 
-function usageOf(usage: OpenAI.CompletionUsage | null | undefined): ChatCompletion['usage'] {
-	return {
-		promptTokens: usage?.prompt_tokens ?? 0,
-		completionTokens: usage?.completion_tokens ?? 0,
-		totalTokens: usage?.total_tokens ?? (usage?.prompt_tokens ?? 0) + (usage?.completion_tokens ?? 0),
-	};
+/**
+ * A response body as text, at most `limit` characters: beyond it the rest is cancelled and,
+ * when `strict`, the answer refused (`NotAnAnswerError`) rather than parsed.
+ */
+async function readText(response: Response, limit: number, strict: boolean): Promise<string> {
+	if (!response.body) return '';
+	const decoder = new TextDecoder();
+	const parts: string[] = [];
+	let length = 0;
+	for await (const chunk of response.body) {
+		const text = decoder.decode(chunk as Uint8Array, { stream: true });
+		length += text.length;
+		parts.push(text);
+		if (length > limit) {
+			await response.body.cancel().catch(() => undefined);
+			if (strict) throw new NotAnAnswerError(`over ${limit} characters`);
+			return parts.join('').slice(0, limit);
+		}
+	}
+	parts.push(decoder.decode());
+	return parts.join('');
 }
 
-function providerMessage(error: APIError): string {
-	const body = error.error as { message?: unknown } | undefined;
-	const message = typeof body?.message === 'string' ? body.message : '';
+function usageOf(usage: WireUsage | null | undefined): ChatCompletion['usage'] {
+	const count = (value: unknown) => (typeof value === 'number' && Number.isFinite(value) ? value : undefined);
+	const prompt = count(usage?.prompt_tokens) ?? 0;
+	const completion = count(usage?.completion_tokens) ?? 0;
+	return { promptTokens: prompt, completionTokens: completion, totalTokens: count(usage?.total_tokens) ?? prompt + completion };
+}
+
+function providerMessage(error: ProviderError): string {
+	const message = typeof error.detail?.message === 'string' ? error.detail.message : '';
 	return message.length > 300 ? `${message.slice(0, 300)}…` : message;
 }
 
 /** Whether a 400 says the output-limit parameter we sent is not supported by this model or server. */
 function refusesParameter(error: unknown, parameter: OutputLimitParameter): boolean {
-	const { APIError } = loadOpenAiSdk();
-	if (!(error instanceof APIError) || (error.status !== 400 && error.status !== 422)) return false;
-	return error.param === parameter || (/unsupported|unrecognized|unknown|not supported|extra/i.test(providerMessage(error)) && providerMessage(error).includes(parameter));
+	if (!(error instanceof ProviderError) || (error.status !== 400 && error.status !== 422)) return false;
+	return error.detail?.param === parameter || (/unsupported|unrecognized|unknown|not supported|extra/i.test(providerMessage(error)) && providerMessage(error).includes(parameter));
 }
 
 /** Whether a body stopped coming because the connection closed (fetch's "terminated", a socket reset): a network failure, worth a retry. */
