@@ -11,6 +11,9 @@
  * stored answer again instead of asking the model twice. The triggers here run again after 10 s
  * ("Recover After"), so a run does not wait out the 60 s default.
  */
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+
 import { eventually, loadExampleWorkflow, N8nInstance, type WorkflowFixture } from '../e2e/harness';
 import { OpenAiEmulator } from '../emulators/openai';
 import { TelegramEmulator } from '../emulators/telegram';
@@ -63,6 +66,30 @@ function withQuickRecovery(workflow: WorkflowFixture): WorkflowFixture {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Where the trigger's journal (the SQLite file in n8n's user folder) left each lost message, and
+ * how often n8n logged running a message again or giving up on one: a failure then says whether
+ * recovery gave up (attempts used up), was still waiting, or never had the message.
+ */
+function whyLost(n8n: N8nInstance, lost: string[]): string {
+	if (lost.length === 0) return '';
+	const db = new DatabaseSync(join(n8n.userFolder, '.n8n', 'clawgate', 'sessions.sqlite'), { readOnly: true });
+	const now = Date.now();
+	try {
+		const states = lost.slice(0, 5).map((text) => {
+			const row = db.prepare('SELECT state, attempts, emitted_at, last_error FROM clawgate_journal WHERE item LIKE ?').get(`%"${text}"%`) as
+				| { state: string; attempts: number; emitted_at: number; last_error: string | null }
+				| undefined;
+			if (!row) return `${text}: not in the journal`;
+			return `${text}: ${row.state}, ${row.attempts} emission(s), last emitted ${Math.round((now - Number(row.emitted_at)) / 1000)} s ago${row.last_error ? `, last error: ${row.last_error.slice(0, 160)}` : ''}`;
+		});
+		const count = (pattern: RegExp) => n8n.log.match(pattern)?.length ?? 0;
+		return `; journal: ${states.join('; ')}; n8n logged ${count(/Running message \S+ again/g)} re-runs and ${count(/Clawgate gave up on this message/g)} give-ups`;
+	} finally {
+		db.close();
+	}
+}
 
 /**
  * An answer Telegram accepted this little before a SIGKILL may have had no time for its delivery
@@ -191,7 +218,7 @@ describe(`SIGKILL after every ${KILL_EVERY} of ${MESSAGES} messages, ${RUNS} run
 		const polling = tally(pollingBot, pollingTexts, killedAt);
 		const webhook = tally(webhookBot, webhookTexts, killedAt);
 		const cause = (result: Tally) =>
-			result.lost.length === 0 ? '' : ` (${result.lostBeforeModel} never reached the model, ${result.lostAfterModel} answered by the model but not sent; first: ${result.lost.slice(0, 3).join(', ')})`;
+			result.lost.length === 0 ? '' : ` (${result.lostBeforeModel} never reached the model, ${result.lostAfterModel} answered by the model but not sent${whyLost(n8n, result.lost)})`;
 		const total = MESSAGES * RUNS;
 		for (const [mode, result] of [
 			['Long polling', polling],
