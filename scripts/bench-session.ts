@@ -3,7 +3,7 @@
  * Session node", point 4: a message costs O(turns in the window), never O(whole history), on every
  * shared store; and counting tokens once per stored turn costs no more than tiktoken itself.
  *
- * a) Per-message time of the real path (SessionEngine → OpenAiChatModel → openai SDK → loopback
+ * a) Per-message time of the real path (SessionEngine → OpenAiChatModel → fetch → loopback
  *    OpenAI emulator) with 10 … 10,000 stored turns, for the SQLite, Redis and Postgres stores.
  * b) Token counting: createTokenCounter().countMessage against raw tiktoken on 10,000 messages.
  * c) Model path: a turn through a connected Chat Model (n8n's own LangChain ChatOpenAI, built as
@@ -611,6 +611,7 @@ async function benchModelPaths() {
 			};
 		};
 		const sdk = new OpenAI({ apiKey: emulator.apiKey, baseURL: emulator.baseUrl, maxRetries: 0 });
+		const bareModel = new OpenAiChatModel({ apiKey: emulator.apiKey, baseUrl: emulator.baseUrl, timeoutMs: 30_000 });
 		const bareLangChain = langChain.chatOpenAi(emulator.apiKey, emulator.baseUrl);
 		const bare = (name: string, call: () => Promise<unknown>): ModelPathVariant => ({
 			name,
@@ -621,11 +622,13 @@ async function benchModelPaths() {
 			},
 		});
 		const variants: ModelPathVariant[] = [
-			await engineVariant('OpenAI credential (OpenAiChatModel → openai SDK)', new OpenAiChatModel({ apiKey: emulator.apiKey, baseUrl: emulator.baseUrl, timeoutMs: 30_000 })),
+			await engineVariant('OpenAI credential (OpenAiChatModel → fetch)', new OpenAiChatModel({ apiKey: emulator.apiKey, baseUrl: emulator.baseUrl, timeoutMs: 30_000 })),
 			await engineVariant(
 				`Connected Chat Model (LangChainChatModel → n8n's ChatOpenAI, @langchain/openai ${langChain.version})`,
 				new LangChainChatModel(nameConnectedChatModels([langChain.chatOpenAi(emulator.apiKey, emulator.baseUrl)])),
 			),
+			bare('OpenAiChatModel.complete alone (plain fetch, no engine)', () => bareModel.complete({ model: MODEL, messages: prompt, maxOutputTokens: MAX_OUTPUT_TOKENS })),
+			// What AI Session called until December 2026, for comparison.
 			bare('openai SDK chat.completions.create alone (no engine)', () => sdk.chat.completions.create({ model: MODEL, messages: prompt, max_tokens: MAX_OUTPUT_TOKENS })),
 			bare("n8n's ChatOpenAI invoke alone (no engine)", () => bareLangChain.invoke(prompt)),
 		];
@@ -692,7 +695,7 @@ async function main(): Promise<void> {
 		const seedTokensMin = Math.min(...sessions.seedTokens);
 		const seedTokensMax = Math.max(...sessions.seedTokens);
 		const method = [
-			`Method (a): per-message time of SessionEngine.handle() on the real path (SessionEngine → OpenAiChatModel → openai SDK → HTTP), measured with process.hrtime.bigint() around engine.handle(); model = OpenAI emulator (test/emulators/openai.ts) in this process on loopback (zero latency, fixed ${sessions.replyTokens}-token reply; it also counts the prompt with tiktoken, the same work at every size).`,
+			`Method (a): per-message time of SessionEngine.handle() on the real path (SessionEngine → OpenAiChatModel → fetch → HTTP), measured with process.hrtime.bigint() around engine.handle(); model = OpenAI emulator (test/emulators/openai.ts) in this process on loopback (zero latency, fixed ${sessions.replyTokens}-token reply; it also counts the prompt with tiktoken, the same work at every size).`,
 			`Window: contextWindow ${CONTEXT_WINDOW}, maxOutputTokens ${MAX_OUTPUT_TOKENS}, safetyMargin ${SAFETY_MARGIN} → ${sessions.budget} tokens for history + message. Seeded turns are ${seedTokensMin}–${seedTokensMax} tokens each (${SEED_TEXTS} distinct texts, counted once with createTokenCounter), so even 10 turns overfill the window and every size sends the model the same window; the seeded history ends in the same turns at every size. Seeded with store.appendTurns in batches of ${SEED_BATCH}; Postgres tables ANALYZEd after seeding (as autovacuum would), SQLite left as the store leaves it.`,
 			`Per (store, size): ${WARMUP_MESSAGES} warm-up messages, then ${samplesPerSize} measured messages (${ROUNDS} rounds × ${MESSAGES_PER_ROUND}, sequential, one session, a new message key each); rounds interleaved round-robin across stores and sizes, order rotated each round. Each message appends 2 turns, so a session grows by ${2 * (WARMUP_MESSAGES + samplesPerSize)} turns over the run. "store"/"model" = time inside store calls / the model call, "engine" = the rest (p50 of each).`,
 			`Method (b): token counting of the same ${thousands(TOKEN_MESSAGES)} deterministic messages of ~${TOKEN_WORDS} words (mostly English, with German, French, Spanish, Russian, Japanese, Chinese, Arabic, Hindi, numbers and emoji); one untimed warm-up pass each, then ${TOKEN_ROUNDS} rounds with the three counters interleaved (order rotated), median of the rounds.`,
@@ -750,7 +753,7 @@ async function main(): Promise<void> {
 	if (models) {
 		const perPath = MODEL_PATH_ROUNDS * MODEL_PATH_MESSAGES;
 		const method = [
-			`Method (c): the cost of one turn by model path, measured with process.hrtime.bigint() around SessionEngine.handle() in one process: the OpenAI credential path (OpenAiChatModel → openai SDK) and the Connected Chat Model path (LangChainChatModel → n8n's own ChatOpenAI from the cached n8n, @langchain/openai ${models.langChainVersion}, built with the fields n8n's OpenAI Chat Model node v1.3 gives it for Chat Completions and wrapped as that node wraps it, without n8n's N8nLlmTracing callback, which needs an n8n execution), both against the same loopback OpenAI emulator (zero latency, the same ${counter.countText(REPLY_TEXT)}-token reply) and one SQLite store, each session seeded with ${MODEL_PATH_TURNS} turns (a full ${CONTEXT_WINDOW}-token window). "model p50" = time inside ChatModel.complete. The two bare rows call each client alone with a 2-message prompt (no engine, no store): what the SDK and LangChain cost by themselves.`,
+			`Method (c): the cost of one turn by model path, measured with process.hrtime.bigint() around SessionEngine.handle() in one process: the OpenAI credential path (OpenAiChatModel → fetch) and the Connected Chat Model path (LangChainChatModel → n8n's own ChatOpenAI from the cached n8n, @langchain/openai ${models.langChainVersion}, built with the fields n8n's OpenAI Chat Model node v1.3 gives it for Chat Completions and wrapped as that node wraps it, without n8n's N8nLlmTracing callback, which needs an n8n execution), both against the same loopback OpenAI emulator (zero latency, the same ${counter.countText(REPLY_TEXT)}-token reply) and one SQLite store, each session seeded with ${MODEL_PATH_TURNS} turns (a full ${CONTEXT_WINDOW}-token window). "model p50" = time inside ChatModel.complete. The bare rows call each client alone with a 2-message prompt (no engine, no store): what the model client, the openai SDK (which AI Session used until December 2026) and LangChain cost by themselves.`,
 			`${WARMUP_MESSAGES} warm-up calls per row, then ${perPath} measured (${MODEL_PATH_ROUNDS} rounds × ${MODEL_PATH_MESSAGES}, sequential), rows interleaved per round, order rotated each round.`,
 			machineLine,
 		];

@@ -2,7 +2,7 @@
  * Section (d) of `npm run bench:session` (`BENCH_SECTIONS=preview` alone): how long a person waits
  * for the first visible text of an answer with Stream Preview and without, the model equally slow
  * both ways. Runs the code AI Session and the send node run: SessionEngine → OpenAiChatModel →
- * openai SDK → the loopback OpenAI emulator, then the Telegram plugin's draft (DraftAnswer through
+ * fetch → the loopback OpenAI emulator, then the Telegram plugin's draft (DraftAnswer through
  * draftChatOf, paced per chat) and the send path (deliverText, editing the draft via draftOfItem)
  * against the loopback Telegram emulator, which records when each message and edit arrived.
  */
@@ -88,7 +88,7 @@ export async function benchStreamPreview(config: SessionEngineConfig, samples: n
 			writesP50: percentile(runs.map((run) => run.writes), 50),
 		};
 	});
-	const method = `Method (d): time from the message to the first visible text in the chat, with Stream Preview and without, the model equally slow both ways: the OpenAI emulator waits ${FIRST_TOKEN_MS} ms, then writes ${WORDS} words ${TOKEN_DELAY_MS} ms apart (streamed), or answers whole once the last word would be written (${FIRST_TOKEN_MS + WORDS * TOKEN_DELAY_MS} ms). Each answer runs SessionEngine.handle (OpenAiChatModel → openai SDK → loopback emulator; memory store) and then the send path (deliverText; with Stream Preview it edits the draft, which DraftAnswer posted and edited at Telegram's 1 edit/s per chat) against the loopback Telegram emulator; times are when the emulator took the first message and its last edit (Date.now, one process), from the start of SessionEngine.handle. One warm-up answer each way, then ${samples} each, interleaved, order swapped every round, a new chat for every answer.`;
+	const method = `Method (d): time from the message to the first visible text in the chat, with Stream Preview and without, the model equally slow both ways: the OpenAI emulator waits ${FIRST_TOKEN_MS} ms, then writes ${WORDS} words ${TOKEN_DELAY_MS} ms apart (streamed), or answers whole once the last word would be written (${FIRST_TOKEN_MS + WORDS * TOKEN_DELAY_MS} ms). Each answer runs SessionEngine.handle (OpenAiChatModel → fetch → loopback emulator; memory store) and then the send path (deliverText; with Stream Preview it edits the draft, which DraftAnswer posted and edited at Telegram's 1 edit/s per chat) against the loopback Telegram emulator; times are when the emulator took the first message and its last edit (Date.now, one process), from the start of SessionEngine.handle. One warm-up answer each way, then ${samples} each, interleaved, order swapped every round, a new chat for every answer.`;
 	const speedup = rows[0].firstTextP50Ms / rows[1].firstTextP50Ms;
 	return { rows, method, speedup };
 }
