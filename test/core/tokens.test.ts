@@ -4,6 +4,7 @@ import { get_encoding, type Tiktoken } from 'tiktoken';
 import tiktokenModelTable from 'tiktoken/model_to_encoding.json';
 import { loadBytePairEncoding } from '../../nodes/core/bpe';
 import { contextWindowFor, createTokenCounter, encodingForModel } from '../../nodes/core/tokens';
+import { cpuMsOf } from './text-checks';
 
 // Expected values come from tiktoken itself, never from the module under test.
 const raw: Record<'o200k_base' | 'cl100k_base', Tiktoken> = {
@@ -290,13 +291,6 @@ describe('counting in bounded time (a Webhook or Chat Trigger item can be megaby
 		['gpt-4', 'cl100k_base'],
 	] as const;
 	const uncut = { o200k_base: loadBytePairEncoding('o200k_base'), cl100k_base: loadBytePairEncoding('cl100k_base') };
-	/** CPU time, not wall time: other processes on a busy test machine do not count against the code. */
-	function cpuMsOf(work: () => void): number {
-		const started = process.cpuUsage();
-		work();
-		const { user, system } = process.cpuUsage(started);
-		return (user + system) / 1000;
-	}
 
 	const oneMegabyte = 1_000_000;
 	const emoji = ['😀', '🎉', '👍🏽', '❤️', '🤖', '👨‍👩‍👧‍👦', '🇩🇪'];
