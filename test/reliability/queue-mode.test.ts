@@ -220,6 +220,9 @@ describe('n8n queue mode (main + 2 workers, Postgres database, Redis queue) runn
 		test(`${ACK_PACED_SESSIONS} sessions × ${MESSAGES_PER_SESSION} messages, each sent as soon as n8n acknowledged the previous one: none lost or duplicated, none out of order`, async () => {
 			const gateway = gateways[store];
 			const run = ++runs;
+			// The run before killed the main: its Discord listener connects again on its own, and Discord
+			// hands a message only to a connected bot, so people write once every trigger is live again.
+			await gateway.waitUntilLive(deployment);
 			const moments = { 'the traffic began': Date.now() };
 			const result = await gateway.traffic({ run, sessions: ACK_PACED_SESSIONS, messagesPerSession: MESSAGES_PER_SESSION, pacing: 'ack', replyTimeoutMs: 60_000 });
 			const stored = await gateway.checkStore(run, deployment.database);

@@ -216,7 +216,8 @@ export class QueueGateway {
 		await this.telegram.waitForCall('setWebhook', undefined, 90_000);
 		await n8n.waitForWebhooks([this.webhookIdOf('Slack Trigger'), this.webhookIdOf('Twilio Trigger')], 90_000);
 		const deadline = Date.now() + 90_000;
-		while (this.discord.openSockets === 0) {
+		// Identified, not only a socket open: only then does Discord hand the bot a message.
+		while (!this.discord.botConnected) {
 			if (Date.now() > deadline) throw new Error(`The ${this.store} gateway's Discord trigger did not connect.`);
 			await new Promise((resolve) => setTimeout(resolve, 200));
 		}
