@@ -74,7 +74,12 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  */
 function whyLost(n8n: N8nInstance, lost: string[]): string {
 	if (lost.length === 0) return '';
-	const db = new DatabaseSync(join(n8n.userFolder, '.n8n', 'clawgate', 'sessions.sqlite'), { readOnly: true });
+	let db: DatabaseSync;
+	try {
+		db = new DatabaseSync(join(n8n.userFolder, '.n8n', 'clawgate', 'sessions.sqlite'), { readOnly: true });
+	} catch (error) {
+		return `; the journal could not be read (${(error as Error).message})`;
+	}
 	const now = Date.now();
 	try {
 		const states = lost.slice(0, 5).map((text) => {
