@@ -32,8 +32,7 @@ interface Message {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-// No time bar here: a full run of the reliability suite runs this file beside another n8n
-// (scripts/reliability.js), where 1,000 deliveries took over the 5 minutes a test gets by default.
+// About a minute alone; the room is for a loaded machine (beside another n8n it took over ten).
 jest.setTimeout(15 * 60_000);
 
 describe('redelivery against a real n8n: 1,000 deliveries with 30 % repeats are answered once per message', () => {
