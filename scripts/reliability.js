@@ -112,7 +112,7 @@ function main() {
 		process.stdout.write('No figures were recorded.\n');
 		return 1;
 	}
-	refreshDocs(figures, { fullRun: process.argv.length <= 2, jestStatus: status });
+	refreshDocs(figures, { fullRun: parts.length === 0, jestStatus: status });
 	return status === 0 && missed.length === 0 ? 0 : 1;
 }
 
