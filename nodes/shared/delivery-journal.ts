@@ -200,6 +200,15 @@ async function resolveTriggerJournal(context: IWebhookFunctions | ITriggerFuncti
  * hold with the process, and recovery in the next one runs what was lost.
  */
 const HOLD_LIMIT_MS = 10 * 60_000;
+/**
+ * A hold without a done promise (a webhook's execution: n8n tells a webhook nothing of its end)
+ * only covers the time before AI Session takes the message; from then on AI Session's heartbeat
+ * keeps the entry fresh. n8n on a saturated SQLite database can fail to create or start an
+ * execution after the webhook handed it over (its write lock timed out: the execution stays
+ * "new", or "running" with no node ever run) while its executions took up to two minutes to
+ * start: measured beside the forged-input barrage. Such a message runs again after this instead.
+ */
+const START_LIMIT_MS = 3 * 60_000;
 interface Hold {
 	owner: string;
 	until: number;
@@ -207,10 +216,10 @@ interface Hold {
 }
 const holds = new Map<string, Hold>();
 
-/** Holds the entry of `json` (a journaled envelope) while its execution runs; `done` settles when it ends. */
+/** Holds the entry of `json` (a journaled envelope) while its execution runs; `done` settles when it ends (null: until AI Session takes it). */
 export function holdWhileRunning(journal: TriggerJournal, json: IDataObject, done: Promise<unknown> | null, byRecovery = false): void {
 	const key = buildMessageKey(json as unknown as Envelope);
-	const hold: Hold = { owner: journal.owner, until: Date.now() + HOLD_LIMIT_MS, byRecovery };
+	const hold: Hold = { owner: journal.owner, until: Date.now() + (done ? HOLD_LIMIT_MS : START_LIMIT_MS), byRecovery };
 	holds.set(key, hold);
 	const end = () => {
 		if (holds.get(key) === hold) holds.delete(key);

@@ -112,6 +112,23 @@ test('a message whose execution this process still runs is renewed, not run agai
 	}
 });
 
+test("a webhook's hold (n8n names no end of its execution) keeps recovery off for 3 minutes, until AI Session could have taken it; a held execution n8n reports on, for up to 10", async () => {
+	const { journal, items } = await overdueMessages(2);
+	const [webhook, emitted] = items.map((item) => buildMessageKey(item as unknown as Envelope));
+	const running = createDeferredPromise<IRun>();
+	holdWhileRunning(journal, { ...items[0], delivery: { journal: 'sqlite', seq: 1, attempt: 1 } }, null);
+	holdWhileRunning(journal, { ...items[1], delivery: { journal: 'sqlite', seq: 2, attempt: 1 } }, running.promise);
+	const minutesFromNow = (minutes: number) => holdsOf(journal.owner, Date.now() + minutes * 60_000).keys.sort();
+	try {
+		expect(minutesFromNow(2.9)).toEqual([webhook, emitted].sort());
+		// n8n failed to create or start the webhook's execution: its message is recovery's again.
+		expect(minutesFromNow(3.1)).toEqual([emitted]);
+		expect(minutesFromNow(10.1)).toEqual([]);
+	} finally {
+		running.resolve({} as IRun);
+	}
+});
+
 test('recovery runs at most inFlight executions at once and takes the next overdue message as soon as one ends', async () => {
 	const { journal } = await overdueMessages(40, { inFlight: 16, graceMs: 60_000, intervalMs: 60_000 });
 	const emissions: Emission[] = [];
