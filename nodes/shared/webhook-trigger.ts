@@ -119,7 +119,8 @@ async function journaled(journal: TriggerJournal, envelopes: Envelope[], dropped
 	const { kept, dropped: known } = await journalItems(journal, envelopes.map((json) => ({ json: json as unknown as IDataObject })));
 	dropped.push(...known);
 	// This process runs the execution (one n8n, not queue mode), but n8n tells a webhook nothing of its
-	// end: the entry is held until AI Session or the send node here finishes with it.
+	// end: the entry is held until AI Session or the send node here finishes with it, for 3 minutes at
+	// most (AI Session's heartbeat keeps a message it works on fresh; one n8n never started is recovery's).
 	if (process.env.EXECUTIONS_MODE !== 'queue') for (const item of kept) holdWhileRunning(journal, item.json, null);
 	return kept.map((item) => item.json as unknown as Envelope);
 }
