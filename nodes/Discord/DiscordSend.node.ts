@@ -149,7 +149,6 @@ const declaration: SendDeclaration = {
 	displayName: 'Discord',
 	description: 'Sends a message with your Discord bot; by default answers the channel or thread the item came from',
 	version: [1, ENVELOPE_DEFAULTS_SINCE],
-	defaultVersion: ENVELOPE_DEFAULTS_SINCE,
 	operations,
 	commonProperties: properties,
 };

@@ -138,7 +138,6 @@ const declaration: SendDeclaration = {
 	displayName: 'Slack',
 	description: 'Sends a message with your Slack app; by default answers the channel and thread the item came from',
 	version: [1, ENVELOPE_DEFAULTS_SINCE],
-	defaultVersion: ENVELOPE_DEFAULTS_SINCE,
 	operations,
 	commonProperties: properties,
 };

@@ -254,7 +254,6 @@ const declaration: SendDeclaration = {
 	displayName: 'Telegram',
 	description: 'Sends a message with your Telegram bot; by default answers the chat the item came from',
 	version: [1, ENVELOPE_DEFAULTS_SINCE],
-	defaultVersion: ENVELOPE_DEFAULTS_SINCE,
 	operations,
 	defaultOperation: 'sendText',
 	commonProperties: properties,

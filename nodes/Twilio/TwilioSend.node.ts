@@ -123,7 +123,6 @@ const declaration: SendDeclaration = {
 	displayName: 'Twilio',
 	description: 'Sends a WhatsApp message or SMS through Twilio; by default answers the person who wrote, on the same channel and number',
 	version: [1, ENVELOPE_DEFAULTS_SINCE],
-	defaultVersion: ENVELOPE_DEFAULTS_SINCE,
 	operations,
 };
 

@@ -46,9 +46,8 @@ export interface SendDeclaration {
 	/** Without "Clawgate" and "Send": "LINE". */
 	displayName: string;
 	description: string;
+	/** Several versions: a new node gets the last one. */
 	version?: number | number[];
-	/** The version a new node gets, when `version` lists several. */
-	defaultVersion?: number;
 	operations: SendOperation<never>[];
 	/** The operation a new node starts with; default the first. */
 	defaultOperation?: string;
@@ -215,7 +214,7 @@ export function sendNodeDescription(plugin: AnyChannelPlugin, declaration: SendD
 		name: `${plugin.id}Send`,
 		group: ['output'],
 		version: declaration.version ?? 1,
-		...(declaration.defaultVersion === undefined ? {} : { defaultVersion: declaration.defaultVersion }),
+		...(Array.isArray(declaration.version) ? { defaultVersion: declaration.version[declaration.version.length - 1] } : {}),
 		description: declaration.description,
 		defaults: { name: `${declaration.displayName} Send` },
 		inputs: [NodeConnectionTypes.Main],
